@@ -1,0 +1,79 @@
+// swift-tools-version: 6.0
+// writepath: a storage write-path benchmarking suite.
+//
+// Layers of targets, each importing only downward:
+//   C modules (CLiburing, CLibaio, CWritePathShims) -> WritePathEngine -> WritePathReport -> writepath (CLI)
+// Benchmarks live in their own package under Benchmarks/ so the main build stays lean.
+
+import PackageDescription
+
+/// The commit the build comes from, recorded in every result's provenance.
+let gitCommit: String = {
+    guard let git = Context.gitInformation else { return "unknown" }
+    return git.currentCommit + (git.hasUncommittedChanges ? "-dirty" : "")
+}()
+
+let package = Package(
+    name: "writepath",
+    products: [
+        .executable(name: "writepath", targets: ["writepath"]),
+        .library(name: "WritePathEngine", targets: ["WritePathEngine"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+    ],
+    targets: [
+        // MARK: - C modules
+
+        /// liburing 2.x (Debian: liburing-dev). Its static inline helpers import directly.
+        .systemLibrary(
+            name: "CLiburing",
+            pkgConfig: "liburing",
+            providers: [.apt(["liburing-dev"])]
+        ),
+        /// libaio (Debian: libaio-dev).
+        .systemLibrary(
+            name: "CLibaio",
+            providers: [.apt(["libaio-dev"])]
+        ),
+        /// Small C shims for macros, ioctls and kernel structs Swift cannot import directly.
+        .target(
+            name: "CWritePathShims",
+            cSettings: [.define("WP_GIT_COMMIT", to: "\"\(gitCommit)\"")]
+        ),
+
+        // MARK: - Engine
+
+        .target(
+            name: "WritePathEngine",
+            dependencies: [
+                "CLiburing", "CLibaio", "CWritePathShims",
+                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+        ),
+
+        // MARK: - Reports
+
+        .target(name: "WritePathReport", dependencies: ["WritePathEngine"]),
+
+        // MARK: - CLI
+
+        .executableTarget(
+            name: "writepath",
+            dependencies: [
+                "WritePathEngine", "WritePathReport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // MARK: - Tests
+
+        .testTarget(name: "WritePathEngineTests", dependencies: ["WritePathEngine", "WritePathReport"]),
+        .testTarget(name: "WritePathCLITests", dependencies: ["WritePathEngine"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,57 @@
+// C shims for writepath: each exists because Swift cannot import the macro, ioctl or kernel
+// struct it wraps. Every symbol is prefixed `wp_`. Return values follow the kernel convention:
+// 0 or a positive value on success, -errno on failure, unless stated otherwise.
+#ifndef WRITEPATH_SHIMS_H
+#define WRITEPATH_SHIMS_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <sys/types.h> /* ssize_t */
+struct rusage;
+
+/// open(2) flags that the Glibc module hides behind _GNU_SOURCE.
+int wp_o_direct(void);
+int wp_o_dsync(void);
+int wp_o_excl(void);
+
+/// The ioctl BLKSSZGET: logical block size of a block device in bytes.
+int wp_blk_logical_block_size(int fd, uint32_t *bytes);
+/// The ioctl BLKPBSZGET: physical block size of a block device in bytes.
+int wp_blk_physical_block_size(int fd, uint32_t *bytes);
+/// The ioctl BLKGETSIZE64: size of a block device in bytes.
+int wp_blk_size_bytes(int fd, uint64_t *bytes);
+
+/// statx(STATX_DIOALIGN): O_DIRECT memory and offset alignment in bytes.
+/// Returns 0 and sets both when the kernel and filesystem report them, 1 when they do not
+/// (kernel < 6.1 or a filesystem without the field), or -errno.
+int wp_statx_dio_alignment(int fd, uint32_t *mem_align, uint32_t *offset_align);
+
+/// getrusage(RUSAGE_THREAD): CPU use of the calling thread only.
+int wp_thread_rusage(struct rusage *usage);
+
+/// fallocate(2) with mode 0 (allocate, extend the file size).
+int wp_fallocate(int fd, uint64_t offset, uint64_t length);
+
+/// setxattr/fgetxattr on an open file; -errno on failure (ENOTSUP where the filesystem lacks them).
+int wp_fsetxattr(int fd, const char *name, const void *value, size_t size);
+ssize_t wp_fgetxattr(int fd, const char *name, void *value, size_t size);
+
+/// Count the pages of [offset, offset+length) of an open file that are resident in the page
+/// cache (mmap + mincore). Returns the number of resident pages, or -errno.
+int64_t wp_resident_pages(int fd, uint64_t offset, uint64_t length, uint64_t *total_pages);
+
+/// The calling thread's kernel thread id.
+int wp_gettid(void);
+
+/// IORING_SETUP_* and IORING_FEAT_* values from liburing's copy of io_uring.h, exposed as
+/// functions so that the engine can name them even where the Swift importer cannot.
+uint32_t wp_ioring_setup_single_issuer(void);
+uint32_t wp_ioring_setup_defer_taskrun(void);
+uint32_t wp_ioring_setup_coop_taskrun(void);
+uint32_t wp_ioring_setup_sqpoll(void);
+uint32_t wp_ioring_fsync_datasync(void);
+
+/// The git commit writepath was built from (set by Package.swift), or "unknown".
+const char *wp_git_commit(void);
+
+#endif

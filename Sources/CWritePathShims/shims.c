@@ -1,0 +1,108 @@
+#define _GNU_SOURCE
+#include "CWritePathShims.h"
+#include <sys/resource.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <linux/stat.h>
+#include <linux/time_types.h>
+#include <liburing/io_uring.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+#include <stdlib.h>
+
+int wp_o_direct(void) { return O_DIRECT; }
+int wp_o_dsync(void) { return O_DSYNC; }
+int wp_o_excl(void) { return O_EXCL; }
+
+int wp_blk_logical_block_size(int fd, uint32_t *bytes) {
+    int v = 0;
+    if (ioctl(fd, BLKSSZGET, &v) != 0) return -errno;
+    *bytes = (uint32_t)v;
+    return 0;
+}
+
+int wp_blk_physical_block_size(int fd, uint32_t *bytes) {
+    unsigned int v = 0;
+    if (ioctl(fd, BLKPBSZGET, &v) != 0) return -errno;
+    *bytes = v;
+    return 0;
+}
+
+int wp_blk_size_bytes(int fd, uint64_t *bytes) {
+    uint64_t v = 0;
+    if (ioctl(fd, BLKGETSIZE64, &v) != 0) return -errno;
+    *bytes = v;
+    return 0;
+}
+
+#ifndef STATX_DIOALIGN
+#define STATX_DIOALIGN 0x00002000U
+#endif
+
+int wp_statx_dio_alignment(int fd, uint32_t *mem_align, uint32_t *offset_align) {
+    struct statx stx = {0};
+    long r = syscall(SYS_statx, fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &stx);
+    if (r != 0) return -errno;
+    if (!(stx.stx_mask & STATX_DIOALIGN)) return 1;
+    /* 0 alignment means the file does not support O_DIRECT at all. */
+    *mem_align = stx.stx_dio_mem_align;
+    *offset_align = stx.stx_dio_offset_align;
+    return 0;
+}
+
+int wp_thread_rusage(struct rusage *usage) {
+    return getrusage(RUSAGE_THREAD, usage) == 0 ? 0 : -errno;
+}
+
+int wp_fallocate(int fd, uint64_t offset, uint64_t length) {
+    return fallocate(fd, 0, (off_t)offset, (off_t)length) == 0 ? 0 : -errno;
+}
+
+int wp_fsetxattr(int fd, const char *name, const void *value, size_t size) {
+    return fsetxattr(fd, name, value, size, 0) == 0 ? 0 : -errno;
+}
+
+ssize_t wp_fgetxattr(int fd, const char *name, void *value, size_t size) {
+    ssize_t r = fgetxattr(fd, name, value, size);
+    return r >= 0 ? r : -errno;
+}
+
+int64_t wp_resident_pages(int fd, uint64_t offset, uint64_t length, uint64_t *total_pages) {
+    long page = sysconf(_SC_PAGESIZE);
+    uint64_t start = offset - (offset % (uint64_t)page);
+    uint64_t len = length + (offset - start);
+    uint64_t pages = (len + (uint64_t)page - 1) / (uint64_t)page;
+    *total_pages = pages;
+    if (pages == 0) return 0;
+    void *map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, (off_t)start);
+    if (map == MAP_FAILED) return -errno;
+    unsigned char *vec = malloc(pages);
+    if (!vec) { munmap(map, len); return -ENOMEM; }
+    int64_t resident = 0;
+    if (mincore(map, len, vec) != 0) {
+        resident = -errno;
+    } else {
+        for (uint64_t i = 0; i < pages; i++) resident += (vec[i] & 1);
+    }
+    free(vec);
+    munmap(map, len);
+    return resident;
+}
+
+int wp_gettid(void) { return (int)syscall(SYS_gettid); }
+
+uint32_t wp_ioring_setup_single_issuer(void) { return IORING_SETUP_SINGLE_ISSUER; }
+uint32_t wp_ioring_setup_defer_taskrun(void) { return IORING_SETUP_DEFER_TASKRUN; }
+uint32_t wp_ioring_setup_coop_taskrun(void) { return IORING_SETUP_COOP_TASKRUN; }
+uint32_t wp_ioring_setup_sqpoll(void) { return IORING_SETUP_SQPOLL; }
+uint32_t wp_ioring_fsync_datasync(void) { return IORING_FSYNC_DATASYNC; }
+
+#ifndef WP_GIT_COMMIT
+#define WP_GIT_COMMIT "unknown"
+#endif
+const char *wp_git_commit(void) { return WP_GIT_COMMIT; }

@@ -1,0 +1,78 @@
+/// Reads fio INI job files: a `[global]` section whose options every job inherits, then one
+/// section per job. Comments start with `;` or `#`. Keys are fio option names; any key writepath
+/// does not support is an error naming it and listing the supported ones, never ignored.
+public enum FioJobFile {
+    /// Parses job-file text into one `Workload` per job section, in file order.
+    /// - Parameters:
+    ///   - text: the file's contents.
+    ///   - path: the file's name, used in error messages.
+    ///   - base: options given on the command line, applied before the file's (fio applies the
+    ///     command line first, then the file).
+    public static func parse(_ text: String, path: String, base: Workload = Workload()) throws -> [Workload] {
+        var global = base
+        var jobs: [Workload] = []
+        var current: Workload?
+        var inGlobal = false
+        var sawSection = false
+        var lineNumber = 0
+        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            lineNumber += 1
+            var line = String(rawLine).trimmingWhitespace()
+            if let i = line.firstIndex(where: { $0 == ";" || $0 == "#" }) {
+                line = String(line[..<i]).trimmingWhitespace()
+            }
+            if line.isEmpty { continue }
+            let at = "\(path):\(lineNumber)"
+            if line.hasPrefix("[") {
+                guard line.hasSuffix("]"), line.count > 2 else {
+                    throw WritePathError.invalidInput(field: at, message: "'\(line)' is not a section header; expected [global] or [jobname]")
+                }
+                if let job = current { jobs.append(job) }
+                let name = String(line.dropFirst().dropLast()).trimmingWhitespace()
+                sawSection = true
+                if name == "global" {
+                    inGlobal = true
+                    current = nil
+                    guard jobs.isEmpty else {
+                        throw WritePathError.invalidInput(field: at, message: "[global] after a job section is not supported; put it first")
+                    }
+                } else {
+                    inGlobal = false
+                    var job = global
+                    do { try job.set("name", name) } catch { throw prefixed(error, at) }
+                    current = job
+                }
+                continue
+            }
+            guard sawSection else {
+                throw WritePathError.invalidInput(field: at, message: "option outside a section; start the file with [global] or [jobname]")
+            }
+            let key: String
+            let value: String?
+            if let eq = line.firstIndex(of: "=") {
+                key = String(line[..<eq]).trimmingWhitespace()
+                value = String(line[line.index(after: eq)...]).trimmingWhitespace()
+            } else {
+                key = line
+                value = nil
+            }
+            do {
+                if inGlobal { try global.set(key, value) } else { try current!.set(key, value) }
+            } catch {
+                throw prefixed(error, at)
+            }
+        }
+        if let job = current { jobs.append(job) }
+        guard !jobs.isEmpty else {
+            throw WritePathError.invalidInput(field: path, message: "no job sections; add one, e.g. [randwrite-4k]")
+        }
+        return jobs
+    }
+
+    private static func prefixed(_ error: Error, _ at: String) -> Error {
+        if case let WritePathError.invalidInput(field, message) = error {
+            return WritePathError.invalidInput(field: "\(field) (\(at))", message: message)
+        }
+        return error
+    }
+}

@@ -1,0 +1,51 @@
+/// What one I/O slot carries.
+public enum IOOperation: UInt8, Sendable {
+    case write, read, fsync, fdatasync
+
+    var isFlush: Bool { self == .fsync || self == .fdatasync }
+}
+
+/// Everything an engine needs to set up for one job: the open target and the job's buffers.
+public struct EngineSetup {
+    /// The open target.
+    public var fd: Int32
+    public var path: String
+    /// I/Os in flight at most.
+    public var depth: Int
+    /// One buffer per slot for writes (`depth` of them), then, when the job reads, one per slot
+    /// for reads; each `bufferLength` bytes and aligned for O_DIRECT.
+    public var buffers: [UnsafeMutableRawPointer]
+    /// Bytes of each buffer (the block size).
+    public var bufferLength: Int
+    /// io_uring: register the buffers (write_fixed) and the file.
+    public var fixedBuffers: Bool
+    public var registeredFile: Bool
+    /// io_uring: a kernel thread polls the submission queue.
+    public var sqPoll: Bool
+}
+
+/// An I/O engine: one per file, one instance per job thread, as fio's engines are.
+///
+/// The job loop calls `prepare` for each I/O it wants in flight, then `submit(waitFor:)` once,
+/// then `reap` to collect completions. A completion's result is the bytes transferred or
+/// `-errno`; the job loop, not the engine, decides whether it is an error.
+public protocol IOEngine: AnyObject {
+    static var kind: EngineKind { get }
+    /// Sets up for one job. Called on the job's own thread (io_uring's single issuer is the
+    /// creating thread).
+    init(setup: EngineSetup) throws
+    /// What the engine actually uses (`setup:defer_taskrun`, `fixed_buffers`, ...), recorded in
+    /// `runs[].engine.features`.
+    var features: [String] { get }
+    /// Queues a transfer of `length` bytes at `offset` using buffer `buffer` for slot `slot`.
+    func prepare(slot: Int, operation: IOOperation, buffer: Int, offset: UInt64, length: Int)
+    /// Queues a flush (fsync, or fdatasync when `datasync`) for slot `slot`.
+    func prepareFlush(slot: Int, datasync: Bool)
+    /// Submits everything prepared, then waits until at least `minimum` completions are ready or
+    /// `timeoutNanoseconds` (when not nil) passes.
+    func submit(waitFor minimum: Int, timeoutNanoseconds: UInt64?) throws
+    /// Hands every ready completion to `body(slot, result)`; returns how many.
+    func reap(_ body: (Int, Int) -> Void) -> Int
+    /// Releases the engine's kernel resources (does not close the target).
+    func close()
+}

@@ -1,0 +1,287 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+
+/// Set when the user asks to stop (SIGINT/SIGTERM): jobs stop issuing, drain and report.
+public let stopRequested = Atomic<Bool>(false)
+
+/// Live counters of one job, read by the status line while the job runs.
+public final class JobProgress: Sendable {
+    /// Measured I/Os completed so far (ramp excluded).
+    public let ios = Atomic<UInt64>(0)
+    public let bytes = Atomic<UInt64>(0)
+    /// Set when the measured phase starts.
+    public let measuring = Atomic<Bool>(false)
+    public let finished = Atomic<Bool>(false)
+    public init() {}
+}
+
+/// What a job hands back when it ends.
+struct JobOutcome {
+    var write = DirectionRecorder()
+    var read = DirectionRecorder()
+    var flush = LatencyHistogram()
+    var flushErrors: UInt64 = 0
+    var cpu = CPUSample()
+    /// Measured seconds (ramp excluded).
+    var measuredSeconds = 0.0
+    var features: [String] = []
+    var error: WritePathError?
+}
+
+/// The per-job I/O loop, generic over the engine so that every engine call is specialized and
+/// inlined. One instance runs on one thread.
+///
+/// Each turn: prepare I/Os into every free slot (or up to `iodepth_batch_submit`), stamp them with
+/// one clock read, submit and wait in one engine call, read the clock once, reap every ready
+/// completion. Latency is completion stamp minus submission stamp in nanoseconds
+/// (CLOCK_MONOTONIC). A completion whose result is negative or short is an error: it is counted
+/// in `errors`, never in `ios` or `bytes`, and ends the job after the queue drains.
+final class JobRunner<Engine: IOEngine> {
+    let workload: Workload
+    let job: Int
+    let target: PreparedTarget
+    let fd: Int32
+    let buffers: [UnsafeMutableRawPointer]
+    let progress: JobProgress
+
+    init(workload: Workload, job: Int, target: PreparedTarget, fd: Int32, buffers: [UnsafeMutableRawPointer], progress: JobProgress) {
+        self.workload = workload
+        self.job = job
+        self.target = target
+        self.fd = fd
+        self.buffers = buffers
+        self.progress = progress
+    }
+
+    func run() -> JobOutcome {
+        var out = JobOutcome()
+        let w = workload
+        let depth = w.iodepth
+        let setup = EngineSetup(fd: fd, path: target.info.path, depth: depth, buffers: buffers,
+                                bufferLength: Int(w.bs), fixedBuffers: w.fixedbufs,
+                                registeredFile: w.registerfiles, sqPoll: w.sqthread_poll)
+        let engine: Engine
+        do {
+            engine = try Engine(setup: setup)
+        } catch let e as WritePathError {
+            out.error = e
+            progress.finished.store(true, ordering: .releasing)
+            return out
+        } catch {
+            out.error = .system(call: "engine setup", path: target.info.path, errno: EIO, hint: "\(error)")
+            progress.finished.store(true, ordering: .releasing)
+            return out
+        }
+        defer { engine.close() }
+        out.features = engine.features
+
+        let bs = Int(w.bs)
+        let bsU = UInt64(w.bs)
+        let blocks = target.regionLength / bsU
+        var offsets = OffsetGenerator(blocks: blocks, random: w.rw.isRandom, distribution: w.random_distribution,
+                                      seed: w.seed &+ UInt64(job) &* 0x9E37_79B9)
+        var mixRNG = Xoshiro256(seed: w.seed ^ 0x0A11_0C8 ^ UInt64(job))
+        let readBufferBase = w.rw.writes && w.rw.reads ? depth : 0
+        let regionStart = target.regionOffset
+        let flushPolicy = w.flushEvery
+
+        // Slot state, in unsafe buffers: the loop must not pay for bounds or exclusivity checks.
+        let submitStamp = UnsafeMutablePointer<UInt64>.allocate(capacity: depth)
+        let slotOperation = UnsafeMutablePointer<IOOperation>.allocate(capacity: depth)
+        slotOperation.initialize(repeating: .write, count: depth)
+        let slotOffset = UnsafeMutablePointer<UInt64>.allocate(capacity: depth)
+        let freeSlots = UnsafeMutablePointer<Int>.allocate(capacity: depth)
+        let prepared = UnsafeMutablePointer<Int>.allocate(capacity: depth)
+        defer {
+            submitStamp.deallocate(); slotOperation.deallocate(); slotOffset.deallocate()
+            freeSlots.deallocate(); prepared.deallocate()
+        }
+        for i in 0..<depth { freeSlots[i] = depth - 1 - i }
+        var freeCount = depth
+
+        let start = monotonicNanoseconds()
+        let rampNs = UInt64(w.ramp_time * 1e9)
+        let runtimeNs = UInt64(w.runtime * 1e9)
+        var measuring = rampNs == 0
+        var measureStart = start
+        var cpuStart = CPUSample.thread()
+        if measuring { progress.measuring.store(true, ordering: .relaxed) }
+        let deadline: UInt64 = runtimeNs > 0 ? start + rampNs + runtimeNs : .max
+        let issueLimit: UInt64 = w.time_based ? .max : blocks
+        let rateInterval: UInt64 = w.rate_iops > 0 ? 1_000_000_000 / UInt64(w.rate_iops) : 0
+        var rateIssued: UInt64 = 0
+        let rateStart = start
+        let batchSubmit = w.iodepth_batch_submit
+        let completeMin = w.iodepth_batch_complete_min
+        var intervalStart = start
+        let intervalNs: UInt64 = 1_000_000_000
+
+        var issued: UInt64 = 0
+        var inflight = 0
+        var writesSinceFlush = 0
+        var flushPending = false
+        var flushInFlight = false
+        var stopIssuing = false
+        var now = start
+
+        while true {
+            // Phase changes.
+            if !measuring && now >= start + rampNs {
+                measuring = true
+                measureStart = now
+                intervalStart = now
+                out.write.reset(); out.read.reset(); out.flush.reset(); out.flushErrors = 0
+                cpuStart = CPUSample.thread()
+                progress.measuring.store(true, ordering: .relaxed)
+            }
+            if measuring && now - intervalStart >= intervalNs {
+                let end = Double(now - measureStart) / 1e9
+                let len = Double(now - intervalStart) / 1e9
+                if w.rw.writes { out.write.closeInterval(endSeconds: end, seconds: len) }
+                if w.rw.reads { out.read.closeInterval(endSeconds: end, seconds: len) }
+                intervalStart = now
+            }
+            if !stopIssuing && (now >= deadline || issued >= issueLimit || stopRequested.load(ordering: .relaxed)) {
+                stopIssuing = true
+            }
+            if stopIssuing && inflight == 0 { break }
+
+            // Issue.
+            var count = 0
+            var waitTimeout: UInt64? = nil
+            if flushPending {
+                if inflight == 0 && !flushInFlight {
+                    let slot = freeSlots[freeCount - 1]
+                    freeCount -= 1
+                    slotOperation[slot] = flushPolicy!.datasync ? .fdatasync : .fsync
+                    engine.prepareFlush(slot: slot, datasync: flushPolicy!.datasync)
+                    prepared[0] = slot
+                    count = 1
+                    flushInFlight = true
+                }
+            } else if !stopIssuing {
+                let want = batchSubmit > 0 ? batchSubmit : depth
+                while freeCount > 0 && count < want && issued < issueLimit {
+                    if rateInterval > 0 {
+                        let due = rateStart + rateIssued * rateInterval
+                        if now < due { waitTimeout = due - now; break }
+                        rateIssued += 1
+                    }
+                    let slot = freeSlots[freeCount - 1]
+                    freeCount -= 1
+                    let operation: IOOperation
+                    switch w.rw {
+                    case .write, .randwrite: operation = .write
+                    case .read, .randread: operation = .read
+                    case .randrw: operation = mixRNG.below(100) < UInt64(w.rwmixwrite) ? .write : .read
+                    }
+                    let offset = regionStart + offsets.nextBlock() * bsU
+                    slotOperation[slot] = operation
+                    slotOffset[slot] = offset
+                    engine.prepare(slot: slot, operation: operation,
+                                   buffer: operation == .read ? readBufferBase + slot : slot,
+                                   offset: offset, length: bs)
+                    prepared[count] = slot
+                    count += 1
+                    issued += 1
+                    if operation == .write, let policy = flushPolicy {
+                        writesSinceFlush += 1
+                        if writesSinceFlush >= policy.writes {
+                            writesSinceFlush = 0
+                            flushPending = true
+                            break
+                        }
+                    }
+                }
+            }
+            if count > 0 {
+                let stamp = monotonicNanoseconds()
+                for i in 0..<count { submitStamp[prepared[i]] = stamp }
+                inflight += count
+            }
+            let waitFor = inflight == 0 ? 0 : min(completeMin, inflight)
+            if inflight == 0 && count == 0 {
+                // Nothing in flight and nothing issued: the rate limit holds us back.
+                if let t = waitTimeout { sleepNanoseconds(t) }
+                now = monotonicNanoseconds()
+                continue
+            }
+            do {
+                try engine.submit(waitFor: waitFor, timeoutNanoseconds: waitTimeout)
+            } catch let e as WritePathError {
+                if out.error == nil { out.error = e }
+                break
+            } catch {
+                break
+            }
+            let done = monotonicNanoseconds()
+            now = done
+            var completedBytes: UInt64 = 0
+            var completedIOs: UInt64 = 0
+            let reaped = engine.reap { slot, result in
+                let operation = slotOperation[slot]
+                freeSlots[freeCount] = slot
+                freeCount += 1
+                inflight -= 1
+                if operation.isFlush {
+                    flushPending = false
+                    flushInFlight = false
+                    if result < 0 {
+                        out.flushErrors += 1
+                        if out.error == nil {
+                            out.error = .io(operation: operation == .fsync ? "fsync" : "fdatasync", path: target.info.path,
+                                            offset: 0, expected: 0, result: result, hint: hintFor(errno: Int32(-result)))
+                        }
+                        stopIssuing = true
+                    } else if measuring {
+                        out.flush.record(done &- submitStamp[slot])
+                    }
+                    return
+                }
+                if _slowPath(result != bs) {
+                    if operation == .write { out.write.errors += 1 } else { out.read.errors += 1 }
+                    if out.error == nil {
+                        out.error = .io(operation: operation == .write ? "write" : "read", path: target.info.path,
+                                        offset: slotOffset[slot], expected: bs, result: result,
+                                        hint: result < 0 ? hintFor(errno: Int32(-result)) : "")
+                    }
+                    stopIssuing = true
+                    return
+                }
+                if measuring {
+                    let latency = done &- submitStamp[slot]
+                    if operation == .write {
+                        out.write.record(latency: latency, bytes: bsU)
+                    } else {
+                        out.read.record(latency: latency, bytes: bsU)
+                    }
+                    completedIOs &+= 1
+                    completedBytes &+= bsU
+                }
+            }
+            if reaped > 0 && completedIOs > 0 {
+                progress.ios.add(completedIOs, ordering: .relaxed)
+                progress.bytes.add(completedBytes, ordering: .relaxed)
+            }
+        }
+
+        let end = monotonicNanoseconds()
+        if !measuring {
+            // The job ended inside the ramp: nothing was measured.
+            measureStart = end
+            intervalStart = end
+        }
+        out.cpu = CPUSample.thread() - cpuStart
+        out.measuredSeconds = Double(end - measureStart) / 1e9
+        if end > intervalStart || out.write.intervalIos > 0 || out.read.intervalIos > 0 {
+            let e = Double(end - measureStart) / 1e9
+            let len = Double(end - intervalStart) / 1e9
+            if w.rw.writes { out.write.closeInterval(endSeconds: e, seconds: len) }
+            if w.rw.reads { out.read.closeInterval(endSeconds: e, seconds: len) }
+        }
+        progress.finished.store(true, ordering: .releasing)
+        return out
+    }
+}

@@ -1,0 +1,179 @@
+/// The JSON result document, `writepath.result/1`: the public contract every later part reads.
+/// Field names are stable; new fields may be added, none renamed or removed within version 1.
+public struct ResultDocument: Codable, Sendable {
+    public static let currentSchema = "writepath.result/1"
+    public var schema: String = ResultDocument.currentSchema
+    public var writepath: Provenance
+    public var host: HostInfo
+    public var runs: [RunResult]
+
+    public init(writepath: Provenance, host: HostInfo, runs: [RunResult]) {
+        self.writepath = writepath
+        self.host = host
+        self.runs = runs
+    }
+}
+
+/// Which writepath produced a result, and how it was called.
+public struct Provenance: Codable, Sendable {
+    public var version: String
+    public var git_commit: String
+    /// The command line, argv[0] excluded.
+    public var arguments: [String]
+    public init(version: String, git_commit: String, arguments: [String]) {
+        self.version = version
+        self.git_commit = git_commit
+        self.arguments = arguments
+    }
+}
+
+/// The machine the run was measured on.
+public struct HostInfo: Codable, Sendable, Equatable {
+    public var hostname: String
+    /// `uname -r`.
+    public var kernel: String
+    /// `uname -v`.
+    public var kernel_version: String
+    /// CPU model name from /proc/cpuinfo.
+    public var cpu: String
+    /// Online logical CPUs.
+    public var cores: Int
+    /// Physical memory in bytes.
+    public var memory_bytes: UInt64
+}
+
+/// The layer a run was measured in: `name` plus every setting that matters to it.
+public struct LayerInfo: Codable, Sendable, Equatable {
+    public var name: String
+    /// Settings as strings (storage driver, runtime, limits, versions, accel, ...).
+    public var settings: [String: String]
+
+    public init(name: String, settings: [String: String] = [:]) {
+        self.name = name
+        self.settings = settings
+    }
+
+    struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    /// Encoded flat: `{"name": "host", "storage_driver": "overlay2", ...}`.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: Key.self)
+        try c.encode(name, forKey: Key(stringValue: "name"))
+        for (k, v) in settings.sorted(by: { $0.key < $1.key }) where k != "name" {
+            try c.encode(v, forKey: Key(stringValue: k))
+        }
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: Key.self)
+        name = try c.decode(String.self, forKey: Key(stringValue: "name"))
+        settings = [:]
+        for k in c.allKeys where k.stringValue != "name" {
+            if let s = try? c.decode(String.self, forKey: k) {
+                settings[k.stringValue] = s
+            } else if let i = try? c.decode(Int64.self, forKey: k) {
+                settings[k.stringValue] = String(i)
+            } else if let d = try? c.decode(Double.self, forKey: k) {
+                settings[k.stringValue] = String(d)
+            } else if let b = try? c.decode(Bool.self, forKey: k) {
+                settings[k.stringValue] = String(b)
+            }
+        }
+    }
+}
+
+/// The engine that ran and what it used.
+public struct EngineInfo: Codable, Sendable, Equatable {
+    public var name: String
+    public var features: [String]
+}
+
+/// One second (or the last, shorter interval) of one direction.
+public struct SeriesPoint: Codable, Sendable, Equatable {
+    /// End of the interval in seconds since measuring started.
+    public var t_s: Double
+    public var iops: Double
+    public var bw_bytes_per_s: Double
+    /// p99 latency within the interval in nanoseconds (0 when no I/O completed).
+    public var p99_ns: UInt64
+}
+
+/// The metrics of one direction (write or read) of a job or a run.
+public struct DirectionResult: Codable, Sendable {
+    /// Successful I/Os.
+    public var ios: UInt64
+    /// Bytes of the successful I/Os.
+    public var bytes: UInt64
+    /// I/Os per second over the measured time.
+    public var iops: Double
+    public var bw_bytes_per_s: Double
+    /// Measured time in seconds (ramp excluded).
+    public var runtime_s: Double
+    /// I/Os that failed or were short; never counted in `ios` or `bytes`.
+    public var errors: UInt64
+    public var lat_ns: LatencySummary
+    public var histogram: EncodedHistogram
+    public var series: [SeriesPoint]
+}
+
+/// Flushes (fsync/fdatasync): count and latency in nanoseconds.
+public struct FlushResult: Codable, Sendable {
+    public var ios: UInt64
+    public var errors: UInt64
+    public var lat_ns: LatencySummary
+    public var histogram: EncodedHistogram
+}
+
+/// CPU use of the engine's threads over the measured time.
+public struct CPUResult: Codable, Sendable, Equatable {
+    /// Seconds of user and system time of the job threads (getrusage RUSAGE_THREAD), as fio reports.
+    public var user_s: Double
+    public var sys_s: Double
+    public var ctx_voluntary: Int64
+    public var ctx_involuntary: Int64
+    /// (user + sys) of the job threads per completed I/O, in nanoseconds.
+    public var cpu_ns_per_io: Double
+    /// The whole process over the measured time, kernel I/O worker threads included.
+    public var process_user_s: Double
+    public var process_sys_s: Double
+    public var process_cpu_ns_per_io: Double
+}
+
+/// One job's (thread's) share of a run.
+public struct JobResult: Codable, Sendable {
+    public var job: Int
+    public var path: String
+    public var write: DirectionResult?
+    public var read: DirectionResult?
+    public var flush: FlushResult?
+    public var cpu: CPUResult
+    public var error: String?
+}
+
+/// One workload run once in one layer: `runs[]`.
+public struct RunResult: Codable, Sendable {
+    public var layer: LayerInfo
+    public var workload: Workload
+    /// Repetition number, from 1.
+    public var rep: Int
+    /// `ok`, or `failed` when any I/O or call failed (metrics then cover what completed).
+    public var status: String
+    public var error: String?
+    /// UTC start time, ISO 8601.
+    public var started_at: String
+    public var target: TargetInfo?
+    public var engine: EngineInfo
+    /// Summed over jobs; latency from the merged histograms.
+    public var write: DirectionResult?
+    public var read: DirectionResult?
+    public var flush: FlushResult?
+    public var cpu: CPUResult
+    public var jobs: [JobResult]
+    /// Things the reader must know (O_DIRECT not effective, memory-backed target, ...).
+    public var warnings: [String]
+}

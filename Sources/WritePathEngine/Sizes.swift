@@ -1,0 +1,72 @@
+/// Parsing and printing of byte sizes the way fio does.
+///
+/// fio reads `4k` as 4096 bytes (`kb_base=1024`, its default): k, m, g, t, p suffixes are powers
+/// of 1024, with or without a trailing `b`/`ib` (`4k`, `4kb`, `4KiB`). A bare number is bytes.
+public enum ByteSize {
+    /// Parses `text` into bytes. Throws `invalidInput` naming `field` when it is not a size.
+    public static func parse(_ text: String, field: String) throws -> UInt64 {
+        let s = text.trimmingWhitespace().lowercased()
+        guard !s.isEmpty else {
+            throw WritePathError.invalidInput(field: field, message: "empty size; expected a number of bytes with an optional k/m/g/t suffix, e.g. 4k")
+        }
+        var digits = Substring(s)
+        var multiplier: UInt64 = 1
+        for suffix in ["kib", "mib", "gib", "tib", "pib", "kb", "mb", "gb", "tb", "pb", "k", "m", "g", "t", "p", "b"] {
+            if digits.hasSuffix(suffix) {
+                digits = digits.dropLast(suffix.count)
+                switch suffix.first! {
+                case "k": multiplier = 1 << 10
+                case "m": multiplier = 1 << 20
+                case "g": multiplier = 1 << 30
+                case "t": multiplier = 1 << 40
+                case "p": multiplier = 1 << 50
+                default: multiplier = 1
+                }
+                break
+            }
+        }
+        guard let value = UInt64(digits) else {
+            throw WritePathError.invalidInput(field: field, message: "'\(text)' is not a size; expected a whole number of bytes with an optional k/m/g/t suffix, e.g. 4k or 256m")
+        }
+        let (product, overflow) = value.multipliedReportingOverflow(by: multiplier)
+        guard !overflow, product <= UInt64(Int64.max) else {
+            throw WritePathError.invalidInput(field: field, message: "'\(text)' is too large; at most 8 EiB")
+        }
+        return product
+    }
+
+    /// Formats bytes with a binary suffix (`4KiB`, `1.5MiB`), exact where it can be.
+    public static func format(_ bytes: UInt64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
+        var value = Double(bytes)
+        var unit = 0
+        while value >= 1024, unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        if value == value.rounded() { return "\(Int(value))\(units[unit])" }
+        return formatDecimal(value, places: 1) + units[unit]
+    }
+}
+
+/// Formats `value` with a fixed number of decimal places without Foundation.
+public func formatDecimal(_ value: Double, places: Int) -> String {
+    guard value.isFinite else { return value.isNaN ? "nan" : (value < 0 ? "-inf" : "inf") }
+    var scale = 1.0
+    for _ in 0..<places { scale *= 10 }
+    let scaled = (abs(value) * scale).rounded()
+    let whole = UInt64(scaled / scale)
+    var frac = String(UInt64(scaled) - whole * UInt64(scale))
+    while frac.count < places { frac = "0" + frac }
+    let sign = value < 0 && scaled != 0 ? "-" : ""
+    return places == 0 ? "\(sign)\(whole)" : "\(sign)\(whole).\(frac)"
+}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        var s = Substring(self)
+        while let c = s.first, c == " " || c == "\t" || c == "\r" || c == "\n" { s = s.dropFirst() }
+        while let c = s.last, c == " " || c == "\t" || c == "\r" || c == "\n" { s = s.dropLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,292 @@
+/// The I/O pattern of a job: fio's `rw`.
+public enum ReadWriteMode: String, Codable, Sendable, CaseIterable {
+    case write, randwrite, read, randread, randrw
+
+    /// Whether offsets are random rather than sequential.
+    public var isRandom: Bool { self == .randwrite || self == .randread || self == .randrw }
+    /// Whether the job issues writes.
+    public var writes: Bool { self == .write || self == .randwrite || self == .randrw }
+    /// Whether the job issues reads.
+    public var reads: Bool { self == .read || self == .randread || self == .randrw }
+}
+
+/// The I/O engine: fio's `ioengine`.
+public enum EngineKind: String, Codable, Sendable, CaseIterable {
+    case io_uring, libaio, psync, null
+}
+
+/// How random offsets are distributed: fio's `random_distribution`.
+public enum RandomDistribution: Equatable, Sendable, Codable, CustomStringConvertible {
+    /// Every block equally likely; each pass touches every block once (as fio's random map does).
+    case uniform
+    /// Zipf with exponent `theta` (> 0, != 1 is not required): a few blocks take most writes.
+    case zipf(theta: Double)
+
+    public var description: String {
+        switch self {
+        case .uniform: return "uniform"
+        case let .zipf(theta): return "zipf:\(theta)"
+        }
+    }
+
+    public init(from decoder: Decoder) throws {
+        let s = try decoder.singleValueContainer().decode(String.self)
+        self = try RandomDistribution.parse(s, field: "random_distribution")
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(description)
+    }
+
+    /// Parses `uniform` or `zipf:THETA`.
+    public static func parse(_ text: String, field: String) throws -> RandomDistribution {
+        let s = text.lowercased()
+        if s == "uniform" || s == "random" { return .uniform }
+        if s.hasPrefix("zipf:") || s.hasPrefix("zipf"), let theta = Double(s.dropFirst(s.hasPrefix("zipf:") ? 5 : 4)) {
+            guard theta > 0, theta.isFinite, theta != 1 else {
+                throw WritePathError.invalidInput(field: field, message: "zipf theta must be a positive number other than 1, e.g. zipf:1.2")
+            }
+            return .zipf(theta: theta)
+        }
+        throw WritePathError.invalidInput(field: field, message: "'\(text)' is not supported; expected uniform or zipf:THETA (e.g. zipf:1.2)")
+    }
+}
+
+/// What the write buffers hold: writepath's `buffer_pattern`.
+public enum BufferPattern: String, Codable, Sendable, CaseIterable {
+    /// Pseudo-random bytes from the job's seed (defeats compression and deduplication).
+    case random
+    /// All zero bytes.
+    case zero
+}
+
+/// One job's complete option set, named as fio names them.
+///
+/// Sizes are bytes, times are seconds unless a name says otherwise. A `Workload` is what the
+/// command line, a fio job file section or a matrix entry turns into; it is recorded whole in
+/// every result (`runs[].workload`).
+public struct Workload: Codable, Equatable, Sendable {
+    public var name: String = "job"
+    public var ioengine: EngineKind = .io_uring
+    public var rw: ReadWriteMode = .write
+    /// Percentage of I/Os that are writes in `randrw` (0...100).
+    public var rwmixwrite: Int = 50
+    /// Block size in bytes.
+    public var bs: UInt64 = 4096
+    /// I/Os in flight per job.
+    public var iodepth: Int = 1
+    /// Prepared I/Os that trigger a submission; 0 means "whatever is free" (submit all at once).
+    public var iodepth_batch_submit: Int = 0
+    /// Completions to wait for before reaping; at least 1.
+    public var iodepth_batch_complete_min: Int = 1
+    /// Threads, each with its own ring or context; all use the same target region.
+    public var numjobs: Int = 1
+    /// Bytes of the target region each job covers; nil means the target's size.
+    public var size: UInt64?
+    /// Start of the region in bytes.
+    public var offset: UInt64 = 0
+    /// The target file or block device; nil means `<directory>/<name>.<job>.0` per job, as fio.
+    public var filename: String?
+    /// Folder for default file names.
+    public var directory: String?
+    /// Open with O_DIRECT.
+    public var direct: Bool = true
+    /// Open with O_DSYNC.
+    public var sync: Bool = false
+    /// Seconds to run; 0 means until `size` bytes are done.
+    public var runtime: Double = 0
+    /// Keep running for `runtime` seconds, wrapping around the region.
+    public var time_based: Bool = false
+    /// Seconds of I/O before measuring starts; excluded from every metric.
+    public var ramp_time: Double = 0
+    /// I/Os per second per job; 0 means unlimited.
+    public var rate_iops: Int = 0
+    /// Flush with fsync after every N writes; 0 means never.
+    public var fsync: Int = 0
+    /// Flush with fdatasync after every N writes; 0 means never.
+    public var fdatasync: Int = 0
+    public var random_distribution: RandomDistribution = .uniform
+    public var buffer_pattern: BufferPattern = .random
+    /// Seed of offsets and buffer contents.
+    public var seed: UInt64 = 0x5EED_0F_F10
+    /// io_uring: registered buffers (write_fixed). On by default.
+    public var fixedbufs: Bool = true
+    /// io_uring: registered file. On by default.
+    public var registerfiles: Bool = true
+    /// io_uring: a kernel thread polls the submission queue.
+    public var sqthread_poll: Bool = false
+    /// Write the whole region once before the measured phase (after fallocate).
+    public var prefill: Bool = false
+
+    public init() {}
+
+    /// The names of every option `set(_:_:)` accepts, as fio spells them.
+    public static let supportedOptions: [String] = [
+        "name", "ioengine", "rw", "readwrite", "rwmixwrite", "rwmixread", "bs", "blocksize", "iodepth",
+        "iodepth_batch_submit", "iodepth_batch", "iodepth_batch_complete_min", "numjobs", "size",
+        "offset", "filename", "directory", "direct", "buffered", "sync", "runtime", "time_based",
+        "ramp_time", "rate_iops", "fsync", "fdatasync", "random_distribution", "buffer_pattern",
+        "zero_buffers", "seed", "randseed", "fixedbufs", "registerfiles", "sqthread_poll", "prefill",
+        "thread", "group_reporting",
+    ]
+
+    /// Sets the option `key` from its text form, as a fio job file or a command line gives it.
+    /// A `nil` value is a bare key (`time_based`), which means 1 for booleans.
+    /// Throws `invalidInput` naming the key for an unknown key or a value it cannot accept.
+    public mutating func set(_ key: String, _ value: String?) throws {
+        let k = key.lowercased()
+        let field = k
+        func required() throws -> String {
+            guard let v = value, !v.isEmpty else {
+                throw WritePathError.invalidInput(field: field, message: "needs a value, e.g. \(field)=\(Workload.example(field))")
+            }
+            return v
+        }
+        switch k {
+        case "name": name = try required()
+        case "ioengine":
+            let v = try required()
+            guard let e = EngineKind(rawValue: v) else {
+                throw WritePathError.invalidInput(field: field, message: "'\(v)' is not supported; expected one of \(EngineKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            ioengine = e
+        case "rw", "readwrite":
+            let v = try required()
+            guard let m = ReadWriteMode(rawValue: v) else {
+                throw WritePathError.invalidInput(field: field, message: "'\(v)' is not supported; expected one of \(ReadWriteMode.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            rw = m
+        case "rwmixwrite": rwmixwrite = try Self.integer(try required(), field: field, range: 0...100)
+        case "rwmixread": rwmixwrite = 100 - (try Self.integer(try required(), field: field, range: 0...100))
+        case "bs", "blocksize":
+            bs = try ByteSize.parse(try required(), field: field)
+        case "iodepth": iodepth = try Self.integer(try required(), field: field, range: 1...32768)
+        case "iodepth_batch_submit", "iodepth_batch":
+            iodepth_batch_submit = try Self.integer(try required(), field: field, range: 0...32768)
+        case "iodepth_batch_complete_min":
+            iodepth_batch_complete_min = max(1, try Self.integer(try required(), field: field, range: 0...32768))
+        case "numjobs": numjobs = try Self.integer(try required(), field: field, range: 1...1024)
+        case "size": size = try ByteSize.parse(try required(), field: field)
+        case "offset": offset = try ByteSize.parse(try required(), field: field)
+        case "filename": filename = try required()
+        case "directory": directory = try required()
+        case "direct": direct = try Self.boolean(value, field: field)
+        case "buffered": direct = !(try Self.boolean(value, field: field))
+        case "sync": sync = try Self.boolean(value, field: field)
+        case "runtime": runtime = try Self.seconds(try required(), field: field)
+        case "time_based": time_based = try Self.boolean(value, field: field)
+        case "ramp_time": ramp_time = try Self.seconds(try required(), field: field)
+        case "rate_iops": rate_iops = try Self.integer(try required(), field: field, range: 0...100_000_000)
+        case "fsync": fsync = try Self.integer(try required(), field: field, range: 0...Int(Int32.max))
+        case "fdatasync": fdatasync = try Self.integer(try required(), field: field, range: 0...Int(Int32.max))
+        case "random_distribution": random_distribution = try RandomDistribution.parse(try required(), field: field)
+        case "buffer_pattern":
+            let v = try required()
+            guard let p = BufferPattern(rawValue: v.lowercased()) else {
+                throw WritePathError.invalidInput(field: field, message: "'\(v)' is not supported; expected random or zero")
+            }
+            buffer_pattern = p
+        case "zero_buffers": buffer_pattern = try Self.boolean(value, field: field) ? .zero : .random
+        case "seed", "randseed":
+            let v = try required()
+            guard let s = UInt64(v) else {
+                throw WritePathError.invalidInput(field: field, message: "'\(v)' is not a whole number from 0 to \(UInt64.max)")
+            }
+            seed = s
+        case "fixedbufs": fixedbufs = try Self.boolean(value, field: field)
+        case "registerfiles": registerfiles = try Self.boolean(value, field: field)
+        case "sqthread_poll": sqthread_poll = try Self.boolean(value, field: field)
+        case "prefill": prefill = try Self.boolean(value, field: field)
+        case "thread", "group_reporting":
+            // writepath always runs jobs as threads and always reports per job and summed.
+            _ = try Self.boolean(value, field: field)
+        default:
+            throw WritePathError.invalidInput(field: key, message: "unknown option; supported: \(Workload.supportedOptions.joined(separator: ", "))")
+        }
+    }
+
+    static func example(_ field: String) -> String {
+        switch field {
+        case "bs", "blocksize": return "4k"
+        case "size", "offset": return "256m"
+        case "rw", "readwrite": return "randwrite"
+        case "ioengine": return "io_uring"
+        case "runtime", "ramp_time": return "10"
+        case "random_distribution": return "zipf:1.2"
+        case "buffer_pattern": return "random"
+        case "filename": return "/dev/shm/wp.dat"
+        default: return "1"
+        }
+    }
+
+    /// Parses a whole number in `range`.
+    static func integer(_ text: String, field: String, range: ClosedRange<Int>) throws -> Int {
+        guard let v = Int(text.trimmingWhitespace()), range.contains(v) else {
+            throw WritePathError.invalidInput(field: field, message: "'\(text)' is not a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return v
+    }
+
+    /// Parses a boolean as fio does: 1/0, true/false, yes/no, on/off; a bare key is true.
+    static func boolean(_ text: String?, field: String) throws -> Bool {
+        guard let t = text?.trimmingWhitespace().lowercased(), !t.isEmpty else { return true }
+        switch t {
+        case "1", "true", "yes", "on": return true
+        case "0", "false", "no", "off": return false
+        default:
+            throw WritePathError.invalidInput(field: field, message: "'\(text!)' is not a boolean; expected 1 or 0")
+        }
+    }
+
+    /// Parses a duration as fio does: a bare number is seconds; suffixes us, ms, s, m, h, d.
+    static func seconds(_ text: String, field: String) throws -> Double {
+        let t = text.trimmingWhitespace().lowercased()
+        let units: [(String, Double)] = [("us", 1e-6), ("ms", 1e-3), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
+        for (suffix, scale) in units where t.hasSuffix(suffix) {
+            if let v = Double(t.dropLast(suffix.count)), v >= 0, v.isFinite, v * scale <= 31_536_000 { return v * scale }
+        }
+        if let v = Double(t), v >= 0, v.isFinite, v <= 31_536_000 { return v }
+        throw WritePathError.invalidInput(field: field, message: "'\(text)' is not a duration; expected seconds (10) or a number with us/ms/s/m/h, at most one year")
+    }
+
+    /// The flush interval in writes and whether it is fdatasync, or nil when no flushes.
+    public var flushEvery: (writes: Int, datasync: Bool)? {
+        if fdatasync > 0 { return (fdatasync, true) }
+        if fsync > 0 { return (fsync, false) }
+        return nil
+    }
+
+    /// Checks the options against each other (not against the target; `Target` does that).
+    public func validate() throws {
+        if bs == 0 { throw WritePathError.invalidInput(field: "bs", message: "must be at least 1 byte; e.g. 4k") }
+        if bs > 1 << 30 { throw WritePathError.invalidInput(field: "bs", message: "\(ByteSize.format(bs)) is too large; at most 1GiB") }
+        if let size, size < bs {
+            throw WritePathError.invalidInput(field: "size", message: "\(ByteSize.format(size)) is smaller than bs=\(ByteSize.format(bs)); give at least one block")
+        }
+        if time_based && runtime == 0 {
+            throw WritePathError.invalidInput(field: "time_based", message: "needs runtime, e.g. --runtime 10")
+        }
+        if ramp_time > 0 && runtime > 0 && !time_based && ramp_time >= runtime {
+            throw WritePathError.invalidInput(field: "ramp_time", message: "\(ramp_time)s is not shorter than runtime \(runtime)s")
+        }
+        if fsync > 0 && fdatasync > 0 {
+            throw WritePathError.invalidInput(field: "fdatasync", message: "give either fsync or fdatasync, not both")
+        }
+        if sqthread_poll && ioengine != .io_uring {
+            throw WritePathError.invalidInput(field: "sqthread_poll", message: "only applies to ioengine=io_uring")
+        }
+        if iodepth > 1 && ioengine == .psync {
+            throw WritePathError.invalidInput(field: "iodepth", message: "psync keeps one I/O in flight per job; use iodepth=1 or ioengine=io_uring/libaio")
+        }
+        if iodepth_batch_submit > iodepth {
+            throw WritePathError.invalidInput(field: "iodepth_batch_submit", message: "\(iodepth_batch_submit) exceeds iodepth=\(iodepth)")
+        }
+        if iodepth_batch_complete_min > iodepth {
+            throw WritePathError.invalidInput(field: "iodepth_batch_complete_min", message: "\(iodepth_batch_complete_min) exceeds iodepth=\(iodepth)")
+        }
+        if name.isEmpty || name.contains("/") {
+            throw WritePathError.invalidInput(field: "name", message: "must be non-empty and without '/'")
+        }
+    }
+}

@@ -1,0 +1,207 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CWritePathShims
+import Foundation
+
+/// Runs one workload on this machine: prepares the target, runs `numjobs` job threads, checks
+/// whether O_DIRECT bypassed the page cache, and assembles the `RunResult`.
+public struct WorkloadRun {
+    public var workload: Workload
+    public var safety: SafetyOptions
+    public var layer: LayerInfo
+    public var rep: Int
+    /// Called about once a second while the jobs run, with the elapsed seconds and the live
+    /// counters; used for the status line.
+    public var onTick: ((Double, [JobProgress]) -> Void)?
+
+    public init(workload: Workload, safety: SafetyOptions = SafetyOptions(), layer: LayerInfo = LayerInfo(name: "host"), rep: Int = 1) {
+        self.workload = workload
+        self.safety = safety
+        self.layer = layer
+        self.rep = rep
+    }
+
+    /// Runs the workload. Throws for invalid input, refusals and failures before any I/O; a
+    /// failure during I/O is returned as a result with `status: failed` and the metrics of what
+    /// completed.
+    public func execute() throws -> RunResult {
+        let w = workload
+        try w.validate()
+        let startedAt = ISO8601DateFormatter().string(from: Date())
+
+        // Targets: one shared file, or one per job (fio's default names).
+        var targets: [PreparedTarget] = []
+        if w.filename != nil {
+            let t = try Target.prepare(w, jobIndex: 0, safety: safety)
+            targets = Array(repeating: t, count: w.numjobs)
+        } else {
+            for j in 0..<w.numjobs { targets.append(try Target.prepare(w, jobIndex: j, safety: safety)) }
+        }
+        var warnings: [String] = []
+        let memoryBacked = ["tmpfs", "ramfs", "devtmpfs"].contains(targets[0].info.filesystem ?? "")
+        if memoryBacked {
+            warnings.append("target is on \(targets[0].info.filesystem!): data stays in memory, so this measures the engine and the kernel, not a device")
+        }
+        var cacheBefore: [(UInt64, UInt64)?] = []
+        if w.direct && w.ioengine != .null {
+            for t in uniqueTargets(targets) {
+                if !memoryBacked { Target.dropCache(path: t.info.path, offset: t.regionOffset, length: t.regionLength) }
+                cacheBefore.append(Target.cachedPages(path: t.info.path, offset: t.regionOffset, length: t.regionLength))
+            }
+        }
+
+        // Open, allocate buffers, start jobs.
+        var flags = O_RDWR | O_CLOEXEC
+        if w.direct { flags |= wp_o_direct() }
+        if w.sync { flags |= wp_o_dsync() }
+        let bufferCount = w.iodepth * (w.rw.writes && w.rw.reads ? 2 : 1)
+        var fds: [Int32] = []
+        var allBuffers: [[UnsafeMutableRawPointer]] = []
+        defer {
+            for fd in fds { Sys.close(fd) }
+            for set in allBuffers { for b in set { free(b) } }
+        }
+        for j in 0..<w.numjobs {
+            fds.append(try Sys.open(targets[j].info.path, flags: flags))
+            var set: [UnsafeMutableRawPointer] = []
+            for s in 0..<bufferCount {
+                let b = try Sys.alignedAllocate(bytes: Int(w.bs), alignment: Int(targets[j].info.dio_mem_align))
+                BufferFill.fill(b, bytes: Int(w.bs), pattern: w.buffer_pattern,
+                                seed: BufferFill.seed(workloadSeed: w.seed, job: j, slot: s))
+                set.append(b)
+            }
+            allBuffers.append(set)
+        }
+        let progress = (0..<w.numjobs).map { _ in JobProgress() }
+        var threads: [JoinableThread<JobOutcome>] = []
+        let processStart = CPUSample.process()
+        let wallStart = monotonicNanoseconds()
+        for j in 0..<w.numjobs {
+            let body = makeJobBody(workload: w, job: j, target: targets[j], fd: fds[j], buffers: allBuffers[j], progress: progress[j])
+            let t = JoinableThread(body)
+            try t.start()
+            threads.append(t)
+        }
+        var processMeasureStart = processStart
+        var sampledAfterRamp = w.ramp_time == 0
+        var lastTick = wallStart
+        while !progress.allSatisfy({ $0.finished.load(ordering: .acquiring) }) {
+            sleepNanoseconds(50_000_000)
+            let now = monotonicNanoseconds()
+            if !sampledAfterRamp && progress.allSatisfy({ $0.measuring.load(ordering: .relaxed) }) {
+                processMeasureStart = CPUSample.process()
+                sampledAfterRamp = true
+            }
+            if now - lastTick >= 1_000_000_000 {
+                lastTick = now
+                onTick?(Double(now - wallStart) / 1e9, progress)
+            }
+        }
+        let outcomes = threads.map { $0.join() }
+        let processCPU = CPUSample.process() - processMeasureStart
+
+        // Did O_DIRECT bypass the page cache?
+        var directCheck = DirectIOCheck(requested: w.direct, note: "")
+        if w.direct && w.ioengine != .null {
+            var before: UInt64 = 0, after: UInt64 = 0, total: UInt64 = 0
+            var ok = true
+            for (i, t) in uniqueTargets(targets).enumerated() {
+                guard let b = cacheBefore[i], let a = Target.cachedPages(path: t.info.path, offset: t.regionOffset, length: t.regionLength) else { ok = false; break }
+                before += b.0; after += a.0; total += a.1
+            }
+            if ok {
+                directCheck.cached_pages_before = before
+                directCheck.cached_pages_after = after
+                directCheck.region_pages = total
+                if memoryBacked {
+                    directCheck.note = "memory-backed filesystem: its data always lives in the page cache"
+                } else if after > before + max(total / 100, 8) && w.rw.writes {
+                    directCheck.bypassed_page_cache = false
+                    directCheck.note = "the page cache grew by \(after - before) pages during the run: O_DIRECT was accepted but the filesystem cached the writes"
+                    warnings.append("O_DIRECT did not take effect on \(t0(targets)): \(directCheck.note)")
+                } else {
+                    directCheck.bypassed_page_cache = true
+                    directCheck.note = "the page cache did not grow during the run"
+                }
+            } else {
+                directCheck.note = "could not map the target to count cached pages"
+            }
+        } else if !w.direct {
+            directCheck.note = "buffered I/O: writes go through the page cache"
+        }
+
+        // Assemble.
+        var jobs: [JobResult] = []
+        var cpuSum = CPUSample()
+        for (j, o) in outcomes.enumerated() {
+            cpuSum = cpuSum + o.cpu
+            let ios = (w.rw.writes ? o.write.ios : 0) + (w.rw.reads ? o.read.ios : 0)
+            jobs.append(JobResult(
+                job: j, path: targets[j].info.path,
+                write: w.rw.writes ? o.write.result(runtimeSeconds: o.measuredSeconds) : nil,
+                read: w.rw.reads ? o.read.result(runtimeSeconds: o.measuredSeconds) : nil,
+                flush: w.flushEvery == nil ? nil : flushResult(o.flush, errors: o.flushErrors),
+                cpu: cpuResult(o.cpu, process: nil, ios: ios), error: o.error?.description))
+        }
+        let write = w.rw.writes ? mergeDirections(outcomes.map { ($0.write, $0.measuredSeconds) }) : nil
+        let read = w.rw.reads ? mergeDirections(outcomes.map { ($0.read, $0.measuredSeconds) }) : nil
+        var flush: FlushResult? = nil
+        if w.flushEvery != nil {
+            var h = LatencyHistogram()
+            var errors: UInt64 = 0
+            for o in outcomes { h.add(o.flush); errors += o.flushErrors }
+            flush = flushResult(h, errors: errors)
+        }
+        let totalIOs = (write?.ios ?? 0) + (read?.ios ?? 0)
+        let firstError = outcomes.compactMap(\.error).first
+        let interrupted = stopRequested.load(ordering: .relaxed)
+        var info = targets[0].info
+        info.direct_io = directCheck
+        if totalIOs == 0 && firstError == nil && !interrupted {
+            warnings.append("no I/O completed in the measured phase (ramp_time longer than the run?)")
+        }
+        if w.ioengine == .null { warnings.append("null engine: no I/O was done; this measures the harness only") }
+        return RunResult(
+            layer: layer, workload: w, rep: rep,
+            status: firstError == nil && !interrupted ? "ok" : "failed",
+            error: firstError?.description ?? (interrupted ? "interrupted by a signal before the run finished" : nil),
+            started_at: startedAt, target: info,
+            engine: EngineInfo(name: w.ioengine.rawValue, features: outcomes.first?.features ?? []),
+            write: write, read: read, flush: flush,
+            cpu: cpuResult(cpuSum, process: processCPU, ios: totalIOs),
+            jobs: jobs, warnings: warnings)
+    }
+
+    func t0(_ targets: [PreparedTarget]) -> String { targets[0].info.path }
+
+    func uniqueTargets(_ targets: [PreparedTarget]) -> [PreparedTarget] {
+        var seen = Set<String>()
+        return targets.filter { seen.insert($0.info.path).inserted }
+    }
+
+    func flushResult(_ h: LatencyHistogram, errors: UInt64) -> FlushResult {
+        FlushResult(ios: h.count, errors: errors, lat_ns: h.summary, histogram: h.encoded)
+    }
+
+    func cpuResult(_ c: CPUSample, process: CPUSample?, ios: UInt64) -> CPUResult {
+        let user = Double(c.userMicros) / 1e6
+        let sys = Double(c.systemMicros) / 1e6
+        let pu = process.map { Double($0.userMicros) / 1e6 } ?? user
+        let ps = process.map { Double($0.systemMicros) / 1e6 } ?? sys
+        let n = Double(max(ios, 1))
+        return CPUResult(user_s: user, sys_s: sys, ctx_voluntary: c.voluntarySwitches, ctx_involuntary: c.involuntarySwitches,
+                         cpu_ns_per_io: ios == 0 ? 0 : (user + sys) * 1e9 / n,
+                         process_user_s: pu, process_sys_s: ps,
+                         process_cpu_ns_per_io: ios == 0 ? 0 : (pu + ps) * 1e9 / n)
+    }
+
+    func makeJobBody(workload: Workload, job: Int, target: PreparedTarget, fd: Int32, buffers: [UnsafeMutableRawPointer], progress: JobProgress) -> () -> JobOutcome {
+        switch workload.ioengine {
+        case .io_uring: return { JobRunner<IOUringEngine>(workload: workload, job: job, target: target, fd: fd, buffers: buffers, progress: progress).run() }
+        case .libaio: return { JobRunner<LibaioEngine>(workload: workload, job: job, target: target, fd: fd, buffers: buffers, progress: progress).run() }
+        case .psync: return { JobRunner<PsyncEngine>(workload: workload, job: job, target: target, fd: fd, buffers: buffers, progress: progress).run() }
+        case .null: return { JobRunner<NullEngine>(workload: workload, job: job, target: target, fd: fd, buffers: buffers, progress: progress).run() }
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import WritePathEngine
+
+/// A short human summary in fio's spirit.
+public enum TextFormat {
+    public static func render(_ document: ResultDocument) -> String {
+        var out = ""
+        let h = document.host
+        out += "writepath \(document.writepath.version) (\(document.writepath.git_commit.prefix(12))) on \(h.hostname): Linux \(h.kernel), \(h.cores) cores, \(ByteSize.format(h.memory_bytes)) RAM\n"
+        for run in document.runs { out += render(run) }
+        return out
+    }
+
+    public static func render(_ run: RunResult) -> String {
+        let w = run.workload
+        var out = "\n"
+        let layer = run.layer.name == "host" ? "" : " [\(run.layer.name)]"
+        let target = run.target.map { "\($0.path) (\($0.filesystem ?? $0.kind))" } ?? "-"
+        out += "\(w.name)\(layer): rw=\(w.rw.rawValue) bs=\(ByteSize.format(w.bs)) iodepth=\(w.iodepth) numjobs=\(w.numjobs) ioengine=\(w.ioengine.rawValue) direct=\(w.direct ? 1 : 0) rep=\(run.rep) -> \(target)\n"
+        if let d = run.write { out += direction("write", d) }
+        if let d = run.read { out += direction("read", d) }
+        if let f = run.flush {
+            out += "  flush: ios=\(f.ios) errors=\(f.errors) lat (usec): p50=\(us(f.lat_ns.p50)) p99=\(us(f.lat_ns.p99)) max=\(us(f.lat_ns.max))\n"
+        }
+        let c = run.cpu
+        out += "  cpu: usr=\(formatDecimal(c.user_s, places: 2))s sys=\(formatDecimal(c.sys_s, places: 2))s ctx=\(c.ctx_voluntary)/\(c.ctx_involuntary) cpu/io=\(formatDecimal(c.cpu_ns_per_io, places: 0))ns (process \(formatDecimal(c.process_cpu_ns_per_io, places: 0))ns)\n"
+        out += "  engine: \(run.engine.name) [\(run.engine.features.joined(separator: ", "))]\n"
+        if let d = run.target?.direct_io, !d.note.isEmpty { out += "  direct I/O: \(d.note)\n" }
+        for warning in run.warnings { out += "  warning: \(warning)\n" }
+        if run.status != "ok" { out += "  FAILED: \(run.error ?? "unknown error")\n" }
+        return out
+    }
+
+    static func direction(_ name: String, _ d: DirectionResult) -> String {
+        var out = "  \(name): IOPS=\(si(d.iops)) BW=\(ByteSize.format(UInt64(d.bw_bytes_per_s)))/s ios=\(d.ios) bytes=\(ByteSize.format(d.bytes)) runtime=\(formatDecimal(d.runtime_s, places: 2))s"
+        if d.errors > 0 { out += " errors=\(d.errors)" }
+        out += "\n"
+        let l = d.lat_ns
+        out += "    lat (usec): min=\(us(l.min)) mean=\(formatDecimal(l.mean / 1000, places: 2)) stddev=\(formatDecimal(l.stddev / 1000, places: 2)) max=\(us(l.max))\n"
+        out += "    lat (usec): p50=\(us(l.p50)) p90=\(us(l.p90)) p99=\(us(l.p99)) p99.9=\(us(l.p99_9)) p99.99=\(us(l.p99_99))\n"
+        return out
+    }
+
+    /// Nanoseconds as microseconds with two decimals.
+    static func us(_ ns: UInt64) -> String { formatDecimal(Double(ns) / 1000, places: 2) }
+
+    /// A count with an SI suffix as fio prints IOPS (`523k`).
+    public static func si(_ v: Double) -> String {
+        if v >= 10_000_000 { return formatDecimal(v / 1_000_000, places: 1) + "M" }
+        if v >= 10_000 { return formatDecimal(v / 1000, places: 1) + "k" }
+        return formatDecimal(v, places: 0)
+    }
+}

@@ -1,0 +1,84 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import WritePathEngine
+
+/// Output destinations: stdout, files written atomically, and the status line on stderr.
+enum Output {
+    /// Writes `text` to `path` atomically: a temporary file in the same folder, fsync, rename.
+    /// An existing file at `path` is replaced only when the rename succeeds.
+    static func writeAtomically(_ text: String, to path: String) throws {
+        let dir = (path as NSString).deletingLastPathComponent
+        let tmp = (dir.isEmpty ? "." : dir) + "/.\((path as NSString).lastPathComponent).tmp.\(getpid())"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw WritePathError.system(call: "open", path: tmp, errno: errno, hint: "check that the folder exists and is writable")
+        }
+        var ok = true
+        var savedErrno: Int32 = 0
+        text.utf8CString.withUnsafeBufferPointer { p in
+            var done = 0
+            let n = p.count - 1
+            while done < n {
+                let r = write(fd, p.baseAddress! + done, n - done)
+                if r < 0 { if errno == EINTR { continue }; ok = false; savedErrno = errno; return }
+                done += r
+            }
+        }
+        if ok && fsync(fd) != 0 { ok = false; savedErrno = errno }
+        close(fd)
+        guard ok else {
+            unlink(tmp)
+            throw WritePathError.system(call: "write", path: tmp, errno: savedErrno, hint: "")
+        }
+        guard rename(tmp, path) == 0 else {
+            let e = errno
+            unlink(tmp)
+            throw WritePathError.system(call: "rename", path: path, errno: e, hint: "")
+        }
+    }
+
+    static func stdout(_ text: String) {
+        FileHandle.standardOutput.write(Data(text.utf8))
+    }
+
+    static func stderr(_ text: String) {
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+
+    static var stderrIsTerminal: Bool { isatty(2) == 1 }
+}
+
+/// The live one-line status on stderr: elapsed, remaining, IOPS and bandwidth of the last second.
+final class StatusLine: @unchecked Sendable {
+    let total: Double
+    var lastIOs: UInt64 = 0
+    var lastBytes: UInt64 = 0
+    var lastTime = 0.0
+    var shown = false
+
+    init(totalSeconds: Double) { total = totalSeconds }
+
+    func tick(elapsed: Double, progress: [JobProgress]) {
+        let ios = progress.reduce(0) { $0 + $1.ios.load(ordering: .relaxed) }
+        let bytes = progress.reduce(0) { $0 + $1.bytes.load(ordering: .relaxed) }
+        let dt = max(elapsed - lastTime, 1e-3)
+        let iops = Double(ios &- lastIOs) / dt
+        let bw = Double(bytes &- lastBytes) / dt
+        lastIOs = ios; lastBytes = bytes; lastTime = elapsed
+        var line = "[\(formatDecimal(elapsed, places: 0))s"
+        if total > 0 { line += " of \(formatDecimal(total, places: 0))s, \(formatDecimal(max(total - elapsed, 0), places: 0))s left" }
+        line += "] IOPS=\(iopsText(iops)) BW=\(ByteSize.format(UInt64(bw)))/s"
+        Output.stderr("\r\u{1B}[K" + line)
+        shown = true
+    }
+
+    func finish() {
+        if shown { Output.stderr("\r\u{1B}[K") }
+    }
+
+    func iopsText(_ v: Double) -> String {
+        v >= 10_000 ? formatDecimal(v / 1000, places: 1) + "k" : formatDecimal(v, places: 0)
+    }
+}

@@ -1,0 +1,135 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import Foundation
+import WritePathEngine
+import WritePathReport
+
+/// `writepath run`: runs workloads on this host and reports them.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run write workloads on this host (fio options or a fio job file).",
+        discussion: """
+            Options are fio's: writepath run --rw=randwrite --bs=4k --iodepth=32 --size=256m \
+            --runtime=10 --time_based --filename=/dev/shm/wp.dat
+            With JOBFILE, each job section is one workload; options given on the command line
+            override the file's for every job.
+            """)
+
+    @Argument(help: "A fio job file ([global] plus job sections).") var jobFile: String?
+    @OptionGroup(title: "Workload (fio names)") var workload: WorkloadOptions
+    @Option(name: .customLong("output-format"), help: "text (default), json or csv.") var outputFormat: String = "text"
+    @Option(name: .customLong("output"), help: "Write the output to FILE instead of stdout (atomically).") var output: String?
+    @Option(name: .customLong("results"), help: "Also write the JSON result into DIR as <time>-<host>.json.") var results: String?
+    @Flag(name: .customLong("quiet"), help: "No status line on stderr.") var quiet = false
+    @Flag(name: .customLong("allow-destroy"), help: "Allow writing to a block device that is mounted or holds a filesystem or partition table.") var allowDestroy = false
+    @Flag(name: .customLong("overwrite"), help: "Allow writing over an existing file that writepath did not create.") var overwrite = false
+
+    func validate() throws {
+        guard ["text", "json", "csv"].contains(outputFormat) else {
+            throw ValidationError("invalid output-format: '\(outputFormat)' is not supported; expected text, json or csv")
+        }
+    }
+
+    /// The workloads to run: the job file's sections, or one from the command line.
+    func workloads() throws -> [Workload] {
+        if let jobFile {
+            guard let data = FileManager.default.contents(atPath: jobFile) else {
+                throw WritePathError.invalidInput(field: "JOBFILE", message: "cannot read '\(jobFile)'; give the path of a fio job file")
+            }
+            guard let text = String(data: data, encoding: .utf8) else {
+                throw WritePathError.invalidInput(field: "JOBFILE", message: "'\(jobFile)' is not UTF-8 text")
+            }
+            var jobs = try FioJobFile.parse(text, path: jobFile)
+            for i in jobs.indices { try workload.apply(to: &jobs[i]) }
+            return jobs
+        }
+        var w = Workload()
+        try workload.apply(to: &w)
+        return [w]
+    }
+
+    func run() throws {
+        let jobs = try workloads()
+        for w in jobs { try w.validate() }
+        if let results { try ensureFolder(results) }
+        Signals.install()
+        let safety = SafetyOptions(allowDestroy: allowDestroy, overwrite: overwrite)
+        var runs: [RunResult] = []
+        let showStatus = !quiet && Output.stderrIsTerminal
+        var failure: Error?
+        for w in jobs {
+            if stopRequested.load(ordering: .relaxed) { break }
+            var run = WorkloadRun(workload: w, safety: safety)
+            let status = StatusLine(totalSeconds: w.runtime + w.ramp_time)
+            if showStatus { run.onTick = { status.tick(elapsed: $0, progress: $1) } }
+            do {
+                runs.append(try run.execute())
+            } catch {
+                // A failure before any I/O: keep what the earlier jobs measured, then report it.
+                failure = error
+                status.finish()
+                break
+            }
+            status.finish()
+        }
+        let document = ResultDocument(
+            writepath: Provenance(version: BuildInfo.version, git_commit: BuildInfo.gitCommit,
+                                  arguments: Array(CommandLine.arguments.dropFirst())),
+            host: HostInfo.probe(), runs: runs)
+        if !runs.isEmpty {
+            let text: String
+            switch outputFormat {
+            case "json": text = try JSONFormat.render(document)
+            case "csv": text = CSVFormat.render(document)
+            default: text = TextFormat.render(document)
+            }
+            if let output { try Output.writeAtomically(text, to: output) } else { Output.stdout(text) }
+            if let results {
+                let name = "\(results)/\(runIdentifier(host: document.host.hostname)).json"
+                try Output.writeAtomically(try JSONFormat.render(document), to: name)
+                if !quiet { Output.stderr("results: \(name)\n") }
+            }
+        }
+        if let failure { throw failure }
+        if stopRequested.load(ordering: .relaxed) { throw ExitCode(130) }
+        if runs.contains(where: { $0.status != "ok" }) { throw ExitCode(1) }
+    }
+
+    func ensureFolder(_ path: String) throws {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
+            guard isDir.boolValue else { throw WritePathError.invalidInput(field: "results", message: "'\(path)' is not a folder") }
+            return
+        }
+        do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
+            throw WritePathError.system(call: "mkdir", path: path, errno: EACCES, hint: "\(error.localizedDescription)")
+        }
+    }
+}
+
+/// A run's identifier: UTC time plus host name, e.g. `20261126T101500Z-myhost`.
+func runIdentifier(host: String) -> String {
+    let f = DateFormatter()
+    f.locale = Locale(identifier: "en_US_POSIX")
+    f.timeZone = TimeZone(identifier: "UTC")
+    f.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+    return "\(f.string(from: Date()))-\(host)"
+}
+
+/// SIGINT and SIGTERM ask the jobs to stop; a second signal ends the process at once.
+enum Signals {
+    static func install() {
+        for s in [SIGINT, SIGTERM] {
+            signal(s) { sig in
+                if stopRequested.load(ordering: .relaxed) {
+                    signal(sig, SIG_DFL)
+                    raise(sig)
+                }
+                stopRequested.store(true, ordering: .relaxed)
+            }
+        }
+    }
+}

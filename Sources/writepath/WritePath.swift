@@ -1,0 +1,48 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import WritePathEngine
+
+/// The `writepath` command.
+struct WritePath: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "writepath",
+        abstract: "Measure what each layer between an application and the disk costs its writes.",
+        version: "\(BuildInfo.version) (\(BuildInfo.gitCommit))",
+        subcommands: [RunCommand.self])
+}
+
+/// Entry point: parses, runs, and maps every error to one line and an exit code:
+/// 0 done, 1 an I/O or system failure, 2 invalid input (never ArgumentParser's 64).
+@main
+enum Main {
+    static func main() {
+        let arguments = WorkloadOptions.normalize(Array(CommandLine.arguments.dropFirst()))
+        do {
+            var command = try WritePath.parseAsRoot(arguments)
+            try command.run()
+        } catch let error as WritePathError {
+            printError(error.description)
+            exit(error.exitCode)
+        } catch let error as ExitCode {
+            exit(error.rawValue)
+        } catch {
+            let code = WritePath.exitCode(for: error)
+            if code == .success {
+                // --help and --version.
+                print(WritePath.fullMessage(for: error))
+                exit(0)
+            }
+            let message = WritePath.message(for: error)
+            printError(message.split(separator: "\n").first.map(String.init) ?? message)
+            exit(2)
+        }
+    }
+
+    static func printError(_ message: String) {
+        var line = "writepath: error: " + message
+        if !line.hasSuffix("\n") { line += "\n" }
+        Output.stderr(line)
+    }
+}
