@@ -19,13 +19,26 @@ struct DirectionRecorder {
         intervalBytes &+= n
     }
 
-    /// Closes the interval ending `endSeconds` after measuring started, `seconds` long.
-    mutating func closeInterval(endSeconds: Double, seconds: Double) {
-        let d = max(seconds, 1e-9)
-        series.append(SeriesPoint(t_s: endSeconds, iops: Double(intervalIos) / d,
-                                  bw_bytes_per_s: Double(intervalBytes) / d,
-                                  p99_ns: interval.value(atPercentile: 99)))
-        intervalBuckets.append(interval.encoded.buckets)
+    /// Closes the interval ending `endSeconds` after measuring started, `seconds` long. With
+    /// `foldIntoPrevious`, the interval's I/Os extend the previous series point instead.
+    mutating func closeInterval(endSeconds: Double, seconds: Double, foldIntoPrevious: Bool = false) {
+        if foldIntoPrevious, let last = series.last {
+            let previousSeconds = last.t_s - (series.count > 1 ? series[series.count - 2].t_s : 0)
+            let d = max(previousSeconds + seconds, 1e-9)
+            var merged = interval
+            for b in intervalBuckets[intervalBuckets.count - 1] { merged.record(b[0], count: b[1]) }
+            series[series.count - 1] = SeriesPoint(
+                t_s: endSeconds, iops: (last.iops * previousSeconds + Double(intervalIos)) / d,
+                bw_bytes_per_s: (last.bw_bytes_per_s * previousSeconds + Double(intervalBytes)) / d,
+                p99_ns: merged.value(atPercentile: 99))
+            intervalBuckets[intervalBuckets.count - 1] = merged.encoded.buckets
+        } else {
+            let d = max(seconds, 1e-9)
+            series.append(SeriesPoint(t_s: endSeconds, iops: Double(intervalIos) / d,
+                                      bw_bytes_per_s: Double(intervalBytes) / d,
+                                      p99_ns: interval.value(atPercentile: 99)))
+            intervalBuckets.append(interval.encoded.buckets)
+        }
         total.add(interval)
         ios += intervalIos
         bytes += intervalBytes

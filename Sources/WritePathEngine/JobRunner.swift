@@ -143,7 +143,7 @@ final class JobRunner<Engine: IOEngine> {
                 if w.rw.reads { out.read.closeInterval(endSeconds: end, seconds: len) }
                 intervalStart = now
             }
-            if !stopIssuing && (now >= deadline || issued >= issueLimit || stopRequested.load(ordering: .relaxed)) {
+            if !stopIssuing && (now >= deadline || (issued >= issueLimit && !flushPending) || stopRequested.load(ordering: .relaxed)) {
                 stopIssuing = true
             }
             if stopIssuing && inflight == 0 { break }
@@ -151,7 +151,7 @@ final class JobRunner<Engine: IOEngine> {
             // Issue.
             var count = 0
             var waitTimeout: UInt64? = nil
-            if flushPending {
+            if flushPending && !stopIssuing {
                 if inflight == 0 && !flushInFlight {
                     let slot = freeSlots[freeCount - 1]
                     freeCount -= 1
@@ -275,12 +275,13 @@ final class JobRunner<Engine: IOEngine> {
         }
         out.cpu = CPUSample.thread() - cpuStart
         out.measuredSeconds = Double(end - measureStart) / 1e9
-        if end > intervalStart || out.write.intervalIos > 0 || out.read.intervalIos > 0 {
-            let e = Double(end - measureStart) / 1e9
-            let len = Double(end - intervalStart) / 1e9
-            if w.rw.writes { out.write.closeInterval(endSeconds: e, seconds: len) }
-            if w.rw.reads { out.read.closeInterval(endSeconds: e, seconds: len) }
-        }
+        // The last, partial interval: a sliver under a quarter second joins the previous one,
+        // so that the series holds no rate computed over a few microseconds.
+        let e = Double(end - measureStart) / 1e9
+        let len = Double(end - intervalStart) / 1e9
+        let fold = len < 0.25 && (out.write.series.count + out.read.series.count) > 0
+        if w.rw.writes { out.write.closeInterval(endSeconds: e, seconds: len, foldIntoPrevious: fold) }
+        if w.rw.reads { out.read.closeInterval(endSeconds: e, seconds: len, foldIntoPrevious: fold) }
         progress.finished.store(true, ordering: .releasing)
         return out
     }

@@ -65,17 +65,30 @@ public struct LatencyHistogram: Sendable {
         }
         return EncodedHistogram(
             unit: "ns", significant_digits: 3, lowest_discernible: 1,
-            highest_trackable: Self.highestTrackableNanoseconds, clamped: clampedCount, buckets: buckets)
+            highest_trackable: Self.highestTrackableNanoseconds, clamped: clampedCount,
+            min: count == 0 ? nil : histogram.min, max: count == 0 ? nil : histogram.max, buckets: buckets)
     }
 
     /// Rebuilds a histogram from its encoded form. Throws when a bucket is malformed.
     public init(encoded: EncodedHistogram) throws {
         self.init()
+        var minPending = encoded.min
+        var maxPending = encoded.max
         for b in encoded.buckets {
             guard b.count == 2, b[0] <= Self.highestTrackableNanoseconds else {
                 throw WritePathError.invalidInput(field: "histogram", message: "bucket \(b) is not [value_ns, count] within 1 hour")
             }
-            histogram.record(b[0], count: b[1])
+            // The exact minimum and maximum replace one count of their buckets, so that the
+            // decoded histogram reports the same min, max and percentiles as the original.
+            var count = b[1]
+            for exact in [maxPending, minPending] {
+                if let e = exact, count > 0, e <= Self.highestTrackableNanoseconds, histogram.valuesAreEquivalent(e, b[0]) {
+                    histogram.record(e)
+                    count -= 1
+                    if e == maxPending { maxPending = nil } else { minPending = nil }
+                }
+            }
+            if count > 0 { histogram.record(b[0], count: count) }
         }
         clampedCount = encoded.clamped
     }
@@ -102,5 +115,8 @@ public struct EncodedHistogram: Codable, Equatable, Sendable {
     public var lowest_discernible: UInt64
     public var highest_trackable: UInt64
     public var clamped: UInt64
+    /// Exact smallest and largest values recorded (the buckets alone hold them to 3 digits).
+    public var min: UInt64?
+    public var max: UInt64?
     public var buckets: [[UInt64]]
 }

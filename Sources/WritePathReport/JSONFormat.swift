@@ -6,7 +6,7 @@ public enum JSONFormat {
     /// Encodes `document` as pretty-printed JSON with a trailing newline.
     public static func render(_ document: ResultDocument) throws -> String {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .withoutEscapingSlashes]
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         let data = try encoder.encode(document)
         return String(decoding: data, as: UTF8.self) + "\n"

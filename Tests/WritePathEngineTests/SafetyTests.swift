@@ -1,0 +1,136 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Testing
+@testable import WritePathEngine
+
+@Suite("Target safety and alignment", .serialized)
+struct SafetyTests {
+    @Test("an existing file writepath did not create is refused unless --overwrite")
+    func existingFile() throws {
+        let dir = scratchFolder("safety")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = "\(dir)/precious.dat"
+        let data = Data(repeating: 0xAB, count: 1 << 20)
+        FileManager.default.createFile(atPath: path, contents: data)
+        var w = Workload()
+        w.filename = path
+        w.size = 1 << 20
+        do {
+            _ = try WorkloadRun(workload: w).execute()
+            Issue.record("wrote over a file it did not create")
+        } catch let e as WritePathError {
+            #expect(e.exitCode == 2)
+            #expect(e.description.contains("--overwrite"))
+        }
+        #expect(FileManager.default.contents(atPath: path) == data, "the file was changed")
+        let result = try WorkloadRun(workload: w, safety: SafetyOptions(overwrite: true)).execute()
+        #expect(result.status == "ok")
+    }
+
+    @Test("a file writepath created is reused without --overwrite")
+    func reuse() throws {
+        let dir = scratchFolder("reuse")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var w = Workload()
+        w.filename = "\(dir)/mine.dat"
+        w.size = 1 << 20
+        #expect(try WorkloadRun(workload: w).execute().target?.created == true)
+        #expect(try WorkloadRun(workload: w).execute().target?.created == false)
+    }
+
+    @Test("bs, offset and size that break O_DIRECT alignment are invalid input")
+    func alignment() throws {
+        let dir = scratchFolder("align")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for (key, value) in [("bs", "1000"), ("offset", "100"), ("size", "1000000")] {
+            var w = Workload()
+            w.filename = "\(dir)/a.dat"
+            w.size = 1 << 20
+            try w.set(key, value)
+            do {
+                _ = try WorkloadRun(workload: w).execute()
+                Issue.record("\(key)=\(value) was accepted")
+            } catch let e as WritePathError {
+                #expect(e.exitCode == 2)
+                #expect(e.description.hasPrefix("invalid \(key):"), "\(e)")
+                #expect(e.description.contains("O_DIRECT"))
+            }
+        }
+        // Buffered I/O has no alignment rule.
+        var w = Workload()
+        w.filename = "\(dir)/b.dat"
+        w.size = 1_000_000
+        w.bs = 1000
+        w.direct = false
+        #expect(try WorkloadRun(workload: w).execute().write?.ios == 1000)
+    }
+
+    @Test("filesystem and partition-table signatures are recognised")
+    func signatures() {
+        func probe(_ bytes: [UInt8]) -> String? { bytes.withUnsafeBytes { Signatures.find(in: $0) } }
+        var b = [UInt8](repeating: 0, count: 69632)
+        #expect(probe(b) == nil)
+        b[1080] = 0x53; b[1081] = 0xEF
+        #expect(probe(b) == "ext2/3/4")
+        b = [UInt8](repeating: 0, count: 69632)
+        b.replaceSubrange(512..<520, with: Array("EFI PART".utf8))
+        #expect(probe(b) == "GPT partition table")
+        b = [UInt8](repeating: 0, count: 69632)
+        b[510] = 0x55; b[511] = 0xAA; b[446 + 4] = 0x83
+        #expect(probe(b) == "MBR partition table")
+        b = [UInt8](repeating: 0, count: 69632)
+        b.replaceSubrange(0..<4, with: Array("XFSB".utf8))
+        #expect(probe(b) == "xfs")
+    }
+
+    @Test("a loop device holding a filesystem is refused unless --allow-destroy")
+    func blockDevice() throws {
+        guard geteuid() == 0, FileManager.default.fileExists(atPath: "/sbin/losetup") || FileManager.default.fileExists(atPath: "/usr/sbin/losetup") else {
+            print("skipped: needs root and losetup to make a loop device")
+            return
+        }
+        let dir = scratchFolder("loop")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let image = "\(dir)/disk.img"
+        var bytes = [UInt8](repeating: 0, count: 8 << 20)
+        bytes[1080] = 0x53; bytes[1081] = 0xEF  // an ext4 superblock magic
+        FileManager.default.createFile(atPath: image, contents: Data(bytes))
+        guard let device = try? shell("losetup", "--find", "--show", image).trimmingCharacters(in: .whitespacesAndNewlines), device.hasPrefix("/dev/loop") else {
+            print("skipped: losetup could not attach a loop device here")
+            return
+        }
+        defer { _ = try? shell("losetup", "-d", device) }
+        var w = Workload()
+        w.filename = device
+        w.size = 1 << 20
+        do {
+            _ = try WorkloadRun(workload: w).execute()
+            Issue.record("wrote to a device holding a filesystem signature")
+        } catch let e as WritePathError {
+            #expect(e.exitCode == 2)
+            #expect(e.description.contains("ext2/3/4"))
+            #expect(e.description.contains("--allow-destroy"))
+        }
+        let result = try WorkloadRun(workload: w, safety: SafetyOptions(allowDestroy: true)).execute()
+        #expect(result.status == "ok")
+        #expect(result.target?.kind == "block_device")
+        #expect(result.write?.ios == 256)
+    }
+}
+
+/// Runs a program and returns its standard output; throws when it exits non-zero.
+func shell(_ arguments: String...) throws -> String {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = arguments
+    let pipe = Pipe()
+    p.standardOutput = pipe
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    guard p.terminationStatus == 0 else { throw WritePathError.system(call: arguments[0], path: "", errno: EIO, hint: "") }
+    return String(decoding: data, as: UTF8.self)
+}
