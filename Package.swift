@@ -73,7 +73,7 @@ let package = Package(
         // MARK: - Tests
 
         .testTarget(name: "WritePathEngineTests", dependencies: ["WritePathEngine", "WritePathReport"]),
-        .testTarget(name: "WritePathCLITests", dependencies: ["WritePathEngine"]),
+        .testTarget(name: "WritePathCLITests", dependencies: ["writepath"]),
     ],
     swiftLanguageModes: [.v6]
 )

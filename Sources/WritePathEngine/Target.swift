@@ -108,6 +108,11 @@ public enum Target {
             guard w.size != nil else {
                 throw WritePathError.invalidInput(field: "size", message: "needed to create \(path); e.g. --size 256m")
             }
+            let folder = (path as NSString).deletingLastPathComponent
+            var isFolder: ObjCBool = false
+            if !folder.isEmpty && !(FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder) && isFolder.boolValue) {
+                throw WritePathError.invalidInput(field: "filename", message: "the folder \(folder) does not exist; create it or give another --filename or --directory")
+            }
             fd = try Sys.open(path, flags: O_RDWR | O_CREAT | wp_o_excl() | O_CLOEXEC, mode: 0o644)
             created = true
             let marker = "1"

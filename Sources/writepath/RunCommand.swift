@@ -53,60 +53,8 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let jobs = try workloads()
-        for w in jobs { try w.validate() }
-        if let results { try ensureFolder(results) }
-        Signals.install()
-        let safety = SafetyOptions(allowDestroy: allowDestroy, overwrite: overwrite)
-        var runs: [RunResult] = []
-        let showStatus = !quiet && Output.stderrIsTerminal
-        var failure: Error?
-        for w in jobs {
-            if stopRequested.load(ordering: .relaxed) { break }
-            var run = WorkloadRun(workload: w, safety: safety)
-            let status = StatusLine(totalSeconds: w.runtime + w.ramp_time)
-            if showStatus { run.onTick = { status.tick(elapsed: $0, progress: $1) } }
-            do {
-                runs.append(try run.execute())
-            } catch {
-                // A failure before any I/O: keep what the earlier jobs measured, then report it.
-                failure = error
-                status.finish()
-                break
-            }
-            status.finish()
-        }
-        let document = ResultDocument(
-            writepath: Provenance(version: BuildInfo.version, git_commit: BuildInfo.gitCommit,
-                                  arguments: Array(CommandLine.arguments.dropFirst())),
-            host: HostInfo.probe(), runs: runs)
-        if !runs.isEmpty {
-            let text: String
-            switch outputFormat {
-            case "json": text = try JSONFormat.render(document)
-            case "csv": text = CSVFormat.render(document)
-            default: text = TextFormat.render(document)
-            }
-            if let output { try Output.writeAtomically(text, to: output) } else { Output.stdout(text) }
-            if let results {
-                let name = "\(results)/\(runIdentifier(host: document.host.hostname)).json"
-                try Output.writeAtomically(try JSONFormat.render(document), to: name)
-                if !quiet { Output.stderr("results: \(name)\n") }
-            }
-        }
-        if let failure { throw failure }
-        if stopRequested.load(ordering: .relaxed) { throw ExitCode(130) }
-        if runs.contains(where: { $0.status != "ok" }) { throw ExitCode(1) }
-    }
-
-    func ensureFolder(_ path: String) throws {
-        var isDir: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
-            guard isDir.boolValue else { throw WritePathError.invalidInput(field: "results", message: "'\(path)' is not a folder") }
-            return
-        }
-        do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
-            throw WritePathError.system(call: "mkdir", path: path, errno: EACCES, hint: "\(error.localizedDescription)")
-        }
+        try ReportOptions(outputFormat: outputFormat, output: output, results: results, quiet: quiet)
+            .runAndReport(jobs, safety: SafetyOptions(allowDestroy: allowDestroy, overwrite: overwrite))
     }
 }
 

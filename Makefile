@@ -1,0 +1,38 @@
+# writepath: the two commands README.md gives are `make demo` and `make test`.
+SHELL := /bin/bash
+export PATH := /opt/swift/usr/bin:$(PATH)
+SWIFT ?= swift
+RELEASE := .build/release/writepath
+SCRATCH ?= $(CURDIR)/.build/demo-scratch
+
+.PHONY: deps build release demo test bench format clean
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+## Runs the embedded default workload set on this host against a file in a scratch folder,
+## prints the summary and writes the JSON result under results/.
+demo: release
+	@mkdir -p results
+	$(RELEASE) demo --directory $(SCRATCH) --results results
+
+## Installs what is missing, then runs the whole test suite.
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test
+
+## writepath against fio, side by side (see scripts/bench-vs-fio.sh).
+bench: release
+	scripts/bench-vs-fio.sh
+
+format:
+	$(SWIFT) format --in-place --recursive Sources Tests
+
+clean:
+	rm -rf .build
