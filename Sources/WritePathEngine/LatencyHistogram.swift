@@ -53,7 +53,7 @@ public struct LatencyHistogram: Sendable {
         return LatencySummary(
             min: histogram.min, mean: histogram.mean, stddev: histogram.stdDeviation,
             p50: value(atPercentile: 50), p90: value(atPercentile: 90), p99: value(atPercentile: 99),
-            p99_9: value(atPercentile: 99.9), p99_99: value(atPercentile: 99.99), max: histogram.max)
+            p99_9: value(atPercentile: 99.9), p99_99: value(atPercentile: 99.99), max: histogram.maxRecorded)
     }
 
     /// The histogram as a sparse bucket list that `init(encoded:)` turns back into an equal
@@ -66,7 +66,7 @@ public struct LatencyHistogram: Sendable {
         return EncodedHistogram(
             unit: "ns", significant_digits: 3, lowest_discernible: 1,
             highest_trackable: Self.highestTrackableNanoseconds, clamped: clampedCount,
-            min: count == 0 ? nil : histogram.min, max: count == 0 ? nil : histogram.max, buckets: buckets)
+            min: count == 0 ? nil : histogram.min, max: count == 0 ? nil : histogram.maxRecorded, buckets: buckets)
     }
 
     /// Rebuilds a histogram from its encoded form. Throws when a bucket is malformed.

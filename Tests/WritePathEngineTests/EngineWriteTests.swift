@@ -183,7 +183,13 @@ struct EngineWriteTests {
         #expect(back.runs[0].write?.ios == run.write?.ios)
         #expect(back.runs[0].write?.lat_ns == run.write?.lat_ns)
         let h = try LatencyHistogram(encoded: try #require(back.runs[0].write?.histogram))
-        #expect(h.summary.p99 == run.write?.lat_ns.p99)
+        let original = try #require(run.write?.lat_ns)
+        #expect(h.summary.min == original.min)
+        #expect(h.summary.p50 == original.p50)
+        #expect(h.summary.p99 == original.p99)
+        #expect(h.summary.p99_9 == original.p99_9)
+        #expect(h.summary.p99_99 == original.p99_99)
+        #expect(h.summary.max == original.max)
         #expect(try JSONFormat.render(back) == text)
     }
 }
