@@ -88,7 +88,8 @@ public struct LatencyHistogram: Sendable {
                     if e == maxPending { maxPending = nil } else { minPending = nil }
                 }
             }
-            if count > 0 { histogram.record(b[0], count: count) }
+            // The rest of the minimum's bucket goes at the minimum, not below it.
+            if count > 0 { histogram.record(Swift.max(b[0], encoded.min ?? 0), count: count) }
         }
         clampedCount = encoded.clamped
     }
