@@ -21,7 +21,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
@@ -50,14 +50,18 @@ let package = Package(
             name: "WritePathEngine",
             dependencies: [
                 "CLiburing", "CLibaio", "CWritePathShims",
-                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
         ),
 
-        // MARK: - Reports
+        // MARK: - Runner and reports
 
+        /// Layers (host, containers, guests) and the matrix runner.
+        .target(
+            name: "WritePathRunner",
+            dependencies: ["WritePathEngine", "WritePathReport", .product(name: "Yams", package: "Yams")]
+        ),
         .target(name: "WritePathReport", dependencies: ["WritePathEngine"]),
 
         // MARK: - CLI
@@ -65,7 +69,7 @@ let package = Package(
         .executableTarget(
             name: "writepath",
             dependencies: [
-                "WritePathEngine", "WritePathReport",
+                "WritePathEngine", "WritePathReport", "WritePathRunner",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -73,6 +77,7 @@ let package = Package(
         // MARK: - Tests
 
         .testTarget(name: "WritePathEngineTests", dependencies: ["WritePathEngine", "WritePathReport"]),
+        .testTarget(name: "WritePathRunnerTests", dependencies: ["WritePathRunner"]),
         .testTarget(name: "WritePathCLITests", dependencies: ["writepath"]),
     ],
     swiftLanguageModes: [.v6]

@@ -57,7 +57,7 @@ for d in "$SHM_DIR" "$DISK_DIR"; do
 done
 
 # Case (c) uses 1 GiB per tool when the disk has room for both files and a margin, else 256 MiB.
-avail=$(df -P -B1 --output=avail "$DISK_DIR" | tail -n 1 | tr -d ' ')
+avail=$(df -B1 --output=avail "$DISK_DIR" | tail -n 1 | tr -d ' ')
 if [[ $avail =~ ^[0-9]+$ ]] && (( avail > 4 * 1024 * 1024 * 1024 )); then
     DISK_SIZE=1g
 else

@@ -290,3 +290,42 @@ public struct Workload: Codable, Equatable, Sendable {
         }
     }
 }
+
+extension Workload {
+    /// The workload as `writepath run` options (`--rw=randwrite`), every option that differs
+    /// from the default, so that the same workload can run in another process, container or guest.
+    public var commandLineArguments: [String] {
+        let d = Workload()
+        var a: [String] = []
+        func add(_ k: String, _ v: String) { a.append("--\(k)=\(v)") }
+        if name != d.name { add("name", name) }
+        if ioengine != d.ioengine { add("ioengine", ioengine.rawValue) }
+        if rw != d.rw { add("rw", rw.rawValue) }
+        if rwmixwrite != d.rwmixwrite { add("rwmixwrite", "\(rwmixwrite)") }
+        if bs != d.bs { add("bs", "\(bs)") }
+        if iodepth != d.iodepth { add("iodepth", "\(iodepth)") }
+        if iodepth_batch_submit != d.iodepth_batch_submit { add("iodepth_batch_submit", "\(iodepth_batch_submit)") }
+        if iodepth_batch_complete_min != d.iodepth_batch_complete_min { add("iodepth_batch_complete_min", "\(iodepth_batch_complete_min)") }
+        if numjobs != d.numjobs { add("numjobs", "\(numjobs)") }
+        if let size { add("size", "\(size)") }
+        if offset != d.offset { add("offset", "\(offset)") }
+        if let filename { add("filename", filename) }
+        if let directory { add("directory", directory) }
+        if direct != d.direct { add("direct", direct ? "1" : "0") }
+        if sync != d.sync { add("sync", sync ? "1" : "0") }
+        if runtime != d.runtime { add("runtime", "\(runtime)") }
+        if time_based != d.time_based { add("time_based", time_based ? "1" : "0") }
+        if ramp_time != d.ramp_time { add("ramp_time", "\(ramp_time)") }
+        if rate_iops != d.rate_iops { add("rate_iops", "\(rate_iops)") }
+        if fsync != d.fsync { add("fsync", "\(fsync)") }
+        if fdatasync != d.fdatasync { add("fdatasync", "\(fdatasync)") }
+        if random_distribution != d.random_distribution { add("random_distribution", random_distribution.description) }
+        if buffer_pattern != d.buffer_pattern { add("buffer_pattern", buffer_pattern.rawValue) }
+        if seed != d.seed { add("seed", "\(seed)") }
+        if fixedbufs != d.fixedbufs { add("fixedbufs", fixedbufs ? "1" : "0") }
+        if registerfiles != d.registerfiles { add("registerfiles", registerfiles ? "1" : "0") }
+        if sqthread_poll != d.sqthread_poll { add("sqthread_poll", sqthread_poll ? "1" : "0") }
+        if prefill != d.prefill { add("prefill", prefill ? "1" : "0") }
+        return a
+    }
+}

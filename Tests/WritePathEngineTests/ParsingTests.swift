@@ -167,3 +167,24 @@ struct FioJobFileTests {
         #expect(throws: WritePathError.self) { try FioJobFile.parse(text, path: "x.fio") }
     }
 }
+
+@Suite("Workload as arguments")
+struct WorkloadArgumentTests {
+    @Test("a workload turned into options and parsed back is the same workload")
+    func roundTrip() throws {
+        var w = Workload()
+        for (k, v) in [("name", "r"), ("rw", "randrw"), ("rwmixwrite", "70"), ("bs", "16k"), ("iodepth", "8"),
+                       ("numjobs", "2"), ("size", "64m"), ("offset", "4k"), ("filename", "/wp/t.dat"),
+                       ("direct", "0"), ("runtime", "2.5"), ("time_based", "1"), ("ramp_time", "1"),
+                       ("rate_iops", "100"), ("fdatasync", "4"), ("random_distribution", "zipf:1.1"),
+                       ("buffer_pattern", "zero"), ("seed", "9"), ("fixedbufs", "0"), ("ioengine", "libaio")] {
+            try w.set(k, v)
+        }
+        var back = Workload()
+        for arg in w.commandLineArguments {
+            let parts = arg.dropFirst(2).split(separator: "=", maxSplits: 1).map(String.init)
+            try back.set(parts[0], parts[1])
+        }
+        #expect(back == w)
+    }
+}

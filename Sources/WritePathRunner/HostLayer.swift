@@ -1,0 +1,40 @@
+import Foundation
+import WritePathEngine
+
+/// `host`: the engine in this process, on this machine's kernel: the reference every other
+/// layer is compared with.
+public struct HostLayer: Layer {
+    public static let name = "host"
+    public static let summary = "the engine on this machine's kernel (the reference)"
+    public static let parameterNames = ["directory"]
+    /// Folder for the target file; default: the run's scratch folder.
+    let directory: String?
+
+    public init(parameters: [String: String]) throws {
+        directory = parameters["directory"]
+    }
+
+    public func availability() -> Availability { .available(detail: "this machine") }
+
+    public func describe() -> [String: String] {
+        var d = ["kind": "bare-metal-or-vm-host"]
+        if let directory { d["directory"] = directory }
+        return d
+    }
+
+    public func run(_ workload: Workload, rep: Int, context: LayerContext) throws -> RunResult {
+        let dir = directory ?? context.scratchDirectory
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        var w = workload
+        w.filename = nil
+        w.directory = dir
+        defer {
+            if !context.keep {
+                for j in 0..<w.numjobs { try? FileManager.default.removeItem(atPath: Target.path(for: w, jobIndex: j)) }
+            }
+        }
+        var result = try WorkloadRun(workload: w, layer: LayerInfo(name: Self.name, settings: describe()), rep: rep).execute()
+        result.workload = workload
+        return result
+    }
+}

@@ -1,0 +1,157 @@
+import WritePathEngine
+
+/// A layer named with its parameters, as a matrix file or the command line gives it:
+/// `docker-volume` or `{ name: docker-volume, write_iops_limit: 500 }`.
+public struct LayerSpec: Codable, Equatable, Hashable, Sendable, CustomStringConvertible {
+    public var name: String
+    /// Parameter values as text (`write_iops_limit: "500"`).
+    public var parameters: [String: String]
+
+    public init(name: String, parameters: [String: String] = [:]) {
+        self.name = name
+        self.parameters = parameters
+    }
+
+    /// `docker-volume` or `docker-volume(write_iops_limit=500)`: unique per spec, used in file names.
+    public var description: String {
+        parameters.isEmpty ? name : "\(name)(\(parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")))"
+    }
+
+    /// A file-name-safe form of `description`.
+    public var slug: String {
+        String(description.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" })
+    }
+}
+
+/// Whether a layer can run on this machine.
+public enum Availability: Sendable, Equatable {
+    /// It can; `detail` says with what (versions, acceleration).
+    case available(detail: String)
+    /// It cannot; `reason` says why and `fix` what would make it work.
+    case unavailable(reason: String, fix: String)
+
+    public var isAvailable: Bool {
+        if case .available = self { return true }
+        return false
+    }
+}
+
+/// What a layer needs from the runner for one run.
+public struct LayerContext: Sendable {
+    /// The `writepath` binary placed in containers and guests (a release build).
+    public var engineBinary: String
+    /// Where this run's logs go (created by the runner).
+    public var logDirectory: String
+    /// A host folder for target files and bundles; removed by the layer's cleanup.
+    public var scratchDirectory: String
+    /// Keep containers, volumes, bundles and mounts for debugging.
+    public var keep: Bool
+    /// A short unique id for names (`wp-<id>`): containers, volumes, bundles.
+    public var runID: String
+    /// Seconds a run may take beyond the workload's own time before it is stopped.
+    public var graceSeconds: Double
+
+    public init(engineBinary: String, logDirectory: String, scratchDirectory: String, keep: Bool = false,
+                runID: String, graceSeconds: Double = 120) {
+        self.engineBinary = engineBinary
+        self.logDirectory = logDirectory
+        self.scratchDirectory = scratchDirectory
+        self.keep = keep
+        self.runID = runID
+        self.graceSeconds = graceSeconds
+    }
+}
+
+/// One environment the engine runs in: the host, a container, a guest. One type per file.
+///
+/// A layer checks whether it can run here, prepares its environment, places the engine inside,
+/// runs one workload, returns the engine's result with its own description in `runs[].layer`,
+/// and removes everything it created (unless `context.keep`), also when the run fails.
+public protocol Layer: Sendable {
+    /// The layer's name: a contract (`docker-volume`), used in matrix files and results.
+    static var name: String { get }
+    /// One line on what the layer measures.
+    static var summary: String { get }
+    /// The parameters it accepts.
+    static var parameterNames: [String] { get }
+    /// Validates `parameters`; throws `invalidInput` naming a parameter it cannot accept.
+    init(parameters: [String: String]) throws
+    /// Whether it can run here, and if not why and how to fix it.
+    func availability() -> Availability
+    /// Every setting that matters, recorded in `runs[].layer` (versions, driver, limits, ...).
+    func describe() -> [String: String]
+    /// Runs `workload` once. Throws for failures of the layer itself (a container that could not
+    /// start); a failed workload comes back as a result with `status: failed`.
+    func run(_ workload: Workload, rep: Int, context: LayerContext) throws -> RunResult
+}
+
+/// Every layer writepath knows, by name.
+public enum LayerRegistry {
+    nonisolated(unsafe) public static var all: [any Layer.Type] = [
+        HostLayer.self,
+    ]
+
+    /// Makes the layer of `spec`; throws `invalidInput` for an unknown name or parameter.
+    public static func make(_ spec: LayerSpec) throws -> any Layer {
+        guard let type = all.first(where: { $0.name == spec.name }) else {
+            throw WritePathError.invalidInput(field: "layer", message: "'\(spec.name)' is not a layer; expected one of \(all.map { $0.name }.joined(separator: ", "))")
+        }
+        for key in spec.parameters.keys where !type.parameterNames.contains(key) {
+            throw WritePathError.invalidInput(
+                field: "\(spec.name).\(key)",
+                message: "unknown parameter; \(spec.name) accepts \(type.parameterNames.isEmpty ? "none" : type.parameterNames.joined(separator: ", "))")
+        }
+        return try type.init(parameters: spec.parameters)
+    }
+}
+
+/// Parameter parsing shared by layers; every error names `layer.parameter`.
+public struct LayerParameters: Sendable {
+    public let layer: String
+    public let values: [String: String]
+
+    public init(layer: String, values: [String: String]) {
+        self.layer = layer
+        self.values = values
+    }
+
+    public func string(_ key: String) -> String? { values[key] }
+
+    public func integer(_ key: String, range: ClosedRange<Int>) throws -> Int? {
+        guard let v = values[key] else { return nil }
+        guard let i = Int(v), range.contains(i) else {
+            throw WritePathError.invalidInput(field: "\(layer).\(key)", message: "'\(v)' is not a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return i
+    }
+
+    public func number(_ key: String, range: ClosedRange<Double>) throws -> Double? {
+        guard let v = values[key] else { return nil }
+        guard let d = Double(v), range.contains(d) else {
+            throw WritePathError.invalidInput(field: "\(layer).\(key)", message: "'\(v)' is not a number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return d
+    }
+
+    public func bytes(_ key: String) throws -> UInt64? {
+        guard let v = values[key] else { return nil }
+        return try ByteSize.parse(v, field: "\(layer).\(key)")
+    }
+
+    public func choice(_ key: String, _ options: [String]) throws -> String? {
+        guard let v = values[key] else { return nil }
+        guard options.contains(v) else {
+            throw WritePathError.invalidInput(field: "\(layer).\(key)", message: "'\(v)' is not supported; expected one of \(options.joined(separator: ", "))")
+        }
+        return v
+    }
+
+    public func boolean(_ key: String) throws -> Bool? {
+        guard let v = values[key]?.lowercased() else { return nil }
+        switch v {
+        case "1", "true", "yes", "on": return true
+        case "0", "false", "no", "off": return false
+        default: throw WritePathError.invalidInput(field: "\(layer).\(key)", message: "'\(v)' is not a boolean; expected true or false")
+        }
+    }
+}
