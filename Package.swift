@@ -77,7 +77,7 @@ let package = Package(
         // MARK: - Tests
 
         .testTarget(name: "WritePathEngineTests", dependencies: ["WritePathEngine", "WritePathReport"]),
-        .testTarget(name: "WritePathRunnerTests", dependencies: ["WritePathRunner"]),
+        .testTarget(name: "WritePathRunnerTests", dependencies: ["WritePathRunner", "writepath"]),
         .testTarget(name: "WritePathCLITests", dependencies: ["writepath"]),
     ],
     swiftLanguageModes: [.v6]

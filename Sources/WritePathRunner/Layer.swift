@@ -88,7 +88,7 @@ public protocol Layer: Sendable {
 /// Every layer writepath knows, by name.
 public enum LayerRegistry {
     nonisolated(unsafe) public static var all: [any Layer.Type] = [
-        HostLayer.self,
+        HostLayer.self, DockerOverlayLayer.self, DockerVolumeLayer.self, DockerBindLayer.self, DockerTmpfsLayer.self,
     ]
 
     /// Makes the layer of `spec`; throws `invalidInput` for an unknown name or parameter.

@@ -1,0 +1,41 @@
+import Foundation
+import WritePathEngine
+
+/// `docker-bind`: the target on a host folder bind-mounted into the container (parameter `path`,
+/// default a folder under the run's scratch folder, made and removed by writepath).
+public struct DockerBindLayer: Layer {
+    public static let name = "docker-bind"
+    public static let summary = "Docker container, target on a bind-mounted host folder"
+    public static let parameterNames = ContainerLimits.parameterNames + ["path"]
+    let limits: ContainerLimits
+    let path: String?
+
+    public init(parameters: [String: String]) throws {
+        limits = try ContainerLimits(LayerParameters(layer: Self.name, values: parameters))
+        path = parameters["path"]
+        if let path, !path.hasPrefix("/") {
+            throw WritePathError.invalidInput(field: "\(Self.name).path", message: "'\(path)' must be an absolute host folder")
+        }
+    }
+
+    public func availability() -> Availability { DockerRun.availability() }
+
+    public func describe() -> [String: String] {
+        var d = DockerRun.daemonSettings().merging(limits.settings) { a, _ in a }
+        d["storage"] = "bind mount of a host folder"
+        if let path { d["host_path"] = path }
+        return d
+    }
+
+    public func run(_ workload: Workload, rep: Int, context: LayerContext) throws -> RunResult {
+        let folder = path.map { "\($0)/wp-\(context.runID)" } ?? "\(context.scratchDirectory)/bind-\(context.runID)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { if !context.keep { try? FileManager.default.removeItem(atPath: folder) } }
+        var settings = describe()
+        settings["host_path"] = folder
+        return try DockerRun(layerName: Self.name, limits: limits,
+                             storageArguments: ["--mount", "type=bind,src=\(folder),dst=/wp"],
+                             targetPath: "/wp/target.dat", throttleDeviceHost: folder, settings: settings)
+            .run(workload, rep: rep, context: context)
+    }
+}

@@ -1,0 +1,94 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Testing
+import WritePathEngine
+@testable import WritePathRunner
+
+/// The `writepath` binary built with the tests, placed in containers and guests.
+let engineBinary: String = {
+    if let e = ProcessInfo.processInfo.environment["WRITEPATH_ENGINE"], !e.isEmpty { return e }
+    var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    for _ in 0..<4 {
+        let candidate = dir.appendingPathComponent("writepath").path
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        dir = dir.deletingLastPathComponent()
+    }
+    return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent(".build/debug/writepath").path
+}()
+
+func testContext(_ name: String) -> LayerContext {
+    let base = "/var/tmp/writepath-layer-tests/\(name)-\(getpid())"
+    try? FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+    return LayerContext(engineBinary: engineBinary, logDirectory: "\(base)/logs", scratchDirectory: "\(base)/scratch",
+                        runID: "t\(getpid())\(name.prefix(6))", graceSeconds: 60)
+}
+
+func shortWorkload(runtime: Double = 2, iodepth: Int = 4) -> Workload {
+    var w = Workload()
+    w.name = "short"
+    w.rw = .randwrite
+    w.iodepth = iodepth
+    w.size = 16 << 20
+    w.runtime = runtime
+    w.time_based = true
+    return w
+}
+
+/// Containers and volumes labelled writepath=1 that exist now.
+func leftovers() -> (containers: String, volumes: String) {
+    let c = (try? Command.run("docker", ["ps", "-a", "-q", "--filter", "label=writepath=1"], timeout: 30))?.stdout ?? ""
+    let v = (try? Command.run("docker", ["volume", "ls", "-q", "--filter", "label=writepath=1"], timeout: 30))?.stdout ?? ""
+    return (c.trimmingCharacters(in: .whitespacesAndNewlines), v.trimmingCharacters(in: .whitespacesAndNewlines))
+}
+
+let dockerAvailable: Bool = {
+    let a = DockerRun.availability()
+    if case let .unavailable(reason, fix) = a { print("docker layer tests skipped: \(reason); \(fix)") }
+    return a.isAvailable
+}()
+
+@Suite("Docker layers", .serialized, .enabled(if: dockerAvailable))
+struct DockerLayerTests {
+    @Test("every docker layer runs a short workload, records its settings and leaves nothing behind",
+          arguments: ["docker-overlay", "docker-volume", "docker-bind", "docker-tmpfs"])
+    func runs(layerName: String) throws {
+        let layer = try LayerRegistry.make(LayerSpec(name: layerName))
+        let context = testContext(layerName)
+        let result = try layer.run(shortWorkload(), rep: 2, context: context)
+        #expect(result.status == "ok", "\(result.error ?? "")")
+        #expect(result.layer.name == layerName)
+        #expect(result.rep == 2)
+        #expect((result.write?.ios ?? 0) > 0)
+        #expect(result.layer.settings["storage_driver"] == "overlay2")
+        #expect(result.layer.settings["docker_version"] != nil)
+        #expect(result.layer.settings["image"]?.hasPrefix("writepath-engine:") == true)
+        #expect(result.workload == shortWorkload())
+        if layerName == "docker-tmpfs" { #expect(result.target?.filesystem == "tmpfs") }
+        if layerName == "docker-overlay" { #expect(result.target?.filesystem == "overlay") }
+        let left = leftovers()
+        #expect(left.containers.isEmpty, "containers left: \(left.containers)")
+        #expect(left.volumes.isEmpty, "volumes left: \(left.volumes)")
+        #expect(!FileManager.default.fileExists(atPath: "\(context.scratchDirectory)/bind-\(context.runID)"))
+    }
+
+    @Test("a 500 write-IOPS throttle shows in the measured IOPS")
+    func throttle() throws {
+        let layer = try LayerRegistry.make(LayerSpec(name: "docker-volume", parameters: ["write_iops_limit": "500"]))
+        let result = try layer.run(shortWorkload(runtime: 3, iodepth: 8), rep: 1, context: testContext("throttle"))
+        let iops = try #require(result.write?.iops)
+        #expect(abs(iops - 500) / 500 < 0.10, "measured \(iops) IOPS under a 500 IOPS limit")
+        #expect(result.layer.settings["write_iops_limit"] == "500")
+        #expect(result.layer.settings["throttle_device"] != nil)
+    }
+
+    @Test("limits that cannot apply are refused")
+    func badLimits() {
+        #expect(throws: WritePathError.self) { try LayerRegistry.make(LayerSpec(name: "docker-tmpfs", parameters: ["write_iops_limit": "500"])) }
+        #expect(throws: WritePathError.self) { try LayerRegistry.make(LayerSpec(name: "docker-volume", parameters: ["cpus": "lots"])) }
+        #expect(throws: WritePathError.self) { try LayerRegistry.make(LayerSpec(name: "docker-volume", parameters: ["colour": "blue"])) }
+        #expect(throws: WritePathError.self) { try LayerRegistry.make(LayerSpec(name: "docker-bind", parameters: ["path": "relative"])) }
+    }
+}

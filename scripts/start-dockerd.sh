@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Starts the Docker engine when it is not running (Debian's docker.io). Prints why when it cannot.
+# Exit 0 when `docker info` answers, 1 otherwise.
+set -uo pipefail
+if docker info >/dev/null 2>&1; then exit 0; fi
+if ! command -v dockerd >/dev/null 2>&1; then
+    echo "start-dockerd: dockerd is not installed (scripts/install-deps.sh containers installs docker.io)" >&2
+    exit 1
+fi
+if command -v systemctl >/dev/null 2>&1 && systemctl is-system-running >/dev/null 2>&1; then
+    systemctl start docker >/dev/null 2>&1 || true
+fi
+if ! docker info >/dev/null 2>&1; then
+    log=/var/log/writepath-dockerd.log
+    echo "start-dockerd: starting dockerd (log: $log)" >&2
+    nohup dockerd >"$log" 2>&1 &
+fi
+for _ in $(seq 1 60); do
+    docker info >/dev/null 2>&1 && exit 0
+    sleep 0.5
+done
+echo "start-dockerd: dockerd did not come up in 30 s; see /var/log/writepath-dockerd.log:" >&2
+tail -n 5 /var/log/writepath-dockerd.log >&2 2>/dev/null || true
+exit 1
