@@ -330,7 +330,7 @@ if summary:
     print("Summary (ratio = writepath/fio, median over pairs)")
     print("  %-4s %8s %12s %12s %8s  %s" % ("case", "IOPS", "CPU/IO thr", "CPU/IO proc", "p50", "targets"))
     for r in summary:
-        t = "; ".join("%s %.3f %s: %s" % (METRIC_NAMES[k], r[k], tgt, "met" if met == "yes" else "NOT met")
+        t = "; ".join("%s %.3f (target %s): %s" % (METRIC_NAMES[k], r[k], tgt, "met" if met == "yes" else "NOT met")
                       for k, tgt, met in r.get("met", []))
         print("  (%s)  %8.3f %12.3f %12.3f %8.3f  %s" % (r["case"], r["iops"], r["cpu"], r["proc"], r["p50"], t))
     if PAIRS < 5:
