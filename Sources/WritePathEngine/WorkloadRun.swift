@@ -77,17 +77,29 @@ public struct WorkloadRun {
         var threads: [JoinableThread<JobOutcome>] = []
         let processStart = CPUSample.process()
         let wallStart = monotonicNanoseconds()
+        let finished = DispatchSemaphore(value: 0)
         for j in 0..<w.numjobs {
             let body = makeJobBody(workload: w, job: j, target: targets[j], fd: fds[j], buffers: allBuffers[j], progress: progress[j])
-            let t = JoinableThread(body)
+            let t = JoinableThread { () -> JobOutcome in
+                let outcome = body()
+                finished.signal()
+                return outcome
+            }
             try t.start()
             threads.append(t)
         }
         var processMeasureStart = processStart
         var sampledAfterRamp = w.ramp_time == 0
         var lastTick = wallStart
-        while !progress.allSatisfy({ $0.finished.load(ordering: .acquiring) }) {
-            sleepNanoseconds(50_000_000)
+        var finishedJobs = 0
+        while finishedJobs < w.numjobs {
+            // Wake when a job ends, for the status line once a second, and every 50 ms until
+            // the ramp is over (to start the process CPU count with the measured phase).
+            let wait: Double = sampledAfterRamp ? 1.0 : 0.05
+            if finished.wait(timeout: .now() + wait) == .success {
+                finishedJobs += 1
+                continue
+            }
             let now = monotonicNanoseconds()
             if !sampledAfterRamp && progress.allSatisfy({ $0.measuring.load(ordering: .relaxed) }) {
                 processMeasureStart = CPUSample.process()
