@@ -6,11 +6,14 @@ public struct ResultDocument: Codable, Sendable {
     public var writepath: Provenance
     public var host: HostInfo
     public var runs: [RunResult]
+    /// Present in a matrix's `run.json`.
+    public var matrix: MatrixInfo?
 
-    public init(writepath: Provenance, host: HostInfo, runs: [RunResult]) {
+    public init(writepath: Provenance, host: HostInfo, runs: [RunResult], matrix: MatrixInfo? = nil) {
         self.writepath = writepath
         self.host = host
         self.runs = runs
+        self.matrix = matrix
     }
 }
 
@@ -176,4 +179,44 @@ public struct RunResult: Codable, Sendable {
     public var jobs: [JobResult]
     /// Things the reader must know (O_DIRECT not effective, memory-backed target, ...).
     public var warnings: [String]
+}
+
+extension RunResult {
+    /// A run that produced no measurement: `status` is `failed` (or `unavailable` for a layer that
+    /// cannot run here) and `error` says why. It has no metrics, so it never counts as throughput.
+    public static func failed(layer: LayerInfo, workload: Workload, rep: Int, error: String, status: String = "failed",
+                              startedAt: String) -> RunResult {
+        RunResult(layer: layer, workload: workload, rep: rep, status: status, error: error, started_at: startedAt,
+                  target: nil, engine: EngineInfo(name: workload.ioengine.rawValue, features: []),
+                  write: nil, read: nil, flush: nil,
+                  cpu: CPUResult(user_s: 0, sys_s: 0, ctx_voluntary: 0, ctx_involuntary: 0, cpu_ns_per_io: 0,
+                                 process_user_s: 0, process_sys_s: 0, process_cpu_ns_per_io: 0),
+                  jobs: [], warnings: [])
+    }
+}
+
+/// How a matrix was run: `run.json`'s `matrix` object.
+public struct MatrixInfo: Codable, Sendable {
+    /// The seed that shuffled the layer order of each round.
+    public var seed: UInt64
+    /// `3`, or `auto` with its bounds.
+    public var repetitions: String
+    /// Each round's layer order, as layer descriptions.
+    public var rounds: [[String]]
+    /// For each layer and workload (`layer / workload`), why its repetitions stopped.
+    public var stop_reasons: [String: String]
+    public var total_runs: Int
+    public var failed_runs: Int
+    public var complete: Bool
+
+    public init(seed: UInt64, repetitions: String, rounds: [[String]], stop_reasons: [String: String], total_runs: Int,
+                failed_runs: Int, complete: Bool) {
+        self.seed = seed
+        self.repetitions = repetitions
+        self.rounds = rounds
+        self.stop_reasons = stop_reasons
+        self.total_runs = total_runs
+        self.failed_runs = failed_runs
+        self.complete = complete
+    }
 }

@@ -63,7 +63,7 @@ public func errnoName(_ code: Int32) -> String {
 }
 
 /// A hint for common errno values of a write path.
-func hintFor(errno code: Int32) -> String {
+public func hintFor(errno code: Int32) -> String {
     switch code {
     case ENOSPC, EDQUOT: return "the target's filesystem is full; use a smaller --size or another --filename"
     case EACCES, EPERM: return "check the permissions of the target or run as a user that may write it"

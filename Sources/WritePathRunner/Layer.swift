@@ -89,6 +89,7 @@ public protocol Layer: Sendable {
 public enum LayerRegistry {
     nonisolated(unsafe) public static var all: [any Layer.Type] = [
         HostLayer.self, DockerOverlayLayer.self, DockerVolumeLayer.self, DockerBindLayer.self, DockerTmpfsLayer.self,
+        OCIRuncLayer.self,
     ]
 
     /// Makes the layer of `spec`; throws `invalidInput` for an unknown name or parameter.

@@ -3,40 +3,13 @@ import Glibc
 #endif
 import Foundation
 import WritePathEngine
+import WritePathRunner
 
 /// Output destinations: stdout, files written atomically, and the status line on stderr.
 enum Output {
-    /// Writes `text` to `path` atomically: a temporary file in the same folder, fsync, rename.
-    /// An existing file at `path` is replaced only when the rename succeeds.
+    /// Writes `text` to `path` atomically (temporary file, fsync, rename).
     static func writeAtomically(_ text: String, to path: String) throws {
-        let dir = (path as NSString).deletingLastPathComponent
-        let tmp = (dir.isEmpty ? "." : dir) + "/.\((path as NSString).lastPathComponent).tmp.\(getpid())"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            throw WritePathError.system(call: "open", path: tmp, errno: errno, hint: "check that the folder exists and is writable")
-        }
-        var ok = true
-        var savedErrno: Int32 = 0
-        text.utf8CString.withUnsafeBufferPointer { p in
-            var done = 0
-            let n = p.count - 1
-            while done < n {
-                let r = write(fd, p.baseAddress! + done, n - done)
-                if r < 0 { if errno == EINTR { continue }; ok = false; savedErrno = errno; return }
-                done += r
-            }
-        }
-        if ok && fsync(fd) != 0 { ok = false; savedErrno = errno }
-        close(fd)
-        guard ok else {
-            unlink(tmp)
-            throw WritePathError.system(call: "write", path: tmp, errno: savedErrno, hint: "")
-        }
-        guard rename(tmp, path) == 0 else {
-            let e = errno
-            unlink(tmp)
-            throw WritePathError.system(call: "rename", path: path, errno: e, hint: "")
-        }
+        try WritePathRunner.writeAtomically(text, to: path)
     }
 
     static func stdout(_ text: String) {

@@ -1,0 +1,199 @@
+import Foundation
+import WritePathEngine
+import Yams
+
+/// How many times each layer × workload runs.
+public enum Repetitions: Equatable, Sendable, CustomStringConvertible {
+    /// Exactly this many.
+    case fixed(Int)
+    /// Until the coefficient of variation of the repetitions' main metric (write IOPS, else read
+    /// IOPS) is below `cvTarget`, with at least `minimum` and at most `maximum` repetitions.
+    case auto(minimum: Int, maximum: Int, cvTarget: Double)
+
+    public var maximum: Int {
+        switch self {
+        case let .fixed(n): return n
+        case let .auto(_, maximum, _): return maximum
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case let .fixed(n): return "\(n)"
+        case let .auto(minimum, maximum, cv): return "auto (min \(minimum), max \(maximum), cv < \(cv))"
+        }
+    }
+}
+
+/// A matrix file: layers × workloads × repetitions.
+///
+/// ```yaml
+/// layers:
+///   - host
+///   - { name: docker-volume, write_iops_limit: 500 }
+/// workloads:
+///   - { name: rand4k, rw: randwrite, bs: 4k, iodepth: 32, size: 256M, runtime: 10, time_based: true }
+/// repetitions: 3          # or auto (then: min_repetitions, max_repetitions, cv_target)
+/// seed: 42                # shuffles the layer order of each round; default: random, recorded
+/// ```
+public struct MatrixSpec: Equatable, Sendable {
+    public var layers: [LayerSpec]
+    public var workloads: [Workload]
+    public var repetitions: Repetitions
+    public var seed: UInt64
+
+    public static let keys = ["layers", "workloads", "repetitions", "min_repetitions", "max_repetitions", "cv_target", "seed", "description"]
+
+    public init(layers: [LayerSpec], workloads: [Workload], repetitions: Repetitions, seed: UInt64) {
+        self.layers = layers
+        self.workloads = workloads
+        self.repetitions = repetitions
+        self.seed = seed
+    }
+
+    /// Parses matrix YAML. Every error is `invalidInput` naming the key (`workloads[1].bs`).
+    public static func parse(_ text: String, source: String) throws -> MatrixSpec {
+        let root: Any?
+        do { root = try Yams.load(yaml: text) } catch {
+            let detail = "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
+            throw WritePathError.invalidInput(field: source, message: "not valid YAML: \(detail)")
+        }
+        guard let map = root as? [String: Any] else {
+            throw WritePathError.invalidInput(field: source, message: "expected a mapping with layers, workloads and repetitions")
+        }
+        for key in map.keys where !keys.contains(key) {
+            throw WritePathError.invalidInput(field: key, message: "unknown matrix key; expected \(keys.joined(separator: ", "))")
+        }
+        guard let layerList = map["layers"] as? [Any], !layerList.isEmpty else {
+            throw WritePathError.invalidInput(field: "layers", message: "needs a list of at least one layer, e.g. [host, docker-volume]")
+        }
+        var layers: [LayerSpec] = []
+        for (i, entry) in layerList.enumerated() {
+            let field = "layers[\(i)]"
+            if let name = entry as? String {
+                layers.append(LayerSpec(name: name))
+            } else if let m = entry as? [String: Any] {
+                guard let name = m["name"] as? String else {
+                    throw WritePathError.invalidInput(field: "\(field).name", message: "missing; give the layer's name, e.g. { name: docker-volume }")
+                }
+                var params: [String: String] = [:]
+                for (k, v) in m where k != "name" { params[k] = try scalar(v, field: "\(field).\(k)") }
+                layers.append(LayerSpec(name: name, parameters: params))
+            } else {
+                throw WritePathError.invalidInput(field: field, message: "expected a layer name or { name: ..., parameter: value }")
+            }
+            _ = try LayerRegistry.make(layers.last!)  // validates name and parameters now, not mid-matrix
+        }
+        if Set(layers).count != layers.count {
+            throw WritePathError.invalidInput(field: "layers", message: "a layer with the same parameters is listed twice")
+        }
+        guard let workloadList = map["workloads"] as? [Any], !workloadList.isEmpty else {
+            throw WritePathError.invalidInput(field: "workloads", message: "needs a list of at least one workload of fio options, e.g. [{ name: rand4k, rw: randwrite, bs: 4k, size: 256m }]")
+        }
+        var workloads: [Workload] = []
+        for (i, entry) in workloadList.enumerated() {
+            guard let m = entry as? [String: Any] else {
+                throw WritePathError.invalidInput(field: "workloads[\(i)]", message: "expected a mapping of fio options")
+            }
+            var w = Workload()
+            w.name = "workload\(i + 1)"
+            for (k, v) in m.sorted(by: { $0.key < $1.key }) {
+                if ["filename", "directory"].contains(k) {
+                    throw WritePathError.invalidInput(field: "workloads[\(i)].\(k)", message: "each layer places the target itself; leave \(k) out")
+                }
+                do { try w.set(k, try scalar(v, field: "workloads[\(i)].\(k)")) } catch let WritePathError.invalidInput(field, message) {
+                    throw WritePathError.invalidInput(field: "workloads[\(i)].\(field)", message: message)
+                }
+            }
+            if w.size == nil {
+                throw WritePathError.invalidInput(field: "workloads[\(i)].size", message: "needed: each layer creates a new target file, e.g. size: 256m")
+            }
+            do { try w.validate() } catch let WritePathError.invalidInput(field, message) {
+                throw WritePathError.invalidInput(field: "workloads[\(i)].\(field)", message: message)
+            }
+            workloads.append(w)
+        }
+        if Set(workloads.map(\.name)).count != workloads.count {
+            throw WritePathError.invalidInput(field: "workloads", message: "workload names must be unique")
+        }
+        let reps: Repetitions
+        let minimum = try integer(map["min_repetitions"], field: "min_repetitions", range: 2...1000) ?? 3
+        let maximum = try integer(map["max_repetitions"], field: "max_repetitions", range: 1...1000) ?? 10
+        switch map["repetitions"] {
+        case nil: reps = .fixed(1)
+        case let s as String where s == "auto":
+            let cv = try number(map["cv_target"], field: "cv_target", range: 0.0001...1) ?? 0.035
+            guard maximum >= minimum else {
+                throw WritePathError.invalidInput(field: "max_repetitions", message: "\(maximum) is below min_repetitions \(minimum)")
+            }
+            reps = .auto(minimum: minimum, maximum: maximum, cvTarget: cv)
+        default:
+            guard let n = try integer(map["repetitions"], field: "repetitions", range: 1...1000) else {
+                throw WritePathError.invalidInput(field: "repetitions", message: "expected a whole number from 1 to 1000, or auto")
+            }
+            reps = .fixed(n)
+        }
+        let seed: UInt64
+        if let s = map["seed"] {
+            guard let text = try? scalar(s, field: "seed"), let v = UInt64(text) else {
+                throw WritePathError.invalidInput(field: "seed", message: "expected a whole number from 0 to \(UInt64.max)")
+            }
+            seed = v
+        } else {
+            seed = UInt64.random(in: 0...UInt64(UInt32.max))
+        }
+        return MatrixSpec(layers: layers, workloads: workloads, repetitions: reps, seed: seed)
+    }
+
+    static func scalar(_ v: Any, field: String) throws -> String {
+        switch v {
+        case let s as String: return s
+        case let b as Bool: return b ? "1" : "0"
+        case let i as Int: return String(i)
+        case let d as Double: return d == d.rounded() && abs(d) < 1e15 ? String(Int(d)) : String(d)
+        default:
+            throw WritePathError.invalidInput(field: field, message: "expected a single value (text, number or boolean), not a list or mapping")
+        }
+    }
+
+    static func integer(_ v: Any?, field: String, range: ClosedRange<Int>) throws -> Int? {
+        guard let v else { return nil }
+        guard let i = v as? Int, !(v is Bool), range.contains(i) else {
+            throw WritePathError.invalidInput(field: field, message: "expected a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return i
+    }
+
+    static func number(_ v: Any?, field: String, range: ClosedRange<Double>) throws -> Double? {
+        guard let v else { return nil }
+        let d: Double? = (v as? Double) ?? (v as? Int).map(Double.init)
+        guard let d, range.contains(d) else {
+            throw WritePathError.invalidInput(field: field, message: "expected a number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return d
+    }
+
+    /// The spec as YAML that `parse` reads back (saved in the results for `--resume`).
+    public var yaml: String {
+        var out = "seed: \(seed)\n"
+        switch repetitions {
+        case let .fixed(n): out += "repetitions: \(n)\n"
+        case let .auto(mn, mx, cv): out += "repetitions: auto\nmin_repetitions: \(mn)\nmax_repetitions: \(mx)\ncv_target: \(cv)\n"
+        }
+        out += "layers:\n"
+        for l in layers {
+            if l.parameters.isEmpty { out += "  - \(l.name)\n" } else {
+                out += "  - { name: \(l.name)" + l.parameters.sorted { $0.key < $1.key }.map { ", \($0.key): \"\($0.value)\"" }.joined() + " }\n"
+            }
+        }
+        out += "workloads:\n"
+        for w in workloads {
+            let opts = w.commandLineArguments.map { a -> String in
+                let kv = a.dropFirst(2).split(separator: "=", maxSplits: 1).map(String.init)
+                return "\(kv[0]): \"\(kv[1])\""
+            }
+            out += "  - { name: \"\(w.name)\"" + opts.filter { !$0.hasPrefix("name:") }.map { ", \($0)" }.joined() + " }\n"
+        }
+        return out
+    }
+}

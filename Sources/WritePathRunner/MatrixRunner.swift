@@ -1,0 +1,250 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import WritePathEngine
+import WritePathReport
+
+/// Runs a matrix: every workload in every layer, round by round, the layer order of each round
+/// shuffled from the recorded seed so that drift on a noisy machine spreads over all layers.
+///
+/// Results go to `<results>/<run id>/`: `matrix.yaml` (the spec with its seed), `run.json` (every
+/// run so far, rewritten atomically after each run), `runs/NNNN-<layer>-<workload>-rep<R>.json`
+/// and `logs/NNNN-.../`. A folder is never overwritten; `resume` continues one.
+public final class MatrixRunner {
+    public struct Options {
+        /// Folder that holds run folders (`results`).
+        public var resultsRoot: String = "results"
+        /// Continue this run folder instead of starting a new one.
+        public var resumeDirectory: String?
+        public var keep = false
+        public var engineBinary = EngineRootfs.defaultEngineBinary()
+        /// Host folder for targets and bundles (removed afterwards).
+        public var scratchRoot = "/var/tmp/writepath-scratch"
+        /// Receives the progress line, about once per run.
+        public var progress: ((String) -> Void)?
+        public init() {}
+    }
+
+    public let spec: MatrixSpec
+    public let directory: String
+    let options: Options
+    var results: [RunResult] = []
+    var rounds: [[String]] = []
+    var stopReasons: [String: String] = [:]
+    var sequence = 0
+    let provenance: Provenance
+    let host = HostInfo.probe()
+
+    /// Starts a new run folder for `spec`, or, with `options.resumeDirectory`, loads one.
+    public init(spec: MatrixSpec?, options: Options, provenance: Provenance) throws {
+        self.options = options
+        self.provenance = provenance
+        let fm = FileManager.default
+        if let resume = options.resumeDirectory {
+            guard let yaml = try? String(contentsOfFile: "\(resume)/matrix.yaml", encoding: .utf8) else {
+                throw WritePathError.invalidInput(field: "resume", message: "\(resume) has no matrix.yaml; give a folder a matrix run made")
+            }
+            self.spec = try MatrixSpec.parse(yaml, source: "\(resume)/matrix.yaml")
+            self.directory = resume
+            if let data = fm.contents(atPath: "\(resume)/run.json") {
+                let doc = try JSONFormat.parse(data, source: "\(resume)/run.json")
+                results = doc.runs.filter { $0.status != "interrupted" }
+                stopReasons = doc.matrix?.stop_reasons ?? [:]
+                sequence = (try? fm.contentsOfDirectory(atPath: "\(resume)/runs").count) ?? results.count
+            }
+        } else {
+            guard let spec else { throw WritePathError.invalidInput(field: "matrix", message: "no matrix given") }
+            self.spec = spec
+            try fm.createDirectory(atPath: options.resultsRoot, withIntermediateDirectories: true)
+            let base = "\(options.resultsRoot)/\(MatrixRunner.runIdentifier(host: host.hostname))"
+            var dir = base
+            var n = 2
+            while fm.fileExists(atPath: dir) { dir = "\(base)-\(n)"; n += 1 }
+            try fm.createDirectory(atPath: "\(dir)/runs", withIntermediateDirectories: true)
+            try fm.createDirectory(atPath: "\(dir)/logs", withIntermediateDirectories: true)
+            self.directory = dir
+            try writeAtomically(spec.yaml, to: "\(dir)/matrix.yaml")
+        }
+    }
+
+    /// `20261126T101500Z-myhost`.
+    public static func runIdentifier(host: String) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        return "\(f.string(from: Date()))-\(host)"
+    }
+
+    struct Key: Hashable { var layer: String; var workload: String; var rep: Int }
+
+    func key(_ r: RunResult) -> Key {
+        Key(layer: r.layer.settings["spec"] ?? r.layer.name, workload: r.workload.name, rep: r.rep)
+    }
+
+    /// Runs what remains of the matrix. Returns the document also written to `run.json`;
+    /// `matrix.complete` is false when it was interrupted.
+    public func run() throws -> ResultDocument {
+        let layers = try spec.layers.map { try LayerRegistry.make($0) }
+        let availability = layers.map { $0.availability() }
+        let scratch = "\(options.scratchRoot)/\((directory as NSString).lastPathComponent)"
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        defer { if !options.keep { try? FileManager.default.removeItem(atPath: scratch) } }
+        var done = Set(results.map(key))
+        let total = spec.layers.count * spec.workloads.count * spec.repetitions.maximum
+        let started = monotonicNanoseconds()
+        var ranThisSession = 0
+        var interrupted = false
+        var rng = Xoshiro256(seed: spec.seed)
+        rounds = []
+
+        roundLoop: for round in 1...spec.repetitions.maximum {
+            var order = Array(spec.layers.indices)
+            order.shuffle(using: &rng)  // consumed every round, so a resume replays the same order
+            rounds.append(order.map { spec.layers[$0].description })
+            for li in order {
+                let layerSpec = spec.layers[li]
+                for workload in spec.workloads {
+                    let pair = "\(layerSpec.description) / \(workload.name)"
+                    if stopReasons[pair] != nil { continue }
+                    let k = Key(layer: layerSpec.description, workload: workload.name, rep: round)
+                    if done.contains(k) { continue }
+                    if stopRequested.load(ordering: .relaxed) { interrupted = true; break roundLoop }
+                    sequence += 1
+                    let label = String(format: "%04d", sequence) + "-\(layerSpec.slug)-\(workload.name)-rep\(round)"
+                    let elapsed = Double(monotonicNanoseconds() - started) / 1e9
+                    let finished = results.count
+                    var line = "[\(finished)/\(total)] \(Self.duration(elapsed)) elapsed"
+                    if ranThisSession > 0 {
+                        line += ", ~\(Self.duration(elapsed / Double(ranThisSession) * Double(max(total - finished, 0)))) left at most"
+                    }
+                    options.progress?(line + " | \(layerSpec.description) / \(workload.name) rep \(round)")
+                    var result: RunResult
+                    let startedAt = ISO8601DateFormatter().string(from: Date())
+                    var info = LayerInfo(name: layerSpec.name, settings: layers[li].describe())
+                    info.settings["spec"] = layerSpec.description
+                    if case let .unavailable(reason, fix) = availability[li] {
+                        result = RunResult.failed(layer: info, workload: workload, rep: round,
+                                                  error: "layer unavailable: \(reason); \(fix)", status: "unavailable", startedAt: startedAt)
+                        stopReasons[pair] = "layer unavailable: \(reason)"
+                    } else {
+                        let context = LayerContext(engineBinary: options.engineBinary, logDirectory: "\(directory)/logs/\(label)",
+                                                   scratchDirectory: scratch, keep: options.keep,
+                                                   runID: "\(getpid() % 100_000)-\(sequence)")
+                        try? FileManager.default.createDirectory(atPath: context.logDirectory, withIntermediateDirectories: true)
+                        do {
+                            result = try layers[li].run(workload, rep: round, context: context)
+                            result.layer.settings["spec"] = layerSpec.description
+                        } catch {
+                            let message = (error as? WritePathError)?.description ?? "\(error)"
+                            result = RunResult.failed(layer: info, workload: workload, rep: round, error: message, startedAt: startedAt)
+                        }
+                        if stopRequested.load(ordering: .relaxed) {
+                            result.status = "interrupted"
+                            interrupted = true
+                        }
+                    }
+                    results.append(result)
+                    done.insert(k)
+                    ranThisSession += 1
+                    try save(runFile: "\(directory)/runs/\(label).json", result)
+                    if interrupted { break roundLoop }
+                }
+            }
+            updateStopReasons(round: round)
+            if spec.layers.allSatisfy({ l in spec.workloads.allSatisfy { stopReasons["\(l.description) / \($0.name)"] != nil } }) { break }
+        }
+        let doc = document(complete: !interrupted)
+        try writeAtomically(try JSONFormat.render(doc), to: "\(directory)/run.json")
+        return doc
+    }
+
+    /// After a round: decides which pairs have had enough repetitions.
+    func updateStopReasons(round: Int) {
+        for l in spec.layers {
+            for w in spec.workloads {
+                let pair = "\(l.description) / \(w.name)"
+                if stopReasons[pair] != nil { continue }
+                let runs = results.filter { ($0.layer.settings["spec"] ?? $0.layer.name) == l.description && $0.workload.name == w.name }
+                let ok = runs.filter { $0.status == "ok" }
+                let values = ok.compactMap { $0.write?.iops ?? $0.read?.iops }
+                let cv = Statistics.coefficientOfVariation(values)
+                let cvText = cv.map { "cv \(formatDecimal($0 * 100, places: 2))%" } ?? "cv n/a"
+                switch spec.repetitions {
+                case let .fixed(n):
+                    if round >= n { stopReasons[pair] = "fixed: \(n) repetitions, \(ok.count) ok, \(cvText)" }
+                case let .auto(minimum, maximum, target):
+                    let failures = runs.suffix(2).filter { $0.status != "ok" }.count
+                    if failures == 2 {
+                        stopReasons[pair] = "failed twice in a row"
+                    } else if let cv, ok.count >= minimum, cv < target {
+                        stopReasons[pair] = "\(cvText) below \(formatDecimal(target * 100, places: 2))% after \(ok.count) repetitions"
+                    } else if round >= maximum {
+                        stopReasons[pair] = "maximum of \(maximum) repetitions reached, \(cvText)"
+                    }
+                }
+            }
+        }
+    }
+
+    func document(complete: Bool) -> ResultDocument {
+        ResultDocument(writepath: provenance, host: host, runs: results,
+                       matrix: MatrixInfo(seed: spec.seed, repetitions: spec.repetitions.description, rounds: rounds,
+                                          stop_reasons: stopReasons, total_runs: results.count,
+                                          failed_runs: results.filter { $0.status != "ok" }.count, complete: complete))
+    }
+
+    /// Writes one run's file and the running `run.json`, both atomically.
+    func save(runFile: String, _ result: RunResult) throws {
+        let single = ResultDocument(writepath: provenance, host: host, runs: [result])
+        try writeAtomically(try JSONFormat.render(single), to: runFile)
+        try writeAtomically(try JSONFormat.render(document(complete: false)), to: "\(directory)/run.json")
+    }
+
+    static func duration(_ s: Double) -> String {
+        let t = Int(s.rounded())
+        return t >= 60 ? "\(t / 60)m\(String(format: "%02d", t % 60))s" : "\(t)s"
+    }
+}
+
+/// Writes `text` to `path` atomically: a temporary file in the same folder, fsync, rename.
+public func writeAtomically(_ text: String, to path: String) throws {
+    let dir = (path as NSString).deletingLastPathComponent
+    let tmp = (dir.isEmpty ? "." : dir) + "/.\((path as NSString).lastPathComponent).tmp.\(getpid())"
+    let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard fd >= 0 else {
+        throw WritePathError.system(call: "open", path: tmp, errno: errno, hint: "check that the folder exists and is writable")
+    }
+    var failure: Int32 = 0
+    let bytes = Array(text.utf8)
+    var done = 0
+    while done < bytes.count {
+        let r = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, bytes.count - done) }
+        if r < 0 { if errno == EINTR { continue }; failure = errno; break }
+        done += r
+    }
+    if failure == 0 && fsync(fd) != 0 { failure = errno }
+    close(fd)
+    if failure != 0 {
+        unlink(tmp)
+        throw WritePathError.system(call: "write", path: tmp, errno: failure, hint: hintFor(errno: failure))
+    }
+    if rename(tmp, path) != 0 {
+        let e = errno
+        unlink(tmp)
+        throw WritePathError.system(call: "rename", path: path, errno: e, hint: "")
+    }
+}
+
+/// Small statistics for the runner.
+public enum Statistics {
+    /// Sample standard deviation over mean; nil for fewer than two values or a zero mean.
+    public static func coefficientOfVariation(_ values: [Double]) -> Double? {
+        guard values.count >= 2 else { return nil }
+        let mean = values.reduce(0, +) / Double(values.count)
+        guard mean != 0 else { return nil }
+        let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1)
+        return variance.squareRoot() / abs(mean)
+    }
+}

@@ -1,0 +1,407 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import WritePathEngine
+import WritePathReport
+
+/// `oci-runc`: the engine run by runc (or crun) straight from an OCI bundle that writepath
+/// generates: no daemon in the path. The container's root filesystem is an overlay that
+/// writepath mounts itself (lower: the engine rootfs, cached per engine binary; upper and work:
+/// in the run's scratch folder), as Docker's overlay2 does, so the target `/data/target.dat` is
+/// written through overlayfs into the upper layer on the scratch folder's filesystem.
+/// CPU, memory and block I/O limits go into `linux.resources` of `config.json`.
+public struct OCIRuncLayer: Layer {
+    public static let name = "oci-runc"
+    public static let summary = "the engine run by runc from a generated OCI bundle on an overlay rootfs (no daemon)"
+    public static let parameterNames = ["cpus", "memory", "write_iops_limit", "write_bps_limit", "runtime"]
+
+    /// The target file inside the container.
+    static let targetPath = "/data/target.dat"
+    /// Where lower root filesystems are kept, one folder per engine binary content hash.
+    static let rootfsCache = "/var/tmp/writepath-rootfs"
+    /// The CFS period the `cpus` limit is expressed in (microseconds), as Docker uses.
+    static let cpuPeriod: Int = 100_000
+
+    /// CPUs (1.5 means a CFS quota of 150000 per 100000 us).
+    let cpus: Double?
+    /// Memory limit in bytes (swap included: no swap beyond it).
+    let memory: UInt64?
+    /// Write I/Os per second on the disk holding the scratch folder.
+    let writeIOPS: Int?
+    /// Write bytes per second on the disk holding the scratch folder.
+    let writeBPS: UInt64?
+    /// `runc` (default) or `crun`.
+    let runtime: String
+
+    public init(parameters: [String: String]) throws {
+        for key in parameters.keys.sorted() where !Self.parameterNames.contains(key) {
+            throw WritePathError.invalidInput(field: "\(Self.name).\(key)",
+                                              message: "unknown parameter; \(Self.name) accepts \(Self.parameterNames.joined(separator: ", "))")
+        }
+        let p = LayerParameters(layer: Self.name, values: parameters)
+        cpus = try p.number("cpus", range: 0.01...1024)
+        memory = try p.bytes("memory")
+        if let m = memory, m < 8 << 20 {
+            throw WritePathError.invalidInput(field: "\(Self.name).memory", message: "\(m) bytes is too little to run the engine; at least 8m")
+        }
+        writeIOPS = try p.integer("write_iops_limit", range: 1...10_000_000)
+        writeBPS = try p.bytes("write_bps_limit")
+        if let b = writeBPS, b == 0 {
+            throw WritePathError.invalidInput(field: "\(Self.name).write_bps_limit", message: "must be at least 1 byte per second, e.g. 50m")
+        }
+        runtime = try p.choice("runtime", ["runc", "crun"]) ?? "runc"
+    }
+
+    var throttled: Bool { writeIOPS != nil || writeBPS != nil }
+
+    /// The CFS quota for `cpus`, in microseconds per `cpuPeriod`.
+    var cpuQuota: Int? { cpus.map { Int(($0 * Double(Self.cpuPeriod)).rounded()) } }
+
+    // MARK: - Availability and description
+
+    public func availability() -> Availability {
+        guard Command.which(runtime) != nil else {
+            return .unavailable(reason: "\(runtime) is not installed", fix: "apt-get install \(runtime)")
+        }
+        guard geteuid() == 0 else {
+            return .unavailable(reason: "\(Self.name) mounts an overlay and creates cgroups, which needs root",
+                                fix: "run writepath as root (sudo)")
+        }
+        guard Self.overlaySupported() else {
+            return .unavailable(reason: "the kernel does not list overlay in /proc/filesystems",
+                                fix: "modprobe overlay (or use a kernel with CONFIG_OVERLAY_FS)")
+        }
+        guard let version = Self.runtimeVersion(runtime) else {
+            return .unavailable(reason: "`\(runtime) --version` failed", fix: "reinstall \(runtime) (apt-get install --reinstall \(runtime))")
+        }
+        let cgroups = Self.cgroupMode()
+        if runtime == "crun", cgroups.mode == "hybrid", !cgroups.unifiedControllers.isEmpty {
+            // crun refuses a hybrid hierarchy whose cgroup v2 mount has controllers:
+            // "cgroups in hybrid mode not supported, drop all controllers from cgroupv2".
+            return .unavailable(
+                reason: "\(version) refuses hybrid cgroups: /sys/fs/cgroup/unified (cgroup v2) holds controllers (\(cgroups.unifiedControllers.joined(separator: " "))) beside the v1 hierarchies",
+                fix: "use runtime=runc, or boot with cgroup v2 only (systemd.unified_cgroup_hierarchy=1)")
+        }
+        return .available(detail: "\(version), cgroup \(cgroups.version) (\(cgroups.mode)), overlay")
+    }
+
+    public func describe() -> [String: String] {
+        let cgroups = Self.cgroupMode()
+        var d = [
+            "runtime": runtime,
+            "runtime_version": Self.runtimeVersion(runtime) ?? "unknown",
+            "cgroup_version": cgroups.version,
+            "cgroup_mode": cgroups.mode,
+            "cgroup_driver": "cgroupfs",
+            "storage": "overlay (mounted by writepath)",
+        ]
+        if let cpus, let q = cpuQuota { d["cpus"] = "\(cpus)"; d["cpu_cfs_quota_period_us"] = "\(q)/\(Self.cpuPeriod)" }
+        if let memory { d["memory_bytes"] = "\(memory)" }
+        if let writeIOPS { d["write_iops_limit"] = "\(writeIOPS)" }
+        if let writeBPS { d["write_bps_limit"] = "\(writeBPS)" }
+        return d
+    }
+
+    /// The first line of `<runtime> --version` (`runc version 1.1.5+ds1`), or nil.
+    static func runtimeVersion(_ runtime: String) -> String? {
+        guard let r = try? Command.run(runtime, ["--version"], timeout: 20), r.succeeded,
+              let first = r.stdout.split(separator: "\n").first else { return nil }
+        return String(first).trimmingCharacters(in: .whitespaces)
+    }
+
+    static func overlaySupported() -> Bool {
+        guard let text = try? String(contentsOfFile: "/proc/filesystems", encoding: .utf8) else { return false }
+        return text.split(separator: "\n").contains { $0.split(whereSeparator: { $0 == " " || $0 == "\t" }).last == "overlay" }
+    }
+
+    /// The cgroup layout: `v2` (unified) when /sys/fs/cgroup is cgroup2 itself; else `v1`,
+    /// `hybrid` when a cgroup2 is also mounted at /sys/fs/cgroup/unified, else `legacy`.
+    static func cgroupMode() -> (version: String, mode: String, unifiedControllers: [String]) {
+        let fm = FileManager.default
+        if fm.fileExists(atPath: "/sys/fs/cgroup/cgroup.controllers") { return ("v2", "unified", []) }
+        if fm.fileExists(atPath: "/sys/fs/cgroup/unified/cgroup.controllers") {
+            let c = (try? String(contentsOfFile: "/sys/fs/cgroup/unified/cgroup.controllers", encoding: .utf8)) ?? ""
+            return ("v1", "hybrid", c.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init))
+        }
+        return ("v1", "legacy", [])
+    }
+
+    // MARK: - Bundle
+
+    /// The whole disk holding `path`, as `major:minor` (a partition gives its parent disk's),
+    /// or nil when the filesystem has no block device (tmpfs, overlay).
+    static func wholeDisk(holding path: String) -> (major: UInt64, minor: UInt64, name: String)? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        let d = UInt64(st.st_dev)
+        let maj = ((d >> 8) & 0xFFF) | ((d >> 32) & ~UInt64(0xFFF))
+        let min = (d & 0xFF) | ((d >> 12) & ~UInt64(0xFF))
+        guard let resolved = realpath("/sys/dev/block/\(maj):\(min)", nil) else { return nil }
+        var sys = String(cString: resolved)
+        free(resolved)
+        if FileManager.default.fileExists(atPath: sys + "/partition") {
+            sys = (sys as NSString).deletingLastPathComponent
+        }
+        guard let number = try? String(contentsOfFile: sys + "/dev", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) else {
+            return nil
+        }
+        let parts = number.split(separator: ":")
+        guard parts.count == 2, let ma = UInt64(parts[0]), let mi = UInt64(parts[1]) else { return nil }
+        return (ma, mi, (sys as NSString).lastPathComponent)
+    }
+
+    /// The engine's arguments inside the container: the workload with its target moved to
+    /// `/data/target.dat` in the overlay root.
+    static func engineArguments(_ workload: Workload) -> [String] {
+        var w = workload
+        w.directory = nil
+        w.filename = targetPath
+        return ["/writepath", "run", "--output-format=json", "--quiet"] + w.commandLineArguments
+    }
+
+    /// The OCI runtime spec 1.0.2 `config.json` for one run.
+    func config(arguments: [String], cgroupsPath: String, throttleDevice: (major: UInt64, minor: UInt64)?,
+                hostname: String = "writepath") -> [String: Any] {
+        let caps = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
+                    "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
+                    "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"] // Docker's default set
+        var resources: [String: Any] = ["devices": [["allow": false, "access": "rwm"]]]
+        if let q = cpuQuota { resources["cpu"] = ["quota": q, "period": Self.cpuPeriod] }
+        if let m = memory {
+            var mem: [String: Any] = ["limit": m]
+            // No swap beyond the limit, as docker --memory-swap=<memory>; v1 needs swap accounting.
+            if Self.cgroupMode().version == "v2" || FileManager.default.fileExists(atPath: "/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes") {
+                mem["swap"] = m
+            }
+            resources["memory"] = mem
+        }
+        if let dev = throttleDevice {
+            var blockIO: [String: Any] = [:]
+            if let n = writeIOPS { blockIO["throttleWriteIOPSDevice"] = [["major": dev.major, "minor": dev.minor, "rate": n]] }
+            if let b = writeBPS { blockIO["throttleWriteBpsDevice"] = [["major": dev.major, "minor": dev.minor, "rate": b]] }
+            if !blockIO.isEmpty { resources["blockIO"] = blockIO }
+        }
+        return [
+            "ociVersion": "1.0.2",
+            "process": [
+                "terminal": false,
+                "user": ["uid": 0, "gid": 0],
+                "args": arguments,
+                "env": ["PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/"],
+                "cwd": "/",
+                "capabilities": ["bounding": caps, "effective": caps, "permitted": caps],
+                // No rlimits: the engine inherits writepath's (raising them may be refused here).
+                "noNewPrivileges": true,
+            ] as [String: Any],
+            "root": ["path": "rootfs", "readonly": false],
+            "hostname": hostname,
+            "mounts": [
+                ["destination": "/proc", "type": "proc", "source": "proc"],
+                ["destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]],
+                ["destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]],
+                ["destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]],
+            ],
+            "linux": [
+                "cgroupsPath": cgroupsPath,
+                "resources": resources,
+                "namespaces": ["pid", "ipc", "uts", "mount", "network"].map { ["type": $0] },
+                "maskedPaths": ["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+                                "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"],
+                "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
+            ] as [String: Any],
+        ]
+    }
+
+    // MARK: - Lower rootfs cache
+
+    /// The lower root filesystem for `binary`: built once per content hash under `rootfsCache`
+    /// (into a temporary folder renamed into place, so a half-built one is never used).
+    static func lowerRootfs(binary: String) throws -> String {
+        let hash = try EngineRootfs.contentHash(of: binary)
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: rootfsCache, withIntermediateDirectories: true)
+        let dir = "\(rootfsCache)/\(hash)"
+        if !fm.fileExists(atPath: "\(dir)/writepath") {
+            let tmp = "\(dir).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            try? fm.removeItem(atPath: tmp)
+            do {
+                try EngineRootfs.build(binary: binary, into: tmp)
+                if rename(tmp, dir) != 0 {
+                    // Another run built it meanwhile (ENOTEMPTY/EEXIST): use theirs.
+                    try? fm.removeItem(atPath: tmp)
+                    guard fm.fileExists(atPath: "\(dir)/writepath") else {
+                        throw WritePathError.system(call: "rename", path: dir, errno: errno, hint: "could not put the engine rootfs in place")
+                    }
+                }
+            } catch {
+                try? fm.removeItem(atPath: tmp)
+                throw error
+            }
+        }
+        utime(dir, nil) // mark as recently used
+        pruneRootfsCache(keeping: hash)
+        return dir
+    }
+
+    /// Removes cached root filesystems of other binaries unused for an hour and not in any
+    /// mount (every rebuild of the engine makes a new one of about 100 MB).
+    static func pruneRootfsCache(keeping hash: String) {
+        let fm = FileManager.default
+        guard let entries = try? fm.contentsOfDirectory(atPath: rootfsCache) else { return }
+        let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+        for e in entries where e != hash && !e.contains(".tmp-") {
+            let path = "\(rootfsCache)/\(e)"
+            guard let modified = (try? fm.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
+                  Date().timeIntervalSince(modified) > 3_600, !mounts.contains(path) else { continue }
+            try? fm.removeItem(atPath: path)
+        }
+    }
+
+    // MARK: - Mounts
+
+    /// Whether `path` is a mount point in this mount namespace (/proc/self/mountinfo).
+    static func isMounted(_ path: String) -> Bool {
+        guard let text = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return false }
+        let escaped = path.replacingOccurrences(of: "\\", with: "\\134").replacingOccurrences(of: " ", with: "\\040")
+            .replacingOccurrences(of: "\t", with: "\\011").replacingOccurrences(of: "\n", with: "\\012")
+        return text.split(separator: "\n").contains { line in
+            let f = line.split(separator: " ")
+            return f.count > 4 && f[4] == escaped
+        }
+    }
+
+    /// Unmounts `path`, lazily when it is busy. Returns what went wrong, or nil.
+    static func unmount(_ path: String) -> String? {
+        guard isMounted(path) else { return nil }
+        let r = try? Command.run("umount", [path], timeout: 60)
+        if r?.succeeded == true, !isMounted(path) { return nil }
+        let lazy = try? Command.run("umount", ["-l", path], timeout: 60)
+        if lazy?.succeeded == true, !isMounted(path) { return nil }
+        return "umount \(path): \(r?.stderrTail() ?? "") / umount -l: \(lazy?.stderrTail() ?? "")"
+    }
+
+    // MARK: - Run
+
+    public func run(_ workload: Workload, rep: Int, context: LayerContext) throws -> RunResult {
+        let fm = FileManager.default
+        let id = "wp-" + String(context.runID.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." ? $0 : "_" })
+        let base = "\(context.scratchDirectory)/oci-\(context.runID)"
+        let rootfs = "\(base)/bundle/rootfs"
+        if base.contains(",") || base.contains(":") {
+            throw WritePathError.invalidInput(field: "scratch directory", message: "'\(base)' holds ',' or ':', which overlay mount options cannot carry")
+        }
+        try fm.createDirectory(atPath: context.logDirectory, withIntermediateDirectories: true)
+        let lower = try Self.lowerRootfs(binary: context.engineBinary)
+
+        let outcome = Result { try runContainer(workload, rep: rep, context: context, id: id, lower: lower, base: base) }
+        if context.keep {
+            let note = "kept: container \(id) (\(runtime) delete -f \(id)), overlay at \(rootfs) (umount \(rootfs)), folder \(base)\n"
+            try? note.write(toFile: "\(context.logDirectory)/kept.txt", atomically: true, encoding: .utf8)
+            return try outcome.get()
+        }
+        let problems = cleanup(id: id, rootfs: rootfs, base: base)
+        if !problems.isEmpty {
+            try? (problems.joined(separator: "\n") + "\n").write(toFile: "\(context.logDirectory)/cleanup.log", atomically: true, encoding: .utf8)
+        }
+        var run = try outcome.get()
+        run.warnings += problems.map { "oci-runc cleanup left something behind: \($0)" }
+        return run
+    }
+
+    /// Everything of `run` between the cache and the cleanup: bundle, mount, container, result.
+    private func runContainer(_ workload: Workload, rep: Int, context: LayerContext, id: String, lower: String, base: String) throws -> RunResult {
+        let fm = FileManager.default
+        let bundle = "\(base)/bundle", rootfs = "\(bundle)/rootfs", upper = "\(base)/upper", work = "\(base)/work"
+        // A leftover of an earlier run with this id (ids are unique, so only after a crash).
+        _ = Self.unmount(rootfs)
+        try? fm.removeItem(atPath: base)
+        for d in [rootfs, upper, work] { try fm.createDirectory(atPath: d, withIntermediateDirectories: true) }
+
+        // A container of ours with this id left from a crash would make `run` fail.
+        if let s = try? Command.run(runtime, ["state", id], timeout: 20), s.succeeded {
+            _ = try? Command.run(runtime, ["delete", "-f", id], timeout: 60)
+        }
+
+        var settings = describe()
+        settings["target"] = "\(Self.targetPath) (overlay upper)"
+        settings["bundle"] = bundle
+        var device: (major: UInt64, minor: UInt64)? = nil
+        if throttled {
+            guard let disk = Self.wholeDisk(holding: upper) else {
+                throw WritePathError.invalidInput(field: "\(Self.name).\(writeIOPS != nil ? "write_iops_limit" : "write_bps_limit")",
+                                                  message: "the scratch folder \(context.scratchDirectory) is on a filesystem without a block device (tmpfs?); nothing to throttle")
+            }
+            device = (disk.major, disk.minor)
+            settings["throttle_device"] = "/dev/\(disk.name) (\(disk.major):\(disk.minor))"
+        }
+
+        let mount = try Command.run("mount", ["-t", "overlay", "overlay", "-o", "lowerdir=\(lower),upperdir=\(upper),workdir=\(work)", rootfs], timeout: 60)
+        guard mount.succeeded else {
+            throw WritePathError.system(call: "mount -t overlay", path: rootfs, errno: EIO,
+                                        hint: "\(mount.stderrTail()); the scratch folder must be on a filesystem overlay accepts as upper layer (ext4, xfs, tmpfs), not on overlay itself")
+        }
+
+        let cgroupsPath = "/writepath/\(id)"
+        let spec = config(arguments: Self.engineArguments(workload), cgroupsPath: cgroupsPath, throttleDevice: device)
+        let json = try JSONSerialization.data(withJSONObject: spec, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        try json.write(to: URL(fileURLWithPath: "\(bundle)/config.json"))
+        try? json.write(to: URL(fileURLWithPath: "\(context.logDirectory)/oci-config.json"))
+
+        let stdoutFile = "\(context.logDirectory)/engine-stdout.json"
+        let args = ["run", "--bundle", bundle, id]
+        try? "\(runtime) \(args.joined(separator: " "))\n".write(toFile: "\(context.logDirectory)/command.txt", atomically: true, encoding: .utf8)
+        let timeout = workload.runtime + workload.ramp_time + context.graceSeconds
+        let runtime = self.runtime
+        let r = try Command.run(runtime, args, timeout: timeout, stdoutFile: stdoutFile,
+                                onTimeout: { _ = try? Command.run(runtime, ["kill", id, "KILL"], timeout: 30) })
+        try? r.stderr.write(toFile: "\(context.logDirectory)/\(runtime)-stderr.log", atomically: true, encoding: .utf8)
+
+        let call = "\(runtime) run"
+        if r.timedOut {
+            throw WritePathError.system(call: call, path: id, errno: ETIMEDOUT,
+                                        hint: stopRequested.load(ordering: .relaxed) ? "interrupted" : "the container did not finish within \(Int(timeout)) s and was killed")
+        }
+        let data = fm.contents(atPath: stdoutFile) ?? Data()
+        let document: ResultDocument
+        do {
+            document = try JSONFormat.parse(data, source: "\(Self.name) engine output")
+        } catch {
+            var hint = "exit \(r.status), no result: \(r.stderrTail())"
+            if r.status == 137, let memory { hint += " (killed: out of memory? oci-runc.memory is \(memory) bytes)" }
+            throw WritePathError.system(call: call, path: id, errno: EIO, hint: hint)
+        }
+        guard var run = document.runs.first else {
+            throw WritePathError.system(call: call, path: id, errno: EIO, hint: "exit \(r.status), a result without runs: \(r.stderrTail())")
+        }
+        // A non-zero exit with a result is a failed workload (the engine exits 1): data, not an error.
+        if r.status != 0 && run.status == "ok" {
+            throw WritePathError.system(call: call, path: id, errno: EIO, hint: "exit \(r.status) although the result says ok: \(r.stderrTail())")
+        }
+        run.layer = LayerInfo(name: Self.name, settings: settings)
+        run.rep = rep
+        run.workload = workload
+        return run
+    }
+
+    /// Removes the container, the overlay mount, the bundle, upper and work folders and the
+    /// empty `writepath` parent cgroups. Returns what could not be removed.
+    func cleanup(id: String, rootfs: String, base: String) -> [String] {
+        var problems: [String] = []
+        if let s = try? Command.run(runtime, ["state", id], timeout: 20), s.succeeded {
+            let d = try? Command.run(runtime, ["delete", "-f", id], timeout: 60)
+            if d?.succeeded != true { problems.append("\(runtime) delete -f \(id): \(d?.stderrTail() ?? "did not start")") }
+        }
+        if let p = Self.unmount(rootfs) {
+            problems.append(p)
+        } else if (try? FileManager.default.removeItem(atPath: base)) == nil, FileManager.default.fileExists(atPath: base) {
+            problems.append("could not remove \(base)")
+        }
+        // runc removes the container's cgroups; the shared parent goes when no run uses it.
+        if let controllers = try? FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup") {
+            for c in controllers { rmdir("/sys/fs/cgroup/\(c)/writepath") }
+        }
+        if FileManager.default.fileExists(atPath: "/sys/fs/cgroup/cgroup.controllers") { rmdir("/sys/fs/cgroup/writepath") }
+        return problems
+    }
+}

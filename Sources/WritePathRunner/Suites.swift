@@ -1,0 +1,60 @@
+/// The matrices that ship with writepath: `writepath run --matrix quick|standard|full`.
+public enum Suites {
+    /// Host and every container layer, two workloads, two rounds: a few minutes here.
+    public static let quick = """
+        description: host and container layers, two workloads, a few minutes
+        layers: [host, docker-overlay, docker-volume, docker-bind, docker-tmpfs, oci-runc]
+        workloads:
+          - { name: rand-4k-qd32, rw: randwrite, bs: 4k, iodepth: 32, size: 256m, runtime: 5, ramp_time: 1, time_based: true }
+          - { name: seq-128k-qd8, rw: write, bs: 128k, iodepth: 8, size: 256m, runtime: 5, ramp_time: 1, time_based: true }
+        repetitions: 2
+        """
+
+    /// Every layer that compares write paths, four workloads, repeated until stable.
+    public static let standard = """
+        description: host, containers, four workloads, repeated until the spread is small
+        layers: [host, docker-overlay, docker-volume, docker-bind, docker-tmpfs, oci-runc]
+        workloads:
+          - { name: rand-4k-qd32, rw: randwrite, bs: 4k, iodepth: 32, size: 512m, runtime: 10, ramp_time: 2, time_based: true }
+          - { name: rand-4k-qd1, rw: randwrite, bs: 4k, iodepth: 1, size: 512m, runtime: 10, ramp_time: 2, time_based: true }
+          - { name: seq-128k-qd8, rw: write, bs: 128k, iodepth: 8, size: 1g, runtime: 10, ramp_time: 2, time_based: true }
+          - { name: rand-4k-fdatasync, rw: randwrite, bs: 4k, iodepth: 1, fdatasync: 1, size: 256m, runtime: 10, ramp_time: 2, time_based: true }
+        repetitions: auto
+        min_repetitions: 3
+        max_repetitions: 6
+        """
+
+    /// Everything, longer, with the throttled variants.
+    public static let full = """
+        description: every layer including throttled containers, six workloads, repeated until stable
+        layers:
+          - host
+          - docker-overlay
+          - docker-volume
+          - docker-bind
+          - docker-tmpfs
+          - oci-runc
+          - { name: docker-volume, write_iops_limit: 1000 }
+          - { name: docker-volume, cpus: 1 }
+        workloads:
+          - { name: rand-4k-qd32, rw: randwrite, bs: 4k, iodepth: 32, size: 1g, runtime: 20, ramp_time: 3, time_based: true }
+          - { name: rand-4k-qd1, rw: randwrite, bs: 4k, iodepth: 1, size: 1g, runtime: 20, ramp_time: 3, time_based: true }
+          - { name: seq-128k-qd8, rw: write, bs: 128k, iodepth: 8, size: 2g, runtime: 20, ramp_time: 3, time_based: true }
+          - { name: seq-1m-qd4, rw: write, bs: 1m, iodepth: 4, size: 2g, runtime: 20, ramp_time: 3, time_based: true }
+          - { name: rand-4k-fdatasync, rw: randwrite, bs: 4k, iodepth: 1, fdatasync: 1, size: 256m, runtime: 20, ramp_time: 3, time_based: true }
+          - { name: randrw-4k-70w, rw: randrw, rwmixwrite: 70, bs: 4k, iodepth: 16, size: 1g, runtime: 20, ramp_time: 3, time_based: true }
+        repetitions: auto
+        min_repetitions: 3
+        max_repetitions: 10
+        """
+
+    /// The suite named `name`, or nil.
+    public static func named(_ name: String) -> String? {
+        switch name {
+        case "quick": return quick
+        case "standard": return standard
+        case "full": return full
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,61 @@
+import ArgumentParser
+import Foundation
+import WritePathEngine
+import WritePathRunner
+
+/// `writepath layers`: every layer, whether it can run here, and if not why and how to fix it.
+struct LayersCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "layers",
+        abstract: "List the layers and whether each can run on this machine.")
+
+    @Option(name: .customLong("output-format"), help: "text (default) or json.") var outputFormat: String = "text"
+
+    func validate() throws {
+        guard ["text", "json"].contains(outputFormat) else {
+            throw ValidationError("invalid output-format: '\(outputFormat)' is not supported; expected text or json")
+        }
+    }
+
+    struct Entry: Codable {
+        var name: String
+        var summary: String
+        var available: Bool
+        var detail: String?
+        var reason: String?
+        var fix: String?
+        var parameters: [String]
+    }
+
+    func run() throws {
+        var entries: [Entry] = []
+        for type in LayerRegistry.all {
+            let layer = try type.init(parameters: [:])
+            var e = Entry(name: type.name, summary: type.summary, available: false, parameters: type.parameterNames)
+            switch layer.availability() {
+            case let .available(detail): e.available = true; e.detail = detail
+            case let .unavailable(reason, fix): e.reason = reason; e.fix = fix
+            }
+            entries.append(e)
+        }
+        if outputFormat == "json" {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            Output.stdout(String(decoding: try encoder.encode(["layers": entries]), as: UTF8.self) + "\n")
+            return
+        }
+        let width = entries.map(\.name.count).max() ?? 10
+        var out = ""
+        for e in entries {
+            let pad = String(repeating: " ", count: width - e.name.count)
+            if e.available {
+                out += "\(e.name)\(pad)  available    \(e.detail ?? "")\n"
+            } else {
+                out += "\(e.name)\(pad)  unavailable  \(e.reason ?? ""); fix: \(e.fix ?? "")\n"
+            }
+            out += "\(String(repeating: " ", count: width))  \(e.summary)"
+            out += e.parameters.isEmpty ? "\n" : "; parameters: \(e.parameters.joined(separator: ", "))\n"
+        }
+        Output.stdout(out)
+    }
+}

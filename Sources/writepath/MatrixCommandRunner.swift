@@ -1,0 +1,89 @@
+import ArgumentParser
+import Foundation
+import WritePathEngine
+import WritePathReport
+import WritePathRunner
+
+/// `writepath run --matrix FILE|SUITE` and `--resume DIR`.
+struct MatrixCommandRunner {
+    var matrix: String?
+    var resume: String?
+    var results: String
+    var keep: Bool
+    var quiet: Bool
+    var outputFormat: String
+
+    func run() throws {
+        var spec: MatrixSpec?
+        if let matrix {
+            if let suite = Suites.named(matrix), !FileManager.default.fileExists(atPath: matrix) {
+                spec = try MatrixSpec.parse(suite, source: "suite \(matrix)")
+            } else {
+                guard let data = FileManager.default.contents(atPath: matrix) else {
+                    throw WritePathError.invalidInput(field: "matrix", message: "cannot read '\(matrix)'; give a YAML file or one of quick, standard, full")
+                }
+                spec = try MatrixSpec.parse(String(decoding: data, as: UTF8.self), source: matrix)
+            }
+        }
+        Signals.install()
+        var options = MatrixRunner.Options()
+        options.resultsRoot = results
+        options.resumeDirectory = resume
+        options.keep = keep
+        let terminal = Output.stderrIsTerminal
+        if !quiet {
+            options.progress = { line in Output.stderr(terminal ? "\r\u{1B}[K" + line : line + "\n") }
+        }
+        let runner = try MatrixRunner(spec: spec, options: options,
+                                      provenance: Provenance(version: BuildInfo.version, git_commit: BuildInfo.gitCommit,
+                                                             arguments: Array(CommandLine.arguments.dropFirst())))
+        if !quiet { Output.stderr("matrix: \(runner.spec.layers.count) layers x \(runner.spec.workloads.count) workloads, repetitions \(runner.spec.repetitions), seed \(runner.spec.seed)\nresults: \(runner.directory)\n") }
+        let doc = try runner.run()
+        if !quiet && terminal { Output.stderr("\r\u{1B}[K") }
+        switch outputFormat {
+        case "json": Output.stdout(try JSONFormat.render(doc))
+        case "csv": Output.stdout(CSVFormat.render(doc))
+        default: Output.stdout(MatrixSummary.render(doc, directory: runner.directory))
+        }
+        if doc.matrix?.complete == false {
+            Output.stderr("interrupted: finish it with: writepath run --resume \(runner.directory)\n")
+            throw ExitCode(130)
+        }
+        if (doc.matrix?.failed_runs ?? 0) > 0 { throw ExitCode(1) }
+    }
+}
+
+/// The matrix's summary on the terminal: one line per layer and workload with the median.
+enum MatrixSummary {
+    static func render(_ doc: ResultDocument, directory: String) -> String {
+        var out = "\nlayer / workload                                   runs   median IOPS    median BW/s   median p99 (us)  status\n"
+        var order: [String] = []
+        var groups: [String: [RunResult]] = [:]
+        for r in doc.runs {
+            let key = "\(r.layer.settings["spec"] ?? r.layer.name) / \(r.workload.name)"
+            if groups[key] == nil { order.append(key) }
+            groups[key, default: []].append(r)
+        }
+        for key in order {
+            let runs = groups[key]!
+            let ok = runs.filter { $0.status == "ok" }
+            let iops = median(ok.compactMap { $0.write?.iops ?? $0.read?.iops })
+            let bw = median(ok.compactMap { $0.write?.bw_bytes_per_s ?? $0.read?.bw_bytes_per_s })
+            let p99 = median(ok.compactMap { r in (r.write?.lat_ns.p99 ?? r.read?.lat_ns.p99).map { Double($0) } })
+            let status = ok.count == runs.count ? "ok" : "\(runs.count - ok.count) not ok: \(runs.first { $0.status != "ok" }?.error?.prefix(60) ?? "")"
+            func col(_ s: String, _ w: Int) -> String { s.count >= w ? s : String(repeating: " ", count: w - s.count) + s }
+            let name = key.count > 50 ? String(key.prefix(50)) : key + String(repeating: " ", count: 50 - key.count)
+            out += "\(name) \(col("\(runs.count)", 5)) \(col(iops.map { TextFormat.si($0) } ?? "-", 13)) \(col(bw.map { ByteSize.format(UInt64($0)) } ?? "-", 14)) \(col(p99.map { formatDecimal($0 / 1000, places: 1) } ?? "-", 17))  \(status)\n"
+        }
+        if let m = doc.matrix {
+            out += "\n\(m.total_runs) runs, \(m.failed_runs) not ok, seed \(m.seed); results in \(directory)/run.json\n"
+        }
+        return out
+    }
+
+    static func median(_ v: [Double]) -> Double? {
+        guard !v.isEmpty else { return nil }
+        let s = v.sorted()
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+}
