@@ -81,6 +81,13 @@ func runIdentifier(host: String) -> String {
 /// SIGINT and SIGTERM ask the jobs to stop; a second signal ends the process at once.
 enum Signals {
     static func install() {
+        // A parent may have started us with these blocked or ignored (posix_spawn passes the
+        // mask on); a benchmark that cannot be stopped cleanly would lose its results.
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
         for s in [SIGINT, SIGTERM] {
             signal(s) { sig in
                 if stopRequested.load(ordering: .relaxed) {

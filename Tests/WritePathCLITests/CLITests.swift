@@ -155,3 +155,75 @@ struct CLITests {
         #expect(r.stdout.contains("\"time_based\" : true"))
     }
 }
+
+@Suite("Matrix from the command line", .serialized)
+struct MatrixCLITests {
+    @Test("Ctrl-C keeps the finished runs, exits 130, and --resume completes the matrix without redoing them")
+    func interruptAndResume() throws {
+        let dir = scratch("matrix-int")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try """
+            layers: [host]
+            workloads: [{ name: a, rw: randwrite, bs: 4k, iodepth: 2, size: 4m, runtime: 1, time_based: true }]
+            repetitions: 4
+            seed: 3
+            """.write(toFile: "\(dir)/m.yaml", atomically: true, encoding: .utf8)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = ["run", "--matrix", "\(dir)/m.yaml", "--results", "\(dir)/results", "--quiet"]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        usleep(2_600_000)
+        kill(p.processIdentifier, SIGINT)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 130)
+        let folders = try FileManager.default.contentsOfDirectory(atPath: "\(dir)/results")
+        #expect(folders.count == 1)
+        let runDir = "\(dir)/results/\(folders[0])"
+        let first = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(runDir)/run.json"))) as! [String: Any]
+        let firstRuns = first["runs"] as! [[String: Any]]
+        #expect((first["matrix"] as! [String: Any])["complete"] as? Bool == false)
+        let okBefore = firstRuns.filter { $0["status"] as? String == "ok" }.count
+        #expect(okBefore >= 1 && okBefore < 4)
+        let startedBefore = firstRuns.compactMap { $0["started_at"] as? String }
+
+        let r = try writepath(["run", "--resume", runDir, "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let second = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(runDir)/run.json"))) as! [String: Any]
+        let runs = second["runs"] as! [[String: Any]]
+        #expect(runs.count == 4)
+        #expect(runs.allSatisfy { $0["status"] as? String == "ok" })
+        #expect(Set(runs.compactMap { $0["rep"] as? Int }) == [1, 2, 3, 4])
+        // The runs finished before the interruption are kept as they were.
+        for s in startedBefore.prefix(okBefore) {
+            #expect(runs.contains { $0["started_at"] as? String == s })
+        }
+        #expect((second["matrix"] as! [String: Any])["complete"] as? Bool == true)
+    }
+
+    @Test("a bad matrix file exits 2 with one line")
+    func badMatrix() throws {
+        let dir = scratch("matrix-bad")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "layers: [hots]\nworkloads: [{ name: w, size: 1m }]\n".write(toFile: "\(dir)/m.yaml", atomically: true, encoding: .utf8)
+        let r = try writepath(["run", "--matrix", "\(dir)/m.yaml", "--results", "\(dir)/r"])
+        #expect(r.status == 2)
+        #expect(r.stderr.split(separator: "\n").count == 1)
+        #expect(r.stderr.contains("hots"))
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/r"))
+    }
+
+    @Test("layers lists every layer, as text and JSON")
+    func layers() throws {
+        let r = try writepath(["layers", "--output-format", "json"])
+        #expect(r.status == 0)
+        let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        let names = (json["layers"] as! [[String: Any]]).compactMap { $0["name"] as? String }
+        for n in ["host", "docker-overlay", "docker-volume", "docker-bind", "docker-tmpfs", "oci-runc"] {
+            #expect(names.contains(n))
+        }
+        let t = try writepath(["layers"])
+        #expect(t.stdout.contains("host"))
+    }
+}
