@@ -1,10 +1,24 @@
 #!/usr/bin/env bash
-# Installs what writepath needs on a Debian machine, only what is missing.
-#   scripts/install-deps.sh          build and test dependencies (liburing, libaio, fio)
+# Installs what writepath needs on a Debian machine: only what is missing.
+#   scripts/install-deps.sh [GROUP ...]     groups: build (default), containers, guests, all
+#     build       liburing, libaio, fio: to build and run the engine and compare it with fio
+#     containers  docker.io and runc: the docker-* and oci-runc layers
+#     guests      QEMU, a Debian guest kernel and busybox: the qemu-* layers
 # Swift itself must already be installed (this machine kind has it at /opt/swift).
 set -euo pipefail
 
-packages=(liburing-dev libaio-dev fio util-linux pkg-config time)
+groups=("${@:-build}")
+packages=()
+for g in "${groups[@]}"; do
+    case "$g" in
+        build) packages+=(liburing-dev libaio-dev fio util-linux pkg-config time) ;;
+        containers) packages+=(docker.io runc tar) ;;
+        guests) packages+=(qemu-system-x86 qemu-utils linux-image-amd64 busybox-static cpio kmod) ;;
+        all) packages+=(liburing-dev libaio-dev fio util-linux pkg-config time docker.io runc tar
+                        qemu-system-x86 qemu-utils linux-image-amd64 busybox-static cpio kmod) ;;
+        *) echo "install-deps: unknown group '$g'; expected build, containers, guests or all" >&2; exit 2 ;;
+    esac
+done
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -12,10 +26,9 @@ done
 if ((${#missing[@]})); then
     echo "install-deps: installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    if [[ ! -f /var/lib/apt/periodic/writepath-updated ]] || ! apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1; then
+    if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1; then
         apt-get update -qq
-        mkdir -p /var/lib/apt/periodic && touch /var/lib/apt/periodic/writepath-updated
-        apt-get install -y -qq "${missing[@]}" >/dev/null
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     fi
 fi
 if ! command -v swift >/dev/null 2>&1; then

@@ -131,6 +131,10 @@ struct DockerRun {
     func run(_ workload: Workload, rep: Int, context: LayerContext) throws -> RunResult {
         let image = try Docker.engineImage(binary: context.engineBinary, scratch: context.scratchDirectory)
         let name = "wp-\(context.runID)"
+        if limits.runtime != "runc", case let .success(d) = Docker.daemon(), !d.runtimes.contains(limits.runtime) {
+            throw WritePathError.system(call: "docker run", path: name, errno: 22,
+                                        hint: "\(limits.runtime) is not a runtime of this docker daemon (it has \(d.runtimes.joined(separator: ", "))); register it in /etc/docker/daemon.json")
+        }
         var args = ["run", "--name", name, "--label", "writepath=1", "--network", "none", "--log-driver", "none"]
         if limits.runtime != "runc" { args += ["--runtime", limits.runtime] }
         if let c = limits.cpus { args += ["--cpus", "\(c)"] }
