@@ -57,18 +57,7 @@ public enum Docker {
     /// The whole-disk block device holding `path` (`/dev/vda`), for blkio throttles; nil for a
     /// filesystem without one (tmpfs, overlay of tmpfs).
     public static func blockDevice(holding path: String) -> (path: String, number: String)? {
-        var st = stat()
-        guard stat(path, &st) == 0 else { return nil }
-        let d = UInt64(st.st_dev)
-        let maj = ((d >> 8) & 0xFFF) | ((d >> 32) & ~UInt64(0xFFF))
-        let min = (d & 0xFF) | ((d >> 12) & ~UInt64(0xFF))
-        var sys = "/sys/dev/block/\(maj):\(min)"
-        guard FileManager.default.fileExists(atPath: sys) else { return nil }
-        sys = (try? FileManager.default.destinationOfSymbolicLink(atPath: sys)).map { "/sys/dev/block/" + $0 } ?? sys
-        if FileManager.default.fileExists(atPath: sys + "/partition") { sys += "/.." }
-        guard let number = try? String(contentsOfFile: sys + "/dev", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) else { return nil }
-        let name = URL(fileURLWithPath: sys).standardizedFileURL.lastPathComponent
-        return ("/dev/\(name)", number)
+        BlockDevice.wholeDisk(holding: path).map { ("/dev/\($0.name)", "\($0.major):\($0.minor)") }
     }
 }
 
@@ -99,6 +88,9 @@ public struct ContainerLimits: Sendable, Equatable {
         }
         writeIOPS = try p.integer("write_iops_limit", range: 1...10_000_000)
         writeBPS = try p.bytes("write_bps_limit")
+        if let b = writeBPS, b == 0 {
+            throw WritePathError.invalidInput(field: "\(p.layer).write_bps_limit", message: "must be at least 1 byte per second, e.g. 50m")
+        }
         runtime = try p.choice("runtime", ["runc", "crun"]) ?? "runc"
     }
 

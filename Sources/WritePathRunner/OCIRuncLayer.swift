@@ -14,7 +14,7 @@ import WritePathReport
 public struct OCIRuncLayer: Layer {
     public static let name = "oci-runc"
     public static let summary = "the engine run by runc from a generated OCI bundle on an overlay rootfs (no daemon)"
-    public static let parameterNames = ["cpus", "memory", "write_iops_limit", "write_bps_limit", "runtime"]
+    public static let parameterNames = ContainerLimits.parameterNames
 
     /// The target file inside the container.
     static let targetPath = "/data/target.dat"
@@ -23,34 +23,20 @@ public struct OCIRuncLayer: Layer {
     /// The CFS period the `cpus` limit is expressed in (microseconds), as Docker uses.
     static let cpuPeriod: Int = 100_000
 
-    /// CPUs (1.5 means a CFS quota of 150000 per 100000 us).
-    let cpus: Double?
-    /// Memory limit in bytes (swap included: no swap beyond it).
-    let memory: UInt64?
-    /// Write I/Os per second on the disk holding the scratch folder.
-    let writeIOPS: Int?
-    /// Write bytes per second on the disk holding the scratch folder.
-    let writeBPS: UInt64?
-    /// `runc` (default) or `crun`.
-    let runtime: String
+    /// CPU, memory and block I/O limits and the runtime, shared with the docker layers.
+    let limits: ContainerLimits
+    var cpus: Double? { limits.cpus }
+    var memory: UInt64? { limits.memory }
+    var writeIOPS: Int? { limits.writeIOPS }
+    var writeBPS: UInt64? { limits.writeBPS }
+    var runtime: String { limits.runtime }
 
     public init(parameters: [String: String]) throws {
         for key in parameters.keys.sorted() where !Self.parameterNames.contains(key) {
             throw WritePathError.invalidInput(field: "\(Self.name).\(key)",
                                               message: "unknown parameter; \(Self.name) accepts \(Self.parameterNames.joined(separator: ", "))")
         }
-        let p = LayerParameters(layer: Self.name, values: parameters)
-        cpus = try p.number("cpus", range: 0.01...1024)
-        memory = try p.bytes("memory")
-        if let m = memory, m < 8 << 20 {
-            throw WritePathError.invalidInput(field: "\(Self.name).memory", message: "\(m) bytes is too little to run the engine; at least 8m")
-        }
-        writeIOPS = try p.integer("write_iops_limit", range: 1...10_000_000)
-        writeBPS = try p.bytes("write_bps_limit")
-        if let b = writeBPS, b == 0 {
-            throw WritePathError.invalidInput(field: "\(Self.name).write_bps_limit", message: "must be at least 1 byte per second, e.g. 50m")
-        }
-        runtime = try p.choice("runtime", ["runc", "crun"]) ?? "runc"
+        limits = try ContainerLimits(LayerParameters(layer: Self.name, values: parameters))
     }
 
     var throttled: Bool { writeIOPS != nil || writeBPS != nil }
@@ -129,26 +115,8 @@ public struct OCIRuncLayer: Layer {
 
     // MARK: - Bundle
 
-    /// The whole disk holding `path`, as `major:minor` (a partition gives its parent disk's),
-    /// or nil when the filesystem has no block device (tmpfs, overlay).
     static func wholeDisk(holding path: String) -> (major: UInt64, minor: UInt64, name: String)? {
-        var st = stat()
-        guard stat(path, &st) == 0 else { return nil }
-        let d = UInt64(st.st_dev)
-        let maj = ((d >> 8) & 0xFFF) | ((d >> 32) & ~UInt64(0xFFF))
-        let min = (d & 0xFF) | ((d >> 12) & ~UInt64(0xFF))
-        guard let resolved = realpath("/sys/dev/block/\(maj):\(min)", nil) else { return nil }
-        var sys = String(cString: resolved)
-        free(resolved)
-        if FileManager.default.fileExists(atPath: sys + "/partition") {
-            sys = (sys as NSString).deletingLastPathComponent
-        }
-        guard let number = try? String(contentsOfFile: sys + "/dev", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) else {
-            return nil
-        }
-        let parts = number.split(separator: ":")
-        guard parts.count == 2, let ma = UInt64(parts[0]), let mi = UInt64(parts[1]) else { return nil }
-        return (ma, mi, (sys as NSString).lastPathComponent)
+        BlockDevice.wholeDisk(holding: path).map { ($0.major, $0.minor, $0.name) }
     }
 
     /// The engine's arguments inside the container: the workload with its target moved to
