@@ -13,8 +13,9 @@ deps:
 build: deps
 	$(SWIFT) build
 
+## The release binary links the Swift runtime statically, so containers and guests need only libc.
 release: deps
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release --static-swift-stdlib
 
 ## Runs the embedded default workload set on this host against a file in a scratch folder,
 ## prints the summary and writes the JSON result under results/.
@@ -26,8 +27,9 @@ demo: release
 test:
 	@scripts/install-deps.sh all
 	@scripts/start-dockerd.sh || echo "make test: docker is not available; its tests will say so and skip"
+	$(SWIFT) build -c release --static-swift-stdlib
 	$(SWIFT) build --build-tests
-	$(SWIFT) test
+	WRITEPATH_ENGINE=$(CURDIR)/$(RELEASE) $(SWIFT) test
 
 ## writepath against fio, side by side (see scripts/bench-vs-fio.sh).
 bench: release

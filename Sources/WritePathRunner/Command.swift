@@ -34,9 +34,11 @@ public enum Command {
     /// Runs `program` with `arguments` and waits for it. After `timeout` seconds, or when the user
     /// asks to stop (SIGINT), `onTimeout` runs (e.g. `docker rm -f`), then the process gets
     /// SIGTERM and, 5 s later, SIGKILL. Throws `system` only when the program cannot start.
+    /// `onPoll(elapsed seconds)` runs every 20 ms while it runs; returning false stops it the same way.
     @discardableResult
     public static func run(_ program: String, _ arguments: [String], timeout: Double = 600, stdin: Data? = nil,
-                           stdoutFile: String? = nil, onTimeout: (() -> Void)? = nil) throws -> CommandOutput {
+                           stdoutFile: String? = nil, onTimeout: (() -> Void)? = nil,
+                           onPoll: ((Double) -> Bool)? = nil) throws -> CommandOutput {
         guard let path = program.hasPrefix("/") ? program : which(program) else {
             throw WritePathError.system(call: "exec", path: program, errno: ENOENT, hint: "\(program) is not installed")
         }
@@ -72,7 +74,9 @@ public enum Command {
         while p.isRunning {
             usleep(20_000)
             let elapsed = Double(monotonicNanoseconds() - start) / 1e9
-            if !timedOut && (elapsed > timeout || stopRequested.load(ordering: .relaxed)) {
+            // `onPoll` sees the elapsed seconds every 20 ms and may end the program early (false).
+            let keepGoing = onPoll?(elapsed) ?? true
+            if !timedOut && (!keepGoing || elapsed > timeout || stopRequested.load(ordering: .relaxed)) {
                 timedOut = true
                 onTimeout?()
                 p.terminate()

@@ -88,8 +88,8 @@ public protocol Layer: Sendable {
 /// Every layer writepath knows, by name.
 public enum LayerRegistry {
     nonisolated(unsafe) public static var all: [any Layer.Type] = [
-        HostLayer.self, DockerOverlayLayer.self, DockerVolumeLayer.self, DockerBindLayer.self, DockerTmpfsLayer.self,
-        OCIRuncLayer.self,
+        HostLayer.self, DockerOverlayLayer.self, DockerVolumeLayer.self, DockerBindLayer.self, DockerTmpfsLayer.self, OCIRuncLayer.self,
+        QemuVirtioBlkLayer.self, QemuVirtioScsiLayer.self, QemuNvmeLayer.self, QemuAhciLayer.self, QemuIdeLayer.self,
     ]
 
     /// Makes the layer of `spec`; throws `invalidInput` for an unknown name or parameter.

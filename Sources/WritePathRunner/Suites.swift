@@ -10,10 +10,10 @@ public enum Suites {
         repetitions: 2
         """
 
-    /// Every layer that compares write paths, four workloads, repeated until stable.
+    /// Host, containers and guests (virtio-blk, NVMe, IDE), four workloads, repeated until stable.
     public static let standard = """
-        description: host, containers, four workloads, repeated until the spread is small
-        layers: [host, docker-overlay, docker-volume, docker-bind, docker-tmpfs, oci-runc]
+        description: host, containers and QEMU guests, four workloads, repeated until the spread is small
+        layers: [host, docker-overlay, docker-volume, docker-bind, docker-tmpfs, oci-runc, qemu-virtio-blk, qemu-nvme, qemu-ide]
         workloads:
           - { name: rand-4k-qd32, rw: randwrite, bs: 4k, iodepth: 32, size: 512m, runtime: 10, ramp_time: 2, time_based: true }
           - { name: rand-4k-qd1, rw: randwrite, bs: 4k, iodepth: 1, size: 512m, runtime: 10, ramp_time: 2, time_based: true }
@@ -24,7 +24,7 @@ public enum Suites {
         max_repetitions: 6
         """
 
-    /// Everything, longer, with the throttled variants.
+    /// Everything: every layer and disk model, host backends, cache modes, qcow2, throttles.
     public static let full = """
         description: every layer including throttled containers, six workloads, repeated until stable
         layers:
@@ -36,6 +36,16 @@ public enum Suites {
           - oci-runc
           - { name: docker-volume, write_iops_limit: 1000 }
           - { name: docker-volume, cpus: 1 }
+          - qemu-virtio-blk
+          - qemu-virtio-scsi
+          - qemu-nvme
+          - qemu-ahci
+          - qemu-ide
+          - { name: qemu-virtio-blk, aio: io_uring, iothread: true }
+          - { name: qemu-virtio-blk, aio: native }
+          - { name: qemu-virtio-blk, cache: writeback }
+          - { name: qemu-virtio-blk, cache: unsafe }
+          - { name: qemu-virtio-blk, format: qcow2 }
         workloads:
           - { name: rand-4k-qd32, rw: randwrite, bs: 4k, iodepth: 32, size: 1g, runtime: 20, ramp_time: 3, time_based: true }
           - { name: rand-4k-qd1, rw: randwrite, bs: 4k, iodepth: 1, size: 1g, runtime: 20, ramp_time: 3, time_based: true }

@@ -1,0 +1,170 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import WritePathEngine
+
+/// The small guest the QEMU (and later Xen) layers boot: Debian's kernel and an initramfs with
+/// busybox, the disk drivers as modules in dependency order, the `writepath` binary with its
+/// shared libraries, and an init that runs one workload on the test disk and hands the result
+/// back over the second serial port in a framed, checksummed envelope.
+///
+/// Everything comes from Debian's packages on this machine (linux-image-amd64, busybox-static);
+/// nothing is downloaded. Images are cached under `cacheRoot/<content hash of the inputs>/`.
+public struct GuestImage: Sendable {
+    /// The kernel (`vmlinuz`) to boot.
+    public var kernel: String
+    /// The initramfs (zstd-compressed cpio).
+    public var initramfs: String
+    /// The kernel version (`uname -r` in the guest).
+    public var kernelVersion: String
+    /// The content hash naming this image.
+    public var hash: String
+    /// Bytes of the initramfs.
+    public var initramfsBytes: UInt64
+
+    public static let cacheRoot = "/var/tmp/writepath-guest"
+
+    /// Modules loaded in this order: virtio, SCSI, ATA, NVMe and Xen block drivers with their
+    /// dependencies (`modprobe --show-depends` gives the order on the build machine).
+    public static let moduleNames = ["virtio_pci", "virtio_blk", "virtio_scsi", "sd_mod", "ata_piix", "ahci", "nvme", "xen-blkfront"]
+
+    /// The init script. Kernel command line: `wp.disk=/dev/vda` (the test disk), `wp.args=<base64
+    /// of the workload's options, one per line>`, `wp.probe=1` (only report that the guest booted).
+    static let initScript = #"""
+        #!/bin/busybox sh
+        /bin/busybox mkdir -p /proc /sys /dev /tmp /bin
+        /bin/busybox mount -t proc proc /proc
+        /bin/busybox mount -t sysfs sysfs /sys
+        /bin/busybox mount -t devtmpfs devtmpfs /dev
+        /bin/busybox --install -s /bin
+        export PATH=/bin
+        R=/dev/ttyS1
+        stty -F $R raw -echo 115200 2>/dev/null
+        arg() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
+        if [ "$(arg wp.probe)" = 1 ]; then
+            echo "WRITEPATH-PROBE-OK $(cut -d' ' -f1 /proc/uptime)" > $R
+            poweroff -f
+        fi
+        while read -r m; do insmod "/lib/modules/$m" 2>/dev/null; done < /modules.order
+        DISK=$(arg wp.disk)
+        i=0
+        while [ ! -b "$DISK" ] && [ $i -lt 150 ]; do sleep 0.1; i=$((i+1)); done
+        if [ ! -b "$DISK" ]; then
+            echo "WRITEPATH-ERROR no test disk $DISK; block devices: $(ls /sys/block | tr '\n' ' ')" > $R
+            poweroff -f
+        fi
+        echo "WRITEPATH-BOOTED $(cut -d' ' -f1 /proc/uptime)" > $R
+        arg wp.args | base64 -d > /tmp/args
+        IFS='
+        '
+        set -- $(cat /tmp/args)
+        unset IFS
+        /writepath run --output-format=json --quiet --allow-destroy "--filename=$DISK" "$@" > /tmp/result.json 2> /tmp/stderr.txt
+        rc=$?
+        len=$(wc -c < /tmp/result.json)
+        sum=$(sha256sum /tmp/result.json | cut -d' ' -f1)
+        echo "WRITEPATH-STDERR $(tail -c 600 /tmp/stderr.txt | base64 | tr -d '\n')" > $R
+        echo "WRITEPATH-RESULT-BEGIN rc=$rc len=$len sha256=$sum" > $R
+        gzip -c /tmp/result.json | base64 > $R
+        echo "WRITEPATH-RESULT-END" > $R
+        sync
+        poweroff -f
+        """#
+
+    /// Builds the image for `engineBinary` unless an identical one is cached; `rebuild` forces it.
+    public static func prepare(engineBinary: String, rebuild: Bool = false) throws -> GuestImage {
+        let (kernel, version) = try findKernel()
+        let moduleFiles = try modulesInOrder(version: version)
+        let busybox = try findBusybox()
+        var hasher = [try EngineRootfs.contentHash(of: engineBinary), try EngineRootfs.contentHash(of: kernel),
+                      try EngineRootfs.contentHash(of: busybox), version, initScript]
+        hasher += moduleFiles
+        let hash = try stringHash(hasher.joined(separator: "\n"))
+        let dir = "\(cacheRoot)/\(hash)"
+        let image = "\(dir)/initramfs.zst"
+        let fm = FileManager.default
+        if !rebuild, fm.fileExists(atPath: image), let size = (try? fm.attributesOfItem(atPath: image)[.size]) as? NSNumber {
+            return GuestImage(kernel: kernel, initramfs: image, kernelVersion: version, hash: hash, initramfsBytes: size.uint64Value)
+        }
+        let work = "\(cacheRoot)/.build-\(hash)-\(getpid())"
+        try? fm.removeItem(atPath: work)
+        defer { try? fm.removeItem(atPath: work) }
+        let root = "\(work)/root"
+        for d in ["bin", "proc", "sys", "dev", "tmp", "lib/modules"] {
+            try fm.createDirectory(atPath: "\(root)/\(d)", withIntermediateDirectories: true)
+        }
+        try fm.copyItem(atPath: busybox, toPath: "\(root)/bin/busybox")
+        // The engine, stripped of symbols (they are a third of its size), and its libraries.
+        try EngineRootfs.build(binary: engineBinary, into: root)
+        let strip = try Command.run("strip", ["--strip-all", "\(root)/writepath"], timeout: 120)
+        if !strip.succeeded { throw WritePathError.system(call: "strip", path: engineBinary, errno: EIO, hint: strip.stderrTail()) }
+        var order: [String] = []
+        for path in moduleFiles {
+            let name = (path as NSString).lastPathComponent
+            if !fm.fileExists(atPath: "\(root)/lib/modules/\(name)") {
+                try fm.copyItem(atPath: path, toPath: "\(root)/lib/modules/\(name)")
+            }
+            order.append(name)
+        }
+        try (order.joined(separator: "\n") + "\n").write(toFile: "\(root)/modules.order", atomically: true, encoding: .utf8)
+        try initScript.write(toFile: "\(root)/init", atomically: true, encoding: .utf8)
+        chmod("\(root)/init", 0o755)
+        // cpio (newc) of the tree, compressed with zstd: small, and fast to unpack on an emulated CPU.
+        let cpio = try Command.run("/bin/sh", ["-c", "cd '\(root)' && find . | cpio -o -H newc --quiet | zstd -q -19 -T0 -o '\(work)/initramfs.zst'"], timeout: 600)
+        guard cpio.succeeded else { throw WritePathError.system(call: "cpio | zstd", path: root, errno: EIO, hint: cpio.stderrTail()) }
+        try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try? fm.removeItem(atPath: image)
+        try fm.moveItem(atPath: "\(work)/initramfs.zst", toPath: image)
+        let size = ((try? fm.attributesOfItem(atPath: image)[.size]) as? NSNumber)?.uint64Value ?? 0
+        return GuestImage(kernel: kernel, initramfs: image, kernelVersion: version, hash: hash, initramfsBytes: size)
+    }
+
+    /// The newest `/boot/vmlinuz-*` that has its modules installed.
+    static func findKernel() throws -> (String, String) {
+        let fm = FileManager.default
+        let kernels = ((try? fm.contentsOfDirectory(atPath: "/boot")) ?? []).filter { $0.hasPrefix("vmlinuz-") }.sorted()
+        for k in kernels.reversed() {
+            let version = String(k.dropFirst("vmlinuz-".count))
+            if fm.fileExists(atPath: "/lib/modules/\(version)/modules.dep") { return ("/boot/\(k)", version) }
+        }
+        throw WritePathError.system(call: "find guest kernel", path: "/boot", errno: ENOENT,
+                                    hint: "no /boot/vmlinuz-* with modules; scripts/install-deps.sh guests installs linux-image-amd64")
+    }
+
+    static func findBusybox() throws -> String {
+        for p in ["/bin/busybox", "/usr/bin/busybox"] where FileManager.default.isExecutableFile(atPath: p) {
+            // Only a static busybox runs in the initramfs without libraries.
+            if let r = try? Command.run("ldd", [p], timeout: 20), !r.stdout.contains("=>") { return p }
+        }
+        throw WritePathError.system(call: "find busybox", path: "/bin/busybox", errno: ENOENT,
+                                    hint: "a static busybox is needed; scripts/install-deps.sh guests installs busybox-static")
+    }
+
+    /// The module files for `moduleNames`, dependencies first, each once.
+    static func modulesInOrder(version: String) throws -> [String] {
+        var files: [String] = []
+        for name in moduleNames {
+            let r = try Command.run("modprobe", ["-S", version, "--show-depends", name], timeout: 30)
+            guard r.succeeded else {
+                if name == "xen-blkfront" { continue }
+                throw WritePathError.system(call: "modprobe --show-depends", path: name, errno: ENOENT, hint: r.stderrTail())
+            }
+            for line in r.stdout.split(separator: "\n") {
+                let parts = line.split(separator: " ")
+                guard parts.count >= 2, parts[0] == "insmod" else { continue }  // builtin modules need nothing
+                let path = String(parts[1])
+                if !files.contains(path) { files.append(path) }
+            }
+        }
+        return files
+    }
+
+    static func stringHash(_ text: String) throws -> String {
+        let r = try Command.run("sha256sum", [], timeout: 30, stdin: Data(text.utf8))
+        guard r.succeeded, let h = r.stdout.split(separator: " ").first else {
+            throw WritePathError.system(call: "sha256sum", path: "-", errno: EIO, hint: r.stderrTail())
+        }
+        return String(h.prefix(16))
+    }
+}
