@@ -26,11 +26,11 @@ public enum ByteSize {
             }
         }
         guard let value = UInt64(digits) else {
-            throw WritePathError.invalidInput(field: field, message: "'\(text)' is not a size; expected a whole number of bytes with an optional k/m/g/t suffix, e.g. 4k or 256m")
+            throw WritePathError.invalidInput(field: field, message: "\(quoted(text)) is not a size; expected a whole number of bytes with an optional k/m/g/t suffix, e.g. 4k or 256m")
         }
         let (product, overflow) = value.multipliedReportingOverflow(by: multiplier)
         guard !overflow, product <= UInt64(Int64.max) else {
-            throw WritePathError.invalidInput(field: field, message: "'\(text)' is too large; at most 8 EiB")
+            throw WritePathError.invalidInput(field: field, message: "\(quoted(text)) is too large; at most 8 EiB")
         }
         return product
     }
@@ -69,4 +69,29 @@ extension String {
         while let c = s.last, c == " " || c == "\t" || c == "\r" || c == "\n" { s = s.dropLast() }
         return String(s)
     }
+}
+
+/// `text` made safe for a one-line error message: control characters (newlines, tabs, escape)
+/// are shown escaped, and text longer than `limit` characters is cut, with its length noted.
+/// Input is data: a job file's 100,000-character line must not become a 100,000-character message.
+public func clipped(_ text: String, limit: Int = 64) -> String {
+    var out = ""
+    var count = 0
+    for c in text {
+        if count == limit {
+            return out + "…(\(text.count) characters)"
+        }
+        if c.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || $0 == "\u{2028}" || $0 == "\u{2029}" }) {
+            out += c.unicodeScalars.map { $0.escaped(asASCII: true) }.joined()
+        } else {
+            out.append(c)
+        }
+        count += 1
+    }
+    return out
+}
+
+/// `text` in single quotes for an error message, made one line and short by `clipped`.
+public func quoted(_ text: String, limit: Int = 64) -> String {
+    "'\(clipped(text, limit: limit))'"
 }

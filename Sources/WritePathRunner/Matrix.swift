@@ -53,16 +53,21 @@ public struct MatrixSpec: Equatable, Sendable {
 
     /// Parses matrix YAML. Every error is `invalidInput` naming the key (`workloads[1].bs`).
     public static func parse(_ text: String, source: String) throws -> MatrixSpec {
-        let root: Any?
-        do { root = try Yams.load(yaml: text) } catch {
+        let node: Node?
+        do { node = try Yams.compose(yaml: text) } catch {
             let detail = "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
-            throw WritePathError.invalidInput(field: source, message: "not valid YAML: \(detail)")
+            throw WritePathError.invalidInput(field: source, message: "not valid YAML: \(clipped(detail, limit: 200))")
         }
+        // Aliases of aliases expand exponentially ("billion laughs"): count before expanding.
+        if let node, exceedsValueBudget(node, budget: maximumValues) {
+            throw WritePathError.invalidInput(field: source, message: "expands to more than \(maximumValues) YAML values (aliases of aliases?); write the matrix out")
+        }
+        let root = node?.any
         guard let map = root as? [String: Any] else {
             throw WritePathError.invalidInput(field: source, message: "expected a mapping with layers, workloads and repetitions")
         }
         for key in map.keys where !keys.contains(key) {
-            throw WritePathError.invalidInput(field: key, message: "unknown matrix key; expected \(keys.joined(separator: ", "))")
+            throw WritePathError.invalidInput(field: clipped(key), message: "unknown matrix key; expected \(keys.joined(separator: ", "))")
         }
         guard let layerList = map["layers"] as? [Any], !layerList.isEmpty else {
             throw WritePathError.invalidInput(field: "layers", message: "needs a list of at least one layer, e.g. [host, docker-volume]")
@@ -143,6 +148,30 @@ public struct MatrixSpec: Equatable, Sendable {
             seed = UInt64.random(in: 0...UInt64(UInt32.max))
         }
         return MatrixSpec(layers: layers, workloads: workloads, repetitions: reps, seed: seed)
+    }
+
+    /// The most YAML values (scalars, lists, mappings, counted after alias expansion) a matrix
+    /// file may hold; real ones hold hundreds.
+    static let maximumValues = 100_000
+
+    /// Whether `root` holds more than `budget` values once its aliases are expanded. Walks at
+    /// most `budget` values, without recursion, so neither depth nor expansion can exhaust us.
+    static func exceedsValueBudget(_ root: Node, budget: Int) -> Bool {
+        var stack = [root]
+        var count = 0
+        while let node = stack.popLast() {
+            count += 1
+            if count > budget { return true }
+            switch node {
+            case let .mapping(m):
+                for (k, v) in m { stack.append(k); stack.append(v) }
+            case let .sequence(s):
+                stack.append(contentsOf: s)
+            case .scalar, .alias:
+                break
+            }
+        }
+        return false
     }
 
     static func scalar(_ v: Any, field: String) throws -> String {

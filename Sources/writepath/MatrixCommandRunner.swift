@@ -22,7 +22,10 @@ struct MatrixCommandRunner {
                 guard let data = FileManager.default.contents(atPath: matrix) else {
                     throw WritePathError.invalidInput(field: "matrix", message: "cannot read '\(matrix)'; give a YAML file or one of quick, standard, full")
                 }
-                spec = try MatrixSpec.parse(String(decoding: data, as: UTF8.self), source: matrix)
+                guard let text = String(data: data, encoding: .utf8) else {
+                    throw WritePathError.invalidInput(field: "matrix", message: "\(quoted(matrix)) is not UTF-8 text")
+                }
+                spec = try MatrixSpec.parse(text, source: matrix)
             }
         }
         Signals.install()
