@@ -78,7 +78,7 @@ let package = Package(
 
         .testTarget(name: "WritePathEngineTests", dependencies: ["WritePathEngine", "WritePathReport"]),
         .testTarget(name: "WritePathRunnerTests", dependencies: ["WritePathRunner", "writepath"]),
-        .testTarget(name: "WritePathCLITests", dependencies: ["writepath"]),
+        .testTarget(name: "WritePathCLITests", dependencies: ["writepath", "WritePathEngine", "WritePathReport", "WritePathRunner"]),
     ],
     swiftLanguageModes: [.v6]
 )

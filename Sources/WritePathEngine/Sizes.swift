@@ -74,7 +74,7 @@ extension String {
 /// `text` made safe for a one-line error message: control characters (newlines, tabs, escape)
 /// are shown escaped, and text longer than `limit` characters is cut, with its length noted.
 /// Input is data: a job file's 100,000-character line must not become a 100,000-character message.
-public func clipped(_ text: String, limit: Int = 64) -> String {
+public func clipped(_ text: String, limit: Int = 256) -> String {
     var out = ""
     var count = 0
     for c in text {
@@ -92,6 +92,6 @@ public func clipped(_ text: String, limit: Int = 64) -> String {
 }
 
 /// `text` in single quotes for an error message, made one line and short by `clipped`.
-public func quoted(_ text: String, limit: Int = 64) -> String {
+public func quoted(_ text: String, limit: Int = 256) -> String {
     "'\(clipped(text, limit: limit))'"
 }

@@ -106,7 +106,8 @@ public struct MatrixSpec: Equatable, Sendable {
                 if ["filename", "directory"].contains(k) {
                     throw WritePathError.invalidInput(field: "workloads[\(i)].\(k)", message: "each layer places the target itself; leave \(k) out")
                 }
-                do { try w.set(k, try scalar(v, field: "workloads[\(i)].\(k)")) } catch let WritePathError.invalidInput(field, message) {
+                let value = try scalar(v, field: "workloads[\(i)].\(clipped(k))")
+                do { try w.set(k, value) } catch let WritePathError.invalidInput(field, message) {
                     throw WritePathError.invalidInput(field: "workloads[\(i)].\(field)", message: message)
                 }
             }
