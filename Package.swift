@@ -18,6 +18,9 @@ let package = Package(
     products: [
         .executable(name: "writepath", targets: ["writepath"]),
         .library(name: "WritePathEngine", targets: ["WritePathEngine"]),
+        // The parsers, for the fuzz targets under Fuzz/ (their own package).
+        .library(name: "WritePathRunner", targets: ["WritePathRunner"]),
+        .library(name: "WritePathReport", targets: ["WritePathReport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -58,10 +58,7 @@ public struct MatrixSpec: Equatable, Sendable {
             let detail = "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
             throw WritePathError.invalidInput(field: source, message: "not valid YAML: \(clipped(detail, limit: 200))")
         }
-        // Aliases of aliases expand exponentially ("billion laughs"): count before expanding.
-        if let node, exceedsValueBudget(node, budget: maximumValues) {
-            throw WritePathError.invalidInput(field: source, message: "expands to more than \(maximumValues) YAML values (aliases of aliases?); write the matrix out")
-        }
+        if let node { try checkShape(node, source: source) }
         let root = node?.any
         guard let map = root as? [String: Any] else {
             throw WritePathError.invalidInput(field: source, message: "expected a mapping with layers, workloads and repetitions")
@@ -155,24 +152,32 @@ public struct MatrixSpec: Equatable, Sendable {
     /// file may hold; real ones hold hundreds.
     static let maximumValues = 100_000
 
-    /// Whether `root` holds more than `budget` values once its aliases are expanded. Walks at
-    /// most `budget` values, without recursion, so neither depth nor expansion can exhaust us.
-    static func exceedsValueBudget(_ root: Node, budget: Int) -> Bool {
+    /// Checks what Yams cannot turn into Swift values safely, before it tries: aliases of aliases
+    /// that expand exponentially ("billion laughs"), and mapping keys that are lists or mappings
+    /// (Yams traps on them). Walks at most `maximumValues` values, without recursion.
+    static func checkShape(_ root: Node, source: String) throws {
         var stack = [root]
         var count = 0
         while let node = stack.popLast() {
             count += 1
-            if count > budget { return true }
+            if count > maximumValues {
+                throw WritePathError.invalidInput(field: source, message: "expands to more than \(maximumValues) YAML values (aliases of aliases?); write the matrix out")
+            }
             switch node {
             case let .mapping(m):
-                for (k, v) in m { stack.append(k); stack.append(v) }
+                for (k, v) in m {
+                    guard case .scalar = k else {
+                        let line = k.mark.map { "line \($0.line): " } ?? ""
+                        throw WritePathError.invalidInput(field: source, message: "\(line)a key must be plain text, not a list or mapping")
+                    }
+                    stack.append(v)
+                }
             case let .sequence(s):
                 stack.append(contentsOf: s)
             case .scalar, .alias:
                 break
             }
         }
-        return false
     }
 
     static func scalar(_ v: Any, field: String) throws -> String {
