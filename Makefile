@@ -5,7 +5,7 @@ SWIFT ?= swift
 RELEASE := .build/release/writepath
 SCRATCH ?= $(CURDIR)/.build/demo-scratch
 
-.PHONY: deps build release demo test bench format clean
+.PHONY: deps build release demo test sanitize fuzz bench format clean
 
 deps:
 	@scripts/install-deps.sh
@@ -30,6 +30,15 @@ test:
 	$(SWIFT) build -c release --static-swift-stdlib
 	$(SWIFT) build --build-tests
 	WRITEPATH_ENGINE=$(CURDIR)/$(RELEASE) $(SWIFT) test
+
+## The test suite under ThreadSanitizer and AddressSanitizer (.build-tsan, .build-asan); see
+## scripts/sanitize.sh for SANITIZE_FILTER (by default the container and guest suites are skipped).
+sanitize:
+	scripts/sanitize.sh
+
+## libFuzzer on the job-file, matrix and result parsers, FUZZ_SECONDS each (default 60).
+fuzz:
+	scripts/fuzz.sh
 
 ## writepath against fio, side by side (see scripts/bench-vs-fio.sh).
 bench: release
