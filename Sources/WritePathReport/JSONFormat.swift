@@ -48,7 +48,7 @@ public enum JSONFormat {
         case let DecodingError.typeMismatch(_, ctx), let DecodingError.valueNotFound(_, ctx):
             return "wrong type at '\(ctx.codingPath.map(\.stringValue).joined(separator: "."))'"
         case let DecodingError.dataCorrupted(ctx):
-            // The decoder's own words say what is wrong ("number <1.5> does not fit in UInt64").
+            // The decoder's own words, where it has any.
             let path = ctx.codingPath.map(\.stringValue).joined(separator: ".")
             let detail = clipped(ctx.debugDescription, limit: 160)
             return path.isEmpty ? "corrupted data: \(detail)" : "bad value at '\(path)': \(detail)"
