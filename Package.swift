@@ -79,6 +79,7 @@ let package = Package(
         .testTarget(name: "WritePathEngineTests", dependencies: ["WritePathEngine", "WritePathReport"]),
         .testTarget(name: "WritePathRunnerTests", dependencies: ["WritePathRunner", "writepath"]),
         .testTarget(name: "WritePathCLITests", dependencies: ["writepath"]),
+        .testTarget(name: "WritePathReportTests", dependencies: ["WritePathReport", "writepath"]),
     ],
     swiftLanguageModes: [.v6]
 )
