@@ -73,6 +73,9 @@ public struct WorkloadRun {
             }
             allBuffers.append(set)
         }
+        // Flush evidence: the whole disk under the target and its flush count before the run.
+        let flushDisk = w.flushEvery == nil ? nil : targets[0].info.device_number.flatMap(DiskStats.disk(for:))
+        let flushesBefore = flushDisk.flatMap(DiskStats.flushes(disk:))
         let progress = (0..<w.numjobs).map { _ in JobProgress() }
         let verifyStates: [VerifyState?] = (0..<w.numjobs).map { j in
             w.verify == .none ? nil : VerifyState(bs: w.bs, regionOffset: targets[j].regionOffset,
@@ -116,6 +119,7 @@ public struct WorkloadRun {
             }
         }
         let outcomes = threads.map { $0.join() }
+        let flushesAfter = flushDisk.flatMap(DiskStats.flushes(disk:))
         let processCPU = CPUSample.process() - processMeasureStart
         let (verifyTotal, verifyPerJob, verifyFailure) = w.verify == .none || w.ioengine == .null
             ? (nil, [], nil) : verifyTargets(targets, states: verifyStates)
@@ -174,6 +178,24 @@ public struct WorkloadRun {
             flush = flushResult(h, errors: errors)
         }
         let totalIOs = (write?.ios ?? 0) + (read?.ios ?? 0)
+        var durability: Durability? = nil
+        if let flush {
+            var d = Durability(flushes_issued: flush.ios, device: flushDisk, device_write_cache: flushDisk.flatMap(DiskStats.writeCache(disk:)),
+                               verdict: "unknown", evidence: "")
+            if memoryBacked {
+                (d.verdict, d.evidence) = ("not durable", "the target is in memory (\(targets[0].info.filesystem ?? "tmpfs")): a flush has nowhere to go")
+            } else if let disk = flushDisk, let before = flushesBefore, let after = flushesAfter {
+                d.device_flushes = after &- before
+                if d.device_write_cache == "write through" {
+                    (d.verdict, d.evidence) = ("durable", "\(disk) reports a write-through cache: completed writes are stable without flushes")
+                } else {
+                    (d.verdict, d.evidence) = Durability.judge(issued: flush.ios, arrived: after &- before, at: "\(disk) (diskstats)")
+                }
+            } else {
+                d.evidence = "no block device statistics under the target (\(targets[0].info.filesystem ?? "unknown filesystem")): nothing shows the flushes reach a device"
+            }
+            durability = d
+        }
         var firstError = outcomes.compactMap(\.error).first?.description
         if firstError == nil, let verifyFailure { firstError = verifyFailure }
         if firstError == nil, let v = verifyTotal, v.verdict != "pass" {
@@ -194,7 +216,7 @@ public struct WorkloadRun {
             started_at: startedAt, target: info,
             engine: EngineInfo(name: w.ioengine.rawValue, features: outcomes.first?.features ?? []),
             write: write, read: read, flush: flush,
-            cpu: cpuResult(cpuSum, process: processCPU, ios: totalIOs), verify: verifyTotal,
+            cpu: cpuResult(cpuSum, process: processCPU, ios: totalIOs), verify: verifyTotal, durability: durability,
             jobs: jobs, warnings: warnings)
     }
 

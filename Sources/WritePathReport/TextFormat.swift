@@ -26,6 +26,7 @@ public enum TextFormat {
         out += "  engine: \(run.engine.name) [\(run.engine.features.joined(separator: ", "))]\n"
         if let d = run.target?.direct_io, !d.note.isEmpty { out += "  direct I/O: \(d.note)\n" }
         if let v = run.verify { out += "  verify: \(VerifyText.line(v))\n" }
+        if let d = run.durability { out += "  durability: \(d.verdict): \(d.evidence)\n" }
         for warning in run.warnings { out += "  warning: \(warning)\n" }
         if run.status != "ok" { out += "  FAILED: \(run.error ?? "unknown error")\n" }
         return out
