@@ -216,6 +216,7 @@ struct QemuRun {
         } else {
             args += ["-drive", "file=\(disk),format=\(settings.format),if=none,id=d0,cache=\(settings.cache),aio=\(settings.aio)"]
         }
+        args += model.deviceArguments(iothread: settings.iothread)
         // With flushes, the host disk under the image counts the flushes that reach it while
         // the guest runs: the evidence of whether the guest's flushes are durable.
         let flushes = workload.flushEvery != nil

@@ -158,6 +158,7 @@ struct QemuFaultTests {
         let safe = try LayerRegistry.make(LayerSpec(name: "qemu-virtio-blk")).run(flushWorkload(), rep: 1, context: guestContext("durable"))
         let d = try #require(safe.durability)
         #expect(d.verdict == "durable", "\(d.evidence)")
+        print("durability cache=none: \(d.evidence)")
         #expect((d.host_device_flushes ?? 0) >= d.flushes_issued * 9 / 10)
         #expect(d.flushes_issued > 0)
 
@@ -165,6 +166,7 @@ struct QemuFaultTests {
             .run(flushWorkload(), rep: 1, context: guestContext("unsafe"))
         let u = try #require(unsafe.durability)
         #expect(u.verdict == "not durable", "\(u.evidence)")
+        print("durability cache=unsafe: \(u.evidence)")
         #expect((u.host_device_flushes ?? 0) * 10 < u.flushes_issued)
         #expect(u.flushes_issued > 0)
         #expect(unsafe.layer.settings["durability"] == "not durable")
