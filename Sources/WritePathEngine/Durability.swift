@@ -18,19 +18,24 @@ public struct Durability: Codable, Sendable, Equatable {
     public var host_device_flushes: UInt64?
     /// Guest layers: the host disk counted in `host_device_flushes`.
     public var host_device: String?
+    /// Guest layers with aio=io_uring: flushes QEMU submitted to the host's image file (its
+    /// trace of io_uring requests): exact, unlike the disk's count.
+    public var host_file_flushes: UInt64?
     /// `durable`, `not durable` or `unknown`.
     public var verdict: String
     /// Why, in a sentence.
     public var evidence: String
 
     public init(flushes_issued: UInt64, device: String? = nil, device_write_cache: String? = nil, device_flushes: UInt64? = nil,
-                host_device_flushes: UInt64? = nil, host_device: String? = nil, verdict: String, evidence: String) {
+                host_device_flushes: UInt64? = nil, host_device: String? = nil, host_file_flushes: UInt64? = nil,
+                verdict: String, evidence: String) {
         self.flushes_issued = flushes_issued
         self.device = device
         self.device_write_cache = device_write_cache
         self.device_flushes = device_flushes
         self.host_device_flushes = host_device_flushes
         self.host_device = host_device
+        self.host_file_flushes = host_file_flushes
         self.verdict = verdict
         self.evidence = evidence
     }

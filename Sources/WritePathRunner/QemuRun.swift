@@ -222,6 +222,16 @@ struct QemuRun {
         let flushes = workload.flushEvery != nil
         let hostDisk = flushes ? BlockDevice.wholeDisk(holding: disk)?.name : nil
         let hostFlushesBefore = hostDisk.flatMap(DiskStats.flushes(disk:))
+        let traceFile = "\(context.logDirectory)/qemu-block-trace.log"
+        let traced = flushes && settings.aio == "io_uring" && !settings.injectWriteErrors
+        if traced {
+            // With aio=io_uring, QEMU traces every request its file driver submits to the host
+            // (luring_co_submit): the flushes among them (type 8, QEMU_AIO_FLUSH) are exactly the
+            // guest's flushes that reach the host's image file.
+            let events = "\(dir)/trace-events"
+            try "luring_co_submit\n".write(toFile: events, atomically: true, encoding: .utf8)
+            args += ["-trace", "events=\(events),file=\(traceFile)"]
+        }
         try? "\(Self.qemu) \(args.joined(separator: " "))\n".write(toFile: "\(context.logDirectory)/command.txt", atomically: true, encoding: .utf8)
 
         let bootDeadline = settings.bootTimeout ?? (accel.name == "kvm" ? Self.bootDeadlineTCG / 3 : Self.bootDeadlineTCG)
@@ -287,7 +297,13 @@ struct QemuRun {
             // The guest's own view (its virtual disk) is not evidence for the host: judge by the
             // flushes that reached the image file.
             d.host_device = hostDisk
-            if let before = hostFlushesBefore, let after = hostFlushesAfter, let hostDisk {
+            if let before = hostFlushesBefore, let after = hostFlushesAfter { d.host_device_flushes = after &- before }
+            if traced, let trace = try? String(contentsOfFile: traceFile, encoding: .utf8) {
+                let n = UInt64(trace.split(separator: "\n").filter { $0.hasPrefix("luring_co_submit") && $0.hasSuffix(" type 8") }.count)
+                d.host_file_flushes = n
+                (d.verdict, d.evidence) = Durability.judge(issued: d.flushes_issued, arrived: n, at: "the host's image file (QEMU's io_uring trace)")
+                if d.verdict == "not durable" && settings.cache == "unsafe" { d.evidence += " by cache=unsafe" }
+            } else if let before = hostFlushesBefore, let after = hostFlushesAfter, let hostDisk {
                 let n = after &- before
                 d.host_device_flushes = n
                 (d.verdict, d.evidence) = Durability.judge(issued: d.flushes_issued, arrived: n, at: "the host disk \(hostDisk) under the image (host diskstats)")
