@@ -82,6 +82,7 @@ let package = Package(
         .testTarget(name: "WritePathEngineTests", dependencies: ["WritePathEngine", "WritePathReport"]),
         .testTarget(name: "WritePathRunnerTests", dependencies: ["WritePathRunner", "writepath"]),
         .testTarget(name: "WritePathCLITests", dependencies: ["writepath", "WritePathEngine", "WritePathReport", "WritePathRunner"]),
+        .testTarget(name: "WritePathReportTests", dependencies: ["WritePathReport", "writepath"]),
     ],
     swiftLanguageModes: [.v6]
 )

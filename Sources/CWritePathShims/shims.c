@@ -14,6 +14,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 #include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
 
 int wp_o_direct(void) { return O_DIRECT; }
 int wp_o_dsync(void) { return O_DSYNC; }
@@ -106,3 +108,47 @@ uint32_t wp_ioring_fsync_datasync(void) { return IORING_FSYNC_DATASYNC; }
 #define WP_GIT_COMMIT "unknown"
 #endif
 const char *wp_git_commit(void) { return WP_GIT_COMMIT; }
+
+/* CRC-32C: reflected polynomial 0x82F63B78. */
+static uint32_t crc32c_table[256];
+static pthread_once_t crc32c_once = PTHREAD_ONCE_INIT;
+
+static void crc32c_init_table(void) {
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : (c >> 1);
+        crc32c_table[i] = c;
+    }
+}
+
+static uint32_t crc32c_sw(uint32_t crc, const unsigned char *p, size_t n) {
+    pthread_once(&crc32c_once, crc32c_init_table);
+    while (n--) crc = crc32c_table[(crc ^ *p++) & 0xFF] ^ (crc >> 8);
+    return crc;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("sse4.2")))
+static uint32_t crc32c_hw(uint32_t crc, const unsigned char *p, size_t n) {
+    uint64_t c = crc;
+    while (n >= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        c = __builtin_ia32_crc32di(c, v);
+        p += 8;
+        n -= 8;
+    }
+    uint32_t c32 = (uint32_t)c;
+    while (n--) c32 = __builtin_ia32_crc32qi(c32, *p++);
+    return c32;
+}
+#endif
+
+uint32_t wp_crc32c(uint32_t crc, const void *data, size_t length) {
+    crc = ~crc;
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("sse4.2")) return ~crc32c_hw(crc, (const unsigned char *)data, length);
+#endif
+    return ~crc32c_sw(crc, (const unsigned char *)data, length);
+}

@@ -45,14 +45,18 @@ final class JobRunner<Engine: IOEngine> {
     let fd: Int32
     let buffers: [UnsafeMutableRawPointer]
     let progress: JobProgress
+    /// With `verify`, where the last completed write of each block is recorded.
+    let verifyState: VerifyState?
 
-    init(workload: Workload, job: Int, target: PreparedTarget, fd: Int32, buffers: [UnsafeMutableRawPointer], progress: JobProgress) {
+    init(workload: Workload, job: Int, target: PreparedTarget, fd: Int32, buffers: [UnsafeMutableRawPointer], progress: JobProgress,
+         verifyState: VerifyState? = nil) {
         self.workload = workload
         self.job = job
         self.target = target
         self.fd = fd
         self.buffers = buffers
         self.progress = progress
+        self.verifyState = verifyState
     }
 
     func run() -> JobOutcome {
@@ -94,10 +98,13 @@ final class JobRunner<Engine: IOEngine> {
         let slotOffset = UnsafeMutablePointer<UInt64>.allocate(capacity: depth)
         let freeSlots = UnsafeMutablePointer<Int>.allocate(capacity: depth)
         let prepared = UnsafeMutablePointer<Int>.allocate(capacity: depth)
+        let slotSequence = UnsafeMutablePointer<UInt64>.allocate(capacity: depth)
         defer {
             submitStamp.deallocate(); slotOperation.deallocate(); slotOffset.deallocate()
-            freeSlots.deallocate(); prepared.deallocate()
+            freeSlots.deallocate(); prepared.deallocate(); slotSequence.deallocate()
         }
+        let verify = verifyState
+        var writeSequence: UInt64 = 0
         for i in 0..<depth { freeSlots[i] = depth - 1 - i }
         var freeCount = depth
 
@@ -180,6 +187,12 @@ final class JobRunner<Engine: IOEngine> {
                     let offset = regionStart + offsets.nextBlock() * bsU
                     slotOperation[slot] = operation
                     slotOffset[slot] = offset
+                    if let verify, operation == .write {
+                        writeSequence += 1
+                        slotSequence[slot] = writeSequence
+                        BlockStamp.stamp(buffers[slot], length: bs, offset: offset, sequence: writeSequence,
+                                         seed: verify.seed, job: verify.job, run: verify.run)
+                    }
                     engine.prepare(slot: slot, operation: operation,
                                    buffer: operation == .read ? readBufferBase + slot : slot,
                                    offset: offset, length: bs)
@@ -249,6 +262,10 @@ final class JobRunner<Engine: IOEngine> {
                     }
                     stopIssuing = true
                     return
+                }
+                if let verify, operation == .write {
+                    let block = Int((slotOffset[slot] &- regionStart) / bsU)
+                    if slotSequence[slot] > verify.latest[block] { verify.latest[block] = slotSequence[slot] }
                 }
                 if measuring {
                     let latency = done &- submitStamp[slot]

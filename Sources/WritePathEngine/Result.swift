@@ -156,6 +156,8 @@ public struct JobResult: Codable, Sendable {
     public var flush: FlushResult?
     public var cpu: CPUResult
     public var error: String?
+    /// With `verify`: this job's read-back verdict.
+    public var verify: VerifyResult?
 }
 
 /// One workload run once in one layer: `runs[]`.
@@ -176,6 +178,10 @@ public struct RunResult: Codable, Sendable {
     public var read: DirectionResult?
     public var flush: FlushResult?
     public var cpu: CPUResult
+    /// With `verify`: every block read back and classified after the run.
+    public var verify: VerifyResult?
+    /// With `fsync`/`fdatasync`: whether the flushes reached stable storage, with the evidence.
+    public var durability: Durability?
     public var jobs: [JobResult]
     /// Things the reader must know (O_DIRECT not effective, memory-backed target, ...).
     public var warnings: [String]
@@ -191,7 +197,7 @@ extension RunResult {
                   write: nil, read: nil, flush: nil,
                   cpu: CPUResult(user_s: 0, sys_s: 0, ctx_voluntary: 0, ctx_involuntary: 0, cpu_ns_per_io: 0,
                                  process_user_s: 0, process_sys_s: 0, process_cpu_ns_per_io: 0),
-                  jobs: [], warnings: [])
+                  verify: nil, durability: nil, jobs: [], warnings: [])
     }
 }
 

@@ -148,11 +148,16 @@ public enum Target {
             created: created, direct_io: nil)
         try checkAlignment(w, info: info, length: length)
         let end = w.offset + length
-        if end > fileSize, let free = freeBytes(path), end - fileSize > free {
+        if w.fallocate != "none", end > fileSize, let free = freeBytes(path), end - fileSize > free {
             throw WritePathError.invalidInput(
                 field: "size", message: "offset+size needs \(ByteSize.format(end - fileSize)) more on \(mount?.mountPoint ?? path), which has \(ByteSize.format(free)) free; give a smaller --size or another --filename")
         }
-        if fileSize < end || created {
+        if w.fallocate == "none" {
+            // Sparse: the size is set, the blocks are allocated by the writes themselves.
+            if fileSize < end && ftruncate(fd, off_t(end)) != 0 {
+                throw WritePathError.system(call: "ftruncate", path: path, errno: errno, hint: hintFor(errno: errno))
+            }
+        } else if fileSize < end || created {
             try Sys.fallocate(fd, offset: 0, length: end, path: path)
         }
         if w.prefill {

@@ -122,8 +122,54 @@ public struct Workload: Codable, Equatable, Sendable {
     public var sqthread_poll: Bool = false
     /// Write the whole region once before the measured phase (after fallocate).
     public var prefill: Bool = false
+    /// Stamp every written block and read the target back after the run (fio's `verify`).
+    public var verify: VerifyMethod = .none
+    /// How a new file target is allocated: `native` (fallocate, default) or `none` (sparse: the
+    /// writes allocate, so a full filesystem shows up mid-run), as fio's `fallocate`.
+    public var fallocate: String = "native"
 
     public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case name, ioengine, rw, rwmixwrite, bs, iodepth, iodepth_batch_submit, iodepth_batch_complete_min, numjobs, size, offset, filename, directory, direct, sync, runtime, time_based, ramp_time, rate_iops, fsync, fdatasync, random_distribution, buffer_pattern, seed, fixedbufs, registerfiles, sqthread_poll, prefill, verify, fallocate
+    }
+
+    /// Decodes a workload recorded by any version of writepath.result/1: a key an older version
+    /// did not write takes its default.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = Workload()
+        name = try c.decodeIfPresent(String.self, forKey: .name) ?? d.name
+        ioengine = try c.decodeIfPresent(EngineKind.self, forKey: .ioengine) ?? d.ioengine
+        rw = try c.decodeIfPresent(ReadWriteMode.self, forKey: .rw) ?? d.rw
+        rwmixwrite = try c.decodeIfPresent(Int.self, forKey: .rwmixwrite) ?? d.rwmixwrite
+        bs = try c.decodeIfPresent(UInt64.self, forKey: .bs) ?? d.bs
+        iodepth = try c.decodeIfPresent(Int.self, forKey: .iodepth) ?? d.iodepth
+        iodepth_batch_submit = try c.decodeIfPresent(Int.self, forKey: .iodepth_batch_submit) ?? d.iodepth_batch_submit
+        iodepth_batch_complete_min = try c.decodeIfPresent(Int.self, forKey: .iodepth_batch_complete_min) ?? d.iodepth_batch_complete_min
+        numjobs = try c.decodeIfPresent(Int.self, forKey: .numjobs) ?? d.numjobs
+        size = try c.decodeIfPresent(UInt64.self, forKey: .size) ?? d.size
+        offset = try c.decodeIfPresent(UInt64.self, forKey: .offset) ?? d.offset
+        filename = try c.decodeIfPresent(String.self, forKey: .filename) ?? d.filename
+        directory = try c.decodeIfPresent(String.self, forKey: .directory) ?? d.directory
+        direct = try c.decodeIfPresent(Bool.self, forKey: .direct) ?? d.direct
+        sync = try c.decodeIfPresent(Bool.self, forKey: .sync) ?? d.sync
+        runtime = try c.decodeIfPresent(Double.self, forKey: .runtime) ?? d.runtime
+        time_based = try c.decodeIfPresent(Bool.self, forKey: .time_based) ?? d.time_based
+        ramp_time = try c.decodeIfPresent(Double.self, forKey: .ramp_time) ?? d.ramp_time
+        rate_iops = try c.decodeIfPresent(Int.self, forKey: .rate_iops) ?? d.rate_iops
+        fsync = try c.decodeIfPresent(Int.self, forKey: .fsync) ?? d.fsync
+        fdatasync = try c.decodeIfPresent(Int.self, forKey: .fdatasync) ?? d.fdatasync
+        random_distribution = try c.decodeIfPresent(RandomDistribution.self, forKey: .random_distribution) ?? d.random_distribution
+        buffer_pattern = try c.decodeIfPresent(BufferPattern.self, forKey: .buffer_pattern) ?? d.buffer_pattern
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
+        fixedbufs = try c.decodeIfPresent(Bool.self, forKey: .fixedbufs) ?? d.fixedbufs
+        registerfiles = try c.decodeIfPresent(Bool.self, forKey: .registerfiles) ?? d.registerfiles
+        sqthread_poll = try c.decodeIfPresent(Bool.self, forKey: .sqthread_poll) ?? d.sqthread_poll
+        prefill = try c.decodeIfPresent(Bool.self, forKey: .prefill) ?? d.prefill
+        verify = try c.decodeIfPresent(VerifyMethod.self, forKey: .verify) ?? d.verify
+        fallocate = try c.decodeIfPresent(String.self, forKey: .fallocate) ?? d.fallocate
+    }
 
     /// The names of every option `set(_:_:)` accepts, as fio spells them.
     public static let supportedOptions: [String] = [
@@ -132,7 +178,7 @@ public struct Workload: Codable, Equatable, Sendable {
         "offset", "filename", "directory", "direct", "buffered", "sync", "runtime", "time_based",
         "ramp_time", "rate_iops", "fsync", "fdatasync", "random_distribution", "buffer_pattern",
         "zero_buffers", "seed", "randseed", "fixedbufs", "registerfiles", "sqthread_poll", "prefill",
-        "thread", "group_reporting",
+        "thread", "group_reporting", "verify", "fallocate",
     ]
 
     /// Sets the option `key` from its text form, as a fio job file or a command line gives it.
@@ -202,6 +248,22 @@ public struct Workload: Codable, Equatable, Sendable {
         case "registerfiles": registerfiles = try Self.boolean(value, field: field)
         case "sqthread_poll": sqthread_poll = try Self.boolean(value, field: field)
         case "prefill": prefill = try Self.boolean(value, field: field)
+        case "verify":
+            let v = try required().lowercased()
+            switch v {
+            case "crc32c", "crc32c-intel": verify = .crc32c
+            case "0", "none", "false", "off": verify = .none
+            default:
+                throw WritePathError.invalidInput(field: field, message: "'\(v)' is not supported; expected crc32c or 0")
+            }
+        case "fallocate":
+            let v = try required().lowercased()
+            switch v {
+            case "native", "posix", "1": fallocate = "native"
+            case "none", "0": fallocate = "none"
+            default:
+                throw WritePathError.invalidInput(field: field, message: "'\(v)' is not supported; expected native or none")
+            }
         case "thread", "group_reporting":
             // writepath always runs jobs as threads and always reports per job and summed.
             _ = try Self.boolean(value, field: field)
@@ -310,6 +372,17 @@ public struct Workload: Codable, Equatable, Sendable {
         if iodepth_batch_complete_min > iodepth {
             throw WritePathError.invalidInput(field: "iodepth_batch_complete_min", message: "\(iodepth_batch_complete_min) exceeds iodepth=\(iodepth)")
         }
+        if verify != .none {
+            if bs < 512 {
+                throw WritePathError.invalidInput(field: "verify", message: "needs bs of at least 512 bytes to hold the block stamp")
+            }
+            if numjobs > 1 && filename != nil {
+                throw WritePathError.invalidInput(field: "verify", message: "needs one job per target: with numjobs > 1 leave out filename so each job gets its own file")
+            }
+            if rw == .read || rw == .randread {
+                throw WritePathError.invalidInput(field: "verify", message: "checks what the job writes; use a write workload")
+            }
+        }
         if name.isEmpty || name.contains("/") || name.utf8.contains(0) || name.utf8.count > 200 {
             throw WritePathError.invalidInput(field: "name", message: "\(quoted(name)) is not a job name; give 1 to 200 bytes without '/' or NUL (it names the target file)")
         }
@@ -359,6 +432,8 @@ extension Workload {
         if registerfiles != d.registerfiles { add("registerfiles", registerfiles ? "1" : "0") }
         if sqthread_poll != d.sqthread_poll { add("sqthread_poll", sqthread_poll ? "1" : "0") }
         if prefill != d.prefill { add("prefill", prefill ? "1" : "0") }
+        if verify != d.verify { add("verify", verify.rawValue) }
+        if fallocate != d.fallocate { add("fallocate", fallocate) }
         return a
     }
 }

@@ -73,13 +73,21 @@ public struct WorkloadRun {
             }
             allBuffers.append(set)
         }
+        // Flush evidence: the whole disk under the target and its flush count before the run.
+        let flushDisk = w.flushEvery == nil ? nil : targets[0].info.device_number.flatMap(DiskStats.disk(for:))
+        let flushesBefore = flushDisk.flatMap(DiskStats.flushes(disk:))
         let progress = (0..<w.numjobs).map { _ in JobProgress() }
+        let verifyStates: [VerifyState?] = (0..<w.numjobs).map { j in
+            w.verify == .none ? nil : VerifyState(bs: w.bs, regionOffset: targets[j].regionOffset,
+                                                  blocks: Int(targets[j].regionLength / w.bs), seed: w.seed, job: UInt32(j))
+        }
         var threads: [JoinableThread<JobOutcome>] = []
         let processStart = CPUSample.process()
         let wallStart = monotonicNanoseconds()
         let finished = DispatchSemaphore(value: 0)
         for j in 0..<w.numjobs {
-            let body = makeJobBody(workload: w, job: j, target: targets[j], fd: fds[j], buffers: allBuffers[j], progress: progress[j])
+            let body = makeJobBody(workload: w, job: j, target: targets[j], fd: fds[j], buffers: allBuffers[j], progress: progress[j],
+                                   verifyState: verifyStates[j])
             let t = JoinableThread { () -> JobOutcome in
                 let outcome = body()
                 finished.signal()
@@ -111,7 +119,10 @@ public struct WorkloadRun {
             }
         }
         let outcomes = threads.map { $0.join() }
+        let flushesAfter = flushDisk.flatMap(DiskStats.flushes(disk:))
         let processCPU = CPUSample.process() - processMeasureStart
+        let (verifyTotal, verifyPerJob, verifyFailure) = w.verify == .none || w.ioengine == .null
+            ? (nil, [], nil) : verifyTargets(targets, states: verifyStates)
 
         // Did O_DIRECT bypass the page cache?
         var directCheck = DirectIOCheck(requested: w.direct, note: "")
@@ -154,7 +165,8 @@ public struct WorkloadRun {
                 write: w.rw.writes ? o.write.result(runtimeSeconds: o.measuredSeconds) : nil,
                 read: w.rw.reads ? o.read.result(runtimeSeconds: o.measuredSeconds) : nil,
                 flush: w.flushEvery == nil ? nil : flushResult(o.flush, errors: o.flushErrors),
-                cpu: cpuResult(o.cpu, process: nil, ios: ios), error: o.error?.description))
+                cpu: cpuResult(o.cpu, process: nil, ios: ios), error: o.error?.description,
+                verify: j < verifyPerJob.count ? verifyPerJob[j] : nil))
         }
         let write = w.rw.writes ? mergeDirections(outcomes.map { ($0.write, $0.measuredSeconds) }) : nil
         let read = w.rw.reads ? mergeDirections(outcomes.map { ($0.read, $0.measuredSeconds) }) : nil
@@ -166,7 +178,30 @@ public struct WorkloadRun {
             flush = flushResult(h, errors: errors)
         }
         let totalIOs = (write?.ios ?? 0) + (read?.ios ?? 0)
-        let firstError = outcomes.compactMap(\.error).first
+        var durability: Durability? = nil
+        if let flush {
+            var d = Durability(flushes_issued: flush.ios, device: flushDisk, device_write_cache: flushDisk.flatMap(DiskStats.writeCache(disk:)),
+                               verdict: "unknown", evidence: "")
+            if memoryBacked {
+                (d.verdict, d.evidence) = ("not durable", "the target is in memory (\(targets[0].info.filesystem ?? "tmpfs")): a flush has nowhere to go")
+            } else if let disk = flushDisk, let before = flushesBefore, let after = flushesAfter {
+                d.device_flushes = after &- before
+                if d.device_write_cache == "write through" {
+                    (d.verdict, d.evidence) = ("durable", "\(disk) reports a write-through cache: completed writes are stable without flushes")
+                } else {
+                    (d.verdict, d.evidence) = Durability.judge(issued: flush.ios, arrived: after &- before, at: "\(disk) (diskstats)")
+                }
+            } else {
+                d.evidence = "no block device statistics under the target (\(targets[0].info.filesystem ?? "unknown filesystem")): nothing shows the flushes reach a device"
+            }
+            durability = d
+        }
+        var firstError = outcomes.compactMap(\.error).first?.description
+        if firstError == nil, let verifyFailure { firstError = verifyFailure }
+        if firstError == nil, let v = verifyTotal, v.verdict != "pass" {
+            let f = v.findings.first.map { ", first at offset \($0.offset): \($0.kind) (\($0.detail))" } ?? ""
+            firstError = "verify failed: \(v.bad) of \(v.blocks) blocks bad (\(v.stale) stale, \(v.torn) torn, \(v.misplaced) misplaced, \(v.missing) missing)\(f)"
+        }
         let interrupted = stopRequested.load(ordering: .relaxed)
         var info = targets[0].info
         info.direct_io = directCheck
@@ -177,11 +212,11 @@ public struct WorkloadRun {
         return RunResult(
             layer: layer, workload: w, rep: rep,
             status: firstError == nil && !interrupted ? "ok" : "failed",
-            error: firstError?.description ?? (interrupted ? "interrupted by a signal before the run finished" : nil),
+            error: firstError ?? (interrupted ? "interrupted by a signal before the run finished" : nil),
             started_at: startedAt, target: info,
             engine: EngineInfo(name: w.ioengine.rawValue, features: outcomes.first?.features ?? []),
             write: write, read: read, flush: flush,
-            cpu: cpuResult(cpuSum, process: processCPU, ios: totalIOs),
+            cpu: cpuResult(cpuSum, process: processCPU, ios: totalIOs), verify: verifyTotal, durability: durability,
             jobs: jobs, warnings: warnings)
     }
 
@@ -208,12 +243,40 @@ public struct WorkloadRun {
                          process_cpu_ns_per_io: ios == 0 ? 0 : (pu + ps) * 1e9 / n)
     }
 
-    func makeJobBody(workload: Workload, job: Int, target: PreparedTarget, fd: Int32, buffers: [UnsafeMutableRawPointer], progress: JobProgress) -> () -> JobOutcome {
-        switch workload.ioengine {
-        case .io_uring: return { JobRunner<IOUringEngine>(workload: workload, job: job, target: target, fd: fd, buffers: buffers, progress: progress).run() }
-        case .libaio: return { JobRunner<LibaioEngine>(workload: workload, job: job, target: target, fd: fd, buffers: buffers, progress: progress).run() }
-        case .psync: return { JobRunner<PsyncEngine>(workload: workload, job: job, target: target, fd: fd, buffers: buffers, progress: progress).run() }
-        case .null: return { JobRunner<NullEngine>(workload: workload, job: job, target: target, fd: fd, buffers: buffers, progress: progress).run() }
+    func makeJobBody(workload: Workload, job: Int, target: PreparedTarget, fd: Int32, buffers: [UnsafeMutableRawPointer], progress: JobProgress,
+                     verifyState: VerifyState?) -> () -> JobOutcome {
+        func body<E: IOEngine>(_: E.Type) -> () -> JobOutcome {
+            { JobRunner<E>(workload: workload, job: job, target: target, fd: fd, buffers: buffers, progress: progress, verifyState: verifyState).run() }
         }
+        switch workload.ioengine {
+        case .io_uring: return body(IOUringEngine.self)
+        case .libaio: return body(LibaioEngine.self)
+        case .psync: return body(PsyncEngine.self)
+        case .null: return body(NullEngine.self)
+        }
+    }
+
+    /// Reads every job's target back against its verify state, saves the state next to file
+    /// targets for `writepath verify`, and returns the summed and per-job verdicts.
+    func verifyTargets(_ targets: [PreparedTarget], states: [VerifyState?]) -> (VerifyResult?, [VerifyResult?], String?) {
+        var total: VerifyResult?
+        var perJob: [VerifyResult?] = []
+        var failure: String?
+        for (j, state) in states.enumerated() {
+            guard let state else { perJob.append(nil); continue }
+            let path = targets[j].info.path
+            if !targets[j].isBlockDevice {
+                do { try state.save(to: VerifyState.path(for: path)) } catch { failure = failure ?? "\(error)" }
+            }
+            do {
+                let r = try Verifier.verify(path: path, state: state, direct: workload.direct)
+                perJob.append(r)
+                if total == nil { total = r } else { total!.add(r) }
+            } catch {
+                perJob.append(nil)
+                failure = failure ?? "verify read-back of \(path) failed: \(error)"
+            }
+        }
+        return (total, perJob, failure)
     }
 }

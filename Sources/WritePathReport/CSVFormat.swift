@@ -16,7 +16,7 @@ public enum CSVFormat {
         }
         c += ["flush_ios", "flush_lat_p50_ns", "flush_lat_p99_ns", "cpu_user_s", "cpu_sys_s", "ctx_voluntary",
               "ctx_involuntary", "cpu_ns_per_io", "process_cpu_ns_per_io", "direct_bypassed_page_cache",
-              "engine_features", "layer_settings", "error"]
+              "engine_features", "layer_settings", "error", "verify_verdict", "verify_bad_blocks"]
         return c
     }
 
@@ -49,7 +49,7 @@ public enum CSVFormat {
         v += [r.target?.direct_io?.bypassed_page_cache.map { $0 ? "1" : "0" } ?? "",
               r.engine.features.joined(separator: " "),
               r.layer.settings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "),
-              r.error ?? ""]
+              r.error ?? "", r.verify?.verdict ?? "", r.verify.map { "\($0.bad)" } ?? ""]
         return v
     }
 

@@ -25,6 +25,8 @@ public enum TextFormat {
         out += "  cpu: usr=\(formatDecimal(c.user_s, places: 2))s sys=\(formatDecimal(c.sys_s, places: 2))s ctx=\(c.ctx_voluntary)/\(c.ctx_involuntary) cpu/io=\(formatDecimal(c.cpu_ns_per_io, places: 0))ns (process \(formatDecimal(c.process_cpu_ns_per_io, places: 0))ns)\n"
         out += "  engine: \(run.engine.name) [\(run.engine.features.joined(separator: ", "))]\n"
         if let d = run.target?.direct_io, !d.note.isEmpty { out += "  direct I/O: \(d.note)\n" }
+        if let v = run.verify { out += "  verify: \(VerifyText.line(v))\n" }
+        if let d = run.durability { out += "  durability: \(d.verdict): \(d.evidence)\n" }
         for warning in run.warnings { out += "  warning: \(warning)\n" }
         if run.status != "ok" { out += "  FAILED: \(run.error ?? "unknown error")\n" }
         return out
@@ -48,5 +50,14 @@ public enum TextFormat {
         if v >= 10_000_000 { return formatDecimal(v / 1_000_000, places: 1) + "M" }
         if v >= 10_000 { return formatDecimal(v / 1000, places: 1) + "k" }
         return formatDecimal(v, places: 0)
+    }
+}
+
+/// One line for a verify verdict.
+public enum VerifyText {
+    public static func line(_ v: VerifyResult) -> String {
+        var out = "\(v.verdict) (\(v.method)): \(v.blocks) blocks, \(v.good) good, \(v.unwritten) unwritten, \(v.stale) stale, \(v.torn) torn, \(v.misplaced) misplaced, \(v.missing) missing"
+        if let f = v.findings.first { out += "; first: offset \(f.offset) \(f.kind): \(f.detail)" }
+        return out
     }
 }

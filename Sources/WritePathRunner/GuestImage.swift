@@ -49,9 +49,9 @@ public struct GuestImage: Sendable {
         while read -r m; do insmod "/lib/modules/$m" 2>/dev/null; done < /modules.order
         DISK=$(arg wp.disk)
         i=0
-        while [ ! -b "$DISK" ] && [ $i -lt 150 ]; do sleep 0.1; i=$((i+1)); done
+        while [ ! -b "$DISK" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done
         if [ ! -b "$DISK" ]; then
-            echo "WRITEPATH-ERROR no test disk $DISK; block devices: $(ls /sys/block | tr '\n' ' ')" > $R
+            echo "WRITEPATH-ERROR no test disk $DISK after 60 s; block devices: $(ls /sys/block | tr '\n' ' '); modules: $(cut -d' ' -f1 /proc/modules | tr '\n' ' '); kernel: $(dmesg | tail -n 3 | tr '\n' ' ')" > $R
             poweroff -f
         fi
         echo "WRITEPATH-BOOTED $(cut -d' ' -f1 /proc/uptime)" > $R

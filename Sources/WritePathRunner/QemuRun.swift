@@ -59,7 +59,8 @@ public enum DiskModel: String, Sendable, CaseIterable {
 
 /// The settings every QEMU layer takes, parsed and checked against each other.
 public struct QemuSettings: Sendable, Equatable {
-    public static let parameterNames = ["aio", "cache", "format", "iothread", "vcpus", "memory", "disk_size", "accel", "preallocation", "boot_timeout"]
+    public static let parameterNames = ["aio", "cache", "format", "iothread", "vcpus", "memory", "disk_size", "accel", "preallocation", "boot_timeout",
+                                        "inject_write_errors"]
     /// Host backend: `threads` (QEMU's default), `native` (Linux AIO) or `io_uring`.
     public var aio = "threads"
     /// `none` (O_DIRECT, QEMU's cache.direct=on), `writeback`, `directsync` or `unsafe`.
@@ -79,6 +80,8 @@ public struct QemuSettings: Sendable, Equatable {
     /// Seconds from QEMU's start until the guest must have reached the workload; nil: 90 under
     /// TCG, 30 under KVM. A guest that takes longer is killed and the run recorded as failed.
     public var bootTimeout: Double?
+    /// Put a blkdebug filter under the guest's disk that fails every write with EIO.
+    public var injectWriteErrors = false
 
     public init(layer: String, model: DiskModel, parameters: [String: String]) throws {
         let p = LayerParameters(layer: layer, values: parameters)
@@ -92,6 +95,7 @@ public struct QemuSettings: Sendable, Equatable {
         accel = try p.choice("accel", ["auto", "kvm", "tcg"]) ?? accel
         preallocation = try p.choice("preallocation", ["off", "metadata", "falloc", "full"])
         bootTimeout = try p.number("boot_timeout", range: 0.1...3600)
+        injectWriteErrors = try p.boolean("inject_write_errors") ?? false
         if aio == "native" && !(cache == "none" || cache == "directsync") {
             throw WritePathError.invalidInput(field: "\(layer).aio", message: "native needs O_DIRECT on the host: use cache=none or cache=directsync, or aio=threads/io_uring")
         }
@@ -110,6 +114,7 @@ public struct QemuSettings: Sendable, Equatable {
         var s = ["aio": aio, "cache": cache, "format": format, "iothread": iothread ? "on" : "off",
                  "vcpus": "\(vcpus)", "memory_bytes": "\(memory)", "preallocation": preallocation ?? (format == "raw" ? "falloc" : "metadata")]
         if let diskSize { s["disk_size_bytes"] = "\(diskSize)" }
+        if injectWriteErrors { s["inject_write_errors"] = "on (blkdebug: every write fails with EIO)" }
         return s
     }
 }
@@ -203,8 +208,30 @@ struct QemuRun {
                     "-append", "console=ttyS0 panic=-1 quiet loglevel=4 wp.disk=\(model.guestDevice) wp.args=\(encodedArgs)",
                     "-serial", "file:\(console)", "-serial", "file:\(channel)"]
         if settings.iothread { args += ["-object", "iothread,id=io0"] }
-        args += ["-drive", "file=\(disk),format=\(settings.format),if=none,id=d0,cache=\(settings.cache),aio=\(settings.aio)"]
+        if settings.injectWriteErrors {
+            // blkdebug between the format and the file: every write fails with EIO (errno 5).
+            let config = "\(dir)/blkdebug.conf"
+            try "[inject-error]\nevent = \"write_aio\"\nerrno = \"5\"\n".write(toFile: config, atomically: true, encoding: .utf8)
+            args += ["-drive", "if=none,id=d0,format=\(settings.format),cache=\(settings.cache),file.driver=blkdebug,file.config=\(config),file.image.driver=file,file.image.filename=\(disk),file.image.aio=\(settings.aio)"]
+        } else {
+            args += ["-drive", "file=\(disk),format=\(settings.format),if=none,id=d0,cache=\(settings.cache),aio=\(settings.aio)"]
+        }
         args += model.deviceArguments(iothread: settings.iothread)
+        // With flushes, the host disk under the image counts the flushes that reach it while
+        // the guest runs: the evidence of whether the guest's flushes are durable.
+        let flushes = workload.flushEvery != nil
+        let hostDisk = flushes ? BlockDevice.wholeDisk(holding: disk)?.name : nil
+        let hostFlushesBefore = hostDisk.flatMap(DiskStats.flushes(disk:))
+        let traceFile = "\(context.logDirectory)/qemu-block-trace.log"
+        let traced = flushes && settings.aio == "io_uring" && !settings.injectWriteErrors
+        if traced {
+            // With aio=io_uring, QEMU traces every request its file driver submits to the host
+            // (luring_co_submit): the flushes among them (type 8, QEMU_AIO_FLUSH) are exactly the
+            // guest's flushes that reach the host's image file.
+            let events = "\(dir)/trace-events"
+            try "luring_co_submit\n".write(toFile: events, atomically: true, encoding: .utf8)
+            args += ["-trace", "events=\(events),file=\(traceFile)"]
+        }
         try? "\(Self.qemu) \(args.joined(separator: " "))\n".write(toFile: "\(context.logDirectory)/command.txt", atomically: true, encoding: .utf8)
 
         let bootDeadline = settings.bootTimeout ?? (accel.name == "kvm" ? Self.bootDeadlineTCG / 3 : Self.bootDeadlineTCG)
@@ -232,6 +259,7 @@ struct QemuRun {
         if let failure {
             throw WritePathError.system(call: "qemu guest", path: layerName, errno: ETIMEDOUT, hint: "\(failure); last console lines: \(consoleTail)")
         }
+        let hostFlushesAfter = hostDisk.flatMap(DiskStats.flushes(disk:))
         if r.timedOut {
             throw WritePathError.system(call: "qemu guest", path: layerName, errno: ETIMEDOUT,
                                         hint: stopRequested.load(ordering: .relaxed) ? "interrupted"
@@ -264,6 +292,28 @@ struct QemuRun {
         }
         if settings.cache == "unsafe" {
             run.warnings.append("cache=unsafe: QEMU drops the guest's flushes; nothing here is durable")
+        }
+        if flushes, var d = run.durability {
+            // The guest's own view (its virtual disk) is not evidence for the host: judge by the
+            // flushes that reached the image file.
+            d.host_device = hostDisk
+            if let before = hostFlushesBefore, let after = hostFlushesAfter { d.host_device_flushes = after &- before }
+            if traced, let trace = try? String(contentsOfFile: traceFile, encoding: .utf8) {
+                let n = UInt64(trace.split(separator: "\n").filter { $0.hasPrefix("luring_co_submit") && $0.hasSuffix(" type 8") }.count)
+                d.host_file_flushes = n
+                (d.verdict, d.evidence) = Durability.judge(issued: d.flushes_issued, arrived: n, at: "the host's image file (QEMU's io_uring trace)")
+                if d.verdict == "not durable" && settings.cache == "unsafe" { d.evidence += " by cache=unsafe" }
+            } else if let before = hostFlushesBefore, let after = hostFlushesAfter, let hostDisk {
+                let n = after &- before
+                d.host_device_flushes = n
+                (d.verdict, d.evidence) = Durability.judge(issued: d.flushes_issued, arrived: n, at: "the host disk \(hostDisk) under the image (host diskstats)")
+                if d.verdict == "not durable" && settings.cache == "unsafe" { d.evidence += " by cache=unsafe" }
+            } else {
+                (d.verdict, d.evidence) = ("unknown", "no block device statistics for the host disk under the image file")
+            }
+            run.durability = d
+            s["durability"] = d.verdict
+            run.layer.settings["durability"] = d.verdict
         }
         return run
     }

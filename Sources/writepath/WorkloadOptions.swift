@@ -33,6 +33,8 @@ struct WorkloadOptions: ParsableArguments {
     @Option(name: .customLong("registerfiles"), help: "io_uring registered file (default 1).") var registerfiles: String?
     @Option(name: .customLong("sqthread_poll"), help: "1: io_uring kernel submission-queue polling thread.") var sqthreadPoll: String?
     @Option(name: .customLong("prefill"), help: "1: write the whole region once before measuring.") var prefill: String?
+    @Option(name: .customLong("verify"), help: "crc32c: stamp every block and read the target back after the run.") var verify: String?
+    @Option(name: .customLong("fallocate"), help: "native (default): allocate a new file first; none: sparse.") var fallocate: String?
 
     /// Boolean options that may be given bare (`--time_based`), as fio allows.
     static let booleanNames: Set<String> = ["direct", "sync", "time_based", "fixedbufs", "registerfiles", "sqthread_poll", "prefill"]
@@ -48,6 +50,7 @@ struct WorkloadOptions: ParsableArguments {
             ("fsync", fsync), ("fdatasync", fdatasync), ("random_distribution", randomDistribution),
             ("buffer_pattern", bufferPattern), ("seed", seed), ("fixedbufs", fixedbufs),
             ("registerfiles", registerfiles), ("sqthread_poll", sqthreadPoll), ("prefill", prefill),
+            ("verify", verify), ("fallocate", fallocate),
         ]
         return all.compactMap { k, v in v.map { (k, $0) } }
     }

@@ -148,13 +148,13 @@ struct FioJobFileTests {
 
     @Test("an unsupported option in a job file is an error naming it and its line")
     func unsupportedOption() {
-        let text = "[job]\nrw=write\nverify=crc32c\n"
+        let text = "[job]\nrw=write\nverify_pattern=0xff\n"
         do {
             _ = try FioJobFile.parse(text, path: "bad.fio")
             Issue.record("accepted an unsupported option")
         } catch let e as WritePathError {
             #expect(e.exitCode == 2)
-            #expect(e.description.contains("verify"))
+            #expect(e.description.contains("verify_pattern"))
             #expect(e.description.contains("bad.fio:3"))
             #expect(e.description.contains("supported:"))
         } catch {

@@ -92,3 +92,37 @@ struct DockerLayerTests {
         #expect(throws: WritePathError.self) { try LayerRegistry.make(LayerSpec(name: "docker-bind", parameters: ["path": "relative"])) }
     }
 }
+
+/// Faults, in the same serialized suite: the daemon-down test changes DOCKER_HOST for the process.
+extension DockerLayerTests {
+    @Test("a container that runs out of memory is reported as such")
+    func outOfMemory() throws {
+        // 64 buffers of 1 MiB do not fit in 24 MiB.
+        var w = shortWorkload(runtime: 2, iodepth: 64)
+        w.bs = 1 << 20
+        w.rw = .write
+        w.size = 128 << 20
+        let layer = try LayerRegistry.make(LayerSpec(name: "docker-tmpfs", parameters: ["memory": "24m"]))
+        do {
+            let r = try layer.run(w, rep: 1, context: testContext("oom"))
+            Issue.record("ran to the end under a 24 MiB limit: \(r.status)")
+        } catch let e as WritePathError {
+            #expect(e.description.contains("out of memory"), "\(e)")
+        }
+        #expect(leftovers().containers.isEmpty)
+    }
+
+    @Test("a docker daemon that is down makes the docker layers unavailable with the reason and the fix")
+    func daemonDown() throws {
+        let saved = ProcessInfo.processInfo.environment["DOCKER_HOST"]
+        setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock", 1)
+        defer { if let saved { setenv("DOCKER_HOST", saved, 1) } else { unsetenv("DOCKER_HOST") } }
+        let a = try LayerRegistry.make(LayerSpec(name: "docker-volume")).availability()
+        guard case let .unavailable(reason, fix) = a else {
+            Issue.record("available with DOCKER_HOST pointing nowhere")
+            return
+        }
+        #expect(reason.contains("not running"))
+        #expect(fix.contains("start-dockerd"))
+    }
+}

@@ -144,3 +144,44 @@ struct GuestEnvelopeTests {
         }
     }
 }
+
+@Suite("QEMU faults and durability", .serialized, .enabled(if: qemuAvailable))
+struct QemuFaultTests {
+    func flushWorkload() -> Workload {
+        var w = shortWorkload(runtime: 2, iodepth: 1)
+        w.fdatasync = 1
+        return w
+    }
+
+    @Test("flushes reach the host file with cache=none and are shown dropped with cache=unsafe")
+    func durability() throws {
+        // aio=io_uring: QEMU's trace counts the flushes reaching the image file exactly, so
+        // other tests' I/O on this machine cannot blur the count.
+        let safe = try LayerRegistry.make(LayerSpec(name: "qemu-virtio-blk", parameters: ["aio": "io_uring"]))
+            .run(flushWorkload(), rep: 1, context: guestContext("durable"))
+        let d = try #require(safe.durability)
+        #expect(d.verdict == "durable", "\(d.evidence)")
+        #expect(d.host_file_flushes == d.flushes_issued)
+        print("durability cache=none: \(d.evidence)")
+        #expect(d.flushes_issued > 0)
+
+        let unsafe = try LayerRegistry.make(LayerSpec(name: "qemu-virtio-blk", parameters: ["cache": "unsafe", "aio": "io_uring"]))
+            .run(flushWorkload(), rep: 1, context: guestContext("unsafe"))
+        let u = try #require(unsafe.durability)
+        #expect(u.verdict == "not durable", "\(u.evidence)")
+        print("durability cache=unsafe: \(u.evidence)")
+        #expect(u.host_file_flushes == 0)
+        #expect(u.flushes_issued > 0)
+        #expect(unsafe.layer.settings["durability"] == "not durable")
+    }
+
+    @Test("write errors injected under the guest's disk (blkdebug) are reported, never counted as I/O")
+    func injectedErrors() throws {
+        let result = try LayerRegistry.make(LayerSpec(name: "qemu-virtio-blk", parameters: ["inject_write_errors": "true"]))
+            .run(shortWorkload(runtime: 1), rep: 1, context: guestContext("blkdebug"))
+        #expect(result.status == "failed")
+        #expect(result.error?.contains("EIO") == true, "\(result.error ?? "")")
+        #expect(result.write?.ios == 0)
+        #expect((result.write?.errors ?? 0) > 0)
+    }
+}

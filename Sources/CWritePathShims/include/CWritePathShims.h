@@ -54,4 +54,8 @@ uint32_t wp_ioring_fsync_datasync(void);
 /// The git commit writepath was built from (set by Package.swift), or "unknown".
 const char *wp_git_commit(void);
 
+/// CRC-32C (Castagnoli) of `length` bytes, continuing from `crc` (start with 0). Uses the SSE4.2
+/// crc32 instruction when the CPU has it, else a table.
+uint32_t wp_crc32c(uint32_t crc, const void *data, size_t length);
+
 #endif

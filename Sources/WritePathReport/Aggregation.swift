@@ -1,0 +1,322 @@
+import WritePathEngine
+
+/// Statistics over repetitions: medians, percentile-bootstrap confidence intervals with a fixed
+/// seed (so a report is reproducible byte for byte), coefficients of variation.
+public enum Stats {
+    /// Resamples per bootstrap interval.
+    public static let bootstrapResamples = 2000
+    /// The seed every bootstrap starts from, mixed with the name of what it estimates.
+    public static let bootstrapSeed: UInt64 = 0x5752_5045_5254_0001
+
+    /// The median; nil when `values` is empty.
+    public static func median(_ values: [Double]) -> Double? {
+        guard !values.isEmpty else { return nil }
+        let s = values.sorted()
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+
+    /// The `q` quantile (0...1) of sorted values, linearly interpolated.
+    static func quantile(sorted s: [Double], _ q: Double) -> Double {
+        let h = q * Double(s.count - 1)
+        let lo = Int(h.rounded(.down))
+        let hi = min(lo + 1, s.count - 1)
+        return s[lo] + (s[hi] - s[lo]) * (h - Double(lo))
+    }
+
+    /// Sample standard deviation over the mean; nil for fewer than two values or a zero mean.
+    public static func coefficientOfVariation(_ values: [Double]) -> Double? {
+        guard values.count >= 2 else { return nil }
+        let mean = values.reduce(0, +) / Double(values.count)
+        guard mean != 0 else { return nil }
+        let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1)
+        return variance.squareRoot() / abs(mean)
+    }
+
+    /// A stable 64-bit hash (FNV-1a) of `text`, to give each estimate its own reproducible seed.
+    public static func seed(for text: String) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in text.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+        return bootstrapSeed ^ h
+    }
+
+    /// 95% percentile-bootstrap interval of the median of `values`; nil for fewer than two values.
+    public static func medianInterval(_ values: [Double], seed: UInt64) -> (low: Double, high: Double)? {
+        guard values.count >= 2 else { return nil }
+        var rng = Xoshiro256(seed: seed)
+        var medians: [Double] = []
+        medians.reserveCapacity(bootstrapResamples)
+        var sample = values
+        for _ in 0..<bootstrapResamples {
+            for i in sample.indices { sample[i] = values[Int(rng.next() % UInt64(values.count))] }
+            medians.append(median(sample)!)
+        }
+        medians.sort()
+        return (quantile(sorted: medians, 0.025), quantile(sorted: medians, 0.975))
+    }
+
+    /// The ratio of medians `median(numerator) / median(denominator)` and its 95%
+    /// percentile-bootstrap interval (both sides resampled independently). The interval is nil when
+    /// either side has fewer than two values; the whole result is nil when a side is empty or the
+    /// denominator's median is zero.
+    public static func ratioOfMedians(_ numerator: [Double], _ denominator: [Double], seed: UInt64) -> Ratio? {
+        guard let n = median(numerator), let d = median(denominator), d != 0 else { return nil }
+        guard numerator.count >= 2, denominator.count >= 2 else { return Ratio(point: n / d, low: nil, high: nil) }
+        var rng = Xoshiro256(seed: seed)
+        var ratios: [Double] = []
+        ratios.reserveCapacity(bootstrapResamples)
+        var a = numerator, b = denominator
+        for _ in 0..<bootstrapResamples {
+            for i in a.indices { a[i] = numerator[Int(rng.next() % UInt64(numerator.count))] }
+            for i in b.indices { b[i] = denominator[Int(rng.next() % UInt64(denominator.count))] }
+            let mb = median(b)!
+            if mb != 0 { ratios.append(median(a)! / mb) }
+        }
+        guard !ratios.isEmpty else { return Ratio(point: n / d, low: nil, high: nil) }
+        ratios.sort()
+        return Ratio(point: n / d, low: quantile(sorted: ratios, 0.025), high: quantile(sorted: ratios, 0.975))
+    }
+}
+
+/// A ratio (current / baseline) with its 95% bootstrap interval when there are enough repetitions.
+public struct Ratio: Sendable, Equatable {
+    public var point: Double
+    public var low: Double?
+    public var high: Double?
+    public init(point: Double, low: Double?, high: Double?) {
+        self.point = point
+        self.low = low
+        self.high = high
+    }
+    /// Whether the interval contains 1 (no difference shown); nil without an interval.
+    public var intervalIncludesOne: Bool? {
+        guard let low, let high else { return nil }
+        return low <= 1 && 1 <= high
+    }
+}
+
+/// The median of one metric over repetitions, with its 95% bootstrap interval and spread.
+public struct Estimate: Sendable, Equatable {
+    /// One value per ok repetition, in run order.
+    public var values: [Double]
+    public var median: Double
+    /// 95% percentile-bootstrap interval of the median; nil with one repetition.
+    public var low: Double?
+    public var high: Double?
+    /// Coefficient of variation (sample standard deviation / mean); nil with one repetition.
+    public var cv: Double?
+
+    /// The estimate of `values`; nil when empty. `name` seeds the bootstrap.
+    public init?(_ values: [Double], name: String) {
+        guard let m = Stats.median(values) else { return nil }
+        self.values = values
+        median = m
+        let ci = Stats.medianInterval(values, seed: Stats.seed(for: name))
+        low = ci?.low
+        high = ci?.high
+        cv = Stats.coefficientOfVariation(values)
+    }
+}
+
+/// The metrics compared and aggregated per repetition; the direction is the run's main one
+/// (write when it writes, else read).
+public enum RunMetric: String, CaseIterable, Sendable {
+    /// I/Os per second.
+    case iops
+    /// Bytes per second.
+    case bw = "bw_bytes_per_s"
+    /// Median latency of the repetition, nanoseconds.
+    case p50 = "p50_ns"
+    /// 99th percentile latency of the repetition, nanoseconds.
+    case p99 = "p99_ns"
+    /// 99.9th percentile latency of the repetition, nanoseconds.
+    case p99_9 = "p99_9_ns"
+    /// Job threads' CPU time per I/O, nanoseconds.
+    case cpuPerIO = "cpu_ns_per_io"
+
+    /// Whether a larger value is better (throughput) or worse (latency, CPU).
+    public var higherIsBetter: Bool { self == .iops || self == .bw }
+
+    /// The value of this metric in `run`, or nil when the run has no such direction.
+    public func value(_ run: RunResult) -> Double? {
+        guard let d = run.mainDirection else { return nil }
+        switch self {
+        case .iops: return d.iops
+        case .bw: return d.bw_bytes_per_s
+        case .p50: return Double(d.lat_ns.p50)
+        case .p99: return Double(d.lat_ns.p99)
+        case .p99_9: return Double(d.lat_ns.p99_9)
+        case .cpuPerIO: return run.cpu.cpu_ns_per_io
+        }
+    }
+}
+
+extension RunResult {
+    /// The layer as a matrix named it (`docker-volume(write_iops_limit=500)`), else its name.
+    public var layerIdentity: String { layer.settings["spec"] ?? layer.name }
+    /// Write when the run writes, else read.
+    public var mainDirection: DirectionResult? { write ?? read }
+    /// `write`, `read` or `-`.
+    public var mainDirectionName: String { write != nil ? "write" : (read != nil ? "read" : "-") }
+}
+
+/// One layer × workload over its repetitions.
+public struct LayerWorkloadAggregate: Sendable {
+    /// The layer's identity (`spec` setting, else name).
+    public var layer: String
+    /// The layer's kind (`host`, `docker-volume`, `qemu-...`).
+    public var layerName: String
+    public var workload: Workload
+    /// `write` or `read`: the direction the metrics describe.
+    public var direction: String
+    /// Every run, whatever its status.
+    public var runs: [RunResult]
+    /// The runs with status `ok`: the only ones with metrics here.
+    public var okRuns: [RunResult]
+    /// Medians over repetitions (see `RunMetric` for units).
+    public var estimates: [RunMetric: Estimate]
+    /// Every ok repetition's latency histogram merged, nanoseconds; nil without ok runs.
+    public var merged: LatencyHistogram?
+    /// Settings of the first run (ok runs first), without per-run names.
+    public var settings: [String: String]
+    /// Median IOPS over the baseline layer's, with interval; nil for the baseline or without one.
+    public var iopsRatio: Ratio?
+    /// Median per-repetition p50 over the baseline layer's, with interval.
+    public var p50Ratio: Ratio?
+    /// Merged p50 minus the baseline's merged p50, nanoseconds (negative when faster).
+    public var addedP50Nanoseconds: Double?
+    /// Whether the IOPS vary more than the report's CV threshold.
+    public var noisy: Bool
+
+    public var notOKRuns: [RunResult] { runs.filter { $0.status != "ok" } }
+    /// `layer / workload`.
+    public var label: String { "\(layer) / \(workload.name)" }
+}
+
+/// Every layer × workload of a set of results, compared to a baseline layer, with the warnings a
+/// reader must see.
+public struct Aggregation: Sendable {
+    /// What `aggregate` compares against and flags.
+    public struct Options: Sendable {
+        /// The reference layer's identity.
+        public var baselineLayer = "host"
+        /// A layer × workload whose IOPS coefficient of variation is above this is flagged noisy.
+        public var cvThreshold = 0.1
+        public init(baselineLayer: String = "host", cvThreshold: Double = 0.1) {
+            self.baselineLayer = baselineLayer
+            self.cvThreshold = cvThreshold
+        }
+    }
+
+    public var options: Options
+    /// Layer × workload rows in first-seen order of workloads, baseline layer first within each.
+    public var rows: [LayerWorkloadAggregate]
+    /// Hosts the results come from (distinct).
+    public var hosts: [HostInfo]
+    /// Where the results came from.
+    public var sourcePaths: [String]
+    /// Things a reader must know: failed runs, noise, TCG, faster-than-host layers, run warnings.
+    public var warnings: [String]
+    /// The provenance of the first document.
+    public var provenance: Provenance?
+    /// The matrix of the first document that has one (seed, repetitions, stop reasons).
+    public var matrix: MatrixInfo?
+
+    /// Settings that name one run's scratch objects; left out of a row's settings.
+    static let perRunSettings: Set<String> = ["volume", "bundle", "host_path", "spec", "name"]
+
+    /// Groups runs by layer identity and workload name, keeping first-seen order.
+    public static func group(_ runs: [RunResult]) -> [(layer: String, workload: String, runs: [RunResult])] {
+        var order: [String] = []
+        var groups: [String: (String, String, [RunResult])] = [:]
+        for r in runs {
+            let key = r.layerIdentity + "\u{0}" + r.workload.name
+            if groups[key] == nil { order.append(key); groups[key] = (r.layerIdentity, r.workload.name, []) }
+            groups[key]!.2.append(r)
+        }
+        return order.map { groups[$0]! }.map { (layer: $0.0, workload: $0.1, runs: $0.2) }
+    }
+
+    /// Aggregates `input`. Only `ok` runs contribute metrics; the rest become warnings.
+    public static func aggregate(_ input: ResultInput, options: Options = Options()) -> Aggregation {
+        var warnings: [String] = []
+        var rows: [LayerWorkloadAggregate] = []
+        for g in group(input.runs) {
+            let ok = g.runs.filter { $0.status == "ok" }
+            let first = ok.first ?? g.runs[0]
+            var estimates: [RunMetric: Estimate] = [:]
+            for m in RunMetric.allCases {
+                if let e = Estimate(ok.compactMap { m.value($0) }, name: "\(g.layer)/\(g.workload)/\(m.rawValue)") { estimates[m] = e }
+            }
+            var merged: LatencyHistogram?
+            for r in ok {
+                guard let d = r.mainDirection, let h = try? LatencyHistogram(encoded: d.histogram) else { continue }
+                if merged == nil { merged = LatencyHistogram() }
+                merged!.add(h)
+            }
+            let noisy = (estimates[.iops]?.cv ?? 0) > options.cvThreshold
+            rows.append(LayerWorkloadAggregate(
+                layer: g.layer, layerName: first.layer.name, workload: first.workload, direction: first.mainDirectionName,
+                runs: g.runs, okRuns: ok, estimates: estimates, merged: merged,
+                settings: first.layer.settings.filter { !perRunSettings.contains($0.key) }, iopsRatio: nil, p50Ratio: nil,
+                addedP50Nanoseconds: nil, noisy: noisy))
+        }
+        // Baseline first within each workload, workloads in first-seen order.
+        var workloadOrder: [String] = []
+        for r in rows where !workloadOrder.contains(r.workload.name) { workloadOrder.append(r.workload.name) }
+        rows.sort { a, b in
+            let wa = workloadOrder.firstIndex(of: a.workload.name)!, wb = workloadOrder.firstIndex(of: b.workload.name)!
+            if wa != wb { return wa < wb }
+            return (a.layer == options.baselineLayer ? 0 : 1) < (b.layer == options.baselineLayer ? 0 : 1)
+        }
+        if !rows.contains(where: { $0.layer == options.baselineLayer }) && !rows.isEmpty {
+            warnings.append("baseline layer '\(options.baselineLayer)' is not in the results: no ratios to a baseline (choose one with --baseline-layer)")
+        }
+        var fasterThanBaseline: [String: String] = [:]
+        for i in rows.indices {
+            guard rows[i].layer != options.baselineLayer,
+                  let base = rows.first(where: { $0.layer == options.baselineLayer && $0.workload.name == rows[i].workload.name })
+            else { continue }
+            let seed = Stats.seed(for: "\(rows[i].label)/ratio")
+            rows[i].iopsRatio = Stats.ratioOfMedians(rows[i].estimates[.iops]?.values ?? [], base.estimates[.iops]?.values ?? [], seed: seed)
+            rows[i].p50Ratio = Stats.ratioOfMedians(rows[i].estimates[.p50]?.values ?? [], base.estimates[.p50]?.values ?? [], seed: seed &+ 1)
+            if let m = rows[i].merged, let b = base.merged, m.count > 0, b.count > 0 {
+                let mine = Double(m.value(atPercentile: 50)), theirs = Double(b.value(atPercentile: 50))
+                rows[i].addedP50Nanoseconds = mine - theirs
+                // Lower than the baseline beyond noise: the whole interval of the p50 ratio below 1,
+                // or, with one repetition, more than 10% lower.
+                let clearlyLower = rows[i].p50Ratio.map { r in r.high.map { $0 < 1 } ?? (r.point < 0.9) } ?? (mine < 0.9 * theirs)
+                if mine < theirs && clearlyLower {
+                    fasterThanBaseline[rows[i].label] = "p50 \(microseconds(mine)) is lower than \(options.baselineLayer)'s \(microseconds(theirs)): a cache is probably being measured, not the write path"
+                }
+            }
+        }
+        for r in rows {
+            for run in r.notOKRuns {
+                warnings.append("\(r.label) rep \(run.rep): \(run.status): \(run.error ?? "no error recorded")")
+            }
+            if r.settings["accel"]?.lowercased() == "tcg" {
+                warnings.append("\(r.label): the guest runs under TCG (software emulation, no KVM): its numbers measure the emulator, not the write path")
+            }
+            if let faster = fasterThanBaseline[r.label] { warnings.append("\(r.label): \(faster)") }
+            if r.noisy, let cv = r.estimates[.iops]?.cv {
+                warnings.append("\(r.label): noisy: IOPS vary by CV \(formatDecimal(cv * 100, places: 1))% over \(r.okRuns.count) repetitions (threshold \(formatDecimal(options.cvThreshold * 100, places: 1))%)")
+            }
+            if r.settings["source"] == "fio" {
+                warnings.append("\(r.label): imported from fio: percentiles are fio's own and the histogram is rebuilt from them (approximate)")
+            }
+            var seen = Set<String>()
+            for run in r.runs { for w in run.warnings where seen.insert(w).inserted { warnings.append("\(r.label): \(w)") } }
+        }
+        var hosts: [HostInfo] = []
+        for s in input.sources where !hosts.contains(s.document.host) { hosts.append(s.document.host) }
+        if Set(hosts.map(\.hostname)).count > 1 || Set(hosts.map(\.kernel)).count > 1 {
+            warnings.append("results come from \(hosts.count) different hosts or kernels: \(hosts.map { "\($0.hostname) (Linux \($0.kernel))" }.joined(separator: ", "))")
+        }
+        return Aggregation(options: options, rows: rows, hosts: hosts, sourcePaths: input.sources.map(\.path),
+                           warnings: warnings, provenance: input.sources.first?.document.writepath,
+                           matrix: input.sources.lazy.compactMap(\.document.matrix).first)
+    }
+
+    /// `12.3 us`.
+    static func microseconds(_ ns: Double) -> String { formatDecimal(ns / 1000, places: 1) + " us" }
+}

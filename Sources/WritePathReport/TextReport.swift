@@ -1,0 +1,54 @@
+import WritePathEngine
+
+/// The aggregated table on a terminal: one line per layer × workload, medians with 95% intervals,
+/// latencies (microseconds) from the merged histograms, and the ratio to the baseline layer.
+public enum TextReport {
+    public static func render(_ a: Aggregation) -> String {
+        let header = ["layer / workload", "ok/runs", "IOPS [95% CI]", "BW/s", "p50 us", "p99 us", "p99.9 us", "CPU ns/IO",
+                      "IOPS vs \(a.options.baselineLayer)"]
+        var lines = [header]
+        for r in a.rows {
+            let s = r.merged.flatMap { $0.count > 0 ? $0.summary : nil }
+            lines.append([
+                r.label, "\(r.okRuns.count)/\(r.runs.count)",
+                r.estimates[.iops].map { withInterval($0, TextFormat.si) } ?? "-",
+                r.estimates[.bw].map { ByteSize.format(UInt64($0.median)) } ?? "-",
+                s.map { us(Double($0.p50)) } ?? "-", s.map { us(Double($0.p99)) } ?? "-", s.map { us(Double($0.p99_9)) } ?? "-",
+                r.estimates[.cpuPerIO].map { formatDecimal($0.median, places: 0) } ?? "-",
+                r.iopsRatio.map { ratio($0) } ?? (r.layer == a.options.baselineLayer ? "baseline" : "-"),
+            ])
+        }
+        let widths = header.indices.map { i in lines.map { $0[i].count }.max() ?? 0 }
+        var out = ""
+        for line in lines {
+            var text = ""
+            for i in line.indices {
+                let cell = line[i]
+                let pad = String(repeating: " ", count: widths[i] - cell.count)
+                text += i == 0 ? cell + pad : "  " + pad + cell
+            }
+            out += text + "\n"
+        }
+        if !a.warnings.isEmpty {
+            out += "\n"
+            for w in a.warnings { out += "warning: \(w)\n" }
+        }
+        return out
+    }
+
+    /// `12.3k [11.9k, 12.6k]`, or the median alone with one repetition.
+    static func withInterval(_ e: Estimate, _ format: (Double) -> String) -> String {
+        guard let lo = e.low, let hi = e.high else { return format(e.median) }
+        return "\(format(e.median)) [\(format(lo)), \(format(hi))]"
+    }
+
+    /// `0.93x [0.90, 0.97]`.
+    static func ratio(_ r: Ratio) -> String {
+        var s = formatDecimal(r.point, places: 2) + "x"
+        if let lo = r.low, let hi = r.high { s += " [\(formatDecimal(lo, places: 2)), \(formatDecimal(hi, places: 2))]" }
+        return s
+    }
+
+    /// Nanoseconds as microseconds, 1 decimal (2 below 10 us).
+    static func us(_ ns: Double) -> String { formatDecimal(ns / 1000, places: ns < 10_000 ? 2 : 1) }
+}

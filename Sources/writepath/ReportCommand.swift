@@ -1,0 +1,93 @@
+import ArgumentParser
+import Foundation
+import WritePathEngine
+import WritePathReport
+
+/// `writepath report`: aggregates results into report.html, report.csv, report-runs.csv and
+/// summary.md, and prints the aggregated table.
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Aggregate results into report.html, report.csv and summary.md.",
+        discussion: """
+            RESULTS are matrix run folders (results/<run id>), folders of result JSON files, or
+            writepath.result/1 JSON files. The report goes into the folder given (for files: next
+            to the first file) unless --output-dir says otherwise. Medians over repetitions with 95%
+            bootstrap intervals; latency percentiles from the merged histograms.
+            Exit codes: 0 written, 1 a file could not be written, 2 invalid input.
+            """)
+
+    @Argument(help: "Results folders or writepath.result/1 JSON files.") var results: [String] = []
+    @Option(name: .customLong("output-dir"), help: "Folder for the report files (created).") var outputDirectory: String?
+    @Option(name: .customLong("baseline-layer"), help: "The layer others are compared with (default host).") var baselineLayer = "host"
+    @Option(name: .customLong("cv-threshold"), help: "Flag a layer × workload as noisy above this IOPS coefficient of variation (default 0.1 = 10%).")
+    var cvThreshold = 0.1
+    @Option(name: .customLong("import-fio"), help: "Also read fio JSON output (fio --output-format=json); repeatable.") var importFio: [String] = []
+    @Option(name: .customLong("as-layer"), help: "The layer name for --import-fio runs (default fio).") var asLayer = "fio"
+    @Flag(name: .customLong("quiet"), help: "Print only where the report is.") var quiet = false
+
+    func validate() throws {
+        guard !results.isEmpty || !importFio.isEmpty else {
+            throw ValidationError("invalid RESULTS: give a results folder, result JSON files, or --import-fio FILE")
+        }
+        guard cvThreshold > 0, cvThreshold.isFinite else {
+            throw ValidationError("invalid cv-threshold: '\(cvThreshold)'; expected a positive fraction such as 0.1")
+        }
+        guard !asLayer.isEmpty, !asLayer.contains("/") else {
+            throw ValidationError("invalid as-layer: '\(asLayer)'; expected a non-empty name without '/'")
+        }
+    }
+
+    func run() throws {
+        var input = results.isEmpty ? ResultInput(sources: []) : try ResultInput.load(results)
+        if !importFio.isEmpty {
+            let doc = try FioImport.document(
+                paths: importFio, layer: asLayer, host: HostInfo.probe(),
+                provenance: Provenance(version: BuildInfo.version, git_commit: BuildInfo.gitCommit, arguments: Array(CommandLine.arguments.dropFirst())))
+            input.sources += [ResultInput.Source(path: importFio.joined(separator: ", "), document: doc)]
+        }
+        guard !input.runs.isEmpty else {
+            throw WritePathError.invalidInput(field: input.sources.first?.path ?? "RESULTS", message: "holds no runs; nothing to report")
+        }
+        let directory = try outputFolder()
+        let aggregation = Aggregation.aggregate(input, options: Aggregation.Options(baselineLayer: baselineLayer, cvThreshold: cvThreshold))
+        let files = [
+            ("report.html", HTMLReport.render(aggregation)),
+            ("report.csv", CSVReport.render(aggregation)),
+            ("report-runs.csv", CSVReport.renderRuns(input)),
+            ("summary.md", MarkdownReport.render(aggregation)),
+        ]
+        for (name, text) in files { try Output.writeAtomically(text, to: "\(directory)/\(name)") }
+        if !quiet { Output.stdout(TextReport.render(aggregation) + "\n") }
+        Output.stdout("report: \(directory)/report.html\n")
+        if !quiet { Output.stdout("tables: \(directory)/report.csv, \(directory)/report-runs.csv, \(directory)/summary.md\n") }
+    }
+
+    /// `--output-dir`, else the first folder given, else the folder of the first file.
+    func outputFolder() throws -> String {
+        let fm = FileManager.default
+        var isDir: ObjCBool = false
+        let folder: String
+        if let outputDirectory {
+            folder = outputDirectory
+        } else if let first = results.first ?? importFio.first {
+            if fm.fileExists(atPath: first, isDirectory: &isDir), isDir.boolValue {
+                folder = first
+            } else {
+                let parent = (first as NSString).deletingLastPathComponent
+                folder = parent.isEmpty ? "." : parent
+            }
+        } else {
+            folder = "."
+        }
+        let trimmed = folder.count > 1 && folder.hasSuffix("/") ? String(folder.dropLast()) : folder
+        if fm.fileExists(atPath: trimmed, isDirectory: &isDir) {
+            guard isDir.boolValue else { throw WritePathError.invalidInput(field: "output-dir", message: "'\(trimmed)' is not a folder") }
+        } else {
+            do { try fm.createDirectory(atPath: trimmed, withIntermediateDirectories: true) } catch {
+                throw WritePathError.invalidInput(field: "output-dir", message: "cannot create folder '\(trimmed)': \(error.localizedDescription)")
+            }
+        }
+        return trimmed
+    }
+}
