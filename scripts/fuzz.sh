@@ -2,7 +2,7 @@
 # Fuzzes writepath's parsers with libFuzzer for a bounded time each:
 #   jobfile  FioJobFile.parse (+ Workload.validate)   fio job files
 #   matrix   MatrixSpec.parse (+ its YAML round trip)  matrix files
-#   result   JSONFormat.parse (+ render)               result files for report and compare
+#   result   JSONFormat.parse, then what report and compare do with a parsed document
 # The targets (Fuzz/, their own package) are built with -sanitize=fuzzer,address into
 # .build-fuzz. Seeds: Fuzz/seeds, Tests/Corpus/bad-input and Tests/Corpus/fuzz-regressions; what
 # the fuzzer adds goes to .build-fuzz/corpus (kept between runs), never into the repository.

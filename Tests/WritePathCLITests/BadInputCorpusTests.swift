@@ -253,8 +253,8 @@ struct BadInputCorpusTests {
 }
 
 /// Inputs the fuzzers (scripts/fuzz.sh) found that once crashed a parser, kept so that they never
-/// do again: each is parsed through the same API the fuzz target calls, and must either parse or
-/// throw `invalidInput`.
+/// do again: each goes through the same calls as in its fuzz target, and must either get through
+/// or be rejected with `invalidInput`.
 @Suite("Fuzzer regressions parse or are rejected, never crash")
 struct FuzzRegressionTests {
     static let root = "\(Corpus.root)/fuzz-regressions"
@@ -273,7 +273,14 @@ struct FuzzRegressionTests {
             switch name.split(separator: "/").first {
             case "jobfile": _ = try FioJobFile.parse(String(decoding: data, as: UTF8.self), path: "fuzz")
             case "matrix": _ = try MatrixSpec.parse(String(decoding: data, as: UTF8.self), source: "fuzz")
-            default: _ = try JSONFormat.parse(data, source: "fuzz")
+            default:
+                // As the fuzz target does: a document that parses goes through report and compare.
+                let document = try JSONFormat.parse(data, source: "fuzz")
+                let input = ResultInput(sources: [ResultInput.Source(path: "fuzz", document: document)])
+                let aggregation = Aggregation.aggregate(input)
+                _ = TextReport.render(aggregation) + HTMLReport.render(aggregation) + CSVReport.render(aggregation)
+                let comparison = Comparison.compare(baseline: input, current: input, threshold: 0.05, metrics: RunMetric.allCases)
+                _ = CompareTextFormat.render(comparison) + JUnitFormat.render(comparison)
             }
         } catch let error as WritePathError {
             #expect(error.exitCode == 2, "\(name): \(error)")
