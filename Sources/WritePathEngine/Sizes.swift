@@ -35,6 +35,16 @@ public enum ByteSize {
         return product
     }
 
+    /// Formats a measured or read-back byte count (bandwidth, a median) with a binary suffix.
+    /// Any value is accepted, as results files may hold anything: negative, not finite or
+    /// beyond 16 EiB come out as numbers (`-5B`, `nan`), never as a trap.
+    public static func format(_ bytes: Double) -> String {
+        guard bytes.isFinite else { return formatDecimal(bytes, places: 0) }
+        if bytes < 0 { return "-" + format(-bytes) }
+        if bytes < 18e18 { return format(UInt64(bytes)) }
+        return formatDecimal(bytes / Double(1 << 50), places: 1) + "PiB"
+    }
+
     /// Formats bytes with a binary suffix (`4KiB`, `1.5MiB`), exact where it can be.
     public static func format(_ bytes: UInt64) -> String {
         let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
@@ -54,6 +64,8 @@ public func formatDecimal(_ value: Double, places: Int) -> String {
     guard value.isFinite else { return value.isNaN ? "nan" : (value < 0 ? "-inf" : "inf") }
     var scale = 1.0
     for _ in 0..<places { scale *= 10 }
+    // Beyond what UInt64 holds exactly (a value read from a result file may be anything).
+    guard abs(value) * scale < 9e18 else { return "\(value)" }
     let scaled = (abs(value) * scale).rounded()
     let whole = UInt64(scaled / scale)
     var frac = String(UInt64(scaled) - whole * UInt64(scale))

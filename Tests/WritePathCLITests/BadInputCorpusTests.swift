@@ -17,6 +17,8 @@ import WritePathRunner
 /// - `matrix/NAME.yaml`: run as `writepath run --matrix NAME.yaml --results results`.
 /// - `results/NAME.json`: parsed with `JSONFormat.parse`; also run as `writepath report NAME.json`,
 ///   `compare NAME.json GOOD` and `compare GOOD NAME.json` when this writepath has them.
+/// - `fio-import/NAME.json`: fio JSON output gone wrong, read with `FioImport.document` and run as
+///   `writepath report --import-fio NAME.json`.
 ///
 /// Each case names the text its error line must contain: a first line `# expect: TEXT` (`; expect:`
 /// in job files), or a sidecar `NAME.expect` (for empty, binary and JSON files). `@TMP@` in a case
@@ -39,6 +41,7 @@ enum Corpus {
     static let jobFileCases = cases("jobfiles")
     static let matrixCases = cases("matrix")
     static let resultCases = cases("results")
+    static let fioImportCases = cases("fio-import")
 
     /// Whether this writepath has the `report` and `compare` commands.
     /// (`report --help` also exits 0 where `report` is unknown, printing the root's help.)
@@ -175,6 +178,7 @@ struct BadInputCorpusTests {
     @Test("the corpus has at least 60 cases, each naming its expected error")
     func corpusSize() throws {
         let all = Corpus.commandLineCases + Corpus.reportCommandLineCases + Corpus.jobFileCases + Corpus.matrixCases + Corpus.resultCases
+            + Corpus.fioImportCases
         #expect(all.count >= 60, "only \(all.count) cases")
         for c in all { _ = try Corpus.expectation("\(Corpus.badInput)/\(c)") }
         #expect(try JSONFormat.parse(Data(contentsOf: URL(fileURLWithPath: Corpus.goodResult)), source: "good").runs.count == 1)
@@ -252,6 +256,30 @@ struct BadInputCorpusTests {
     }
 }
 
+extension BadInputCorpusTests {
+    @Test("fio JSON for --import-fio: the importer names the problem; report rejects it", arguments: Corpus.fioImportCases)
+    func fioImport(_ name: String) throws {
+        let path = "\(Corpus.badInput)/\(name)"
+        let expect = try Corpus.expectation(path)
+        let scratch = try CaseScratch(name)
+        defer { scratch.remove() }
+        let file = try scratch.place(path)
+        let host = HostInfo.probe()
+        do {
+            _ = try FioImport.document(paths: ["\(scratch.path)/\(file)"], layer: "fio", host: host,
+                                       provenance: Provenance(version: "t", git_commit: "t", arguments: []))
+            Issue.record("\(name): imported as valid fio output")
+        } catch let error as WritePathError {
+            #expect(error.exitCode == 2, "\(name): \(error)")
+            #expect(error.description.contains(expect), "\(name): expected '\(expect)' in: \(error.description.prefix(500))")
+        }
+        guard Corpus.hasReport else { return }
+        try expectRejected(["report", "--import-fio", file, "--output-dir", "report"], expect: expect, scratch: scratch,
+                           caseText: "", label: name)
+        #expect(!FileManager.default.fileExists(atPath: "\(scratch.path)/report/report.html"), "\(name): a report was written")
+    }
+}
+
 /// Inputs the fuzzers (scripts/fuzz.sh) found that once crashed a parser, kept so that they never
 /// do again: each goes through the same calls as in its fuzz target, and must either get through
 /// or be rejected with `invalidInput`.
@@ -276,6 +304,7 @@ struct FuzzRegressionTests {
             default:
                 // As the fuzz target does: a document that parses goes through report and compare.
                 let document = try JSONFormat.parse(data, source: "fuzz")
+                _ = try JSONFormat.render(document) + TextFormat.render(document) + CSVFormat.render(document)
                 let input = ResultInput(sources: [ResultInput.Source(path: "fuzz", document: document)])
                 let aggregation = Aggregation.aggregate(input)
                 _ = TextReport.render(aggregation) + HTMLReport.render(aggregation) + CSVReport.render(aggregation)

@@ -45,11 +45,26 @@ func writepath(_ arguments: [String], cwd: String? = nil, environment: [String: 
     nonisolated(unsafe) var e = Data()
     let errRead = DispatchQueue(label: "stderr")
     let group = DispatchGroup()
-    errRead.async(group: group) { e = err.fileHandleForReading.readDataToEndOfFile() }
-    let o = out.fileHandleForReading.readDataToEndOfFile()
+    errRead.async(group: group) { e = readToEnd(err.fileHandleForReading.fileDescriptor) }
+    let o = readToEnd(out.fileHandleForReading.fileDescriptor)
     group.wait()
     p.waitUntilExit()
     return Outcome(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+}
+
+/// Everything up to end of file from `fd`. FileHandle.readDataToEndOfFile traps when a read is
+/// interrupted by a signal (EINTR, e.g. SIGCHLD while many children exit); this retries instead.
+func readToEnd(_ fd: Int32) -> Data {
+    var data = Data()
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n > 0 {
+            data.append(contentsOf: buffer[0..<n])
+        } else if n == 0 || errno != EINTR {
+            return data
+        }
+    }
 }
 
 func scratch(_ name: String) -> String {
