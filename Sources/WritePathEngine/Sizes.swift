@@ -67,8 +67,11 @@ public func formatDecimal(_ value: Double, places: Int) -> String {
     // Beyond what UInt64 holds exactly (a value read from a result file may be anything).
     guard abs(value) * scale < 9e18 else { return "\(value)" }
     let scaled = (abs(value) * scale).rounded()
-    let whole = UInt64(scaled / scale)
-    var frac = String(UInt64(scaled) - whole * UInt64(scale))
+    // Whole and fraction from one integer: dividing the Double could round up past it
+    // (above 2^53) and make the fraction negative.
+    let units = UInt64(scaled), unitsPerWhole = UInt64(scale)
+    let whole = units / unitsPerWhole
+    var frac = String(units % unitsPerWhole)
     while frac.count < places { frac = "0" + frac }
     let sign = value < 0 && scaled != 0 ? "-" : ""
     return places == 0 ? "\(sign)\(whole)" : "\(sign)\(whole).\(frac)"
