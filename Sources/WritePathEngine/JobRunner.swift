@@ -105,6 +105,13 @@ final class JobRunner<Engine: IOEngine> {
         }
         let verify = verifyState
         var writeSequence: UInt64 = 0
+        // With verify, a block is never written twice at once: two writes in flight to one block
+        // land in an order no completion tells, and the block would read back as stale. The next
+        // block waits (held) until the write in flight to it completes, as fio's serialize_overlap.
+        let blockBusy: UnsafeMutablePointer<Bool>? = verify == nil ? nil : .allocate(capacity: Int(blocks))
+        blockBusy?.initialize(repeating: false, count: Int(blocks))
+        defer { blockBusy?.deallocate() }
+        var heldBlock: UInt64? = nil
         for i in 0..<depth { freeSlots[i] = depth - 1 - i }
         var freeCount = depth
 
@@ -171,11 +178,16 @@ final class JobRunner<Engine: IOEngine> {
             } else if !stopIssuing {
                 let want = batchSubmit > 0 ? batchSubmit : depth
                 while freeCount > 0 && count < want && issued < issueLimit {
+                    let block = heldBlock ?? offsets.nextBlock()
+                    heldBlock = block
+                    if let busy = blockBusy, busy[Int(block)] { break }
                     if rateInterval > 0 {
                         let due = rateStart + rateIssued * rateInterval
                         if now < due { waitTimeout = due - now; break }
                         rateIssued += 1
                     }
+                    heldBlock = nil
+                    blockBusy?[Int(block)] = true
                     let slot = freeSlots[freeCount - 1]
                     freeCount -= 1
                     let operation: IOOperation
@@ -184,7 +196,7 @@ final class JobRunner<Engine: IOEngine> {
                     case .read, .randread: operation = .read
                     case .randrw: operation = mixRNG.below(100) < UInt64(w.rwmixwrite) ? .write : .read
                     }
-                    let offset = regionStart + offsets.nextBlock() * bsU
+                    let offset = regionStart + block * bsU
                     slotOperation[slot] = operation
                     slotOffset[slot] = offset
                     if let verify, operation == .write {
@@ -253,6 +265,7 @@ final class JobRunner<Engine: IOEngine> {
                     }
                     return
                 }
+                if let busy = blockBusy { busy[Int((slotOffset[slot] &- regionStart) / bsU)] = false }
                 if _slowPath(result != bs) {
                     if operation == .write { out.write.errors += 1 } else { out.read.errors += 1 }
                     if out.error == nil {

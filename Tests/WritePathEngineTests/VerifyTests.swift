@@ -30,6 +30,28 @@ struct VerifyTests {
         #expect(FileManager.default.fileExists(atPath: VerifyState.path(for: w.filename!)))
     }
 
+    @Test("a queue deeper than the region never has two writes to one block in flight",
+          arguments: [EngineKind.io_uring, .libaio])
+    func noOverlap(engine: EngineKind) throws {
+        // 4 blocks at iodepth 16: without serializing, each block has several writes in flight
+        // at once, they land in any order, and verify reports stale blocks.
+        let dir = scratchFolder("verify-overlap-\(engine.rawValue)")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var w = Workload()
+        w.ioengine = engine
+        w.rw = .randwrite
+        w.iodepth = 16
+        w.size = 16 << 10
+        w.runtime = 1
+        w.time_based = true
+        w.verify = .crc32c
+        w.filename = "\(dir)/v.dat"
+        let result = try WorkloadRun(workload: w).execute()
+        #expect(result.status == "ok", "\(result.error ?? "")")
+        #expect(result.verify?.verdict == "pass")
+        #expect((result.write?.ios ?? 0) > 1000)
+    }
+
     @Test("a block corrupted, copied or wiped behind the engine's back is found, and only it")
     func corruption() throws {
         let dir = scratchFolder("verify-corrupt")
