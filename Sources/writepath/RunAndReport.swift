@@ -119,8 +119,7 @@ struct DemoCommand: ParsableCommand {
             if let failure { throw failure }
             return
         }
-        var report = ReportCommand()
-        report.results = [dir]
+        var report = try ReportCommand.parse([dir])
         try report.run()
         if let failure { throw failure }
     }
