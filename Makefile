@@ -31,7 +31,7 @@ test:
 	@scripts/start-dockerd.sh || echo "make test: docker is not available; its tests will say so and skip"
 	$(SWIFT) build -c release --static-swift-stdlib
 	$(SWIFT) build --build-tests
-	WRITEPATH_ENGINE=$(CURDIR)/$(RELEASE) $(SWIFT) test
+	WRITEPATH_ENGINE=$(CURDIR)/$(RELEASE) $(SWIFT) test --no-parallel
 
 ## writepath against fio, side by side (see scripts/bench-vs-fio.sh).
 bench: release

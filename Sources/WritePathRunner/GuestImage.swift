@@ -87,7 +87,17 @@ public struct GuestImage: Sendable {
         if !rebuild, fm.fileExists(atPath: image), let size = (try? fm.attributesOfItem(atPath: image)[.size]) as? NSNumber {
             return GuestImage(kernel: kernel, initramfs: image, kernelVersion: version, hash: hash, initramfsBytes: size.uint64Value)
         }
-        let work = "\(cacheRoot)/.build-\(hash)-\(getpid())"
+        // One builder at a time per image (threads and processes): the others wait for it and
+        // then find the image in the cache.
+        try fm.createDirectory(atPath: cacheRoot, withIntermediateDirectories: true)
+        let lockFD = open("\(cacheRoot)/.lock-\(hash)", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard lockFD >= 0 else { throw WritePathError.system(call: "open", path: "\(cacheRoot)/.lock-\(hash)", errno: errno, hint: "") }
+        defer { close(lockFD) }
+        while flock(lockFD, LOCK_EX) != 0 && errno == EINTR {}
+        if !rebuild, fm.fileExists(atPath: image), let size = (try? fm.attributesOfItem(atPath: image)[.size]) as? NSNumber {
+            return GuestImage(kernel: kernel, initramfs: image, kernelVersion: version, hash: hash, initramfsBytes: size.uint64Value)
+        }
+        let work = "\(cacheRoot)/.build-\(hash)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try? fm.removeItem(atPath: work)
         defer { try? fm.removeItem(atPath: work) }
         let root = "\(work)/root"

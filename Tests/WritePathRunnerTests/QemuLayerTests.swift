@@ -145,8 +145,8 @@ struct GuestEnvelopeTests {
     }
 }
 
-@Suite("QEMU faults and durability", .serialized, .enabled(if: qemuAvailable))
-struct QemuFaultTests {
+/// Faults and durability, in the same serialized suite: guests are not booted side by side.
+extension QemuLayerTests {
     func flushWorkload() -> Workload {
         var w = shortWorkload(runtime: 2, iodepth: 1)
         w.fdatasync = 1
