@@ -66,11 +66,12 @@ struct PlanCommand: ParsableCommand {
         let perTenant = try Self.parseIOPS(iopsPerTenant)
         let share = try Self.parseHeadroom(headroom)
         let blockSize = try ByteSize.parse(bs, field: "bs")
+        let given = try slo.map { try LatencyObjective.parse($0, field: "slo") }
         let input = try ResultInput.load(sweeps)
         guard input.runs.contains(where: { $0.sweep != nil }) else {
             throw WritePathError.invalidInput(field: sweeps[0], message: "holds no sweep runs; give folders that writepath sweep wrote")
         }
-        guard let objective = try slo.map({ try LatencyObjective.parse($0, field: "slo") }) ?? CapacityAnalysis.recordedObjective(input) else {
+        guard let objective = given ?? CapacityAnalysis.recordedObjective(input) else {
             throw WritePathError.invalidInput(field: "slo", message: "no objective given or recorded; give e.g. --slo p99=2ms")
         }
         let analysis = CapacityAnalysis.analyze(input, objective: objective)
