@@ -86,9 +86,12 @@ public struct SweepStepSummary: Codable, Sendable, Equatable {
     public var tenant_iops: [Double]
     /// Fairness between the tenants; nil with one tenant.
     public var fairness: Fairness?
+    /// With tenants: the estimated share of the longest measured phase during which every tenant
+    /// was measuring (1: fully together; see `TenantOverlap`); nil with one tenant.
+    public var overlap: Double?
 
     public init(step: Int, value: Int, offered: Double, iops: Double, bw_bytes_per_s: Double, p50_ns: UInt64,
-                slo_percentile_ns: UInt64, status: String, tenant_iops: [Double], fairness: Fairness?) {
+                slo_percentile_ns: UInt64, status: String, tenant_iops: [Double], fairness: Fairness?, overlap: Double? = nil) {
         self.step = step
         self.value = value
         self.offered = offered
@@ -99,6 +102,7 @@ public struct SweepStepSummary: Codable, Sendable, Equatable {
         self.status = status
         self.tenant_iops = tenant_iops
         self.fairness = fairness
+        self.overlap = overlap
     }
 }
 

@@ -94,6 +94,8 @@ public struct CurvePoint: Sendable, Equatable {
     public var p50Ns: Double = 0
     /// Bytes per second of the main direction, summed over tenants; 0 when unknown.
     public var bwBytesPerSecond: Double = 0
+    /// With tenants: the estimated share of the runtime they were measured together (`TenantOverlap`).
+    public var overlap: Double?
 
     public init(step: Int = 0, value: Int = 0, offered: Double, iops: Double, latencyNs: Double, offeredRateMet: Bool? = nil,
                 tenantIOPS: [Double] = [], fairness: Fairness? = nil) {
@@ -184,6 +186,7 @@ public struct CapacityCurve: Sendable {
                                fairness: perTenant.count > 1 ? Fairness(iops: perTenant) : nil)
         point.p50Ns = Double(merged.count > 0 ? merged.value(atPercentile: 50) : 0)
         point.bwBytesPerSecond = bw
+        point.overlap = tenantRuns.count > 1 ? TenantOverlap.estimate(tenantRuns) : nil
         return point
     }
 
@@ -387,6 +390,31 @@ public enum Capacity {
         }
         if iops < p[0].iops { return p[0].latencyNs }  // below the lowest load: no worse than there
         return nil
+    }
+}
+
+/// How much co-located tenants' measured phases overlapped. Tenants start together, but each
+/// layer takes its own time to reach the workload (a guest boots, a container starts), so with a
+/// short runtime they may not have been measured at the same time, and their fairness says little.
+public enum TenantOverlap {
+    /// The estimated measured phase of a tenant's run, Unix seconds: from its wall-clock start plus
+    /// the layer's recorded boot time (`boot_s`, guests) plus `ramp_time`, for the measured runtime.
+    /// Container start-up is not recorded and not counted. Nil without a sweep tag or wall times.
+    public static func window(_ r: RunResult) -> (start: Double, end: Double)? {
+        guard let tag = r.sweep, tag.wall_start_s > 0 else { return nil }
+        let start = tag.wall_start_s + (Double(r.layer.settings["boot_s"] ?? "") ?? 0) + r.workload.ramp_time
+        return (start, start + (r.mainDirection?.runtime_s ?? r.workload.runtime))
+    }
+
+    /// The share of the longest measured phase during which every tenant was measuring:
+    /// max(0, earliest end − latest start) / longest phase, 0...1. Nil for fewer than two runs or
+    /// without windows.
+    public static func estimate(_ runs: [RunResult]) -> Double? {
+        let w = runs.compactMap(window)
+        guard w.count >= 2, w.count == runs.count else { return nil }
+        let longest = w.map { $0.end - $0.start }.max()!
+        guard longest > 0 else { return nil }
+        return min(1, max(0, w.map(\.end).min()! - w.map(\.start).max()!) / longest)
     }
 }
 

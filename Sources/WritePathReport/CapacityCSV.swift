@@ -45,9 +45,11 @@ public enum CapacityCSV {
     ///     iops, bw_bytes_per_s, p50_ns, percentile, latency_ns         latency_ns at the objective's percentile
     ///     offered_rate_met, tenant_iops, min_max_ratio, jain_index     tenant_iops separated by spaces
     ///     slo_iops, slo_method, knee_iops, stop_reason                 the curve's, repeated on each row
+    ///     overlap                                                      tenants' estimated measured-together share
     public static let curveColumns = [
         "layer", "label", "parameter", "tenants", "step", "value", "offered", "iops", "bw_bytes_per_s", "p50_ns", "percentile",
         "latency_ns", "offered_rate_met", "tenant_iops", "min_max_ratio", "jain_index", "slo_iops", "slo_method", "knee_iops", "stop_reason",
+        "overlap",
     ]
 
     public static func curves(_ a: CapacityAnalysis) -> String {
@@ -61,6 +63,7 @@ public enum CapacityCSV {
                     p.offeredRateMet.map { $0 ? "1" : "0" } ?? "", p.tenantIOPS.map(num).joined(separator: " "),
                     p.fairness.map { num($0.min_max_ratio) } ?? "", p.fairness.map { num($0.jain_index) } ?? "",
                     num(e.slo.iops), e.slo.method.rawValue, e.knee.map { num($0.iops) } ?? "", c.stopReason ?? "",
+                    p.overlap.map(num) ?? "",
                 ]
                 out += v.map(CSVFormat.escape).joined(separator: ",") + "\n"
             }

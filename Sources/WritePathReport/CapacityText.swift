@@ -13,7 +13,7 @@ public enum CapacityText {
             out += "\n\(e.label): \(c.parameter) sweep of \(c.workload.name) (rw=\(c.workload.rw.rawValue) bs=\(ByteSize.format(c.workload.bs)))"
             if let reason = c.stopReason { out += ", stopped: \(reason)" }
             out += "\n"
-            var lines = [[c.parameter, "offered", "IOPS", "BW/s", "p50 us", "\(pl) us"] + (c.tenants > 1 ? ["tenant IOPS", "min/max", "Jain"] : [])]
+            var lines = [[c.parameter, "offered", "IOPS", "BW/s", "p50 us", "\(pl) us"] + (c.tenants > 1 ? ["tenant IOPS", "min/max", "Jain", "overlap"] : [])]
             for p in c.points {
                 var l = ["\(p.value)", offered(p.offered, parameter: c.parameter), TextFormat.si(p.iops) + (p.offeredRateMet == false ? " (rate not met)" : ""),
                          ByteSize.format(UInt64(max(p.bwBytesPerSecond, 0))), TextReport.us(p.p50Ns), TextReport.us(p.latencyNs)]
@@ -21,6 +21,7 @@ public enum CapacityText {
                     l.append(p.tenantIOPS.map { TextFormat.si($0) }.joined(separator: "/"))
                     l.append(p.fairness.map { formatDecimal($0.min_max_ratio, places: 2) } ?? "-")
                     l.append(p.fairness.map { formatDecimal($0.jain_index, places: 3) } ?? "-")
+                    l.append(p.overlap.map { "\(Int(($0 * 100).rounded()))%" } ?? "-")
                 }
                 lines.append(l)
             }

@@ -36,6 +36,9 @@ public final class SweepRunner {
         public init() {}
     }
 
+    /// Below this estimated overlap of the tenants' measured phases, their runs carry a warning.
+    public static let minimumOverlap = 0.9
+
     public let layers: [LayerSpec]
     public let workload: Workload
     public let sweep: LoadSweep
@@ -137,6 +140,11 @@ public final class SweepRunner {
                     }
                     stepRuns.append(r)
                 }
+                if let overlap = TenantOverlap.estimate(stepRuns), overlap < Self.minimumOverlap {
+                    let note = "the \(stepRuns.count) tenants were measured together for only about \(Int((overlap * 100).rounded()))% of the runtime "
+                        + "(layers reach the workload at different times, e.g. guest boot): their fairness is approximate; raise runtime"
+                    for i in stepRuns.indices { stepRuns[i].warnings.append(note) }
+                }
                 results += stepRuns
                 let point = CapacityCurve.point(stepRuns, percentile: objective.percentile)
                 layerInfos[li].points.append(summary(step: index + 1, value: value, runs: stepRuns, point: point))
@@ -191,7 +199,7 @@ public final class SweepRunner {
             iops: tenantIOPS.reduce(0, +), bw_bytes_per_s: runs.reduce(0) { $0 + ($1.mainDirection?.bw_bytes_per_s ?? 0) },
             p50_ns: UInt64(point?.p50Ns ?? 0), slo_percentile_ns: UInt64(point?.latencyNs ?? 0),
             status: runs.first { $0.status != "ok" }?.status ?? "ok", tenant_iops: tenantIOPS,
-            fairness: runs.count > 1 ? Fairness(iops: tenantIOPS) : nil)
+            fairness: runs.count > 1 ? Fairness(iops: tenantIOPS) : nil, overlap: runs.count > 1 ? TenantOverlap.estimate(runs) : nil)
     }
 
     func document(complete: Bool) -> ResultDocument {

@@ -72,7 +72,11 @@ struct ReportCommand: ParsableCommand {
         for (name, text) in files { try Output.writeAtomically(text, to: "\(directory)/\(name)") }
         if !quiet {
             if !aggregation.rows.isEmpty || capacity == nil { Output.stdout(TextReport.render(aggregation) + "\n") }
-            if let capacity { Output.stdout("capacity (objective \(capacity.objective)):" + CapacityText.curves(capacity) + "\n") }
+            if let capacity {
+                var text = "capacity (objective \(capacity.objective)):" + CapacityText.curves(capacity) + "\n"
+                if aggregation.rows.isEmpty { text += aggregation.warnings.map { "warning: \($0)\n" }.joined() + (aggregation.warnings.isEmpty ? "" : "\n") }
+                Output.stdout(text)
+            }
         }
         Output.stdout("report: \(directory)/report.html\n")
         if !quiet {

@@ -169,6 +169,21 @@ struct CapacityMathTests {
         #expect(Fairness(iops: []) == nil && Fairness(iops: [0, 0]) == nil && Fairness(iops: [.nan, 1]) == nil)
     }
 
+    @Test("tenant overlap: boot time and runtime decide how long tenants were measured together")
+    func overlap() throws {
+        func tenant(_ i: Int, boot: Double, runtime: Double) -> RunResult {
+            var r = Synthetic.run(layer: "qemu-virtio-blk", workload: "w", rep: 1, iops: 100, latencyNs: 1000, seed: UInt64(i),
+                                  settings: ["boot_s": "\(boot)"])
+            r.write!.runtime_s = runtime
+            r.sweep = SweepTag(parameter: "iodepth", value: 1, step: 1, tenant: i, tenants: 2, offered: 2, wall_start_s: 1000, wall_end_s: 1000 + boot + runtime)
+            return r
+        }
+        #expect(TenantOverlap.estimate([tenant(1, boot: 17, runtime: 1), tenant(2, boot: 20, runtime: 1)]) == 0)
+        #expect(abs(try #require(TenantOverlap.estimate([tenant(1, boot: 17, runtime: 10), tenant(2, boot: 20, runtime: 10)])) - 0.7) < 1e-9)
+        #expect(TenantOverlap.estimate([tenant(1, boot: 5, runtime: 10), tenant(2, boot: 5, runtime: 10)]) == 1)
+        #expect(TenantOverlap.estimate([tenant(1, boot: 5, runtime: 10)]) == nil)
+    }
+
     @Test("curves from tagged runs: IOPS summed over tenants, percentiles from merged histograms, failed steps left out")
     func curvesFromRuns() throws {
         var runs: [RunResult] = []

@@ -175,6 +175,8 @@ struct SweepHostTests {
         let x = point.tenant_iops
         #expect(abs(f.jain_index - (x[0] + x[1]) * (x[0] + x[1]) / (2 * (x[0] * x[0] + x[1] * x[1]))) < 1e-9)
         #expect(abs(f.min_max_ratio - x.min()! / x.max()!) < 1e-12)
+        let overlap = try #require(point.overlap)
+        #expect(overlap > 0 && overlap <= 1)
     }
 }
 
