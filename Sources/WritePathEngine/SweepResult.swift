@@ -20,8 +20,10 @@ public struct SweepTag: Codable, Sendable, Equatable {
     public var wall_start_s: Double
     public var wall_end_s: Double
 
-    public init(parameter: String, value: Int, step: Int, tenant: Int, tenants: Int, offered: Double,
-                wall_start_s: Double, wall_end_s: Double) {
+    public init(
+        parameter: String, value: Int, step: Int, tenant: Int, tenants: Int, offered: Double,
+        wall_start_s: Double, wall_end_s: Double
+    ) {
         self.parameter = parameter
         self.value = value
         self.step = step
@@ -90,8 +92,10 @@ public struct SweepStepSummary: Codable, Sendable, Equatable {
     /// was measuring (1: fully together; see `TenantOverlap`); nil with one tenant.
     public var overlap: Double?
 
-    public init(step: Int, value: Int, offered: Double, iops: Double, bw_bytes_per_s: Double, p50_ns: UInt64,
-                slo_percentile_ns: UInt64, status: String, tenant_iops: [Double], fairness: Fairness?, overlap: Double? = nil) {
+    public init(
+        step: Int, value: Int, offered: Double, iops: Double, bw_bytes_per_s: Double, p50_ns: UInt64,
+        slo_percentile_ns: UInt64, status: String, tenant_iops: [Double], fairness: Fairness?, overlap: Double? = nil
+    ) {
         self.step = step
         self.value = value
         self.offered = offered
@@ -150,8 +154,10 @@ public struct SweepInfo: Codable, Sendable, Equatable {
     public var layers: [SweepLayerInfo]
     public var complete: Bool
 
-    public init(parameter: String, values: [Int], tenants: Int, slo: String, slo_percentile: Double, slo_ns: UInt64,
-                stop_factor: Double, stop_after: Int, min_gain: Double, saturation_after: Int, layers: [SweepLayerInfo], complete: Bool) {
+    public init(
+        parameter: String, values: [Int], tenants: Int, slo: String, slo_percentile: Double, slo_ns: UInt64,
+        stop_factor: Double, stop_after: Int, min_gain: Double, saturation_after: Int, layers: [SweepLayerInfo], complete: Bool
+    ) {
         self.parameter = parameter
         self.values = values
         self.tenants = tenants

@@ -29,14 +29,16 @@ public struct LatencyObjective: Sendable, Equatable, CustomStringConvertible {
         }
         let pText = parts[0].dropFirst().replacingOccurrences(of: "_", with: ".")
         guard let p = Double(pText), p > 0, p < 100 else {
-            throw WritePathError.invalidInput(field: field, message: "'\(parts[0])' is not a percentile above p0 and below p100; \(example)")
+            throw WritePathError.invalidInput(
+                field: field, message: "'\(parts[0])' is not a percentile above p0 and below p100; \(example)")
         }
         let units: [(String, Double)] = [("ns", 1), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9)]
         for (suffix, scale) in units where parts[1].hasSuffix(suffix) {
             guard let v = Double(parts[1].dropLast(suffix.count)), v > 0, v.isFinite, v * scale <= 3.6e12 else { break }
             return LatencyObjective(percentile: p, thresholdNs: v * scale)
         }
-        throw WritePathError.invalidInput(field: field, message: "'\(parts[1])' is not a duration with a unit (ns, us, ms or s) above 0 and at most 1h; \(example)")
+        throw WritePathError.invalidInput(
+            field: field, message: "'\(parts[1])' is not a duration with a unit (ns, us, ms or s) above 0 and at most 1h; \(example)")
     }
 
     /// `p99`, `p99.9`.
@@ -50,7 +52,8 @@ public struct LatencyObjective: Sendable, Equatable, CustomStringConvertible {
     /// significant digits: `2 ms`, `750 us`, `1.25 s`, `800 ns`; `compact` (`2ms`, up to three
     /// decimals) is the form `parse` reads.
     public static func duration(_ ns: Double, compact: Bool = false) -> String {
-        let (value, unit): (Double, String) = ns >= 1e9 ? (ns / 1e9, "s") : ns >= 1e6 ? (ns / 1e6, "ms") : ns >= 1e3 ? (ns / 1e3, "us") : (ns, "ns")
+        let (value, unit): (Double, String) =
+            ns >= 1e9 ? (ns / 1e9, "s") : ns >= 1e6 ? (ns / 1e6, "ms") : ns >= 1e3 ? (ns / 1e3, "us") : (ns, "ns")
         // Three significant digits (2 ms, 1.47 ms, 183 us); the compact form keeps what `parse` needs.
         let places = compact ? 3 : (value >= 100 ? 0 : value >= 10 ? 1 : 2)
         return trimmedNumber(value, places: places) + (compact ? "" : " ") + unit
@@ -97,8 +100,10 @@ public struct CurvePoint: Sendable, Equatable {
     /// With tenants: the estimated share of the runtime they were measured together (`TenantOverlap`).
     public var overlap: Double?
 
-    public init(step: Int = 0, value: Int = 0, offered: Double, iops: Double, latencyNs: Double, offeredRateMet: Bool? = nil,
-                tenantIOPS: [Double] = [], fairness: Fairness? = nil) {
+    public init(
+        step: Int = 0, value: Int = 0, offered: Double, iops: Double, latencyNs: Double, offeredRateMet: Bool? = nil,
+        tenantIOPS: [Double] = [], fairness: Fairness? = nil
+    ) {
         self.step = step
         self.value = value
         self.offered = offered
@@ -139,8 +144,10 @@ public struct CapacityCurve: Sendable {
     /// Whether the target lived in memory (tmpfs, ramfs): the curve measures the engine, not a disk.
     public var memoryBacked: Bool { ["tmpfs", "ramfs", "devtmpfs"].contains(targetFilesystem ?? "") }
 
-    public init(layer: String, layerName: String, workload: Workload, parameter: String, tenants: Int, percentile: Double,
-                points: [CurvePoint], failedSteps: [Int] = [], source: String = "", stopReason: String? = nil, stopDetail: String? = nil) {
+    public init(
+        layer: String, layerName: String, workload: Workload, parameter: String, tenants: Int, percentile: Double,
+        points: [CurvePoint], failedSteps: [Int] = [], source: String = "", stopReason: String? = nil, stopDetail: String? = nil
+    ) {
         self.layer = layer
         self.layerName = layerName
         self.workload = workload
@@ -180,10 +187,11 @@ public struct CapacityCurve: Sendable {
             perTenant.append(d.iops)
         }
         let rateMet: Bool? = tag.parameter == "rate_iops" ? all >= Capacity.rateMetFraction * tag.offered : nil
-        var point = CurvePoint(step: tag.step, value: tag.value, offered: tag.offered, iops: total,
-                               latencyNs: Double(merged.count > 0 ? merged.value(atPercentile: percentile) : 0),
-                               offeredRateMet: rateMet, tenantIOPS: perTenant,
-                               fairness: perTenant.count > 1 ? Fairness(iops: perTenant) : nil)
+        var point = CurvePoint(
+            step: tag.step, value: tag.value, offered: tag.offered, iops: total,
+            latencyNs: Double(merged.count > 0 ? merged.value(atPercentile: percentile) : 0),
+            offeredRateMet: rateMet, tenantIOPS: perTenant,
+            fairness: perTenant.count > 1 ? Fairness(iops: perTenant) : nil)
         point.p50Ns = Double(merged.count > 0 ? merged.value(atPercentile: 50) : 0)
         point.bwBytesPerSecond = bw
         point.overlap = tenantRuns.count > 1 ? TenantOverlap.estimate(tenantRuns) : nil
@@ -215,9 +223,10 @@ public struct CapacityCurve: Sendable {
                 if let point = point(steps[step]!, percentile: percentile) { points.append(point) } else { failed.append(step) }
             }
             let first = group.min { $0.sweep!.step < $1.sweep!.step }!
-            var curve = CapacityCurve(layer: k.layer, layerName: first.layer.name, workload: first.workload, parameter: k.parameter,
-                                      tenants: k.tenants, percentile: percentile,
-                                      points: points.sorted { $0.offered < $1.offered }, failedSteps: failed, source: source)
+            var curve = CapacityCurve(
+                layer: k.layer, layerName: first.layer.name, workload: first.workload, parameter: k.parameter,
+                tenants: k.tenants, percentile: percentile,
+                points: points.sorted { $0.offered < $1.offered }, failedSteps: failed, source: source)
             curve.targetFilesystem = group.first { $0.status == "ok" }?.target?.filesystem
             curves.append(curve)
         }
@@ -307,9 +316,12 @@ public enum Capacity {
         var end = 0
         while end < sorted.count && meets(sorted[end], thresholdNs) { end += 1 }
         guard end > 0 else {
-            let why = firstPoint.offeredRateMet == false ? "did not reach its offered rate" : "had \(LatencyObjective.duration(firstPoint.latencyNs))"
-            return SLOPoint(method: .none, iops: 0, latencyNs: firstPoint.latencyNs, offered: firstPoint.offered, lowerStep: nil,
-                            upperStep: firstPoint.step, note: "the lowest step (\(at(firstPoint))) already \(why), beyond the objective")
+            let why =
+                firstPoint.offeredRateMet == false
+                ? "did not reach its offered rate" : "had \(LatencyObjective.duration(firstPoint.latencyNs))"
+            return SLOPoint(
+                method: .none, iops: 0, latencyNs: firstPoint.latencyNs, offered: firstPoint.offered, lowerStep: nil,
+                upperStep: firstPoint.step, note: "the lowest step (\(at(firstPoint))) already \(why), beyond the objective")
         }
         let region = sorted[0..<end]
         let best = region.max { $0.iops < $1.iops }!
@@ -318,22 +330,26 @@ public enum Capacity {
             later = "; \(at(again)) met the objective again after a step that broke it, not counted"
         }
         guard end < sorted.count else {
-            return SLOPoint(method: .notReached, iops: best.iops, latencyNs: best.latencyNs, offered: best.offered, lowerStep: best.step,
-                            upperStep: nil, note: "every step met the objective: the capacity is at least this (sweep to a higher load)")
+            return SLOPoint(
+                method: .notReached, iops: best.iops, latencyNs: best.latencyNs, offered: best.offered, lowerStep: best.step,
+                upperStep: nil, note: "every step met the objective: the capacity is at least this (sweep to a higher load)")
         }
         let good = sorted[end - 1], bad = sorted[end]
         if bad.offeredRateMet != false, bad.iops > good.iops, bad.latencyNs > good.latencyNs {
             let fraction = (thresholdNs - good.latencyNs) / (bad.latencyNs - good.latencyNs)
             let iops = good.iops + fraction * (bad.iops - good.iops)
             if iops > best.iops {
-                return SLOPoint(method: .interpolated, iops: iops, latencyNs: thresholdNs,
-                                offered: good.offered + fraction * (bad.offered - good.offered), lowerStep: good.step, upperStep: bad.step,
-                                note: "interpolated between \(at(good)) and \(at(bad))\(later)")
+                return SLOPoint(
+                    method: .interpolated, iops: iops, latencyNs: thresholdNs,
+                    offered: good.offered + fraction * (bad.offered - good.offered), lowerStep: good.step, upperStep: bad.step,
+                    note: "interpolated between \(at(good)) and \(at(bad))\(later)")
             }
         }
-        let why = bad.offeredRateMet == false ? "did not reach its offered rate" : bad.iops <= good.iops ? "added no throughput" : "broke it"
-        return SLOPoint(method: .measured, iops: best.iops, latencyNs: best.latencyNs, offered: best.offered, lowerStep: best.step,
-                        upperStep: bad.step, note: "measured at \(at(best)); the next step (\(at(bad))) \(why)\(later)")
+        let why =
+            bad.offeredRateMet == false ? "did not reach its offered rate" : bad.iops <= good.iops ? "added no throughput" : "broke it"
+        return SLOPoint(
+            method: .measured, iops: best.iops, latencyNs: best.latencyNs, offered: best.offered, lowerStep: best.step,
+            upperStep: bad.step, note: "measured at \(at(best)); the next step (\(at(bad))) \(why)\(later)")
     }
 
     /// The elasticity Δln(latency) / Δln(IOPS) from `a` to `b` (see `Knee`).
@@ -354,13 +370,15 @@ public enum Capacity {
         let e = (0..<(p.count - 1)).map { elasticity(from: p[$0], to: p[$0 + 1]) }
         guard let k = e.firstIndex(where: { $0 > 1 }) else { return nil }
         if k == 0 {
-            return Knee(iops: p[0].iops, latencyNs: p[0].latencyNs, offered: p[0].offered, step: p[0].step, value: p[0].value,
-                        interpolated: false, elasticity: e[0],
-                        note: "latency already climbed faster than throughput between the first two steps: the knee is at or below the first step")
+            return Knee(
+                iops: p[0].iops, latencyNs: p[0].latencyNs, offered: p[0].offered, step: p[0].step, value: p[0].value,
+                interpolated: false, elasticity: e[0],
+                note: "latency already climbed faster than throughput between the first two steps: the knee is at or below the first step")
         }
         guard e[k].isFinite else {
-            return Knee(iops: p[k].iops, latencyNs: p[k].latencyNs, offered: p[k].offered, step: p[k].step, value: p[k].value,
-                        interpolated: false, elasticity: e[k], note: "throughput stopped growing after \(at(p[k]))")
+            return Knee(
+                iops: p[k].iops, latencyNs: p[k].latencyNs, offered: p[k].offered, step: p[k].step, value: p[k].value,
+                interpolated: false, elasticity: e[k], note: "throughput stopped growing after \(at(p[k]))")
         }
         let m0 = (log(p[k - 1].iops) + log(p[k].iops)) / 2
         let m1 = (log(p[k].iops) + log(p[k + 1].iops)) / 2
@@ -373,8 +391,9 @@ public enum Capacity {
         let u = (lnX - log(a.iops)) / (log(b.iops) - log(a.iops))
         let lat = exp(log(a.latencyNs) + u * (log(b.latencyNs) - log(a.latencyNs)))
         let offered = exp(log(a.offered) + u * (log(b.offered) - log(a.offered)))
-        return Knee(iops: x, latencyNs: lat, offered: offered, step: p[k].step, value: p[k].value, interpolated: true, elasticity: e[k],
-                    note: "elasticity crosses 1 between \(at(p[k - 1])) and \(at(p[k + 1]))")
+        return Knee(
+            iops: x, latencyNs: lat, offered: offered, step: p[k].step, value: p[k].value, interpolated: true, elasticity: e[k],
+            note: "elasticity crosses 1 between \(at(p[k - 1])) and \(at(p[k + 1]))")
     }
 
     /// The curve's latency percentile at `iops`, nanoseconds, interpolated on log scales between
@@ -436,24 +455,32 @@ public enum SweepStopRule {
     ///   rate sweep, also when the last `saturationAfter` steps did not reach their offered rate.
     ///   Saturation is judged from throughput alone, which is noisy on a shared machine, so it
     ///   usually wants more steps of evidence than the latency rule.
-    public static func evaluate(_ points: [CurvePoint], objective: LatencyObjective, factor: Double, sloAfter: Int,
-                                minGain: Double, saturationAfter: Int, parameter: String = "step") -> Decision? {
+    public static func evaluate(
+        _ points: [CurvePoint], objective: LatencyObjective, factor: Double, sloAfter: Int,
+        minGain: Double, saturationAfter: Int, parameter: String = "step"
+    ) -> Decision? {
         let n = points.count
         if sloAfter >= 1, n >= sloAfter {
             let last = points.suffix(sloAfter)
             let limit = factor * objective.thresholdNs
             if last.allSatisfy({ $0.latencyNs > limit }) {
                 let values = last.map { "\(parameter)=\($0.value): \(LatencyObjective.duration($0.latencyNs))" }.joined(separator: ", ")
-                return Decision(reason: "slo_exceeded",
-                                detail: "\(objective.percentileLabel) above \(trimmedNumber(factor, places: 2))x the objective (\(LatencyObjective.duration(limit))) for \(sloAfter) consecutive steps (\(values))")
+                return Decision(
+                    reason: "slo_exceeded",
+                    detail:
+                        "\(objective.percentileLabel) above \(trimmedNumber(factor, places: 2))x the objective (\(LatencyObjective.duration(limit))) for \(sloAfter) consecutive steps (\(values))"
+                )
             }
         }
         guard saturationAfter >= 1, n >= saturationAfter else { return nil }
         let last = points.suffix(saturationAfter)
         if last.allSatisfy({ $0.offeredRateMet == false }) {
             let values = last.map { "\(parameter)=\($0.value): \(TextFormat.si($0.iops)) IOPS" }.joined(separator: ", ")
-            return Decision(reason: "saturated",
-                            detail: "the offered rate was not reached (below \(Int(Capacity.rateMetFraction * 100))%) for \(saturationAfter) consecutive steps (\(values))")
+            return Decision(
+                reason: "saturated",
+                detail:
+                    "the offered rate was not reached (below \(Int(Capacity.rateMetFraction * 100))%) for \(saturationAfter) consecutive steps (\(values))"
+            )
         }
         guard n >= saturationAfter + 1 else { return nil }
         var gains: [Double] = []
@@ -464,9 +491,14 @@ public enum SweepStopRule {
             gains.append((points[i].iops / before - 1) / loadGrowth)
         }
         if gains.allSatisfy({ $0 < minGain }) {
-            let values = zip(last, gains).map { "\(parameter)=\($0.value): \(TextFormat.si($0.iops)) IOPS, gain \(formatDecimal($1, places: 2))" }
-            return Decision(reason: "saturated",
-                            detail: "throughput stopped growing: less than \(trimmedNumber(minGain * 100, places: 1))% of the added load became throughput for \(saturationAfter) consecutive steps (\(values.joined(separator: "; ")))")
+            let values = zip(last, gains).map {
+                "\(parameter)=\($0.value): \(TextFormat.si($0.iops)) IOPS, gain \(formatDecimal($1, places: 2))"
+            }
+            return Decision(
+                reason: "saturated",
+                detail:
+                    "throughput stopped growing: less than \(trimmedNumber(minGain * 100, places: 1))% of the added load became throughput for \(saturationAfter) consecutive steps (\(values.joined(separator: "; ")))"
+            )
         }
         return nil
     }

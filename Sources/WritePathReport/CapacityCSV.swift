@@ -48,7 +48,8 @@ public enum CapacityCSV {
     ///     overlap                                                      tenants' estimated measured-together share
     public static let curveColumns = [
         "layer", "label", "parameter", "tenants", "step", "value", "offered", "iops", "bw_bytes_per_s", "p50_ns", "percentile",
-        "latency_ns", "offered_rate_met", "tenant_iops", "min_max_ratio", "jain_index", "slo_iops", "slo_method", "knee_iops", "stop_reason",
+        "latency_ns", "offered_rate_met", "tenant_iops", "min_max_ratio", "jain_index", "slo_iops", "slo_method", "knee_iops",
+        "stop_reason",
         "overlap",
     ]
 

@@ -27,9 +27,11 @@ public struct CapacityAnalysis: Sendable {
                     curve.stopReason = info.stop_reason
                     curve.stopDetail = info.stop_detail
                 }
-                entries.append(Entry(curve: curve,
-                                     slo: Capacity.sloPoint(curve.points, thresholdNs: objective.thresholdNs, parameter: curve.parameter),
-                                     knee: Capacity.knee(curve.points, parameter: curve.parameter), label: curve.label))
+                entries.append(
+                    Entry(
+                        curve: curve,
+                        slo: Capacity.sloPoint(curve.points, thresholdNs: objective.thresholdNs, parameter: curve.parameter),
+                        knee: Capacity.knee(curve.points, parameter: curve.parameter), label: curve.label))
             }
         }
         let counts = Dictionary(entries.map { ($0.label, 1) }, uniquingKeysWith: +)
@@ -121,7 +123,8 @@ public enum CapacityPlanner {
         var excluded: [String] = []
         for e in analysis.entries {
             guard e.curve.workload.bs == demand.bs else {
-                excluded.append("\(e.label): measured with bs=\(ByteSize.format(e.curve.workload.bs)), the demand is bs=\(ByteSize.format(demand.bs))")
+                excluded.append(
+                    "\(e.label): measured with bs=\(ByteSize.format(e.curve.workload.bs)), the demand is bs=\(ByteSize.format(demand.bs))")
                 continue
             }
             guard !e.curve.points.isEmpty else {
@@ -146,11 +149,15 @@ public enum CapacityPlanner {
                 margin = c > 0 ? 1 - load / c : nil
                 latency = Capacity.latency(atIOPS: load, on: e.curve.points)
             } else if c > 0 {
-                notes.append("one tenant (\(TextFormat.si(demand.iopsPerTenant)) IOPS) needs more than the usable \(TextFormat.si(usable)) IOPS of a host")
+                notes.append(
+                    "one tenant (\(TextFormat.si(demand.iopsPerTenant)) IOPS) needs more than the usable \(TextFormat.si(usable)) IOPS of a host"
+                )
             }
-            rows.append(PlanRow(entry: e, capacityIOPS: c, usableIOPS: usable, tenantsPerHost: k, hosts: hosts, tenantsOnBusiestHost: busiest,
-                                loadPerHostIOPS: load, margin: margin, latencyAtLoadNs: latency,
-                                bandwidthPerHost: load * Double(demand.bs), cheapest: false, note: notes.joined(separator: "; ")))
+            rows.append(
+                PlanRow(
+                    entry: e, capacityIOPS: c, usableIOPS: usable, tenantsPerHost: k, hosts: hosts, tenantsOnBusiestHost: busiest,
+                    loadPerHostIOPS: load, margin: margin, latencyAtLoadNs: latency,
+                    bandwidthPerHost: load * Double(demand.bs), cheapest: false, note: notes.joined(separator: "; ")))
         }
         rows.sort { a, b in
             switch (a.hosts, b.hosts) {

@@ -10,13 +10,20 @@ public enum CapacityText {
         let pl = a.objective.percentileLabel
         for e in a.entries {
             let c = e.curve
-            out += "\n\(e.label): \(c.parameter) sweep of \(c.workload.name) (rw=\(c.workload.rw.rawValue) bs=\(ByteSize.format(c.workload.bs)))"
+            out +=
+                "\n\(e.label): \(c.parameter) sweep of \(c.workload.name) (rw=\(c.workload.rw.rawValue) bs=\(ByteSize.format(c.workload.bs)))"
             if let reason = c.stopReason { out += ", stopped: \(reason)" }
             out += "\n"
-            var lines = [[c.parameter, "offered", "IOPS", "BW/s", "p50 us", "\(pl) us"] + (c.tenants > 1 ? ["tenant IOPS", "min/max", "Jain", "overlap"] : [])]
+            var lines = [
+                [c.parameter, "offered", "IOPS", "BW/s", "p50 us", "\(pl) us"]
+                    + (c.tenants > 1 ? ["tenant IOPS", "min/max", "Jain", "overlap"] : [])
+            ]
             for p in c.points {
-                var l = ["\(p.value)", offered(p.offered, parameter: c.parameter), TextFormat.si(p.iops) + (p.offeredRateMet == false ? " (rate not met)" : ""),
-                         ByteSize.format(UInt64(max(p.bwBytesPerSecond, 0))), TextReport.us(p.p50Ns), TextReport.us(p.latencyNs)]
+                var l = [
+                    "\(p.value)", offered(p.offered, parameter: c.parameter),
+                    TextFormat.si(p.iops) + (p.offeredRateMet == false ? " (rate not met)" : ""),
+                    ByteSize.format(UInt64(max(p.bwBytesPerSecond, 0))), TextReport.us(p.p50Ns), TextReport.us(p.latencyNs),
+                ]
                 if c.tenants > 1 {
                     l.append(p.tenantIOPS.map { TextFormat.si($0) }.joined(separator: "/"))
                     l.append(p.fairness.map { formatDecimal($0.min_max_ratio, places: 2) } ?? "-")
@@ -31,7 +38,8 @@ public enum CapacityText {
             out += "  SLO \(a.objective): \(sloText(e.slo))\n"
             out += "  knee: \(kneeText(e.knee, percentile: pl))\n"
             if let f = c.worstFairness {
-                out += "  fairness (least fair step): Jain \(formatDecimal(f.jain_index, places: 3)), min/max \(formatDecimal(f.min_max_ratio, places: 2))\n"
+                out +=
+                    "  fairness (least fair step): Jain \(formatDecimal(f.jain_index, places: 3)), min/max \(formatDecimal(f.min_max_ratio, places: 2))\n"
             }
         }
         return out
@@ -58,10 +66,15 @@ public enum CapacityText {
         let d = plan.demand
         let pl = d.objective.percentileLabel
         var out = "demand: \(d.tenants) tenants x \(TextFormat.si(d.iopsPerTenant)) IOPS of \(ByteSize.format(d.bs)) "
-        out += "(\(ByteSize.format(UInt64(d.iopsPerTenant * Double(d.bs))))/s each, \(TextFormat.si(d.iopsPerTenant * Double(d.tenants))) IOPS in all), "
+        out +=
+            "(\(ByteSize.format(UInt64(d.iopsPerTenant * Double(d.bs))))/s each, \(TextFormat.si(d.iopsPerTenant * Double(d.tenants))) IOPS in all), "
         out += "objective \(d.objective), headroom \(trimmedNumber(d.headroom * 100, places: 1))%\n\n"
-        var lines = [["layer", "SLO IOPS", "found by", "usable IOPS", "tenants/host", "hosts", "busiest host", "load/host", "margin",
-                      "\(pl) at load", "knee IOPS"]]
+        var lines = [
+            [
+                "layer", "SLO IOPS", "found by", "usable IOPS", "tenants/host", "hosts", "busiest host", "load/host", "margin",
+                "\(pl) at load", "knee IOPS",
+            ]
+        ]
         for r in plan.rows {
             let s = r.entry.slo
             lines.append([
@@ -80,8 +93,10 @@ public enum CapacityText {
         }
         out += table(lines, indent: "")
         if let best = plan.cheapest, let hosts = best.hosts {
-            out += "\ncheapest: \(best.entry.label): \(hosts) host\(hosts == 1 ? "" : "s") for \(d.tenants) tenants, up to \(best.tenantsPerHost) per host; "
-            out += "the busiest host carries \(best.tenantsOnBusiestHost) (\(TextFormat.si(best.loadPerHostIOPS)) IOPS, \(ByteSize.format(UInt64(best.bandwidthPerHost)))/s), "
+            out +=
+                "\ncheapest: \(best.entry.label): \(hosts) host\(hosts == 1 ? "" : "s") for \(d.tenants) tenants, up to \(best.tenantsPerHost) per host; "
+            out +=
+                "the busiest host carries \(best.tenantsOnBusiestHost) (\(TextFormat.si(best.loadPerHostIOPS)) IOPS, \(ByteSize.format(UInt64(best.bandwidthPerHost)))/s), "
             out += "leaving \(formatDecimal((best.margin ?? 0) * 100, places: 1))% of its SLO capacity\n"
         } else {
             out += "\nno layer carries a tenant within the objective\n"

@@ -56,13 +56,19 @@ public struct LoadSweep: Sendable, Equatable, CustomStringConvertible {
         let kv = text.split(separator: "=", maxSplits: 1).map(String.init)
         guard kv.count == 2 else { throw WritePathError.invalidInput(field: field, message: "'\(text)' is not a sweep; \(forms)") }
         guard let parameter = Parameter(rawValue: kv[0].lowercased()) else {
-            throw WritePathError.invalidInput(field: field, message: "'\(kv[0])' cannot be swept; expected one of \(Parameter.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw WritePathError.invalidInput(
+                field: field,
+                message: "'\(kv[0])' cannot be swept; expected one of \(Parameter.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         func number(_ s: String) throws -> Int {
             let t = s.lowercased()
             let (digits, scale) = t.hasSuffix("k") ? (String(t.dropLast()), 1000) : (t, 1)
             guard let v = Int(digits), v >= 1, v <= Int.max / 1000, parameter.range.contains(v * scale) else {
-                throw WritePathError.invalidInput(field: field, message: "'\(s)' is not a \(parameter.rawValue) from \(parameter.range.lowerBound) to \(parameter.range.upperBound); \(forms)")
+                throw WritePathError.invalidInput(
+                    field: field,
+                    message:
+                        "'\(s)' is not a \(parameter.rawValue) from \(parameter.range.lowerBound) to \(parameter.range.upperBound); \(forms)"
+                )
             }
             return v * scale
         }
@@ -78,7 +84,9 @@ public struct LoadSweep: Sendable, Equatable, CustomStringConvertible {
             var maximum: Int?, step: Int?, factor: Double?
             for p in parts.dropFirst() {
                 let o = p.split(separator: "=", maxSplits: 1).map(String.init)
-                guard o.count == 2 else { throw WritePathError.invalidInput(field: field, message: "'\(p)' is not max=, step= or factor=; \(forms)") }
+                guard o.count == 2 else {
+                    throw WritePathError.invalidInput(field: field, message: "'\(p)' is not max=, step= or factor=; \(forms)")
+                }
                 switch o[0].lowercased() {
                 case "max": maximum = try number(o[1])
                 case "step": step = try number(o[1])
@@ -90,8 +98,13 @@ public struct LoadSweep: Sendable, Equatable, CustomStringConvertible {
                 default: throw WritePathError.invalidInput(field: field, message: "'\(o[0])' is not max, step or factor; \(forms)")
                 }
             }
-            guard let maximum else { throw WritePathError.invalidInput(field: field, message: "'\(text)' needs max=, e.g. \(parameter.rawValue)=\(start):max=\(start * 16)") }
-            guard maximum >= start else { throw WritePathError.invalidInput(field: field, message: "max=\(maximum) is below the start \(start)") }
+            guard let maximum else {
+                throw WritePathError.invalidInput(
+                    field: field, message: "'\(text)' needs max=, e.g. \(parameter.rawValue)=\(start):max=\(start * 16)")
+            }
+            guard maximum >= start else {
+                throw WritePathError.invalidInput(field: field, message: "max=\(maximum) is below the start \(start)")
+            }
             if step != nil && factor != nil { throw WritePathError.invalidInput(field: field, message: "give step= or factor=, not both") }
             var v = start
             while v <= maximum {
@@ -102,7 +115,8 @@ public struct LoadSweep: Sendable, Equatable, CustomStringConvertible {
             }
         }
         guard values.count <= maximumSteps else {
-            throw WritePathError.invalidInput(field: field, message: "'\(text)' makes more than \(maximumSteps) steps; use a larger step or factor")
+            throw WritePathError.invalidInput(
+                field: field, message: "'\(text)' makes more than \(maximumSteps) steps; use a larger step or factor")
         }
         return LoadSweep(parameter: parameter, values: values)
     }

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import WritePathEngine
 import WritePathReport
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Runs a load sweep: for each layer in turn, the workload at every step of the sweep (with
 /// `tenants` copies at once), until the steps run out or a stop rule fires, giving one
@@ -52,9 +53,13 @@ public final class SweepRunner {
     var sequence = 0
 
     /// Checks the layers and the workload and makes the run folder.
-    public init(layers: [LayerSpec], workload: Workload, sweep: LoadSweep, objective: LatencyObjective, options: Options,
-                provenance: Provenance) throws {
-        guard !layers.isEmpty else { throw WritePathError.invalidInput(field: "layer", message: "give at least one --layer, e.g. --layer host") }
+    public init(
+        layers: [LayerSpec], workload: Workload, sweep: LoadSweep, objective: LatencyObjective, options: Options,
+        provenance: Provenance
+    ) throws {
+        guard !layers.isEmpty else {
+            throw WritePathError.invalidInput(field: "layer", message: "give at least one --layer, e.g. --layer host")
+        }
         guard options.tenants >= 1 else { throw WritePathError.invalidInput(field: "tenants", message: "must be at least 1") }
         for l in layers { _ = try LayerRegistry.make(l) }
         for v in sweep.values {
@@ -94,8 +99,9 @@ public final class SweepRunner {
             var baseInfo = LayerInfo(name: spec.name, settings: layer.describe())
             baseInfo.settings["spec"] = spec.description
             if case let .unavailable(reason, fix) = layer.availability() {
-                var r = RunResult.failed(layer: baseInfo, workload: stepWorkload(sweep.values[0]), rep: 1,
-                                         error: "layer unavailable: \(reason); \(fix)", status: "unavailable", startedAt: Self.now())
+                var r = RunResult.failed(
+                    layer: baseInfo, workload: stepWorkload(sweep.values[0]), rep: 1,
+                    error: "layer unavailable: \(reason); \(fix)", status: "unavailable", startedAt: Self.now())
                 r.sweep = tag(step: 1, value: sweep.values[0], tenant: 1, start: 0, end: 0)
                 sequence += 1
                 results.append(r)
@@ -115,10 +121,12 @@ public final class SweepRunner {
                 sequence += 1
                 let label = String(format: "%04d", sequence) + "-\(spec.slug)-\(sweep.parameter.rawValue)\(value)"
                 let elapsed = Double(monotonicNanoseconds() - started) / 1e9
-                options.progress?("[\(MatrixRunner.duration(elapsed))] \(spec.description): \(sweep.parameter.rawValue)=\(value) (step \(index + 1) of \(sweep.values.count))"
-                                  + (options.tenants > 1 ? ", \(options.tenants) tenants" : ""))
-                let context = LayerContext(engineBinary: options.engineBinary, logDirectory: "\(directory)/logs/\(label)",
-                                           scratchDirectory: scratch, keep: options.keep, runID: "\(getpid() % 100_000)-\(sequence)")
+                options.progress?(
+                    "[\(MatrixRunner.duration(elapsed))] \(spec.description): \(sweep.parameter.rawValue)=\(value) (step \(index + 1) of \(sweep.values.count))"
+                        + (options.tenants > 1 ? ", \(options.tenants) tenants" : ""))
+                let context = LayerContext(
+                    engineBinary: options.engineBinary, logDirectory: "\(directory)/logs/\(label)",
+                    scratchDirectory: scratch, keep: options.keep, runID: "\(getpid() % 100_000)-\(sequence)")
                 try? FileManager.default.createDirectory(atPath: context.logDirectory, withIntermediateDirectories: true)
                 let w = stepWorkload(value)
                 let startedAt = Self.now()
@@ -141,7 +149,8 @@ public final class SweepRunner {
                     stepRuns.append(r)
                 }
                 if let overlap = TenantOverlap.estimate(stepRuns), overlap < Self.minimumOverlap {
-                    let note = "the \(stepRuns.count) tenants were measured together for only about \(Int((overlap * 100).rounded()))% of the runtime "
+                    let note =
+                        "the \(stepRuns.count) tenants were measured together for only about \(Int((overlap * 100).rounded()))% of the runtime "
                         + "(layers reach the workload at different times, e.g. guest boot): their fairness is approximate; raise runtime"
                     for i in stepRuns.indices { stepRuns[i].warnings.append(note) }
                 }
@@ -157,13 +166,17 @@ public final class SweepRunner {
                 guard let point else {
                     let bad = stepRuns.first { $0.status != "ok" }
                     layerInfos[li].stop_reason = "failed"
-                    layerInfos[li].stop_detail = "\(sweep.parameter.rawValue)=\(value)" + (bad.map { " tenant \($0.sweep!.tenant): \($0.error ?? $0.status)" } ?? ": no measurement")
+                    layerInfos[li].stop_detail =
+                        "\(sweep.parameter.rawValue)=\(value)"
+                        + (bad.map { " tenant \($0.sweep!.tenant): \($0.error ?? $0.status)" } ?? ": no measurement")
                     break
                 }
                 points.append(point)
-                if let d = SweepStopRule.evaluate(points, objective: objective, factor: options.stopFactor, sloAfter: options.stopAfter,
-                                                  minGain: options.minGain, saturationAfter: options.saturationAfter,
-                                                  parameter: sweep.parameter.rawValue) {
+                if let d = SweepStopRule.evaluate(
+                    points, objective: objective, factor: options.stopFactor, sloAfter: options.stopAfter,
+                    minGain: options.minGain, saturationAfter: options.saturationAfter,
+                    parameter: sweep.parameter.rawValue)
+                {
                     layerInfos[li].stop_reason = d.reason
                     layerInfos[li].stop_detail = d.detail
                     break
@@ -188,8 +201,9 @@ public final class SweepRunner {
     }
 
     func tag(step: Int, value: Int, tenant: Int, start: Double, end: Double) -> SweepTag {
-        SweepTag(parameter: sweep.parameter.rawValue, value: value, step: step, tenant: tenant, tenants: options.tenants,
-                 offered: sweep.offered(value, numjobs: workload.numjobs, tenants: options.tenants), wall_start_s: start, wall_end_s: end)
+        SweepTag(
+            parameter: sweep.parameter.rawValue, value: value, step: step, tenant: tenant, tenants: options.tenants,
+            offered: sweep.offered(value, numjobs: workload.numjobs, tenants: options.tenants), wall_start_s: start, wall_end_s: end)
     }
 
     func summary(step: Int, value: Int, runs: [RunResult], point: CurvePoint?) -> SweepStepSummary {
@@ -203,12 +217,14 @@ public final class SweepRunner {
     }
 
     func document(complete: Bool) -> ResultDocument {
-        ResultDocument(writepath: provenance, host: host, runs: results,
-                       sweep: SweepInfo(parameter: sweep.parameter.rawValue, values: sweep.values, tenants: options.tenants,
-                                        slo: objective.text, slo_percentile: objective.percentile, slo_ns: UInt64(objective.thresholdNs),
-                                        stop_factor: options.stopFactor, stop_after: options.stopAfter, min_gain: options.minGain,
-                                        saturation_after: options.saturationAfter,
-                                        layers: layerInfos, complete: complete))
+        ResultDocument(
+            writepath: provenance, host: host, runs: results,
+            sweep: SweepInfo(
+                parameter: sweep.parameter.rawValue, values: sweep.values, tenants: options.tenants,
+                slo: objective.text, slo_percentile: objective.percentile, slo_ns: UInt64(objective.thresholdNs),
+                stop_factor: options.stopFactor, stop_after: options.stopAfter, min_gain: options.minGain,
+                saturation_after: options.saturationAfter,
+                layers: layerInfos, complete: complete))
     }
 
     /// Writes one step's runs (every tenant) and the running `run.json`, both atomically.

@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import WritePathEngine
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// One tenant's run: its result or the error its layer threw, and when it ran.
 public struct TenantOutcome: Sendable {

@@ -32,8 +32,12 @@ struct PlanCommand: ParsableCommand {
     @Option(name: .customLong("html"), help: "Also write the report page with the curves and the plan to FILE.") var html: String?
 
     func validate() throws {
-        guard !sweeps.isEmpty else { throw ValidationError("invalid sweeps: give at least one sweep results folder, e.g. --sweeps results/<run id>") }
-        guard (1...10_000_000).contains(tenants) else { throw ValidationError("invalid tenants: '\(tenants)'; expected a whole number from 1 to 10000000") }
+        guard !sweeps.isEmpty else {
+            throw ValidationError("invalid sweeps: give at least one sweep results folder, e.g. --sweeps results/<run id>")
+        }
+        guard (1...10_000_000).contains(tenants) else {
+            throw ValidationError("invalid tenants: '\(tenants)'; expected a whole number from 1 to 10000000")
+        }
         guard ["text", "csv"].contains(outputFormat) else {
             throw ValidationError("invalid output-format: '\(outputFormat)' is not supported; expected text or csv")
         }
@@ -57,7 +61,8 @@ struct PlanCommand: ParsableCommand {
         }
         let share = percent ? v / 100 : v
         guard share >= 0, share < 1 else {
-            throw WritePathError.invalidInput(field: "headroom", message: "'\(text)' is not from 0% to below 100%; expected e.g. 20% or 0.2")
+            throw WritePathError.invalidInput(
+                field: "headroom", message: "'\(text)' is not from 0% to below 100%; expected e.g. 20% or 0.2")
         }
         return share
     }
@@ -78,7 +83,9 @@ struct PlanCommand: ParsableCommand {
         let demand = CapacityDemand(tenants: tenants, iopsPerTenant: perTenant, bs: blockSize, objective: objective, headroom: share)
         let plan = CapacityPlanner.plan(analysis, demand: demand)
         guard !plan.rows.isEmpty else {
-            throw WritePathError.invalidInput(field: "bs", message: "no sweep was measured with bs=\(ByteSize.format(blockSize)): \(plan.excluded.joined(separator: "; "))")
+            throw WritePathError.invalidInput(
+                field: "bs",
+                message: "no sweep was measured with bs=\(ByteSize.format(blockSize)): \(plan.excluded.joined(separator: "; "))")
         }
         if let html {
             let aggregation = Aggregation.aggregate(input)

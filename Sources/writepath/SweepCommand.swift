@@ -26,7 +26,8 @@ struct SweepCommand: ParsableCommand {
             Exit codes: 0 done, 1 a step failed or a layer was unavailable, 2 invalid input, 130 interrupted.
             """)
 
-    @Option(name: .customLong("layer"), help: "A layer, repeatable: host, docker-volume, docker-volume:write_iops_limit=500 (default host).")
+    @Option(
+        name: .customLong("layer"), help: "A layer, repeatable: host, docker-volume, docker-volume:write_iops_limit=500 (default host).")
     var layers: [String] = []
     @OptionGroup(title: "Workload (fio names)") var workload: WorkloadOptions
     @Option(name: .customLong("sweep"), help: "iodepth=1,2,4,8 | iodepth=1:max=256 | rate_iops=1000:step=1000:max=20k | ...:factor=2.")
@@ -54,23 +55,33 @@ struct SweepCommand: ParsableCommand {
         guard ["text", "json", "csv", "none"].contains(outputFormat) else {
             throw ValidationError("invalid output-format: '\(outputFormat)' is not supported; expected text, json, csv or none")
         }
-        guard (1...64).contains(tenants) else { throw ValidationError("invalid tenants: '\(tenants)'; expected a whole number from 1 to 64") }
-        guard stopFactor >= 1, stopFactor.isFinite else { throw ValidationError("invalid stop-factor: '\(stopFactor)'; expected a number of at least 1, e.g. 4") }
-        guard (1...16).contains(stopAfter) else { throw ValidationError("invalid stop-after: '\(stopAfter)'; expected a whole number from 1 to 16") }
+        guard (1...64).contains(tenants) else {
+            throw ValidationError("invalid tenants: '\(tenants)'; expected a whole number from 1 to 64")
+        }
+        guard stopFactor >= 1, stopFactor.isFinite else {
+            throw ValidationError("invalid stop-factor: '\(stopFactor)'; expected a number of at least 1, e.g. 4")
+        }
+        guard (1...16).contains(stopAfter) else {
+            throw ValidationError("invalid stop-after: '\(stopAfter)'; expected a whole number from 1 to 16")
+        }
         guard (1...16).contains(saturationAfter) else {
             throw ValidationError("invalid saturation-after: '\(saturationAfter)'; expected a whole number from 1 to 16")
         }
-        guard minGain >= 0, minGain < 1 else { throw ValidationError("invalid min-gain: '\(minGain)'; expected a fraction from 0 to below 1, e.g. 0.1") }
+        guard minGain >= 0, minGain < 1 else {
+            throw ValidationError("invalid min-gain: '\(minGain)'; expected a fraction from 0 to below 1, e.g. 0.1")
+        }
     }
 
     /// The workload every step starts from: the sweep defaults, then the options given.
     func baseWorkload(_ load: LoadSweep) throws -> Workload {
         let given = Dictionary(workload.given, uniquingKeysWith: { a, _ in a })
         if given[load.parameter.rawValue] != nil {
-            throw WritePathError.invalidInput(field: load.parameter.rawValue, message: "is what --sweep steps; leave it out or change --sweep")
+            throw WritePathError.invalidInput(
+                field: load.parameter.rawValue, message: "is what --sweep steps; leave it out or change --sweep")
         }
         for key in ["filename", "directory"] where given[key] != nil {
-            throw WritePathError.invalidInput(field: key, message: "each layer places its own target; for the host use --layer host:directory=DIR or --scratch DIR")
+            throw WritePathError.invalidInput(
+                field: key, message: "each layer places its own target; for the host use --layer host:directory=DIR or --scratch DIR")
         }
         var w = Workload()
         w.rw = .randwrite
@@ -98,14 +109,19 @@ struct SweepCommand: ParsableCommand {
         options.minGain = minGain
         options.saturationAfter = saturationAfter
         if !quiet { options.progress = { Output.stderr($0 + "\n") } }
-        let runner = try SweepRunner(layers: specs, workload: base, sweep: load, objective: objective, options: options,
-                                     provenance: Provenance(version: BuildInfo.version, git_commit: BuildInfo.gitCommit,
-                                                            arguments: Array(CommandLine.arguments.dropFirst())))
+        let runner = try SweepRunner(
+            layers: specs, workload: base, sweep: load, objective: objective, options: options,
+            provenance: Provenance(
+                version: BuildInfo.version, git_commit: BuildInfo.gitCommit,
+                arguments: Array(CommandLine.arguments.dropFirst())))
         if !quiet {
-            Output.stderr("sweep: \(load) on \(specs.map(\.description).joined(separator: ", ")), \(tenants) tenant\(tenants == 1 ? "" : "s"), objective \(objective)\nresults: \(runner.directory)\n")
+            Output.stderr(
+                "sweep: \(load) on \(specs.map(\.description).joined(separator: ", ")), \(tenants) tenant\(tenants == 1 ? "" : "s"), objective \(objective)\nresults: \(runner.directory)\n"
+            )
         }
         let doc = try runner.run()
-        let analysis = CapacityAnalysis.analyze(ResultInput(sources: [.init(path: "\(runner.directory)/run.json", document: doc)]), objective: objective)
+        let analysis = CapacityAnalysis.analyze(
+            ResultInput(sources: [.init(path: "\(runner.directory)/run.json", document: doc)]), objective: objective)
         switch outputFormat {
         case "json": Output.stdout(try JSONFormat.render(doc))
         case "csv": Output.stdout(CapacityCSV.curves(analysis))
@@ -115,7 +131,8 @@ struct SweepCommand: ParsableCommand {
             for l in doc.sweep?.layers ?? [] where l.stop_reason == "unavailable" || (l.points.isEmpty && l.stop_reason != "completed") {
                 out += "\n\(l.layer): \(l.stop_reason): \(l.stop_detail)\n"
             }
-            out += "\n\(doc.runs.count) runs, \(doc.runs.filter { $0.status != "ok" }.count) not ok; results in \(runner.directory)/run.json\n"
+            out +=
+                "\n\(doc.runs.count) runs, \(doc.runs.filter { $0.status != "ok" }.count) not ok; results in \(runner.directory)/run.json\n"
             Output.stdout(out)
         }
         if doc.sweep?.complete == false { throw ExitCode(130) }

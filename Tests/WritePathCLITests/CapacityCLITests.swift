@@ -1,31 +1,34 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 @Suite("writepath sweep and plan on the command line", .serialized)
 struct CapacityCLITests {
-    @Test("bad input exits 2 with one line naming the field", arguments: [
-        (["sweep", "--slo", "p99=2"], "slo"),
-        (["sweep", "--slo", "q99=2ms"], "slo"),
-        (["sweep", "--slo", "p100=2ms"], "slo"),
-        (["sweep", "--sweep", "qd=1,2"], "sweep"),
-        (["sweep", "--sweep", "iodepth=8,4"], "sweep"),
-        (["sweep", "--sweep", "iodepth=1:step=1:max=1000"], "sweep"),
-        (["sweep", "--sweep", "rate_iops=1000:max=500"], "sweep"),
-        (["sweep", "--layer", "hots"], "layer"),
-        (["sweep", "--layer", "docker-volume:colour=blue"], "docker-volume.colour"),
-        (["sweep", "--iodepth", "8"], "iodepth"),
-        (["sweep", "--filename", "/dev/shm/x"], "filename"),
-        (["sweep", "--tenants", "0"], "tenants"),
-        (["sweep", "--output-format", "xml"], "output-format"),
-        (["plan", "--tenants", "10", "--iops-per-tenant", "100"], "sweeps"),
-        (["plan", "--sweeps", "/nonexistent/sweep", "--tenants", "10", "--iops-per-tenant", "100"], "/nonexistent/sweep"),
-        (["plan", "--sweeps", "/nonexistent/sweep", "--tenants", "10", "--iops-per-tenant", "abc"], "iops-per-tenant"),
-        (["plan", "--sweeps", "/nonexistent/sweep", "--tenants", "10", "--iops-per-tenant", "100", "--headroom", "150%"], "headroom"),
-        (["plan", "--sweeps", "/nonexistent/sweep", "--tenants", "10", "--iops-per-tenant", "100", "--slo", "p99"], "slo"),
-    ])
+    @Test(
+        "bad input exits 2 with one line naming the field",
+        arguments: [
+            (["sweep", "--slo", "p99=2"], "slo"),
+            (["sweep", "--slo", "q99=2ms"], "slo"),
+            (["sweep", "--slo", "p100=2ms"], "slo"),
+            (["sweep", "--sweep", "qd=1,2"], "sweep"),
+            (["sweep", "--sweep", "iodepth=8,4"], "sweep"),
+            (["sweep", "--sweep", "iodepth=1:step=1:max=1000"], "sweep"),
+            (["sweep", "--sweep", "rate_iops=1000:max=500"], "sweep"),
+            (["sweep", "--layer", "hots"], "layer"),
+            (["sweep", "--layer", "docker-volume:colour=blue"], "docker-volume.colour"),
+            (["sweep", "--iodepth", "8"], "iodepth"),
+            (["sweep", "--filename", "/dev/shm/x"], "filename"),
+            (["sweep", "--tenants", "0"], "tenants"),
+            (["sweep", "--output-format", "xml"], "output-format"),
+            (["plan", "--tenants", "10", "--iops-per-tenant", "100"], "sweeps"),
+            (["plan", "--sweeps", "/nonexistent/sweep", "--tenants", "10", "--iops-per-tenant", "100"], "/nonexistent/sweep"),
+            (["plan", "--sweeps", "/nonexistent/sweep", "--tenants", "10", "--iops-per-tenant", "abc"], "iops-per-tenant"),
+            (["plan", "--sweeps", "/nonexistent/sweep", "--tenants", "10", "--iops-per-tenant", "100", "--headroom", "150%"], "headroom"),
+            (["plan", "--sweeps", "/nonexistent/sweep", "--tenants", "10", "--iops-per-tenant", "100", "--slo", "p99"], "slo"),
+        ])
     func badInput(arguments: [String], field: String) throws {
         let r = try writepath(arguments + ["--results", "/dev/shm/writepath-cli-never"].filter { _ in arguments[0] == "sweep" })
         #expect(r.status == 2, "\(arguments): exit \(r.status), stderr: \(r.stderr)")
@@ -40,8 +43,10 @@ struct CapacityCLITests {
     func sweepAndPlan() throws {
         let dir = scratch("sweep-plan")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let s = try writepath(["sweep", "--layer", "host", "--sweep", "iodepth=1,2", "--runtime", "1", "--size", "8m", "--slo", "p99=1s",
-                               "--results", "\(dir)/results", "--scratch", "\(dir)/scratch", "--quiet"])
+        let s = try writepath([
+            "sweep", "--layer", "host", "--sweep", "iodepth=1,2", "--runtime", "1", "--size", "8m", "--slo", "p99=1s",
+            "--results", "\(dir)/results", "--scratch", "\(dir)/scratch", "--quiet",
+        ])
         #expect(s.status == 0, "\(s.stderr)")
         #expect(s.stdout.contains("host: iodepth sweep of job (rw=randwrite bs=4KiB)"), "\(s.stdout)")
         #expect(s.stdout.contains("SLO p99 <= 1 s: "))
@@ -52,7 +57,9 @@ struct CapacityCLITests {
         #expect(FileManager.default.fileExists(atPath: "\(folder)/run.json"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: "\(folder)/runs").count == 2)
 
-        let p = try writepath(["plan", "--sweeps", folder, "--tenants", "10", "--iops-per-tenant", "100", "--bs", "4k", "--html", "\(dir)/plan.html"])
+        let p = try writepath([
+            "plan", "--sweeps", folder, "--tenants", "10", "--iops-per-tenant", "100", "--bs", "4k", "--html", "\(dir)/plan.html",
+        ])
         #expect(p.status == 0, "\(p.stderr)")
         #expect(p.stdout.contains("demand: 10 tenants x 100 IOPS of 4KiB"), "\(p.stdout)")
         #expect(p.stdout.contains("objective p99 <= 1 s, headroom 20%"), "the recorded objective is the default: \(p.stdout)")
@@ -60,7 +67,9 @@ struct CapacityCLITests {
         let html = try String(contentsOfFile: "\(dir)/plan.html", encoding: .utf8)
         #expect(html.contains("id=\"capacity\"") && html.contains("<svg") && html.contains("(cheapest)"))
 
-        let csv = try writepath(["plan", "--sweeps", folder, "--tenants", "10", "--iops-per-tenant", "100", "--slo", "p99.9=2s", "--output-format", "csv"])
+        let csv = try writepath([
+            "plan", "--sweeps", folder, "--tenants", "10", "--iops-per-tenant", "100", "--slo", "p99.9=2s", "--output-format", "csv",
+        ])
         #expect(csv.status == 0, "\(csv.stderr)")
         let lines = csv.stdout.split(separator: "\n")
         #expect(lines.count == 2 && lines[0].hasPrefix("layer,label,layer_name,tenants_measured,"))

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import WritePathEngine
 @testable import WritePathReport
 
@@ -34,7 +35,9 @@ struct CapacityMathTests {
         #expect(try LatencyObjective.parse(try LatencyObjective.parse("p99.9=1.25ms").text).thresholdNs == 1_250_000)
     }
 
-    @Test("a bad objective names the field", arguments: ["p99=2", "q99=2ms", "p100=1ms", "p0=1ms", "p99=-1ms", "p99=0ms", "99=2ms", "p99", "p99=2h"])
+    @Test(
+        "a bad objective names the field",
+        arguments: ["p99=2", "q99=2ms", "p100=1ms", "p0=1ms", "p99=-1ms", "p99=0ms", "99=2ms", "p99", "p99=2h"])
     func badObjectives(text: String) {
         #expect(throws: WritePathError.self) { try LatencyObjective.parse(text, field: "slo") }
         do { _ = try LatencyObjective.parse(text, field: "slo") } catch {
@@ -118,8 +121,9 @@ struct CapacityMathTests {
         #expect(p.method == .measured && p.iops == 2950 && p.upperStep == 4)
         #expect(p.note.contains("did not reach its offered rate"))
         let objective = LatencyObjective(percentile: 99, thresholdNs: 1_000_000)
-        let stop = SweepStopRule.evaluate(points, objective: objective, factor: 4, sloAfter: 2, minGain: 0.1, saturationAfter: 1,
-                                          parameter: "rate_iops")
+        let stop = SweepStopRule.evaluate(
+            points, objective: objective, factor: 4, sloAfter: 2, minGain: 0.1, saturationAfter: 1,
+            parameter: "rate_iops")
         #expect(stop?.reason == "saturated" && stop?.detail.contains("offered rate was not reached") == true)
     }
 
@@ -127,7 +131,9 @@ struct CapacityMathTests {
     func stopOnSLO() {
         let objective = LatencyObjective(percentile: 99, thresholdNs: 2_000_000)
         func pts(_ ms: [Double]) -> [CurvePoint] {
-            ms.enumerated().map { CurvePoint(step: $0 + 1, value: 1 << $0, offered: Double(1 << $0), iops: Double(1000 * ($0 + 1)), latencyNs: $1 * 1e6) }
+            ms.enumerated().map {
+                CurvePoint(step: $0 + 1, value: 1 << $0, offered: Double(1 << $0), iops: Double(1000 * ($0 + 1)), latencyNs: $1 * 1e6)
+            }
         }
         func decide(_ p: [CurvePoint]) -> SweepStopRule.Decision? {
             SweepStopRule.evaluate(p, objective: objective, factor: 4, sloAfter: 2, minGain: 0.1, saturationAfter: 3, parameter: "iodepth")
@@ -153,7 +159,9 @@ struct CapacityMathTests {
         let d = decide(5)
         #expect(d?.reason == "saturated" && d?.detail.contains("gain 0.05") == true, "\(d?.detail ?? "")")
         // A linear rate step adds 5% load: 5% more IOPS is a gain of 1, not saturation.
-        let linear = (1...8).map { CurvePoint(step: $0, value: 1000 * (19 + $0), offered: Double(1000 * (19 + $0)), iops: Double(1000 * (19 + $0)), latencyNs: 1e5) }
+        let linear = (1...8).map {
+            CurvePoint(step: $0, value: 1000 * (19 + $0), offered: Double(1000 * (19 + $0)), iops: Double(1000 * (19 + $0)), latencyNs: 1e5)
+        }
         #expect(SweepStopRule.evaluate(linear, objective: objective, factor: 4, sloAfter: 2, minGain: 0.1, saturationAfter: 3) == nil)
     }
 
@@ -172,14 +180,18 @@ struct CapacityMathTests {
     @Test("tenant overlap: boot time and runtime decide how long tenants were measured together")
     func overlap() throws {
         func tenant(_ i: Int, boot: Double, runtime: Double) -> RunResult {
-            var r = Synthetic.run(layer: "qemu-virtio-blk", workload: "w", rep: 1, iops: 100, latencyNs: 1000, seed: UInt64(i),
-                                  settings: ["boot_s": "\(boot)"])
+            var r = Synthetic.run(
+                layer: "qemu-virtio-blk", workload: "w", rep: 1, iops: 100, latencyNs: 1000, seed: UInt64(i),
+                settings: ["boot_s": "\(boot)"])
             r.write!.runtime_s = runtime
-            r.sweep = SweepTag(parameter: "iodepth", value: 1, step: 1, tenant: i, tenants: 2, offered: 2, wall_start_s: 1000, wall_end_s: 1000 + boot + runtime)
+            r.sweep = SweepTag(
+                parameter: "iodepth", value: 1, step: 1, tenant: i, tenants: 2, offered: 2, wall_start_s: 1000,
+                wall_end_s: 1000 + boot + runtime)
             return r
         }
         #expect(TenantOverlap.estimate([tenant(1, boot: 17, runtime: 1), tenant(2, boot: 20, runtime: 1)]) == 0)
-        #expect(abs(try #require(TenantOverlap.estimate([tenant(1, boot: 17, runtime: 10), tenant(2, boot: 20, runtime: 10)])) - 0.7) < 1e-9)
+        #expect(
+            abs(try #require(TenantOverlap.estimate([tenant(1, boot: 17, runtime: 10), tenant(2, boot: 20, runtime: 10)])) - 0.7) < 1e-9)
         #expect(TenantOverlap.estimate([tenant(1, boot: 5, runtime: 10), tenant(2, boot: 5, runtime: 10)]) == 1)
         #expect(TenantOverlap.estimate([tenant(1, boot: 5, runtime: 10)]) == nil)
     }
@@ -189,10 +201,12 @@ struct CapacityMathTests {
         var runs: [RunResult] = []
         for step in 1...3 {
             for tenant in 1...2 {
-                var r = Synthetic.run(layer: "host", workload: "w", rep: 1, iops: Double(1000 * step * tenant), latencyNs: Double(50_000 * step * tenant),
-                                      ios: 1000 * tenant, seed: UInt64(step * 10 + tenant), status: step == 3 && tenant == 2 ? "failed" : "ok")
-                r.sweep = SweepTag(parameter: "iodepth", value: 1 << (step - 1), step: step, tenant: tenant, tenants: 2, offered: Double(2 << (step - 1)),
-                                   wall_start_s: 0, wall_end_s: 1)
+                var r = Synthetic.run(
+                    layer: "host", workload: "w", rep: 1, iops: Double(1000 * step * tenant), latencyNs: Double(50_000 * step * tenant),
+                    ios: 1000 * tenant, seed: UInt64(step * 10 + tenant), status: step == 3 && tenant == 2 ? "failed" : "ok")
+                r.sweep = SweepTag(
+                    parameter: "iodepth", value: 1 << (step - 1), step: step, tenant: tenant, tenants: 2, offered: Double(2 << (step - 1)),
+                    wall_start_s: 0, wall_end_s: 1)
                 runs.append(r)
             }
         }
@@ -224,21 +238,27 @@ struct CapacityPlanTests {
     static func entry(_ layer: String, bs: UInt64 = 4096, _ points: [(Int, Double, Double)]) -> CapacityAnalysis.Entry {
         var w = Workload()
         w.bs = bs
-        let pts = points.enumerated().map { CurvePoint(step: $0 + 1, value: $1.0, offered: Double($1.0), iops: $1.1, latencyNs: $1.2 * 1000) }
-        let curve = CapacityCurve(layer: layer, layerName: layer, workload: w, parameter: "iodepth", tenants: 1, percentile: 99, points: pts)
-        return CapacityAnalysis.Entry(curve: curve, slo: Capacity.sloPoint(pts, thresholdNs: objective.thresholdNs),
-                                      knee: Capacity.knee(pts), label: layer)
+        let pts = points.enumerated().map {
+            CurvePoint(step: $0 + 1, value: $1.0, offered: Double($1.0), iops: $1.1, latencyNs: $1.2 * 1000)
+        }
+        let curve = CapacityCurve(
+            layer: layer, layerName: layer, workload: w, parameter: "iodepth", tenants: 1, percentile: 99, points: pts)
+        return CapacityAnalysis.Entry(
+            curve: curve, slo: Capacity.sloPoint(pts, thresholdNs: objective.thresholdNs),
+            knee: Capacity.knee(pts), label: layer)
     }
 
     /// A: SLO point interpolated at 45k; B: 30k measured; C: another block size; D: nothing meets
     /// the objective; E: 44375, the same host count as A but lower latency at the load.
-    static let analysis = CapacityAnalysis(objective: objective, entries: [
-        entry("A", [(1, 10_000, 100), (2, 20_000, 150), (4, 40_000, 1000), (8, 50_000, 3000)]),
-        entry("B", [(1, 15_000, 200), (2, 30_000, 900), (4, 29_500, 2500)]),
-        entry("C", bs: 8192, [(1, 50_000, 100), (2, 90_000, 200)]),
-        entry("D", [(1, 5_000, 2500), (2, 6_000, 5000)]),
-        entry("E", [(1, 15_000, 50), (2, 30_000, 80), (4, 44_000, 500), (8, 44_500, 2500)]),
-    ])
+    static let analysis = CapacityAnalysis(
+        objective: objective,
+        entries: [
+            entry("A", [(1, 10_000, 100), (2, 20_000, 150), (4, 40_000, 1000), (8, 50_000, 3000)]),
+            entry("B", [(1, 15_000, 200), (2, 30_000, 900), (4, 29_500, 2500)]),
+            entry("C", bs: 8192, [(1, 50_000, 100), (2, 90_000, 200)]),
+            entry("D", [(1, 5_000, 2500), (2, 6_000, 5000)]),
+            entry("E", [(1, 15_000, 50), (2, 30_000, 80), (4, 44_000, 500), (8, 44_500, 2500)]),
+        ])
 
     @Test("tenants per host, hosts, busiest host, margin and the cheapest layer")
     func plan() throws {
@@ -255,7 +275,9 @@ struct CapacityPlanTests {
         #expect(abs(a.latencyAtLoadNs! - 640_946.87) < 1)  // log-log between 20k (150 us) and 40k (1 ms)
         #expect(a.bandwidthPerHost == 34_000 * 4096)
         let b = try #require(plan.rows.first { $0.entry.label == "B" })
-        #expect(b.entry.slo.method == .measured && b.capacityIOPS == 30_000 && b.tenantsPerHost == 24 && b.hosts == 5 && b.tenantsOnBusiestHost == 20)
+        #expect(
+            b.entry.slo.method == .measured && b.capacityIOPS == 30_000 && b.tenantsPerHost == 24 && b.hosts == 5
+                && b.tenantsOnBusiestHost == 20)
         let d = try #require(plan.rows.last)
         #expect(d.entry.label == "D" && d.hosts == nil && d.tenantsPerHost == 0 && d.margin == nil && !d.cheapest)
         let e = try #require(plan.rows.first)
@@ -267,17 +289,20 @@ struct CapacityPlanTests {
 
     @Test("no headroom, an exact fit, and a rounding edge")
     func edges() throws {
-        let exact = CapacityPlanner.plan(Self.analysis, demand: CapacityDemand(tenants: 90, iopsPerTenant: 1000, bs: 4096, objective: Self.objective, headroom: 0))
+        let exact = CapacityPlanner.plan(
+            Self.analysis, demand: CapacityDemand(tenants: 90, iopsPerTenant: 1000, bs: 4096, objective: Self.objective, headroom: 0))
         let a = try #require(exact.rows.first { $0.entry.label == "A" })
         #expect(a.tenantsPerHost == 45 && a.hosts == 2 && a.margin == 0)
         // 1000 x (1 - 0.9) is 99.99999999999998 in binary floating point: still 10 tenants of 10 IOPS.
         let flat = CapacityAnalysis(objective: Self.objective, entries: [Self.entry("F", [(1, 500, 100), (2, 1000, 150)])])
-        let plan = CapacityPlanner.plan(flat, demand: CapacityDemand(tenants: 25, iopsPerTenant: 10, bs: 4096, objective: Self.objective, headroom: 0.9))
+        let plan = CapacityPlanner.plan(
+            flat, demand: CapacityDemand(tenants: 25, iopsPerTenant: 10, bs: 4096, objective: Self.objective, headroom: 0.9))
         #expect(plan.rows[0].entry.slo.method == .notReached)
         #expect(plan.rows[0].tenantsPerHost == 10 && plan.rows[0].hosts == 3)
         #expect(plan.rows[0].note.contains("lower bound"))
         // A tenant larger than a host: no host count.
-        let big = CapacityPlanner.plan(flat, demand: CapacityDemand(tenants: 1, iopsPerTenant: 5000, bs: 4096, objective: Self.objective, headroom: 0.2))
+        let big = CapacityPlanner.plan(
+            flat, demand: CapacityDemand(tenants: 1, iopsPerTenant: 5000, bs: 4096, objective: Self.objective, headroom: 0.2))
         #expect(big.rows[0].hosts == nil && big.cheapest == nil)
     }
 
@@ -294,7 +319,9 @@ struct CapacityPlanTests {
         #expect(csv.allSatisfy { $0.count == CapacityCSV.planColumns.count })
         let header = csv[0].map(String.init)
         let e = csv[1].map(String.init)
-        #expect(e[header.firstIndex(of: "label")!] == "E" && e[header.firstIndex(of: "hosts")!] == "3" && e[header.firstIndex(of: "cheapest")!] == "1")
+        #expect(
+            e[header.firstIndex(of: "label")!] == "E" && e[header.firstIndex(of: "hosts")!] == "3"
+                && e[header.firstIndex(of: "cheapest")!] == "1")
         let html = HTMLReport.render(Aggregation.aggregate(ResultInput(sources: [])), capacity: Self.analysis, plan: plan)
         #expect(html.contains("id=\"capacity\"") && html.contains("(cheapest)") && html.contains("objective p99 &lt;= 2 ms"))
         #expect(!html.contains("id=\"summary\""))

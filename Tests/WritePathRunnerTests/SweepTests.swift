@@ -1,11 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Testing
 import WritePathEngine
 import WritePathReport
+
 @testable import WritePathRunner
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A sweep workload: random 4 KiB writes for `runtime` seconds per step.
 func sweepWorkload(runtime: Double = 1) -> Workload {
@@ -19,16 +21,19 @@ func sweepWorkload(runtime: Double = 1) -> Workload {
 }
 
 /// Runs a sweep into a fresh results folder under /var/tmp with targets on `scratch`.
-func runSweep(_ layers: [LayerSpec], sweep: LoadSweep, slo: String, tenants: Int = 1, scratch: String = "/dev/shm/writepath-sweep-tests",
-              name: String) throws -> (ResultDocument, String) {
+func runSweep(
+    _ layers: [LayerSpec], sweep: LoadSweep, slo: String, tenants: Int = 1, scratch: String = "/dev/shm/writepath-sweep-tests",
+    name: String
+) throws -> (ResultDocument, String) {
     var options = SweepRunner.Options()
     options.resultsRoot = "/var/tmp/writepath-sweep-tests/\(name)-\(getpid())"
     options.scratchRoot = scratch
     options.engineBinary = engineBinary
     options.tenants = tenants
     try? FileManager.default.removeItem(atPath: options.resultsRoot)
-    let runner = try SweepRunner(layers: layers, workload: sweepWorkload(), sweep: sweep, objective: try LatencyObjective.parse(slo),
-                                 options: options, provenance: Provenance(version: "test", git_commit: "test", arguments: []))
+    let runner = try SweepRunner(
+        layers: layers, workload: sweepWorkload(), sweep: sweep, objective: try LatencyObjective.parse(slo),
+        options: options, provenance: Provenance(version: "test", git_commit: "test", arguments: []))
     return (try runner.run(), runner.directory)
 }
 
@@ -42,7 +47,8 @@ func sweepLeftovers() -> String {
 
 /// Checks what every sweep must satisfy: one run per step and tenant, tagged, saved, and a stop
 /// reason that the recorded points reproduce (the rule fires at the last step and not before).
-func checkSweep(_ doc: ResultDocument, directory: String, layer: String, sweep: LoadSweep, objective: LatencyObjective, tenants: Int) throws {
+func checkSweep(_ doc: ResultDocument, directory: String, layer: String, sweep: LoadSweep, objective: LatencyObjective, tenants: Int) throws
+{
     let info = try #require(doc.sweep)
     #expect(info.parameter == sweep.parameter.rawValue && info.values == sweep.values && info.tenants == tenants && info.complete)
     let l = try #require(info.layers.first { $0.layer == layer })
@@ -67,15 +73,18 @@ func checkSweep(_ doc: ResultDocument, directory: String, layer: String, sweep: 
     // The per-step files hold the same runs.
     let files = try FileManager.default.contentsOfDirectory(atPath: "\(directory)/runs").filter { $0.hasSuffix(".json") }
     #expect(files.count >= l.points.count)
-    let saved = try files.flatMap { try JSONFormat.parse(try Data(contentsOf: URL(fileURLWithPath: "\(directory)/runs/\($0)")), source: $0).runs }
+    let saved = try files.flatMap {
+        try JSONFormat.parse(try Data(contentsOf: URL(fileURLWithPath: "\(directory)/runs/\($0)")), source: $0).runs
+    }
     #expect(saved.filter { $0.layerIdentity == layer }.count == runs.count)
     let curve = try #require(CapacityCurve.curves(from: runs, percentile: objective.percentile).first)
     #expect(curve.points.count == l.points.count)
     #expect(zip(curve.points, l.points).allSatisfy { UInt64($0.latencyNs) == $1.slo_percentile_ns })
     // Replay the stop rule over the recorded points.
     func decide(_ n: Int) -> SweepStopRule.Decision? {
-        SweepStopRule.evaluate(Array(curve.points.prefix(n)), objective: objective, factor: info.stop_factor, sloAfter: info.stop_after,
-                               minGain: info.min_gain, saturationAfter: info.saturation_after, parameter: info.parameter)
+        SweepStopRule.evaluate(
+            Array(curve.points.prefix(n)), objective: objective, factor: info.stop_factor, sloAfter: info.stop_after,
+            minGain: info.min_gain, saturationAfter: info.saturation_after, parameter: info.parameter)
     }
     for n in 1..<curve.points.count { #expect(decide(n) == nil, "the rule fired at step \(n) but the sweep went on") }
     if l.stop_reason == "completed" {
@@ -101,10 +110,12 @@ struct SweepParsingTests {
         #expect(w.rate_iops == 700)
     }
 
-    @Test("a bad sweep names the field", arguments: [
-        "qd=1,2", "iodepth=4,2", "iodepth=0,1", "iodepth=1:max=0", "iodepth=1:256", "iodepth=1:step=1:max=1000",
-        "iodepth=1:max=8:step=1:factor=2", "iodepth=1:factor=0.5:max=8", "iodepth", "iodepth=a", "iodepth=40000",
-    ])
+    @Test(
+        "a bad sweep names the field",
+        arguments: [
+            "qd=1,2", "iodepth=4,2", "iodepth=0,1", "iodepth=1:max=0", "iodepth=1:256", "iodepth=1:step=1:max=1000",
+            "iodepth=1:max=8:step=1:factor=2", "iodepth=1:factor=0.5:max=8", "iodepth", "iodepth=a", "iodepth=40000",
+        ])
     func bad(text: String) {
         do {
             _ = try LoadSweep.parse(text, field: "sweep")
@@ -140,7 +151,10 @@ struct SweepHostTests {
         #expect(onDisk.runs.count == doc.runs.count && onDisk.sweep == doc.sweep)
         #expect(doc.runs.allSatisfy { $0.layer.settings["spec"] == "host" && $0.target?.filesystem == "tmpfs" })
         // The targets were removed.
-        #expect(((try? FileManager.default.contentsOfDirectory(atPath: "/dev/shm/writepath-sweep-tests")) ?? []).allSatisfy { !$0.hasPrefix((dir as NSString).lastPathComponent) })
+        #expect(
+            ((try? FileManager.default.contentsOfDirectory(atPath: "/dev/shm/writepath-sweep-tests")) ?? []).allSatisfy {
+                !$0.hasPrefix((dir as NSString).lastPathComponent)
+            })
     }
 
     @Test("an objective far below any real latency stops the sweep after stop_after steps: slo_exceeded")
@@ -152,7 +166,8 @@ struct SweepHostTests {
         #expect(l.stop_reason == "slo_exceeded" && l.points.count == 2, "\(l.stop_reason): \(l.stop_detail)")
         #expect(l.stop_detail.contains("above 4x the objective (400 ns) for 2 consecutive steps"))
         try checkSweep(doc, directory: dir, layer: "host", sweep: sweep, objective: try LatencyObjective.parse("p99=100ns"), tenants: 1)
-        let analysis = CapacityAnalysis.analyze(ResultInput(sources: [.init(path: dir, document: doc)]), objective: try LatencyObjective.parse("p99=100ns"))
+        let analysis = CapacityAnalysis.analyze(
+            ResultInput(sources: [.init(path: dir, document: doc)]), objective: try LatencyObjective.parse("p99=100ns"))
         #expect(analysis.entries.first?.slo.method == SLOPoint.Method.none)
     }
 
@@ -185,11 +200,14 @@ struct SweepDockerTests {
     @Test("a real iodepth sweep in docker-tmpfs: tagged container runs, stop reason, nothing left behind")
     func dockerSweep() throws {
         let sweep = try LoadSweep.parse("iodepth=1,2,4")
-        let (doc, dir) = try runSweep([LayerSpec(name: "docker-tmpfs")], sweep: sweep, slo: "p99=1s", scratch: "/var/tmp/writepath-sweep-tests/scratch",
-                                      name: "docker")
+        let (doc, dir) = try runSweep(
+            [LayerSpec(name: "docker-tmpfs")], sweep: sweep, slo: "p99=1s", scratch: "/var/tmp/writepath-sweep-tests/scratch",
+            name: "docker")
         defer { try? FileManager.default.removeItem(atPath: (dir as NSString).deletingLastPathComponent) }
-        try checkSweep(doc, directory: dir, layer: "docker-tmpfs", sweep: sweep, objective: try LatencyObjective.parse("p99=1s"), tenants: 1)
-        #expect(doc.runs.allSatisfy { $0.layer.name == "docker-tmpfs" && $0.layer.settings["image"]?.hasPrefix("writepath-engine:") == true })
+        try checkSweep(
+            doc, directory: dir, layer: "docker-tmpfs", sweep: sweep, objective: try LatencyObjective.parse("p99=1s"), tenants: 1)
+        #expect(
+            doc.runs.allSatisfy { $0.layer.name == "docker-tmpfs" && $0.layer.settings["image"]?.hasPrefix("writepath-engine:") == true })
         #expect(doc.runs.allSatisfy { $0.target?.filesystem == "tmpfs" })
         #expect(sweepLeftovers().isEmpty, "left behind: \(sweepLeftovers())")
     }
@@ -198,10 +216,12 @@ struct SweepDockerTests {
     func dockerTenantsLimited() throws {
         let sweep = try LoadSweep.parse("iodepth=8")
         let spec = LayerSpec(name: "docker-volume", parameters: ["write_iops_limit": "300"])
-        let (doc, dir) = try runSweep([spec], sweep: sweep, slo: "p99=10s", tenants: 2, scratch: "/var/tmp/writepath-sweep-tests/scratch",
-                                      name: "docker-tenants")
+        let (doc, dir) = try runSweep(
+            [spec], sweep: sweep, slo: "p99=10s", tenants: 2, scratch: "/var/tmp/writepath-sweep-tests/scratch",
+            name: "docker-tenants")
         defer { try? FileManager.default.removeItem(atPath: (dir as NSString).deletingLastPathComponent) }
-        try checkSweep(doc, directory: dir, layer: spec.description, sweep: sweep, objective: try LatencyObjective.parse("p99=10s"), tenants: 2)
+        try checkSweep(
+            doc, directory: dir, layer: spec.description, sweep: sweep, objective: try LatencyObjective.parse("p99=10s"), tenants: 2)
         #expect(Set(doc.runs.map { $0.layer.settings["volume"] ?? "" }).count == 2, "each tenant has its own volume")
         for r in doc.runs { #expect(r.write!.iops < 300 * 1.5, "tenant \(r.sweep!.tenant): \(r.write!.iops) IOPS under a 300 limit") }
         let f = try #require(doc.sweep?.layers.first?.points.first?.fairness)
