@@ -346,10 +346,12 @@ public enum Capacity {
             }
         }
         let why =
-            bad.offeredRateMet == false ? "did not reach its offered rate" : bad.iops <= good.iops ? "added no throughput" : "broke it"
+            bad.offeredRateMet == false
+            ? "did not reach its offered rate"
+            : bad.iops <= good.iops ? "added no throughput" : "had \(LatencyObjective.duration(bad.latencyNs))"
         return SLOPoint(
             method: .measured, iops: best.iops, latencyNs: best.latencyNs, offered: best.offered, lowerStep: best.step,
-            upperStep: bad.step, note: "measured at \(at(best)); the next step (\(at(bad))) \(why)\(later)")
+            upperStep: bad.step, note: "measured at \(at(best)); the first step beyond the objective, \(at(bad)), \(why)\(later)")
     }
 
     /// The elasticity Δln(latency) / Δln(IOPS) from `a` to `b` (see `Knee`).

@@ -36,7 +36,7 @@ public enum CapacityText {
             if !c.failedSteps.isEmpty { out += "  failed steps: \(c.failedSteps.map(String.init).joined(separator: ", "))\n" }
             if let d = c.stopDetail, !d.isEmpty { out += "  stop: \(d)\n" }
             out += "  SLO \(a.objective): \(sloText(e.slo))\n"
-            out += "  knee: \(kneeText(e.knee, percentile: pl))\n"
+            out += "  knee: \(c.points.count < 2 ? "needs at least two ok steps" : kneeText(e.knee, percentile: pl))\n"
             if let f = c.worstFairness {
                 out +=
                     "  fairness (least fair step): Jain \(formatDecimal(f.jain_index, places: 3)), min/max \(formatDecimal(f.min_max_ratio, places: 2))\n"
