@@ -332,7 +332,7 @@ public enum Capacity {
         guard end < sorted.count else {
             return SLOPoint(
                 method: .notReached, iops: best.iops, latencyNs: best.latencyNs, offered: best.offered, lowerStep: best.step,
-                upperStep: nil, note: "every step met the objective: the capacity is at least this (sweep to a higher load)")
+                upperStep: nil, note: "every step met the objective (sweep to a higher load)")
         }
         let good = sorted[end - 1], bad = sorted[end]
         if bad.offeredRateMet != false, bad.iops > good.iops, bad.latencyNs > good.latencyNs {

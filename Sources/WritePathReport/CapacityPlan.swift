@@ -135,8 +135,7 @@ public enum CapacityPlanner {
             let usable = c * (1 - demand.headroom)
             let k = Int((usable / demand.iopsPerTenant + 1e-9).rounded(.down))
             var notes: [String] = []
-            if e.slo.method == .notReached { notes.append("capacity is a lower bound: every step met the objective") }
-            if e.slo.method == .none { notes.append("no step met the objective") }
+            if e.slo.method == .notReached { notes.append("capacity is a lower bound") }
             if e.curve.tenants > 1 { notes.append("measured with \(e.curve.tenants) co-located tenants") }
             if e.curve.memoryBacked { notes.append("target in memory (\(e.curve.targetFilesystem!)): measures the engine, not a disk") }
             if e.curve.workload.rw.reads && e.curve.workload.rw.writes { notes.append("mixed workload: capacity counts writes") }

@@ -103,7 +103,7 @@ public enum CapacityText {
         }
         var notes: [String] = []
         for r in plan.rows {
-            notes.append("\(r.entry.label): SLO point \(r.entry.slo.note)\(r.note.isEmpty ? "" : "; \(r.note)")")
+            notes.append("\(r.entry.label): SLO point: \(r.entry.slo.note)\(r.note.isEmpty ? "" : "; \(r.note)")")
         }
         notes += plan.excluded.map { "left out: \($0)" }
         if !notes.isEmpty { out += "\n" + notes.map { "note: \($0)\n" }.joined() }
