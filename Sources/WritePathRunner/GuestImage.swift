@@ -74,6 +74,9 @@ public struct GuestImage: Sendable {
 
     /// Builds the image for `engineBinary` unless an identical one is cached; `rebuild` forces it.
     public static func prepare(engineBinary: String, rebuild: Bool = false) throws -> GuestImage {
+        // Tenants boot guests at once: one of them builds the image, the others wait for it.
+        SharedPreparation.lock.lock()
+        defer { SharedPreparation.lock.unlock() }
         let (kernel, version) = try findKernel()
         let moduleFiles = try modulesInOrder(version: version)
         let busybox = try findBusybox()
