@@ -8,6 +8,7 @@ RELEASE := .build/release/writepath
 
 deps:
 	@scripts/install-deps.sh
+	@scripts/stamp-commit.sh
 
 build: deps
 	$(SWIFT) build
@@ -20,6 +21,7 @@ release: deps
 ## it says which are not and why), then the report: prints the table and where report.html is.
 demo:
 	@scripts/install-deps.sh build containers
+	@scripts/stamp-commit.sh
 	@scripts/start-dockerd.sh || echo "make demo: docker is not available; its layers will be reported unavailable"
 	$(SWIFT) build -c release --static-swift-stdlib
 	@mkdir -p results
@@ -28,6 +30,7 @@ demo:
 ## Installs what is missing (engine, containers, guests), starts dockerd, runs the whole test suite.
 test:
 	@scripts/install-deps.sh all
+	@scripts/stamp-commit.sh
 	@scripts/start-dockerd.sh || echo "make test: docker is not available; its tests will say so and skip"
 	$(SWIFT) build -c release --static-swift-stdlib
 	$(SWIFT) build --build-tests
