@@ -4,7 +4,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 SWIFT ?= swift
 RELEASE := .build/release/writepath
 
-.PHONY: deps build release demo test bench format clean
+.PHONY: deps build release demo test sanitize fuzz bench format clean
 
 deps:
 	@scripts/install-deps.sh
@@ -35,6 +35,15 @@ test:
 	$(SWIFT) build -c release --static-swift-stdlib
 	$(SWIFT) build --build-tests
 	WRITEPATH_ENGINE=$(CURDIR)/$(RELEASE) $(SWIFT) test --no-parallel
+
+## The test suite under ThreadSanitizer and AddressSanitizer (.build-tsan, .build-asan); see
+## scripts/sanitize.sh for SANITIZE_FILTER (by default the container and guest suites are skipped).
+sanitize:
+	scripts/sanitize.sh
+
+## libFuzzer on the job-file, matrix and result parsers, FUZZ_SECONDS each (default 60).
+fuzz:
+	scripts/fuzz.sh
 
 ## writepath against fio, side by side (see scripts/bench-vs-fio.sh).
 bench: release

@@ -13,6 +13,9 @@ let package = Package(
     products: [
         .executable(name: "writepath", targets: ["writepath"]),
         .library(name: "WritePathEngine", targets: ["WritePathEngine"]),
+        // The parsers, for the fuzz targets under Fuzz/ (their own package).
+        .library(name: "WritePathRunner", targets: ["WritePathRunner"]),
+        .library(name: "WritePathReport", targets: ["WritePathReport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -72,7 +75,7 @@ let package = Package(
 
         .testTarget(name: "WritePathEngineTests", dependencies: ["WritePathEngine", "WritePathReport"]),
         .testTarget(name: "WritePathRunnerTests", dependencies: ["WritePathRunner", "writepath"]),
-        .testTarget(name: "WritePathCLITests", dependencies: ["writepath"]),
+        .testTarget(name: "WritePathCLITests", dependencies: ["writepath", "WritePathEngine", "WritePathReport", "WritePathRunner"]),
         .testTarget(name: "WritePathReportTests", dependencies: ["WritePathReport", "writepath"]),
     ],
     swiftLanguageModes: [.v6]

@@ -15,7 +15,9 @@ public enum FioJobFile {
         var inGlobal = false
         var sawSection = false
         var lineNumber = 0
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        var jobNames: Set<String> = []
+        // Lines end in LF, CRLF or CR: a "\r\n" is one Character, so split on every newline.
+        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
             lineNumber += 1
             var line = String(rawLine).trimmingWhitespace()
             if let i = line.firstIndex(where: { $0 == ";" || $0 == "#" }) {
@@ -25,7 +27,7 @@ public enum FioJobFile {
             let at = "\(path):\(lineNumber)"
             if line.hasPrefix("[") {
                 guard line.hasSuffix("]"), line.count > 2 else {
-                    throw WritePathError.invalidInput(field: at, message: "'\(line)' is not a section header; expected [global] or [jobname]")
+                    throw WritePathError.invalidInput(field: at, message: "\(quoted(line)) is not a section header; expected [global] or [jobname]")
                 }
                 if let job = current { jobs.append(job) }
                 let name = String(line.dropFirst().dropLast()).trimmingWhitespace()
@@ -38,6 +40,9 @@ public enum FioJobFile {
                     }
                 } else {
                     inGlobal = false
+                    guard jobNames.insert(name).inserted else {
+                        throw WritePathError.invalidInput(field: at, message: "duplicate job section [\(clipped(name))]; give each job its own name")
+                    }
                     var job = global
                     do { try job.set("name", name) } catch { throw prefixed(error, at) }
                     current = job
@@ -52,6 +57,9 @@ public enum FioJobFile {
             if let eq = line.firstIndex(of: "=") {
                 key = String(line[..<eq]).trimmingWhitespace()
                 value = String(line[line.index(after: eq)...]).trimmingWhitespace()
+                guard !key.isEmpty else {
+                    throw WritePathError.invalidInput(field: at, message: "\(quoted(line)) has no option name; expected key=value, e.g. bs=4k")
+                }
             } else {
                 key = line
                 value = nil

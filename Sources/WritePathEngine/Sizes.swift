@@ -26,13 +26,23 @@ public enum ByteSize {
             }
         }
         guard let value = UInt64(digits) else {
-            throw WritePathError.invalidInput(field: field, message: "'\(text)' is not a size; expected a whole number of bytes with an optional k/m/g/t suffix, e.g. 4k or 256m")
+            throw WritePathError.invalidInput(field: field, message: "\(quoted(text)) is not a size; expected a whole number of bytes with an optional k/m/g/t suffix, e.g. 4k or 256m")
         }
         let (product, overflow) = value.multipliedReportingOverflow(by: multiplier)
         guard !overflow, product <= UInt64(Int64.max) else {
-            throw WritePathError.invalidInput(field: field, message: "'\(text)' is too large; at most 8 EiB")
+            throw WritePathError.invalidInput(field: field, message: "\(quoted(text)) is too large; at most 8 EiB")
         }
         return product
+    }
+
+    /// Formats a measured or read-back byte count (bandwidth, a median) with a binary suffix.
+    /// Any value is accepted, as results files may hold anything: negative, not finite or
+    /// beyond 16 EiB come out as numbers (`-5B`, `nan`), never as a trap.
+    public static func format(_ bytes: Double) -> String {
+        guard bytes.isFinite else { return formatDecimal(bytes, places: 0) }
+        if bytes < 0 { return "-" + format(-bytes) }
+        if bytes < 18e18 { return format(UInt64(bytes)) }
+        return formatDecimal(bytes / Double(1 << 50), places: 1) + "PiB"
     }
 
     /// Formats bytes with a binary suffix (`4KiB`, `1.5MiB`), exact where it can be.
@@ -54,9 +64,14 @@ public func formatDecimal(_ value: Double, places: Int) -> String {
     guard value.isFinite else { return value.isNaN ? "nan" : (value < 0 ? "-inf" : "inf") }
     var scale = 1.0
     for _ in 0..<places { scale *= 10 }
+    // Beyond what UInt64 holds exactly (a value read from a result file may be anything).
+    guard abs(value) * scale < 9e18 else { return "\(value)" }
     let scaled = (abs(value) * scale).rounded()
-    let whole = UInt64(scaled / scale)
-    var frac = String(UInt64(scaled) - whole * UInt64(scale))
+    // Whole and fraction from one integer: dividing the Double could round up past it
+    // (above 2^53) and make the fraction negative.
+    let units = UInt64(scaled), unitsPerWhole = UInt64(scale)
+    let whole = units / unitsPerWhole
+    var frac = String(units % unitsPerWhole)
     while frac.count < places { frac = "0" + frac }
     let sign = value < 0 && scaled != 0 ? "-" : ""
     return places == 0 ? "\(sign)\(whole)" : "\(sign)\(whole).\(frac)"
@@ -69,4 +84,29 @@ extension String {
         while let c = s.last, c == " " || c == "\t" || c == "\r" || c == "\n" { s = s.dropLast() }
         return String(s)
     }
+}
+
+/// `text` made safe for a one-line error message: control characters (newlines, tabs, escape)
+/// are shown escaped, and text longer than `limit` characters is cut, with its length noted.
+/// Input is data: a job file's 100,000-character line must not become a 100,000-character message.
+public func clipped(_ text: String, limit: Int = 256) -> String {
+    var out = ""
+    var count = 0
+    for c in text {
+        if count == limit {
+            return out + "…(\(text.count) characters)"
+        }
+        if c.unicodeScalars.contains(where: { $0.properties.generalCategory == .control || $0 == "\u{2028}" || $0 == "\u{2029}" }) {
+            out += c.unicodeScalars.map { $0.escaped(asASCII: true) }.joined()
+        } else {
+            out.append(c)
+        }
+        count += 1
+    }
+    return out
+}
+
+/// `text` in single quotes for an error message, made one line and short by `clipped`.
+public func quoted(_ text: String, limit: Int = 256) -> String {
+    "'\(clipped(text, limit: limit))'"
 }

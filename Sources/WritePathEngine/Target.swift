@@ -119,6 +119,16 @@ public enum Target {
             _ = wp_fsetxattr(fd, createdMarker, marker, marker.utf8.count)
         }
         defer { Sys.close(fd) }
+        do {
+            return try prepareOpenFile(w, path: path, fd: fd, created: created)
+        } catch {
+            // A file this run made but could not prepare (unaligned bs, no space) is not left behind.
+            if created { unlink(path) }
+            throw error
+        }
+    }
+
+    static func prepareOpenFile(_ w: Workload, path: String, fd: Int32, created: Bool) throws -> PreparedTarget {
         let st = try Sys.fstat(fd, path: path)
         let fileSize = UInt64(st.st_size)
         let size = w.size ?? (fileSize > w.offset ? fileSize - w.offset : 0)
@@ -138,6 +148,10 @@ public enum Target {
             created: created, direct_io: nil)
         try checkAlignment(w, info: info, length: length)
         let end = w.offset + length
+        if w.fallocate != "none", end > fileSize, let free = freeBytes(path), end - fileSize > free {
+            throw WritePathError.invalidInput(
+                field: "size", message: "offset+size needs \(ByteSize.format(end - fileSize)) more on \(mount?.mountPoint ?? path), which has \(ByteSize.format(free)) free; give a smaller --size or another --filename")
+        }
         if w.fallocate == "none" {
             // Sparse: the size is set, the blocks are allocated by the writes themselves.
             if fileSize < end && ftruncate(fd, off_t(end)) != 0 {
@@ -197,6 +211,15 @@ public enum Target {
             try prefill(fd: fd, path: path, offset: w.offset, length: length, seed: w.seed)
         }
         return PreparedTarget(info: info, regionOffset: w.offset, regionLength: length)
+    }
+
+    /// Bytes an unprivileged writer may still allocate on the filesystem holding `path`
+    /// (statvfs f_bavail), or nil when it cannot be told.
+    static func freeBytes(_ path: String) -> UInt64? {
+        var v = statvfs()
+        guard statvfs(path, &v) == 0 else { return nil }
+        let (bytes, overflow) = UInt64(v.f_bavail).multipliedReportingOverflow(by: UInt64(v.f_frsize))
+        return overflow ? nil : bytes
     }
 
     /// Checks bs, offset and size against the O_DIRECT alignment.

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The I/O pattern of a job: fio's `rw`.
 public enum ReadWriteMode: String, Codable, Sendable, CaseIterable {
     case write, randwrite, read, randread, randrw
@@ -49,7 +53,7 @@ public enum RandomDistribution: Equatable, Sendable, Codable, CustomStringConver
             }
             return .zipf(theta: theta)
         }
-        throw WritePathError.invalidInput(field: field, message: "'\(text)' is not supported; expected uniform or zipf:THETA (e.g. zipf:1.2)")
+        throw WritePathError.invalidInput(field: field, message: "\(quoted(text)) is not supported; expected uniform or zipf:THETA (e.g. zipf:1.2)")
     }
 }
 
@@ -194,13 +198,13 @@ public struct Workload: Codable, Equatable, Sendable {
         case "ioengine":
             let v = try required()
             guard let e = EngineKind(rawValue: v) else {
-                throw WritePathError.invalidInput(field: field, message: "'\(v)' is not supported; expected one of \(EngineKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw WritePathError.invalidInput(field: field, message: "\(quoted(v)) is not supported; expected one of \(EngineKind.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             ioengine = e
         case "rw", "readwrite":
             let v = try required()
             guard let m = ReadWriteMode(rawValue: v) else {
-                throw WritePathError.invalidInput(field: field, message: "'\(v)' is not supported; expected one of \(ReadWriteMode.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw WritePathError.invalidInput(field: field, message: "\(quoted(v)) is not supported; expected one of \(ReadWriteMode.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             rw = m
         case "rwmixwrite": rwmixwrite = try Self.integer(try required(), field: field, range: 0...100)
@@ -215,8 +219,8 @@ public struct Workload: Codable, Equatable, Sendable {
         case "numjobs": numjobs = try Self.integer(try required(), field: field, range: 1...1024)
         case "size": size = try ByteSize.parse(try required(), field: field)
         case "offset": offset = try ByteSize.parse(try required(), field: field)
-        case "filename": filename = try required()
-        case "directory": directory = try required()
+        case "filename": filename = try Self.path(try required(), field: field)
+        case "directory": directory = try Self.path(try required(), field: field)
         case "direct": direct = try Self.boolean(value, field: field)
         case "buffered": direct = !(try Self.boolean(value, field: field))
         case "sync": sync = try Self.boolean(value, field: field)
@@ -230,14 +234,14 @@ public struct Workload: Codable, Equatable, Sendable {
         case "buffer_pattern":
             let v = try required()
             guard let p = BufferPattern(rawValue: v.lowercased()) else {
-                throw WritePathError.invalidInput(field: field, message: "'\(v)' is not supported; expected random or zero")
+                throw WritePathError.invalidInput(field: field, message: "\(quoted(v)) is not supported; expected random or zero")
             }
             buffer_pattern = p
         case "zero_buffers": buffer_pattern = try Self.boolean(value, field: field) ? .zero : .random
         case "seed", "randseed":
             let v = try required()
             guard let s = UInt64(v) else {
-                throw WritePathError.invalidInput(field: field, message: "'\(v)' is not a whole number from 0 to \(UInt64.max)")
+                throw WritePathError.invalidInput(field: field, message: "\(quoted(v)) is not a whole number from 0 to \(UInt64.max)")
             }
             seed = s
         case "fixedbufs": fixedbufs = try Self.boolean(value, field: field)
@@ -264,7 +268,7 @@ public struct Workload: Codable, Equatable, Sendable {
             // writepath always runs jobs as threads and always reports per job and summed.
             _ = try Self.boolean(value, field: field)
         default:
-            throw WritePathError.invalidInput(field: key, message: "unknown option; supported: \(Workload.supportedOptions.joined(separator: ", "))")
+            throw WritePathError.invalidInput(field: clipped(key), message: "unknown option; supported: \(Workload.supportedOptions.joined(separator: ", "))")
         }
     }
 
@@ -282,10 +286,21 @@ public struct Workload: Codable, Equatable, Sendable {
         }
     }
 
+    /// Checks a path: no NUL character (C would cut the path there) and at most PATH_MAX bytes.
+    static func path(_ text: String, field: String) throws -> String {
+        guard !text.utf8.contains(0) else {
+            throw WritePathError.invalidInput(field: field, message: "\(quoted(text)) contains a NUL character; give a path without it")
+        }
+        guard text.utf8.count < Int(PATH_MAX) else {
+            throw WritePathError.invalidInput(field: field, message: "\(quoted(text)) is \(text.utf8.count) bytes long; a path has at most \(Int(PATH_MAX) - 1)")
+        }
+        return text
+    }
+
     /// Parses a whole number in `range`.
     static func integer(_ text: String, field: String, range: ClosedRange<Int>) throws -> Int {
         guard let v = Int(text.trimmingWhitespace()), range.contains(v) else {
-            throw WritePathError.invalidInput(field: field, message: "'\(text)' is not a whole number from \(range.lowerBound) to \(range.upperBound)")
+            throw WritePathError.invalidInput(field: field, message: "\(quoted(text)) is not a whole number from \(range.lowerBound) to \(range.upperBound)")
         }
         return v
     }
@@ -297,7 +312,7 @@ public struct Workload: Codable, Equatable, Sendable {
         case "1", "true", "yes", "on": return true
         case "0", "false", "no", "off": return false
         default:
-            throw WritePathError.invalidInput(field: field, message: "'\(text!)' is not a boolean; expected 1 or 0")
+            throw WritePathError.invalidInput(field: field, message: "\(quoted(text!)) is not a boolean; expected 1 or 0")
         }
     }
 
@@ -309,7 +324,7 @@ public struct Workload: Codable, Equatable, Sendable {
             if let v = Double(t.dropLast(suffix.count)), v >= 0, v.isFinite, v * scale <= 31_536_000 { return v * scale }
         }
         if let v = Double(t), v >= 0, v.isFinite, v <= 31_536_000 { return v }
-        throw WritePathError.invalidInput(field: field, message: "'\(text)' is not a duration; expected seconds (10) or a number with us/ms/s/m/h, at most one year")
+        throw WritePathError.invalidInput(field: field, message: "\(quoted(text)) is not a duration; expected seconds (10) or a number with us/ms/s/m/h, at most one year")
     }
 
     /// The flush interval in writes and whether it is fdatasync, or nil when no flushes.
@@ -319,12 +334,22 @@ public struct Workload: Codable, Equatable, Sendable {
         return nil
     }
 
+    /// Physical memory in bytes (sysconf), bounding the I/O buffers a workload may allocate.
+    static var physicalMemoryBytes: UInt64 {
+        let pages = sysconf(Int32(_SC_PHYS_PAGES)), pageSize = sysconf(Int32(_SC_PAGESIZE))
+        guard pages > 0, pageSize > 0 else { return 1 << 30 }
+        return UInt64(pages) * UInt64(pageSize)
+    }
+
     /// Checks the options against each other (not against the target; `Target` does that).
     public func validate() throws {
         if bs == 0 { throw WritePathError.invalidInput(field: "bs", message: "must be at least 1 byte; e.g. 4k") }
         if bs > 1 << 30 { throw WritePathError.invalidInput(field: "bs", message: "\(ByteSize.format(bs)) is too large; at most 1GiB") }
         if let size, size < bs {
             throw WritePathError.invalidInput(field: "size", message: "\(ByteSize.format(size)) is smaller than bs=\(ByteSize.format(bs)); give at least one block")
+        }
+        if let size, size > UInt64(Int64.max) - offset {
+            throw WritePathError.invalidInput(field: "size", message: "offset+size is beyond 8EiB, the largest file offset")
         }
         if time_based && runtime == 0 {
             throw WritePathError.invalidInput(field: "time_based", message: "needs runtime, e.g. --runtime 10")
@@ -358,8 +383,16 @@ public struct Workload: Codable, Equatable, Sendable {
                 throw WritePathError.invalidInput(field: "verify", message: "checks what the job writes; use a write workload")
             }
         }
-        if name.isEmpty || name.contains("/") {
-            throw WritePathError.invalidInput(field: "name", message: "must be non-empty and without '/'")
+        if name.isEmpty || name.contains("/") || name.utf8.contains(0) || name.utf8.count > 200 {
+            throw WritePathError.invalidInput(field: "name", message: "\(quoted(name)) is not a job name; give 1 to 200 bytes without '/' or NUL (it names the target file)")
+        }
+        let buffers = UInt64(iodepth) * (rw.writes && rw.reads ? 2 : 1) * UInt64(numjobs)
+        let (bufferBytes, overflow) = buffers.multipliedReportingOverflow(by: bs)
+        let memoryLimit = Self.physicalMemoryBytes / 2
+        if overflow || bufferBytes > memoryLimit {
+            throw WritePathError.invalidInput(
+                field: "iodepth",
+                message: "iodepth=\(iodepth) x bs=\(ByteSize.format(bs)) x numjobs=\(numjobs)\(rw == .randrw ? " x 2 (randrw)" : "") needs \(overflow ? "more than 8EiB" : ByteSize.format(bufferBytes)) of I/O buffers; at most \(ByteSize.format(memoryLimit)), half of this machine's memory")
         }
     }
 }

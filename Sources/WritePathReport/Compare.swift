@@ -167,7 +167,7 @@ public struct Comparison: Sendable {
     public static func format(_ value: Double, metric: String) -> String {
         switch metric {
         case RunMetric.iops.rawValue: return TextFormat.si(value)
-        case RunMetric.bw.rawValue: return ByteSize.format(UInt64(max(value, 0))) + "/s"
+        case RunMetric.bw.rawValue: return ByteSize.format(value) + "/s"
         case RunMetric.cpuPerIO.rawValue: return formatDecimal(value, places: 0) + " ns"
         case "runs": return formatDecimal(value, places: 0) + " ok"
         default: return TextReport.us(value) + " us"

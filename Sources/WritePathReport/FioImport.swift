@@ -62,9 +62,9 @@ public enum FioImport {
             // The result types' memberwise initialisers are internal to the engine: start from a
             // run without metrics and fill in its public fields.
             var run = RunResult.failed(layer: info, workload: workload, rep: rep, error: "", startedAt: startedAt)
-            let error = Int(number(job["error"]) ?? 0)
+            let error = Int(try count(job["error"], field: "jobs[\(name)].error", source: source) ?? 0)
             run.status = error == 0 ? "ok" : "failed"
-            run.error = error == 0 ? nil : "fio reported error \(error) (\(errnoName(Int32(error))))"
+            run.error = error == 0 ? nil : "fio reported error \(error) (\(errnoName(Int32(clamping: error))))"
             run.engine.features = ["fio"]
             run.write = write
             run.read = read
@@ -116,9 +116,37 @@ public enum FioImport {
         return nil
     }
 
+    /// A count or a nanosecond value: a number from 0 to 2^63, as fio writes them; nil when
+    /// absent. Anything else (negative, fractional garbage, 1e30, "nan") is not fio's output and
+    /// is an error naming the field, never a trap or a made-up number.
+    static func count(_ v: Any?, field: String, source: String) throws -> UInt64? {
+        guard let v else { return nil }
+        guard let d = number(v), d.isFinite, d >= 0, d < 9.2e18 else {
+            throw WritePathError.invalidInput(field: "\(source): \(field)", message: "\(quoted("\(v)")) is not a count; expected a whole number from 0, as fio writes it")
+        }
+        return UInt64(d)
+    }
+
+    /// A rate, a time or a mean: a finite number of at least 0; nil when absent.
+    static func measure(_ v: Any?, field: String, source: String) throws -> Double? {
+        guard let v else { return nil }
+        guard let d = number(v), d.isFinite, d >= 0 else {
+            throw WritePathError.invalidInput(field: "\(source): \(field)", message: "\(quoted("\(v)")) is not a finite number of at least 0")
+        }
+        return d
+    }
+
     /// One direction of a fio job, or nil when it did no I/O.
     static func direction(_ d: [String: Any]?, source: String, job: String, settings: inout [String: String]) throws -> DirectionResult? {
-        guard let d, let ios = number(d["total_ios"]), ios > 0 else { return nil }
+        guard let d else { return nil }
+        let jobField = "jobs[\(job)]"
+        func countField(_ key: String, in object: [String: Any]? = nil) throws -> UInt64? {
+            try FioImport.count((object ?? d)[key], field: "\(jobField).\(key)", source: source)
+        }
+        func measureField(_ key: String, in object: [String: Any]? = nil) throws -> Double? {
+            try FioImport.measure((object ?? d)[key], field: "\(jobField).\(key)", source: source)
+        }
+        guard let ios = try countField("total_ios"), ios > 0 else { return nil }
         let lat = d["lat_ns"] as? [String: Any]
         let clat = d["clat_ns"] as? [String: Any]
         let chosen: [String: Any]
@@ -133,11 +161,14 @@ public enum FioImport {
         }
         var points: [(Double, UInt64)] = []
         for (k, v) in chosen["percentile"] as? [String: Any] ?? [:] {
-            if let p = Double(k), let ns = number(v) { points.append((p, UInt64(max(ns, 0)))) }
+            guard let p = Double(k), p >= 0, p <= 100 else {
+                throw WritePathError.invalidInput(field: "\(source): \(jobField).percentile", message: "\(quoted(k)) is not a percentile from 0 to 100")
+            }
+            if let ns = try FioImport.count(v, field: "\(jobField).percentile.\(k)", source: source) { points.append((p, ns)) }
         }
         points.sort { $0.0 < $1.0 }
-        let minNs = UInt64(max(number(chosen["min"]) ?? 0, 0)), maxNs = UInt64(max(number(chosen["max"]) ?? 0, 0))
-        let count = UInt64(number(chosen["N"]) ?? ios)
+        let minNs = try countField("min", in: chosen) ?? 0, maxNs = try countField("max", in: chosen) ?? 0
+        let count = try countField("N", in: chosen) ?? ios
         let histogram = rebuild(points: points, min: minNs, max: maxNs, count: count)
         func at(_ p: Double) -> UInt64 {
             points.first { abs($0.0 - p) < 1e-6 }?.1 ?? histogram.value(atPercentile: p)
@@ -145,18 +176,18 @@ public enum FioImport {
         var summary = histogram.summary
         summary.min = minNs
         summary.max = maxNs
-        summary.mean = number(chosen["mean"]) ?? summary.mean
-        summary.stddev = number(chosen["stddev"]) ?? summary.stddev
+        summary.mean = try measureField("mean", in: chosen) ?? summary.mean
+        summary.stddev = try measureField("stddev", in: chosen) ?? summary.stddev
         summary.p50 = at(50)
         summary.p90 = at(90)
         summary.p99 = at(99)
         summary.p99_9 = at(99.9)
         summary.p99_99 = at(99.99)
-        let runtime = (number(d["runtime"]) ?? 0) / 1000
+        let runtime = (try measureField("runtime") ?? 0) / 1000
         let json = DirectionJSON(
-            ios: UInt64(ios), bytes: UInt64(number(d["io_bytes"]) ?? 0), iops: number(d["iops"]) ?? 0,
-            bw_bytes_per_s: number(d["bw_bytes"]) ?? 0, runtime_s: runtime,
-            errors: UInt64(number(d["short_ios"]) ?? 0) + UInt64(number(d["drop_ios"]) ?? 0),
+            ios: ios, bytes: try countField("io_bytes") ?? 0, iops: try measureField("iops") ?? 0,
+            bw_bytes_per_s: try measureField("bw_bytes") ?? 0, runtime_s: runtime,
+            errors: (try countField("short_ios") ?? 0) + (try countField("drop_ios") ?? 0),
             lat_ns: summary, histogram: histogram.encoded, series: [])
         // DirectionResult has no public initialiser; it is built through its JSON contract.
         return try JSONDecoder().decode(DirectionResult.self, from: JSONEncoder().encode(json))

@@ -132,7 +132,7 @@ public enum HTMLReport {
             out += "<td class=\"l\">\(html(r.workload.name))</td><td>\(r.okRuns.count)/\(r.runs.count)</td>"
             out += "<td>\(iops.map { TextFormat.si($0.median) } ?? "–")</td>"
             out += "<td class=\"ci\">\(iops.flatMap { e in e.low.map { "\(TextFormat.si($0))–\(TextFormat.si(e.high!))" } } ?? "")</td>"
-            out += "<td>\(r.estimates[.bw].map { ByteSize.format(UInt64($0.median)) } ?? "–")</td>"
+            out += "<td>\(r.estimates[.bw].map { ByteSize.format($0.median) } ?? "–")</td>"
             for v in [s?.p50, s?.p99, s?.p99_9] { out += "<td>\(v.map { TextReport.us(Double($0)) } ?? "–")</td>" }
             out += "<td>\(r.estimates[.cpuPerIO].map { formatDecimal($0.median, places: 0) } ?? "–")</td>"
             for ratio in [r.iopsRatio, r.p50Ratio] {
@@ -157,7 +157,7 @@ public enum HTMLReport {
     static func throughputChart(_ rows: [LayerWorkloadAggregate], color: (String) -> String) -> String {
         let useBandwidth = rows[0].workload.bs >= 64 * 1024
         let metric: RunMetric = useBandwidth ? .bw : .iops
-        func label(_ v: Double) -> String { useBandwidth ? ByteSize.format(UInt64(max(v, 0))) + "/s" : TextFormat.si(v) }
+        func label(_ v: Double) -> String { useBandwidth ? ByteSize.format(max(v, 0)) + "/s" : TextFormat.si(v) }
         let title = useBandwidth ? "Bandwidth per layer (median, 95% CI)" : "IOPS per layer (median, 95% CI)"
         let plotted = rows.filter { $0.estimates[metric] != nil }
         guard !plotted.isEmpty else { return "<figure><figcaption>\(title)</figcaption><p class=\"note\">no ok runs</p></figure>\n" }

@@ -54,7 +54,16 @@ public enum JSONFormat {
         guard header.schema == ResultDocument.currentSchema else {
             throw WritePathError.invalidInput(field: source, message: "schema is \(header.schema.map { "'\($0)'" } ?? "missing"); expected '\(ResultDocument.currentSchema)'")
         }
-        do { return try decoder.decode(ResultDocument.self, from: data) } catch {
+        do { return try decoder.decode(ResultDocument.self, from: data) } catch let DecodingError.dataCorrupted(ctx) where ctx.codingPath.isEmpty {
+            // Foundation says only "not valid JSON", also for valid JSON with a number that does
+            // not fit its field; tell the two apart.
+            let valid = (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) != nil
+            throw WritePathError.invalidInput(
+                field: source,
+                message: "not a valid writepath.result/1 document: " + (valid
+                    ? "a number does not fit its field (negative, fractional or too large where a whole count is expected)"
+                    : "not valid JSON (\(clipped(ctx.debugDescription, limit: 160)))"))
+        } catch {
             throw WritePathError.invalidInput(field: source, message: "not a valid writepath.result/1 document: \(describe(error))")
         }
     }
@@ -66,8 +75,10 @@ public enum JSONFormat {
         case let DecodingError.typeMismatch(_, ctx), let DecodingError.valueNotFound(_, ctx):
             return "wrong type at '\(ctx.codingPath.map(\.stringValue).joined(separator: "."))'"
         case let DecodingError.dataCorrupted(ctx):
+            // The decoder's own words, where it has any.
             let path = ctx.codingPath.map(\.stringValue).joined(separator: ".")
-            return path.isEmpty ? "corrupted data" : "bad value at '\(path)'"
+            let detail = clipped(ctx.debugDescription, limit: 160)
+            return path.isEmpty ? "corrupted data: \(detail)" : "bad value at '\(path)': \(detail)"
         default:
             return "\(error)"
         }

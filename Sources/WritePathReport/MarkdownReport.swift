@@ -20,7 +20,7 @@ public enum MarkdownReport {
             let isBase = r.layer == base
             var cols: [String] = [cell(r.layer), cell(r.workload.name), "\(r.okRuns.count)/\(r.runs.count)"]
             cols.append(r.estimates[.iops].map { TextReport.withInterval($0, TextFormat.si) } ?? "-")
-            cols.append(r.estimates[.bw].map { ByteSize.format(UInt64($0.median)) } ?? "-")
+            cols.append(r.estimates[.bw].map { ByteSize.format($0.median) } ?? "-")
             for v: UInt64? in [s?.p50, s?.p99, s?.p99_9] { cols.append(v.map { TextReport.us(Double($0)) } ?? "-") }
             cols.append(r.estimates[.cpuPerIO].map { formatDecimal($0.median, places: 0) } ?? "-")
             for ratio: Ratio? in [r.iopsRatio, r.p50Ratio] { cols.append(isBase ? "baseline" : (ratio.map(TextReport.ratio) ?? "-")) }

@@ -33,7 +33,7 @@ public enum TextFormat {
     }
 
     static func direction(_ name: String, _ d: DirectionResult) -> String {
-        var out = "  \(name): IOPS=\(si(d.iops)) BW=\(ByteSize.format(UInt64(d.bw_bytes_per_s)))/s ios=\(d.ios) bytes=\(ByteSize.format(d.bytes)) runtime=\(formatDecimal(d.runtime_s, places: 2))s"
+        var out = "  \(name): IOPS=\(si(d.iops)) BW=\(ByteSize.format(d.bw_bytes_per_s))/s ios=\(d.ios) bytes=\(ByteSize.format(d.bytes)) runtime=\(formatDecimal(d.runtime_s, places: 2))s"
         if d.errors > 0 { out += " errors=\(d.errors)" }
         out += "\n"
         let l = d.lat_ns

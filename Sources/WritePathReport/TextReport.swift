@@ -12,7 +12,7 @@ public enum TextReport {
             lines.append([
                 r.label, "\(r.okRuns.count)/\(r.runs.count)",
                 r.estimates[.iops].map { withInterval($0, TextFormat.si) } ?? "-",
-                r.estimates[.bw].map { ByteSize.format(UInt64($0.median)) } ?? "-",
+                r.estimates[.bw].map { ByteSize.format($0.median) } ?? "-",
                 s.map { us(Double($0.p50)) } ?? "-", s.map { us(Double($0.p99)) } ?? "-", s.map { us(Double($0.p99_9)) } ?? "-",
                 r.estimates[.cpuPerIO].map { formatDecimal($0.median, places: 0) } ?? "-",
                 r.iopsRatio.map { ratio($0) } ?? (r.layer == a.options.baselineLayer ? "baseline" : "-"),

@@ -88,10 +88,26 @@ public enum Command {
         p.waitUntilExit()
         out.fileHandleForReading.readabilityHandler = nil
         err.fileHandleForReading.readabilityHandler = nil
-        if stdoutFile == nil { collector.append(out: out.fileHandleForReading.readDataToEndOfFile()) }
-        collector.append(err: err.fileHandleForReading.readDataToEndOfFile())
+        if stdoutFile == nil { collector.append(out: readToEnd(out.fileHandleForReading.fileDescriptor)) }
+        collector.append(err: readToEnd(err.fileHandleForReading.fileDescriptor))
         try? outHandle?.close()
         return CommandOutput(status: p.terminationStatus, stdout: collector.stdout, stderr: collector.stderr, timedOut: timedOut)
+    }
+}
+
+/// Everything up to end of file from `fd`, retrying reads a signal interrupts (EINTR).
+/// FileHandle.readDataToEndOfFile traps instead, and a child that leaves the pipe open to a
+/// grandchild makes that read block long enough for SIGCHLD or Ctrl-C to land in it.
+func readToEnd(_ fd: Int32) -> Data {
+    var data = Data()
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n > 0 {
+            data.append(contentsOf: buffer[0..<n])
+        } else if n == 0 || errno != EINTR {
+            return data
+        }
     }
 }
 

@@ -11,11 +11,9 @@ public struct DockerBindLayer: Layer {
     let path: String?
 
     public init(parameters: [String: String]) throws {
-        limits = try ContainerLimits(LayerParameters(layer: Self.name, values: parameters))
-        path = parameters["path"]
-        if let path, !path.hasPrefix("/") {
-            throw WritePathError.invalidInput(field: "\(Self.name).path", message: "'\(path)' must be an absolute host folder")
-        }
+        let values = LayerParameters(layer: Self.name, values: parameters)
+        limits = try ContainerLimits(values)
+        path = try values.existingFolder("path")
     }
 
     public func availability() -> Availability { DockerRun.availability() }

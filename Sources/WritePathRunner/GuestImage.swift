@@ -127,8 +127,11 @@ public struct GuestImage: Sendable {
         let cpio = try Command.run("/bin/sh", ["-c", "cd '\(root)' && find . | cpio -o -H newc --quiet | zstd -q -19 -T0 -o '\(work)/initramfs.zst'"], timeout: 600)
         guard cpio.succeeded else { throw WritePathError.system(call: "cpio | zstd", path: root, errno: EIO, hint: cpio.stderrTail()) }
         try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try? fm.removeItem(atPath: image)
-        try fm.moveItem(atPath: "\(work)/initramfs.zst", toPath: image)
+        // rename(2) replaces an image another build put there in one step: a guest booting
+        // meanwhile reads either the old file or the new one, never a missing or partial one.
+        guard rename("\(work)/initramfs.zst", image) == 0 else {
+            throw WritePathError.system(call: "rename", path: image, errno: errno, hint: hintFor(errno: errno))
+        }
         let size = ((try? fm.attributesOfItem(atPath: image)[.size]) as? NSNumber)?.uint64Value ?? 0
         return GuestImage(kernel: kernel, initramfs: image, kernelVersion: version, hash: hash, initramfsBytes: size)
     }

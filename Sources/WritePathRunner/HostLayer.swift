@@ -11,7 +11,7 @@ public struct HostLayer: Layer {
     let directory: String?
 
     public init(parameters: [String: String]) throws {
-        directory = parameters["directory"]
+        directory = try LayerParameters(layer: Self.name, values: parameters).existingFolder("directory")
     }
 
     public func availability() -> Availability { .available(detail: "this machine") }

@@ -1,3 +1,4 @@
+import Foundation
 import WritePathEngine
 
 /// A layer named with its parameters, as a matrix file or the command line gives it:
@@ -99,11 +100,11 @@ public enum LayerRegistry {
     /// Makes the layer of `spec`; throws `invalidInput` for an unknown name or parameter.
     public static func make(_ spec: LayerSpec) throws -> any Layer {
         guard let type = all.first(where: { $0.name == spec.name }) else {
-            throw WritePathError.invalidInput(field: "layer", message: "'\(spec.name)' is not a layer; expected one of \(all.map { $0.name }.joined(separator: ", "))")
+            throw WritePathError.invalidInput(field: "layer", message: "\(quoted(spec.name)) is not a layer; expected one of \(all.map { $0.name }.joined(separator: ", "))")
         }
         for key in spec.parameters.keys where !type.parameterNames.contains(key) {
             throw WritePathError.invalidInput(
-                field: "\(spec.name).\(key)",
+                field: "\(spec.name).\(clipped(key))",
                 message: "unknown parameter; \(spec.name) accepts \(type.parameterNames.isEmpty ? "none" : type.parameterNames.joined(separator: ", "))")
         }
         return try type.init(parameters: spec.parameters)
@@ -125,7 +126,7 @@ public struct LayerParameters: Sendable {
     public func integer(_ key: String, range: ClosedRange<Int>) throws -> Int? {
         guard let v = values[key] else { return nil }
         guard let i = Int(v), range.contains(i) else {
-            throw WritePathError.invalidInput(field: "\(layer).\(key)", message: "'\(v)' is not a whole number from \(range.lowerBound) to \(range.upperBound)")
+            throw WritePathError.invalidInput(field: "\(layer).\(key)", message: "\(quoted(v)) is not a whole number from \(range.lowerBound) to \(range.upperBound)")
         }
         return i
     }
@@ -133,9 +134,23 @@ public struct LayerParameters: Sendable {
     public func number(_ key: String, range: ClosedRange<Double>) throws -> Double? {
         guard let v = values[key] else { return nil }
         guard let d = Double(v), range.contains(d) else {
-            throw WritePathError.invalidInput(field: "\(layer).\(key)", message: "'\(v)' is not a number from \(range.lowerBound) to \(range.upperBound)")
+            throw WritePathError.invalidInput(field: "\(layer).\(key)", message: "\(quoted(v)) is not a number from \(range.lowerBound) to \(range.upperBound)")
         }
         return d
+    }
+
+    /// An absolute path to a folder that exists now: a layer writes into it, so a typo must not
+    /// make writepath create folders elsewhere on the host.
+    public func existingFolder(_ key: String) throws -> String? {
+        guard let v = values[key] else { return nil }
+        guard v.hasPrefix("/"), !v.utf8.contains(0) else {
+            throw WritePathError.invalidInput(field: "\(layer).\(key)", message: "\(quoted(v)) must be an absolute host folder")
+        }
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: v, isDirectory: &isDir), isDir.boolValue else {
+            throw WritePathError.invalidInput(field: "\(layer).\(key)", message: "\(quoted(v)) is not an existing folder; create it or leave \(key) out")
+        }
+        return v
     }
 
     public func bytes(_ key: String) throws -> UInt64? {
@@ -146,7 +161,7 @@ public struct LayerParameters: Sendable {
     public func choice(_ key: String, _ options: [String]) throws -> String? {
         guard let v = values[key] else { return nil }
         guard options.contains(v) else {
-            throw WritePathError.invalidInput(field: "\(layer).\(key)", message: "'\(v)' is not supported; expected one of \(options.joined(separator: ", "))")
+            throw WritePathError.invalidInput(field: "\(layer).\(key)", message: "\(quoted(v)) is not supported; expected one of \(options.joined(separator: ", "))")
         }
         return v
     }
@@ -156,7 +171,7 @@ public struct LayerParameters: Sendable {
         switch v {
         case "1", "true", "yes", "on": return true
         case "0", "false", "no", "off": return false
-        default: throw WritePathError.invalidInput(field: "\(layer).\(key)", message: "'\(v)' is not a boolean; expected true or false")
+        default: throw WritePathError.invalidInput(field: "\(layer).\(key)", message: "\(quoted(v)) is not a boolean; expected true or false")
         }
     }
 }

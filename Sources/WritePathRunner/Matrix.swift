@@ -53,16 +53,18 @@ public struct MatrixSpec: Equatable, Sendable {
 
     /// Parses matrix YAML. Every error is `invalidInput` naming the key (`workloads[1].bs`).
     public static func parse(_ text: String, source: String) throws -> MatrixSpec {
-        let root: Any?
-        do { root = try Yams.load(yaml: text) } catch {
+        let node: Node?
+        do { node = try Yams.compose(yaml: text) } catch {
             let detail = "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
-            throw WritePathError.invalidInput(field: source, message: "not valid YAML: \(detail)")
+            throw WritePathError.invalidInput(field: source, message: "not valid YAML: \(clipped(detail, limit: 200))")
         }
+        if let node { try checkShape(node, source: source) }
+        let root = node?.any
         guard let map = root as? [String: Any] else {
             throw WritePathError.invalidInput(field: source, message: "expected a mapping with layers, workloads and repetitions")
         }
         for key in map.keys where !keys.contains(key) {
-            throw WritePathError.invalidInput(field: key, message: "unknown matrix key; expected \(keys.joined(separator: ", "))")
+            throw WritePathError.invalidInput(field: clipped(key), message: "unknown matrix key; expected \(keys.joined(separator: ", "))")
         }
         guard let layerList = map["layers"] as? [Any], !layerList.isEmpty else {
             throw WritePathError.invalidInput(field: "layers", message: "needs a list of at least one layer, e.g. [host, docker-volume]")
@@ -101,7 +103,8 @@ public struct MatrixSpec: Equatable, Sendable {
                 if ["filename", "directory"].contains(k) {
                     throw WritePathError.invalidInput(field: "workloads[\(i)].\(k)", message: "each layer places the target itself; leave \(k) out")
                 }
-                do { try w.set(k, try scalar(v, field: "workloads[\(i)].\(k)")) } catch let WritePathError.invalidInput(field, message) {
+                let value = try scalar(v, field: "workloads[\(i)].\(clipped(k))")
+                do { try w.set(k, value) } catch let WritePathError.invalidInput(field, message) {
                     throw WritePathError.invalidInput(field: "workloads[\(i)].\(field)", message: message)
                 }
             }
@@ -143,6 +146,38 @@ public struct MatrixSpec: Equatable, Sendable {
             seed = UInt64.random(in: 0...UInt64(UInt32.max))
         }
         return MatrixSpec(layers: layers, workloads: workloads, repetitions: reps, seed: seed)
+    }
+
+    /// The most YAML values (scalars, lists, mappings, counted after alias expansion) a matrix
+    /// file may hold; real ones hold hundreds.
+    static let maximumValues = 100_000
+
+    /// Checks what Yams cannot turn into Swift values safely, before it tries: aliases of aliases
+    /// that expand exponentially ("billion laughs"), and mapping keys that are lists or mappings
+    /// (Yams traps on them). Walks at most `maximumValues` values, without recursion.
+    static func checkShape(_ root: Node, source: String) throws {
+        var stack = [root]
+        var count = 0
+        while let node = stack.popLast() {
+            count += 1
+            if count > maximumValues {
+                throw WritePathError.invalidInput(field: source, message: "expands to more than \(maximumValues) YAML values (aliases of aliases?); write the matrix out")
+            }
+            switch node {
+            case let .mapping(m):
+                for (k, v) in m {
+                    guard case .scalar = k else {
+                        let line = k.mark.map { "line \($0.line): " } ?? ""
+                        throw WritePathError.invalidInput(field: source, message: "\(line)a key must be plain text, not a list or mapping")
+                    }
+                    stack.append(v)
+                }
+            case let .sequence(s):
+                stack.append(contentsOf: s)
+            case .scalar, .alias:
+                break
+            }
+        }
     }
 
     static func scalar(_ v: Any, field: String) throws -> String {

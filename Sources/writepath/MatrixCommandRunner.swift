@@ -28,7 +28,10 @@ struct MatrixCommandRunner {
                 guard let data = FileManager.default.contents(atPath: matrix) else {
                     throw WritePathError.invalidInput(field: "matrix", message: "cannot read '\(matrix)'; give a YAML file or one of quick, standard, full")
                 }
-                spec = try MatrixSpec.parse(String(decoding: data, as: UTF8.self), source: matrix)
+                guard let text = String(data: data, encoding: .utf8) else {
+                    throw WritePathError.invalidInput(field: "matrix", message: "\(quoted(matrix)) is not UTF-8 text")
+                }
+                spec = try MatrixSpec.parse(text, source: matrix)
             }
         }
         Signals.install()
@@ -82,7 +85,7 @@ enum MatrixSummary {
             let status = ok.count == runs.count ? "ok" : "\(runs.count - ok.count) not ok: \(runs.first { $0.status != "ok" }?.error?.prefix(60) ?? "")"
             func col(_ s: String, _ w: Int) -> String { s.count >= w ? s : String(repeating: " ", count: w - s.count) + s }
             let name = key.count > 50 ? String(key.prefix(50)) : key + String(repeating: " ", count: 50 - key.count)
-            out += "\(name) \(col("\(runs.count)", 5)) \(col(iops.map { TextFormat.si($0) } ?? "-", 13)) \(col(bw.map { ByteSize.format(UInt64($0)) } ?? "-", 14)) \(col(p99.map { formatDecimal($0 / 1000, places: 1) } ?? "-", 17))  \(status)\n"
+            out += "\(name) \(col("\(runs.count)", 5)) \(col(iops.map { TextFormat.si($0) } ?? "-", 13)) \(col(bw.map { ByteSize.format($0) } ?? "-", 14)) \(col(p99.map { formatDecimal($0 / 1000, places: 1) } ?? "-", 17))  \(status)\n"
         }
         if let m = doc.matrix {
             out += "\n\(m.total_runs) runs, \(m.failed_runs) not ok, seed \(m.seed); results in \(directory)/run.json\n"

@@ -42,7 +42,7 @@ final class StatusLine: @unchecked Sendable {
         lastIOs = ios; lastBytes = bytes; lastTime = elapsed
         var line = "[\(formatDecimal(elapsed, places: 0))s"
         if total > 0 { line += " of \(formatDecimal(total, places: 0))s, \(formatDecimal(max(total - elapsed, 0), places: 0))s left" }
-        line += "] IOPS=\(iopsText(iops)) BW=\(ByteSize.format(UInt64(bw)))/s"
+        line += "] IOPS=\(iopsText(iops)) BW=\(ByteSize.format(bw))/s"
         Output.stderr("\r\u{1B}[K" + line)
         shown = true
     }

@@ -19,6 +19,7 @@ struct ReportOptions {
     /// Exits 1 (by throwing) when any run failed, 130 when interrupted.
     func runAndReport(_ jobs: [Workload], safety: SafetyOptions, afterEach: ((Workload) -> Void)? = nil) throws {
         for w in jobs { try w.validate() }
+        if let output { try checkOutputFolder(output) }
         if let results { try ensureFolder(results) }
         Signals.install()
         var runs: [RunResult] = []
@@ -65,6 +66,19 @@ struct ReportOptions {
         if runs.contains(where: { $0.status != "ok" }) { throw ExitCode(1) }
     }
 
+    /// Checks, before anything runs, that `--output` can be written: its folder exists and it
+    /// is not a folder itself. Measuring for minutes and then failing to save would lose the run.
+    func checkOutputFolder(_ path: String) throws {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
+            throw WritePathError.invalidInput(field: "output", message: "\(quoted(path)) is a folder; give a file name")
+        }
+        let folder = (path as NSString).deletingLastPathComponent
+        guard folder.isEmpty || (FileManager.default.fileExists(atPath: folder, isDirectory: &isDir) && isDir.boolValue) else {
+            throw WritePathError.invalidInput(field: "output", message: "the folder \(quoted(folder)) does not exist; create it or give another --output")
+        }
+    }
+
     func ensureFolder(_ path: String) throws {
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
@@ -93,6 +107,12 @@ struct DemoCommand: ParsableCommand {
     func validate() throws {
         guard Suites.named(suite) != nil else {
             throw ValidationError("invalid suite: '\(suite)'; expected quick, standard or full")
+        }
+    }
+
+    func validate() throws {
+        guard ["text", "json", "csv"].contains(outputFormat) else {
+            throw ValidationError("invalid output-format: \(quoted(outputFormat)) is not supported; expected text, json or csv")
         }
     }
 

@@ -41,9 +41,11 @@ enum Main {
         }
     }
 
+    /// Prints `message` as exactly one line: any newline or control character inside it (from
+    /// a file's contents or a library's message) is shown escaped, never starting a new line.
     static func printError(_ message: String) {
-        var line = "writepath: error: " + message
-        if !line.hasSuffix("\n") { line += "\n" }
-        Output.stderr(line)
+        var text = message
+        while text.hasSuffix("\n") { text.removeLast() }
+        Output.stderr("writepath: error: " + clipped(text, limit: 4000) + "\n")
     }
 }
