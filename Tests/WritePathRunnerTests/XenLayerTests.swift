@@ -51,6 +51,7 @@ struct XenLayerTests {
         #expect(s["dom0_kernel"]?.isEmpty == false && s["domu_kernel"]?.isEmpty == false)
         #expect(Double(s["boot_s"] ?? "") ?? 0 > 0, "boot time recorded apart from the workload")
         #expect(s["xenstore_physical_device"]?.contains(":") == true, "blkback's physical device comes from xenstore")
+        #expect(s["xenstore_queues"] == "1" && s["xenstore_ring_page_order"] == "0", "one vCPU: one ring of one page")
         #expect(result.warnings.contains(XenRun.warningNested))
         // The envelope as it came over COM2 decodes; cut short it is an error.
         let channel = try String(contentsOfFile: "\(context.logDirectory)/xen-channel.txt", encoding: .utf8)
@@ -178,7 +179,8 @@ struct XenSettingsTests {
     @Test("the rig's progress lines are read as they come, and a failure keeps the console lines that tell why")
     func progressAndTail() throws {
         var p = XenRun.Progress()
-        p.update(from: "WRITEPATH-DOM0-UP 4.2 4.17.7\nWRITEPATH-DOMU-CREATED 9.1\n", at: 10)
+        p.update(from: "WRITEPATH-DOM0-UP 4.2 4.17.7\nWRITEPATH-DOMU-CREATED 9.1\nWRITEPATH-XENSTORE queues=2 ring_pa", at: 10)
+        #expect(p.xenstore.isEmpty, "a line still being written is not read")
         p.update(from: "WRITEPATH-DOM0-UP 4.2 4.17.7\nWRITEPATH-DOMU-CREATED 9.1\nWRITEPATH-XENSTORE queues=2 ring_page_order=1\nWRITEPATH-BOOTED 3.5\r\n", at: 20)
         #expect(p.dom0Up == 10 && p.xenVersion == "4.17.7" && p.domUCreated == 10 && p.booted == 20 && p.guestUptime == "3.5")
         #expect(p.xenstore == ["queues": "2", "ring_page_order": "1"])
