@@ -163,15 +163,47 @@ struct XenRun {
     static func availability(_ asked: String) -> Availability {
         switch way(asked) {
         case let .host(v):
-            if case let .unavailable(reason, fix) = QemuRun.availability(), reason.contains("guest image") || reason.contains("zstd") {
-                return .unavailable(reason: reason, fix: fix)
-            }
+            if let (reason, fix) = missingGuestImageInputs() { return .unavailable(reason: reason, fix: fix) }
             return .available(detail: "Xen host: Xen \(v), the domU is created with xl in this dom0")
         case let .nested(detail):
             return .available(detail: "nested under QEMU TCG: \(detail); QEMU \(QemuRun.version() ?? "?")")
         case let .none(reason, fix):
             return .unavailable(reason: reason, fix: fix)
         }
+    }
+
+    /// What the domU's image (`GuestImage`) cannot be built without, on a Xen host; nil when nothing is missing.
+    static func missingGuestImageInputs() -> (reason: String, fix: String)? {
+        do {
+            _ = try GuestImage.findKernel()
+            _ = try GuestImage.findBusybox()
+        } catch let WritePathError.system(_, _, _, hint) {
+            return ("no domU image inputs", hint)
+        } catch {
+            return ("\(error)", "scripts/install-deps.sh guests")
+        }
+        for tool in ["zstd", "cpio", "losetup", "fallocate", "xenstore-read"] where Command.which(tool) == nil {
+            return ("\(tool) is missing (the domU's image, disk or console needs it)", "apt-get install zstd cpio util-linux xen-utils-common")
+        }
+        return nil
+    }
+
+    /// The xl configuration of the domU on a Xen host; `disk` is xl's disk specification.
+    func hostConfiguration(name: String, image: GuestImage, disk: String, argsBase64: String) -> String {
+        """
+        name = "\(name)"
+        type = "\(mode.rawValue)"
+        kernel = "\(image.kernel)"
+        ramdisk = "\(image.initramfs)"
+        extra = "\(domUCommandLine(argsBase64: argsBase64))"
+        memory = \(settings.memory >> 20)
+        vcpus = \(settings.vcpus)
+        disk = [ "\(disk)" ]
+        on_poweroff = "destroy"
+        on_reboot = "destroy"
+        on_crash = "destroy"
+
+        """
     }
 
     /// The domU kernel's command line (without the workload).
@@ -405,9 +437,9 @@ struct XenRun {
         }
         let size = diskBytes(workload)
         let file = "\(dir)/disk.raw"
-        let created = try Command.run("qemu-img", ["create", "-q", "-f", "raw", "-o", "preallocation=falloc", file, "\(size)"], timeout: 600)
+        let created = try Command.run("fallocate", ["-l", "\(size)", file], timeout: 600)
         guard created.succeeded else {
-            throw WritePathError.system(call: "qemu-img create", path: file, errno: EIO, hint: created.stderrTail())
+            throw WritePathError.system(call: "fallocate", path: file, errno: EIO, hint: created.stderrTail())
         }
         let target: String
         if settings.backend == "phy" {
@@ -418,22 +450,9 @@ struct XenRun {
             loopDevice = dev
             target = "phy:\(dev),xvda,w"
         } else {
-            target = "format=raw,vdev=xvda,access=rw,target=\(file)"
+            target = "format=raw,vdev=xvda,access=rw,backendtype=phy,target=\(file)"
         }
-        let config = """
-            name = "\(name)"
-            type = "\(mode.rawValue)"
-            kernel = "\(image.kernel)"
-            ramdisk = "\(image.initramfs)"
-            extra = "\(domUCommandLine(argsBase64: Self.encodedArguments(workload)))"
-            memory = \(settings.memory >> 20)
-            vcpus = \(settings.vcpus)
-            disk = [ "\(target)" ]
-            on_poweroff = "destroy"
-            on_reboot = "destroy"
-            on_crash = "destroy"
-
-            """
+        let config = hostConfiguration(name: name, image: image, disk: target, argsBase64: Self.encodedArguments(workload))
         let configPath = "\(dir)/domu.cfg"
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
         try? config.write(toFile: "\(context.logDirectory)/domu.cfg", atomically: true, encoding: .utf8)

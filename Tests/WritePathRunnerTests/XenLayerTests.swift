@@ -164,6 +164,19 @@ struct XenSettingsTests {
         #expect(XenGuestMode.pvh.nestedCPU.contains("+npt") && !XenGuestMode.pv.nestedCPU.contains("max"))
     }
 
+    @Test("on a Xen host the domU's xl configuration names the guest image, the disk and the settings")
+    func hostConfiguration() throws {
+        let s = try XenSettings(layer: "xen-pvh", mode: .pvh, parameters: ["vcpus": "2", "memory": "512m", "max_queues": "2"])
+        let image = GuestImage(kernel: "/boot/vmlinuz-x", initramfs: "/var/tmp/g/initramfs.zst", kernelVersion: "x", hash: "h", initramfsBytes: 1)
+        let config = XenRun(layerName: "xen-pvh", mode: .pvh, settings: s)
+            .hostConfiguration(name: "wp-1", image: image, disk: "phy:/dev/loop7,xvda,w", argsBase64: "QQ==")
+        for line in ["name = \"wp-1\"", "type = \"pvh\"", "kernel = \"/boot/vmlinuz-x\"", "ramdisk = \"/var/tmp/g/initramfs.zst\"",
+                     "memory = 512", "vcpus = 2", "disk = [ \"phy:/dev/loop7,xvda,w\" ]", "on_crash = \"destroy\""] {
+            #expect(config.contains(line + "\n"), "\(line) missing in\n\(config)")
+        }
+        #expect(config.contains("xen_blkfront.max_queues=2") && config.contains("wp.channel=/dev/hvc0"))
+    }
+
     @Test("xen=host on a machine without a working xl is unavailable, saying why and what to do")
     func hostWay() throws {
         guard XenRun.hostXenVersion() == nil else { print("this machine is a Xen host: xen=host is available"); return }
