@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import WritePathEngine
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Debian's Xen 4.17 packages, fetched with `apt-get download` and unpacked with `dpkg-deb -x`
 /// into a cache: Xen is never installed on this machine.
@@ -54,8 +55,9 @@ public enum XenPackages {
         let fm = FileManager.default
         guard let version = candidateVersion() else {
             if let tree = cached() { return tree }
-            throw WritePathError.system(call: "apt-cache policy", path: hypervisorPackage, errno: ENOENT,
-                                        hint: "apt knows no \(hypervisorPackage): run apt-get update, or scripts/fetch-xen.sh")
+            throw WritePathError.system(
+                call: "apt-cache policy", path: hypervisorPackage, errno: ENOENT,
+                hint: "apt knows no \(hypervisorPackage): run apt-get update, or scripts/fetch-xen.sh")
         }
         let dir = "\(cacheRoot)/packages/\(version)"
         if fm.fileExists(atPath: "\(dir)/complete") { return Tree(version: version, root: "\(dir)/root") }
@@ -67,8 +69,9 @@ public enum XenPackages {
         let pinned = names.map { "\($0)=\(version)" }.joined(separator: " ")
         let download = try Command.run("/bin/sh", ["-c", "cd '\(work)/debs' && apt-get download -q \(pinned)"], timeout: 600)
         guard download.succeeded else {
-            throw WritePathError.system(call: "apt-get download", path: hypervisorPackage, errno: EIO,
-                                        hint: "\(download.stderrTail()); run apt-get update, or scripts/fetch-xen.sh")
+            throw WritePathError.system(
+                call: "apt-get download", path: hypervisorPackage, errno: EIO,
+                hint: "\(download.stderrTail()); run apt-get update, or scripts/fetch-xen.sh")
         }
         for deb in try fm.contentsOfDirectory(atPath: "\(work)/debs") where deb.hasSuffix(".deb") {
             let x = try Command.run("dpkg-deb", ["-x", "\(work)/debs/\(deb)", "\(work)/root"], timeout: 300)
@@ -108,8 +111,10 @@ public struct XenRig: Sendable {
     public var hash: String
 
     /// Modules dom0 loads, in this order: its own disk (virtio), the Xen device nodes, block backend, loop and ext4.
-    static let dom0Modules = ["virtio_pci", "virtio_blk", "xen-privcmd", "xenfs", "xen-evtchn", "xen-gntdev", "xen-gntalloc",
-                              "xen-blkback", "loop", "ext4"]
+    static let dom0Modules = [
+        "virtio_pci", "virtio_blk", "xen-privcmd", "xenfs", "xen-evtchn", "xen-gntdev", "xen-gntalloc",
+        "xen-blkback", "loop", "ext4",
+    ]
     /// Programs dom0 runs, from the package's libexec folder (`usr/lib/xen-4.17/bin`).
     static let dom0Programs = ["xl", "xenstored", "xenconsoled", "xen-init-dom0", "libxl-save-helper"]
 
@@ -237,12 +242,16 @@ public struct XenRig: Sendable {
         let busybox = try GuestImage.findBusybox()
         let modules = try modulesInOrder(version: version)
         let libexec = try libexecDirectory(in: packages.root)
-        let inputs = [packages.version, guest.hash, try EngineRootfs.contentHash(of: kernel), try EngineRootfs.contentHash(of: busybox),
-                      version, dom0InitScript, blockHotplugScript] + modules
+        let inputs =
+            [
+                packages.version, guest.hash, try EngineRootfs.contentHash(of: kernel), try EngineRootfs.contentHash(of: busybox),
+                version, dom0InitScript, blockHotplugScript,
+            ] + modules
         let hash = try GuestImage.stringHash(inputs.joined(separator: "\n"))
         let dir = "\(XenPackages.cacheRoot)/\(hash)"
-        let rig = XenRig(hypervisor: "\(dir)/xen", kernel: kernel, kernelVersion: version, dom0Initramfs: "\(dir)/dom0.cpio",
-                         packageVersion: packages.version, guest: guest, hash: hash)
+        let rig = XenRig(
+            hypervisor: "\(dir)/xen", kernel: kernel, kernelVersion: version, dom0Initramfs: "\(dir)/dom0.cpio",
+            packageVersion: packages.version, guest: guest, hash: hash)
         let fm = FileManager.default
         if !rebuild, fm.fileExists(atPath: "\(dir)/complete") { return rig }
 
@@ -250,8 +259,10 @@ public struct XenRig: Sendable {
         try? fm.removeItem(atPath: work)
         defer { try? fm.removeItem(atPath: work) }
         let root = "\(work)/root"
-        for d in ["bin", "proc", "sys", "dev", "tmp", "mnt", "lib/modules", "etc/xen/scripts", "domu", "usr/bin", "\(libexec)/bin",
-                  "var/run/xen", "var/lib/xen", "var/log/xen/console", "var/lock"] {
+        for d in [
+            "bin", "proc", "sys", "dev", "tmp", "mnt", "lib/modules", "etc/xen/scripts", "domu", "usr/bin", "\(libexec)/bin",
+            "var/run/xen", "var/lib/xen", "var/log/xen/console", "var/lock",
+        ] {
             try fm.createDirectory(atPath: "\(root)/\(d)", withIntermediateDirectories: true)
         }
         try fm.copyItem(atPath: busybox, toPath: "\(root)/bin/busybox")
@@ -295,10 +306,14 @@ public struct XenRig: Sendable {
         try fm.copyItem(atPath: kernel, toPath: "\(root)/domu/vmlinuz")
         try fm.copyItem(atPath: guest.initramfs, toPath: "\(root)/domu/initramfs.zst")
 
-        let cpio = try Command.run("/bin/sh", ["-c", "cd '\(root)' && find . | cpio -o -H newc --quiet > '\(work)/dom0.cpio'"], timeout: 600)
+        let cpio = try Command.run(
+            "/bin/sh", ["-c", "cd '\(root)' && find . | cpio -o -H newc --quiet > '\(work)/dom0.cpio'"], timeout: 600)
         guard cpio.succeeded else { throw WritePathError.system(call: "cpio", path: root, errno: EIO, hint: cpio.stderrTail()) }
         let xen = try Command.run("/bin/sh", ["-c", "gzip -dc '\(packages.root)/boot/xen-4.17-amd64.gz' > '\(work)/xen'"], timeout: 120)
-        guard xen.succeeded else { throw WritePathError.system(call: "gzip -d", path: "\(packages.root)/boot/xen-4.17-amd64.gz", errno: EIO, hint: xen.stderrTail()) }
+        guard xen.succeeded else {
+            throw WritePathError.system(
+                call: "gzip -d", path: "\(packages.root)/boot/xen-4.17-amd64.gz", errno: EIO, hint: xen.stderrTail())
+        }
         try? fm.removeItem(atPath: dir)
         try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try fm.moveItem(atPath: "\(work)/dom0.cpio", toPath: rig.dom0Initramfs)
@@ -314,8 +329,9 @@ public struct XenRig: Sendable {
             $0.hasPrefix("xen-") && FileManager.default.isExecutableFile(atPath: "\(lib)/\($0)/bin/xl")
         }
         guard let d = candidates.sorted().last else {
-            throw WritePathError.system(call: "find xl", path: "\(lib)/xen-*/bin/xl", errno: ENOENT,
-                                        hint: "the unpacked xen-utils package has no xl; remove \(XenPackages.cacheRoot)/packages and run again")
+            throw WritePathError.system(
+                call: "find xl", path: "\(lib)/xen-*/bin/xl", errno: ENOENT,
+                hint: "the unpacked xen-utils package has no xl; remove \(XenPackages.cacheRoot)/packages and run again")
         }
         return "usr/lib/\(d)"
     }
@@ -340,10 +356,15 @@ public struct XenRig: Sendable {
 
     /// The libraries `binary` links (the loader included), resolved in the unpacked tree first.
     static func sharedLibraries(of binary: String, packageRoot: String) throws -> [String] {
-        let r = try Command.run("/usr/bin/env", ["LD_LIBRARY_PATH=\(packageRoot)/usr/lib/x86_64-linux-gnu:\(packageRoot)/lib/x86_64-linux-gnu", "ldd", binary], timeout: 60)
+        let r = try Command.run(
+            "/usr/bin/env", ["LD_LIBRARY_PATH=\(packageRoot)/usr/lib/x86_64-linux-gnu:\(packageRoot)/lib/x86_64-linux-gnu", "ldd", binary],
+            timeout: 60)
         guard r.succeeded, !r.stdout.contains("not found") else {
-            throw WritePathError.system(call: "ldd", path: binary, errno: ENOENT,
-                                        hint: "a library is missing: \(r.stdout.split(separator: "\n").filter { $0.contains("not found") }.joined(separator: ", ")) \(r.stderrTail())")
+            throw WritePathError.system(
+                call: "ldd", path: binary, errno: ENOENT,
+                hint:
+                    "a library is missing: \(r.stdout.split(separator: "\n").filter { $0.contains("not found") }.joined(separator: ", ")) \(r.stderrTail())"
+            )
         }
         var libs: [String] = []
         for line in r.stdout.split(separator: "\n") {

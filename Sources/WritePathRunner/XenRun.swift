@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import WritePathEngine
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The kind of Xen guest: paravirtualized (PV) or PVH (hardware virtualization without a device model).
 public enum XenGuestMode: String, Sendable {
@@ -20,8 +21,10 @@ public enum XenGuestMode: String, Sendable {
 
 /// The settings both Xen layers take, parsed and checked against each other.
 public struct XenSettings: Sendable, Equatable {
-    public static let parameterNames = ["xen", "backend", "vcpus", "memory", "dom0_memory", "max_queues", "max_indirect_segments",
-                                        "max_ring_page_order", "persistent_grants", "disk_size", "boot_timeout"]
+    public static let parameterNames = [
+        "xen", "backend", "vcpus", "memory", "dom0_memory", "max_queues", "max_indirect_segments",
+        "max_ring_page_order", "persistent_grants", "disk_size", "boot_timeout",
+    ]
     /// `auto` (a Xen host where `xl info` works, else the nested rig), `host` or `nested`.
     public var xen = "auto"
     /// `phy` (the domU's disk is dom0's block device) or `loop` (a loop device in dom0 over a file on ext2).
@@ -49,8 +52,9 @@ public struct XenSettings: Sendable, Equatable {
         let p = LayerParameters(layer: layer, values: parameters)
         xen = try p.choice("xen", ["auto", "host", "nested"]) ?? xen
         if parameters["backend"] == "qdisk" {
-            throw WritePathError.invalidInput(field: "\(layer).backend",
-                                              message: "qdisk needs a Xen-enabled QEMU in dom0 (qemu-system-xen), which this rig does not have; use phy or loop")
+            throw WritePathError.invalidInput(
+                field: "\(layer).backend",
+                message: "qdisk needs a Xen-enabled QEMU in dom0 (qemu-system-xen), which this rig does not have; use phy or loop")
         }
         backend = try p.choice("backend", ["phy", "loop"]) ?? backend
         vcpus = try p.integer("vcpus", range: 1...8) ?? vcpus
@@ -63,13 +67,17 @@ public struct XenSettings: Sendable, Equatable {
         diskSize = try p.bytes("disk_size")
         bootTimeout = try p.number("boot_timeout", range: 0.1...3600)
         if memory < 256 << 20 || memory > 8 << 30 {
-            throw WritePathError.invalidInput(field: "\(layer).memory", message: "from 256m to 8g: the domU holds the engine in its initramfs")
+            throw WritePathError.invalidInput(
+                field: "\(layer).memory", message: "from 256m to 8g: the domU holds the engine in its initramfs")
         }
         if dom0Memory < 512 << 20 || dom0Memory > 8 << 30 {
-            throw WritePathError.invalidInput(field: "\(layer).dom0_memory", message: "from 512m to 8g: dom0 holds the toolstack and the domU's image in memory")
+            throw WritePathError.invalidInput(
+                field: "\(layer).dom0_memory", message: "from 512m to 8g: dom0 holds the toolstack and the domU's image in memory")
         }
         if let q = maxQueues, q > vcpus {
-            throw WritePathError.invalidInput(field: "\(layer).max_queues", message: "\(q) queues for \(vcpus) vCPUs: blkfront uses at most one queue per vCPU; raise vcpus")
+            throw WritePathError.invalidInput(
+                field: "\(layer).max_queues",
+                message: "\(q) queues for \(vcpus) vCPUs: blkfront uses at most one queue per vCPU; raise vcpus")
         }
     }
 
@@ -92,11 +100,13 @@ public struct XenSettings: Sendable, Equatable {
     }
 
     var settings: [String: String] {
-        ["backend": backend, "vcpus": "\(vcpus)", "memory_bytes": "\(memory)", "dom0_memory_bytes": "\(dom0Memory)",
-         "max_queues": maxQueues.map(String.init) ?? "default",
-         "max_indirect_segments": maxIndirectSegments.map(String.init) ?? "default",
-         "max_ring_page_order": maxRingPageOrder.map(String.init) ?? "default",
-         "persistent_grants": persistentGrants.map { $0 ? "on" : "off" } ?? "default"]
+        [
+            "backend": backend, "vcpus": "\(vcpus)", "memory_bytes": "\(memory)", "dom0_memory_bytes": "\(dom0Memory)",
+            "max_queues": maxQueues.map(String.init) ?? "default",
+            "max_indirect_segments": maxIndirectSegments.map(String.init) ?? "default",
+            "max_ring_page_order": maxRingPageOrder.map(String.init) ?? "default",
+            "persistent_grants": persistentGrants.map { $0 ? "on" : "off" } ?? "default",
+        ]
     }
 }
 
@@ -141,8 +151,9 @@ struct XenRun {
     static func way(_ asked: String) -> Way {
         if asked != "nested", let v = hostXenVersion() { return .host(xenVersion: v) }
         if asked == "host" {
-            return .none(reason: "this machine is not a Xen dom0 with a working toolstack (`xl info` fails)",
-                         fix: "run on a Xen host's dom0 with xl, or use xen=auto/nested for the nested rig under QEMU")
+            return .none(
+                reason: "this machine is not a Xen dom0 with a working toolstack (`xl info` fails)",
+                fix: "run on a Xen host's dom0 with xl, or use xen=auto/nested for the nested rig under QEMU")
         }
         if case let .unavailable(reason, fix) = QemuRun.availability() {
             return .none(reason: "no Xen host (`xl info` fails) and the nested rig needs QEMU: \(reason)", fix: fix)
@@ -154,8 +165,9 @@ struct XenRun {
             return .nested(detail: "Xen \(tree.version) from Debian's packages, unpacked in \(XenPackages.cacheRoot)")
         }
         guard Command.which("apt-get") != nil, let v = XenPackages.candidateVersion() else {
-            return .none(reason: "no Xen host, and Debian's \(XenPackages.hypervisorPackage) is neither cached nor known to apt",
-                         fix: "apt-get update, then scripts/fetch-xen.sh (downloads and unpacks Xen 4.17 without installing it)")
+            return .none(
+                reason: "no Xen host, and Debian's \(XenPackages.hypervisorPackage) is neither cached nor known to apt",
+                fix: "apt-get update, then scripts/fetch-xen.sh (downloads and unpacks Xen 4.17 without installing it)")
         }
         return .nested(detail: "Xen \(v) from Debian's packages, downloaded and unpacked (not installed) at the first run")
     }
@@ -183,7 +195,9 @@ struct XenRun {
             return ("\(error)", "scripts/install-deps.sh guests")
         }
         for tool in ["zstd", "cpio", "losetup", "fallocate", "xenstore-read"] where Command.which(tool) == nil {
-            return ("\(tool) is missing (the domU's image, disk or console needs it)", "apt-get install zstd cpio util-linux xen-utils-common")
+            return (
+                "\(tool) is missing (the domU's image, disk or console needs it)", "apt-get install zstd cpio util-linux xen-utils-common"
+            )
         }
         return nil
     }
@@ -312,30 +326,36 @@ struct XenRun {
 
         let size = diskBytes(workload)
         let disk = "\(dir)/disk.raw"
-        let created = try Command.run("qemu-img", ["create", "-q", "-f", "raw", "-o", "preallocation=falloc", disk, "\(size)"], timeout: 600)
+        let created = try Command.run(
+            "qemu-img", ["create", "-q", "-f", "raw", "-o", "preallocation=falloc", disk, "\(size)"], timeout: 600)
         guard created.succeeded else {
             throw WritePathError.system(call: "qemu-img create", path: disk, errno: EIO, hint: created.stderrTail())
         }
         let domU = domUCommandLine(argsBase64: Self.encodedArguments(workload))
-        let dom0Args = (["console=hvc0", "loglevel=4", "wp.disk=/dev/vda", "wp.mode=\(mode.rawValue)", "wp.backend=\(settings.backend)",
-                         "wp.mem=\(settings.memory >> 20)", "wp.vcpus=\(settings.vcpus)",
-                         "wp.domu=\(Data(domU.utf8).base64EncodedString())"] + settings.backendParameters).joined(separator: " ")
+        let dom0Args =
+            ([
+                "console=hvc0", "loglevel=4", "wp.disk=/dev/vda", "wp.mode=\(mode.rawValue)", "wp.backend=\(settings.backend)",
+                "wp.mem=\(settings.memory >> 20)", "wp.vcpus=\(settings.vcpus)",
+                "wp.domu=\(Data(domU.utf8).base64EncodedString())",
+            ] + settings.backendParameters).joined(separator: " ")
         let dom0MiB = settings.dom0Memory >> 20
         let console = "\(context.logDirectory)/console.log"
         let channel = "\(context.logDirectory)/xen-channel.txt"
         // QEMU splits -initrd at commas: a comma inside the dom0 command line is written twice.
         let modules = "\(rig.kernel) \(dom0Args.replacingOccurrences(of: ",", with: ",,")),\(rig.dom0Initramfs)"
         let outerMiB = dom0MiB + (settings.memory >> 20) + 384
-        let args = ["-accel", "tcg,thread=multi", "-machine", "q35", "-cpu", mode.nestedCPU, "-smp", "2", "-m", "\(outerMiB)M",
-                    "-nodefaults", "-display", "none", "-no-reboot",
-                    "-kernel", rig.hypervisor,
-                    // bootscrub=false: scrubbing the free memory would cost seconds of emulated CPU, and nothing
-                    // else ever used it.
-                    "-append", "console=com1 com1=115200,8n1 dom0_mem=\(dom0MiB)M,max:\(dom0MiB)M bootscrub=false noreboot",
-                    "-initrd", modules,
-                    "-serial", "file:\(console)", "-serial", "file:\(channel)",
-                    "-drive", "file=\(disk),format=raw,if=none,id=d0,cache=none,aio=threads",
-                    "-device", "virtio-blk-pci,drive=d0"]
+        let args = [
+            "-accel", "tcg,thread=multi", "-machine", "q35", "-cpu", mode.nestedCPU, "-smp", "2", "-m", "\(outerMiB)M",
+            "-nodefaults", "-display", "none", "-no-reboot",
+            "-kernel", rig.hypervisor,
+            // bootscrub=false: scrubbing the free memory would cost seconds of emulated CPU, and nothing
+            // else ever used it.
+            "-append", "console=com1 com1=115200,8n1 dom0_mem=\(dom0MiB)M,max:\(dom0MiB)M bootscrub=false noreboot",
+            "-initrd", modules,
+            "-serial", "file:\(console)", "-serial", "file:\(channel)",
+            "-drive", "file=\(disk),format=raw,if=none,id=d0,cache=none,aio=threads",
+            "-device", "virtio-blk-pci,drive=d0",
+        ]
         try? "\(QemuRun.qemu) \(args.map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " "))\n"
             .write(toFile: "\(context.logDirectory)/command.txt", atomically: true, encoding: .utf8)
 
@@ -345,33 +365,38 @@ struct XenRun {
         var lastRead = -1.0
         var stopReason: String?
         var settledAt: Double?
-        let r = try Command.run(QemuRun.qemu, args, timeout: total, onPoll: { elapsed in
-            if elapsed - lastRead >= 0.25 {
-                lastRead = elapsed
-                if let text = try? String(contentsOfFile: channel, encoding: .utf8) { progress.update(from: text, at: elapsed) }
-            }
-            // dom0 has said all it will (the envelope, an error, done): it powers off by itself;
-            // QEMU is stopped if it is still there 30 s later.
-            if settledAt == nil, progress.error != nil || progress.done != nil || progress.resultEnd != nil { settledAt = elapsed }
-            if let settledAt { return elapsed < settledAt + 30 }
-            if progress.booted == nil && elapsed > bootDeadline {
-                stopReason = "the domU did not reach the workload within \(Int(bootDeadline)) s"
-                return false
-            }
-            return true
-        })
+        let r = try Command.run(
+            QemuRun.qemu, args, timeout: total,
+            onPoll: { elapsed in
+                if elapsed - lastRead >= 0.25 {
+                    lastRead = elapsed
+                    if let text = try? String(contentsOfFile: channel, encoding: .utf8) { progress.update(from: text, at: elapsed) }
+                }
+                // dom0 has said all it will (the envelope, an error, done): it powers off by itself;
+                // QEMU is stopped if it is still there 30 s later.
+                if settledAt == nil, progress.error != nil || progress.done != nil || progress.resultEnd != nil { settledAt = elapsed }
+                if let settledAt { return elapsed < settledAt + 30 }
+                if progress.booted == nil && elapsed > bootDeadline {
+                    stopReason = "the domU did not reach the workload within \(Int(bootDeadline)) s"
+                    return false
+                }
+                return true
+            })
         if let text = try? String(contentsOfFile: channel, encoding: .utf8) { progress.update(from: text, at: lastRead) }
         let tail = Self.consoleTail(console)
         if let error = progress.error {
             throw WritePathError.system(call: "nested xen", path: layerName, errno: EIO, hint: "\(error); last console lines: \(tail)")
         }
         if let stopReason {
-            throw WritePathError.system(call: "nested xen", path: layerName, errno: ETIMEDOUT, hint: "\(stopReason); last console lines: \(tail)")
+            throw WritePathError.system(
+                call: "nested xen", path: layerName, errno: ETIMEDOUT, hint: "\(stopReason); last console lines: \(tail)")
         }
         if r.timedOut && progress.resultEnd == nil {
-            throw WritePathError.system(call: "nested xen", path: layerName, errno: ETIMEDOUT,
-                                        hint: stopRequested.load(ordering: .relaxed) ? "interrupted"
-                                            : "killed at its deadline of \(Int(total)) s; last console lines: \(tail)")
+            throw WritePathError.system(
+                call: "nested xen", path: layerName, errno: ETIMEDOUT,
+                hint: stopRequested.load(ordering: .relaxed)
+                    ? "interrupted"
+                    : "killed at its deadline of \(Int(total)) s; last console lines: \(tail)")
         }
         let channelText = (try? String(contentsOfFile: channel, encoding: .utf8)) ?? ""
         let document = try GuestEnvelope.decode(channelText, qemuStatus: r.status, qemuStderr: r.stderrTail(), consoleTail: tail)
@@ -393,7 +418,8 @@ struct XenRun {
         s["guest_image"] = rig.guest.hash
         s["disk_size_bytes"] = "\(size)"
         s["host_disk"] = disk
-        s["write_path"] = mode.pathDescription + (settings.backend == "loop" ? " (loop over a file on ext2)" : "")
+        s["write_path"] =
+            mode.pathDescription + (settings.backend == "loop" ? " (loop over a file on ext2)" : "")
             + " -> virtio-blk (dom0) -> QEMU -> host kernel -> device"
         if let v = progress.booted { s["boot_s"] = formatDecimal(v, places: 3) }
         if let v = progress.dom0Up { s["dom0_up_s"] = formatDecimal(v, places: 3) }
@@ -466,8 +492,9 @@ struct XenRun {
         let ttyRead = try Command.run("xenstore-read", ["/local/domain/\(domid)/console/tty"], timeout: 20)
         let tty = ttyRead.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         guard ttyRead.succeeded, tty.hasPrefix("/dev/") else {
-            throw WritePathError.system(call: "xenstore-read", path: "/local/domain/\(domid)/console/tty", errno: ENOENT,
-                                        hint: "no console pty for the domU: is xenconsoled running? \(ttyRead.stderrTail())")
+            throw WritePathError.system(
+                call: "xenstore-read", path: "/local/domain/\(domid)/console/tty", errno: ENOENT,
+                hint: "no console pty for the domU: is xenconsoled running? \(ttyRead.stderrTail())")
         }
         // The domU's console, read from its pty, is both its console log and the result channel.
         let console = "\(context.logDirectory)/console.log"
@@ -513,7 +540,8 @@ struct XenRun {
             throw WritePathError.system(call: "xen domU", path: layerName, errno: EIO, hint: "\(error); last console lines: \(tail)")
         }
         if let failure {
-            throw WritePathError.system(call: "xen domU", path: layerName, errno: ETIMEDOUT, hint: "\(failure); last console lines: \(tail)")
+            throw WritePathError.system(
+                call: "xen domU", path: layerName, errno: ETIMEDOUT, hint: "\(failure); last console lines: \(tail)")
         }
         let text = (try? String(contentsOfFile: console, encoding: .utf8)) ?? ""
         let document = try GuestEnvelope.decode(text, qemuStatus: 0, qemuStderr: "", consoleTail: tail)
@@ -524,12 +552,14 @@ struct XenRun {
         s["xen"] = "host"
         s["nested"] = "false"
         s["xen_version"] = xenVersion
-        s["dom0_kernel"] = (try? Command.run("uname", ["-r"], timeout: 10))?.stdout.trimmingCharacters(in: .whitespacesAndNewlines) ?? "unknown"
+        s["dom0_kernel"] =
+            (try? Command.run("uname", ["-r"], timeout: 10))?.stdout.trimmingCharacters(in: .whitespacesAndNewlines) ?? "unknown"
         s["domu_kernel"] = image.kernelVersion
         s["guest_image"] = image.hash
         s["disk_size_bytes"] = "\(size)"
         s["host_disk"] = loopDevice.map { "\($0) (loop, direct I/O) over \(file)" } ?? file
-        s["write_path"] = mode.pathDescription + (loopDevice != nil ? " (a loop device over a file)" : " (the hotplug script's loop device over a file)")
+        s["write_path"] =
+            mode.pathDescription + (loopDevice != nil ? " (a loop device over a file)" : " (the hotplug script's loop device over a file)")
         if let v = progress.booted { s["boot_s"] = formatDecimal(v, places: 3) }
         if let v = progress.guestUptime { s["guest_uptime_at_workload_s"] = v }
         run.layer = LayerInfo(name: layerName, settings: s)

@@ -1,10 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Testing
 import WritePathEngine
+
 @testable import WritePathRunner
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The nested rig (QEMU TCG -> Xen -> dom0 -> domU) can run here: QEMU and its guest inputs, and
 /// Debian's Xen packages cached or known to apt (the first run downloads and unpacks them).
@@ -35,8 +37,9 @@ struct XenLayerTests {
         let workload = shortWorkload(runtime: 3, iodepth: 4)
         let start = monotonicNanoseconds()
         let result = try layer.run(workload, rep: 1, context: context)
-        print("xen-pv: \(Double(monotonicNanoseconds() - start) / 1e9) s in all, boot_s \(result.layer.settings["boot_s"] ?? "?"), "
-              + "\(Int(result.write?.iops ?? 0)) IOPS")
+        print(
+            "xen-pv: \(Double(monotonicNanoseconds() - start) / 1e9) s in all, boot_s \(result.layer.settings["boot_s"] ?? "?"), "
+                + "\(Int(result.write?.iops ?? 0)) IOPS")
         #expect(result.status == "ok", "\(result.error ?? "")")
         #expect(result.layer.name == "xen-pv")
         #expect((result.write?.ios ?? 0) > 0)
@@ -64,8 +67,12 @@ struct XenLayerTests {
 
     @Test("blkfront and backend settings reach the domU and dom0 and are recorded with what they negotiated")
     func settingsApplied() throws {
-        let layer = try LayerRegistry.make(LayerSpec(name: "xen-pv", parameters: [
-            "backend": "loop", "vcpus": "2", "max_queues": "2", "max_ring_page_order": "1", "max_indirect_segments": "64"]))
+        let layer = try LayerRegistry.make(
+            LayerSpec(
+                name: "xen-pv",
+                parameters: [
+                    "backend": "loop", "vcpus": "2", "max_queues": "2", "max_ring_page_order": "1", "max_indirect_segments": "64",
+                ]))
         let context = guestContext("xen-settings")
         var workload = shortWorkload(runtime: 2, iodepth: 4)
         workload.rw = .write
@@ -121,13 +128,15 @@ struct XenLayerTests {
 struct XenSettingsTests {
     @Test("settings Xen or blkfront would refuse are invalid input, naming the parameter")
     func badSettings() {
-        for (layer, params, field) in [("xen-pv", ["backend": "qdisk"], "backend"), ("xen-pv", ["backend": "nbd"], "backend"),
-                                       ("xen-pvh", ["memory": "64m"], "memory"), ("xen-pv", ["dom0_memory": "128m"], "dom0_memory"),
-                                       ("xen-pv", ["vcpus": "0"], "vcpus"), ("xen-pv", ["max_queues": "4", "vcpus": "2"], "max_queues"),
-                                       ("xen-pv", ["max_ring_page_order": "5"], "max_ring_page_order"),
-                                       ("xen-pvh", ["max_indirect_segments": "1024"], "max_indirect_segments"),
-                                       ("xen-pv", ["xen": "kvm"], "xen"), ("xen-pv", ["persistent_grants": "maybe"], "persistent_grants"),
-                                       ("xen-pv", ["cache": "none"], "cache")] {
+        for (layer, params, field) in [
+            ("xen-pv", ["backend": "qdisk"], "backend"), ("xen-pv", ["backend": "nbd"], "backend"),
+            ("xen-pvh", ["memory": "64m"], "memory"), ("xen-pv", ["dom0_memory": "128m"], "dom0_memory"),
+            ("xen-pv", ["vcpus": "0"], "vcpus"), ("xen-pv", ["max_queues": "4", "vcpus": "2"], "max_queues"),
+            ("xen-pv", ["max_ring_page_order": "5"], "max_ring_page_order"),
+            ("xen-pvh", ["max_indirect_segments": "1024"], "max_indirect_segments"),
+            ("xen-pv", ["xen": "kvm"], "xen"), ("xen-pv", ["persistent_grants": "maybe"], "persistent_grants"),
+            ("xen-pv", ["cache": "none"], "cache"),
+        ] {
             do {
                 _ = try LayerRegistry.make(LayerSpec(name: layer, parameters: params))
                 Issue.record("\(layer) \(params) was accepted")
@@ -149,8 +158,11 @@ struct XenSettingsTests {
 
     @Test("blkfront settings go on the domU's command line, blkback's on dom0's, every one recorded")
     func commandLines() throws {
-        let s = try XenSettings(layer: "xen-pv", mode: .pv, parameters: [
-            "vcpus": "4", "max_queues": "4", "max_indirect_segments": "128", "max_ring_page_order": "2", "persistent_grants": "off"])
+        let s = try XenSettings(
+            layer: "xen-pv", mode: .pv,
+            parameters: [
+                "vcpus": "4", "max_queues": "4", "max_indirect_segments": "128", "max_ring_page_order": "2", "persistent_grants": "off",
+            ])
         let run = XenRun(layerName: "xen-pv", mode: .pv, settings: s)
         let line = run.domUCommandLine(argsBase64: "QQ==")
         #expect(line.contains("xen_blkfront.max_queues=4") && line.contains("xen_blkfront.max_indirect_segments=128"))
@@ -159,19 +171,23 @@ struct XenSettingsTests {
         #expect(s.backendParameters == ["xen_blkback.max_ring_page_order=2", "xen_blkback.feature_persistent=0"])
         let d = run.describe()
         #expect(d["max_queues"] == "4" && d["max_indirect_segments"] == "128" && d["persistent_grants"] == "off" && d["mode"] == "pv")
-        #expect(XenRun(layerName: "xen-pv", mode: .pv, settings: try XenSettings(layer: "xen-pv", mode: .pv, parameters: [:]))
-            .describe()["max_queues"] == "default")
+        #expect(
+            XenRun(layerName: "xen-pv", mode: .pv, settings: try XenSettings(layer: "xen-pv", mode: .pv, parameters: [:]))
+                .describe()["max_queues"] == "default")
         #expect(XenGuestMode.pvh.nestedCPU.contains("+npt") && !XenGuestMode.pv.nestedCPU.contains("max"))
     }
 
     @Test("on a Xen host the domU's xl configuration names the guest image, the disk and the settings")
     func hostConfiguration() throws {
         let s = try XenSettings(layer: "xen-pvh", mode: .pvh, parameters: ["vcpus": "2", "memory": "512m", "max_queues": "2"])
-        let image = GuestImage(kernel: "/boot/vmlinuz-x", initramfs: "/var/tmp/g/initramfs.zst", kernelVersion: "x", hash: "h", initramfsBytes: 1)
+        let image = GuestImage(
+            kernel: "/boot/vmlinuz-x", initramfs: "/var/tmp/g/initramfs.zst", kernelVersion: "x", hash: "h", initramfsBytes: 1)
         let config = XenRun(layerName: "xen-pvh", mode: .pvh, settings: s)
             .hostConfiguration(name: "wp-1", image: image, disk: "phy:/dev/loop7,xvda,w", argsBase64: "QQ==")
-        for line in ["name = \"wp-1\"", "type = \"pvh\"", "kernel = \"/boot/vmlinuz-x\"", "ramdisk = \"/var/tmp/g/initramfs.zst\"",
-                     "memory = 512", "vcpus = 2", "disk = [ \"phy:/dev/loop7,xvda,w\" ]", "on_crash = \"destroy\""] {
+        for line in [
+            "name = \"wp-1\"", "type = \"pvh\"", "kernel = \"/boot/vmlinuz-x\"", "ramdisk = \"/var/tmp/g/initramfs.zst\"",
+            "memory = 512", "vcpus = 2", "disk = [ \"phy:/dev/loop7,xvda,w\" ]", "on_crash = \"destroy\"",
+        ] {
             #expect(config.contains(line + "\n"), "\(line) missing in\n\(config)")
         }
         #expect(config.contains("xen_blkfront.max_queues=2") && config.contains("wp.channel=/dev/hvc0"))
@@ -194,7 +210,10 @@ struct XenSettingsTests {
         var p = XenRun.Progress()
         p.update(from: "WRITEPATH-DOM0-UP 4.2 4.17.7\nWRITEPATH-DOMU-CREATED 9.1\nWRITEPATH-XENSTORE queues=2 ring_pa", at: 10)
         #expect(p.xenstore.isEmpty, "a line still being written is not read")
-        p.update(from: "WRITEPATH-DOM0-UP 4.2 4.17.7\nWRITEPATH-DOMU-CREATED 9.1\nWRITEPATH-XENSTORE queues=2 ring_page_order=1\nWRITEPATH-BOOTED 3.5\r\n", at: 20)
+        p.update(
+            from:
+                "WRITEPATH-DOM0-UP 4.2 4.17.7\nWRITEPATH-DOMU-CREATED 9.1\nWRITEPATH-XENSTORE queues=2 ring_page_order=1\nWRITEPATH-BOOTED 3.5\r\n",
+            at: 20)
         #expect(p.dom0Up == 10 && p.xenVersion == "4.17.7" && p.domUCreated == 10 && p.booted == 20 && p.guestUptime == "3.5")
         #expect(p.xenstore == ["queues": "2", "ring_page_order": "1"])
         #expect(p.resultEnd == nil && p.error == nil)
@@ -204,14 +223,14 @@ struct XenSettingsTests {
         let path = "/tmp/wp-xen-console-\(getpid()).log"
         defer { unlink(path) }
         try """
-            (XEN) boot
-            (XEN) d1v0 Triple fault - invoking HVM shutdown action 1
-            (XEN) rax: 0
-            domU| [    0.1] early
-            wp-dom0: the domU ended without a result
-            [   18.2] reboot: Power down
-            (XEN) Entering ACPI S5 state.
-            """.write(toFile: path, atomically: true, encoding: .utf8)
+        (XEN) boot
+        (XEN) d1v0 Triple fault - invoking HVM shutdown action 1
+        (XEN) rax: 0
+        domU| [    0.1] early
+        wp-dom0: the domU ended without a result
+        [   18.2] reboot: Power down
+        (XEN) Entering ACPI S5 state.
+        """.write(toFile: path, atomically: true, encoding: .utf8)
         let tail = XenRun.consoleTail(path)
         #expect(tail.contains("Triple fault") && tail.contains("domU| [    0.1] early") && tail.contains("wp-dom0:"))
         #expect(!tail.contains("ACPI S5"))
