@@ -226,11 +226,18 @@ struct XenRun {
             + settings.frontendParameters).joined(separator: " ")
     }
 
+    /// The settings, and whether the run will be nested (so that a failed run says so too).
     func describe() -> [String: String] {
         var s = settings.settings
         s["mode"] = mode.rawValue
         s["xen"] = settings.xen
         s["write_path"] = mode.pathDescription
+        let nested = settings.xen == "nested" || (settings.xen == "auto" && Self.hostXenVersion() == nil)
+        s["nested"] = nested ? "true" : "false"
+        if nested {
+            s["accel"] = "tcg"
+            s["outer_cpu"] = mode.nestedCPU
+        }
         return s
     }
 
