@@ -138,7 +138,7 @@ public struct XenRig: Sendable {
         """#
 
     /// dom0's init. Kernel command line: `wp.disk=` (dom0's disk for the domU), `wp.mode=pv|pvh`,
-    /// `wp.backend=phy|loop`, `wp.mem=` (domU MiB), `wp.vcpus=`, `wp.domu=` (base64 of the domU's
+    /// `wp.backend=phy|loop`, `wp.loop_mb=` (the loop file's MiB), `wp.mem=` (domU MiB), `wp.vcpus=`, `wp.domu=` (base64 of the domU's
     /// command line), module parameters as `module.key=value`. To the host on COM2 (ttyS1), line by
     /// line: `WRITEPATH-DOM0-UP uptime xen_version`, `WRITEPATH-DOMU-CREATED uptime`,
     /// `WRITEPATH-XENSTORE key=value ...` (what blkfront and blkback negotiated), the domU's
@@ -179,7 +179,7 @@ public struct XenRig: Sendable {
             mke2fs -q "$DISK" || fail "mke2fs $DISK failed"
             mkdir -p /mnt
             mount -t ext2 "$DISK" /mnt || fail "mount $DISK failed"
-            mb=$(( $(blockdev --getsize64 "$DISK") / 1048576 - 16 ))
+            mb=$(arg wp.loop_mb)
             dd if=/dev/zero of=/mnt/disk.img bs=1M count=$mb 2>/dev/null || fail "writing the $mb MiB loop file failed"
             TARGET=$(losetup -f) && losetup "$TARGET" /mnt/disk.img || fail "losetup failed"
         fi

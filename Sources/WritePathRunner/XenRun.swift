@@ -45,7 +45,7 @@ public struct XenSettings: Sendable, Equatable {
     public var persistentGrants: Bool?
     /// Disk size in bytes; nil: the workload's region plus 16 MiB (plus 64 MiB for `loop`).
     public var diskSize: UInt64?
-    /// Seconds from the start until the domU reaches the workload; nil: 240 nested, 60 on a Xen host.
+    /// Seconds from the start until the domU reaches the workload; nil: 300 nested, 60 on a Xen host.
     public var bootTimeout: Double?
 
     public init(layer: String, mode: XenGuestMode, parameters: [String: String]) throws {
@@ -115,7 +115,7 @@ public struct XenSettings: Sendable, Equatable {
 struct XenRun {
     static let warningNested = "nested Xen under an emulated CPU (QEMU TCG): absolute numbers say little; compare within this rig only"
     /// Seconds the nested rig may take from QEMU's start to the domU's workload.
-    static let bootDeadlineNested = 240.0
+    static let bootDeadlineNested = 300.0
     /// Seconds a domU may take on a Xen host.
     static let bootDeadlineHost = 60.0
 
@@ -258,10 +258,18 @@ struct XenRun {
         return Data(w.commandLineArguments.joined(separator: "\n").utf8).base64EncodedString()
     }
 
-    func diskBytes(_ workload: Workload) -> UInt64 {
+    /// Bytes of the region the workload writes, rounded up to MiB: the loop file's size.
+    func regionBytes(_ workload: Workload) -> UInt64 {
         let region = (workload.size ?? (64 << 20)) + workload.offset
-        let slack: UInt64 = settings.backend == "loop" ? 80 << 20 : 16 << 20
-        let size = max(settings.diskSize ?? (region + slack), region + (settings.backend == "loop" ? 80 << 20 : 0))
+        return (region + (1 << 20) - 1) / (1 << 20) * (1 << 20)
+    }
+
+    /// Bytes of the host's disk image: the region and 16 MiB; for `loop`, room for ext2's own
+    /// tables (a sixteenth) besides the loop file.
+    func diskBytes(_ workload: Workload) -> UInt64 {
+        let region = regionBytes(workload)
+        let least = settings.backend == "loop" ? region + region / 16 + (32 << 20) : region
+        let size = max(settings.diskSize ?? (least + (16 << 20)), least)
         return (size + (1 << 20) - 1) / (1 << 20) * (1 << 20)
     }
 
@@ -342,6 +350,7 @@ struct XenRun {
         let dom0Args =
             ([
                 "console=hvc0", "loglevel=4", "wp.disk=/dev/vda", "wp.mode=\(mode.rawValue)", "wp.backend=\(settings.backend)",
+                "wp.loop_mb=\(regionBytes(workload) >> 20)",
                 "wp.mem=\(settings.memory >> 20)", "wp.vcpus=\(settings.vcpus)",
                 "wp.domu=\(Data(domU.utf8).base64EncodedString())",
             ] + settings.backendParameters).joined(separator: " ")

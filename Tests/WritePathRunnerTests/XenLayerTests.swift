@@ -16,6 +16,10 @@ let xenNestedAvailable: Bool = {
     return a.isAvailable
 }()
 
+/// Seconds the nested rig may take to boot in these tests: twice the default, as the two cores
+/// may be shared with other work (under a load of 8 a PV domU took 120 s to reach its workload).
+let slowBootTimeout = "600"
+
 /// Loop devices whose backing file is under `folder` (losetup -a).
 func loopDevices(using folder: String) -> [String] {
     let r = try? Command.run("losetup", ["-a"], timeout: 10)
@@ -32,7 +36,7 @@ func expectNothingLeft(_ context: LayerContext) {
 struct XenLayerTests {
     @Test("a PV domU in the nested rig runs the workload on blkfront/blkback and hands back a checked result")
     func pvEndToEnd() throws {
-        let layer = try LayerRegistry.make(LayerSpec(name: "xen-pv"))
+        let layer = try LayerRegistry.make(LayerSpec(name: "xen-pv", parameters: ["boot_timeout": slowBootTimeout]))
         let context = guestContext("xen-pv")
         let workload = shortWorkload(runtime: 3, iodepth: 4)
         let start = monotonicNanoseconds()
@@ -71,7 +75,8 @@ struct XenLayerTests {
             LayerSpec(
                 name: "xen-pv",
                 parameters: [
-                    "backend": "loop", "vcpus": "2", "max_queues": "2", "max_ring_page_order": "1", "max_indirect_segments": "64",
+                    "backend": "loop", "vcpus": "2", "boot_timeout": slowBootTimeout, "max_queues": "2", "max_ring_page_order": "1",
+                    "max_indirect_segments": "64",
                 ]))
         let context = guestContext("xen-settings")
         var workload = shortWorkload(runtime: 2, iodepth: 4)
@@ -91,7 +96,7 @@ struct XenLayerTests {
 
     @Test("a PVH domU either runs the workload or fails as a run with the console's last lines")
     func pvh() throws {
-        let layer = try LayerRegistry.make(LayerSpec(name: "xen-pvh"))
+        let layer = try LayerRegistry.make(LayerSpec(name: "xen-pvh", parameters: ["boot_timeout": slowBootTimeout]))
         let context = guestContext("xen-pvh")
         do {
             let result = try layer.run(shortWorkload(runtime: 2, iodepth: 4), rep: 1, context: context)
