@@ -20,6 +20,9 @@ public enum XenPackages {
         "libxencall1", "libxendevicemodel1", "libxenevtchn1", "libxenforeignmemory1", "libxengnttab1",
         "libxenhypfs1", "libxenmisc4.17", "libxenstore4", "libxentoolcore1", "libxentoollog1",
     ]
+    /// For HVM domUs: the device model (Debian's Xen-enabled QEMU, `/usr/libexec/xen-qemu-system-i386`)
+    /// and its BIOS. Not versioned with Xen: apt's candidates are fetched.
+    static let deviceModelNames = ["qemu-system-xen", "seabios"]
 
     /// An unpacked tree: where it is and the package version it came from.
     public struct Tree: Sendable, Equatable {
@@ -40,11 +43,18 @@ public enum XenPackages {
         return nil
     }
 
+    /// Whether the tree in `dir` is whole: its `complete` marker lists every package.
+    static func isComplete(_ dir: String) -> Bool {
+        guard let text = try? String(contentsOfFile: "\(dir)/complete", encoding: .utf8) else { return false }
+        let listed = Set(text.split(separator: "\n").map(String.init))
+        return (names + deviceModelNames).allSatisfy { listed.contains($0) }
+    }
+
     /// The newest complete tree in the cache, or nil.
     public static func cached() -> Tree? {
         let dir = "\(cacheRoot)/packages"
         let versions = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [])
-            .filter { !$0.hasPrefix(".") && FileManager.default.fileExists(atPath: "\(dir)/\($0)/complete") }
+            .filter { !$0.hasPrefix(".") && isComplete("\(dir)/\($0)") }
         guard let v = versions.sorted().last else { return nil }
         return Tree(version: v, root: "\(dir)/\(v)/root")
     }
@@ -60,13 +70,13 @@ public enum XenPackages {
                 hint: "apt knows no \(hypervisorPackage): run apt-get update, or scripts/fetch-xen.sh")
         }
         let dir = "\(cacheRoot)/packages/\(version)"
-        if fm.fileExists(atPath: "\(dir)/complete") { return Tree(version: version, root: "\(dir)/root") }
+        if isComplete(dir) { return Tree(version: version, root: "\(dir)/root") }
         let work = "\(cacheRoot)/packages/.fetch-\(getpid())"
         try? fm.removeItem(atPath: work)
         defer { try? fm.removeItem(atPath: work) }
         try fm.createDirectory(atPath: "\(work)/debs", withIntermediateDirectories: true)
         try fm.createDirectory(atPath: "\(work)/root", withIntermediateDirectories: true)
-        let pinned = names.map { "\($0)=\(version)" }.joined(separator: " ")
+        let pinned = (names.map { "\($0)=\(version)" } + deviceModelNames).joined(separator: " ")
         let download = try Command.run("/bin/sh", ["-c", "cd '\(work)/debs' && apt-get download -q \(pinned)"], timeout: 600)
         guard download.succeeded else {
             throw WritePathError.system(
@@ -82,7 +92,7 @@ public enum XenPackages {
         try? fm.removeItem(atPath: dir)
         try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try fm.moveItem(atPath: "\(work)/root", toPath: "\(dir)/root")
-        try "\(names.joined(separator: "\n"))\n".write(toFile: "\(dir)/complete", atomically: true, encoding: .utf8)
+        try "\((names + deviceModelNames).joined(separator: "\n"))\n".write(toFile: "\(dir)/complete", atomically: true, encoding: .utf8)
         return Tree(version: version, root: "\(dir)/root")
     }
 }
@@ -137,7 +147,7 @@ public struct XenRig: Sendable {
         exit 0
         """#
 
-    /// dom0's init. Kernel command line: `wp.disk=` (dom0's disk for the domU), `wp.mode=pv|pvh`,
+    /// dom0's init. Kernel command line: `wp.disk=` (dom0's disk for the domU), `wp.mode=pv|pvh|hvm`,
     /// `wp.backend=phy|loop`, `wp.loop_mb=` (the loop file's MiB), `wp.mem=` (domU MiB), `wp.vcpus=`, `wp.domu=` (base64 of the domU's
     /// command line), module parameters as `module.key=value`. To the host on COM2 (ttyS1), line by
     /// line: `WRITEPATH-DOM0-UP uptime xen_version`, `WRITEPATH-DOMU-CREATED uptime`,
@@ -196,6 +206,9 @@ public struct XenRig: Sendable {
         on_reboot = "destroy"
         on_crash = "destroy"
         CFG
+        if [ "$(arg wp.mode)" = hvm ]; then
+            printf 'vnc = 0\nvga = "none"\nserial = "none"\n' >> /etc/xen/domu.cfg
+        fi
         LOG=/var/log/xen/console/guest-wp.log
         xl create /etc/xen/domu.cfg > /tmp/xl.out 2>&1 || { cat /tmp/xl.out; fail "xl create failed: $(grep -i error /tmp/xl.out | tail -n 2 | tr '\n' ' ')"; }
         say "WRITEPATH-DOMU-CREATED $(cut -d' ' -f1 /proc/uptime)"
@@ -235,7 +248,10 @@ public struct XenRig: Sendable {
 
     /// Builds the rig for `engineBinary` unless an identical one is cached; fetches the Xen packages
     /// first if they are not unpacked yet (`XenPackages.ensure`).
-    public static func prepare(engineBinary: String, rebuild: Bool = false) throws -> XenRig {
+    /// `deviceModel`: also carry what an HVM domU needs in dom0 (a separate, larger rig): the
+    /// Xen-enabled QEMU with its libraries, hvmloader, SeaBIOS, and the host QEMU's option ROMs
+    /// and keymaps (qemu-system-data, installed with the QEMU layers' dependencies).
+    public static func prepare(engineBinary: String, deviceModel: Bool = false, rebuild: Bool = false) throws -> XenRig {
         let packages = try XenPackages.ensure()
         let guest = try GuestImage.prepare(engineBinary: engineBinary)
         let (kernel, version) = try GuestImage.findKernel()
@@ -245,7 +261,7 @@ public struct XenRig: Sendable {
         let inputs =
             [
                 packages.version, guest.hash, try EngineRootfs.contentHash(of: kernel), try EngineRootfs.contentHash(of: busybox),
-                version, dom0InitScript, blockHotplugScript,
+                version, dom0InitScript, blockHotplugScript, deviceModel ? "device model" : "no device model",
             ] + modules
         let hash = try GuestImage.stringHash(inputs.joined(separator: "\n"))
         let dir = "\(XenPackages.cacheRoot)/\(hash)"
@@ -287,6 +303,9 @@ public struct XenRig: Sendable {
         for n in ["read", "write", "rm", "ls", "list", "exists"] {
             try fm.createSymbolicLink(atPath: "\(root)/usr/bin/xenstore-\(n)", withDestinationPath: "xenstore")
         }
+        if deviceModel {
+            binaries.append(try copyDeviceModel(from: packages.root, libexec: libexec, into: root))
+        }
         var libraries = Set<String>()
         for b in binaries { libraries.formUnion(try sharedLibraries(of: b, packageRoot: packages.root)) }
         // libxl unwinds with libgcc_s (pthread_cancel): without it `xl create` aborts.
@@ -320,6 +339,43 @@ public struct XenRig: Sendable {
         try fm.moveItem(atPath: "\(work)/xen", toPath: rig.hypervisor)
         try "\(packages.version)\n\(guest.hash)\n".write(toFile: "\(dir)/complete", atomically: true, encoding: .utf8)
         return rig
+    }
+
+    /// Where libxl looks for the HVM device model (`device_model_override` is not needed).
+    static let deviceModelPath = "usr/libexec/xen-qemu-system-i386"
+
+    /// Copies the HVM device model and its firmware into the dom0 tree `root`; returns the device
+    /// model's path in the package tree (for ldd).
+    static func copyDeviceModel(from packageRoot: String, libexec: String, into root: String) throws -> String {
+        let fm = FileManager.default
+        let files = [
+            (deviceModelPath, "\(packageRoot)/\(deviceModelPath)"),
+            ("\(libexec)/boot/hvmloader", "\(packageRoot)/\(libexec)/boot/hvmloader"),
+            ("usr/share/seabios/bios-256k.bin", "\(packageRoot)/usr/share/seabios/bios-256k.bin"),
+        ]
+        for (inside, source) in files {
+            guard fm.fileExists(atPath: source) else {
+                throw WritePathError.system(
+                    call: "copy the HVM device model", path: source, errno: ENOENT,
+                    hint: "the unpacked qemu-system-xen, xen-utils or seabios package lacks it: scripts/fetch-xen.sh fetches them again")
+            }
+            try fm.createDirectory(atPath: "\(root)/\((inside as NSString).deletingLastPathComponent)", withIntermediateDirectories: true)
+            try fm.copyItem(atPath: URL(fileURLWithPath: source).resolvingSymlinksInPath().path, toPath: "\(root)/\(inside)")
+        }
+        // The direct kernel boot option ROM, the NIC ROMs QEMU may ask for, and keymaps.
+        let share = "/usr/share/qemu"
+        try fm.createDirectory(atPath: "\(root)\(share)", withIntermediateDirectories: true)
+        for name in (try? fm.contentsOfDirectory(atPath: share)) ?? []
+        where name.hasPrefix("linuxboot") || name.hasSuffix(".rom") || name.hasPrefix("vgabios") || name == "keymaps" {
+            let cp = try Command.run("cp", ["-rL", "\(share)/\(name)", "\(root)\(share)/"], timeout: 60)
+            guard cp.succeeded else { throw WritePathError.system(call: "cp", path: "\(share)/\(name)", errno: EIO, hint: cp.stderrTail()) }
+        }
+        guard fm.fileExists(atPath: "\(root)\(share)/linuxboot_dma.bin") else {
+            throw WritePathError.system(
+                call: "find QEMU's option ROMs", path: "\(share)/linuxboot_dma.bin", errno: ENOENT,
+                hint: "an HVM domU boots its kernel through it: apt-get install qemu-system-data")
+        }
+        return "\(packageRoot)/\(deviceModelPath)"
     }
 
     /// `usr/lib/xen-4.17`: where the package keeps xl and the helpers libxl runs.

@@ -112,6 +112,24 @@ struct XenLayerTests {
         expectNothingLeft(context)
     }
 
+    @Test("an HVM domU (device model in dom0) runs the workload on blkfront, or fails as a run with the console's last lines")
+    func hvm() throws {
+        let layer = try LayerRegistry.make(LayerSpec(name: "xen-hvm", parameters: ["boot_timeout": "900"]))
+        let context = guestContext("xen-hvm")
+        do {
+            let result = try layer.run(shortWorkload(runtime: 2, iodepth: 4), rep: 1, context: context)
+            print("xen-hvm: ok, boot_s \(result.layer.settings["boot_s"] ?? "?")")
+            #expect(result.status == "ok", "\(result.error ?? "")")
+            #expect(result.layer.settings["mode"] == "hvm" && result.layer.settings["nested"] == "true")
+            #expect(result.target?.path == "/dev/xvda", "the PV disk, not an emulated one")
+            #expect((result.write?.ios ?? 0) > 0)
+        } catch let e as WritePathError {
+            print("xen-hvm failed as a run: \(e)")
+            #expect(e.description.contains("console"), "\(e)")
+        }
+        expectNothingLeft(context)
+    }
+
     @Test("a rig that does not reach the workload is stopped at its deadline with its console")
     func deadline() throws {
         let layer = try LayerRegistry.make(LayerSpec(name: "xen-pv", parameters: ["boot_timeout": "3"]))
