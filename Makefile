@@ -32,6 +32,7 @@ test:
 	@scripts/install-deps.sh all
 	@scripts/stamp-commit.sh
 	@scripts/start-dockerd.sh || echo "make test: docker is not available; its tests will say so and skip"
+	@scripts/fetch-xen.sh || echo "make test: Debian's Xen packages could not be fetched; the Xen tests will say so and skip"
 	$(SWIFT) build -c release --static-swift-stdlib
 	$(SWIFT) build --build-tests
 	WRITEPATH_ENGINE=$(CURDIR)/$(RELEASE) $(SWIFT) test --no-parallel

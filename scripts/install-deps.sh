@@ -4,6 +4,7 @@
 #     build       liburing, libaio, fio: to build and run the engine and compare it with fio
 #     containers  docker.io and runc: the docker-* and oci-runc layers
 #     guests      QEMU, a Debian guest kernel and busybox: the qemu-* layers
+#                 (the xen-* layers also need Debian's Xen packages: scripts/fetch-xen.sh unpacks them, never installs)
 #     reports     chromium: the test that renders report.html in a real browser
 # Swift itself must already be installed (this machine kind has it at /opt/swift).
 set -euo pipefail

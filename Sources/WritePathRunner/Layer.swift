@@ -95,6 +95,7 @@ public enum LayerRegistry {
     nonisolated(unsafe) public static var all: [any Layer.Type] = [
         HostLayer.self, DockerOverlayLayer.self, DockerVolumeLayer.self, DockerBindLayer.self, DockerTmpfsLayer.self, OCIRuncLayer.self,
         QemuVirtioBlkLayer.self, QemuVirtioScsiLayer.self, QemuNvmeLayer.self, QemuAhciLayer.self, QemuIdeLayer.self,
+        XenPVLayer.self, XenPVHLayer.self, XenHVMLayer.self,
     ]
 
     /// Makes the layer of `spec`; throws `invalidInput` for an unknown name or parameter.

@@ -108,10 +108,12 @@ struct QemuLayerTests {
 struct GuestEnvelopeTests {
     func envelope(_ json: String) throws -> String {
         let data = Data(json.utf8)
-        let tmp = "/tmp/wp-env-\(getpid()).json"
+        // A file per test (they run in parallel); gzip reads stdin so that no file name goes into the
+        // gzip header, where the garbled-envelope test would flip a byte that nothing checks.
+        let tmp = "/tmp/wp-env-\(getpid())-\(UUID().uuidString).json"
         try data.write(to: URL(fileURLWithPath: tmp))
         defer { unlink(tmp) }
-        let b64 = try Command.run("/bin/sh", ["-c", "gzip -c \(tmp) | base64"], timeout: 10).stdout
+        let b64 = try Command.run("/bin/sh", ["-c", "gzip -c < \(tmp) | base64"], timeout: 10).stdout
         let sum = try Command.run("sha256sum", [tmp], timeout: 10).stdout.split(separator: " ")[0]
         return "noise\nWRITEPATH-BOOTED 1.0\nWRITEPATH-RESULT-BEGIN rc=0 len=\(data.count) sha256=\(sum)\n\(b64)WRITEPATH-RESULT-END\n"
     }
