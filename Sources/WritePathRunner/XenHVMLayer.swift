@@ -13,7 +13,14 @@ public struct XenHVMLayer: Layer {
         settings = try XenSettings(layer: Self.name, mode: .hvm, parameters: parameters)
     }
 
-    public func availability() -> Availability { XenRun.availability(settings.xen) }
+    public func availability() -> Availability {
+        let a = XenRun.availability(settings.xen)
+        if case let .available(detail) = a, detail.hasPrefix("nested") {
+            return .available(
+                detail: detail + "; the HVM domU's firmware runs in a device model inside the emulated dom0: it boots in 1.5 to 8 minutes")
+        }
+        return a
+    }
 
     public func describe() -> [String: String] { XenRun(layerName: Self.name, mode: .hvm, settings: settings).describe() }
 

@@ -20,6 +20,14 @@ let xenNestedAvailable: Bool = {
 /// may be shared with other work (under a load of 8 a PV domU took 120 s to reach its workload).
 let slowBootTimeout = "600"
 
+/// The nested HVM domU takes from 90 s to more than 8 minutes to boot here, beyond these tests'
+/// few minutes: its end-to-end test runs when WRITEPATH_XEN_HVM_TEST=1.
+let hvmTestWanted: Bool = {
+    if ProcessInfo.processInfo.environment["WRITEPATH_XEN_HVM_TEST"] == "1" { return true }
+    print("xen-hvm end-to-end test skipped: a nested HVM domU boots in 1.5 to 8 minutes here; set WRITEPATH_XEN_HVM_TEST=1 to run it")
+    return false
+}()
+
 /// Loop devices whose backing file is under `folder` (losetup -a).
 func loopDevices(using folder: String) -> [String] {
     let r = try? Command.run("losetup", ["-a"], timeout: 10)
@@ -112,9 +120,11 @@ struct XenLayerTests {
         expectNothingLeft(context)
     }
 
-    @Test("an HVM domU (device model in dom0) runs the workload on blkfront, or fails as a run with the console's last lines")
+    @Test(
+        "an HVM domU (device model in dom0) runs the workload on blkfront, or fails as a run with the console's last lines",
+        .enabled(if: hvmTestWanted))
     func hvm() throws {
-        let layer = try LayerRegistry.make(LayerSpec(name: "xen-hvm", parameters: ["boot_timeout": "900"]))
+        let layer = try LayerRegistry.make(LayerSpec(name: "xen-hvm", parameters: ["boot_timeout": "1200"]))
         let context = guestContext("xen-hvm")
         do {
             let result = try layer.run(shortWorkload(runtime: 2, iodepth: 4), rep: 1, context: context)
@@ -215,6 +225,10 @@ struct XenSettingsTests {
             #expect(config.contains(line + "\n"), "\(line) missing in\n\(config)")
         }
         #expect(config.contains("xen_blkfront.max_queues=2") && config.contains("wp.channel=/dev/hvc0"))
+        let hvm = XenRun(layerName: "xen-hvm", mode: .hvm, settings: try XenSettings(layer: "xen-hvm", mode: .hvm, parameters: [:]))
+            .hostConfiguration(name: "wp-2", image: image, disk: "phy:/dev/loop7,xvda,w", argsBase64: "QQ==")
+        #expect(hvm.contains("type = \"hvm\"\n") && hvm.contains("vnc = 0\n") && hvm.contains("vga = \"none\"\n"))
+        #expect(!config.contains("vnc"), "PVH has no device model to configure")
     }
 
     @Test("xen=host on a machine without a working xl is unavailable, saying why and what to do")
