@@ -7,11 +7,6 @@
 
 import PackageDescription
 
-/// The commit the build comes from, recorded in every result's provenance.
-let gitCommit: String = {
-    guard let git = Context.gitInformation else { return "unknown" }
-    return git.currentCommit + (git.hasUncommittedChanges ? "-dirty" : "")
-}()
 
 let package = Package(
     name: "writepath",
@@ -42,10 +37,9 @@ let package = Package(
             providers: [.apt(["libaio-dev"])]
         ),
         /// Small C shims for macros, ioctls and kernel structs Swift cannot import directly.
-        .target(
-            name: "CWritePathShims",
-            cSettings: [.define("WP_GIT_COMMIT", to: "\"\(gitCommit)\"")]
-        ),
+        /// The commit each build comes from is written to Sources/CWritePathShims/git_commit.h by
+        /// scripts/stamp-commit.sh (make does it before every build); without it: "unknown".
+        .target(name: "CWritePathShims"),
 
         // MARK: - Engine
 

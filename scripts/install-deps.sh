@@ -4,6 +4,8 @@
 #     build       liburing, libaio, fio: to build and run the engine and compare it with fio
 #     containers  docker.io and runc: the docker-* and oci-runc layers
 #     guests      QEMU, a Debian guest kernel and busybox: the qemu-* layers
+#                 (the xen-* layers also need Debian's Xen packages: scripts/fetch-xen.sh unpacks them, never installs)
+#     reports     chromium: the test that renders report.html in a real browser
 # Swift itself must already be installed (this machine kind has it at /opt/swift).
 set -euo pipefail
 
@@ -13,10 +15,11 @@ for g in "${groups[@]}"; do
     case "$g" in
         build) packages+=(liburing-dev libaio-dev fio util-linux pkg-config time) ;;
         containers) packages+=(docker.io runc tar) ;;
-        guests) packages+=(qemu-system-x86 qemu-utils linux-image-amd64 busybox-static cpio kmod) ;;
+        guests) packages+=(qemu-system-x86 qemu-utils linux-image-amd64 busybox-static cpio kmod zstd) ;;
+        reports) packages+=(chromium) ;;
         all) packages+=(liburing-dev libaio-dev fio util-linux pkg-config time docker.io runc tar
-                        qemu-system-x86 qemu-utils linux-image-amd64 busybox-static cpio kmod) ;;
-        *) echo "install-deps: unknown group '$g'; expected build, containers, guests or all" >&2; exit 2 ;;
+                        qemu-system-x86 qemu-utils linux-image-amd64 busybox-static cpio kmod zstd chromium) ;;
+        *) echo "install-deps: unknown group '$g'; expected build, containers, guests, reports or all" >&2; exit 2 ;;
     esac
 done
 missing=()

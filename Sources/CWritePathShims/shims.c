@@ -104,6 +104,9 @@ uint32_t wp_ioring_setup_coop_taskrun(void) { return IORING_SETUP_COOP_TASKRUN; 
 uint32_t wp_ioring_setup_sqpoll(void) { return IORING_SETUP_SQPOLL; }
 uint32_t wp_ioring_fsync_datasync(void) { return IORING_FSYNC_DATASYNC; }
 
+#if __has_include("git_commit.h")
+#include "git_commit.h"
+#endif
 #ifndef WP_GIT_COMMIT
 #define WP_GIT_COMMIT "unknown"
 #endif

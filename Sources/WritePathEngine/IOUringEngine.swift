@@ -19,6 +19,9 @@ public final class IOUringEngine: IOEngine {
     let cqes: UnsafeMutablePointer<UnsafeMutablePointer<io_uring_cqe>?>
     let cqeCapacity: UInt32
     public private(set) var features: [String] = []
+    /// With one I/O in flight, submit and wait in two calls: the I/O (or the kernel worker it
+    /// was handed to) often completes in between, and the wait then returns without sleeping.
+    let submitThenWait: Bool
 
     public init(setup: EngineSetup) throws {
         fd = setup.fd
@@ -72,7 +75,8 @@ public final class IOUringEngine: IOEngine {
         fixedFile = useFixedFile
         fileIndex = useFixedFile ? 0 : setup.fd
         if io_uring_register_ring_fd(&ring) == 1 { features.append("registered_ring_fd") }
-        features.append("batch_submit_and_wait")
+        submitThenWait = setup.depth == 1
+        features.append(submitThenWait ? "submit_then_wait" : "batch_submit_and_wait")
     }
 
     @inline(__always)
@@ -122,6 +126,12 @@ public final class IOUringEngine: IOEngine {
             var cqe: UnsafeMutablePointer<io_uring_cqe>?
             r = io_uring_submit_and_wait_timeout(&ring, &cqe, UInt32(minimum), &ts, nil)
             if r == -ETIME { r = 0 }
+        } else if submitThenWait && minimum > 0 {
+            r = io_uring_submit(&ring)
+            if r >= 0 {
+                var cqe: UnsafeMutablePointer<io_uring_cqe>?
+                r = io_uring_wait_cqe_nr(&ring, &cqe, UInt32(minimum))
+            }
         } else {
             r = io_uring_submit_and_wait(&ring, UInt32(minimum))
         }

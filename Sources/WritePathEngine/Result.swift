@@ -8,12 +8,15 @@ public struct ResultDocument: Codable, Sendable {
     public var runs: [RunResult]
     /// Present in a matrix's `run.json`.
     public var matrix: MatrixInfo?
+    /// Present in a sweep's `run.json` (`writepath sweep`).
+    public var sweep: SweepInfo?
 
-    public init(writepath: Provenance, host: HostInfo, runs: [RunResult], matrix: MatrixInfo? = nil) {
+    public init(writepath: Provenance, host: HostInfo, runs: [RunResult], matrix: MatrixInfo? = nil, sweep: SweepInfo? = nil) {
         self.writepath = writepath
         self.host = host
         self.runs = runs
         self.matrix = matrix
+        self.sweep = sweep
     }
 }
 
@@ -185,6 +188,8 @@ public struct RunResult: Codable, Sendable {
     public var jobs: [JobResult]
     /// Things the reader must know (O_DIRECT not effective, memory-backed target, ...).
     public var warnings: [String]
+    /// In a sweep: the step and tenant this run was (absent otherwise).
+    public var sweep: SweepTag? = nil
 }
 
 extension RunResult {

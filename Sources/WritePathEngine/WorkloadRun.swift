@@ -217,7 +217,8 @@ public struct WorkloadRun {
             engine: EngineInfo(name: w.ioengine.rawValue, features: outcomes.first?.features ?? []),
             write: write, read: read, flush: flush,
             cpu: cpuResult(cpuSum, process: processCPU, ios: totalIOs), verify: verifyTotal, durability: durability,
-            jobs: jobs, warnings: warnings)
+            // With one job the job is the run: listing it again would double the file.
+            jobs: w.numjobs > 1 ? jobs : [], warnings: warnings)
     }
 
     func t0(_ targets: [PreparedTarget]) -> String { targets[0].info.path }

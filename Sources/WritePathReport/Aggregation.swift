@@ -224,23 +224,29 @@ public struct Aggregation: Sendable {
     /// Settings that name one run's scratch objects; left out of a row's settings.
     static let perRunSettings: Set<String> = ["volume", "bundle", "host_path", "spec", "name"]
 
-    /// Groups runs by layer identity and workload name, keeping first-seen order.
+    /// Groups runs by layer identity and workload name, keeping first-seen order. A sweep's runs
+    /// group per step: their workload is `name@parameter=value` (`rand4k@iodepth=8`), and a step's
+    /// tenants are its repetitions.
     public static func group(_ runs: [RunResult]) -> [(layer: String, workload: String, runs: [RunResult])] {
         var order: [String] = []
         var groups: [String: (String, String, [RunResult])] = [:]
         for r in runs {
-            let key = r.layerIdentity + "\u{0}" + r.workload.name
-            if groups[key] == nil { order.append(key); groups[key] = (r.layerIdentity, r.workload.name, []) }
+            var workload = r.workload.name
+            if let tag = r.sweep { workload += "@\(tag.parameter)=\(tag.value)" + (tag.tenants > 1 ? "x\(tag.tenants)" : "") }
+            let key = r.layerIdentity + "\u{0}" + workload
+            if groups[key] == nil { order.append(key); groups[key] = (r.layerIdentity, workload, []) }
             groups[key]!.2.append(r)
         }
         return order.map { groups[$0]! }.map { (layer: $0.0, workload: $0.1, runs: $0.2) }
     }
 
-    /// Aggregates `input`. Only `ok` runs contribute metrics; the rest become warnings.
+    /// Aggregates `input`. Only `ok` runs contribute metrics; the rest become warnings. Sweep runs
+    /// (`runs[].sweep`) are left out of the rows: they are curves (`CapacityAnalysis`), not repetitions;
+    /// their failures and warnings are still listed.
     public static func aggregate(_ input: ResultInput, options: Options = Options()) -> Aggregation {
         var warnings: [String] = []
         var rows: [LayerWorkloadAggregate] = []
-        for g in group(input.runs) {
+        for g in group(input.runs.filter { $0.sweep == nil }) {
             let ok = g.runs.filter { $0.status == "ok" }
             let first = ok.first ?? g.runs[0]
             var estimates: [RunMetric: Estimate] = [:]
@@ -306,6 +312,15 @@ public struct Aggregation: Sendable {
             }
             var seen = Set<String>()
             for run in r.runs { for w in run.warnings where seen.insert(w).inserted { warnings.append("\(r.label): \(w)") } }
+        }
+        var seenSweepWarnings = Set<String>()
+        for run in input.runs {
+            guard let tag = run.sweep else { continue }
+            let label = "\(run.layerIdentity) / \(run.workload.name) sweep"
+            if run.status != "ok" {
+                warnings.append("\(label) at \(tag.parameter)=\(tag.value) tenant \(tag.tenant): \(run.status): \(run.error ?? "no error recorded")")
+            }
+            for w in run.warnings where seenSweepWarnings.insert("\(label): \(w)").inserted { warnings.append("\(label): \(w)") }
         }
         var hosts: [HostInfo] = []
         for s in input.sources where !hosts.contains(s.document.host) { hosts.append(s.document.host) }

@@ -4,12 +4,15 @@ import WritePathEngine
 /// `report.html`: one self-contained file (inline CSS and SVG, no script, no network) with the
 /// aggregated table, per workload a throughput chart with 95% whiskers, latency percentile curves
 /// from the merged histograms and the per-second series, a write-path diagram per layer annotated
-/// with its added p50 latency, the environment, and the warnings. Every text is escaped.
+/// with its added p50 latency, the environment, and the warnings. Every text is escaped. With sweep
+/// results, a Capacity section (`HTMLReport+Capacity.swift`) shows the throughput-latency curves.
 public enum HTMLReport {
     /// Okabe-Ito colours (distinguishable with colour-blindness), one per layer in row order.
     static let palette = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#7f7f7f", "#000000"]
 
-    public static func render(_ a: Aggregation) -> String {
+    /// The page for `a`; with `capacity` (sweep results) also the Capacity section, and with `plan`
+    /// the plan's table in it.
+    public static func render(_ a: Aggregation, capacity: CapacityAnalysis? = nil, plan: CapacityPlan? = nil) -> String {
         var layers: [String] = []
         for r in a.rows where !layers.contains(r.layer) { layers.append(r.layer) }
         func color(_ layer: String) -> String { palette[(layers.firstIndex(of: layer) ?? 0) % palette.count] }
@@ -21,12 +24,22 @@ public enum HTMLReport {
         out += "<title>writepath report\(a.hosts.first.map { " – " + html($0.hostname) } ?? "")</title>\n"
         out += "<style>\n\(css)</style>\n</head>\n<body>\n<main>\n"
         out += "<h1>writepath report</h1>\n"
-        out += "<p class=\"meta\">\(a.rows.reduce(0) { $0 + $1.runs.count }) runs, \(layers.count) layers, \(workloads.count) workloads"
+        var parts: [String] = []
+        if !a.rows.isEmpty { parts.append("\(a.rows.reduce(0) { $0 + $1.runs.count }) runs, \(layers.count) layers, \(workloads.count) workloads") }
+        if let capacity {
+            let steps = capacity.entries.reduce(0) { $0 + $1.curve.points.count }
+            parts.append("\(capacity.entries.count) sweep curve\(capacity.entries.count == 1 ? "" : "s") (\(steps) steps)")
+        }
+        out += "<p class=\"meta\">\(parts.joined(separator: "; "))"
         if let h = a.hosts.first { out += " on <b>\(html(h.hostname))</b> (Linux \(html(h.kernel)), \(h.cores) cores)" }
-        out += "; baseline layer <b>\(html(a.options.baselineLayer))</b>.<br>From \(a.sourcePaths.map { "<code>\(html($0))</code>" }.joined(separator: ", ")).</p>\n"
-        out += "<nav>" + (["summary"] + (a.warnings.isEmpty ? [] : ["warnings"]) + ["workloads", "paths", "environment"])
+        if !a.rows.isEmpty { out += "; baseline layer <b>\(html(a.options.baselineLayer))</b>" }
+        out += ".<br>From \(a.sourcePaths.map { "<code>\(html($0))</code>" }.joined(separator: ", ")).</p>\n"
+        let hasRows = !a.rows.isEmpty
+        out += "<nav>" + ((hasRows ? ["summary"] : []) + (capacity == nil ? [] : ["capacity"]) + (a.warnings.isEmpty ? [] : ["warnings"])
+                          + (hasRows ? ["workloads", "paths"] : []) + ["environment"])
             .map { "<a href=\"#\($0)\">\($0)</a>" }.joined(separator: " · ") + "</nav>\n"
-        out += summaryTable(a, color: color)
+        if hasRows { out += summaryTable(a, color: color) }
+        if let capacity { out += capacitySection(capacity, plan: plan) }
         if !a.warnings.isEmpty {
             out += "<section id=\"warnings\" class=\"warnings\"><h2>Warnings (\(a.warnings.count))</h2>\n<ul>\n"
             for w in a.warnings { out += "<li>\(html(w))</li>\n" }
@@ -46,7 +59,7 @@ public enum HTMLReport {
             out += "</div></section>\n"
         }
         out += "</section>\n"
-        out += pathsSection(a, layers: layers, color: color)
+        if hasRows { out += pathsSection(a, layers: layers, color: color) }
         out += environmentSection(a, layers: layers)
         out += "<footer><p>Medians over the ok repetitions of each layer × workload, with 95% percentile-bootstrap intervals "
         out += "(\(Stats.bootstrapResamples) resamples, fixed seed). Latency percentiles (p50, p99, p99.9 and the curves) come from the "

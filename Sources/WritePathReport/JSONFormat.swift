@@ -9,7 +9,34 @@ public enum JSONFormat {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         let data = try encoder.encode(document)
-        return String(decoding: data, as: UTF8.self) + "\n"
+        return compactNumberArrays(String(decoding: data, as: UTF8.self)) + "\n"
+    }
+
+    /// Puts arrays of numbers, and arrays of such arrays (histogram buckets), on one line:
+    /// pretty-printed one number per line they would make a result file several times larger.
+    static func compactNumberArrays(_ text: String) -> String {
+        let number = #"-?[0-9][0-9.eE+-]*"#
+        let flat = try! NSRegularExpression(pattern: #"\[\s*("# + number + #"(?:\s*,\s*"# + number + #")*)\s*\]"#)
+        let nested = try! NSRegularExpression(pattern: #"\[\s*(\[[-0-9.eE+, ]*\](?:\s*,\s*\[[-0-9.eE+, ]*\])*)\s*\]"#)
+        func collapse(_ s: String, _ re: NSRegularExpression) -> String {
+            let ns = s as NSString
+            var out = ""
+            var last = 0
+            for m in re.matches(in: s, range: NSRange(location: 0, length: ns.length)) {
+                out += ns.substring(with: NSRange(location: last, length: m.range.location - last))
+                let inner = ns.substring(with: m.range(at: 1))
+                let parts = inner.split(whereSeparator: { $0 == "," || $0 == "\n" || $0 == " " })
+                if re === flat {
+                    out += "[" + parts.joined(separator: ",") + "]"
+                } else {
+                    out += "[" + inner.replacingOccurrences(of: "\n", with: "").replacingOccurrences(of: " ", with: "") + "]"
+                }
+                last = m.range.location + m.range.length
+            }
+            out += ns.substring(from: last)
+            return out
+        }
+        return collapse(collapse(text, flat), nested)
     }
 
     /// Decodes a result document; throws `invalidInput` naming `source` when it is not one.

@@ -18,6 +18,8 @@ public struct Accelerator: Sendable, Equatable {
     /// The acceleration QEMU layers will use. The answer is cached per boot of this machine and
     /// QEMU version in `GuestImage.cacheRoot`, so the probe (a guest boot) runs once.
     public static func detect(image: GuestImage, qemu: String = "qemu-system-x86_64") -> Accelerator {
+        SharedPreparation.lock.lock()
+        defer { SharedPreparation.lock.unlock() }
         if let known = cached(qemu: qemu) { return known }
         let cache = cacheFile(qemu: qemu)
         let result = probe(image: image, qemu: qemu)

@@ -39,6 +39,9 @@ public enum Docker {
     /// (no registry, no base image) and tagged by the binary's content hash, so it is built only
     /// when the binary changes. Returns the tag.
     public static func engineImage(binary: String, scratch: String) throws -> String {
+        // Tenants start containers at once: one of them builds the image, the others wait for it.
+        SharedPreparation.lock.lock()
+        defer { SharedPreparation.lock.unlock() }
         let tag = "writepath-engine:\(try EngineRootfs.contentHash(of: binary))"
         if let r = try? Command.run("docker", ["image", "inspect", "--format", "{{.Id}}", tag], timeout: 30), r.succeeded {
             return tag

@@ -30,7 +30,9 @@ public struct GuestImage: Sendable {
     public static let moduleNames = ["virtio_pci", "virtio_blk", "virtio_scsi", "sd_mod", "ata_piix", "ahci", "nvme", "xen-blkfront"]
 
     /// The init script. Kernel command line: `wp.disk=/dev/vda` (the test disk), `wp.args=<base64
-    /// of the workload's options, one per line>`, `wp.probe=1` (only report that the guest booted).
+    /// of the workload's options, one per line>`, `wp.probe=1` (only report that the guest booted),
+    /// `wp.channel=/dev/hvc0` (where the result goes; default `/dev/ttyS1`, the second serial port), and
+    /// module parameters as `module.key=value` (`xen_blkfront.max_queues=2`), as modprobe would apply them.
     static let initScript = #"""
         #!/bin/busybox sh
         /bin/busybox mkdir -p /proc /sys /dev /tmp /bin
@@ -39,14 +41,18 @@ public struct GuestImage: Sendable {
         /bin/busybox mount -t devtmpfs devtmpfs /dev
         /bin/busybox --install -s /bin
         export PATH=/bin
-        R=/dev/ttyS1
-        stty -F $R raw -echo 115200 2>/dev/null
         arg() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
+        R=$(arg wp.channel)
+        [ -n "$R" ] || R=/dev/ttyS1
+        stty -F $R raw -echo 115200 2>/dev/null
         if [ "$(arg wp.probe)" = 1 ]; then
             echo "WRITEPATH-PROBE-OK $(cut -d' ' -f1 /proc/uptime)" > $R
             poweroff -f
         fi
-        while read -r m; do insmod "/lib/modules/$m" 2>/dev/null; done < /modules.order
+        while read -r m; do
+            n=$(echo "${m%.ko}" | tr - _)
+            insmod "/lib/modules/$m" $(tr ' ' '\n' < /proc/cmdline | sed -n "s/^$n\.//p") 2>/dev/null
+        done < /modules.order
         DISK=$(arg wp.disk)
         i=0
         while [ ! -b "$DISK" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done
@@ -74,6 +80,9 @@ public struct GuestImage: Sendable {
 
     /// Builds the image for `engineBinary` unless an identical one is cached; `rebuild` forces it.
     public static func prepare(engineBinary: String, rebuild: Bool = false) throws -> GuestImage {
+        // Tenants boot guests at once: one of them builds the image, the others wait for it.
+        SharedPreparation.lock.lock()
+        defer { SharedPreparation.lock.unlock() }
         let (kernel, version) = try findKernel()
         let moduleFiles = try modulesInOrder(version: version)
         let busybox = try findBusybox()
@@ -87,9 +96,17 @@ public struct GuestImage: Sendable {
         if !rebuild, fm.fileExists(atPath: image), let size = (try? fm.attributesOfItem(atPath: image)[.size]) as? NSNumber {
             return GuestImage(kernel: kernel, initramfs: image, kernelVersion: version, hash: hash, initramfsBytes: size.uint64Value)
         }
-        // A folder of this call's own: two threads (parallel tests, a matrix and a probe) may
-        // build the same image at once, and must not write into each other's files.
-        let work = "\(cacheRoot)/.build-\(hash)-\(getpid())-\(UUID().uuidString.prefix(8))"
+        // One builder at a time per image (threads and processes): the others wait for it and
+        // then find the image in the cache.
+        try fm.createDirectory(atPath: cacheRoot, withIntermediateDirectories: true)
+        let lockFD = open("\(cacheRoot)/.lock-\(hash)", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard lockFD >= 0 else { throw WritePathError.system(call: "open", path: "\(cacheRoot)/.lock-\(hash)", errno: errno, hint: "") }
+        defer { close(lockFD) }
+        while flock(lockFD, LOCK_EX) != 0 && errno == EINTR {}
+        if !rebuild, fm.fileExists(atPath: image), let size = (try? fm.attributesOfItem(atPath: image)[.size]) as? NSNumber {
+            return GuestImage(kernel: kernel, initramfs: image, kernelVersion: version, hash: hash, initramfsBytes: size.uint64Value)
+        }
+        let work = "\(cacheRoot)/.build-\(hash)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try? fm.removeItem(atPath: work)
         defer { try? fm.removeItem(atPath: work) }
         let root = "\(work)/root"

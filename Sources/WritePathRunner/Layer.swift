@@ -84,6 +84,10 @@ public protocol Layer: Sendable {
     /// Runs `workload` once. Throws for failures of the layer itself (a container that could not
     /// start); a failed workload comes back as a result with `status: failed`.
     func run(_ workload: Workload, rep: Int, context: LayerContext) throws -> RunResult
+    /// Runs `count` copies of `workload` at once in this layer (tenants: N host jobs, N containers,
+    /// N guests), each with its own target, names, scratch and log folders; returns one outcome per
+    /// tenant, in tenant order. The default (`Tenants.swift`) runs `run` on `count` threads.
+    func runTenants(_ workload: Workload, count: Int, rep: Int, context: LayerContext) -> [TenantOutcome]
 }
 
 /// Every layer writepath knows, by name.
@@ -91,6 +95,7 @@ public enum LayerRegistry {
     nonisolated(unsafe) public static var all: [any Layer.Type] = [
         HostLayer.self, DockerOverlayLayer.self, DockerVolumeLayer.self, DockerBindLayer.self, DockerTmpfsLayer.self, OCIRuncLayer.self,
         QemuVirtioBlkLayer.self, QemuVirtioScsiLayer.self, QemuNvmeLayer.self, QemuAhciLayer.self, QemuIdeLayer.self,
+        XenPVLayer.self, XenPVHLayer.self, XenHVMLayer.self,
     ]
 
     /// Makes the layer of `spec`; throws `invalidInput` for an unknown name or parameter.
@@ -169,5 +174,36 @@ public struct LayerParameters: Sendable {
         case "0", "false", "no", "off": return false
         default: throw WritePathError.invalidInput(field: "\(layer).\(key)", message: "\(quoted(v)) is not a boolean; expected true or false")
         }
+    }
+}
+
+extension LayerSpec {
+    /// Parses a layer as the command line gives it: `docker-volume`, `docker-volume:write_iops_limit=500,cpus=1`
+    /// or `docker-volume(write_iops_limit=500,cpus=1)` (the form `description` prints). Checks the
+    /// name and parameters with `LayerRegistry.make`; throws `invalidInput` naming `field` or the parameter.
+    public static func parse(_ text: String, field: String = "layer") throws -> LayerSpec {
+        var name = text.trimmingCharacters(in: .whitespaces)
+        var list = ""
+        if let open = name.firstIndex(of: "("), name.hasSuffix(")") {
+            list = String(name[name.index(after: open)..<name.index(before: name.endIndex)])
+            name = String(name[..<open])
+        } else if let colon = name.firstIndex(of: ":") {
+            list = String(name[name.index(after: colon)...])
+            name = String(name[..<colon])
+        }
+        var parameters: [String: String] = [:]
+        for item in list.split(separator: ",") {
+            let kv = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard kv.count == 2, !kv[0].isEmpty, !kv[1].isEmpty else {
+                throw WritePathError.invalidInput(field: field, message: "'\(item)' in '\(text)' is not KEY=VALUE; expected e.g. docker-volume:write_iops_limit=500")
+            }
+            parameters[kv[0]] = kv[1]
+        }
+        guard !name.isEmpty else {
+            throw WritePathError.invalidInput(field: field, message: "'\(text)' names no layer; expected e.g. host or docker-volume:write_iops_limit=500")
+        }
+        let spec = LayerSpec(name: name, parameters: parameters)
+        _ = try LayerRegistry.make(spec)
+        return spec
     }
 }

@@ -169,7 +169,7 @@ public final class MatrixRunner {
                 let runs = results.filter { ($0.layer.settings["spec"] ?? $0.layer.name) == l.description && $0.workload.name == w.name }
                 let ok = runs.filter { $0.status == "ok" }
                 let values = ok.compactMap { $0.write?.iops ?? $0.read?.iops }
-                let cv = Statistics.coefficientOfVariation(values)
+                let cv = Stats.coefficientOfVariation(values)
                 let cvText = cv.map { "cv \(formatDecimal($0 * 100, places: 2))%" } ?? "cv n/a"
                 switch spec.repetitions {
                 case let .fixed(n):
@@ -234,17 +234,5 @@ public func writeAtomically(_ text: String, to path: String) throws {
         let e = errno
         unlink(tmp)
         throw WritePathError.system(call: "rename", path: path, errno: e, hint: "")
-    }
-}
-
-/// Small statistics for the runner.
-public enum Statistics {
-    /// Sample standard deviation over mean; nil for fewer than two values or a zero mean.
-    public static func coefficientOfVariation(_ values: [Double]) -> Double? {
-        guard values.count >= 2 else { return nil }
-        let mean = values.reduce(0, +) / Double(values.count)
-        guard mean != 0 else { return nil }
-        let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1)
-        return variance.squareRoot() / abs(mean)
     }
 }

@@ -24,7 +24,7 @@ public enum Suites {
         max_repetitions: 6
         """
 
-    /// Everything: every layer and disk model, host backends, cache modes, qcow2, throttles.
+    /// Everything: every layer and disk model, host backends, cache modes, qcow2, throttles, a Xen PV guest.
     public static let full = """
         description: every layer including throttled containers, six workloads, repeated until stable
         layers:
@@ -46,6 +46,7 @@ public enum Suites {
           - { name: qemu-virtio-blk, cache: writeback }
           - { name: qemu-virtio-blk, cache: unsafe }
           - { name: qemu-virtio-blk, format: qcow2 }
+          - xen-pv
         workloads:
           - { name: rand-4k-qd32, rw: randwrite, bs: 4k, iodepth: 32, size: 1g, runtime: 20, ramp_time: 3, time_based: true }
           - { name: rand-4k-qd1, rw: randwrite, bs: 4k, iodepth: 1, size: 1g, runtime: 20, ramp_time: 3, time_based: true }

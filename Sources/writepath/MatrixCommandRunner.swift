@@ -13,7 +13,13 @@ struct MatrixCommandRunner {
     var quiet: Bool
     var outputFormat: String
 
-    func run() throws {
+    /// The run folder of the last matrix run in this process (for `demo`).
+    nonisolated(unsafe) static var lastDirectory: String?
+
+    func run() throws { _ = try runReturningDirectory() }
+
+    /// Runs the matrix and returns its run folder.
+    func runReturningDirectory() throws -> String {
         var spec: MatrixSpec?
         if let matrix {
             if let suite = Suites.named(matrix), !FileManager.default.fileExists(atPath: matrix) {
@@ -41,11 +47,13 @@ struct MatrixCommandRunner {
                                       provenance: Provenance(version: BuildInfo.version, git_commit: BuildInfo.gitCommit,
                                                              arguments: Array(CommandLine.arguments.dropFirst())))
         if !quiet { Output.stderr("matrix: \(runner.spec.layers.count) layers x \(runner.spec.workloads.count) workloads, repetitions \(runner.spec.repetitions), seed \(runner.spec.seed)\nresults: \(runner.directory)\n") }
+        MatrixCommandRunner.lastDirectory = runner.directory
         let doc = try runner.run()
         if !quiet && terminal { Output.stderr("\r\u{1B}[K") }
         switch outputFormat {
         case "json": Output.stdout(try JSONFormat.render(doc))
         case "csv": Output.stdout(CSVFormat.render(doc))
+        case "none": break
         default: Output.stdout(MatrixSummary.render(doc, directory: runner.directory))
         }
         if doc.matrix?.complete == false {
@@ -53,6 +61,7 @@ struct MatrixCommandRunner {
             throw ExitCode(130)
         }
         if (doc.matrix?.failed_runs ?? 0) > 0 { throw ExitCode(1) }
+        return runner.directory
     }
 }
 
@@ -84,9 +93,5 @@ enum MatrixSummary {
         return out
     }
 
-    static func median(_ v: [Double]) -> Double? {
-        guard !v.isEmpty else { return nil }
-        let s = v.sorted()
-        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-    }
+    static func median(_ v: [Double]) -> Double? { Stats.median(v) }
 }

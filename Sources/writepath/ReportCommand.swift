@@ -24,6 +24,8 @@ struct ReportCommand: ParsableCommand {
     var cvThreshold = 0.1
     @Option(name: .customLong("import-fio"), help: "Also read fio JSON output (fio --output-format=json); repeatable.") var importFio: [String] = []
     @Option(name: .customLong("as-layer"), help: "The layer name for --import-fio runs (default fio).") var asLayer = "fio"
+    @Option(name: .customLong("slo"), help: "Latency objective for sweep results' Capacity section, e.g. p99=2ms (default: the one the sweep recorded).")
+    var slo: String?
     @Flag(name: .customLong("quiet"), help: "Print only where the report is.") var quiet = false
 
     func validate() throws {
@@ -49,18 +51,37 @@ struct ReportCommand: ParsableCommand {
         guard !input.runs.isEmpty else {
             throw WritePathError.invalidInput(field: input.sources.first?.path ?? "RESULTS", message: "holds no runs; nothing to report")
         }
+        // Sweep runs are curves: the Capacity section, at --slo or the objective the sweep recorded.
+        var capacity: CapacityAnalysis?
+        if input.runs.contains(where: { $0.sweep != nil }) {
+            let objective = try slo.map { try LatencyObjective.parse($0, field: "slo") } ?? CapacityAnalysis.recordedObjective(input)
+                ?? LatencyObjective(percentile: 99, thresholdNs: 2e6)
+            capacity = CapacityAnalysis.analyze(input, objective: objective)
+        } else if let slo {
+            _ = try LatencyObjective.parse(slo, field: "slo")
+        }
         let directory = try outputFolder()
         let aggregation = Aggregation.aggregate(input, options: Aggregation.Options(baselineLayer: baselineLayer, cvThreshold: cvThreshold))
-        let files = [
-            ("report.html", HTMLReport.render(aggregation)),
+        var files = [
+            ("report.html", HTMLReport.render(aggregation, capacity: capacity)),
             ("report.csv", CSVReport.render(aggregation)),
             ("report-runs.csv", CSVReport.renderRuns(input)),
             ("summary.md", MarkdownReport.render(aggregation)),
         ]
+        if let capacity { files.append(("capacity.csv", CapacityCSV.curves(capacity))) }
         for (name, text) in files { try Output.writeAtomically(text, to: "\(directory)/\(name)") }
-        if !quiet { Output.stdout(TextReport.render(aggregation) + "\n") }
+        if !quiet {
+            if !aggregation.rows.isEmpty || capacity == nil { Output.stdout(TextReport.render(aggregation) + "\n") }
+            if let capacity {
+                var text = "capacity (objective \(capacity.objective)):" + CapacityText.curves(capacity) + "\n"
+                if aggregation.rows.isEmpty { text += aggregation.warnings.map { "warning: \($0)\n" }.joined() + (aggregation.warnings.isEmpty ? "" : "\n") }
+                Output.stdout(text)
+            }
+        }
         Output.stdout("report: \(directory)/report.html\n")
-        if !quiet { Output.stdout("tables: \(directory)/report.csv, \(directory)/report-runs.csv, \(directory)/summary.md\n") }
+        if !quiet {
+            Output.stdout("tables: \(directory)/report.csv, \(directory)/report-runs.csv, \(directory)/summary.md\(capacity == nil ? "" : ", \(directory)/capacity.csv")\n")
+        }
     }
 
     /// `--output-dir`, else the first folder given, else the folder of the first file.

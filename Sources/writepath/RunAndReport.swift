@@ -5,6 +5,7 @@ import ArgumentParser
 import Foundation
 import WritePathEngine
 import WritePathReport
+import WritePathRunner
 
 /// Where results go and how they look; shared by `run` and `demo`.
 struct ReportOptions {
@@ -90,39 +91,50 @@ struct ReportOptions {
     }
 }
 
-/// `writepath demo`: the embedded default workload set on this host.
+/// `writepath demo`: what a new user sees first. Lists which layers can run here (and why not),
+/// runs the shipped `quick` suite (host and every container layer) into a new results folder,
+/// writes the report and prints the aggregated table and where report.html is.
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Run the embedded default workload set on this host (about 30 s).",
-        discussion: "The set, as a fio job file:\n\n\(DefaultJobs.demo)")
+        abstract: "Run the quick suite on every layer available here and write the report (about 3 minutes).",
+        discussion: "The suite:\n\n\(Suites.quick)")
 
-    @Option(name: .customLong("directory"), help: "Scratch folder for the target files (created; files removed afterwards).")
-    var directory: String = "./writepath-demo"
-    @Option(name: .customLong("runtime"), help: "Seconds per workload (default 5).") var runtime: String?
-    @Option(name: .customLong("output-format"), help: "text (default), json or csv.") var outputFormat: String = "text"
-    @Option(name: .customLong("results"), help: "Also write the JSON result into DIR.") var results: String?
-    @Flag(name: .customLong("quiet"), help: "No status line on stderr.") var quiet = false
+    @Option(name: .customLong("suite"), help: "quick (default), standard or full.") var suite = "quick"
+    @Option(name: .customLong("results"), help: "Folder for the run folder (default results).") var results = "results"
+    @Flag(name: .customLong("quiet"), help: "No progress line.") var quiet = false
 
     func validate() throws {
-        guard ["text", "json", "csv"].contains(outputFormat) else {
-            throw ValidationError("invalid output-format: \(quoted(outputFormat)) is not supported; expected text, json or csv")
+        guard Suites.named(suite) != nil else {
+            throw ValidationError("invalid suite: '\(suite)'; expected quick, standard or full")
         }
     }
 
     func run() throws {
-        var jobs = try FioJobFile.parse(DefaultJobs.demo, path: "demo")
-        for i in jobs.indices {
-            try jobs[i].set("directory", directory)
-            if let runtime { try jobs[i].set("runtime", runtime) }
+        let spec = try MatrixSpec.parse(Suites.named(suite)!, source: "suite \(suite)")
+        var lines = "layers in the \(suite) suite:\n"
+        for l in spec.layers {
+            let layer = try LayerRegistry.make(l)
+            switch layer.availability() {
+            case let .available(detail): lines += "  \(l.description): available (\(detail))\n"
+            case let .unavailable(reason, fix): lines += "  \(l.description): UNAVAILABLE: \(reason); fix: \(fix)\n"
+            }
         }
-        let created = !FileManager.default.fileExists(atPath: directory)
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer {
-            for w in jobs { unlink(Target.path(for: w, jobIndex: 0)) }
-            if created { rmdir(directory) }
+        Output.stdout(lines + "\n")
+        var failure: Error?
+        var directory: String?
+        do {
+            directory = try MatrixCommandRunner(matrix: suite, resume: nil, results: results, keep: false, quiet: quiet,
+                                                outputFormat: "none").runReturningDirectory()
+        } catch let e as ExitCode where e.rawValue == 1 {
+            failure = e  // some runs failed: still report what was measured
         }
-        try ReportOptions(outputFormat: outputFormat, output: nil, results: results, quiet: quiet)
-            .runAndReport(jobs, safety: SafetyOptions(), afterEach: { unlink(Target.path(for: $0, jobIndex: 0)) })
+        guard let dir = directory ?? MatrixCommandRunner.lastDirectory else {
+            if let failure { throw failure }
+            return
+        }
+        var report = try ReportCommand.parse([dir])
+        try report.run()
+        if let failure { throw failure }
     }
 }

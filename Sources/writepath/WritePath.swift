@@ -10,7 +10,8 @@ struct WritePath: ParsableCommand {
         commandName: "writepath",
         abstract: "Measure what each layer between an application and the disk costs its writes.",
         version: "\(BuildInfo.version) (\(BuildInfo.gitCommit))",
-        subcommands: [RunCommand.self, DemoCommand.self, LayersCommand.self, GuestImageCommand.self, ReportCommand.self, CompareCommand.self, VerifyCommand.self])
+        subcommands: [RunCommand.self, DemoCommand.self, LayersCommand.self, GuestImageCommand.self, ReportCommand.self, CompareCommand.self, VerifyCommand.self,
+                      SweepCommand.self, PlanCommand.self])
 }
 
 /// Entry point: parses, runs, and maps every error to one line and an exit code:

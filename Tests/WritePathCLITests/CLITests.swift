@@ -203,7 +203,14 @@ struct MatrixCLITests {
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
-        usleep(2_600_000)
+        // Interrupt once the first run is saved (a busy machine makes the start slower).
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            let folders = (try? FileManager.default.contentsOfDirectory(atPath: "\(dir)/results")) ?? []
+            if let f = folders.first, ((try? FileManager.default.contentsOfDirectory(atPath: "\(dir)/results/\(f)/runs")) ?? []).count >= 1 { break }
+            usleep(50_000)
+        }
+        usleep(300_000)
         kill(p.processIdentifier, SIGINT)
         p.waitUntilExit()
         #expect(p.terminationStatus == 130)

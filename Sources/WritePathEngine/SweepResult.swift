@@ -1,0 +1,174 @@
+/// Where a run sits in a load sweep (`writepath sweep`): `runs[].sweep`. Absent from runs that
+/// are not part of a sweep, so documents written before sweeps existed read unchanged.
+public struct SweepTag: Codable, Sendable, Equatable {
+    /// The workload option that was stepped: `iodepth` (I/Os in flight per job) or `rate_iops`
+    /// (I/Os per second per job).
+    public var parameter: String
+    /// The option's value at this step (I/Os in flight per job, or I/Os per second per job).
+    public var value: Int
+    /// The step's position in the sweep, from 1.
+    public var step: Int
+    /// This run's tenant, from 1.
+    public var tenant: Int
+    /// Copies of the workload that ran at once in the layer at this step (1: one tenant).
+    public var tenants: Int
+    /// The load the whole step offered, over every tenant and job: for `iodepth`, I/Os in flight
+    /// (value × numjobs × tenants); for `rate_iops`, I/Os per second (value × numjobs × tenants).
+    public var offered: Double
+    /// Wall-clock start and end of this tenant's run in the layer, Unix seconds, including what
+    /// the layer does around the workload (container start, guest boot): how well tenants overlapped.
+    public var wall_start_s: Double
+    public var wall_end_s: Double
+
+    public init(
+        parameter: String, value: Int, step: Int, tenant: Int, tenants: Int, offered: Double,
+        wall_start_s: Double, wall_end_s: Double
+    ) {
+        self.parameter = parameter
+        self.value = value
+        self.step = step
+        self.tenant = tenant
+        self.tenants = tenants
+        self.offered = offered
+        self.wall_start_s = wall_start_s
+        self.wall_end_s = wall_end_s
+    }
+}
+
+/// How evenly co-located tenants were served, from each tenant's IOPS.
+public struct Fairness: Codable, Sendable, Equatable {
+    /// Tenants measured.
+    public var tenants: Int
+    /// The lowest tenant's IOPS over the highest's: 1 is perfectly even, 0 means one tenant was
+    /// starved. 0 when every tenant did 0 IOPS.
+    public var min_max_ratio: Double
+    /// Jain's fairness index, (Σx)² / (n · Σx²) over the tenants' IOPS x: 1 when all are equal,
+    /// 1/n when one tenant gets everything; in (0, 1].
+    public var jain_index: Double
+
+    public init(tenants: Int, min_max_ratio: Double, jain_index: Double) {
+        self.tenants = tenants
+        self.min_max_ratio = min_max_ratio
+        self.jain_index = jain_index
+    }
+
+    /// The fairness of `iops` (one value per tenant, I/Os per second); nil for no tenants or
+    /// when every tenant did no I/O (Jain's index is undefined then).
+    public init?(iops: [Double]) {
+        guard !iops.isEmpty, iops.allSatisfy({ $0 >= 0 && $0.isFinite }) else { return nil }
+        let sum = iops.reduce(0, +)
+        let squares = iops.reduce(0) { $0 + $1 * $1 }
+        guard sum > 0, squares > 0 else { return nil }
+        tenants = iops.count
+        min_max_ratio = iops.min()! / iops.max()!
+        jain_index = sum * sum / (Double(iops.count) * squares)
+    }
+}
+
+/// One step of one layer's sweep as the runner saw it: `run.json`'s `sweep.layers[].points[]`.
+/// The runs themselves (one per tenant) are in `runs[]`; this is their sum, for reading and for
+/// the stop rules.
+public struct SweepStepSummary: Codable, Sendable, Equatable {
+    public var step: Int
+    /// The swept option's value (per job).
+    public var value: Int
+    /// Offered load of the step (see `SweepTag.offered`).
+    public var offered: Double
+    /// I/Os per second of the main direction (write, else read), summed over tenants.
+    public var iops: Double
+    /// Bytes per second, summed over tenants.
+    public var bw_bytes_per_s: Double
+    /// Median latency of the step, nanoseconds, from every tenant's histogram merged.
+    public var p50_ns: UInt64
+    /// The objective's percentile (e.g. p99) of the step, nanoseconds, merged histograms.
+    public var slo_percentile_ns: UInt64
+    /// `ok`, or the first tenant status that was not.
+    public var status: String
+    /// Each tenant's IOPS, in tenant order.
+    public var tenant_iops: [Double]
+    /// Fairness between the tenants; nil with one tenant.
+    public var fairness: Fairness?
+    /// With tenants: the estimated share of the longest measured phase during which every tenant
+    /// was measuring (1: fully together; see `TenantOverlap`); nil with one tenant.
+    public var overlap: Double?
+
+    public init(
+        step: Int, value: Int, offered: Double, iops: Double, bw_bytes_per_s: Double, p50_ns: UInt64,
+        slo_percentile_ns: UInt64, status: String, tenant_iops: [Double], fairness: Fairness?, overlap: Double? = nil
+    ) {
+        self.step = step
+        self.value = value
+        self.offered = offered
+        self.iops = iops
+        self.bw_bytes_per_s = bw_bytes_per_s
+        self.p50_ns = p50_ns
+        self.slo_percentile_ns = slo_percentile_ns
+        self.status = status
+        self.tenant_iops = tenant_iops
+        self.fairness = fairness
+        self.overlap = overlap
+    }
+}
+
+/// One layer's sweep: its steps and why it stopped.
+public struct SweepLayerInfo: Codable, Sendable, Equatable {
+    /// The layer's identity (`docker-volume(write_iops_limit=500)`), as `runs[].layer.spec`.
+    public var layer: String
+    /// `completed` (every step ran), `slo_exceeded`, `saturated`, `failed`, `unavailable` or
+    /// `interrupted`; empty while the layer is still running.
+    public var stop_reason: String
+    /// The numbers behind the stop reason, in a sentence.
+    public var stop_detail: String
+    public var points: [SweepStepSummary]
+
+    public init(layer: String, stop_reason: String, stop_detail: String, points: [SweepStepSummary]) {
+        self.layer = layer
+        self.stop_reason = stop_reason
+        self.stop_detail = stop_detail
+        self.points = points
+    }
+}
+
+/// How a sweep was run: `run.json`'s `sweep` object (the runs are in `runs[]`, tagged with `sweep`).
+public struct SweepInfo: Codable, Sendable, Equatable {
+    /// `iodepth` or `rate_iops`.
+    public var parameter: String
+    /// The values planned, per job, in order (a layer may stop before the last).
+    public var values: [Int]
+    /// Copies of the workload run at once in the layer at every step.
+    public var tenants: Int
+    /// The latency objective, as given: `p99=2ms`.
+    public var slo: String
+    /// Its percentile (99 for p99) and threshold in nanoseconds.
+    public var slo_percentile: Double
+    public var slo_ns: UInt64
+    /// A layer stops once its objective percentile exceeds `stop_factor` × the objective for
+    /// `stop_after` consecutive steps.
+    public var stop_factor: Double
+    /// Consecutive steps the latency stop condition must hold.
+    public var stop_after: Int
+    /// A layer is saturated when, for `saturation_after` consecutive steps, less than this fraction
+    /// of the added offered load became added throughput (see `SweepStopRule`).
+    public var min_gain: Double
+    public var saturation_after: Int
+    public var layers: [SweepLayerInfo]
+    public var complete: Bool
+
+    public init(
+        parameter: String, values: [Int], tenants: Int, slo: String, slo_percentile: Double, slo_ns: UInt64,
+        stop_factor: Double, stop_after: Int, min_gain: Double, saturation_after: Int, layers: [SweepLayerInfo], complete: Bool
+    ) {
+        self.parameter = parameter
+        self.values = values
+        self.tenants = tenants
+        self.slo = slo
+        self.slo_percentile = slo_percentile
+        self.slo_ns = slo_ns
+        self.stop_factor = stop_factor
+        self.stop_after = stop_after
+        self.min_gain = min_gain
+        self.saturation_after = saturation_after
+        self.layers = layers
+        self.complete = complete
+    }
+}

@@ -1,0 +1,436 @@
+import Foundation
+import WritePathEngine
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Debian's Xen 4.17 packages, fetched with `apt-get download` and unpacked with `dpkg-deb -x`
+/// into a cache: Xen is never installed on this machine.
+///
+/// Layout: `cacheRoot/packages/<version>/root` (the unpacked tree) and a `complete` marker beside
+/// it, written last. `scripts/fetch-xen.sh` fills the same layout.
+public enum XenPackages {
+    public static let cacheRoot = "/var/tmp/writepath-xen"
+    /// The package whose version names the tree.
+    static let hypervisorPackage = "xen-hypervisor-4.17-amd64"
+    /// The hypervisor, the toolstack (xl, xenstored, xenconsoled, xen-init-dom0) and its libraries.
+    static let names = [
+        "xen-hypervisor-4.17-amd64", "xen-utils-4.17", "xen-utils-common", "xenstore-utils",
+        "libxencall1", "libxendevicemodel1", "libxenevtchn1", "libxenforeignmemory1", "libxengnttab1",
+        "libxenhypfs1", "libxenmisc4.17", "libxenstore4", "libxentoolcore1", "libxentoollog1",
+    ]
+    /// For HVM domUs: the device model (Debian's Xen-enabled QEMU, `/usr/libexec/xen-qemu-system-i386`)
+    /// and its BIOS. Not versioned with Xen: apt's candidates are fetched.
+    static let deviceModelNames = ["qemu-system-xen", "seabios"]
+
+    /// An unpacked tree: where it is and the package version it came from.
+    public struct Tree: Sendable, Equatable {
+        public var version: String
+        public var root: String
+    }
+
+    /// The version `apt-get download` would fetch (`apt-cache policy`), or nil when apt knows none.
+    static func candidateVersion() -> String? {
+        guard let r = try? Command.run("apt-cache", ["policy", hypervisorPackage], timeout: 60), r.succeeded else { return nil }
+        for line in r.stdout.split(separator: "\n") {
+            let t = line.trimmingCharacters(in: .whitespaces)
+            if t.hasPrefix("Candidate:") {
+                let v = t.dropFirst("Candidate:".count).trimmingCharacters(in: .whitespaces)
+                return v.isEmpty || v == "(none)" ? nil : v
+            }
+        }
+        return nil
+    }
+
+    /// Whether the tree in `dir` is whole: its `complete` marker lists every package.
+    static func isComplete(_ dir: String) -> Bool {
+        guard let text = try? String(contentsOfFile: "\(dir)/complete", encoding: .utf8) else { return false }
+        let listed = Set(text.split(separator: "\n").map(String.init))
+        return (names + deviceModelNames).allSatisfy { listed.contains($0) }
+    }
+
+    /// The newest complete tree in the cache, or nil.
+    public static func cached() -> Tree? {
+        let dir = "\(cacheRoot)/packages"
+        let versions = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [])
+            .filter { !$0.hasPrefix(".") && isComplete("\(dir)/\($0)") }
+        guard let v = versions.sorted().last else { return nil }
+        return Tree(version: v, root: "\(dir)/\(v)/root")
+    }
+
+    /// The unpacked tree of apt's candidate version: from the cache, or downloaded and unpacked now.
+    /// Without a candidate (apt's lists are missing and nothing reaches the mirror), a cached tree is used.
+    public static func ensure() throws -> Tree {
+        let fm = FileManager.default
+        guard let version = candidateVersion() else {
+            if let tree = cached() { return tree }
+            throw WritePathError.system(
+                call: "apt-cache policy", path: hypervisorPackage, errno: ENOENT,
+                hint: "apt knows no \(hypervisorPackage): run apt-get update, or scripts/fetch-xen.sh")
+        }
+        let dir = "\(cacheRoot)/packages/\(version)"
+        if isComplete(dir) { return Tree(version: version, root: "\(dir)/root") }
+        let work = "\(cacheRoot)/packages/.fetch-\(getpid())"
+        try? fm.removeItem(atPath: work)
+        defer { try? fm.removeItem(atPath: work) }
+        try fm.createDirectory(atPath: "\(work)/debs", withIntermediateDirectories: true)
+        try fm.createDirectory(atPath: "\(work)/root", withIntermediateDirectories: true)
+        let pinned = (names.map { "\($0)=\(version)" } + deviceModelNames).joined(separator: " ")
+        let download = try Command.run("/bin/sh", ["-c", "cd '\(work)/debs' && apt-get download -q \(pinned)"], timeout: 600)
+        guard download.succeeded else {
+            throw WritePathError.system(
+                call: "apt-get download", path: hypervisorPackage, errno: EIO,
+                hint: "\(download.stderrTail()); run apt-get update, or scripts/fetch-xen.sh")
+        }
+        for deb in try fm.contentsOfDirectory(atPath: "\(work)/debs") where deb.hasSuffix(".deb") {
+            let x = try Command.run("dpkg-deb", ["-x", "\(work)/debs/\(deb)", "\(work)/root"], timeout: 300)
+            guard x.succeeded else {
+                throw WritePathError.system(call: "dpkg-deb -x", path: deb, errno: EIO, hint: x.stderrTail())
+            }
+        }
+        try? fm.removeItem(atPath: dir)
+        try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try fm.moveItem(atPath: "\(work)/root", toPath: "\(dir)/root")
+        try "\((names + deviceModelNames).joined(separator: "\n"))\n".write(toFile: "\(dir)/complete", atomically: true, encoding: .utf8)
+        return Tree(version: version, root: "\(dir)/root")
+    }
+}
+
+/// The nested Xen rig: Debian's Xen hypervisor, and a minimal dom0 initramfs made from Debian's
+/// packages (busybox, the dom0 kernel's Xen backend modules, xl with xenstored and xenconsoled and
+/// their libraries) that carries the domU's kernel and initramfs (`GuestImage`) inside it.
+///
+/// QEMU loads the hypervisor as a multiboot kernel; dom0's kernel and this initramfs are its
+/// modules. dom0's init starts the toolstack, creates one domU with `xl` (PV or PVH) whose disk
+/// is dom0's virtio disk, and forwards the domU's result envelope, unchanged, to the host on
+/// COM2. Cached under `XenPackages.cacheRoot/<hash of the inputs>/`.
+public struct XenRig: Sendable {
+    /// The hypervisor (`xen-4.17-amd64`, gunzipped: QEMU loads it as multiboot).
+    public var hypervisor: String
+    /// dom0's kernel, also the domU's.
+    public var kernel: String
+    public var kernelVersion: String
+    /// dom0's initramfs (an uncompressed cpio: its largest part, the domU image, is compressed already).
+    public var dom0Initramfs: String
+    /// The Xen packages' version (`4.17.7+13-g2445b30a44-0+deb12u1`).
+    public var packageVersion: String
+    /// The domU's image.
+    public var guest: GuestImage
+    /// The content hash naming this rig.
+    public var hash: String
+
+    /// Modules dom0 loads, in this order: its own disk (virtio), the Xen device nodes, block backend, loop and ext4.
+    static let dom0Modules = [
+        "virtio_pci", "virtio_blk", "xen-privcmd", "xenfs", "xen-evtchn", "xen-gntdev", "xen-gntalloc",
+        "xen-blkback", "loop", "ext4",
+    ]
+    /// Programs dom0 runs, from the package's libexec folder (`usr/lib/xen-4.17/bin`).
+    static let dom0Programs = ["xl", "xenstored", "xenconsoled", "xen-init-dom0", "libxl-save-helper"]
+
+    /// The block hotplug script libxl runs in dom0 for a `phy` disk. Debian's needs bash and more;
+    /// a `phy` backend needs only the device's major:minor (hex) and the connected status.
+    static let blockHotplugScript = #"""
+        #!/bin/sh
+        # writepath: minimal block hotplug script for phy backends (libxl sets XENBUS_PATH).
+        case "$1" in
+        add)
+            p=$(xenstore-read "$XENBUS_PATH/params")
+            case "$p" in /*) ;; *) p=/dev/$p ;; esac
+            mm=$(stat -L -c '%t:%T' "$p") || { xenstore-write "$XENBUS_PATH/hotplug-error" "no device $p" "$XENBUS_PATH/hotplug-status" error; exit 1; }
+            xenstore-write "$XENBUS_PATH/physical-device" "$mm" "$XENBUS_PATH/physical-device-path" "$p" "$XENBUS_PATH/hotplug-status" connected
+            ;;
+        remove)
+            xenstore-rm "$XENBUS_PATH/hotplug-status" 2>/dev/null
+            ;;
+        esac
+        exit 0
+        """#
+
+    /// dom0's init. Kernel command line: `wp.disk=` (dom0's disk for the domU), `wp.mode=pv|pvh|hvm`,
+    /// `wp.backend=phy|loop`, `wp.loop_mb=` (the loop file's MiB), `wp.mem=` (domU MiB), `wp.vcpus=`, `wp.domu=` (base64 of the domU's
+    /// command line), module parameters as `module.key=value`. To the host on COM2 (ttyS1), line by
+    /// line: `WRITEPATH-DOM0-UP uptime xen_version`, `WRITEPATH-DOMU-CREATED uptime`,
+    /// `WRITEPATH-XENSTORE key=value ...` (what blkfront and blkback negotiated), the domU's
+    /// `WRITEPATH-BOOTED` and result envelope unchanged, `WRITEPATH-ERROR why` on failure, and
+    /// `WRITEPATH-DOM0-DONE`; then it powers off (QEMU exits).
+    static let dom0InitScript = #"""
+        #!/bin/busybox sh
+        /bin/busybox mkdir -p /proc /sys /dev /tmp
+        /bin/busybox mount -t proc proc /proc
+        /bin/busybox mount -t sysfs sysfs /sys
+        /bin/busybox mount -t devtmpfs devtmpfs /dev
+        /bin/busybox mkdir -p /dev/pts
+        /bin/busybox mount -t devpts devpts /dev/pts
+        /bin/busybox --install -s /bin
+        export PATH=/bin:/usr/bin:$(echo /usr/lib/xen-*/bin)
+        arg() { sed -n "s/.*[ ^]$1=\([^ ]*\).*/\1/p; s/^$1=\([^ ]*\).*/\1/p" /proc/cmdline | head -n 1; }
+        C=/dev/ttyS1
+        stty -F $C raw -echo 115200 2>/dev/null
+        say() { echo "$*" > $C; }
+        log() { echo "wp-dom0: $*"; }
+        fail() { log "$*"; say "WRITEPATH-ERROR $*"; sync; poweroff -f; }
+        while read -r m; do
+            n=$(echo "${m%.ko}" | tr - _)
+            insmod "/lib/modules/$m" $(tr ' ' '\n' < /proc/cmdline | sed -n "s/^$n\.//p") || log "insmod $m failed"
+        done < /modules.order
+        mount -t xenfs xenfs /proc/xen || fail "xenfs did not mount: dom0 is not running on Xen"
+        mkdir -p /var/run/xen /var/run/xenstored /var/lib/xenstored /var/lib/xen /var/log/xen/console /var/lock
+        xenstored --pid-file=/var/run/xenstored.pid || fail "xenstored did not start"
+        xen-init-dom0 > /tmp/init-dom0.log 2>&1 || fail "xen-init-dom0 failed: $(tail -n 2 /tmp/init-dom0.log | tr '\n' ' ')"
+        xenconsoled --log=guest --log-dir=/var/log/xen/console || fail "xenconsoled did not start"
+        say "WRITEPATH-DOM0-UP $(cut -d' ' -f1 /proc/uptime) $(xl info | sed -n 's/^xen_version *: *//p')"
+        DISK=$(arg wp.disk)
+        i=0
+        while [ ! -b "$DISK" ] && [ $i -lt 150 ]; do sleep 0.1; i=$((i+1)); done
+        [ -b "$DISK" ] || fail "no disk $DISK in dom0; block devices: $(ls /sys/block | tr '\n' ' ')"
+        TARGET=$DISK
+        if [ "$(arg wp.backend)" = loop ]; then
+            mke2fs -q "$DISK" || fail "mke2fs $DISK failed"
+            mkdir -p /mnt
+            mount -t ext2 "$DISK" /mnt || fail "mount $DISK failed"
+            mb=$(arg wp.loop_mb)
+            dd if=/dev/zero of=/mnt/disk.img bs=1M count=$mb 2>/dev/null || fail "writing the $mb MiB loop file failed"
+            TARGET=$(losetup -f) && losetup "$TARGET" /mnt/disk.img || fail "losetup failed"
+        fi
+        cat > /etc/xen/domu.cfg <<CFG
+        name = "wp"
+        type = "$(arg wp.mode)"
+        kernel = "/domu/vmlinuz"
+        ramdisk = "/domu/initramfs.zst"
+        extra = "$(arg wp.domu | base64 -d)"
+        memory = $(arg wp.mem)
+        vcpus = $(arg wp.vcpus)
+        disk = [ "phy:$TARGET,xvda,w" ]
+        on_poweroff = "destroy"
+        on_reboot = "destroy"
+        on_crash = "destroy"
+        CFG
+        if [ "$(arg wp.mode)" = hvm ]; then
+            printf 'vnc = 0\nvga = "none"\nserial = "none"\n' >> /etc/xen/domu.cfg
+        fi
+        LOG=/var/log/xen/console/guest-wp.log
+        xl create /etc/xen/domu.cfg > /tmp/xl.out 2>&1 || { cat /tmp/xl.out; fail "xl create failed: $(grep -i error /tmp/xl.out | tail -n 2 | tr '\n' ' ')"; }
+        say "WRITEPATH-DOMU-CREATED $(cut -d' ' -f1 /proc/uptime)"
+        xs() { xenstore-read "$1" 2>/dev/null || echo -; }
+        booted=0
+        while :; do
+            if [ $booted = 0 ] && grep -q '^WRITEPATH-BOOTED' $LOG 2>/dev/null; then
+                d=$(xl domid wp)
+                B=/local/domain/0/backend/vbd/$d/51712
+                F=/local/domain/$d/device/vbd/51712
+                say "WRITEPATH-XENSTORE backend_max_queues=$(xs $B/multi-queue-max-queues) queues=$(xs $F/multi-queue-num-queues) backend_max_ring_page_order=$(xs $B/max-ring-page-order) ring_page_order=$(xs $F/ring-page-order) backend_max_indirect_segments=$(xs $B/feature-max-indirect-segments) backend_persistent=$(xs $B/feature-persistent) frontend_persistent=$(xs $F/feature-persistent) physical_device=$(xs $B/physical-device)"
+                grep '^WRITEPATH-BOOTED' $LOG | head -n 1 | tr -d '\r' > $C
+                booted=1
+            fi
+            if grep -q '^WRITEPATH-RESULT-END' $LOG 2>/dev/null; then
+                tr -d '\r' < $LOG | sed -n '/^WRITEPATH-STDERR/,/^WRITEPATH-RESULT-END/p' > $C
+                break
+            fi
+            if grep -q '^WRITEPATH-ERROR' $LOG 2>/dev/null; then
+                grep '^WRITEPATH-ERROR' $LOG | head -n 1 | tr -d '\r' > $C
+                break
+            fi
+            if ! xl domid wp > /dev/null 2>&1; then
+                sleep 1
+                grep -q '^WRITEPATH-RESULT-END' $LOG 2>/dev/null && continue
+                echo "---- the domU's console, last lines ----"
+                tail -n 12 $LOG | tr -d '\r' | sed 's/^/domU| /'
+                fail "the domU ended without a result (it crashed or powered off); its console: $(tail -n 3 $LOG | tr -d '\r' | tr '\n' '|')"
+            fi
+            sleep 0.2
+        done
+        say "WRITEPATH-DOM0-DONE"
+        sync
+        xl destroy wp > /dev/null 2>&1
+        poweroff -f
+        """#
+
+    /// Builds the rig for `engineBinary` unless an identical one is cached; fetches the Xen packages
+    /// first if they are not unpacked yet (`XenPackages.ensure`).
+    /// `deviceModel`: also carry what an HVM domU needs in dom0 (a separate, larger rig): the
+    /// Xen-enabled QEMU with its libraries, hvmloader, SeaBIOS, and the host QEMU's option ROMs
+    /// and keymaps (qemu-system-data, installed with the QEMU layers' dependencies).
+    public static func prepare(engineBinary: String, deviceModel: Bool = false, rebuild: Bool = false) throws -> XenRig {
+        let packages = try XenPackages.ensure()
+        let guest = try GuestImage.prepare(engineBinary: engineBinary)
+        let (kernel, version) = try GuestImage.findKernel()
+        let busybox = try GuestImage.findBusybox()
+        let modules = try modulesInOrder(version: version)
+        let libexec = try libexecDirectory(in: packages.root)
+        let inputs =
+            [
+                packages.version, guest.hash, try EngineRootfs.contentHash(of: kernel), try EngineRootfs.contentHash(of: busybox),
+                version, dom0InitScript, blockHotplugScript, deviceModel ? "device model" : "no device model",
+            ] + modules
+        let hash = try GuestImage.stringHash(inputs.joined(separator: "\n"))
+        let dir = "\(XenPackages.cacheRoot)/\(hash)"
+        let rig = XenRig(
+            hypervisor: "\(dir)/xen", kernel: kernel, kernelVersion: version, dom0Initramfs: "\(dir)/dom0.cpio",
+            packageVersion: packages.version, guest: guest, hash: hash)
+        let fm = FileManager.default
+        if !rebuild, fm.fileExists(atPath: "\(dir)/complete") { return rig }
+
+        let work = "\(XenPackages.cacheRoot)/.build-\(hash)-\(getpid())"
+        try? fm.removeItem(atPath: work)
+        defer { try? fm.removeItem(atPath: work) }
+        let root = "\(work)/root"
+        for d in [
+            "bin", "proc", "sys", "dev", "tmp", "mnt", "lib/modules", "etc/xen/scripts", "domu", "usr/bin", "\(libexec)/bin",
+            "var/run/xen", "var/lib/xen", "var/log/xen/console", "var/lock",
+        ] {
+            try fm.createDirectory(atPath: "\(root)/\(d)", withIntermediateDirectories: true)
+        }
+        try fm.copyItem(atPath: busybox, toPath: "\(root)/bin/busybox")
+        var order: [String] = []
+        for path in modules {
+            let name = (path as NSString).lastPathComponent
+            if !order.contains(name) {
+                try fm.copyItem(atPath: path, toPath: "\(root)/lib/modules/\(name)")
+                order.append(name)
+            }
+        }
+        try (order.joined(separator: "\n") + "\n").write(toFile: "\(root)/modules.order", atomically: true, encoding: .utf8)
+
+        // The toolstack and the libraries it links, found by ldd in the unpacked tree first.
+        var binaries: [String] = []
+        for p in dom0Programs {
+            try fm.copyItem(atPath: "\(packages.root)/\(libexec)/bin/\(p)", toPath: "\(root)/\(libexec)/bin/\(p)")
+            binaries.append("\(packages.root)/\(libexec)/bin/\(p)")
+        }
+        try fm.copyItem(atPath: "\(packages.root)/usr/bin/xenstore", toPath: "\(root)/usr/bin/xenstore")
+        binaries.append("\(packages.root)/usr/bin/xenstore")
+        for n in ["read", "write", "rm", "ls", "list", "exists"] {
+            try fm.createSymbolicLink(atPath: "\(root)/usr/bin/xenstore-\(n)", withDestinationPath: "xenstore")
+        }
+        if deviceModel {
+            binaries.append(try copyDeviceModel(from: packages.root, libexec: libexec, into: root))
+        }
+        var libraries = Set<String>()
+        for b in binaries { libraries.formUnion(try sharedLibraries(of: b, packageRoot: packages.root)) }
+        // libxl unwinds with libgcc_s (pthread_cancel): without it `xl create` aborts.
+        libraries.insert("/lib/x86_64-linux-gnu/libgcc_s.so.1")
+        for lib in libraries.sorted() {
+            let inside = lib.hasPrefix(packages.root + "/") ? String(lib.dropFirst(packages.root.count)) : lib
+            let real = URL(fileURLWithPath: lib).resolvingSymlinksInPath().path
+            let destination = root + inside
+            try fm.createDirectory(atPath: (destination as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            if !fm.fileExists(atPath: destination) { try fm.copyItem(atPath: real, toPath: destination) }
+        }
+        try fm.copyItem(atPath: "\(packages.root)/etc/xen/xl.conf", toPath: "\(root)/etc/xen/xl.conf")
+        try blockHotplugScript.write(toFile: "\(root)/etc/xen/scripts/block", atomically: true, encoding: .utf8)
+        chmod("\(root)/etc/xen/scripts/block", 0o755)
+        try dom0InitScript.write(toFile: "\(root)/init", atomically: true, encoding: .utf8)
+        chmod("\(root)/init", 0o755)
+        try fm.copyItem(atPath: kernel, toPath: "\(root)/domu/vmlinuz")
+        try fm.copyItem(atPath: guest.initramfs, toPath: "\(root)/domu/initramfs.zst")
+
+        let cpio = try Command.run(
+            "/bin/sh", ["-c", "cd '\(root)' && find . | cpio -o -H newc --quiet > '\(work)/dom0.cpio'"], timeout: 600)
+        guard cpio.succeeded else { throw WritePathError.system(call: "cpio", path: root, errno: EIO, hint: cpio.stderrTail()) }
+        let xen = try Command.run("/bin/sh", ["-c", "gzip -dc '\(packages.root)/boot/xen-4.17-amd64.gz' > '\(work)/xen'"], timeout: 120)
+        guard xen.succeeded else {
+            throw WritePathError.system(
+                call: "gzip -d", path: "\(packages.root)/boot/xen-4.17-amd64.gz", errno: EIO, hint: xen.stderrTail())
+        }
+        try? fm.removeItem(atPath: dir)
+        try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try fm.moveItem(atPath: "\(work)/dom0.cpio", toPath: rig.dom0Initramfs)
+        try fm.moveItem(atPath: "\(work)/xen", toPath: rig.hypervisor)
+        try "\(packages.version)\n\(guest.hash)\n".write(toFile: "\(dir)/complete", atomically: true, encoding: .utf8)
+        return rig
+    }
+
+    /// Where libxl looks for the HVM device model (`device_model_override` is not needed).
+    static let deviceModelPath = "usr/libexec/xen-qemu-system-i386"
+
+    /// Copies the HVM device model and its firmware into the dom0 tree `root`; returns the device
+    /// model's path in the package tree (for ldd).
+    static func copyDeviceModel(from packageRoot: String, libexec: String, into root: String) throws -> String {
+        let fm = FileManager.default
+        let files = [
+            (deviceModelPath, "\(packageRoot)/\(deviceModelPath)"),
+            ("\(libexec)/boot/hvmloader", "\(packageRoot)/\(libexec)/boot/hvmloader"),
+            ("usr/share/seabios/bios-256k.bin", "\(packageRoot)/usr/share/seabios/bios-256k.bin"),
+        ]
+        for (inside, source) in files {
+            guard fm.fileExists(atPath: source) else {
+                throw WritePathError.system(
+                    call: "copy the HVM device model", path: source, errno: ENOENT,
+                    hint: "the unpacked qemu-system-xen, xen-utils or seabios package lacks it: scripts/fetch-xen.sh fetches them again")
+            }
+            try fm.createDirectory(atPath: "\(root)/\((inside as NSString).deletingLastPathComponent)", withIntermediateDirectories: true)
+            try fm.copyItem(atPath: URL(fileURLWithPath: source).resolvingSymlinksInPath().path, toPath: "\(root)/\(inside)")
+        }
+        // The direct kernel boot option ROM, the NIC ROMs QEMU may ask for, and keymaps.
+        let share = "/usr/share/qemu"
+        try fm.createDirectory(atPath: "\(root)\(share)", withIntermediateDirectories: true)
+        for name in (try? fm.contentsOfDirectory(atPath: share)) ?? []
+        where name.hasPrefix("linuxboot") || name.hasSuffix(".rom") || name.hasPrefix("vgabios") || name == "keymaps" {
+            let cp = try Command.run("cp", ["-rL", "\(share)/\(name)", "\(root)\(share)/"], timeout: 60)
+            guard cp.succeeded else { throw WritePathError.system(call: "cp", path: "\(share)/\(name)", errno: EIO, hint: cp.stderrTail()) }
+        }
+        guard fm.fileExists(atPath: "\(root)\(share)/linuxboot_dma.bin") else {
+            throw WritePathError.system(
+                call: "find QEMU's option ROMs", path: "\(share)/linuxboot_dma.bin", errno: ENOENT,
+                hint: "an HVM domU boots its kernel through it: apt-get install qemu-system-data")
+        }
+        return "\(packageRoot)/\(deviceModelPath)"
+    }
+
+    /// `usr/lib/xen-4.17`: where the package keeps xl and the helpers libxl runs.
+    static func libexecDirectory(in packageRoot: String) throws -> String {
+        let lib = "\(packageRoot)/usr/lib"
+        let candidates = ((try? FileManager.default.contentsOfDirectory(atPath: lib)) ?? []).filter {
+            $0.hasPrefix("xen-") && FileManager.default.isExecutableFile(atPath: "\(lib)/\($0)/bin/xl")
+        }
+        guard let d = candidates.sorted().last else {
+            throw WritePathError.system(
+                call: "find xl", path: "\(lib)/xen-*/bin/xl", errno: ENOENT,
+                hint: "the unpacked xen-utils package has no xl; remove \(XenPackages.cacheRoot)/packages and run again")
+        }
+        return "usr/lib/\(d)"
+    }
+
+    /// The modules for `dom0Modules`, dependencies first, each once (`modprobe --show-depends`).
+    static func modulesInOrder(version: String) throws -> [String] {
+        var files: [String] = []
+        for name in dom0Modules {
+            let r = try Command.run("modprobe", ["-S", version, "--show-depends", name], timeout: 30)
+            guard r.succeeded else {
+                throw WritePathError.system(call: "modprobe --show-depends", path: name, errno: ENOENT, hint: r.stderrTail())
+            }
+            for line in r.stdout.split(separator: "\n") {
+                let parts = line.split(separator: " ")
+                guard parts.count >= 2, parts[0] == "insmod" else { continue }
+                let path = String(parts[1])
+                if !files.contains(path) { files.append(path) }
+            }
+        }
+        return files
+    }
+
+    /// The libraries `binary` links (the loader included), resolved in the unpacked tree first.
+    static func sharedLibraries(of binary: String, packageRoot: String) throws -> [String] {
+        let r = try Command.run(
+            "/usr/bin/env", ["LD_LIBRARY_PATH=\(packageRoot)/usr/lib/x86_64-linux-gnu:\(packageRoot)/lib/x86_64-linux-gnu", "ldd", binary],
+            timeout: 60)
+        guard r.succeeded, !r.stdout.contains("not found") else {
+            throw WritePathError.system(
+                call: "ldd", path: binary, errno: ENOENT,
+                hint:
+                    "a library is missing: \(r.stdout.split(separator: "\n").filter { $0.contains("not found") }.joined(separator: ", ")) \(r.stderrTail())"
+            )
+        }
+        var libs: [String] = []
+        for line in r.stdout.split(separator: "\n") {
+            let parts = line.split(separator: " ").map(String.init)
+            if let arrow = parts.firstIndex(of: "=>"), arrow + 1 < parts.count, parts[arrow + 1].hasPrefix("/") {
+                libs.append(parts[arrow + 1])
+            } else if let first = parts.first?.trimmingCharacters(in: .whitespaces), first.hasPrefix("/") {
+                libs.append(first)
+            }
+        }
+        return libs
+    }
+}

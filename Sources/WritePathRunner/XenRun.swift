@@ -1,0 +1,594 @@
+import Foundation
+import WritePathEngine
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The kind of Xen guest: paravirtualized (PV) or PVH (hardware virtualization without a device model).
+public enum XenGuestMode: String, Sendable {
+    case pv
+    case pvh
+    /// Hardware virtualization with a device model (QEMU in dom0) and PV drivers: the test disk is
+    /// still blkfront, reached through the Xen platform PCI device.
+    case hvm
+
+    /// The outer QEMU's CPU for the nested rig: Debian's Xen is built without shadow paging, so a
+    /// PVH guest needs nested paging (HAP: `+npt`); `-cpu max` crashes dom0.
+    var nestedCPU: String { self == .pv ? "qemu64,+svm" : "qemu64,+svm,+npt" }
+
+    var pathDescription: String {
+        let front = self == .hvm ? "domU kernel -> xen-blkfront (PV driver in an HVM guest)" : "domU kernel -> xen-blkfront"
+        return front + " -> grant-table ring (event channel) -> xen-blkback in dom0 -> dom0's block device"
+    }
+}
+
+/// The settings both Xen layers take, parsed and checked against each other.
+public struct XenSettings: Sendable, Equatable {
+    public static let parameterNames = [
+        "xen", "backend", "vcpus", "memory", "dom0_memory", "max_queues", "max_indirect_segments",
+        "max_ring_page_order", "persistent_grants", "disk_size", "boot_timeout",
+    ]
+    /// `auto` (a Xen host where `xl info` works, else the nested rig), `host` or `nested`.
+    public var xen = "auto"
+    /// `phy` (the domU's disk is dom0's block device) or `loop` (a loop device in dom0 over a file on ext2).
+    public var backend = "phy"
+    /// The domU's vCPUs.
+    public var vcpus = 1
+    /// The domU's memory in bytes.
+    public var memory: UInt64 = 256 << 20
+    /// dom0's memory in bytes (nested rig only: `dom0_mem=` on Xen's command line).
+    public var dom0Memory: UInt64 = 1024 << 20
+    /// `xen_blkfront.max_queues`; nil: the kernel's default (the domU's vCPUs).
+    public var maxQueues: Int?
+    /// `xen_blkfront.max_indirect_segments`; nil: the kernel's default (32). Up to 11 turns indirect descriptors off.
+    public var maxIndirectSegments: Int?
+    /// `xen_blkfront.max_ring_page_order` (and blkback's, in the nested rig); nil: the kernel's defaults (frontend 0).
+    public var maxRingPageOrder: Int?
+    /// `feature_persistent` of blkfront (and blkback, in the nested rig); nil: the kernel's default (on).
+    public var persistentGrants: Bool?
+    /// Disk size in bytes; nil: the workload's region plus 16 MiB (plus 64 MiB for `loop`).
+    public var diskSize: UInt64?
+    /// Seconds from the start until the domU reaches the workload; nil: 300 nested (900 for HVM), 60 on a Xen host.
+    public var bootTimeout: Double?
+
+    public init(layer: String, mode: XenGuestMode, parameters: [String: String]) throws {
+        let p = LayerParameters(layer: layer, values: parameters)
+        xen = try p.choice("xen", ["auto", "host", "nested"]) ?? xen
+        if parameters["backend"] == "qdisk" {
+            throw WritePathError.invalidInput(
+                field: "\(layer).backend",
+                message: "qdisk needs a Xen-enabled QEMU in dom0 (qemu-system-xen), which this rig does not have; use phy or loop")
+        }
+        backend = try p.choice("backend", ["phy", "loop"]) ?? backend
+        vcpus = try p.integer("vcpus", range: 1...8) ?? vcpus
+        memory = try p.bytes("memory") ?? memory
+        dom0Memory = try p.bytes("dom0_memory") ?? dom0Memory
+        maxQueues = try p.integer("max_queues", range: 1...64)
+        maxIndirectSegments = try p.integer("max_indirect_segments", range: 0...256)
+        maxRingPageOrder = try p.integer("max_ring_page_order", range: 0...4)
+        persistentGrants = try p.boolean("persistent_grants")
+        diskSize = try p.bytes("disk_size")
+        bootTimeout = try p.number("boot_timeout", range: 0.1...3600)
+        if memory < 256 << 20 || memory > 8 << 30 {
+            throw WritePathError.invalidInput(
+                field: "\(layer).memory", message: "from 256m to 8g: the domU holds the engine in its initramfs")
+        }
+        if dom0Memory < 512 << 20 || dom0Memory > 8 << 30 {
+            throw WritePathError.invalidInput(
+                field: "\(layer).dom0_memory", message: "from 512m to 8g: dom0 holds the toolstack and the domU's image in memory")
+        }
+        if let q = maxQueues, q > vcpus {
+            throw WritePathError.invalidInput(
+                field: "\(layer).max_queues",
+                message: "\(q) queues for \(vcpus) vCPUs: blkfront uses at most one queue per vCPU; raise vcpus")
+        }
+    }
+
+    /// The domU kernel's module parameters for blkfront.
+    var frontendParameters: [String] {
+        var a: [String] = []
+        if let maxQueues { a.append("xen_blkfront.max_queues=\(maxQueues)") }
+        if let maxIndirectSegments { a.append("xen_blkfront.max_indirect_segments=\(maxIndirectSegments)") }
+        if let maxRingPageOrder { a.append("xen_blkfront.max_ring_page_order=\(maxRingPageOrder)") }
+        if let persistentGrants { a.append("xen_blkfront.feature_persistent=\(persistentGrants ? 1 : 0)") }
+        return a
+    }
+
+    /// dom0's kernel module parameters for blkback (nested rig only).
+    var backendParameters: [String] {
+        var a: [String] = []
+        if let maxRingPageOrder { a.append("xen_blkback.max_ring_page_order=\(maxRingPageOrder)") }
+        if let persistentGrants { a.append("xen_blkback.feature_persistent=\(persistentGrants ? 1 : 0)") }
+        return a
+    }
+
+    var settings: [String: String] {
+        [
+            "backend": backend, "vcpus": "\(vcpus)", "memory_bytes": "\(memory)", "dom0_memory_bytes": "\(dom0Memory)",
+            "max_queues": maxQueues.map(String.init) ?? "default",
+            "max_indirect_segments": maxIndirectSegments.map(String.init) ?? "default",
+            "max_ring_page_order": maxRingPageOrder.map(String.init) ?? "default",
+            "persistent_grants": persistentGrants.map { $0 ? "on" : "off" } ?? "default",
+        ]
+    }
+}
+
+/// One Xen domU that runs one workload, on a Xen host (dom0 with `xl`) or in the nested rig
+/// (QEMU TCG -> Xen -> minimal dom0 -> domU): the part both Xen layers share.
+struct XenRun {
+    static let warningNested = "nested Xen under an emulated CPU (QEMU TCG): absolute numbers say little; compare within this rig only"
+    /// Seconds the nested rig may take from QEMU's start to the domU's workload.
+    static let bootDeadlineNested = 300.0
+    /// The same for an HVM domU, whose firmware and kernel loading run in an emulated device model
+    /// inside the emulated dom0: from 90 s to more than 8 minutes here, varying from boot to boot.
+    static let bootDeadlineNestedHVM = 900.0
+    /// Seconds a domU may take on a Xen host.
+    static let bootDeadlineHost = 60.0
+
+    var layerName: String
+    var mode: XenGuestMode
+    var settings: XenSettings
+
+    /// Where the domU will run: `host` or `nested`, or why neither can.
+    enum Way: Equatable {
+        case host(xenVersion: String)
+        case nested(detail: String)
+        case none(reason: String, fix: String)
+    }
+
+    /// The Xen version `xl info` reports when this machine is a Xen dom0 with a working toolstack, else nil.
+    static func hostXenVersion() -> String? {
+        guard Command.which("xl") != nil, let r = try? Command.run("xl", ["info"], timeout: 20), r.succeeded else { return nil }
+        var major = "", minor = "", extra = ""
+        for line in r.stdout.split(separator: "\n") {
+            let kv = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard kv.count == 2 else { continue }
+            switch kv[0] {
+            case "xen_version": return kv[1]
+            case "xen_major": major = kv[1]
+            case "xen_minor": minor = kv[1]
+            case "xen_extra": extra = kv[1]
+            default: break
+            }
+        }
+        return major.isEmpty ? "unknown" : "\(major).\(minor)\(extra)"
+    }
+
+    static func way(_ asked: String) -> Way {
+        if asked != "nested", let v = hostXenVersion() { return .host(xenVersion: v) }
+        if asked == "host" {
+            return .none(
+                reason: "this machine is not a Xen dom0 with a working toolstack (`xl info` fails)",
+                fix: "run on a Xen host's dom0 with xl, or use xen=auto/nested for the nested rig under QEMU")
+        }
+        if case let .unavailable(reason, fix) = QemuRun.availability() {
+            return .none(reason: "no Xen host (`xl info` fails) and the nested rig needs QEMU: \(reason)", fix: fix)
+        }
+        guard Command.which("dpkg-deb") != nil else {
+            return .none(reason: "dpkg-deb is missing (it unpacks Debian's Xen packages)", fix: "apt-get install dpkg")
+        }
+        if let tree = XenPackages.cached() {
+            return .nested(detail: "Xen \(tree.version) from Debian's packages, unpacked in \(XenPackages.cacheRoot)")
+        }
+        guard Command.which("apt-get") != nil, let v = XenPackages.candidateVersion() else {
+            return .none(
+                reason: "no Xen host, and Debian's \(XenPackages.hypervisorPackage) is neither cached nor known to apt",
+                fix: "apt-get update, then scripts/fetch-xen.sh (downloads and unpacks Xen 4.17 without installing it)")
+        }
+        return .nested(detail: "Xen \(v) from Debian's packages, downloaded and unpacked (not installed) at the first run")
+    }
+
+    static func availability(_ asked: String) -> Availability {
+        switch way(asked) {
+        case let .host(v):
+            if let (reason, fix) = missingGuestImageInputs() { return .unavailable(reason: reason, fix: fix) }
+            return .available(detail: "Xen host: Xen \(v), the domU is created with xl in this dom0")
+        case let .nested(detail):
+            return .available(detail: "nested under QEMU TCG: \(detail); QEMU \(QemuRun.version() ?? "?")")
+        case let .none(reason, fix):
+            return .unavailable(reason: reason, fix: fix)
+        }
+    }
+
+    /// What the domU's image (`GuestImage`) cannot be built without, on a Xen host; nil when nothing is missing.
+    static func missingGuestImageInputs() -> (reason: String, fix: String)? {
+        do {
+            _ = try GuestImage.findKernel()
+            _ = try GuestImage.findBusybox()
+        } catch let WritePathError.system(_, _, _, hint) {
+            return ("no domU image inputs", hint)
+        } catch {
+            return ("\(error)", "scripts/install-deps.sh guests")
+        }
+        for tool in ["zstd", "cpio", "losetup", "fallocate", "xenstore-read"] where Command.which(tool) == nil {
+            return (
+                "\(tool) is missing (the domU's image, disk or console needs it)", "apt-get install zstd cpio util-linux xen-utils-common"
+            )
+        }
+        return nil
+    }
+
+    /// The xl configuration of the domU on a Xen host; `disk` is xl's disk specification.
+    func hostConfiguration(name: String, image: GuestImage, disk: String, argsBase64: String) -> String {
+        """
+        name = "\(name)"
+        type = "\(mode.rawValue)"
+        kernel = "\(image.kernel)"
+        ramdisk = "\(image.initramfs)"
+        extra = "\(domUCommandLine(argsBase64: argsBase64))"
+        memory = \(settings.memory >> 20)
+        vcpus = \(settings.vcpus)
+        disk = [ "\(disk)" ]
+        on_poweroff = "destroy"
+        on_reboot = "destroy"
+        on_crash = "destroy"
+        \(mode == .hvm ? "vnc = 0\nvga = \"none\"\nserial = \"none\"\n" : "")
+        """
+    }
+
+    /// The domU kernel's command line (without the workload).
+    func domUCommandLine(argsBase64: String) -> String {
+        (["console=hvc0", "quiet", "loglevel=1", "panic=-1", "wp.disk=/dev/xvda", "wp.channel=/dev/hvc0", "wp.args=\(argsBase64)"]
+            + settings.frontendParameters).joined(separator: " ")
+    }
+
+    /// The settings, and whether the run will be nested (so that a failed run says so too).
+    func describe() -> [String: String] {
+        var s = settings.settings
+        s["mode"] = mode.rawValue
+        s["xen"] = settings.xen
+        s["write_path"] = mode.pathDescription
+        let nested = settings.xen == "nested" || (settings.xen == "auto" && Self.hostXenVersion() == nil)
+        s["nested"] = nested ? "true" : "false"
+        if nested {
+            s["accel"] = "tcg"
+            s["outer_cpu"] = mode.nestedCPU
+        }
+        return s
+    }
+
+    func run(_ workload: Workload, rep: Int, context: LayerContext) throws -> RunResult {
+        switch Self.way(settings.xen) {
+        case let .host(version): return try runOnHost(workload, rep: rep, context: context, xenVersion: version)
+        case .nested: return try runNested(workload, rep: rep, context: context)
+        case let .none(reason, fix):
+            throw WritePathError.system(call: "xen", path: layerName, errno: ENOENT, hint: "\(reason); \(fix)")
+        }
+    }
+
+    /// The workload's options for the guest's init, base64 of one option per line.
+    static func encodedArguments(_ workload: Workload) -> String {
+        var w = workload
+        w.filename = nil
+        w.directory = nil
+        return Data(w.commandLineArguments.joined(separator: "\n").utf8).base64EncodedString()
+    }
+
+    /// Bytes of the region the workload writes, rounded up to MiB: the loop file's size.
+    func regionBytes(_ workload: Workload) -> UInt64 {
+        let region = (workload.size ?? (64 << 20)) + workload.offset
+        return (region + (1 << 20) - 1) / (1 << 20) * (1 << 20)
+    }
+
+    /// Bytes of the host's disk image: the region and 16 MiB; for `loop`, room for ext2's own
+    /// tables (a sixteenth) besides the loop file.
+    func diskBytes(_ workload: Workload) -> UInt64 {
+        let region = regionBytes(workload)
+        let least = settings.backend == "loop" ? region + region / 16 + (32 << 20) : region
+        let size = max(settings.diskSize ?? (least + (16 << 20)), least)
+        return (size + (1 << 20) - 1) / (1 << 20) * (1 << 20)
+    }
+
+    /// Lines of the channel (the host's COM2 file, or the domU console on a Xen host) as they arrive.
+    struct Progress {
+        var dom0Up: Double?
+        var xenVersion: String?
+        var domUCreated: Double?
+        var booted: Double?
+        var guestUptime: String?
+        var resultEnd: Double?
+        var done: Double?
+        var error: String?
+        var xenstore: [String: String] = [:]
+
+        /// Reads the whole lines of `text`; a last line without its newline is still being written.
+        mutating func update(from text: String, at elapsed: Double) {
+            // "\r\n" is one Character in Swift: drop the carriage returns (a pty sends them) first.
+            var lines = text.replacingOccurrences(of: "\r", with: "").split(separator: "\n", omittingEmptySubsequences: false)
+            lines.removeLast()
+            for raw in lines where raw.hasPrefix("WRITEPATH-") {
+                let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+                let words = line.split(separator: " ").map(String.init)
+                if dom0Up == nil, line.hasPrefix("WRITEPATH-DOM0-UP") {
+                    dom0Up = elapsed
+                    xenVersion = words.count > 2 ? words[2] : nil
+                } else if domUCreated == nil, line.hasPrefix("WRITEPATH-DOMU-CREATED") {
+                    domUCreated = elapsed
+                } else if xenstore.isEmpty, line.hasPrefix("WRITEPATH-XENSTORE") {
+                    for w in words.dropFirst() {
+                        let kv = w.split(separator: "=", maxSplits: 1).map(String.init)
+                        if kv.count == 2 { xenstore[kv[0]] = kv[1] }
+                    }
+                } else if booted == nil, line.hasPrefix("WRITEPATH-BOOTED") {
+                    booted = elapsed
+                    guestUptime = words.count > 1 ? words[1] : nil
+                } else if resultEnd == nil, line == "WRITEPATH-RESULT-END" {
+                    resultEnd = elapsed
+                } else if done == nil, line.hasPrefix("WRITEPATH-DOM0-DONE") {
+                    done = elapsed
+                } else if error == nil, line.hasPrefix("WRITEPATH-ERROR") {
+                    error = String(line.dropFirst("WRITEPATH-ERROR".count)).trimmingCharacters(in: .whitespaces)
+                }
+            }
+        }
+    }
+
+    /// The console lines that say what happened: a Xen fault report, the domU's last lines and
+    /// dom0's complaint, else the last lines before the power-off noise.
+    static func consoleTail(_ path: String, lines n: Int = 6) -> String {
+        var lines = ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "")
+            .replacingOccurrences(of: "\r", with: "").split(separator: "\n").map(String.init)
+        if let off = lines.firstIndex(where: { $0.contains("reboot: Power down") }) { lines = Array(lines[..<off]) }
+        let faults = lines.filter { $0.contains("Triple fault") || $0.contains("crashed") || $0.contains("Kernel panic") }.prefix(2)
+        let told = lines.filter { $0.hasPrefix("domU| ") || $0.hasPrefix("wp-dom0:") }.suffix(n)
+        let picked = Array(faults) + Array(told)
+        return (picked.isEmpty ? Array(lines.suffix(n)) : picked).joined(separator: " | ")
+    }
+
+    // MARK: - Nested rig
+
+    func runNested(_ workload: Workload, rep: Int, context: LayerContext) throws -> RunResult {
+        let fm = FileManager.default
+        let rig = try XenRig.prepare(engineBinary: context.engineBinary, deviceModel: mode == .hvm)
+        let dir = "\(context.scratchDirectory)/xen-\(context.runID)"
+        try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try fm.createDirectory(atPath: context.logDirectory, withIntermediateDirectories: true)
+        defer { if !context.keep { try? fm.removeItem(atPath: dir) } }
+
+        let size = diskBytes(workload)
+        let disk = "\(dir)/disk.raw"
+        let created = try Command.run(
+            "qemu-img", ["create", "-q", "-f", "raw", "-o", "preallocation=falloc", disk, "\(size)"], timeout: 600)
+        guard created.succeeded else {
+            throw WritePathError.system(call: "qemu-img create", path: disk, errno: EIO, hint: created.stderrTail())
+        }
+        let domU = domUCommandLine(argsBase64: Self.encodedArguments(workload))
+        let dom0Args =
+            ([
+                "console=hvc0", "loglevel=4", "wp.disk=/dev/vda", "wp.mode=\(mode.rawValue)", "wp.backend=\(settings.backend)",
+                "wp.loop_mb=\(regionBytes(workload) >> 20)",
+                "wp.mem=\(settings.memory >> 20)", "wp.vcpus=\(settings.vcpus)",
+                "wp.domu=\(Data(domU.utf8).base64EncodedString())",
+            ] + settings.backendParameters).joined(separator: " ")
+        let dom0MiB = settings.dom0Memory >> 20
+        let console = "\(context.logDirectory)/console.log"
+        let channel = "\(context.logDirectory)/xen-channel.txt"
+        // QEMU splits -initrd at commas: a comma inside the dom0 command line is written twice.
+        let modules = "\(rig.kernel) \(dom0Args.replacingOccurrences(of: ",", with: ",,")),\(rig.dom0Initramfs)"
+        // Room for Xen itself and free memory as in the probe (2 GiB in all by default).
+        let outerMiB = dom0MiB + (settings.memory >> 20) + 768
+        let args = [
+            "-accel", "tcg,thread=multi", "-machine", "q35", "-cpu", mode.nestedCPU, "-smp", "2", "-m", "\(outerMiB)M",
+            "-nodefaults", "-display", "none", "-no-reboot",
+            "-kernel", rig.hypervisor,
+            // Not bootscrub=false: Xen scrubbing free memory while idle keeps the emulated CPUs from
+            // halting, and wake-ups from a halt are slow under TCG (an HVM domU took 4 times as long).
+            "-append", "console=com1 com1=115200,8n1 dom0_mem=\(dom0MiB)M,max:\(dom0MiB)M noreboot",
+            "-initrd", modules,
+            "-serial", "file:\(console)", "-serial", "file:\(channel)",
+            "-drive", "file=\(disk),format=raw,if=none,id=d0,cache=none,aio=threads",
+            "-device", "virtio-blk-pci,drive=d0",
+        ]
+        try? "\(QemuRun.qemu) \(args.map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " "))\n"
+            .write(toFile: "\(context.logDirectory)/command.txt", atomically: true, encoding: .utf8)
+
+        let bootDeadline = settings.bootTimeout ?? (mode == .hvm ? Self.bootDeadlineNestedHVM : Self.bootDeadlineNested)
+        let total = bootDeadline + workload.runtime + workload.ramp_time + context.graceSeconds
+        var progress = Progress()
+        var lastRead = -1.0
+        var stopReason: String?
+        var settledAt: Double?
+        let r = try Command.run(
+            QemuRun.qemu, args, timeout: total,
+            onPoll: { elapsed in
+                if elapsed - lastRead >= 0.25 {
+                    lastRead = elapsed
+                    if let text = try? String(contentsOfFile: channel, encoding: .utf8) { progress.update(from: text, at: elapsed) }
+                }
+                // dom0 has said all it will (the envelope, an error, done): it powers off by itself;
+                // QEMU is stopped if it is still there 30 s later.
+                if settledAt == nil, progress.error != nil || progress.done != nil || progress.resultEnd != nil { settledAt = elapsed }
+                if let settledAt { return elapsed < settledAt + 30 }
+                if progress.booted == nil && elapsed > bootDeadline {
+                    stopReason = "the domU did not reach the workload within \(Int(bootDeadline)) s"
+                    return false
+                }
+                return true
+            })
+        if let text = try? String(contentsOfFile: channel, encoding: .utf8) { progress.update(from: text, at: lastRead) }
+        let tail = Self.consoleTail(console)
+        if let error = progress.error {
+            throw WritePathError.system(call: "nested xen", path: layerName, errno: EIO, hint: "\(error); last console lines: \(tail)")
+        }
+        if let stopReason {
+            throw WritePathError.system(
+                call: "nested xen", path: layerName, errno: ETIMEDOUT, hint: "\(stopReason); last console lines: \(tail)")
+        }
+        if r.timedOut && progress.resultEnd == nil {
+            throw WritePathError.system(
+                call: "nested xen", path: layerName, errno: ETIMEDOUT,
+                hint: stopRequested.load(ordering: .relaxed)
+                    ? "interrupted"
+                    : "killed at its deadline of \(Int(total)) s; last console lines: \(tail)")
+        }
+        let channelText = (try? String(contentsOfFile: channel, encoding: .utf8)) ?? ""
+        let document = try GuestEnvelope.decode(channelText, qemuStatus: r.status, qemuStderr: r.stderrTail(), consoleTail: tail)
+        guard var run = document.runs.first else {
+            throw WritePathError.system(call: "nested xen", path: layerName, errno: EIO, hint: "the domU's result holds no run")
+        }
+        var s = describe()
+        s["xen"] = "nested"
+        s["nested"] = "true"
+        s["accel"] = "tcg"
+        s["outer_cpu"] = mode.nestedCPU
+        s["outer_qemu_version"] = QemuRun.version() ?? "unknown"
+        s["outer_disk"] = "virtio-blk, raw, cache=none, aio=threads"
+        s["xen_version"] = progress.xenVersion ?? String(rig.packageVersion.prefix { $0 != "+" && $0 != "-" })
+        s["xen_package"] = rig.packageVersion
+        s["dom0_kernel"] = rig.kernelVersion
+        s["domu_kernel"] = rig.guest.kernelVersion
+        s["rig_image"] = rig.hash
+        s["guest_image"] = rig.guest.hash
+        s["disk_size_bytes"] = "\(size)"
+        s["host_disk"] = disk
+        s["write_path"] =
+            mode.pathDescription + (settings.backend == "loop" ? " (loop over a file on ext2)" : "")
+            + " -> virtio-blk (dom0) -> QEMU -> host kernel -> device"
+        if let v = progress.booted { s["boot_s"] = formatDecimal(v, places: 3) }
+        if let v = progress.dom0Up { s["dom0_up_s"] = formatDecimal(v, places: 3) }
+        if let v = progress.domUCreated { s["domu_created_s"] = formatDecimal(v, places: 3) }
+        if let v = progress.guestUptime { s["guest_uptime_at_workload_s"] = v }
+        for (k, v) in progress.xenstore { s["xenstore_\(k)"] = v }
+        // blkfront writes these keys only when it uses more than one queue or ring page.
+        if s["xenstore_queues"] == "-" { s["xenstore_queues"] = "1" }
+        if s["xenstore_ring_page_order"] == "-" { s["xenstore_ring_page_order"] = "0" }
+        run.layer = LayerInfo(name: layerName, settings: s)
+        run.rep = rep
+        run.workload = workload
+        run.warnings.append(Self.warningNested)
+        return run
+    }
+
+    // MARK: - Xen host
+
+    /// On a Xen host's dom0: the domU is created with xl from the same guest image; its disk is a
+    /// loop device (direct I/O) over a file in the scratch folder (`phy`), or the file itself,
+    /// which the host's block hotplug script attaches (`loop`). The result comes over the domU's
+    /// console, read from the pty xenconsoled made for it.
+    func runOnHost(_ workload: Workload, rep: Int, context: LayerContext, xenVersion: String) throws -> RunResult {
+        let fm = FileManager.default
+        let image = try GuestImage.prepare(engineBinary: context.engineBinary)
+        let dir = "\(context.scratchDirectory)/xen-\(context.runID)"
+        try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try fm.createDirectory(atPath: context.logDirectory, withIntermediateDirectories: true)
+        let name = "wp-\(context.runID)"
+        var loopDevice: String?
+        var reader: Process?
+        defer {
+            if let reader, reader.isRunning { reader.terminate(); reader.waitUntilExit() }
+            if !context.keep {
+                if (try? Command.run("xl", ["domid", name], timeout: 20))?.succeeded == true {
+                    _ = try? Command.run("xl", ["destroy", name], timeout: 60)
+                }
+                if let loopDevice { _ = try? Command.run("losetup", ["-d", loopDevice], timeout: 30) }
+                try? fm.removeItem(atPath: dir)
+            }
+        }
+        let size = diskBytes(workload)
+        let file = "\(dir)/disk.raw"
+        let created = try Command.run("fallocate", ["-l", "\(size)", file], timeout: 600)
+        guard created.succeeded else {
+            throw WritePathError.system(call: "fallocate", path: file, errno: EIO, hint: created.stderrTail())
+        }
+        let target: String
+        if settings.backend == "phy" {
+            let l = try Command.run("losetup", ["--find", "--show", "--direct-io=on", file], timeout: 30)
+            guard l.succeeded, let dev = l.stdout.split(separator: "\n").first.map(String.init), dev.hasPrefix("/dev/") else {
+                throw WritePathError.system(call: "losetup", path: file, errno: EIO, hint: l.stderrTail())
+            }
+            loopDevice = dev
+            target = "phy:\(dev),xvda,w"
+        } else {
+            target = "format=raw,vdev=xvda,access=rw,backendtype=phy,target=\(file)"
+        }
+        let config = hostConfiguration(name: name, image: image, disk: target, argsBase64: Self.encodedArguments(workload))
+        let configPath = "\(dir)/domu.cfg"
+        try config.write(toFile: configPath, atomically: true, encoding: .utf8)
+        try? config.write(toFile: "\(context.logDirectory)/domu.cfg", atomically: true, encoding: .utf8)
+
+        let start = monotonicNanoseconds()
+        let create = try Command.run("xl", ["create", "-p", configPath], timeout: 120)
+        guard create.succeeded else {
+            throw WritePathError.system(call: "xl create", path: configPath, errno: EIO, hint: create.stderrTail())
+        }
+        let domid = try Command.run("xl", ["domid", name], timeout: 20).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let ttyRead = try Command.run("xenstore-read", ["/local/domain/\(domid)/console/tty"], timeout: 20)
+        let tty = ttyRead.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard ttyRead.succeeded, tty.hasPrefix("/dev/") else {
+            throw WritePathError.system(
+                call: "xenstore-read", path: "/local/domain/\(domid)/console/tty", errno: ENOENT,
+                hint: "no console pty for the domU: is xenconsoled running? \(ttyRead.stderrTail())")
+        }
+        // The domU's console, read from its pty, is both its console log and the result channel.
+        let console = "\(context.logDirectory)/console.log"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", "stty -F '\(tty)' raw -echo 2>/dev/null; exec cat '\(tty)' > '\(console)'"]
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        reader = p
+        let unpause = try Command.run("xl", ["unpause", name], timeout: 60)
+        guard unpause.succeeded else {
+            throw WritePathError.system(call: "xl unpause", path: name, errno: EIO, hint: unpause.stderrTail())
+        }
+
+        let bootDeadline = settings.bootTimeout ?? Self.bootDeadlineHost
+        let total = bootDeadline + workload.runtime + workload.ramp_time + context.graceSeconds
+        var progress = Progress()
+        var failure: String?
+        var lastAliveCheck = 0.0
+        while true {
+            usleep(250_000)
+            let elapsed = Double(monotonicNanoseconds() - start) / 1e9
+            if let text = try? String(contentsOfFile: console, encoding: .utf8) { progress.update(from: text, at: elapsed) }
+            if progress.resultEnd != nil || progress.error != nil { break }
+            if stopRequested.load(ordering: .relaxed) { failure = "interrupted"; break }
+            if progress.booted == nil && elapsed > bootDeadline {
+                failure = "the domU did not reach the workload within \(Int(bootDeadline)) s"
+                break
+            }
+            if elapsed > total { failure = "stopped at its deadline of \(Int(total)) s"; break }
+            if elapsed - lastAliveCheck > 1 {
+                lastAliveCheck = elapsed
+                if (try? Command.run("xl", ["domid", name], timeout: 20))?.succeeded != true {
+                    usleep(500_000)
+                    if let text = try? String(contentsOfFile: console, encoding: .utf8) { progress.update(from: text, at: elapsed) }
+                    if progress.resultEnd == nil { failure = "the domU ended without a result (it crashed or powered off)" }
+                    break
+                }
+            }
+        }
+        let tail = Self.consoleTail(console)
+        if let error = progress.error {
+            throw WritePathError.system(call: "xen domU", path: layerName, errno: EIO, hint: "\(error); last console lines: \(tail)")
+        }
+        if let failure {
+            throw WritePathError.system(
+                call: "xen domU", path: layerName, errno: ETIMEDOUT, hint: "\(failure); last console lines: \(tail)")
+        }
+        let text = (try? String(contentsOfFile: console, encoding: .utf8)) ?? ""
+        let document = try GuestEnvelope.decode(text, qemuStatus: 0, qemuStderr: "", consoleTail: tail)
+        guard var run = document.runs.first else {
+            throw WritePathError.system(call: "xen domU", path: layerName, errno: EIO, hint: "the domU's result holds no run")
+        }
+        var s = describe()
+        s["xen"] = "host"
+        s["nested"] = "false"
+        s["xen_version"] = xenVersion
+        s["dom0_kernel"] =
+            (try? Command.run("uname", ["-r"], timeout: 10))?.stdout.trimmingCharacters(in: .whitespacesAndNewlines) ?? "unknown"
+        s["domu_kernel"] = image.kernelVersion
+        s["guest_image"] = image.hash
+        s["disk_size_bytes"] = "\(size)"
+        s["host_disk"] = loopDevice.map { "\($0) (loop, direct I/O) over \(file)" } ?? file
+        s["write_path"] =
+            mode.pathDescription + (loopDevice != nil ? " (a loop device over a file)" : " (the hotplug script's loop device over a file)")
+        if let v = progress.booted { s["boot_s"] = formatDecimal(v, places: 3) }
+        if let v = progress.guestUptime { s["guest_uptime_at_workload_s"] = v }
+        run.layer = LayerInfo(name: layerName, settings: s)
+        run.rep = rep
+        run.workload = workload
+        return run
+    }
+}

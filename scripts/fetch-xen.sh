@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Fetches Debian's Xen 4.17 packages for the xen-pv / xen-pvh layers' nested rig and unpacks them
+# into writepath's cache WITHOUT installing Xen on this machine (apt-get download + dpkg-deb -x).
+# writepath does the same at the first Xen run; this script lets CI and users do it ahead of time.
+#   scripts/fetch-xen.sh            cache: /var/tmp/writepath-xen/packages/<version>/root
+set -euo pipefail
+
+cache=/var/tmp/writepath-xen/packages
+packages=(xen-hypervisor-4.17-amd64 xen-utils-4.17 xen-utils-common xenstore-utils
+          libxencall1 libxendevicemodel1 libxenevtchn1 libxenforeignmemory1 libxengnttab1
+          libxenhypfs1 libxenmisc4.17 libxenstore4 libxentoolcore1 libxentoollog1)
+# For HVM domUs: the device model and its BIOS, not versioned with Xen (apt's candidates).
+device_model=(qemu-system-xen seabios)
+
+candidate() { apt-cache policy xen-hypervisor-4.17-amd64 2>/dev/null | sed -n 's/^ *Candidate: *//p'; }
+version=$(candidate)
+if [[ -z "$version" || "$version" == "(none)" ]]; then
+    apt-get update -qq
+    version=$(candidate)
+fi
+if [[ -z "$version" || "$version" == "(none)" ]]; then
+    echo "fetch-xen: apt knows no xen-hypervisor-4.17-amd64 (not a Debian 12 machine?)" >&2
+    exit 1
+fi
+dir="$cache/$version"
+complete() {
+    [[ -e "$dir/complete" ]] || return 1
+    local p
+    for p in "${packages[@]}" "${device_model[@]}"; do grep -qx "$p" "$dir/complete" || return 1; done
+}
+if complete; then
+    echo "fetch-xen: Xen $version is unpacked in $dir/root"
+    exit 0
+fi
+work="$cache/.fetch-$$"
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/debs" "$work/root"
+# apt-get warns that root downloads unsandboxed: expected here, so that line is dropped.
+(cd "$work/debs" && apt-get download -q "${packages[@]/%/=$version}" "${device_model[@]}" 2>&1 >/dev/null | { grep -v unsandboxed >&2 || true; })
+got=$(find "$work/debs" -name '*.deb' | wc -l)
+if ((got != ${#packages[@]} + ${#device_model[@]})); then
+    echo "fetch-xen: downloaded $got of $((${#packages[@]} + ${#device_model[@]})) packages" >&2
+    exit 1
+fi
+for deb in "$work"/debs/*.deb; do dpkg-deb -x "$deb" "$work/root"; done
+rm -rf "$dir"
+mkdir -p "$dir"
+mv "$work/root" "$dir/root"
+printf '%s\n' "${packages[@]}" "${device_model[@]}" > "$dir/complete"
+echo "fetch-xen: Xen $version unpacked in $dir/root (not installed)"
