@@ -38,7 +38,7 @@ test:
 	WRITEPATH_ENGINE=$(CURDIR)/$(RELEASE) $(SWIFT) test --no-parallel
 
 ## The test suite under ThreadSanitizer and AddressSanitizer (.build-tsan, .build-asan); see
-## scripts/sanitize.sh for SANITIZE_FILTER (by default the container and guest suites are skipped).
+## scripts/sanitize.sh for SANITIZE_FILTER (by default the guest suites, QEMU and Xen, are skipped).
 sanitize:
 	scripts/sanitize.sh
 
