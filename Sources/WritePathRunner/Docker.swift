@@ -186,6 +186,11 @@ struct DockerRun {
         return run
     }
 
+    /// A docker layer's settings for `runs[].layer`: the daemon's, the limits, the storage.
+    static func settings(limits: ContainerLimits, storage: String) -> [String: String] {
+        daemonSettings().merging(limits.settings) { a, _ in a }.merging(["storage": storage]) { a, _ in a }
+    }
+
     /// The daemon's settings for `runs[].layer`.
     static func daemonSettings() -> [String: String] {
         guard case let .success(d) = Docker.daemon() else { return [:] }

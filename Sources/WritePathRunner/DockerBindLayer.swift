@@ -19,8 +19,7 @@ public struct DockerBindLayer: Layer {
     public func availability() -> Availability { DockerRun.availability() }
 
     public func describe() -> [String: String] {
-        var d = DockerRun.daemonSettings().merging(limits.settings) { a, _ in a }
-        d["storage"] = "bind mount of a host folder"
+        var d = DockerRun.settings(limits: limits, storage: "bind mount of a host folder")
         if let path { d["host_path"] = path }
         return d
     }

@@ -15,7 +15,7 @@ public struct DockerOverlayLayer: Layer {
     public func availability() -> Availability { DockerRun.availability() }
 
     public func describe() -> [String: String] {
-        DockerRun.daemonSettings().merging(limits.settings) { a, _ in a }.merging(["storage": "container rootfs (overlay upper layer)"]) { a, _ in a }
+        DockerRun.settings(limits: limits, storage: "container rootfs (overlay upper layer)")
     }
 
     public func run(_ workload: Workload, rep: Int, context: LayerContext) throws -> RunResult {

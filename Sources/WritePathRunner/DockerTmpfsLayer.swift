@@ -18,7 +18,7 @@ public struct DockerTmpfsLayer: Layer {
     public func availability() -> Availability { DockerRun.availability() }
 
     public func describe() -> [String: String] {
-        DockerRun.daemonSettings().merging(limits.settings) { a, _ in a }.merging(["storage": "tmpfs mount"]) { a, _ in a }
+        DockerRun.settings(limits: limits, storage: "tmpfs mount")
     }
 
     public func run(_ workload: Workload, rep: Int, context: LayerContext) throws -> RunResult {

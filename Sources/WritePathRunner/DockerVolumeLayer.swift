@@ -15,7 +15,7 @@ public struct DockerVolumeLayer: Layer {
     public func availability() -> Availability { DockerRun.availability() }
 
     public func describe() -> [String: String] {
-        DockerRun.daemonSettings().merging(limits.settings) { a, _ in a }.merging(["storage": "named volume (local driver)"]) { a, _ in a }
+        DockerRun.settings(limits: limits, storage: "named volume (local driver)")
     }
 
     public func run(_ workload: Workload, rep: Int, context: LayerContext) throws -> RunResult {
