@@ -155,3 +155,48 @@ uint32_t wp_crc32c(uint32_t crc, const void *data, size_t length) {
 #endif
     return ~crc32c_sw(crc, (const unsigned char *)data, length);
 }
+
+#include <dirent.h>
+#include <sched.h>
+#include <stdio.h>
+
+int wp_thread_allowed_cpus(int *cpus, int capacity) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return -errno;
+    int n = 0;
+    for (int cpu = 0; cpu < CPU_SETSIZE && n < capacity; cpu++)
+        if (CPU_ISSET(cpu, &set)) cpus[n++] = cpu;
+    return n;
+}
+
+int wp_set_thread_cpus(const int *cpus, int count) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (int i = 0; i < count; i++)
+        if (cpus[i] >= 0 && cpus[i] < CPU_SETSIZE) CPU_SET(cpus[i], &set);
+    return sched_setaffinity(0, sizeof set, &set) == 0 ? 0 : -errno;
+}
+
+int wp_iowq_workers_of_current_thread(void) {
+    char want[32];
+    snprintf(want, sizeof want, "iou-wrk-%ld", (long)syscall(SYS_gettid));
+    DIR *d = opendir("/proc/self/task");
+    if (!d) return -errno;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') continue;
+        char path[64], comm[32] = {0};
+        snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+        FILE *f = fopen(path, "re");
+        if (!f) continue;  /* the thread ended meanwhile */
+        if (fgets(comm, sizeof comm, f)) {
+            comm[strcspn(comm, "\n")] = 0;
+            if (strcmp(comm, want) == 0) n++;
+        }
+        fclose(f);
+    }
+    closedir(d);
+    return n;
+}

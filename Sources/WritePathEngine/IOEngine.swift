@@ -22,6 +22,12 @@ public struct EngineSetup {
     public var registeredFile: Bool
     /// io_uring: a kernel thread polls the submission queue.
     public var sqPoll: Bool
+    /// io_uring: IOSQE_ASYNC on every Nth transfer; 0 never.
+    public var forceAsync: Int = 0
+    /// io_uring: where the job thread and its io-wq workers run.
+    public var colocation: IOWQColocation = .auto
+    /// The job's index (0-based): picks the CPU a colocated job is pinned to.
+    public var job: Int = 0
 }
 
 /// An I/O engine: one per file, one instance per job thread, as fio's engines are.
@@ -44,7 +50,9 @@ public protocol IOEngine: AnyObject {
     /// Submits everything prepared, then waits until at least `minimum` completions are ready or
     /// `timeoutNanoseconds` (when not nil) passes.
     func submit(waitFor minimum: Int, timeoutNanoseconds: UInt64?) throws
-    /// Hands every ready completion to `body(slot, result)`; returns how many.
+    /// Hands every ready completion to `body(slot, result)`; returns how many. Called only after
+    /// the job has read the clock for these completions, so an engine may do one-off work here
+    /// (io_uring's io-wq probe) without it counting in any latency.
     func reap(_ body: (Int, Int) -> Void) -> Int
     /// Releases the engine's kernel resources (does not close the target).
     func close()

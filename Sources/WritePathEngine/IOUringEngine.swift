@@ -8,8 +8,24 @@ import CWritePathShims
 /// (`io_uring_submit_and_wait`), registered buffers (write_fixed) and a registered file by
 /// default, a registered ring fd, and the newest task-run mode the kernel accepts
 /// (SINGLE_ISSUER + DEFER_TASKRUN, else COOP_TASKRUN, else none), or SQPOLL when asked.
+///
+/// io-wq: a write the target cannot take without blocking (tmpfs, ext4 unwritten extents, any
+/// file without FMODE_NOWAIT; every fsync) is handed to a kernel io-wq worker thread of the job.
+/// The engine looks for such workers after its first `probeCompletions` completions and records
+/// `iowq:punted` or `iowq:inline`. With a shallow queue the job and its worker take turns, so
+/// each I/O costs two cross-CPU wake-ups; where waking an idle CPU is dear (an IPI, a VM exit in
+/// a guest) that dominates. Measured on this project's 2-vCPU Firecracker guest, tmpfs, 4 KiB
+/// random writes: 19k IOPS, p50 52 us at iodepth 1 with the scheduler's placement; 175k IOPS,
+/// p50 5.6 us with the job and its workers on one CPU. At iodepth 32 both are busy at once and
+/// one CPU halves IOPS (832k vs 419k). So `iowq_colocate=auto` pins the job thread and its io-wq
+/// workers (IORING_REGISTER_IOWQ_AFF) to one CPU when writes are punted and iodepth is at most
+/// `colocationDepthLimit`, and records `iowq_colocated:cpuN`.
 public final class IOUringEngine: IOEngine {
     public static let kind = EngineKind.io_uring
+    /// Deepest queue `iowq_colocate=auto` puts on one CPU with its io-wq workers.
+    public static let colocationDepthLimit = 8
+    /// Completions after which the engine looks for io-wq workers.
+    static let probeCompletions = 16
     var ring = io_uring()
     let fd: Int32
     let fileIndex: Int32
@@ -18,10 +34,30 @@ public final class IOUringEngine: IOEngine {
     let buffers: UnsafeMutablePointer<UnsafeMutableRawPointer>
     let cqes: UnsafeMutablePointer<UnsafeMutablePointer<io_uring_cqe>?>
     let cqeCapacity: UInt32
-    public private(set) var features: [String] = []
+    /// What setup chose (flags, registrations, fallbacks).
+    var setupFeatures: [String] = []
+    /// What the io-wq probe found (`iowq:punted`, `iowq:inline`), once it ran.
+    var probeFinding: String?
+    public var features: [String] {
+        var f = setupFeatures
+        if let probeFinding { f.append(probeFinding) }
+        if let cpu = colocatedCPU { f.append("iowq_colocated:cpu\(cpu)(\(colocation == .on ? "requested" : "auto"))") }
+        return f
+    }
     /// With one I/O in flight, submit and wait in two calls: the I/O (or the kernel worker it
     /// was handed to) often completes in between, and the wait then returns without sleeping.
     let submitThenWait: Bool
+    /// SQE flags every transfer carries (IOSQE_FIXED_FILE).
+    let sqeFlags: UInt8
+    /// IOSQE_ASYNC on every `forceAsyncEvery`th transfer; 0 never.
+    let forceAsyncEvery: Int
+    var forceAsyncCount = 0
+    let colocation: IOWQColocation
+    let depth: Int
+    let job: Int
+    let sqPoll: Bool
+    /// Completions still to see before the io-wq probe; 0 once it ran.
+    var probeCountdown: Int
 
     public init(setup: EngineSetup) throws {
         fd = setup.fd
@@ -51,8 +87,8 @@ public final class IOUringEngine: IOEngine {
             throw WritePathError.system(call: "io_uring_queue_init_params", path: setup.path, errno: lastError,
                                         hint: "io_uring may be disabled (sysctl kernel.io_uring_disabled) or limited; try --ioengine libaio")
         }
-        if !chosen.isEmpty { features += chosen.split(separator: ",").map(String.init) }
-        if setup.sqPoll && !chosen.contains("sqpoll") { features.append("sqpoll:unavailable") }
+        if !chosen.isEmpty { setupFeatures += chosen.split(separator: ",").map(String.init) }
+        if setup.sqPoll && !chosen.contains("sqpoll") { setupFeatures.append("sqpoll:unavailable") }
 
         buffers = .allocate(capacity: setup.buffers.count)
         for (i, b) in setup.buffers.enumerated() { buffers[i] = b }
@@ -63,20 +99,88 @@ public final class IOUringEngine: IOEngine {
         if setup.fixedBuffers {
             var iovecs = setup.buffers.map { iovec(iov_base: $0, iov_len: setup.bufferLength) }
             let r = io_uring_register_buffers(&ring, &iovecs, UInt32(iovecs.count))
-            if r == 0 { useFixedBuffers = true; features.append("fixed_buffers") } else { features.append("fixed_buffers:unavailable(\(errnoName(-r)))") }
+            if r == 0 { useFixedBuffers = true; setupFeatures.append("fixed_buffers") } else { setupFeatures.append("fixed_buffers:unavailable(\(errnoName(-r)))") }
         }
         fixedBuffers = useFixedBuffers
         var useFixedFile = false
         if setup.registeredFile {
             var fds: [Int32] = [setup.fd]
             let r = io_uring_register_files(&ring, &fds, 1)
-            if r == 0 { useFixedFile = true; features.append("registered_file") } else { features.append("registered_file:unavailable(\(errnoName(-r)))") }
+            if r == 0 { useFixedFile = true; setupFeatures.append("registered_file") } else { setupFeatures.append("registered_file:unavailable(\(errnoName(-r)))") }
         }
         fixedFile = useFixedFile
         fileIndex = useFixedFile ? 0 : setup.fd
-        if io_uring_register_ring_fd(&ring) == 1 { features.append("registered_ring_fd") }
+        if io_uring_register_ring_fd(&ring) == 1 { setupFeatures.append("registered_ring_fd") }
         submitThenWait = setup.depth == 1
-        features.append(submitThenWait ? "submit_then_wait" : "batch_submit_and_wait")
+        setupFeatures.append(submitThenWait ? "submit_then_wait" : "batch_submit_and_wait")
+        sqeFlags = useFixedFile ? UInt8(1 << IOSQE_FIXED_FILE_BIT) : 0
+        forceAsyncEvery = setup.forceAsync
+        if forceAsyncEvery > 0 { setupFeatures.append("force_async:\(forceAsyncEvery)") }
+        colocation = setup.colocation
+        depth = setup.depth
+        job = setup.job
+        sqPoll = setup.sqPoll && chosen.contains("sqpoll")
+        // With SQPOLL the kernel's polling thread submits and owns the io-wq workers.
+        probeCountdown = sqPoll ? 0 : Self.probeCompletions
+        // IORING_REGISTER_IOWQ_AFF places workers the io-wq creates from then on, not those that
+        // already run; so `auto` colocates before the first I/O and undoes it when the probe
+        // finds no worker.
+        if colocation == .on || (colocation == .auto && !sqPoll && depth <= Self.colocationDepthLimit) {
+            colocatedCPU = colocate()
+        }
+    }
+
+    /// The CPUs the job thread could use before `colocate` pinned it.
+    var allowedCPUs: [Int32] = []
+    /// The CPU the job thread and its io-wq workers are pinned to, if they are.
+    var colocatedCPU: Int32?
+
+    /// Pins the job thread and its io-wq workers to one CPU the thread may use: the job's
+    /// index picks it, so that jobs spread over the CPUs. Returns the CPU, or nil (and records
+    /// why in `features`).
+    func colocate() -> Int32? {
+        var allowed = [Int32](repeating: 0, count: 1024)
+        let n = wp_thread_allowed_cpus(&allowed, Int32(allowed.count))
+        guard n > 0 else {
+            setupFeatures.append("iowq_colocate:unavailable(sched_getaffinity \(errnoName(-n)))")
+            return nil
+        }
+        allowedCPUs = Array(allowed[0..<Int(n)])
+        let cpu = allowed[job % Int(n)]
+        var one = [cpu]
+        let pinned = wp_set_thread_cpus(&one, 1)
+        guard pinned == 0 else {
+            setupFeatures.append("iowq_colocate:unavailable(sched_setaffinity \(errnoName(-pinned)))")
+            return nil
+        }
+        var set = cpu_set_t()
+        withUnsafeMutableBytes(of: &set) { $0[Int(cpu) / 8] |= UInt8(1 << (Int(cpu) % 8)) }
+        let r = io_uring_register_iowq_aff(&ring, MemoryLayout<cpu_set_t>.size, &set)
+        if r != 0 {
+            _ = wp_set_thread_cpus(&allowed, n)  // back to where the thread was allowed to run
+            setupFeatures.append("iowq_colocate:unavailable(IORING_REGISTER_IOWQ_AFF \(errnoName(-r)))")
+            return nil
+        }
+        return cpu
+    }
+
+    /// Undoes `colocate`: the thread may run on its former CPUs, new workers anywhere.
+    func uncolocate() {
+        _ = io_uring_unregister_iowq_aff(&ring)
+        _ = wp_set_thread_cpus(&allowedCPUs, Int32(allowedCPUs.count))
+        colocatedCPU = nil
+    }
+
+    /// Looks for io-wq workers of this thread: they exist only if the kernel handed I/O to them.
+    func probeIOWQ() {
+        let workers = wp_iowq_workers_of_current_thread()
+        if workers < 0 {
+            probeFinding = "iowq:unknown(\(errnoName(-workers)))"
+            return
+        }
+        let punted = workers > 0
+        probeFinding = punted ? "iowq:punted" : "iowq:inline"
+        if colocation == .auto && !punted && colocatedCPU != nil { uncolocate() }
     }
 
     @inline(__always)
@@ -110,7 +214,15 @@ public final class IOUringEngine: IOEngine {
         case .fsync, .fdatasync:
             io_uring_prep_fsync(sqe, fileIndex, operation == .fdatasync ? wp_ioring_fsync_datasync() : 0)
         }
-        if fixedFile { sqe.pointee.flags |= UInt8(1 << IOSQE_FIXED_FILE_BIT) }
+        var flags = sqeFlags
+        if forceAsyncEvery > 0 && !operation.isFlush {
+            forceAsyncCount += 1
+            if forceAsyncCount >= forceAsyncEvery {
+                forceAsyncCount = 0
+                flags |= UInt8(1 << IOSQE_ASYNC_BIT)
+            }
+        }
+        sqe.pointee.flags |= flags
         io_uring_sqe_set_data64(sqe, UInt64(slot))
     }
 
@@ -151,6 +263,13 @@ public final class IOUringEngine: IOEngine {
             body(Int(truncatingIfNeeded: cqe.pointee.user_data), Int(cqe.pointee.res))
         }
         io_uring_cq_advance(&ring, n)
+        if _slowPath(probeCountdown > 0) {
+            probeCountdown -= Int(n)
+            if probeCountdown <= 0 {
+                probeCountdown = 0
+                probeIOWQ()
+            }
+        }
         return Int(n)
     }
 

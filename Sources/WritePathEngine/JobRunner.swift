@@ -28,6 +28,28 @@ struct JobOutcome {
     var measuredSeconds = 0.0
     var features: [String] = []
     var error: WritePathError?
+    /// Measured submissions (I/Os) by queue depth once submitted, in `IODepthLevels` buckets.
+    var depthCounts = [UInt64](repeating: 0, count: IODepthLevels.names.count)
+}
+
+/// fio's queue-depth buckets: `1`, `2` (2-3), `4` (4-7), ... `32` (32-63), `>=64`.
+enum IODepthLevels {
+    static let names = ["1", "2", "4", "8", "16", "32", ">=64"]
+
+    /// The bucket of `depth` (at least 1).
+    @inline(__always)
+    static func bucket(_ depth: Int) -> Int {
+        min(names.count - 1, Int.bitWidth - 1 - depth.leadingZeroBitCount)
+    }
+
+    /// Counts as percentages by bucket name; nil when nothing was counted.
+    static func percentages(_ counts: [UInt64]) -> [String: Double]? {
+        let total = counts.reduce(0, +)
+        guard total > 0 else { return nil }
+        var out: [String: Double] = [:]
+        for (i, name) in names.enumerated() { out[name] = Double(counts[i]) * 100 / Double(total) }
+        return out
+    }
 }
 
 /// The per-job I/O loop, generic over the engine so that every engine call is specialized and
@@ -65,7 +87,8 @@ final class JobRunner<Engine: IOEngine> {
         let depth = w.iodepth
         let setup = EngineSetup(fd: fd, path: target.info.path, depth: depth, buffers: buffers,
                                 bufferLength: Int(w.bs), fixedBuffers: w.fixedbufs,
-                                registeredFile: w.registerfiles, sqPoll: w.sqthread_poll)
+                                registeredFile: w.registerfiles, sqPoll: w.sqthread_poll, forceAsync: w.force_async,
+                                colocation: w.iowq_colocate, job: job)
         let engine: Engine
         do {
             engine = try Engine(setup: setup)
@@ -79,7 +102,6 @@ final class JobRunner<Engine: IOEngine> {
             return out
         }
         defer { engine.close() }
-        out.features = engine.features
 
         let bs = Int(w.bs)
         let bsU = UInt64(w.bs)
@@ -99,9 +121,11 @@ final class JobRunner<Engine: IOEngine> {
         let freeSlots = UnsafeMutablePointer<Int>.allocate(capacity: depth)
         let prepared = UnsafeMutablePointer<Int>.allocate(capacity: depth)
         let slotSequence = UnsafeMutablePointer<UInt64>.allocate(capacity: depth)
+        let depthCounts = UnsafeMutablePointer<UInt64>.allocate(capacity: IODepthLevels.names.count)
+        depthCounts.initialize(repeating: 0, count: IODepthLevels.names.count)
         defer {
             submitStamp.deallocate(); slotOperation.deallocate(); slotOffset.deallocate()
-            freeSlots.deallocate(); prepared.deallocate(); slotSequence.deallocate()
+            freeSlots.deallocate(); prepared.deallocate(); slotSequence.deallocate(); depthCounts.deallocate()
         }
         let verify = verifyState
         var writeSequence: UInt64 = 0
@@ -147,6 +171,7 @@ final class JobRunner<Engine: IOEngine> {
                 measureStart = now
                 intervalStart = now
                 out.write.reset(); out.read.reset(); out.flush.reset(); out.flushErrors = 0
+                depthCounts.update(repeating: 0, count: IODepthLevels.names.count)
                 cpuStart = CPUSample.thread()
                 progress.measuring.store(true, ordering: .relaxed)
             }
@@ -225,8 +250,14 @@ final class JobRunner<Engine: IOEngine> {
                 let stamp = monotonicNanoseconds()
                 for i in 0..<count { submitStamp[prepared[i]] = stamp }
                 inflight += count
+                if measuring { depthCounts[IODepthLevels.bucket(inflight)] &+= UInt64(count) }
             }
-            let waitFor = inflight == 0 ? 0 : min(completeMin, inflight)
+            // As fio: `iodepth_batch_submit` bounds how many go in one submission, not how deep
+            // the queue gets. While slots are free and more I/O may be issued now, submit without
+            // waiting and fill the queue first; wait only when it is full (or issuing is held).
+            let canIssueMore = count > 0 && freeCount > 0 && !stopIssuing && !flushPending && issued < issueLimit
+                && heldBlock == nil && waitTimeout == nil
+            let waitFor = inflight == 0 || canIssueMore ? 0 : min(completeMin, inflight)
             if inflight == 0 && count == 0 {
                 // Nothing in flight and nothing issued: the rate limit holds us back.
                 if let t = waitTimeout { sleepNanoseconds(t) }
@@ -298,6 +329,9 @@ final class JobRunner<Engine: IOEngine> {
         }
 
         let end = monotonicNanoseconds()
+        // Read at the end: an engine may learn about the target while it runs (io_uring's probe).
+        out.features = engine.features
+        out.depthCounts = Array(UnsafeBufferPointer(start: depthCounts, count: IODepthLevels.names.count))
         if !measuring {
             // The job ended inside the ramp: nothing was measured.
             measureStart = end

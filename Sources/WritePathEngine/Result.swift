@@ -188,6 +188,10 @@ public struct RunResult: Codable, Sendable {
     public var jobs: [JobResult]
     /// Things the reader must know (O_DIRECT not effective, memory-backed target, ...).
     public var warnings: [String]
+    /// As fio's `iodepth_level`: the percentage of measured submissions made at each queue
+    /// depth (I/Os in flight once submitted), in fio's buckets `1`, `2` (2-3), `4` (4-7), `8`,
+    /// `16`, `32` and `>=64`. Shows whether the queue was kept as deep as `iodepth` asked.
+    public var iodepth_level: [String: Double]? = nil
     /// In a sweep: the step and tenant this run was (absent otherwise).
     public var sweep: SweepTag? = nil
 }

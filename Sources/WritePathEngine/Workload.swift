@@ -65,6 +65,25 @@ public enum BufferPattern: String, Codable, Sendable, CaseIterable {
     case zero
 }
 
+/// Where the job thread and the kernel's io-wq workers run: writepath's `iowq_colocate`.
+public enum IOWQColocation: String, Codable, Sendable, CaseIterable {
+    /// Share one CPU when the target's I/O is handed to io-wq and the queue is shallow.
+    case auto
+    /// Always pin the job thread and its io-wq workers to one CPU.
+    case on
+    /// Never: the scheduler places both (fio's behaviour).
+    case off
+
+    /// The text form `set(_:_:)` accepts back.
+    var optionValue: String {
+        switch self {
+        case .auto: "auto"
+        case .on: "1"
+        case .off: "0"
+        }
+    }
+}
+
 /// One job's complete option set, named as fio names them.
 ///
 /// Sizes are bytes, times are seconds unless a name says otherwise. A `Workload` is what the
@@ -120,6 +139,14 @@ public struct Workload: Codable, Equatable, Sendable {
     public var registerfiles: Bool = true
     /// io_uring: a kernel thread polls the submission queue.
     public var sqthread_poll: Bool = false
+    /// io_uring: set IOSQE_ASYNC on every Nth I/O, as fio's `force_async`: the kernel hands it
+    /// straight to an io-wq worker thread instead of first trying to issue it without blocking.
+    /// 0: never (default).
+    public var force_async: Int = 0
+    /// io_uring: run the job thread and the kernel io-wq workers its I/O is handed to on one CPU
+    /// (writepath's own option). `auto` (default) does so when the target's writes are handed to
+    /// io-wq and iodepth is at most `IOUringEngine.colocationDepthLimit`.
+    public var iowq_colocate: IOWQColocation = .auto
     /// Write the whole region once before the measured phase (after fallocate).
     public var prefill: Bool = false
     /// Stamp every written block and read the target back after the run (fio's `verify`).
@@ -131,7 +158,7 @@ public struct Workload: Codable, Equatable, Sendable {
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case name, ioengine, rw, rwmixwrite, bs, iodepth, iodepth_batch_submit, iodepth_batch_complete_min, numjobs, size, offset, filename, directory, direct, sync, runtime, time_based, ramp_time, rate_iops, fsync, fdatasync, random_distribution, buffer_pattern, seed, fixedbufs, registerfiles, sqthread_poll, prefill, verify, fallocate
+        case name, ioengine, rw, rwmixwrite, bs, iodepth, iodepth_batch_submit, iodepth_batch_complete_min, numjobs, size, offset, filename, directory, direct, sync, runtime, time_based, ramp_time, rate_iops, fsync, fdatasync, random_distribution, buffer_pattern, seed, fixedbufs, registerfiles, sqthread_poll, force_async, iowq_colocate, prefill, verify, fallocate
     }
 
     /// Decodes a workload recorded by any version of writepath.result/1: a key an older version
@@ -166,6 +193,8 @@ public struct Workload: Codable, Equatable, Sendable {
         fixedbufs = try c.decodeIfPresent(Bool.self, forKey: .fixedbufs) ?? d.fixedbufs
         registerfiles = try c.decodeIfPresent(Bool.self, forKey: .registerfiles) ?? d.registerfiles
         sqthread_poll = try c.decodeIfPresent(Bool.self, forKey: .sqthread_poll) ?? d.sqthread_poll
+        force_async = try c.decodeIfPresent(Int.self, forKey: .force_async) ?? d.force_async
+        iowq_colocate = try c.decodeIfPresent(IOWQColocation.self, forKey: .iowq_colocate) ?? d.iowq_colocate
         prefill = try c.decodeIfPresent(Bool.self, forKey: .prefill) ?? d.prefill
         verify = try c.decodeIfPresent(VerifyMethod.self, forKey: .verify) ?? d.verify
         fallocate = try c.decodeIfPresent(String.self, forKey: .fallocate) ?? d.fallocate
@@ -177,8 +206,8 @@ public struct Workload: Codable, Equatable, Sendable {
         "iodepth_batch_submit", "iodepth_batch", "iodepth_batch_complete_min", "numjobs", "size",
         "offset", "filename", "directory", "direct", "buffered", "sync", "runtime", "time_based",
         "ramp_time", "rate_iops", "fsync", "fdatasync", "random_distribution", "buffer_pattern",
-        "zero_buffers", "seed", "randseed", "fixedbufs", "registerfiles", "sqthread_poll", "prefill",
-        "thread", "group_reporting", "verify", "fallocate",
+        "zero_buffers", "seed", "randseed", "fixedbufs", "registerfiles", "sqthread_poll", "force_async",
+        "iowq_colocate", "prefill", "thread", "group_reporting", "verify", "fallocate",
     ]
 
     /// Sets the option `key` from its text form, as a fio job file or a command line gives it.
@@ -247,6 +276,16 @@ public struct Workload: Codable, Equatable, Sendable {
         case "fixedbufs": fixedbufs = try Self.boolean(value, field: field)
         case "registerfiles": registerfiles = try Self.boolean(value, field: field)
         case "sqthread_poll": sqthread_poll = try Self.boolean(value, field: field)
+        case "force_async": force_async = try Self.integer(try required(), field: field, range: 0...Int(Int32.max))
+        case "iowq_colocate":
+            let v = try required().lowercased()
+            switch v {
+            case "auto": iowq_colocate = .auto
+            case "1", "on", "yes", "true": iowq_colocate = .on
+            case "0", "off", "no", "false": iowq_colocate = .off
+            default:
+                throw WritePathError.invalidInput(field: field, message: "\(quoted(v)) is not supported; expected auto, 1 or 0")
+            }
         case "prefill": prefill = try Self.boolean(value, field: field)
         case "verify":
             let v = try required().lowercased()
@@ -363,6 +402,15 @@ public struct Workload: Codable, Equatable, Sendable {
         if sqthread_poll && ioengine != .io_uring {
             throw WritePathError.invalidInput(field: "sqthread_poll", message: "only applies to ioengine=io_uring")
         }
+        if force_async > 0 && ioengine != .io_uring {
+            throw WritePathError.invalidInput(field: "force_async", message: "only applies to ioengine=io_uring")
+        }
+        if iowq_colocate != .auto && ioengine != .io_uring {
+            throw WritePathError.invalidInput(field: "iowq_colocate", message: "only applies to ioengine=io_uring")
+        }
+        if iowq_colocate == .on && sqthread_poll {
+            throw WritePathError.invalidInput(field: "iowq_colocate", message: "with sqthread_poll the kernel's polling thread submits, not the job thread; give iowq_colocate=1 or sqthread_poll=1, not both")
+        }
         if iodepth > 1 && ioengine == .psync {
             throw WritePathError.invalidInput(field: "iodepth", message: "psync keeps one I/O in flight per job; use iodepth=1 or ioengine=io_uring/libaio")
         }
@@ -431,6 +479,8 @@ extension Workload {
         if fixedbufs != d.fixedbufs { add("fixedbufs", fixedbufs ? "1" : "0") }
         if registerfiles != d.registerfiles { add("registerfiles", registerfiles ? "1" : "0") }
         if sqthread_poll != d.sqthread_poll { add("sqthread_poll", sqthread_poll ? "1" : "0") }
+        if force_async != d.force_async { add("force_async", "\(force_async)") }
+        if iowq_colocate != d.iowq_colocate { add("iowq_colocate", iowq_colocate.optionValue) }
         if prefill != d.prefill { add("prefill", prefill ? "1" : "0") }
         if verify != d.verify { add("verify", verify.rawValue) }
         if fallocate != d.fallocate { add("fallocate", fallocate) }

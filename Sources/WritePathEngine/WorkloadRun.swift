@@ -218,7 +218,10 @@ public struct WorkloadRun {
             write: write, read: read, flush: flush,
             cpu: cpuResult(cpuSum, process: processCPU, ios: totalIOs), verify: verifyTotal, durability: durability,
             // With one job the job is the run: listing it again would double the file.
-            jobs: w.numjobs > 1 ? jobs : [], warnings: warnings)
+            jobs: w.numjobs > 1 ? jobs : [], warnings: warnings,
+            iodepth_level: IODepthLevels.percentages(outcomes.reduce(into: [UInt64](repeating: 0, count: IODepthLevels.names.count)) { sum, o in
+                for i in sum.indices { sum[i] += o.depthCounts[i] }
+            }))
     }
 
     func t0(_ targets: [PreparedTarget]) -> String { targets[0].info.path }

@@ -23,6 +23,9 @@ public enum TextFormat {
         }
         let c = run.cpu
         out += "  cpu: usr=\(formatDecimal(c.user_s, places: 2))s sys=\(formatDecimal(c.sys_s, places: 2))s ctx=\(c.ctx_voluntary)/\(c.ctx_involuntary) cpu/io=\(formatDecimal(c.cpu_ns_per_io, places: 0))ns (process \(formatDecimal(c.process_cpu_ns_per_io, places: 0))ns)\n"
+        if let levels = run.iodepth_level {
+            out += "  IO depths: " + IODepthText.line(levels) + "\n"
+        }
         out += "  engine: \(run.engine.name) [\(run.engine.features.joined(separator: ", "))]\n"
         if let d = run.target?.direct_io, !d.note.isEmpty { out += "  direct I/O: \(d.note)\n" }
         if let v = run.verify { out += "  verify: \(VerifyText.line(v))\n" }
@@ -50,6 +53,15 @@ public enum TextFormat {
         if v >= 10_000_000 { return formatDecimal(v / 1_000_000, places: 1) + "M" }
         if v >= 10_000 { return formatDecimal(v / 1000, places: 1) + "k" }
         return formatDecimal(v, places: 0)
+    }
+}
+
+/// fio's "IO depths" line: `1=0.1% 2=0.2% ... 32=99.7% >=64=0.0%`.
+public enum IODepthText {
+    public static let order = ["1", "2", "4", "8", "16", "32", ">=64"]
+
+    public static func line(_ levels: [String: Double]) -> String {
+        order.map { "\($0)=\(formatDecimal(levels[$0] ?? 0, places: 1))%" }.joined(separator: " ")
     }
 }
 

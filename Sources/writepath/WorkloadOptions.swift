@@ -32,6 +32,8 @@ struct WorkloadOptions: ParsableArguments {
     @Option(name: .customLong("fixedbufs"), help: "io_uring registered buffers (default 1).") var fixedbufs: String?
     @Option(name: .customLong("registerfiles"), help: "io_uring registered file (default 1).") var registerfiles: String?
     @Option(name: .customLong("sqthread_poll"), help: "1: io_uring kernel submission-queue polling thread.") var sqthreadPoll: String?
+    @Option(name: .customLong("force_async"), help: "io_uring: IOSQE_ASYNC on every Nth I/O (hand it straight to an io-wq worker); 0: never.") var forceAsync: String?
+    @Option(name: .customLong("iowq_colocate"), help: "io_uring: run the job thread and its io-wq workers on one CPU: auto (default: when writes go to io-wq and iodepth <= 8), 1 or 0.") var iowqColocate: String?
     @Option(name: .customLong("prefill"), help: "1: write the whole region once before measuring.") var prefill: String?
     @Option(name: .customLong("verify"), help: "crc32c: stamp every block and read the target back after the run.") var verify: String?
     @Option(name: .customLong("fallocate"), help: "native (default): allocate a new file first; none: sparse.") var fallocate: String?
@@ -49,7 +51,8 @@ struct WorkloadOptions: ParsableArguments {
             ("runtime", runtime), ("time_based", timeBased), ("ramp_time", rampTime), ("rate_iops", rateIops),
             ("fsync", fsync), ("fdatasync", fdatasync), ("random_distribution", randomDistribution),
             ("buffer_pattern", bufferPattern), ("seed", seed), ("fixedbufs", fixedbufs),
-            ("registerfiles", registerfiles), ("sqthread_poll", sqthreadPoll), ("prefill", prefill),
+            ("registerfiles", registerfiles), ("sqthread_poll", sqthreadPoll), ("force_async", forceAsync),
+            ("iowq_colocate", iowqColocate), ("prefill", prefill),
             ("verify", verify), ("fallocate", fallocate),
         ]
         return all.compactMap { k, v in v.map { (k, $0) } }

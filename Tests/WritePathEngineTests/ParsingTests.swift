@@ -74,7 +74,8 @@ struct ParsingTests {
     @Test("bad values are refused", arguments: [
         ("rw", "randomwrite"), ("ioengine", "spdk"), ("iodepth", "0"), ("iodepth", "x"), ("direct", "maybe"),
         ("rwmixwrite", "101"), ("runtime", "ten"), ("random_distribution", "pareto:0.5"), ("zipf", "1"),
-        ("buffer_pattern", "0xdead"), ("seed", "-1"), ("numjobs", "0"),
+        ("buffer_pattern", "0xdead"), ("seed", "-1"), ("numjobs", "0"), ("force_async", "-1"), ("force_async", "often"),
+        ("iowq_colocate", "sometimes"), ("iowq_colocate", ""),
     ])
     func badValues(key: String, value: String) {
         var w = Workload()
@@ -94,8 +95,26 @@ struct ParsingTests {
         #expect(throws: WritePathError.self) { try w.validate() }
         w = Workload(); w.sqthread_poll = true; w.ioengine = .libaio
         #expect(throws: WritePathError.self) { try w.validate() }
+        w = Workload(); w.force_async = 1; w.ioengine = .psync
+        #expect(throws: WritePathError.self) { try w.validate() }
+        w = Workload(); w.iowq_colocate = .off; w.ioengine = .libaio
+        #expect(throws: WritePathError.self) { try w.validate() }
+        w = Workload(); w.iowq_colocate = .on; w.sqthread_poll = true
+        #expect(throws: WritePathError.self) { try w.validate() }
         w = Workload(); w.size = 1 << 20
         try w.validate()
+    }
+
+    @Test("io-wq options parse: force_async every N, iowq_colocate auto/1/0")
+    func iowqOptions() throws {
+        var w = Workload()
+        #expect(w.force_async == 0 && w.iowq_colocate == .auto)
+        try w.set("force_async", "4")
+        #expect(w.force_async == 4)
+        for (text, value) in [("1", IOWQColocation.on), ("on", .on), ("0", .off), ("no", .off), ("AUTO", .auto)] {
+            try w.set("iowq_colocate", text)
+            #expect(w.iowq_colocate == value)
+        }
     }
 
     @Test("durations accept fio's suffixes")
@@ -177,7 +196,8 @@ struct WorkloadArgumentTests {
                        ("numjobs", "2"), ("size", "64m"), ("offset", "4k"), ("filename", "/wp/t.dat"),
                        ("direct", "0"), ("runtime", "2.5"), ("time_based", "1"), ("ramp_time", "1"),
                        ("rate_iops", "100"), ("fdatasync", "4"), ("random_distribution", "zipf:1.1"),
-                       ("buffer_pattern", "zero"), ("seed", "9"), ("fixedbufs", "0"), ("ioengine", "libaio")] {
+                       ("buffer_pattern", "zero"), ("seed", "9"), ("fixedbufs", "0"), ("force_async", "3"),
+                       ("iowq_colocate", "0"), ("ioengine", "libaio")] {
             try w.set(k, v)
         }
         var back = Workload()

@@ -58,4 +58,13 @@ const char *wp_git_commit(void);
 /// crc32 instruction when the CPU has it, else a table.
 uint32_t wp_crc32c(uint32_t crc, const void *data, size_t length);
 
+/// The CPUs the calling thread may run on (sched_getaffinity), at most `capacity` of them,
+/// ascending: how many were written, or -errno.
+int wp_thread_allowed_cpus(int *cpus, int capacity);
+/// Restricts the calling thread to `count` CPUs (sched_setaffinity): 0 or -errno.
+int wp_set_thread_cpus(const int *cpus, int count);
+/// How many io_uring io-wq worker threads of the calling thread exist now (threads of this
+/// process named `iou-wrk-<tid>`), or -errno when /proc/self/task cannot be read.
+int wp_iowq_workers_of_current_thread(void);
+
 #endif
