@@ -44,9 +44,6 @@ public final class IOUringEngine: IOEngine {
         if let cpu = colocatedCPU { f.append("iowq_colocated:cpu\(cpu)(\(colocation == .on ? "requested" : "auto"))") }
         return f
     }
-    /// With one I/O in flight, submit and wait in two calls: the I/O (or the kernel worker it
-    /// was handed to) often completes in between, and the wait then returns without sleeping.
-    let submitThenWait: Bool
     /// SQE flags every transfer carries (IOSQE_FIXED_FILE).
     let sqeFlags: UInt8
     /// IOSQE_ASYNC on every `forceAsyncEvery`th transfer; 0 never.
@@ -111,8 +108,6 @@ public final class IOUringEngine: IOEngine {
         fixedFile = useFixedFile
         fileIndex = useFixedFile ? 0 : setup.fd
         if io_uring_register_ring_fd(&ring) == 1 { setupFeatures.append("registered_ring_fd") }
-        submitThenWait = setup.depth == 1
-        setupFeatures.append(submitThenWait ? "submit_then_wait" : "batch_submit_and_wait")
         sqeFlags = useFixedFile ? UInt8(1 << IOSQE_FIXED_FILE_BIT) : 0
         forceAsyncEvery = setup.forceAsync
         if forceAsyncEvery > 0 { setupFeatures.append("force_async:\(forceAsyncEvery)") }
@@ -238,12 +233,6 @@ public final class IOUringEngine: IOEngine {
             var cqe: UnsafeMutablePointer<io_uring_cqe>?
             r = io_uring_submit_and_wait_timeout(&ring, &cqe, UInt32(minimum), &ts, nil)
             if r == -ETIME { r = 0 }
-        } else if submitThenWait && minimum > 0 {
-            r = io_uring_submit(&ring)
-            if r >= 0 {
-                var cqe: UnsafeMutablePointer<io_uring_cqe>?
-                r = io_uring_wait_cqe_nr(&ring, &cqe, UInt32(minimum))
-            }
         } else {
             r = io_uring_submit_and_wait(&ring, UInt32(minimum))
         }
