@@ -29,7 +29,6 @@ public final class IOUringEngine: IOEngine {
     var ring = io_uring()
     let fd: Int32
     let fileIndex: Int32
-    let fixedFile: Bool
     let fixedBuffers: Bool
     let buffers: UnsafeMutablePointer<UnsafeMutableRawPointer>
     let cqes: UnsafeMutablePointer<UnsafeMutablePointer<io_uring_cqe>?>
@@ -105,7 +104,6 @@ public final class IOUringEngine: IOEngine {
             let r = io_uring_register_files(&ring, &fds, 1)
             if r == 0 { useFixedFile = true; setupFeatures.append("registered_file") } else { setupFeatures.append("registered_file:unavailable(\(errnoName(-r)))") }
         }
-        fixedFile = useFixedFile
         fileIndex = useFixedFile ? 0 : setup.fd
         if io_uring_register_ring_fd(&ring) == 1 { setupFeatures.append("registered_ring_fd") }
         sqeFlags = useFixedFile ? UInt8(1 << IOSQE_FIXED_FILE_BIT) : 0
