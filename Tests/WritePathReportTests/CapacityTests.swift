@@ -229,6 +229,37 @@ struct CapacityMathTests {
         #expect(a.rows.count == 1 && a.rows[0].runs.count == 1)
         #expect(a.warnings.contains { $0.contains("iodepth=4 tenant 2: failed") })
     }
+
+    @Test("repetitions of a step: median IOPS over the ok ones, percentiles from their merged histograms, a failed one left out")
+    func repetitionsOfAStep() throws {
+        var runs: [RunResult] = []
+        // Step 1: four repetitions of two tenants; repetition 4 has a failed tenant. Step 2: its only repetition failed.
+        for rep in 1...4 {
+            for tenant in 1...2 {
+                var r = Synthetic.run(
+                    layer: "host", workload: "w", rep: rep, iops: Double(1000 * rep + 100 * tenant), latencyNs: Double(20_000 * rep),
+                    seed: UInt64(rep * 10 + tenant), status: rep == 4 && tenant == 2 ? "failed" : "ok")
+                r.sweep = SweepTag(
+                    parameter: "iodepth", value: 1, step: 1, tenant: tenant, tenants: 2, offered: 2, wall_start_s: 0, wall_end_s: 1)
+                runs.append(r)
+            }
+        }
+        for tenant in 1...2 {
+            var r = Synthetic.run(layer: "host", workload: "w", rep: 1, iops: 0, latencyNs: 1, seed: 50, status: "failed")
+            r.sweep = SweepTag(parameter: "iodepth", value: 2, step: 2, tenant: tenant, tenants: 2, offered: 4, wall_start_s: 0, wall_end_s: 1)
+            runs.append(r)
+        }
+        let c = try #require(CapacityCurve.curves(from: runs.shuffled(), percentile: 99).first)
+        #expect(c.points.count == 1 && c.failedSteps == [2])
+        let p = c.points[0]
+        // Repetition sums 2300, 4300, 6300: the median is the middle one, not the sum or the mean of four.
+        #expect(p.repIOPS == [2300, 4300, 6300] && p.repetitions == 3 && p.iops == 4300)
+        #expect(p.tenantIOPS == [2100, 2200] && p.bwBytesPerSecond == 4300 * 4096)
+        var merged = LatencyHistogram()
+        for r in runs where r.rep < 4 && r.sweep!.step == 1 { merged.add(try LatencyHistogram(encoded: r.write!.histogram)) }
+        #expect(merged.count == 6 * 2000)
+        #expect(p.latencyNs == Double(merged.value(atPercentile: 99)) && p.p50Ns == Double(merged.value(atPercentile: 50)))
+    }
 }
 
 @Suite("capacity plan arithmetic")
