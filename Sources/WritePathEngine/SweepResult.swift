@@ -66,35 +66,43 @@ public struct Fairness: Codable, Sendable, Equatable {
 }
 
 /// One step of one layer's sweep as the runner saw it: `run.json`'s `sweep.layers[].points[]`.
-/// The runs themselves (one per tenant) are in `runs[]`; this is their sum, for reading and for
-/// the stop rules.
+/// The runs themselves (one per tenant and repetition) are in `runs[]`; this is the step's curve
+/// point (`CapacityCurve.point`: summed over tenants, the median over ok repetitions), for reading
+/// and for the stop rules. A step without an ok repetition has 0 for its measurements.
 public struct SweepStepSummary: Codable, Sendable, Equatable {
     public var step: Int
     /// The swept option's value (per job).
     public var value: Int
     /// Offered load of the step (see `SweepTag.offered`).
     public var offered: Double
-    /// I/Os per second of the main direction (write, else read), summed over tenants.
+    /// I/Os per second of the main direction (write, else read), summed over tenants; with
+    /// repetitions, the median over the ok ones.
     public var iops: Double
-    /// Bytes per second, summed over tenants.
+    /// Bytes per second, summed over tenants; with repetitions, the median over the ok ones.
     public var bw_bytes_per_s: Double
-    /// Median latency of the step, nanoseconds, from every tenant's histogram merged.
+    /// Median latency of the step, nanoseconds, from the histograms of every tenant and ok
+    /// repetition merged.
     public var p50_ns: UInt64
     /// The objective's percentile (e.g. p99) of the step, nanoseconds, merged histograms.
     public var slo_percentile_ns: UInt64
     /// `ok`, or the first tenant status that was not.
     public var status: String
-    /// Each tenant's IOPS, in tenant order.
+    /// Each tenant's IOPS, in tenant order (with repetitions, each tenant's median).
     public var tenant_iops: [Double]
     /// Fairness between the tenants; nil with one tenant.
     public var fairness: Fairness?
     /// With tenants: the estimated share of the longest measured phase during which every tenant
-    /// was measuring (1: fully together; see `TenantOverlap`); nil with one tenant.
+    /// was measuring (1: fully together; see `TenantOverlap`; with repetitions the lowest); nil
+    /// with one tenant.
     public var overlap: Double?
+    /// With more than one repetition: each ok repetition's IOPS (summed over its tenants), in
+    /// repetition order; `iops` is their median. Absent with one repetition.
+    public var rep_iops: [Double]?
 
     public init(
         step: Int, value: Int, offered: Double, iops: Double, bw_bytes_per_s: Double, p50_ns: UInt64,
-        slo_percentile_ns: UInt64, status: String, tenant_iops: [Double], fairness: Fairness?, overlap: Double? = nil
+        slo_percentile_ns: UInt64, status: String, tenant_iops: [Double], fairness: Fairness?, overlap: Double? = nil,
+        rep_iops: [Double]? = nil
     ) {
         self.step = step
         self.value = value
@@ -107,6 +115,7 @@ public struct SweepStepSummary: Codable, Sendable, Equatable {
         self.tenant_iops = tenant_iops
         self.fairness = fairness
         self.overlap = overlap
+        self.rep_iops = rep_iops
     }
 }
 
@@ -130,6 +139,7 @@ public struct SweepLayerInfo: Codable, Sendable, Equatable {
 }
 
 /// How a sweep was run: `run.json`'s `sweep` object (the runs are in `runs[]`, tagged with `sweep`).
+/// It records every parameter of the sweep, so that `writepath sweep --resume` can continue it.
 public struct SweepInfo: Codable, Sendable, Equatable {
     /// `iodepth` or `rate_iops`.
     public var parameter: String
@@ -151,12 +161,22 @@ public struct SweepInfo: Codable, Sendable, Equatable {
     /// of the added offered load became added throughput (see `SweepStopRule`).
     public var min_gain: Double
     public var saturation_after: Int
+    /// Times every step runs, back to back, in each layer (`runs[].rep` 1...repetitions); 1 in
+    /// documents written before repetitions existed.
+    public var repetitions: Int
+    /// Every layer the sweep steps, in order, as `--layer` reads them (`docker-volume(write_iops_limit=500)`);
+    /// `layers` holds only those started so far. Absent in documents written before resuming existed.
+    public var planned_layers: [String]?
+    /// The workload every step starts from (each step sets the swept option); absent in documents
+    /// written before resuming existed.
+    public var workload: Workload?
     public var layers: [SweepLayerInfo]
     public var complete: Bool
 
     public init(
         parameter: String, values: [Int], tenants: Int, slo: String, slo_percentile: Double, slo_ns: UInt64,
-        stop_factor: Double, stop_after: Int, min_gain: Double, saturation_after: Int, layers: [SweepLayerInfo], complete: Bool
+        stop_factor: Double, stop_after: Int, min_gain: Double, saturation_after: Int, repetitions: Int = 1,
+        planned_layers: [String]? = nil, workload: Workload? = nil, layers: [SweepLayerInfo], complete: Bool
     ) {
         self.parameter = parameter
         self.values = values
@@ -168,7 +188,35 @@ public struct SweepInfo: Codable, Sendable, Equatable {
         self.stop_after = stop_after
         self.min_gain = min_gain
         self.saturation_after = saturation_after
+        self.repetitions = repetitions
+        self.planned_layers = planned_layers
+        self.workload = workload
         self.layers = layers
         self.complete = complete
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case parameter, values, tenants, slo, slo_percentile, slo_ns, stop_factor, stop_after, min_gain, saturation_after,
+            repetitions, planned_layers, workload, layers, complete
+    }
+
+    /// Decodes a sweep recorded by any version of writepath.result/1: `repetitions` defaults to 1.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        parameter = try c.decode(String.self, forKey: .parameter)
+        values = try c.decode([Int].self, forKey: .values)
+        tenants = try c.decode(Int.self, forKey: .tenants)
+        slo = try c.decode(String.self, forKey: .slo)
+        slo_percentile = try c.decode(Double.self, forKey: .slo_percentile)
+        slo_ns = try c.decode(UInt64.self, forKey: .slo_ns)
+        stop_factor = try c.decode(Double.self, forKey: .stop_factor)
+        stop_after = try c.decode(Int.self, forKey: .stop_after)
+        min_gain = try c.decode(Double.self, forKey: .min_gain)
+        saturation_after = try c.decode(Int.self, forKey: .saturation_after)
+        repetitions = try c.decodeIfPresent(Int.self, forKey: .repetitions) ?? 1
+        planned_layers = try c.decodeIfPresent([String].self, forKey: .planned_layers)
+        workload = try c.decodeIfPresent(Workload.self, forKey: .workload)
+        layers = try c.decode([SweepLayerInfo].self, forKey: .layers)
+        complete = try c.decode(Bool.self, forKey: .complete)
     }
 }

@@ -318,7 +318,8 @@ public struct Aggregation: Sendable {
             guard let tag = run.sweep else { continue }
             let label = "\(run.layerIdentity) / \(run.workload.name) sweep"
             if run.status != "ok" {
-                warnings.append("\(label) at \(tag.parameter)=\(tag.value) tenant \(tag.tenant): \(run.status): \(run.error ?? "no error recorded")")
+                let rep = run.rep > 1 ? " rep \(run.rep)" : ""
+                warnings.append("\(label) at \(tag.parameter)=\(tag.value) tenant \(tag.tenant)\(rep): \(run.status): \(run.error ?? "no error recorded")")
             }
             for w in run.warnings where seenSweepWarnings.insert("\(label): \(w)").inserted { warnings.append("\(label): \(w)") }
         }

@@ -79,17 +79,18 @@ public struct CurvePoint: Sendable, Equatable {
     /// The offered load over every tenant and job (I/Os in flight for `iodepth` sweeps, I/Os per
     /// second for `rate_iops` sweeps); the curve's order.
     public var offered: Double
-    /// Achieved I/Os per second, summed over tenants.
+    /// Achieved I/Os per second, summed over tenants (with repetitions, the median over the ok ones).
     public var iops: Double
-    /// The objective's percentile of per-I/O latency at this step, nanoseconds (every tenant's
-    /// histogram merged).
+    /// The objective's percentile of per-I/O latency at this step, nanoseconds (the histograms of
+    /// every tenant and ok repetition merged).
     public var latencyNs: Double
     /// For rate sweeps: whether at least `Capacity.rateMetFraction` of the offered rate was
     /// achieved; nil for queue-depth sweeps. A step that did not meet its rate counts as beyond
     /// the objective: the engine's latency starts at submission, so the I/Os that waited for a free
     /// slot are not in it, and the real (open-loop) latency grows without bound.
     public var offeredRateMet: Bool?
-    /// Each tenant's IOPS, in tenant order (one value with one tenant).
+    /// Each tenant's IOPS, in tenant order (one value with one tenant; with repetitions, each
+    /// tenant's median over the ok ones).
     public var tenantIOPS: [Double]
     /// Fairness between the tenants; nil with one tenant.
     public var fairness: Fairness?
@@ -97,8 +98,14 @@ public struct CurvePoint: Sendable, Equatable {
     public var p50Ns: Double = 0
     /// Bytes per second of the main direction, summed over tenants; 0 when unknown.
     public var bwBytesPerSecond: Double = 0
-    /// With tenants: the estimated share of the runtime they were measured together (`TenantOverlap`).
+    /// With tenants: the estimated share of the runtime they were measured together
+    /// (`TenantOverlap`; with repetitions, the lowest of theirs).
     public var overlap: Double?
+    /// Each ok repetition's I/Os per second (summed over its tenants), in repetition order;
+    /// `iops` is their median. Empty when unknown.
+    public var repIOPS: [Double] = []
+    /// The repetitions the point aggregates (at least 1).
+    public var repetitions: Int { max(repIOPS.count, 1) }
 
     public init(
         step: Int = 0, value: Int = 0, offered: Double, iops: Double, latencyNs: Double, offeredRateMet: Bool? = nil,
@@ -169,39 +176,54 @@ public struct CapacityCurve: Sendable {
         points.compactMap(\.fairness).min { $0.jain_index < $1.jain_index }
     }
 
-    /// One step's point from its runs (one per tenant, tagged with `sweep`): IOPS and bandwidth
-    /// summed, latency `percentile` and p50 from the merged histograms (main direction), fairness
-    /// with more than one tenant. Nil when a run is not ok or has no main direction.
+    /// One step's point from its runs, one per tenant and repetition (`rep`), tagged with `sweep`.
+    /// A repetition counts when every one of its runs is ok and has a main direction. IOPS and
+    /// bandwidth are summed over a repetition's tenants, then the median is taken over the ok
+    /// repetitions (each tenant's IOPS likewise); the latency `percentile` and p50 come from the
+    /// merged histograms of every tenant of every ok repetition (main direction; percentiles are
+    /// never averaged); fairness from the tenants' median IOPS with more than one tenant; overlap
+    /// is the lowest of the repetitions'. Nil when no repetition is ok.
     public static func point(_ stepRuns: [RunResult], percentile: Double) -> CurvePoint? {
-        let tenantRuns = stepRuns.filter { $0.sweep != nil }.sorted { $0.sweep!.tenant < $1.sweep!.tenant }
-        guard let tag = tenantRuns.first?.sweep, tenantRuns.allSatisfy({ $0.status == "ok" && $0.mainDirection != nil }) else { return nil }
+        let tagged = stepRuns.filter { $0.sweep != nil }
+        guard let tag = tagged.first?.sweep else { return nil }
+        let byRep = Dictionary(grouping: tagged, by: \.rep)
+        let okReps = byRep.keys.sorted().map { byRep[$0]!.sorted { $0.sweep!.tenant < $1.sweep!.tenant } }
+            .filter { $0.allSatisfy { $0.status == "ok" && $0.mainDirection != nil } }
+        guard !okReps.isEmpty else { return nil }
         var merged = LatencyHistogram()
-        var total = 0.0, all = 0.0, bw = 0.0
-        var perTenant: [Double] = []
-        for r in tenantRuns {
-            let d = r.mainDirection!
-            if let h = try? LatencyHistogram(encoded: d.histogram) { merged.add(h) }
-            total += d.iops
-            bw += d.bw_bytes_per_s
-            all += (r.write?.iops ?? 0) + (r.read?.iops ?? 0)
-            perTenant.append(d.iops)
+        var repIOPS: [Double] = [], repBW: [Double] = [], repAll: [Double] = [], overlaps: [Double] = []
+        var tenantIOPS: [Int: [Double]] = [:]
+        for runs in okReps {
+            for r in runs {
+                let d = r.mainDirection!
+                if let h = try? LatencyHistogram(encoded: d.histogram) { merged.add(h) }
+                tenantIOPS[r.sweep!.tenant, default: []].append(d.iops)
+            }
+            repIOPS.append(runs.reduce(0) { $0 + $1.mainDirection!.iops })
+            repBW.append(runs.reduce(0) { $0 + $1.mainDirection!.bw_bytes_per_s })
+            repAll.append(runs.reduce(0) { $0 + ($1.write?.iops ?? 0) + ($1.read?.iops ?? 0) })
+            if runs.count > 1, let o = TenantOverlap.estimate(runs) { overlaps.append(o) }
         }
+        let perTenant = tenantIOPS.keys.sorted().map { Stats.median(tenantIOPS[$0]!)! }
+        let all = Stats.median(repAll)!
         let rateMet: Bool? = tag.parameter == "rate_iops" ? all >= Capacity.rateMetFraction * tag.offered : nil
         var point = CurvePoint(
-            step: tag.step, value: tag.value, offered: tag.offered, iops: total,
+            step: tag.step, value: tag.value, offered: tag.offered, iops: Stats.median(repIOPS)!,
             latencyNs: Double(merged.count > 0 ? merged.value(atPercentile: percentile) : 0),
             offeredRateMet: rateMet, tenantIOPS: perTenant,
             fairness: perTenant.count > 1 ? Fairness(iops: perTenant) : nil)
         point.p50Ns = Double(merged.count > 0 ? merged.value(atPercentile: 50) : 0)
-        point.bwBytesPerSecond = bw
-        point.overlap = tenantRuns.count > 1 ? TenantOverlap.estimate(tenantRuns) : nil
+        point.bwBytesPerSecond = Stats.median(repBW)!
+        point.overlap = overlaps.min()
+        point.repIOPS = repIOPS
         return point
     }
 
     /// The curves in `runs`: runs tagged with `sweep`, grouped by layer identity, workload name,
-    /// swept option and tenants, one point per step. A step's IOPS is the sum over its tenants, its
-    /// latency the `percentile` of their merged histograms (main direction: write, else read).
-    /// Steps with a run that is not ok are left out and listed in `failedSteps`.
+    /// swept option and tenants, one point per step (`point`). A step's IOPS is the sum over its
+    /// tenants (the median over repetitions), its latency the `percentile` of the merged histograms
+    /// of its runs (main direction: write, else read). Steps without an ok repetition are left out
+    /// and listed in `failedSteps`.
     public static func curves(from runs: [RunResult], percentile: Double, source: String = "") -> [CapacityCurve] {
         struct Key: Hashable { var layer: String; var workload: String; var parameter: String; var tenants: Int }
         var order: [Key] = []

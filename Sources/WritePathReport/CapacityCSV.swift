@@ -46,11 +46,12 @@ public enum CapacityCSV {
     ///     offered_rate_met, tenant_iops, min_max_ratio, jain_index     tenant_iops separated by spaces
     ///     slo_iops, slo_method, knee_iops, stop_reason                 the curve's, repeated on each row
     ///     overlap                                                      tenants' estimated measured-together share
+    ///     repetitions, rep_iops                                        ok repetitions aggregated; each one's IOPS, separated by spaces
     public static let curveColumns = [
         "layer", "label", "parameter", "tenants", "step", "value", "offered", "iops", "bw_bytes_per_s", "p50_ns", "percentile",
         "latency_ns", "offered_rate_met", "tenant_iops", "min_max_ratio", "jain_index", "slo_iops", "slo_method", "knee_iops",
         "stop_reason",
-        "overlap",
+        "overlap", "repetitions", "rep_iops",
     ]
 
     public static func curves(_ a: CapacityAnalysis) -> String {
@@ -64,7 +65,7 @@ public enum CapacityCSV {
                     p.offeredRateMet.map { $0 ? "1" : "0" } ?? "", p.tenantIOPS.map(num).joined(separator: " "),
                     p.fairness.map { num($0.min_max_ratio) } ?? "", p.fairness.map { num($0.jain_index) } ?? "",
                     num(e.slo.iops), e.slo.method.rawValue, e.knee.map { num($0.iops) } ?? "", c.stopReason ?? "",
-                    p.overlap.map(num) ?? "",
+                    p.overlap.map(num) ?? "", "\(p.repetitions)", p.repIOPS.map(num).joined(separator: " "),
                 ]
                 out += v.map(CSVFormat.escape).joined(separator: ",") + "\n"
             }

@@ -4,7 +4,8 @@ import WritePathEngine
 /// `writepath report`), and the plan (`writepath plan`). Latencies in microseconds unless a unit
 /// is printed; IOPS with SI suffixes.
 public enum CapacityText {
-    /// One block per curve: the steps, why the sweep stopped, the SLO point and the knee.
+    /// One block per curve: the steps, why the sweep stopped, the SLO point and the knee. With
+    /// repetitions, each step's ok repetitions and the lowest and highest of their IOPS.
     public static func curves(_ a: CapacityAnalysis) -> String {
         var out = ""
         let pl = a.objective.percentileLabel
@@ -14,8 +15,10 @@ public enum CapacityText {
                 "\n\(e.label): \(c.parameter) sweep of \(c.workload.name) (rw=\(c.workload.rw.rawValue) bs=\(ByteSize.format(c.workload.bs)))"
             if let reason = c.stopReason { out += ", stopped: \(reason)" }
             out += "\n"
+            let repeated = c.points.contains { $0.repetitions > 1 }
             var lines = [
                 [c.parameter, "offered", "IOPS", "BW/s", "p50 us", "\(pl) us"]
+                    + (repeated ? ["reps", "rep IOPS"] : [])
                     + (c.tenants > 1 ? ["tenant IOPS", "min/max", "Jain", "overlap"] : [])
             ]
             for p in c.points {
@@ -24,6 +27,10 @@ public enum CapacityText {
                     TextFormat.si(p.iops) + (p.offeredRateMet == false ? " (rate not met)" : ""),
                     ByteSize.format(UInt64(max(p.bwBytesPerSecond, 0))), TextReport.us(p.p50Ns), TextReport.us(p.latencyNs),
                 ]
+                if repeated {
+                    l.append("\(p.repetitions)")
+                    l.append(p.repIOPS.isEmpty ? "-" : "\(TextFormat.si(p.repIOPS.min()!))-\(TextFormat.si(p.repIOPS.max()!))")
+                }
                 if c.tenants > 1 {
                     l.append(p.tenantIOPS.map { TextFormat.si($0) }.joined(separator: "/"))
                     l.append(p.fairness.map { formatDecimal($0.min_max_ratio, places: 2) } ?? "-")

@@ -7,13 +7,14 @@ import WritePathReport
 #endif
 
 /// Runs a load sweep: for each layer in turn, the workload at every step of the sweep (with
-/// `tenants` copies at once), until the steps run out or a stop rule fires, giving one
-/// throughput-latency curve per layer.
+/// `tenants` copies at once, `repetitions` times back to back), until the steps run out or a stop
+/// rule fires, giving one throughput-latency curve per layer.
 ///
 /// Results go to `<results>/<run id>/` like a matrix's: `run.json` (every run so far, each tagged
-/// with `runs[].sweep`, and the `sweep` object with each layer's steps and stop reason; rewritten
-/// atomically after every step), `runs/NNNN-<layer>-<parameter><value>[-t<tenant>].json` and
-/// `logs/NNNN-.../`. A folder is never overwritten.
+/// with `runs[].sweep` and its `rep`, and the `sweep` object with every parameter of the sweep and
+/// each layer's steps and stop reason; rewritten atomically after every repetition),
+/// `runs/NNNN-<layer>-<parameter><value>[-rep<R>].json` (every tenant of one repetition) and
+/// `logs/NNNN-.../`. A folder is never overwritten; `init(resuming:)` continues one.
 public final class SweepRunner {
     public struct Options {
         /// Folder that holds run folders (`results`).
@@ -24,6 +25,8 @@ public final class SweepRunner {
         public var scratchRoot = "/var/tmp/writepath-scratch"
         /// Copies of the workload run at once in the layer at every step.
         public var tenants = 1
+        /// Times every step runs, back to back, in each layer (1...`SweepRunner.repetitionRange`).
+        public var repetitions = 1
         /// Stop a layer once its objective percentile exceeds this × the objective ...
         public var stopFactor = 4.0
         /// ... for this many consecutive steps.
@@ -32,41 +35,41 @@ public final class SweepRunner {
         public var minGain = 0.1
         /// ... for this many consecutive steps.
         public var saturationAfter = 3
-        /// Receives the progress line, once per step.
+        /// Receives the progress line, once per repetition of a step.
         public var progress: ((String) -> Void)?
         public init() {}
     }
 
     /// Below this estimated overlap of the tenants' measured phases, their runs carry a warning.
     public static let minimumOverlap = 0.9
+    /// The repetitions per step a sweep accepts.
+    public static let repetitionRange = 1...20
 
     public let layers: [LayerSpec]
     public let workload: Workload
     public let sweep: LoadSweep
     public let objective: LatencyObjective
     public let directory: String
-    let options: Options
+    public let options: Options
     let provenance: Provenance
     let host = HostInfo.probe()
     var results: [RunResult] = []
     var layerInfos: [SweepLayerInfo] = []
     var sequence = 0
 
+    /// One repetition of one step in one layer: every tenant's run of it.
+    struct RepetitionKey: Hashable {
+        var layer: String
+        var step: Int
+        var rep: Int
+    }
+
     /// Checks the layers and the workload and makes the run folder.
     public init(
         layers: [LayerSpec], workload: Workload, sweep: LoadSweep, objective: LatencyObjective, options: Options,
         provenance: Provenance
     ) throws {
-        guard !layers.isEmpty else {
-            throw WritePathError.invalidInput(field: "layer", message: "give at least one --layer, e.g. --layer host")
-        }
-        guard options.tenants >= 1 else { throw WritePathError.invalidInput(field: "tenants", message: "must be at least 1") }
-        for l in layers { _ = try LayerRegistry.make(l) }
-        for v in sweep.values {
-            var w = workload
-            sweep.apply(v, to: &w)
-            try w.validate()
-        }
+        try Self.check(layers: layers, workload: workload, sweep: sweep, options: options)
         self.layers = layers
         self.workload = workload
         self.sweep = sweep
@@ -84,18 +87,118 @@ public final class SweepRunner {
         directory = dir
     }
 
-    /// Runs every layer's sweep. Returns the document also written to `run.json`; `sweep.complete`
-    /// is false when it was interrupted.
+    /// Continues the interrupted sweep in `directory` (see `interruptedSweep`) in that folder. Its
+    /// layers, workload, load, objective, tenants, repetitions and stop rules come from its
+    /// `run.json`; `options` gives only the engine, scratch folder, `keep` and progress. Every
+    /// repetition whose tenants all finished is kept; the runs of one a signal cut short leave
+    /// `run.json` (their files stay in `runs/`). Layers whose sweep ended (completed, a stop rule,
+    /// failed, unavailable) are not run again; the run files' numbering continues.
+    public init(resuming directory: String, options: Options, provenance: Provenance) throws {
+        let doc = try Self.interruptedSweep(in: directory)
+        let info = doc.sweep!
+        let layers = try info.planned_layers!.map { try LayerSpec.parse($0, field: "resume") }
+        let sweep = LoadSweep(parameter: LoadSweep.Parameter(rawValue: info.parameter)!, values: info.values)
+        var options = options
+        options.tenants = info.tenants
+        options.repetitions = info.repetitions
+        options.stopFactor = info.stop_factor
+        options.stopAfter = info.stop_after
+        options.minGain = info.min_gain
+        options.saturationAfter = info.saturation_after
+        try Self.check(layers: layers, workload: info.workload!, sweep: sweep, options: options)
+        self.layers = layers
+        self.workload = info.workload!
+        self.sweep = sweep
+        self.objective = try LatencyObjective.parse(info.slo, field: "resume")
+        self.options = options
+        self.provenance = provenance
+        self.directory = directory
+        let ended = Set(info.layers.filter { Self.ended($0.stop_reason) }.map(\.layer))
+        var tenantsRecorded: [RepetitionKey: Int] = [:]
+        for r in doc.runs { if let k = Self.key(r) { tenantsRecorded[k, default: 0] += 1 } }
+        let cut = Set(doc.runs.filter { $0.status == "interrupted" }.compactMap(Self.key))
+        results = doc.runs.filter { r in
+            guard !ended.contains(r.layerIdentity), let k = Self.key(r) else { return true }
+            return !cut.contains(k) && tenantsRecorded[k] == info.tenants
+        }
+        layerInfos = info.layers
+        let fm = FileManager.default
+        let names = ["runs", "logs"].flatMap { (try? fm.contentsOfDirectory(atPath: "\(directory)/\($0)")) ?? [] }
+        sequence = names.compactMap { Int($0.prefix { $0.isNumber }) }.max() ?? 0
+    }
+
+    /// The document of the sweep in `directory`, checked to be one `init(resuming:)` can continue:
+    /// a `run.json` with a `sweep` object that is not complete and records its layers and workload.
+    /// Throws `invalidInput` naming `resume` otherwise.
+    public static func interruptedSweep(in directory: String) throws -> ResultDocument {
+        let path = "\(directory)/run.json"
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw WritePathError.invalidInput(field: "resume", message: "\(directory) has no run.json; give a run folder that writepath sweep made")
+        }
+        let doc: ResultDocument
+        do { doc = try JSONFormat.parse(data, source: path) } catch let WritePathError.invalidInput(_, message) {
+            throw WritePathError.invalidInput(field: "resume", message: "\(path): \(message)")
+        }
+        guard let info = doc.sweep else {
+            throw WritePathError.invalidInput(
+                field: "resume", message: "\(directory) is not a sweep run folder (run.json has no sweep object); a matrix resumes with writepath run --resume")
+        }
+        guard !info.complete else {
+            throw WritePathError.invalidInput(field: "resume", message: "the sweep in \(directory) is already complete; there is nothing to resume")
+        }
+        guard info.planned_layers != nil, info.workload != nil, LoadSweep.Parameter(rawValue: info.parameter) != nil else {
+            throw WritePathError.invalidInput(
+                field: "resume", message: "the sweep in \(directory) does not record its layers and workload (an older writepath wrote it); run the sweep again")
+        }
+        return doc
+    }
+
+    /// Checks what a sweep needs before anything runs: layers, tenants, repetitions, a valid workload at every step.
+    static func check(layers: [LayerSpec], workload: Workload, sweep: LoadSweep, options: Options) throws {
+        guard !layers.isEmpty else {
+            throw WritePathError.invalidInput(field: "layer", message: "give at least one --layer, e.g. --layer host")
+        }
+        guard options.tenants >= 1 else { throw WritePathError.invalidInput(field: "tenants", message: "must be at least 1") }
+        guard repetitionRange.contains(options.repetitions) else {
+            throw WritePathError.invalidInput(
+                field: "repetitions", message: "'\(options.repetitions)'; expected a whole number from 1 to \(repetitionRange.upperBound)")
+        }
+        for l in layers { _ = try LayerRegistry.make(l) }
+        for v in sweep.values {
+            var w = workload
+            sweep.apply(v, to: &w)
+            try w.validate()
+        }
+    }
+
+    /// Whether a layer's stop reason ends its sweep for good (not empty, not `interrupted`).
+    static func ended(_ stopReason: String) -> Bool { !stopReason.isEmpty && stopReason != "interrupted" }
+
+    static func key(_ r: RunResult) -> RepetitionKey? {
+        r.sweep.map { RepetitionKey(layer: r.layerIdentity, step: $0.step, rep: r.rep) }
+    }
+
+    /// Runs every layer's sweep, or what remains of it when resuming. Returns the document also
+    /// written to `run.json`; `sweep.complete` is false when it was interrupted.
     public func run() throws -> ResultDocument {
         let scratch = "\(options.scratchRoot)/\((directory as NSString).lastPathComponent)"
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         defer { if !options.keep { try? FileManager.default.removeItem(atPath: scratch) } }
         var interrupted = false
+        var done = Set(results.compactMap(Self.key))
         let started = monotonicNanoseconds()
+        let repeated = options.repetitions > 1
         layerLoop: for spec in layers {
+            let li: Int
+            if let i = layerInfos.firstIndex(where: { $0.layer == spec.description }) {
+                if Self.ended(layerInfos[i].stop_reason) { continue }
+                li = i
+                layerInfos[li] = SweepLayerInfo(layer: spec.description, stop_reason: "", stop_detail: "", points: [])
+            } else {
+                layerInfos.append(SweepLayerInfo(layer: spec.description, stop_reason: "", stop_detail: "", points: []))
+                li = layerInfos.count - 1
+            }
             let layer = try LayerRegistry.make(spec)
-            layerInfos.append(SweepLayerInfo(layer: spec.description, stop_reason: "", stop_detail: "", points: []))
-            let li = layerInfos.count - 1
             var baseInfo = LayerInfo(name: spec.name, settings: layer.describe())
             baseInfo.settings["spec"] = spec.description
             if case let .unavailable(reason, fix) = layer.availability() {
@@ -112,63 +215,75 @@ public final class SweepRunner {
             }
             var points: [CurvePoint] = []
             for (index, value) in sweep.values.enumerated() {
-                if stopRequested.load(ordering: .relaxed) { interrupted = true }
-                if interrupted {
-                    layerInfos[li].stop_reason = "interrupted"
-                    layerInfos[li].stop_detail = "stopped by a signal before \(sweep.parameter.rawValue)=\(value)"
-                    break layerLoop
-                }
-                sequence += 1
-                let label = String(format: "%04d", sequence) + "-\(spec.slug)-\(sweep.parameter.rawValue)\(value)"
-                let elapsed = Double(monotonicNanoseconds() - started) / 1e9
-                options.progress?(
-                    "[\(MatrixRunner.duration(elapsed))] \(spec.description): \(sweep.parameter.rawValue)=\(value) (step \(index + 1) of \(sweep.values.count))"
-                        + (options.tenants > 1 ? ", \(options.tenants) tenants" : ""))
-                let context = LayerContext(
-                    engineBinary: options.engineBinary, logDirectory: "\(directory)/logs/\(label)",
-                    scratchDirectory: scratch, keep: options.keep, runID: "\(getpid() % 100_000)-\(sequence)")
-                try? FileManager.default.createDirectory(atPath: context.logDirectory, withIntermediateDirectories: true)
+                let step = index + 1
+                let at = "\(sweep.parameter.rawValue)=\(value)"
                 let w = stepWorkload(value)
-                let startedAt = Self.now()
-                let outcomes = layer.runTenants(w, count: options.tenants, rep: 1, context: context)
-                var stepRuns: [RunResult] = []
-                for o in outcomes {
-                    var r: RunResult
-                    switch o.result {
-                    case let .success(run): r = run
-                    case let .failure(error):
-                        let message = (error as? WritePathError)?.description ?? "\(error)"
-                        r = RunResult.failed(layer: baseInfo, workload: w, rep: 1, error: message, startedAt: startedAt)
+                for rep in 1...options.repetitions where !done.contains(RepetitionKey(layer: spec.description, step: step, rep: rep)) {
+                    if stopRequested.load(ordering: .relaxed) { interrupted = true }
+                    if interrupted {
+                        layerInfos[li].stop_reason = "interrupted"
+                        layerInfos[li].stop_detail = "stopped by a signal before \(at)" + (repeated ? " rep \(rep)" : "")
+                        break layerLoop
                     }
-                    r.layer.settings["spec"] = spec.description
-                    r.sweep = tag(step: index + 1, value: value, tenant: o.tenant, start: o.wallStart, end: o.wallEnd)
-                    if stopRequested.load(ordering: .relaxed) {
-                        r.status = "interrupted"
+                    sequence += 1
+                    let label =
+                        String(format: "%04d", sequence) + "-\(spec.slug)-\(sweep.parameter.rawValue)\(value)" + (repeated ? "-rep\(rep)" : "")
+                    let elapsed = Double(monotonicNanoseconds() - started) / 1e9
+                    options.progress?(
+                        "[\(MatrixRunner.duration(elapsed))] \(spec.description): \(at) (step \(step) of \(sweep.values.count)"
+                            + (repeated ? ", rep \(rep) of \(options.repetitions))" : ")")
+                            + (options.tenants > 1 ? ", \(options.tenants) tenants" : ""))
+                    let context = LayerContext(
+                        engineBinary: options.engineBinary, logDirectory: "\(directory)/logs/\(label)",
+                        scratchDirectory: scratch, keep: options.keep, runID: "\(getpid() % 100_000)-\(sequence)")
+                    try? FileManager.default.createDirectory(atPath: context.logDirectory, withIntermediateDirectories: true)
+                    let startedAt = Self.now()
+                    let outcomes = layer.runTenants(w, count: options.tenants, rep: rep, context: context)
+                    // Read once: a signal between two tenants must not split a repetition.
+                    let stopped = stopRequested.load(ordering: .relaxed)
+                    var repRuns: [RunResult] = []
+                    for o in outcomes {
+                        var r: RunResult
+                        switch o.result {
+                        case let .success(run): r = run
+                        case let .failure(error):
+                            let message = (error as? WritePathError)?.description ?? "\(error)"
+                            r = RunResult.failed(layer: baseInfo, workload: w, rep: rep, error: message, startedAt: startedAt)
+                        }
+                        r.layer.settings["spec"] = spec.description
+                        r.sweep = tag(step: step, value: value, tenant: o.tenant, start: o.wallStart, end: o.wallEnd)
+                        if stopped { r.status = "interrupted" }
+                        repRuns.append(r)
+                    }
+                    if let overlap = TenantOverlap.estimate(repRuns), overlap < Self.minimumOverlap {
+                        let note =
+                            "the \(repRuns.count) tenants were measured together for only about \(Int((overlap * 100).rounded()))% of the runtime "
+                            + "(layers reach the workload at different times, e.g. guest boot): their fairness is approximate; raise runtime"
+                        for i in repRuns.indices { repRuns[i].warnings.append(note) }
+                    }
+                    results += repRuns
+                    done.insert(RepetitionKey(layer: spec.description, step: step, rep: rep))
+                    try save(runFile: "\(directory)/runs/\(label).json", repRuns)
+                    if stopped {
                         interrupted = true
+                        break
                     }
-                    stepRuns.append(r)
                 }
-                if let overlap = TenantOverlap.estimate(stepRuns), overlap < Self.minimumOverlap {
-                    let note =
-                        "the \(stepRuns.count) tenants were measured together for only about \(Int((overlap * 100).rounded()))% of the runtime "
-                        + "(layers reach the workload at different times, e.g. guest boot): their fairness is approximate; raise runtime"
-                    for i in stepRuns.indices { stepRuns[i].warnings.append(note) }
-                }
-                results += stepRuns
+                let stepRuns = results.filter { $0.layerIdentity == spec.description && $0.sweep?.step == step }
                 let point = CapacityCurve.point(stepRuns, percentile: objective.percentile)
-                layerInfos[li].points.append(summary(step: index + 1, value: value, runs: stepRuns, point: point))
-                try save(runFile: "\(directory)/runs/\(label).json", stepRuns)
+                layerInfos[li].points.append(summary(step: step, value: value, runs: stepRuns, point: point))
                 if interrupted {
                     layerInfos[li].stop_reason = "interrupted"
-                    layerInfos[li].stop_detail = "stopped by a signal during \(sweep.parameter.rawValue)=\(value)"
+                    layerInfos[li].stop_detail = "stopped by a signal during \(at)"
                     break layerLoop
                 }
                 guard let point else {
                     let bad = stepRuns.first { $0.status != "ok" }
                     layerInfos[li].stop_reason = "failed"
                     layerInfos[li].stop_detail =
-                        "\(sweep.parameter.rawValue)=\(value)"
-                        + (bad.map { " tenant \($0.sweep!.tenant): \($0.error ?? $0.status)" } ?? ": no measurement")
+                        at
+                        + (bad.map { " tenant \($0.sweep!.tenant)\(repeated ? " rep \($0.rep)" : ""): \($0.error ?? $0.status)" }
+                            ?? ": no measurement")
                     break
                 }
                 points.append(point)
@@ -206,14 +321,14 @@ public final class SweepRunner {
             offered: sweep.offered(value, numjobs: workload.numjobs, tenants: options.tenants), wall_start_s: start, wall_end_s: end)
     }
 
+    /// The step's entry in `sweep.layers[].points[]`: its curve point (see `CapacityCurve.point`).
     func summary(step: Int, value: Int, runs: [RunResult], point: CurvePoint?) -> SweepStepSummary {
-        let tenantIOPS = runs.map { $0.mainDirection?.iops ?? 0 }
-        return SweepStepSummary(
+        SweepStepSummary(
             step: step, value: value, offered: sweep.offered(value, numjobs: workload.numjobs, tenants: options.tenants),
-            iops: tenantIOPS.reduce(0, +), bw_bytes_per_s: runs.reduce(0) { $0 + ($1.mainDirection?.bw_bytes_per_s ?? 0) },
+            iops: point?.iops ?? 0, bw_bytes_per_s: point?.bwBytesPerSecond ?? 0,
             p50_ns: UInt64(point?.p50Ns ?? 0), slo_percentile_ns: UInt64(point?.latencyNs ?? 0),
-            status: runs.first { $0.status != "ok" }?.status ?? "ok", tenant_iops: tenantIOPS,
-            fairness: runs.count > 1 ? Fairness(iops: tenantIOPS) : nil, overlap: runs.count > 1 ? TenantOverlap.estimate(runs) : nil)
+            status: runs.first { $0.status != "ok" }?.status ?? "ok", tenant_iops: point?.tenantIOPS ?? [],
+            fairness: point?.fairness, overlap: point?.overlap, rep_iops: options.repetitions > 1 ? point?.repIOPS : nil)
     }
 
     func document(complete: Bool) -> ResultDocument {
@@ -223,11 +338,11 @@ public final class SweepRunner {
                 parameter: sweep.parameter.rawValue, values: sweep.values, tenants: options.tenants,
                 slo: objective.text, slo_percentile: objective.percentile, slo_ns: UInt64(objective.thresholdNs),
                 stop_factor: options.stopFactor, stop_after: options.stopAfter, min_gain: options.minGain,
-                saturation_after: options.saturationAfter,
-                layers: layerInfos, complete: complete))
+                saturation_after: options.saturationAfter, repetitions: options.repetitions,
+                planned_layers: layers.map(\.description), workload: workload, layers: layerInfos, complete: complete))
     }
 
-    /// Writes one step's runs (every tenant) and the running `run.json`, both atomically.
+    /// Writes one repetition's runs (every tenant) and the running `run.json`, both atomically.
     func save(runFile: String, _ runs: [RunResult]) throws {
         try writeAtomically(try JSONFormat.render(ResultDocument(writepath: provenance, host: host, runs: runs)), to: runFile)
         try writeAtomically(try JSONFormat.render(document(complete: false)), to: "\(directory)/run.json")

@@ -20,6 +20,14 @@ struct SweepCommand: ParsableCommand {
             With --tenants N every step runs N copies at once in the layer (N host jobs, containers or \
             guests) and records each tenant and the fairness between them (min/max IOPS, Jain's index).
 
+            With --repetitions N every step runs N times back to back; its curve point (what the stop rules, \
+            the SLO point and the knee use) is the median IOPS and bandwidth over the ok repetitions, with the \
+            latency percentiles of their merged histograms.
+
+            --resume DIR continues an interrupted sweep in its own folder: finished steps are kept, the \
+            sweep goes on from the first unfinished one, with the parameters DIR recorded (options given \
+            with --resume must match them).
+
             Workload defaults for a sweep: --rw=randwrite --size=64m --runtime=5 --time_based, and with a \
             rate_iops sweep --iodepth=32. Results: <results>/<run id>/run.json, runs/, logs/.
 
@@ -30,21 +38,28 @@ struct SweepCommand: ParsableCommand {
         name: .customLong("layer"), help: "A layer, repeatable: host, docker-volume, docker-volume:write_iops_limit=500 (default host).")
     var layers: [String] = []
     @OptionGroup(title: "Workload (fio names)") var workload: WorkloadOptions
-    @Option(name: .customLong("sweep"), help: "iodepth=1,2,4,8 | iodepth=1:max=256 | rate_iops=1000:step=1000:max=20k | ...:factor=2.")
-    var sweep: String = "iodepth=1:max=256"
-    @Option(name: .customLong("slo"), help: "Latency objective: a percentile and a duration, e.g. p99=2ms, p99.9=500us.")
-    var slo: String = "p99=2ms"
-    @Option(name: .customLong("tenants"), help: "Copies of the workload run at once in the layer at every step.")
-    var tenants: Int = 1
-    @Option(name: .customLong("stop-factor"), help: "Stop a layer once its percentile exceeds this x the objective ...")
-    var stopFactor: Double = 4
-    @Option(name: .customLong("stop-after"), help: "... for this many consecutive steps.")
-    var stopAfter: Int = 2
-    @Option(name: .customLong("min-gain"), help: "Saturated when less than this share of the added load becomes throughput ...")
-    var minGain: Double = 0.1
-    @Option(name: .customLong("saturation-after"), help: "... for this many consecutive steps.")
-    var saturationAfter: Int = 3
-    @Option(name: .customLong("results"), help: "Folder for the run folder.") var results: String = "results"
+    @Option(
+        name: .customLong("sweep"),
+        help: "iodepth=1,2,4,8 | iodepth=1:max=256 | rate_iops=1000:step=1000:max=20k | ...:factor=2 (default iodepth=1:max=256).")
+    var sweep: String?
+    @Option(name: .customLong("slo"), help: "Latency objective: a percentile and a duration, e.g. p99=2ms, p99.9=500us (default p99=2ms).")
+    var slo: String?
+    @Option(name: .customLong("tenants"), help: "Copies of the workload run at once in the layer at every step (default 1).")
+    var tenants: Int?
+    @Option(name: .customLong("repetitions"), help: "Times every step runs, back to back; the point is their median (1 to 20, default 1).")
+    var repetitions: Int?
+    @Option(name: .customLong("stop-factor"), help: "Stop a layer once its percentile exceeds this x the objective (default 4) ...")
+    var stopFactor: Double?
+    @Option(name: .customLong("stop-after"), help: "... for this many consecutive steps (default 2).")
+    var stopAfter: Int?
+    @Option(
+        name: .customLong("min-gain"), help: "Saturated when less than this share of the added load becomes throughput (default 0.1) ...")
+    var minGain: Double?
+    @Option(name: .customLong("saturation-after"), help: "... for this many consecutive steps (default 3).")
+    var saturationAfter: Int?
+    @Option(name: .customLong("resume"), help: "Continue the interrupted sweep in DIR (a run folder) with its recorded parameters.")
+    var resume: String?
+    @Option(name: .customLong("results"), help: "Folder for the run folder (default results).") var results: String?
     @Option(name: .customLong("scratch"), help: "Host folder for targets and guest disks.")
     var scratch: String = "/var/tmp/writepath-scratch"
     @Option(name: .customLong("output-format"), help: "text, json, csv (the curves) or none.") var outputFormat: String = "text"
@@ -55,20 +70,27 @@ struct SweepCommand: ParsableCommand {
         guard ["text", "json", "csv", "none"].contains(outputFormat) else {
             throw ValidationError("invalid output-format: '\(outputFormat)' is not supported; expected text, json, csv or none")
         }
-        guard (1...64).contains(tenants) else {
+        if let tenants, !(1...64).contains(tenants) {
             throw ValidationError("invalid tenants: '\(tenants)'; expected a whole number from 1 to 64")
         }
-        guard stopFactor >= 1, stopFactor.isFinite else {
+        if let repetitions, !SweepRunner.repetitionRange.contains(repetitions) {
+            throw ValidationError(
+                "invalid repetitions: '\(repetitions)'; expected a whole number from 1 to \(SweepRunner.repetitionRange.upperBound)")
+        }
+        if let stopFactor, !(stopFactor >= 1 && stopFactor.isFinite) {
             throw ValidationError("invalid stop-factor: '\(stopFactor)'; expected a number of at least 1, e.g. 4")
         }
-        guard (1...16).contains(stopAfter) else {
+        if let stopAfter, !(1...16).contains(stopAfter) {
             throw ValidationError("invalid stop-after: '\(stopAfter)'; expected a whole number from 1 to 16")
         }
-        guard (1...16).contains(saturationAfter) else {
+        if let saturationAfter, !(1...16).contains(saturationAfter) {
             throw ValidationError("invalid saturation-after: '\(saturationAfter)'; expected a whole number from 1 to 16")
         }
-        guard minGain >= 0, minGain < 1 else {
+        if let minGain, !(minGain >= 0 && minGain < 1) {
             throw ValidationError("invalid min-gain: '\(minGain)'; expected a fraction from 0 to below 1, e.g. 0.1")
+        }
+        if resume != nil, results != nil {
+            throw ValidationError("invalid results: a resumed sweep stays in its own folder; leave out --results with --resume")
         }
     }
 
@@ -94,34 +116,39 @@ struct SweepCommand: ParsableCommand {
     }
 
     func run() throws {
-        let objective = try LatencyObjective.parse(slo, field: "slo")
-        let load = try LoadSweep.parse(sweep, field: "sweep")
-        let specs = try (layers.isEmpty ? ["host"] : layers).map { try LayerSpec.parse($0, field: "layer") }
-        let base = try baseWorkload(load)
-        Signals.install()
-        var options = SweepRunner.Options()
-        options.resultsRoot = results
-        options.keep = keep
-        options.scratchRoot = scratch
-        options.tenants = tenants
-        options.stopFactor = stopFactor
-        options.stopAfter = stopAfter
-        options.minGain = minGain
-        options.saturationAfter = saturationAfter
-        if !quiet { options.progress = { Output.stderr($0 + "\n") } }
-        let runner = try SweepRunner(
-            layers: specs, workload: base, sweep: load, objective: objective, options: options,
-            provenance: Provenance(
-                version: BuildInfo.version, git_commit: BuildInfo.gitCommit,
-                arguments: Array(CommandLine.arguments.dropFirst())))
+        let runner: SweepRunner
+        if let resume {
+            let recorded = try SweepRunner.interruptedSweep(in: resume)
+            try checkAgainst(recorded.sweep!, directory: resume)
+            Signals.install()
+            runner = try SweepRunner(resuming: resume, options: runnerOptions(), provenance: provenance())
+        } else {
+            let objective = try LatencyObjective.parse(slo ?? "p99=2ms", field: "slo")
+            let load = try LoadSweep.parse(sweep ?? "iodepth=1:max=256", field: "sweep")
+            let specs = try (layers.isEmpty ? ["host"] : layers).map { try LayerSpec.parse($0, field: "layer") }
+            let base = try baseWorkload(load)
+            Signals.install()
+            var options = runnerOptions()
+            options.resultsRoot = results ?? "results"
+            options.tenants = tenants ?? 1
+            options.repetitions = repetitions ?? 1
+            options.stopFactor = stopFactor ?? 4
+            options.stopAfter = stopAfter ?? 2
+            options.minGain = minGain ?? 0.1
+            options.saturationAfter = saturationAfter ?? 3
+            runner = try SweepRunner(
+                layers: specs, workload: base, sweep: load, objective: objective, options: options, provenance: provenance())
+        }
         if !quiet {
+            let t = runner.options.tenants, n = runner.options.repetitions
             Output.stderr(
-                "sweep: \(load) on \(specs.map(\.description).joined(separator: ", ")), \(tenants) tenant\(tenants == 1 ? "" : "s"), objective \(objective)\nresults: \(runner.directory)\n"
-            )
+                "sweep: \(runner.sweep) on \(runner.layers.map(\.description).joined(separator: ", ")), \(t) tenant\(t == 1 ? "" : "s")"
+                    + (n > 1 ? ", \(n) repetitions" : "") + ", objective \(runner.objective)\n"
+                    + (resume != nil ? "resuming: " : "results: ") + "\(runner.directory)\n")
         }
         let doc = try runner.run()
         let analysis = CapacityAnalysis.analyze(
-            ResultInput(sources: [.init(path: "\(runner.directory)/run.json", document: doc)]), objective: objective)
+            ResultInput(sources: [.init(path: "\(runner.directory)/run.json", document: doc)]), objective: runner.objective)
         switch outputFormat {
         case "json": Output.stdout(try JSONFormat.render(doc))
         case "csv": Output.stdout(CapacityCSV.curves(analysis))
@@ -135,7 +162,62 @@ struct SweepCommand: ParsableCommand {
                 "\n\(doc.runs.count) runs, \(doc.runs.filter { $0.status != "ok" }.count) not ok; results in \(runner.directory)/run.json\n"
             Output.stdout(out)
         }
-        if doc.sweep?.complete == false { throw ExitCode(130) }
+        if doc.sweep?.complete == false {
+            Output.stderr("interrupted: finish it with: writepath sweep --resume \(runner.directory)\n")
+            throw ExitCode(130)
+        }
         if doc.runs.contains(where: { $0.status != "ok" }) { throw ExitCode(1) }
+    }
+
+    /// The options every sweep takes from the command line, new or resumed.
+    func runnerOptions() -> SweepRunner.Options {
+        var options = SweepRunner.Options()
+        options.keep = keep
+        options.scratchRoot = scratch
+        if !quiet { options.progress = { Output.stderr($0 + "\n") } }
+        return options
+    }
+
+    func provenance() -> Provenance {
+        Provenance(version: BuildInfo.version, git_commit: BuildInfo.gitCommit, arguments: Array(CommandLine.arguments.dropFirst()))
+    }
+
+    /// With --resume: every sweep parameter given on the command line must be the one `recorded`
+    /// (the parameters not given come from the folder). Throws `invalidInput` naming the first
+    /// option that differs.
+    func checkAgainst(_ recorded: SweepInfo, directory: String) throws {
+        func conflict(_ field: String, _ ran: String) -> WritePathError {
+            .invalidInput(
+                field: field, message: "the sweep in \(directory) ran with \(ran); leave out --\(field) with --resume or give the same value")
+        }
+        if !layers.isEmpty {
+            let given = try layers.map { try LayerSpec.parse($0, field: "layer").description }
+            if given != recorded.planned_layers { throw conflict("layer", recorded.planned_layers!.map { "--layer \($0)" }.joined(separator: " ")) }
+        }
+        if let sweep {
+            let given = try LoadSweep.parse(sweep, field: "sweep")
+            if given.parameter.rawValue != recorded.parameter || given.values != recorded.values {
+                throw conflict("sweep", "--sweep \(recorded.parameter)=\(recorded.values.map(String.init).joined(separator: ","))")
+            }
+        }
+        if let slo {
+            let given = try LatencyObjective.parse(slo, field: "slo")
+            if given.percentile != recorded.slo_percentile || UInt64(given.thresholdNs) != recorded.slo_ns { throw conflict("slo", "--slo \(recorded.slo)") }
+        }
+        if let tenants, tenants != recorded.tenants { throw conflict("tenants", "--tenants \(recorded.tenants)") }
+        if let repetitions, repetitions != recorded.repetitions { throw conflict("repetitions", "--repetitions \(recorded.repetitions)") }
+        if let stopFactor, stopFactor != recorded.stop_factor { throw conflict("stop-factor", "--stop-factor \(recorded.stop_factor)") }
+        if let stopAfter, stopAfter != recorded.stop_after { throw conflict("stop-after", "--stop-after \(recorded.stop_after)") }
+        if let minGain, minGain != recorded.min_gain { throw conflict("min-gain", "--min-gain \(recorded.min_gain)") }
+        if let saturationAfter, saturationAfter != recorded.saturation_after {
+            throw conflict("saturation-after", "--saturation-after \(recorded.saturation_after)")
+        }
+        for (key, value) in workload.given {
+            var w = recorded.workload!
+            try w.set(key, value)
+            if w != recorded.workload! {
+                throw conflict(key, recorded.workload!.commandLineArguments.first { $0.hasPrefix("--\(key)=") } ?? "the default --\(key)")
+            }
+        }
     }
 }

@@ -201,13 +201,11 @@ struct CapacityMathTests {
         var runs: [RunResult] = []
         for step in 1...3 {
             for tenant in 1...2 {
-                var r = Synthetic.run(
-                    layer: "host", workload: "w", rep: 1, iops: Double(1000 * step * tenant), latencyNs: Double(50_000 * step * tenant),
-                    ios: 1000 * tenant, seed: UInt64(step * 10 + tenant), status: step == 3 && tenant == 2 ? "failed" : "ok")
-                r.sweep = SweepTag(
-                    parameter: "iodepth", value: 1 << (step - 1), step: step, tenant: tenant, tenants: 2, offered: Double(2 << (step - 1)),
-                    wall_start_s: 0, wall_end_s: 1)
-                runs.append(r)
+                runs.append(
+                    twoTenantRun(
+                        step: step, value: 1 << (step - 1), tenant: tenant, iops: Double(1000 * step * tenant),
+                        latencyNs: Double(50_000 * step * tenant), ios: 1000 * tenant, seed: UInt64(step * 10 + tenant),
+                        failed: step == 3 && tenant == 2))
             }
         }
         runs.append(Synthetic.run(layer: "host", workload: "w", rep: 1, iops: 5, latencyNs: 1, seed: 99))  // not a sweep run
@@ -229,6 +227,45 @@ struct CapacityMathTests {
         #expect(a.rows.count == 1 && a.rows[0].runs.count == 1)
         #expect(a.warnings.contains { $0.contains("iodepth=4 tenant 2: failed") })
     }
+
+    @Test("repetitions of a step: median IOPS over the ok ones, percentiles from their merged histograms, a failed one left out")
+    func repetitionsOfAStep() throws {
+        var runs: [RunResult] = []
+        // Step 1: four repetitions of two tenants; repetition 4 has a failed tenant. Step 2: its only repetition failed.
+        for rep in 1...4 {
+            for tenant in 1...2 {
+                runs.append(
+                    twoTenantRun(
+                        step: 1, value: 1, tenant: tenant, rep: rep, iops: Double(1000 * rep + 100 * tenant),
+                        latencyNs: Double(20_000 * rep), seed: UInt64(rep * 10 + tenant), failed: rep == 4 && tenant == 2))
+            }
+        }
+        for tenant in 1...2 { runs.append(twoTenantRun(step: 2, value: 2, tenant: tenant, iops: 0, latencyNs: 1, seed: 50, failed: true)) }
+        let c = try #require(CapacityCurve.curves(from: runs.shuffled(), percentile: 99).first)
+        #expect(c.points.count == 1 && c.failedSteps == [2])
+        let p = c.points[0]
+        // Repetition sums 2300, 4300, 6300: the median is the middle one, not the sum or the mean of four.
+        #expect(p.repIOPS == [2300, 4300, 6300] && p.repetitions == 3 && p.iops == 4300)
+        #expect(p.tenantIOPS == [2100, 2200] && p.bwBytesPerSecond == 4300 * 4096)
+        var merged = LatencyHistogram()
+        for r in runs where r.rep < 4 && r.sweep!.step == 1 { merged.add(try LatencyHistogram(encoded: r.write!.histogram)) }
+        #expect(merged.count == 6 * 2000)
+        #expect(p.latencyNs == Double(merged.value(atPercentile: 99)) && p.p50Ns == Double(merged.value(atPercentile: 50)))
+    }
+}
+
+/// A synthetic run of host, workload `w`, in a two-tenant iodepth sweep at `value` I/Os in flight
+/// per tenant (`offered` 2 × value).
+private func twoTenantRun(
+    step: Int, value: Int, tenant: Int, rep: Int = 1, iops: Double, latencyNs: Double, ios: Int = 2000, seed: UInt64,
+    failed: Bool = false
+) -> RunResult {
+    var r = Synthetic.run(
+        layer: "host", workload: "w", rep: rep, iops: iops, latencyNs: latencyNs, ios: ios, seed: seed, status: failed ? "failed" : "ok")
+    r.sweep = SweepTag(
+        parameter: "iodepth", value: value, step: step, tenant: tenant, tenants: 2, offered: Double(2 * value), wall_start_s: 0,
+        wall_end_s: 1)
+    return r
 }
 
 @Suite("capacity plan arithmetic")

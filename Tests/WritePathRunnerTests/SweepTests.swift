@@ -22,17 +22,18 @@ func sweepWorkload(runtime: Double = 1) -> Workload {
 
 /// Runs a sweep into a fresh results folder under /var/tmp with targets on `scratch`.
 func runSweep(
-    _ layers: [LayerSpec], sweep: LoadSweep, slo: String, tenants: Int = 1, scratch: String = "/dev/shm/writepath-sweep-tests",
-    name: String
+    _ layers: [LayerSpec], sweep: LoadSweep, slo: String, tenants: Int = 1, repetitions: Int = 1, runtime: Double = 1,
+    scratch: String = "/dev/shm/writepath-sweep-tests", name: String
 ) throws -> (ResultDocument, String) {
     var options = SweepRunner.Options()
     options.resultsRoot = "/var/tmp/writepath-sweep-tests/\(name)-\(getpid())"
     options.scratchRoot = scratch
     options.engineBinary = engineBinary
     options.tenants = tenants
+    options.repetitions = repetitions
     try? FileManager.default.removeItem(atPath: options.resultsRoot)
     let runner = try SweepRunner(
-        layers: layers, workload: sweepWorkload(), sweep: sweep, objective: try LatencyObjective.parse(slo),
+        layers: layers, workload: sweepWorkload(runtime: runtime), sweep: sweep, objective: try LatencyObjective.parse(slo),
         options: options, provenance: Provenance(version: "test", git_commit: "test", arguments: []))
     return (try runner.run(), runner.directory)
 }
@@ -45,22 +46,26 @@ func sweepLeftovers() -> String {
     return (c + v).trimmingCharacters(in: .whitespacesAndNewlines)
 }
 
-/// Checks what every sweep must satisfy: one run per step and tenant, tagged, saved, and a stop
-/// reason that the recorded points reproduce (the rule fires at the last step and not before).
-func checkSweep(_ doc: ResultDocument, directory: String, layer: String, sweep: LoadSweep, objective: LatencyObjective, tenants: Int) throws
-{
+/// Checks what every sweep must satisfy: one run per step, tenant and repetition, tagged, saved, a
+/// point whose IOPS is the median over repetitions of the tenants' sum, and a stop reason that the
+/// recorded points reproduce (the rule fires at the last step and not before).
+func checkSweep(
+    _ doc: ResultDocument, directory: String, layer: String, sweep: LoadSweep, objective: LatencyObjective, tenants: Int,
+    repetitions: Int = 1
+) throws {
     let info = try #require(doc.sweep)
     #expect(info.parameter == sweep.parameter.rawValue && info.values == sweep.values && info.tenants == tenants && info.complete)
+    #expect(info.repetitions == repetitions)
     let l = try #require(info.layers.first { $0.layer == layer })
     #expect(["completed", "saturated", "slo_exceeded"].contains(l.stop_reason), "\(l.stop_reason): \(l.stop_detail)")
     #expect(!l.points.isEmpty)
     let runs = doc.runs.filter { $0.layerIdentity == layer }
-    #expect(runs.count == l.points.count * tenants)
+    #expect(runs.count == l.points.count * tenants * repetitions)
     for (i, p) in l.points.enumerated() {
         #expect(p.step == i + 1 && p.value == sweep.values[i] && p.status == "ok")
         let stepRuns = runs.filter { $0.sweep?.step == i + 1 }
-        #expect(stepRuns.count == tenants)
-        #expect(Set(stepRuns.map { $0.sweep!.tenant }) == Set(1...tenants))
+        #expect(stepRuns.count == tenants * repetitions)
+        #expect(Set(stepRuns.map { "\($0.sweep!.tenant)/\($0.rep)" }) == Set((1...tenants).flatMap { t in (1...repetitions).map { "\(t)/\($0)" } }))
         for r in stepRuns {
             #expect(r.status == "ok", "\(r.error ?? "")")
             #expect(r.workload.iodepth == (sweep.parameter == .iodepth ? p.value : r.workload.iodepth))
@@ -68,11 +73,14 @@ func checkSweep(_ doc: ResultDocument, directory: String, layer: String, sweep: 
             #expect((r.write?.ios ?? 0) > 0)
             #expect(r.sweep!.offered == Double(p.value * tenants))
         }
-        #expect(abs(p.iops - stepRuns.map { $0.write!.iops }.reduce(0, +)) < 1e-6)
+        // Each repetition's IOPS summed over its tenants; the point is their median.
+        let repIOPS = (1...repetitions).map { rep in stepRuns.filter { $0.rep == rep }.map { $0.write!.iops }.reduce(0, +) }.sorted()
+        let median = repetitions % 2 == 1 ? repIOPS[repetitions / 2] : (repIOPS[repetitions / 2 - 1] + repIOPS[repetitions / 2]) / 2
+        #expect(abs(p.iops - median) < 1e-6, "step \(p.step): \(p.iops) IOPS, repetitions \(repIOPS)")
     }
     // The per-step files hold the same runs.
     let files = try FileManager.default.contentsOfDirectory(atPath: "\(directory)/runs").filter { $0.hasSuffix(".json") }
-    #expect(files.count >= l.points.count)
+    #expect(files.count >= l.points.count * repetitions)
     let saved = try files.flatMap {
         try JSONFormat.parse(try Data(contentsOf: URL(fileURLWithPath: "\(directory)/runs/\($0)")), source: $0).runs
     }
@@ -192,6 +200,46 @@ struct SweepHostTests {
         #expect(abs(f.min_max_ratio - x.min()! / x.max()!) < 1e-12)
         let overlap = try #require(point.overlap)
         #expect(overlap > 0 && overlap <= 1)
+    }
+}
+
+@Suite("sweeps with repetitions", .serialized)
+struct SweepRepetitionTests {
+    @Test("three repetitions of two tenants: 6 runs per step, the point is the median rep and the merged histograms")
+    func repetitions() throws {
+        let sweep = try LoadSweep.parse("iodepth=1,4")
+        let objective = try LatencyObjective.parse("p99=1s")
+        let (doc, dir) = try runSweep(
+            [LayerSpec(name: "host")], sweep: sweep, slo: "p99=1s", tenants: 2, repetitions: 3, runtime: 0.3, name: "reps")
+        defer { try? FileManager.default.removeItem(atPath: (dir as NSString).deletingLastPathComponent) }
+        try checkSweep(doc, directory: dir, layer: "host", sweep: sweep, objective: objective, tenants: 2, repetitions: 3)
+        let info = try #require(doc.sweep)
+        #expect(info.planned_layers == ["host"] && info.workload == sweepWorkload(runtime: 0.3))
+        let files = try FileManager.default.contentsOfDirectory(atPath: "\(dir)/runs").sorted()
+        #expect(files.count == 6 && files[0].hasSuffix("-host-iodepth1-rep1.json") && files[5].hasSuffix("-host-iodepth4-rep3.json"), "\(files)")
+        for p in try #require(info.layers.first).points {
+            let stepRuns = doc.runs.filter { $0.sweep!.step == p.step }
+            // Repetitions run back to back: rep 1, 2, 3 of a step, each with both tenants at once.
+            #expect(stepRuns.map(\.rep) == [1, 1, 2, 2, 3, 3])
+            let repIOPS = (1...3).map { rep in stepRuns.filter { $0.rep == rep }.map { $0.write!.iops }.reduce(0, +) }
+            #expect(p.rep_iops == repIOPS)
+            #expect(abs(p.iops - repIOPS.sorted()[1]) < 1e-6)
+            let repBW = (1...3).map { rep in stepRuns.filter { $0.rep == rep }.map { $0.write!.bw_bytes_per_s }.reduce(0, +) }
+            #expect(abs(p.bw_bytes_per_s - repBW.sorted()[1]) < 1e-6)
+            for t in 1...2 {
+                let own = stepRuns.filter { $0.sweep!.tenant == t }.map { $0.write!.iops }.sorted()
+                #expect(abs(p.tenant_iops[t - 1] - own[1]) < 1e-6)
+            }
+            // Latency: percentiles of the six runs' merged histograms, not an average of percentiles.
+            var merged = LatencyHistogram()
+            for r in stepRuns { merged.add(try LatencyHistogram(encoded: r.write!.histogram)) }
+            #expect(p.slo_percentile_ns == merged.value(atPercentile: 99) && p.p50_ns == merged.value(atPercentile: 50))
+        }
+        // The report side reads the same document the same way.
+        let analysis = CapacityAnalysis.analyze(ResultInput(sources: [.init(path: dir, document: doc)]), objective: objective)
+        let curve = try #require(analysis.entries.first?.curve)
+        #expect(analysis.entries.count == 1 && curve.tenants == 2)
+        #expect(curve.points.map(\.iops) == info.layers[0].points.map(\.iops) && curve.points.allSatisfy { $0.repetitions == 3 })
     }
 }
 
