@@ -37,9 +37,11 @@ extension HTMLReport {
         for e in a.entries {
             let c = e.curve
             let maxIOPS = c.points.map(\.iops).max()
+            // With repetitions, how many ok ones the steps' points aggregate at most.
+            let reps = c.points.map(\.repetitions).max() ?? 1
             out += "<tr><td class=\"l\"><span class=\"swatch\" style=\"background:\(color(e.label))\"></span>\(html(e.label))</td>"
             out +=
-                "<td class=\"l\">\(html(c.parameter)) \(html(c.points.map { "\($0.value)" }.joined(separator: ",")))</td><td>\(c.points.count)\(c.failedSteps.isEmpty ? "" : " (+\(c.failedSteps.count) failed)")</td>"
+                "<td class=\"l\">\(html(c.parameter)) \(html(c.points.map { "\($0.value)" }.joined(separator: ",")))</td><td>\(c.points.count)\(c.failedSteps.isEmpty ? "" : " (+\(c.failedSteps.count) failed)")\(reps > 1 ? " × \(reps) reps" : "")</td>"
             out += "<td>\(maxIOPS.map { TextFormat.si($0) } ?? "–")</td>"
             out +=
                 "<td title=\"\(html(e.slo.note))\">\(e.slo.method == .none ? "none" : (e.slo.method == .notReached ? "≥ " : "") + TextFormat.si(e.slo.iops))</td>"

@@ -251,6 +251,9 @@ struct CapacityMathTests {
         for r in runs where r.rep < 4 && r.sweep!.step == 1 { merged.add(try LatencyHistogram(encoded: r.write!.histogram)) }
         #expect(merged.count == 6 * 2000)
         #expect(p.latencyNs == Double(merged.value(atPercentile: 99)) && p.p50Ns == Double(merged.value(atPercentile: 50)))
+        // The report's Capacity table says how many repetitions the points aggregate.
+        let analysis = CapacityAnalysis.analyze(Synthetic.input(runs), objective: LatencyObjective(percentile: 99, thresholdNs: 2_000_000))
+        #expect(HTMLReport.capacitySection(analysis, plan: nil).contains("1 (+1 failed) × 3 reps"))
     }
 }
 
