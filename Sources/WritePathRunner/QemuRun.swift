@@ -60,7 +60,7 @@ public enum DiskModel: String, Sendable, CaseIterable {
 /// The settings every QEMU layer takes, parsed and checked against each other.
 public struct QemuSettings: Sendable, Equatable {
     public static let parameterNames = ["aio", "cache", "format", "iothread", "vcpus", "memory", "disk_size", "accel", "preallocation", "boot_timeout",
-                                        "inject_write_errors"]
+                                        "inject_write_errors", "write_iops_limit", "write_bps_limit"]
     /// Host backend: `threads` (QEMU's default), `native` (Linux AIO) or `io_uring`.
     public var aio = "threads"
     /// `none` (O_DIRECT, QEMU's cache.direct=on), `writeback`, `directsync` or `unsafe`.
@@ -82,6 +82,12 @@ public struct QemuSettings: Sendable, Equatable {
     public var bootTimeout: Double?
     /// Put a blkdebug filter under the guest's disk that fails every write with EIO.
     public var injectWriteErrors = false
+    /// QEMU's I/O throttling of the guest's disk (`-drive throttling.iops-write`), write I/Os per
+    /// second; the same parameter name as the container layers' cgroup limit, so that the two
+    /// ways to cap a tenant can be compared.
+    public var writeIOPSLimit: Int?
+    /// QEMU's `throttling.bps-write`, bytes per second.
+    public var writeBPSLimit: UInt64?
 
     public init(layer: String, model: DiskModel, parameters: [String: String]) throws {
         let p = LayerParameters(layer: layer, values: parameters)
@@ -96,6 +102,11 @@ public struct QemuSettings: Sendable, Equatable {
         preallocation = try p.choice("preallocation", ["off", "metadata", "falloc", "full"])
         bootTimeout = try p.number("boot_timeout", range: 0.1...3600)
         injectWriteErrors = try p.boolean("inject_write_errors") ?? false
+        writeIOPSLimit = try p.integer("write_iops_limit", range: 1...10_000_000)
+        writeBPSLimit = try p.bytes("write_bps_limit")
+        if let b = writeBPSLimit, b == 0 {
+            throw WritePathError.invalidInput(field: "\(layer).write_bps_limit", message: "must be at least 1 byte per second, e.g. 50m")
+        }
         if aio == "native" && !(cache == "none" || cache == "directsync") {
             throw WritePathError.invalidInput(field: "\(layer).aio", message: "native needs O_DIRECT on the host: use cache=none or cache=directsync, or aio=threads/io_uring")
         }
@@ -115,7 +126,18 @@ public struct QemuSettings: Sendable, Equatable {
                  "vcpus": "\(vcpus)", "memory_bytes": "\(memory)", "preallocation": preallocation ?? (format == "raw" ? "falloc" : "metadata")]
         if let diskSize { s["disk_size_bytes"] = "\(diskSize)" }
         if injectWriteErrors { s["inject_write_errors"] = "on (blkdebug: every write fails with EIO)" }
+        if let writeIOPSLimit { s["write_iops_limit"] = "\(writeIOPSLimit)" }
+        if let writeBPSLimit { s["write_bps_limit"] = "\(writeBPSLimit)" }
+        if writeIOPSLimit != nil || writeBPSLimit != nil { s["throttle"] = "qemu (-drive throttling.*)" }
         return s
+    }
+
+    /// The `-drive` throttling options for the limits, each starting with a comma; empty without.
+    var throttlingOptions: String {
+        var o = ""
+        if let writeIOPSLimit { o += ",throttling.iops-write=\(writeIOPSLimit)" }
+        if let writeBPSLimit { o += ",throttling.bps-write=\(writeBPSLimit)" }
+        return o
     }
 }
 
@@ -212,9 +234,9 @@ struct QemuRun {
             // blkdebug between the format and the file: every write fails with EIO (errno 5).
             let config = "\(dir)/blkdebug.conf"
             try "[inject-error]\nevent = \"write_aio\"\nerrno = \"5\"\n".write(toFile: config, atomically: true, encoding: .utf8)
-            args += ["-drive", "if=none,id=d0,format=\(settings.format),cache=\(settings.cache),file.driver=blkdebug,file.config=\(config),file.image.driver=file,file.image.filename=\(disk),file.image.aio=\(settings.aio)"]
+            args += ["-drive", "if=none,id=d0,format=\(settings.format),cache=\(settings.cache),file.driver=blkdebug,file.config=\(config),file.image.driver=file,file.image.filename=\(disk),file.image.aio=\(settings.aio)\(settings.throttlingOptions)"]
         } else {
-            args += ["-drive", "file=\(disk),format=\(settings.format),if=none,id=d0,cache=\(settings.cache),aio=\(settings.aio)"]
+            args += ["-drive", "file=\(disk),format=\(settings.format),if=none,id=d0,cache=\(settings.cache),aio=\(settings.aio)\(settings.throttlingOptions)"]
         }
         args += model.deviceArguments(iothread: settings.iothread)
         // With flushes, the host disk under the image counts the flushes that reach it while

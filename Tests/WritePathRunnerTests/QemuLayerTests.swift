@@ -94,9 +94,27 @@ struct QemuLayerTests {
         #expect(!FileManager.default.fileExists(atPath: "\(context.scratchDirectory)/qemu-\(context.runID)"))
     }
 
+    @Test("QEMU's write throttling caps the guest's IOPS at write_iops_limit")
+    func throttled() throws {
+        let layer = try LayerRegistry.make(LayerSpec(name: "qemu-virtio-blk", parameters: ["write_iops_limit": "300"]))
+        let context = guestContext("throttled")
+        var w = shortWorkload(runtime: 3, iodepth: 8)
+        w.ramp_time = 0.5
+        let result = try layer.run(w, rep: 1, context: context)
+        #expect(result.status == "ok", "\(result.error ?? "")")
+        let iops = try #require(result.write?.iops)
+        // QEMU's leaky bucket lets a burst of a tenth of a second through; over 3 s that is within 10%.
+        #expect(iops > 270 && iops < 330, "IOPS \(iops) under a 300 IOPS limit")
+        #expect(result.layer.settings["write_iops_limit"] == "300")
+        let command = try String(contentsOfFile: "\(context.logDirectory)/command.txt", encoding: .utf8)
+        #expect(command.contains("throttling.iops-write=300"))
+    }
+
     @Test("settings that QEMU would refuse are invalid input")
     func badSettings() {
         for (layer, params) in [("qemu-virtio-blk", ["aio": "native", "cache": "writeback"]),
+                                ("qemu-virtio-blk", ["write_iops_limit": "0"]), ("qemu-nvme", ["write_bps_limit": "0"]),
+                                ("qemu-ahci", ["write_iops_limit": "many"]),
                                 ("qemu-nvme", ["iothread": "on"]), ("qemu-ide", ["cache": "fast"]),
                                 ("qemu-ahci", ["memory": "16m"]), ("qemu-virtio-scsi", ["vcpus": "0"])] {
             #expect(throws: WritePathError.self) { try LayerRegistry.make(LayerSpec(name: layer, parameters: params)) }
