@@ -73,10 +73,13 @@ let package = Package(
 
         // MARK: - Tests
 
+        .target(name: "WritePathTestSupport", path: "Tests/WritePathTestSupport"),
         .testTarget(name: "WritePathEngineTests", dependencies: ["WritePathEngine", "WritePathReport"]),
-        .testTarget(name: "WritePathRunnerTests", dependencies: ["WritePathRunner", "writepath"]),
-        .testTarget(name: "WritePathCLITests", dependencies: ["writepath", "WritePathEngine", "WritePathReport", "WritePathRunner"]),
-        .testTarget(name: "WritePathReportTests", dependencies: ["WritePathReport", "writepath"]),
+        .testTarget(name: "WritePathRunnerTests", dependencies: ["WritePathRunner", "writepath", "WritePathTestSupport"]),
+        .testTarget(
+            name: "WritePathCLITests",
+            dependencies: ["writepath", "WritePathEngine", "WritePathReport", "WritePathRunner", "WritePathTestSupport"]),
+        .testTarget(name: "WritePathReportTests", dependencies: ["WritePathReport", "writepath", "WritePathTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -3,18 +3,10 @@ import Glibc
 #endif
 import Foundation
 import Testing
+import WritePathTestSupport
 
 /// The built `writepath` binary next to the test bundle.
-let binary: String = {
-    var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    for _ in 0..<4 {
-        let candidate = dir.appendingPathComponent("writepath").path
-        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        dir = dir.deletingLastPathComponent()
-    }
-    return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent(".build/debug/writepath").path
-}()
+let binary = BuiltBinaries.writepath
 
 struct Outcome {
     var status: Int32

@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 @testable import WritePathEngine
 import WritePathReport
+import WritePathTestSupport
 
 /// Synthetic results: runs whose latencies are drawn from a log-normal distribution around
 /// `latencyNs`, with IOPS and bandwidth as given. Deterministic for a given `seed`.
@@ -71,16 +72,7 @@ func scratchFolder(_ name: String) -> String {
 }
 
 /// The built `writepath` binary next to the test bundle.
-let writepathBinary: String = {
-    var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    for _ in 0..<4 {
-        let candidate = dir.appendingPathComponent("writepath").path
-        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        dir = dir.deletingLastPathComponent()
-    }
-    return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent(".build/debug/writepath").path
-}()
+let writepathBinary = BuiltBinaries.writepath
 
 struct ProcessOutcome {
     var status: Int32

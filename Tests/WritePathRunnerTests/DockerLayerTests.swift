@@ -4,20 +4,11 @@ import Glibc
 import Foundation
 import Testing
 import WritePathEngine
+import WritePathTestSupport
 @testable import WritePathRunner
 
 /// The `writepath` binary built with the tests, placed in containers and guests.
-let engineBinary: String = {
-    if let e = ProcessInfo.processInfo.environment["WRITEPATH_ENGINE"], !e.isEmpty { return e }
-    var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    for _ in 0..<4 {
-        let candidate = dir.appendingPathComponent("writepath").path
-        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        dir = dir.deletingLastPathComponent()
-    }
-    return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent(".build/debug/writepath").path
-}()
+let engineBinary = BuiltBinaries.containerEngine
 
 func testContext(_ name: String) -> LayerContext {
     let base = "/var/tmp/writepath-layer-tests/\(name)-\(getpid())"

@@ -4,19 +4,11 @@ import Glibc
 import Foundation
 import Testing
 import WritePathEngine
+import WritePathTestSupport
 @testable import WritePathRunner
 
 /// The `writepath` binary for the container: WRITEPATH_ENGINE, else the one built with the tests.
-private let ociEngine: String = {
-    if let e = ProcessInfo.processInfo.environment["WRITEPATH_ENGINE"], !e.isEmpty { return e }
-    var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    for _ in 0..<4 {
-        let candidate = dir.appendingPathComponent("writepath").path
-        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        dir = dir.deletingLastPathComponent()
-    }
-    return EngineRootfs.defaultEngineBinary()
-}()
+private let ociEngine = BuiltBinaries.environmentEngine ?? BuiltBinaries.nextToTests ?? EngineRootfs.defaultEngineBinary()
 
 private func ociContext(_ name: String) -> LayerContext {
     let base = "/var/tmp/writepath-oci-tests/\(name)-\(getpid())"

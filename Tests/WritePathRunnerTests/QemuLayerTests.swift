@@ -4,14 +4,14 @@ import Glibc
 import Foundation
 import Testing
 import WritePathEngine
+import WritePathTestSupport
 @testable import WritePathRunner
 
 /// The engine for guests: a release build with the Swift runtime linked in statically keeps the
 /// initramfs small (make test builds it and sets WRITEPATH_ENGINE); else the debug build.
 let guestEngineBinary: String = {
-    if let e = ProcessInfo.processInfo.environment["WRITEPATH_ENGINE"], !e.isEmpty { return e }
-    let release = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent(".build/release/writepath").path
+    if let e = BuiltBinaries.environmentEngine { return e }
+    let release = BuiltBinaries.packageBuild("release")
     if FileManager.default.isExecutableFile(atPath: release),
        let libs = try? EngineRootfs.sharedLibraries(of: release), !libs.contains(where: { $0.contains("libswiftCore") }) {
         return release
