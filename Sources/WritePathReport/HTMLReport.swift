@@ -406,7 +406,22 @@ public enum HTMLReport {
             let text = s.sorted { $0.key < $1.key }.map { "\(html($0.key))=<code>\(html($0.value))</code>" }.joined(separator: " ")
             out += "<tr><td class=\"l\">\(html(layer))</td><td class=\"l\">\(text.isEmpty ? "–" : text)</td></tr>\n"
         }
-        out += "</tbody></table>\n</section>\n"
+        out += "</tbody></table>\n"
+        // What the engine found in each layer: the same binary can take different kernel paths.
+        let engineRows = a.rows.compactMap { row in (row.okRuns.first ?? row.runs.first).map { (row.label, $0) } }
+        if engineRows.contains(where: { !$0.1.engine.features.isEmpty || $0.1.iodepth_level != nil }) {
+            out += "<h3>Engine</h3>\n<p class=\"meta\">As the engine found it (first ok run of each row): its setup, whether the kernel "
+            out += "did the writes inline or handed them to io-wq worker threads (<code>iowq:punted</code>), and the queue depths "
+            out += "submissions were made at (fio's IO depths).</p>\n<table>\n<thead><tr><th class=\"l\">layer / workload</th>"
+            out += "<th class=\"l\">engine</th><th class=\"l\">IO depths</th></tr></thead>\n<tbody>\n"
+            for (label, r) in engineRows {
+                let features = r.engine.features.isEmpty ? "" : " <code>\(html(r.engine.features.joined(separator: ", ")))</code>"
+                out += "<tr><td class=\"l\">\(html(label))</td><td class=\"l\">\(html(r.engine.name))\(features)</td>"
+                out += "<td class=\"l\">\(r.iodepth_level.map { html(IODepthText.line($0)) } ?? "–")</td></tr>\n"
+            }
+            out += "</tbody></table>\n"
+        }
+        out += "</section>\n"
         return out
     }
 

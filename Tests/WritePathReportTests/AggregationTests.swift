@@ -129,6 +129,10 @@ struct ReportFormatTests {
         runs += Synthetic.runs(layer: "qemu-virtio-blk", reps: 3, iops: 6_000, noise: 0.02, seed: 33, settings: ["accel": "kvm", "qemu_version": "8.2.0"])
         runs += Synthetic.runs(layer: Self.hostile, reps: 2, iops: 7_000, noise: 0.02, seed: 34, settings: ["note": Self.hostile])
         runs += Synthetic.runs(layer: "host", workload: "seq|128k", reps: 2, iops: 1_000, noise: 0.02, seed: 35)
+        for i in runs.indices where runs[i].layer.name == "docker-overlay" {
+            runs[i].engine.features = ["setup:defer_taskrun", "iowq:punted"]
+            runs[i].iodepth_level = ["1": 0, "2": 0, "4": 0, "8": 100, "16": 0, "32": 0, ">=64": 0]
+        }
         return Aggregation.aggregate(Synthetic.input(runs))
     }
 
@@ -149,6 +153,10 @@ struct ReportFormatTests {
         #expect(page.contains("QEMU (kvm)"))
         #expect(page.contains("overlay2") && page.contains("8.2.0"))
         #expect(page.contains(">99.9<"))
+        // The engine table: what the kernel did with the writes in each layer, and the queue depths.
+        #expect(page.contains("<h3>Engine</h3>"))
+        #expect(page.contains("docker-overlay / rand4k</td><td class=\"l\">io_uring <code>setup:defer_taskrun, iowq:punted</code>"))
+        #expect(page.contains("8=100.0%"))
         let emptyPaths = page.components(separatedBy: "d=\"\"").count - 1
         #expect(emptyPaths == 0)
     }
