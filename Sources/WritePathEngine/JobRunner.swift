@@ -32,9 +32,10 @@ struct JobOutcome {
     var depthCounts = [UInt64](repeating: 0, count: IODepthLevels.names.count)
 }
 
-/// fio's queue-depth buckets: `1`, `2` (2-3), `4` (4-7), ... `32` (32-63), `>=64`.
-enum IODepthLevels {
-    static let names = ["1", "2", "4", "8", "16", "32", ">=64"]
+/// fio's queue-depth buckets: `1`, `2` (2-3), `4` (4-7), ... `32` (32-63), `>=64`; the keys of
+/// `runs[].iodepth_level`, in order.
+public enum IODepthLevels {
+    public static let names = ["1", "2", "4", "8", "16", "32", ">=64"]
 
     /// The bucket of `depth` (at least 1).
     @inline(__always)

@@ -114,14 +114,8 @@ extension HTMLReport {
         func py(_ v: Double) -> Double { top + (height - top - bottom) * (1 - (log10(v) - log10(yLo)) / (log10(yHi) - log10(yLo))) }
         var svg =
             "<svg viewBox=\"0 0 \(f(width)) \(f(height))\" role=\"img\" aria-label=\"\(html("throughput against \(pl) latency: \(title)"))\">\n"
-        var d = log10(yLo)
-        while d <= log10(yHi) + 1e-9 {
-            let v = pow(10, d)
-            svg += "<path class=\"grid\" d=\"M\(f(left)) \(f(py(v))) H\(f(width - right))\"/>"
-            svg += "<text x=\"\(f(left - 6))\" y=\"\(f(py(v) + 4))\" text-anchor=\"end\" class=\"muted\">\(html(durationLabel(v)))</text>\n"
-            d += 1
-        }
-        d = log10(xLo)
+        svg += latencyGrid(from: yLo, to: yHi, left: left, right: width - right, y: py)
+        var d = log10(xLo)
         while d <= log10(xHi) + 1e-9 {
             let v = pow(10, d)
             svg += "<path class=\"grid\" d=\"M\(f(px(v))) \(f(top)) V\(f(height - bottom))\"/>"

@@ -232,13 +232,7 @@ public enum HTMLReport {
         func px(_ x: Double) -> Double { left + (width - left - right) * x / xMax }
         func py(_ v: Double) -> Double { top + (height - top - bottom) * (1 - (log10(v) - log10(yLo)) / (log10(yHi) - log10(yLo))) }
         var svg = "<svg viewBox=\"0 0 \(f(width)) \(f(height))\" role=\"img\" aria-label=\"\(html(title))\">\n"
-        var d = log10(yLo)
-        while d <= log10(yHi) + 1e-9 {
-            let v = pow(10, d)
-            svg += "<path class=\"grid\" d=\"M\(f(left)) \(f(py(v))) H\(f(width - right))\"/>"
-            svg += "<text x=\"\(f(left - 6))\" y=\"\(f(py(v) + 4))\" text-anchor=\"end\" class=\"muted\">\(html(durationLabel(v)))</text>\n"
-            d += 1
-        }
+        svg += latencyGrid(from: yLo, to: yHi, left: left, right: width - right, y: py)
         for i in 0...Int(xMax) {
             let x = Double(i)
             svg += "<path class=\"grid\" d=\"M\(f(px(x))) \(f(top)) V\(f(height - bottom))\"/>"
@@ -426,6 +420,20 @@ public enum HTMLReport {
     }
 
     // MARK: - Helpers
+
+    /// A latency chart's horizontal grid: a line and a label at every power of ten from `yLo` to
+    /// `yHi` nanoseconds, from x `left` to `right`; `y` maps a latency to its y coordinate.
+    static func latencyGrid(from yLo: Double, to yHi: Double, left: Double, right: Double, y: (Double) -> Double) -> String {
+        var out = ""
+        var d = log10(yLo)
+        while d <= log10(yHi) + 1e-9 {
+            let v = pow(10, d)
+            out += "<path class=\"grid\" d=\"M\(f(left)) \(f(y(v))) H\(f(right))\"/>"
+            out += "<text x=\"\(f(left - 6))\" y=\"\(f(y(v) + 4))\" text-anchor=\"end\" class=\"muted\">\(html(durationLabel(v)))</text>\n"
+            d += 1
+        }
+        return out
+    }
 
     /// Escapes `&`, `<`, `>`, `"` and `'` for HTML text and attribute values.
     public static func html(_ s: String) -> String {

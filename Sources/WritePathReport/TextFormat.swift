@@ -58,10 +58,8 @@ public enum TextFormat {
 
 /// fio's "IO depths" line: `1=0.1% 2=0.2% ... 32=99.7% >=64=0.0%`.
 public enum IODepthText {
-    public static let order = ["1", "2", "4", "8", "16", "32", ">=64"]
-
     public static func line(_ levels: [String: Double]) -> String {
-        order.map { "\($0)=\(formatDecimal(levels[$0] ?? 0, places: 1))%" }.joined(separator: " ")
+        IODepthLevels.names.map { "\($0)=\(formatDecimal(levels[$0] ?? 0, places: 1))%" }.joined(separator: " ")
     }
 }
 

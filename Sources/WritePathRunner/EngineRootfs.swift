@@ -32,8 +32,14 @@ public enum EngineRootfs {
         guard r.succeeded else {
             throw WritePathError.system(call: "ldd", path: binary, errno: EIO, hint: r.stderrTail())
         }
+        return librariesListed(byLdd: r.stdout)
+    }
+
+    /// The absolute library paths in `ldd` output: the target of each `name => /path` line and
+    /// each line that starts with a path (the loader).
+    static func librariesListed(byLdd output: String) -> [String] {
         var libs: [String] = []
-        for line in r.stdout.split(separator: "\n") {
+        for line in output.split(separator: "\n") {
             let parts = line.split(separator: " ").map(String.init)
             if let arrow = parts.firstIndex(of: "=>"), arrow + 1 < parts.count, parts[arrow + 1].hasPrefix("/") {
                 libs.append(parts[arrow + 1])

@@ -56,16 +56,24 @@ public final class MatrixRunner {
         } else {
             guard let spec else { throw WritePathError.invalidInput(field: "matrix", message: "no matrix given") }
             self.spec = spec
-            try fm.createDirectory(atPath: options.resultsRoot, withIntermediateDirectories: true)
-            let base = "\(options.resultsRoot)/\(MatrixRunner.runIdentifier(host: host.hostname))"
-            var dir = base
-            var n = 2
-            while fm.fileExists(atPath: dir) { dir = "\(base)-\(n)"; n += 1 }
-            try fm.createDirectory(atPath: "\(dir)/runs", withIntermediateDirectories: true)
-            try fm.createDirectory(atPath: "\(dir)/logs", withIntermediateDirectories: true)
+            let dir = try Self.newRunFolder(in: options.resultsRoot, host: host.hostname)
             self.directory = dir
             try writeAtomically(spec.yaml, to: "\(dir)/matrix.yaml")
         }
+    }
+
+    /// Makes a new run folder `<resultsRoot>/<run id>` (with `-2`, `-3` ... when that exists)
+    /// holding `runs/` and `logs/`, and returns its path. An existing folder is never reused.
+    static func newRunFolder(in resultsRoot: String, host: String) throws -> String {
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: resultsRoot, withIntermediateDirectories: true)
+        let base = "\(resultsRoot)/\(runIdentifier(host: host))"
+        var dir = base
+        var n = 2
+        while fm.fileExists(atPath: dir) { dir = "\(base)-\(n)"; n += 1 }
+        try fm.createDirectory(atPath: "\(dir)/runs", withIntermediateDirectories: true)
+        try fm.createDirectory(atPath: "\(dir)/logs", withIntermediateDirectories: true)
+        return dir
     }
 
     /// `20261126T101500Z-myhost`.

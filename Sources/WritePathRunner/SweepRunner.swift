@@ -76,15 +76,7 @@ public final class SweepRunner {
         self.objective = objective
         self.options = options
         self.provenance = provenance
-        let fm = FileManager.default
-        try fm.createDirectory(atPath: options.resultsRoot, withIntermediateDirectories: true)
-        let base = "\(options.resultsRoot)/\(MatrixRunner.runIdentifier(host: host.hostname))"
-        var dir = base
-        var n = 2
-        while fm.fileExists(atPath: dir) { dir = "\(base)-\(n)"; n += 1 }
-        try fm.createDirectory(atPath: "\(dir)/runs", withIntermediateDirectories: true)
-        try fm.createDirectory(atPath: "\(dir)/logs", withIntermediateDirectories: true)
-        directory = dir
+        directory = try MatrixRunner.newRunFolder(in: options.resultsRoot, host: host.hostname)
     }
 
     /// Continues the interrupted sweep in `directory` (see `interruptedSweep`) in that folder. Its

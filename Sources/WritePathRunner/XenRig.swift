@@ -422,15 +422,6 @@ public struct XenRig: Sendable {
                     "a library is missing: \(r.stdout.split(separator: "\n").filter { $0.contains("not found") }.joined(separator: ", ")) \(r.stderrTail())"
             )
         }
-        var libs: [String] = []
-        for line in r.stdout.split(separator: "\n") {
-            let parts = line.split(separator: " ").map(String.init)
-            if let arrow = parts.firstIndex(of: "=>"), arrow + 1 < parts.count, parts[arrow + 1].hasPrefix("/") {
-                libs.append(parts[arrow + 1])
-            } else if let first = parts.first?.trimmingCharacters(in: .whitespaces), first.hasPrefix("/") {
-                libs.append(first)
-            }
-        }
-        return libs
+        return EngineRootfs.librariesListed(byLdd: r.stdout)
     }
 }

@@ -8,55 +8,12 @@ import WritePathTestSupport
 /// The built `writepath` binary next to the test bundle.
 let binary = BuiltBinaries.writepath
 
-struct Outcome {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-}
+typealias Outcome = ProcessOutcome
 
 /// Runs the binary with `arguments` and collects its exit status and output. `environment`
 /// is added to this process's; after `timeout` seconds the binary is killed (status 137 then).
 func writepath(_ arguments: [String], cwd: String? = nil, environment: [String: String] = [:], timeout: Double? = nil) throws -> Outcome {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: binary)
-    p.arguments = arguments
-    if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
-    if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new } }
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    p.standardInput = FileHandle.nullDevice
-    try p.run()
-    if let timeout {
-        let pid = p.processIdentifier
-        DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { [p] in
-            if p.isRunning { kill(pid, SIGKILL) }
-        }
-    }
-    // Read both pipes at once: a child that fills one while we wait on the other would hang.
-    nonisolated(unsafe) var e = Data()
-    let errRead = DispatchQueue(label: "stderr")
-    let group = DispatchGroup()
-    errRead.async(group: group) { e = readToEnd(err.fileHandleForReading.fileDescriptor) }
-    let o = readToEnd(out.fileHandleForReading.fileDescriptor)
-    group.wait()
-    p.waitUntilExit()
-    return Outcome(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
-}
-
-/// Everything up to end of file from `fd`. FileHandle.readDataToEndOfFile traps when a read is
-/// interrupted by a signal (EINTR, e.g. SIGCHLD while many children exit); this retries instead.
-func readToEnd(_ fd: Int32) -> Data {
-    var data = Data()
-    var buffer = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n > 0 {
-            data.append(contentsOf: buffer[0..<n])
-        } else if n == 0 || errno != EINTR {
-            return data
-        }
-    }
+    try runProcess(binary, arguments, cwd: cwd, environment: environment, timeout: timeout)
 }
 
 func scratch(_ name: String) -> String {

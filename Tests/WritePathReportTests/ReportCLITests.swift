@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WritePathTestSupport
 @testable import WritePathEngine
 @testable import WritePathReport
 

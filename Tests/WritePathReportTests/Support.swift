@@ -74,50 +74,6 @@ func scratchFolder(_ name: String) -> String {
 /// The built `writepath` binary next to the test bundle.
 let writepathBinary = BuiltBinaries.writepath
 
-struct ProcessOutcome {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-}
-
-/// Runs `executable` with `arguments` and collects its exit status and output.
-/// Everything up to end of file from `fd`, retrying reads a signal interrupts (EINTR), where
-/// FileHandle.readDataToEndOfFile traps (seen when many tests' children exit at once).
-func readToEnd(_ fd: Int32) -> Data {
-    var data = Data()
-    var buffer = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n > 0 {
-            data.append(contentsOf: buffer[0..<n])
-        } else if n == 0 || errno != EINTR {
-            return data
-        }
-    }
-}
-
-func runProcess(_ executable: String, _ arguments: [String]) throws -> ProcessOutcome {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: executable)
-    p.arguments = arguments
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    // Read both pipes concurrently so that neither fills up and blocks the child.
-    let group = DispatchGroup()
-    nonisolated(unsafe) var errData = Data()
-    group.enter()
-    DispatchQueue.global().async {
-        errData = readToEnd(err.fileHandleForReading.fileDescriptor)
-        group.leave()
-    }
-    let o = readToEnd(out.fileHandleForReading.fileDescriptor)
-    group.wait()
-    p.waitUntilExit()
-    return ProcessOutcome(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
-}
-
 /// Finds `name` on PATH.
 func which(_ name: String) -> String? {
     for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
