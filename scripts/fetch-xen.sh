@@ -28,7 +28,17 @@ complete() {
     local p
     for p in "${packages[@]}" "${device_model[@]}"; do grep -qx "$p" "$dir/complete" || return 1; done
 }
-if complete; then
+# Every shared library the unpacked binaries link must be in the tree or on this machine: ldd
+# with the tree's library folders first, as the rig copies them (XenRig.libraries).
+unresolved() {
+    local root=$1 f
+    for f in "$root"/usr/lib/xen-4.17/bin/* "$root"/usr/sbin/xl "$root"/usr/bin/qemu-system-i386; do
+        [[ -f "$f" ]] || continue
+        LD_LIBRARY_PATH="$root/usr/lib/x86_64-linux-gnu:$root/lib/x86_64-linux-gnu" ldd "$f" 2>/dev/null \
+            | sed -n "s|^[[:space:]]*\([^ ]*\) => not found.*|${f#"$root"}: \1|p"
+    done
+}
+if complete && [[ -z "$(unresolved "$dir/root")" ]]; then
     echo "fetch-xen: Xen $version is unpacked in $dir/root"
     exit 0
 fi
@@ -36,13 +46,29 @@ work="$cache/.fetch-$$"
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/debs" "$work/root"
 # apt-get warns that root downloads unsandboxed: expected here, so that line is dropped.
-(cd "$work/debs" && apt-get download -q "${packages[@]/%/=$version}" "${device_model[@]}" 2>&1 >/dev/null | { grep -v unsandboxed >&2 || true; })
+# The dependency closure, not a list: apt's own resolver says what installing these packages
+# here would bring (without installing anything); what is not already named is fetched too.
+mapfile -t closure < <(apt-get -s install --no-install-recommends "${packages[@]/%/=$version}" "${device_model[@]}" 2>/dev/null \
+    | sed -n 's/^Inst \([^ ]*\) .*/\1/p')
+extra=()
+for p in "${closure[@]}"; do
+    [[ " ${packages[*]} ${device_model[*]} " == *" $p "* ]] || extra+=("$p")
+done
+((${#extra[@]})) && echo "fetch-xen: also fetching their dependencies not installed here: ${extra[*]}"
+(cd "$work/debs" && apt-get download -q "${packages[@]/%/=$version}" "${device_model[@]}" "${extra[@]}" 2>&1 >/dev/null | { grep -v unsandboxed >&2 || true; })
+want=$((${#packages[@]} + ${#device_model[@]} + ${#extra[@]}))
 got=$(find "$work/debs" -name '*.deb' | wc -l)
-if ((got != ${#packages[@]} + ${#device_model[@]})); then
-    echo "fetch-xen: downloaded $got of $((${#packages[@]} + ${#device_model[@]})) packages" >&2
+if ((got != want)); then
+    echo "fetch-xen: downloaded $got of $want packages" >&2
     exit 1
 fi
 for deb in "$work"/debs/*.deb; do dpkg-deb -x "$deb" "$work/root"; done
+missing=$(unresolved "$work/root")
+if [[ -n "$missing" ]]; then
+    echo "fetch-xen: libraries still not found after unpacking (binary: library):" >&2
+    echo "$missing" >&2
+    exit 1
+fi
 rm -rf "$dir"
 mkdir -p "$dir"
 mv "$work/root" "$dir/root"
