@@ -178,25 +178,47 @@ int wp_set_thread_cpus(const int *cpus, int count) {
     return sched_setaffinity(0, sizeof set, &set) == 0 ? 0 : -errno;
 }
 
-int wp_iowq_workers_of_current_thread(void) {
-    char want[32];
-    snprintf(want, sizeof want, "iou-wrk-%ld", (long)syscall(SYS_gettid));
+/* The io-wq workers of the process: each one's owner id (the N of its name `iou-wrk-N`), at
+ * most `capacity` of them; also every thread id of the process, to tell in which PID namespace
+ * the names are numbered. Returns the count of workers, or -errno. */
+static int wp_scan_tasks(long *owners, int capacity, long *tids, int tid_capacity, int *tid_count) {
     DIR *d = opendir("/proc/self/task");
     if (!d) return -errno;
     int n = 0;
+    *tid_count = 0;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.') continue;
+        if (*tid_count < tid_capacity) tids[(*tid_count)++] = strtol(e->d_name, NULL, 10);
         char path[64], comm[32] = {0};
         snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
         FILE *f = fopen(path, "re");
         if (!f) continue;  /* the thread ended meanwhile */
-        if (fgets(comm, sizeof comm, f)) {
-            comm[strcspn(comm, "\n")] = 0;
-            if (strcmp(comm, want) == 0) n++;
-        }
+        if (fgets(comm, sizeof comm, f) && strncmp(comm, "iou-wrk-", 8) == 0 && n < capacity)
+            owners[n++] = strtol(comm + 8, NULL, 10);
         fclose(f);
     }
     closedir(d);
     return n;
+}
+
+int wp_iowq_workers_of_current_thread(void) {
+    enum { cap = 1024 };
+    static __thread long owners[cap], tids[cap];
+    int tid_count = 0;
+    int n = wp_scan_tasks(owners, cap, tids, cap, &tid_count);
+    if (n <= 0) return n;
+    /* The kernel names a worker after its owner's id in the initial PID namespace. Where the
+     * names match the ids this /proc shows (the host), count this thread's workers. Inside a
+     * PID namespace (containers, unshare --pid) the names are ids this process cannot see, and
+     * its own global id is unknown: then every worker of the process counts, so the finding is
+     * the same as on the host for one job per process. */
+    long self = (long)syscall(SYS_gettid);
+    int named_here = 0, mine = 0;
+    for (int i = 0; i < n; i++) {
+        if (owners[i] == self) mine++;
+        for (int j = 0; j < tid_count && !named_here; j++)
+            if (owners[i] == tids[j]) named_here = 1;
+    }
+    return named_here ? mine : n;
 }

@@ -64,7 +64,9 @@ int wp_thread_allowed_cpus(int *cpus, int capacity);
 /// Restricts the calling thread to `count` CPUs (sched_setaffinity): 0 or -errno.
 int wp_set_thread_cpus(const int *cpus, int count);
 /// How many io_uring io-wq worker threads of the calling thread exist now (threads of this
-/// process named `iou-wrk-<tid>`), or -errno when /proc/self/task cannot be read.
+/// process named `iou-wrk-<tid>`, the tid in the initial PID namespace), or -errno when
+/// /proc/self/task cannot be read. Inside a PID namespace, where that tid is not visible, it
+/// counts every worker of the process (the same finding for one job per process).
 int wp_iowq_workers_of_current_thread(void);
 
 #endif
