@@ -2,16 +2,55 @@
 /// section per job. Comments start with `;` or `#`. Keys are fio option names; any key writepath
 /// does not support is an error naming it and listing the supported ones, never ignored.
 public enum FioJobFile {
-    /// Parses job-file text into one `Workload` per job section, in file order.
+    /// How a job section is scheduled and reported, as fio does: every job starts at once unless
+    /// `stonewall` (alias `wait_for_previous`) makes it wait until the jobs before it have ended;
+    /// a stonewall or `new_group` starts a new reporting group; `group_reporting` sums a group's
+    /// jobs in the text output (the JSON keeps every job's own result).
+    public struct Scheduling: Sendable, Equatable {
+        public var stonewall = false
+        public var newGroup = false
+        public var groupReporting = false
+        public init() {}
+
+        /// Takes the scheduling keys; false for every other key (a workload option).
+        mutating func set(_ key: String, _ value: String?, field: String) throws -> Bool {
+            switch key.lowercased() {
+            case "stonewall", "wait_for_previous": stonewall = try Workload.boolean(value, field: field)
+            case "new_group": newGroup = try Workload.boolean(value, field: field)
+            case "group_reporting": groupReporting = try Workload.boolean(value, field: field)
+            default: return false
+            }
+            return true
+        }
+    }
+
+    /// A job section: its workload and how it is scheduled.
+    public struct Job: Sendable {
+        public var workload: Workload
+        public var scheduling: Scheduling
+        public init(workload: Workload, scheduling: Scheduling) {
+            self.workload = workload
+            self.scheduling = scheduling
+        }
+    }
+
+    /// Parses job-file text into one `Workload` per job section, in file order (the sections'
+    /// scheduling is dropped: see `parseJobs`).
+    public static func parse(_ text: String, path: String, base: Workload = Workload()) throws -> [Workload] {
+        try parseJobs(text, path: path, base: base).map(\.workload)
+    }
+
+    /// Parses job-file text into its job sections, in file order.
     /// - Parameters:
     ///   - text: the file's contents.
     ///   - path: the file's name, used in error messages.
     ///   - base: options given on the command line, applied before the file's (fio applies the
     ///     command line first, then the file).
-    public static func parse(_ text: String, path: String, base: Workload = Workload()) throws -> [Workload] {
+    public static func parseJobs(_ text: String, path: String, base: Workload = Workload()) throws -> [Job] {
         var global = base
-        var jobs: [Workload] = []
-        var current: Workload?
+        var globalScheduling = Scheduling()
+        var jobs: [Job] = []
+        var current: Job?
         var inGlobal = false
         var sawSection = false
         var lineNumber = 0
@@ -45,7 +84,7 @@ public enum FioJobFile {
                     }
                     var job = global
                     do { try job.set("name", name) } catch { throw prefixed(error, at) }
-                    current = job
+                    current = Job(workload: job, scheduling: globalScheduling)
                 }
                 continue
             }
@@ -65,7 +104,11 @@ public enum FioJobFile {
                 value = nil
             }
             do {
-                if inGlobal { try global.set(key, value) } else { try current!.set(key, value) }
+                if inGlobal {
+                    if try !globalScheduling.set(key, value, field: key) { try global.set(key, value) }
+                } else {
+                    if try !current!.scheduling.set(key, value, field: key) { try current!.workload.set(key, value) }
+                }
             } catch {
                 throw prefixed(error, at)
             }

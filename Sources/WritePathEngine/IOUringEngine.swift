@@ -55,6 +55,21 @@ public final class IOUringEngine: IOEngine {
     /// Completions still to see before the io-wq probe; 0 once it ran.
     var probeCountdown: Int
 
+    /// What a failed io_uring_setup means for the comparison: the layer blocks io_uring, so the
+    /// same engine cannot take the same kernel path there.
+    static func setupHint(errno code: Int32) -> String {
+        switch code {
+        case EPERM:
+            return "io_uring is blocked here (a seccomp profile, as Docker 25+ and podman apply, or sysctl "
+                + "kernel.io_uring_disabled): this layer forces another engine path; measure it with --ioengine libaio"
+        case ENOSYS:
+            return "this kernel or sandbox has no io_uring (gVisor has none): this layer forces another engine path; "
+                + "measure it with --ioengine libaio"
+        default:
+            return "io_uring may be limited here (RLIMIT_MEMLOCK, kernel.io_uring_disabled); try --ioengine libaio"
+        }
+    }
+
     public init(setup: EngineSetup) throws {
         fd = setup.fd
         var entries: UInt32 = 1
@@ -81,7 +96,7 @@ public final class IOUringEngine: IOEngine {
         }
         guard let chosen else {
             throw WritePathError.system(call: "io_uring_queue_init_params", path: setup.path, errno: lastError,
-                                        hint: "io_uring may be disabled (sysctl kernel.io_uring_disabled) or limited; try --ioengine libaio")
+                                        hint: Self.setupHint(errno: lastError))
         }
         if !chosen.isEmpty { setupFeatures += chosen.split(separator: ",").map(String.init) }
         if setup.sqPoll && !chosen.contains("sqpoll") { setupFeatures.append("sqpoll:unavailable") }

@@ -194,6 +194,9 @@ public struct RunResult: Codable, Sendable {
     public var iodepth_level: [String: Double]? = nil
     /// In a sweep: the step and tenant this run was (absent otherwise).
     public var sweep: SweepTag? = nil
+    /// fio's reporting group of this job, from 0, for job files with several jobs: a new group
+    /// starts at each `stonewall` or `new_group` (absent otherwise).
+    public var group: Int? = nil
 }
 
 extension RunResult {

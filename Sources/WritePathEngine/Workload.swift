@@ -207,7 +207,8 @@ public struct Workload: Codable, Equatable, Sendable {
         "offset", "filename", "directory", "direct", "buffered", "sync", "runtime", "time_based",
         "ramp_time", "rate_iops", "fsync", "fdatasync", "random_distribution", "buffer_pattern",
         "zero_buffers", "seed", "randseed", "fixedbufs", "registerfiles", "sqthread_poll", "force_async",
-        "iowq_colocate", "prefill", "thread", "group_reporting", "verify", "fallocate",
+        "iowq_colocate", "prefill", "thread", "group_reporting", "stonewall", "wait_for_previous", "new_group",
+        "verify", "fallocate",
     ]
 
     /// Sets the option `key` from its text form, as a fio job file or a command line gives it.
@@ -303,8 +304,10 @@ public struct Workload: Codable, Equatable, Sendable {
             default:
                 throw WritePathError.invalidInput(field: field, message: "'\(v)' is not supported; expected native or none")
             }
-        case "thread", "group_reporting":
-            // writepath always runs jobs as threads and always reports per job and summed.
+        case "thread", "group_reporting", "stonewall", "wait_for_previous", "new_group":
+            // writepath always runs jobs as threads and always reports per job and summed; the
+            // scheduling keys take effect in job files (FioJobFile.Scheduling), where there are
+            // several jobs to schedule.
             _ = try Self.boolean(value, field: field)
         default:
             throw WritePathError.invalidInput(field: clipped(key), message: "unknown option; supported: \(Workload.supportedOptions.joined(separator: ", "))")
@@ -410,9 +413,6 @@ public struct Workload: Codable, Equatable, Sendable {
         }
         if iowq_colocate == .on && sqthread_poll {
             throw WritePathError.invalidInput(field: "iowq_colocate", message: "with sqthread_poll the kernel's polling thread submits, not the job thread; give iowq_colocate=1 or sqthread_poll=1, not both")
-        }
-        if iodepth > 1 && ioengine == .psync {
-            throw WritePathError.invalidInput(field: "iodepth", message: "psync keeps one I/O in flight per job; use iodepth=1 or ioengine=io_uring/libaio")
         }
         if iodepth_batch_submit > iodepth {
             throw WritePathError.invalidInput(field: "iodepth_batch_submit", message: "\(iodepth_batch_submit) exceeds iodepth=\(iodepth)")

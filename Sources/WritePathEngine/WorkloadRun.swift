@@ -26,8 +26,17 @@ public struct WorkloadRun {
     /// failure during I/O is returned as a result with `status: failed` and the metrics of what
     /// completed.
     public func execute() throws -> RunResult {
-        let w = workload
-        try w.validate()
+        try workload.validate()
+        // A synchronous engine has one I/O in flight whatever iodepth says; as fio, it runs at
+        // depth 1 and says so (the result keeps the workload as given).
+        var w = workload
+        let syncDepthNote: String? = w.ioengine == .psync && w.iodepth > 1
+            ? "psync is synchronous: iodepth=\(w.iodepth) has no effect, it ran with one I/O in flight per job (as fio)" : nil
+        if syncDepthNote != nil {
+            w.iodepth = 1
+            w.iodepth_batch_submit = 0
+            w.iodepth_batch_complete_min = 1
+        }
         let startedAt = ISO8601DateFormatter().string(from: Date())
 
         // Targets: one shared file, or one per job (fio's default names).
@@ -38,7 +47,7 @@ public struct WorkloadRun {
         } else {
             for j in 0..<w.numjobs { targets.append(try Target.prepare(w, jobIndex: j, safety: safety)) }
         }
-        var warnings: [String] = []
+        var warnings: [String] = syncDepthNote.map { [$0] } ?? []
         let memoryBacked = ["tmpfs", "ramfs", "devtmpfs"].contains(targets[0].info.filesystem ?? "")
         if memoryBacked {
             warnings.append("target is on \(targets[0].info.filesystem!): data stays in memory, so this measures the engine and the kernel, not a device")
@@ -210,7 +219,7 @@ public struct WorkloadRun {
         }
         if w.ioengine == .null { warnings.append("null engine: no I/O was done; this measures the harness only") }
         return RunResult(
-            layer: layer, workload: w, rep: rep,
+            layer: layer, workload: workload, rep: rep,
             status: firstError == nil && !interrupted ? "ok" : "failed",
             error: firstError ?? (interrupted ? "interrupted by a signal before the run finished" : nil),
             started_at: startedAt, target: info,
@@ -282,5 +291,28 @@ public struct WorkloadRun {
             }
         }
         return (total, perJob, failure)
+    }
+}
+
+extension WorkloadRun {
+    /// Runs `runs` at the same time, each on its own thread (its jobs on threads of their own),
+    /// as fio starts the jobs of a job file together; returns each run's outcome in order. A
+    /// run that throws (invalid input, a refused target, a failure before any I/O) does not stop
+    /// the others.
+    public static func executeConcurrently(_ runs: [WorkloadRun]) -> [Swift.Result<RunResult, Error>] {
+        if runs.count == 1 { return [Swift.Result { try runs[0].execute() }] }
+        let threads = runs.map { run in JoinableThread { Swift.Result { try run.execute() } } }
+        var started: [Int] = []
+        var outcomes = [Swift.Result<RunResult, Error>?](repeating: nil, count: runs.count)
+        for (i, t) in threads.enumerated() {
+            do {
+                try t.start()
+                started.append(i)
+            } catch {
+                outcomes[i] = .failure(error)
+            }
+        }
+        for i in started { outcomes[i] = threads[i].join() }
+        return outcomes.map { $0! }
     }
 }

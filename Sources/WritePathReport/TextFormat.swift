@@ -71,3 +71,28 @@ public enum VerifyText {
         return out
     }
 }
+
+extension TextFormat {
+    /// fio's `group_reporting`: for each group in `reporting`, the sums over its jobs (IOPS and
+    /// bandwidth summed; latency percentiles from the merged histograms, in microseconds). Empty
+    /// when no group is reported.
+    public static func groupSums(_ document: ResultDocument, reporting: Set<Int>) -> String {
+        var out = ""
+        for group in reporting.sorted() {
+            let runs = document.runs.filter { $0.group == group && $0.status == "ok" }
+            guard !runs.isEmpty else { continue }
+            out += "\ngroup \(group) (\(runs.map(\.workload.name).joined(separator: ", "))):\n"
+            for (name, pick) in [("write", { (r: RunResult) in r.write }), ("read", { (r: RunResult) in r.read })] {
+                let ds = runs.compactMap(pick)
+                guard !ds.isEmpty else { continue }
+                var merged = LatencyHistogram()
+                for d in ds { if let h = try? LatencyHistogram(encoded: d.histogram) { merged.add(h) } }
+                let iops = ds.reduce(0) { $0 + $1.iops }, bw = ds.reduce(0) { $0 + $1.bw_bytes_per_s }
+                let ios = ds.reduce(UInt64(0)) { $0 + $1.ios }
+                out += "  \(name): IOPS=\(si(iops)) BW=\(ByteSize.format(bw))/s ios=\(ios)"
+                out += " lat (usec): p50=\(us(merged.value(atPercentile: 50))) p99=\(us(merged.value(atPercentile: 99)))\n"
+            }
+        }
+        return out
+    }
+}

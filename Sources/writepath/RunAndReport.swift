@@ -14,10 +14,13 @@ struct ReportOptions {
     var results: String?
     var quiet: Bool
 
-    /// Runs `jobs` one after another on this host, then writes the results. A job that fails
-    /// before any I/O ends the sequence, but what earlier jobs measured is still written.
+    /// Runs `jobs` on this host, then writes the results. Without `schedule` the jobs run one
+    /// after another; with it (a job file's sections) they run as fio runs them: all at once,
+    /// except that a job with `stonewall` waits until every job before it has ended. A job that
+    /// fails before any I/O ends the sequence, but what the jobs measured is still written.
     /// Exits 1 (by throwing) when any run failed, 130 when interrupted.
-    func runAndReport(_ jobs: [Workload], safety: SafetyOptions, afterEach: ((Workload) -> Void)? = nil) throws {
+    func runAndReport(_ jobs: [Workload], schedule: [FioJobFile.Scheduling]? = nil, safety: SafetyOptions,
+                      afterEach: ((Workload) -> Void)? = nil) throws {
         for w in jobs { try w.validate() }
         if let output { try checkOutputFolder(output) }
         if let results { try ensureFolder(results) }
@@ -25,23 +28,27 @@ struct ReportOptions {
         var runs: [RunResult] = []
         let showStatus = !quiet && Output.stderrIsTerminal
         var failure: Error?
-        for w in jobs {
+        for phase in Self.phases(jobs.count, schedule) {
             if stopRequested.load(ordering: .relaxed) { break }
-            var run = WorkloadRun(workload: w, safety: safety)
-            let status = StatusLine(totalSeconds: w.runtime + w.ramp_time)
+            let phaseJobs = phase.map { jobs[$0] }
+            let status = StatusLine(totalSeconds: phaseJobs.map { $0.runtime + $0.ramp_time }.max() ?? 0)
+            var prepared = phaseJobs.map { WorkloadRun(workload: $0, safety: safety) }
             if showStatus {
-                Output.stderr("\(w.name): running\n")
-                run.onTick = { status.tick(elapsed: $0, progress: $1) }
+                Output.stderr("\(phaseJobs.map(\.name).joined(separator: ", ")): running\n")
+                prepared[0].onTick = { status.tick(elapsed: $0, progress: $1) }
             }
-            do {
-                runs.append(try run.execute())
-            } catch {
-                failure = error
-                status.finish()
-                break
-            }
+            let outcomes = WorkloadRun.executeConcurrently(prepared)
             status.finish()
-            afterEach?(w)
+            for (k, outcome) in outcomes.enumerated() {
+                switch outcome {
+                case var .success(run):
+                    if let schedule, jobs.count > 1 { run.group = Self.groups(schedule)[phase[k]] }
+                    runs.append(run)
+                    afterEach?(phaseJobs[k])
+                case let .failure(error): failure = failure ?? error
+                }
+            }
+            if failure != nil { break }
         }
         let document = ResultDocument(
             writepath: Provenance(version: BuildInfo.version, git_commit: BuildInfo.gitCommit,
@@ -52,7 +59,9 @@ struct ReportOptions {
             switch outputFormat {
             case "json": text = try JSONFormat.render(document)
             case "csv": text = CSVFormat.render(document)
-            default: text = TextFormat.render(document)
+            default:
+                text = TextFormat.render(document)
+                    + TextFormat.groupSums(document, reporting: Self.reportedGroups(jobs.count, schedule))
             }
             if let output { try Output.writeAtomically(text, to: output) } else { Output.stdout(text) }
             if let results {
@@ -64,6 +73,33 @@ struct ReportOptions {
         if let failure { throw failure }
         if stopRequested.load(ordering: .relaxed) { throw ExitCode(130) }
         if runs.contains(where: { $0.status != "ok" }) { throw ExitCode(1) }
+    }
+
+    /// The jobs that start together, in order: a new phase at each job with `stonewall`; one job
+    /// a phase without a schedule.
+    static func phases(_ count: Int, _ schedule: [FioJobFile.Scheduling]?) -> [[Int]] {
+        guard let schedule else { return (0..<count).map { [$0] } }
+        var phases: [[Int]] = []
+        for i in 0..<count {
+            if i == 0 || schedule[i].stonewall { phases.append([i]) } else { phases[phases.count - 1].append(i) }
+        }
+        return phases
+    }
+
+    /// Each job's reporting group, as fio numbers them: a new group at each `stonewall` or `new_group`.
+    static func groups(_ schedule: [FioJobFile.Scheduling]) -> [Int] {
+        var group = 0
+        return schedule.enumerated().map { i, s in
+            if i > 0 && (s.stonewall || s.newGroup) { group += 1 }
+            return group
+        }
+    }
+
+    /// The groups whose sums the text output shows: those with `group_reporting` on any job.
+    static func reportedGroups(_ count: Int, _ schedule: [FioJobFile.Scheduling]?) -> Set<Int> {
+        guard let schedule, count > 1 else { return [] }
+        let g = groups(schedule)
+        return Set(schedule.indices.filter { schedule[$0].groupReporting }.map { g[$0] })
     }
 
     /// Checks, before anything runs, that `--output` can be written: its folder exists and it

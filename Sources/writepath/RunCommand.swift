@@ -15,7 +15,8 @@ struct RunCommand: ParsableCommand {
             Options are fio's: writepath run --rw=randwrite --bs=4k --iodepth=32 --size=256m \
             --runtime=10 --time_based --filename=/dev/shm/wp.dat
             With JOBFILE, each job section is one workload; options given on the command line
-            override the file's for every job.
+            override the file's for every job. As in fio, the jobs start together unless
+            stonewall (wait_for_previous) makes one wait for those before it.
             """)
 
     @Argument(help: "A fio job file ([global] plus job sections).") var jobFile: String?
@@ -37,7 +38,10 @@ struct RunCommand: ParsableCommand {
     }
 
     /// The workloads to run: the job file's sections, or one from the command line.
-    func workloads() throws -> [Workload] {
+    func workloads() throws -> [Workload] { try jobs().map(\.workload) }
+
+    /// The jobs to run with their scheduling: the job file's sections, or one from the command line.
+    func jobs() throws -> [FioJobFile.Job] {
         if let jobFile {
             guard let data = FileManager.default.contents(atPath: jobFile) else {
                 throw WritePathError.invalidInput(field: "JOBFILE", message: "cannot read '\(jobFile)'; give the path of a fio job file")
@@ -45,13 +49,13 @@ struct RunCommand: ParsableCommand {
             guard let text = String(data: data, encoding: .utf8) else {
                 throw WritePathError.invalidInput(field: "JOBFILE", message: "'\(jobFile)' is not UTF-8 text")
             }
-            var jobs = try FioJobFile.parse(text, path: jobFile)
-            for i in jobs.indices { try workload.apply(to: &jobs[i]) }
+            var jobs = try FioJobFile.parseJobs(text, path: jobFile)
+            for i in jobs.indices { try workload.apply(to: &jobs[i].workload) }
             return jobs
         }
         var w = Workload()
         try workload.apply(to: &w)
-        return [w]
+        return [FioJobFile.Job(workload: w, scheduling: FioJobFile.Scheduling())]
     }
 
     func run() throws {
@@ -63,9 +67,10 @@ struct RunCommand: ParsableCommand {
                                     outputFormat: outputFormat).run()
             return
         }
-        let jobs = try workloads()
+        let jobs = try jobs()
         try ReportOptions(outputFormat: outputFormat, output: output, results: results, quiet: quiet)
-            .runAndReport(jobs, safety: SafetyOptions(allowDestroy: allowDestroy, overwrite: overwrite))
+            .runAndReport(jobs.map(\.workload), schedule: jobs.map(\.scheduling),
+                          safety: SafetyOptions(allowDestroy: allowDestroy, overwrite: overwrite))
     }
 }
 

@@ -6,12 +6,12 @@ import WritePathEngine
 struct WorkloadOptions: ParsableArguments {
     @Option(name: .customLong("name"), help: "Job name (default: job).") var name: String?
     @Option(name: .customLong("ioengine"), help: "io_uring (default), libaio, psync or null.") var ioengine: String?
-    @Option(name: .customLong("rw"), help: "write (default), randwrite, read, randread or randrw.") var rw: String?
+    @Option(name: [.customLong("rw"), .customLong("readwrite")], help: "write (default), randwrite, read, randread or randrw.") var rw: String?
     @Option(name: .customLong("rwmixwrite"), help: "Percentage of writes in randrw (default 50).") var rwmixwrite: String?
     @Option(name: .customLong("rwmixread"), help: "Percentage of reads in randrw.") var rwmixread: String?
-    @Option(name: .customLong("bs"), help: "Block size in bytes; k/m/g suffixes (default 4k).") var bs: String?
+    @Option(name: [.customLong("bs"), .customLong("blocksize")], help: "Block size in bytes; k/m/g suffixes (default 4k).") var bs: String?
     @Option(name: .customLong("iodepth"), help: "I/Os in flight per job (default 1).") var iodepth: String?
-    @Option(name: .customLong("iodepth_batch_submit"), help: "Prepared I/Os per submission (default: all free slots).") var iodepthBatchSubmit: String?
+    @Option(name: [.customLong("iodepth_batch_submit"), .customLong("iodepth_batch")], help: "Prepared I/Os per submission (default: all free slots).") var iodepthBatchSubmit: String?
     @Option(name: .customLong("iodepth_batch_complete_min"), help: "Completions to wait for per reap (default 1).") var iodepthBatchCompleteMin: String?
     @Option(name: .customLong("numjobs"), help: "Threads, each with its own ring (default 1).") var numjobs: String?
     @Option(name: .customLong("size"), help: "Bytes of the region per job; k/m/g suffixes. Needed for a new file.") var size: String?
@@ -28,7 +28,7 @@ struct WorkloadOptions: ParsableArguments {
     @Option(name: .customLong("fdatasync"), help: "fdatasync after every N writes.") var fdatasync: String?
     @Option(name: .customLong("random_distribution"), help: "uniform (default) or zipf:THETA.") var randomDistribution: String?
     @Option(name: .customLong("buffer_pattern"), help: "random (default) or zero.") var bufferPattern: String?
-    @Option(name: .customLong("seed"), help: "Seed of offsets and buffer contents.") var seed: String?
+    @Option(name: [.customLong("seed"), .customLong("randseed")], help: "Seed of offsets and buffer contents.") var seed: String?
     @Option(name: .customLong("fixedbufs"), help: "io_uring registered buffers (default 1).") var fixedbufs: String?
     @Option(name: .customLong("registerfiles"), help: "io_uring registered file (default 1).") var registerfiles: String?
     @Option(name: .customLong("sqthread_poll"), help: "1: io_uring kernel submission-queue polling thread.") var sqthreadPoll: String?
@@ -37,9 +37,16 @@ struct WorkloadOptions: ParsableArguments {
     @Option(name: .customLong("prefill"), help: "1: write the whole region once before measuring.") var prefill: String?
     @Option(name: .customLong("verify"), help: "crc32c: stamp every block and read the target back after the run.") var verify: String?
     @Option(name: .customLong("fallocate"), help: "native (default): allocate a new file first; none: sparse.") var fallocate: String?
+    @Option(name: .customLong("buffered"), help: "1: buffered I/O (the same as --direct=0).") var buffered: String?
+    @Option(name: .customLong("zero_buffers"), help: "1: write zeroes (the same as --buffer_pattern=zero).") var zeroBuffers: String?
+    @Option(name: .customLong("thread"), help: "Accepted as fio's: writepath's jobs are always threads.") var thread: String?
+    @Option(name: .customLong("group_reporting"), help: "Accepted as fio's: one command-line job is its own group.") var groupReporting: String?
 
     /// Boolean options that may be given bare (`--time_based`), as fio allows.
-    static let booleanNames: Set<String> = ["direct", "sync", "time_based", "fixedbufs", "registerfiles", "sqthread_poll", "prefill"]
+    static let booleanNames: Set<String> = [
+        "direct", "sync", "time_based", "fixedbufs", "registerfiles", "sqthread_poll", "prefill", "buffered",
+        "zero_buffers", "thread", "group_reporting",
+    ]
 
     /// The options given, as (fio name, text) in a fixed order.
     var given: [(String, String)] {
@@ -53,7 +60,8 @@ struct WorkloadOptions: ParsableArguments {
             ("buffer_pattern", bufferPattern), ("seed", seed), ("fixedbufs", fixedbufs),
             ("registerfiles", registerfiles), ("sqthread_poll", sqthreadPoll), ("force_async", forceAsync),
             ("iowq_colocate", iowqColocate), ("prefill", prefill),
-            ("verify", verify), ("fallocate", fallocate),
+            ("verify", verify), ("fallocate", fallocate), ("buffered", buffered), ("zero_buffers", zeroBuffers),
+            ("thread", thread), ("group_reporting", groupReporting),
         ]
         return all.compactMap { k, v in v.map { (k, $0) } }
     }

@@ -1,0 +1,107 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Testing
+import WritePathEngine
+import WritePathTestSupport
+
+/// Job files mean what they mean in fio: sections start together unless `stonewall` makes one
+/// wait; groups are summed with `group_reporting`; the command line takes every name a job file
+/// takes; a synchronous engine takes any iodepth.
+@Suite("fio job semantics", .serialized)
+struct JobSemanticsTests {
+    static func jobFile(stonewall: Bool, dir: String) -> String {
+        """
+        [global]
+        rw=randwrite
+        bs=4k
+        size=16m
+        runtime=3
+        time_based
+        rate_iops=500
+        directory=\(dir)
+        group_reporting
+
+        [first]
+
+        [second]
+        \(stonewall ? "stonewall" : "")
+        """
+    }
+
+    struct Job { var iops: Double; var start: Date; var runtime: Double; var group: Int? }
+
+    func run(stonewall: Bool) throws -> (jobs: [Job], text: String, wall: Double) {
+        let dir = scratch("jobsem\(stonewall ? "sw" : "")")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = "\(dir)/two.fio"
+        try Self.jobFile(stonewall: stonewall, dir: dir).write(toFile: path, atomically: true, encoding: .utf8)
+        let t0 = Date()
+        let json = try writepath(["run", path, "--output-format=json", "--quiet"], timeout: 60)
+        let wall = Date().timeIntervalSince(t0)
+        #expect(json.status == 0, "\(json.stderr)")
+        let doc = try JSONDecoder().decode(ResultDocument.self, from: Data(json.stdout.utf8))
+        let iso = ISO8601DateFormatter()
+        let jobs = try doc.runs.map { r in
+            let w = try #require(r.write)
+            return Job(iops: w.iops, start: try #require(iso.date(from: r.started_at)), runtime: w.runtime_s, group: r.group)
+        }
+        let text = try writepath(["run", path, "--quiet"], timeout: 60)
+        #expect(text.status == 0, "\(text.stderr)")
+        return (jobs, text.stdout, wall)
+    }
+
+    @Test("two sections at rate_iops=500 for 3 s run at once: about 1000 IOPS in about 3 s, one group")
+    func concurrent() throws {
+        let (jobs, text, wall) = try run(stonewall: false)
+        try #require(jobs.count == 2)
+        let sum = jobs[0].iops + jobs[1].iops
+        #expect(abs(sum - 1000) < 60, "summed IOPS \(sum)")
+        #expect(wall < 5.5, "two concurrent 3 s jobs took \(wall) s")
+        #expect(abs(jobs[0].start.timeIntervalSince(jobs[1].start)) < 1.0)
+        #expect(jobs.map(\.group) == [0, 0])
+        #expect(text.contains("group 0 (first, second):"), "\(text)")
+        #expect(text.contains("IOPS=1000") || text.contains("IOPS=999") || text.contains("IOPS=1001"), "\(text)")
+    }
+
+    @Test("with stonewall on the second: two 3 s phases of about 500 IOPS each, two groups")
+    func stonewall() throws {
+        let (jobs, text, wall) = try run(stonewall: true)
+        try #require(jobs.count == 2)
+        for j in jobs { #expect(abs(j.iops - 500) < 30, "IOPS \(j.iops)") }
+        #expect(wall >= 6, "two phases of 3 s took only \(wall) s")
+        // The second starts after the first has run its 3 s.
+        #expect(jobs[1].start.timeIntervalSince(jobs[0].start) >= 2.9)
+        #expect(jobs.map(\.group) == [0, 1])
+        #expect(text.contains("group 0 (first):") && text.contains("group 1 (second):"), "\(text)")
+    }
+
+    @Test("the command line takes the aliases a job file takes")
+    func aliases() throws {
+        let dir = scratch("alias")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try writepath(["run", "--readwrite=write", "--blocksize=8k", "--iodepth=2", "--iodepth_batch=2",
+                               "--randseed=7", "--size=1m", "--thread", "--group_reporting", "--zero_buffers",
+                               "--filename=\(dir)/a.dat", "--output-format=json", "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let doc = try JSONDecoder().decode(ResultDocument.self, from: Data(r.stdout.utf8))
+        let w = try #require(doc.runs.first?.workload)
+        #expect(w.bs == 8192 && w.rw == .write && w.iodepth_batch_submit == 2 && w.seed == 7 && w.buffer_pattern == .zero)
+    }
+
+    @Test("psync with iodepth 16 runs at depth 1 and warns, as fio does")
+    func syncDepth() throws {
+        let dir = scratch("psyncdepth")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try writepath(["run", "--ioengine=psync", "--iodepth=16", "--size=1m", "--filename=\(dir)/p.dat",
+                               "--output-format=json", "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let doc = try JSONDecoder().decode(ResultDocument.self, from: Data(r.stdout.utf8))
+        let run = try #require(doc.runs.first)
+        #expect(run.workload.iodepth == 16)
+        #expect(run.write?.ios == 256)
+        #expect(run.warnings.contains { $0.contains("psync is synchronous") }, "\(run.warnings)")
+        #expect(run.iodepth_level?["1"] == 100, "\(run.iodepth_level ?? [:])")
+    }
+}
