@@ -323,6 +323,7 @@ public struct Aggregation: Sendable {
             }
             for w in run.warnings where seenSweepWarnings.insert("\(label): \(w)").inserted { warnings.append("\(label): \(w)") }
         }
+        warnings += EngineParity.warnings(rows, baselineLayer: options.baselineLayer)
         var hosts: [HostInfo] = []
         for s in input.sources where !hosts.contains(s.document.host) { hosts.append(s.document.host) }
         if Set(hosts.map(\.hostname)).count > 1 || Set(hosts.map(\.kernel)).count > 1 {

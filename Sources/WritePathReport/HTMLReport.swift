@@ -406,12 +406,20 @@ public enum HTMLReport {
         if engineRows.contains(where: { !$0.1.engine.features.isEmpty || $0.1.iodepth_level != nil }) {
             out += "<h3>Engine</h3>\n<p class=\"meta\">As the engine found it (first ok run of each row): its setup, whether the kernel "
             out += "did the writes inline or handed them to io-wq worker threads (<code>iowq:punted</code>), and the queue depths "
-            out += "submissions were made at (fio's IO depths).</p>\n<table>\n<thead><tr><th class=\"l\">layer / workload</th>"
-            out += "<th class=\"l\">engine</th><th class=\"l\">IO depths</th></tr></thead>\n<tbody>\n"
+            out += "submissions were made at (fio's IO depths), and how that path differs from the baseline layer's: "
+            out += "<b>engine</b> differences mean the layer forced another engine path (its ratio is not the layer's cost "
+            out += "alone); <i>layer</i> differences are what the layer's target did with the writes.</p>\n<table>\n"
+            out += "<thead><tr><th class=\"l\">layer / workload</th><th class=\"l\">engine</th><th class=\"l\">IO depths</th>"
+            out += "<th class=\"l\">against \(html(a.options.baselineLayer))</th></tr></thead>\n<tbody>\n"
+            let parity = EngineParity.findings(a.rows, baselineLayer: a.options.baselineLayer)
             for (label, r) in engineRows {
                 let features = r.engine.features.isEmpty ? "" : " <code>\(html(r.engine.features.joined(separator: ", ")))</code>"
                 out += "<tr><td class=\"l\">\(html(label))</td><td class=\"l\">\(html(r.engine.name))\(features)</td>"
-                out += "<td class=\"l\">\(r.iodepth_level.map { html(IODepthText.line($0)) } ?? "–")</td></tr>\n"
+                out += "<td class=\"l\">\(r.iodepth_level.map { html(IODepthText.line($0)) } ?? "–")</td>"
+                let finding = parity.first { $0.label == label }
+                var against = (finding?.engineDifferences ?? []).map { "<b>engine</b>: \(html($0))" }
+                against += (finding?.layerDifferences ?? []).map { "<i>layer</i>: \(html($0))" }
+                out += "<td class=\"l\">\(against.isEmpty ? "same path" : against.joined(separator: "<br>"))</td></tr>\n"
             }
             out += "</tbody></table>\n"
         }
