@@ -154,11 +154,20 @@ public struct Workload: Codable, Equatable, Sendable {
     /// How a new file target is allocated: `native` (fallocate, default) or `none` (sparse: the
     /// writes allocate, so a full filesystem shows up mid-run), as fio's `fallocate`.
     public var fallocate: String = "native"
+    /// Seconds the job waits before it starts (fio's `startdelay`): with concurrent job-file
+    /// sections, a job can start after the others.
+    public var startdelay: Double = 0
+    /// fsync every target once the job has ended (fio's `end_fsync`, and `fsync_on_close`,
+    /// which is the same here since writepath closes the targets at the end); a failure fails
+    /// the run. Not timed: the run's latency and IOPS cover the writes.
+    public var end_fsync: Bool = false
+    /// Remove the target files after the run, those writepath created (fio's `unlink`).
+    public var unlink: Bool = false
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case name, ioengine, rw, rwmixwrite, bs, iodepth, iodepth_batch_submit, iodepth_batch_complete_min, numjobs, size, offset, filename, directory, direct, sync, runtime, time_based, ramp_time, rate_iops, fsync, fdatasync, random_distribution, buffer_pattern, seed, fixedbufs, registerfiles, sqthread_poll, force_async, iowq_colocate, prefill, verify, fallocate
+        case name, ioengine, rw, rwmixwrite, bs, iodepth, iodepth_batch_submit, iodepth_batch_complete_min, numjobs, size, offset, filename, directory, direct, sync, runtime, time_based, ramp_time, rate_iops, fsync, fdatasync, random_distribution, buffer_pattern, seed, fixedbufs, registerfiles, sqthread_poll, force_async, iowq_colocate, prefill, verify, fallocate, startdelay, end_fsync, unlink
     }
 
     /// Decodes a workload recorded by any version of writepath.result/1: a key an older version
@@ -198,6 +207,9 @@ public struct Workload: Codable, Equatable, Sendable {
         prefill = try c.decodeIfPresent(Bool.self, forKey: .prefill) ?? d.prefill
         verify = try c.decodeIfPresent(VerifyMethod.self, forKey: .verify) ?? d.verify
         fallocate = try c.decodeIfPresent(String.self, forKey: .fallocate) ?? d.fallocate
+        startdelay = try c.decodeIfPresent(Double.self, forKey: .startdelay) ?? d.startdelay
+        end_fsync = try c.decodeIfPresent(Bool.self, forKey: .end_fsync) ?? d.end_fsync
+        unlink = try c.decodeIfPresent(Bool.self, forKey: .unlink) ?? d.unlink
     }
 
     /// The names of every option `set(_:_:)` accepts, as fio spells them.
@@ -208,7 +220,21 @@ public struct Workload: Codable, Equatable, Sendable {
         "ramp_time", "rate_iops", "fsync", "fdatasync", "random_distribution", "buffer_pattern",
         "zero_buffers", "seed", "randseed", "fixedbufs", "registerfiles", "sqthread_poll", "force_async",
         "iowq_colocate", "prefill", "thread", "group_reporting", "stonewall", "wait_for_previous", "new_group",
-        "verify", "fallocate",
+        "verify", "fallocate", "startdelay", "end_fsync", "fsync_on_close", "unlink", "randrepeat", "norandommap",
+        "invalidate",
+    ]
+
+    /// fio options that real job files use and writepath does not take, each with the reason
+    /// (what to use instead). Giving one is an error that says so, never silently ignored.
+    public static let refusedOptions: [String: String] = [
+        "create_on_open": "writepath creates and allocates every target before measuring, so creation is never timed",
+        "loops": "repeat runs with a matrix's repetitions (writepath run --matrix, sweep --repetitions) instead",
+        "nrfiles": "each job writes one file; use numjobs for several files",
+        "filesize": "each job writes one file of size bytes; use size",
+        "rate": "give the rate as rate_iops (I/Os per second per job)",
+        "refill_buffers": "buffers are filled once, before the run, so that no filling is timed",
+        "buffer_compress_percentage": "buffers are random (or zero with buffer_pattern=zero); partly compressible data is not made",
+        "cpus_allowed": "start writepath under taskset or a cpuset; iowq_colocate places io_uring's workers",
     ]
 
     /// Sets the option `key` from its text form, as a fio job file or a command line gives it.
@@ -304,12 +330,31 @@ public struct Workload: Codable, Equatable, Sendable {
             default:
                 throw WritePathError.invalidInput(field: field, message: "'\(v)' is not supported; expected native or none")
             }
+        case "startdelay": startdelay = try Self.seconds(try required(), field: field)
+        case "end_fsync", "fsync_on_close": end_fsync = try Self.boolean(value, field: field)
+        case "unlink": unlink = try Self.boolean(value, field: field)
+        case "randrepeat":
+            // Offsets and buffers come from `seed`: the same sequence every run, as randrepeat=1.
+            guard try Self.boolean(value, field: field) else {
+                throw WritePathError.invalidInput(field: field, message: "0 is not supported: writepath repeats its random sequence for a seed; give another seed=N instead")
+            }
+        case "norandommap":
+            guard try Self.boolean(value, field: field) else {
+                throw WritePathError.invalidInput(field: field, message: "0 is not supported: writepath draws random offsets without a map of written blocks, as norandommap=1")
+            }
+        case "invalidate":
+            guard try Self.boolean(value, field: field) else {
+                throw WritePathError.invalidInput(field: field, message: "0 is not supported: writepath always drops the target's cached pages before measuring, as invalidate=1")
+            }
         case "thread", "group_reporting", "stonewall", "wait_for_previous", "new_group":
             // writepath always runs jobs as threads and always reports per job and summed; the
             // scheduling keys take effect in job files (FioJobFile.Scheduling), where there are
             // several jobs to schedule.
             _ = try Self.boolean(value, field: field)
         default:
+            if let reason = Self.refusedOptions[k] {
+                throw WritePathError.invalidInput(field: field, message: "not supported: \(reason)")
+            }
             throw WritePathError.invalidInput(field: clipped(key), message: "unknown option; supported: \(Workload.supportedOptions.joined(separator: ", "))")
         }
     }
@@ -484,6 +529,9 @@ extension Workload {
         if prefill != d.prefill { add("prefill", prefill ? "1" : "0") }
         if verify != d.verify { add("verify", verify.rawValue) }
         if fallocate != d.fallocate { add("fallocate", fallocate) }
+        if startdelay != d.startdelay { add("startdelay", "\(startdelay)") }
+        if end_fsync != d.end_fsync { add("end_fsync", end_fsync ? "1" : "0") }
+        if unlink != d.unlink { add("unlink", unlink ? "1" : "0") }
         return a
     }
 }

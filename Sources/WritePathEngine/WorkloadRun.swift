@@ -37,6 +37,11 @@ public struct WorkloadRun {
             w.iodepth_batch_submit = 0
             w.iodepth_batch_complete_min = 1
         }
+        // fio's startdelay: wait before anything of the job happens (a signal ends the wait).
+        if w.startdelay > 0 {
+            let until = monotonicNanoseconds() + UInt64(w.startdelay * 1e9)
+            while monotonicNanoseconds() < until && !stopRequested.load(ordering: .relaxed) { usleep(10_000) }
+        }
         let startedAt = ISO8601DateFormatter().string(from: Date())
 
         // Targets: one shared file, or one per job (fio's default names).
@@ -128,6 +133,14 @@ public struct WorkloadRun {
             }
         }
         let outcomes = threads.map { $0.join() }
+        // fio's end_fsync: every target once, after the jobs, outside the measured phase.
+        var endFsyncError: String?
+        if w.end_fsync && w.ioengine != .null {
+            var seen = Set<String>()
+            for (j, t) in targets.enumerated() where seen.insert(t.info.path).inserted {
+                do { try Sys.fsync(fds[j], path: t.info.path) } catch { endFsyncError = endFsyncError ?? "end_fsync: \(error)" }
+            }
+        }
         let flushesAfter = flushDisk.flatMap(DiskStats.flushes(disk:))
         let processCPU = CPUSample.process() - processMeasureStart
         let (verifyTotal, verifyPerJob, verifyFailure) = w.verify == .none || w.ioengine == .null
@@ -205,7 +218,7 @@ public struct WorkloadRun {
             }
             durability = d
         }
-        var firstError = outcomes.compactMap(\.error).first?.description
+        var firstError = outcomes.compactMap(\.error).first?.description ?? endFsyncError
         if firstError == nil, let verifyFailure { firstError = verifyFailure }
         if firstError == nil, let v = verifyTotal, v.verdict != "pass" {
             let f = v.findings.first.map { ", first at offset \($0.offset): \($0.kind) (\($0.detail))" } ?? ""
@@ -218,6 +231,17 @@ public struct WorkloadRun {
             warnings.append("no I/O completed in the measured phase (ramp_time longer than the run?)")
         }
         if w.ioengine == .null { warnings.append("null engine: no I/O was done; this measures the harness only") }
+        // fio's unlink: remove the target files, only those writepath made (created now or marked).
+        if w.unlink {
+            for t in uniqueTargets(targets) where t.info.kind == "file" {
+                let fd = open(t.info.path, O_RDONLY | O_CLOEXEC)
+                let ours = t.info.created || (fd >= 0 && Target.hasCreatedMarker(fd))
+                if fd >= 0 { Glibc.close(fd) }
+                if ours && Glibc.unlink(t.info.path) != 0 {
+                    warnings.append("unlink: could not remove \(t.info.path): \(String(cString: strerror(errno)))")
+                }
+            }
+        }
         return RunResult(
             layer: layer, workload: workload, rep: rep,
             status: firstError == nil && !interrupted ? "ok" : "failed",

@@ -37,6 +37,14 @@ struct WorkloadOptions: ParsableArguments {
     @Option(name: .customLong("prefill"), help: "1: write the whole region once before measuring.") var prefill: String?
     @Option(name: .customLong("verify"), help: "crc32c: stamp every block and read the target back after the run.") var verify: String?
     @Option(name: .customLong("fallocate"), help: "native (default): allocate a new file first; none: sparse.") var fallocate: String?
+    @Option(name: .customLong("startdelay"), help: "Seconds to wait before the job starts.") var startdelay: String?
+    @Option(name: [.customLong("end_fsync"), .customLong("fsync_on_close")], help: "1: fsync the target once the job has ended (not timed).") var endFsync: String?
+    @Option(name: .customLong("unlink"), help: "1: remove the target files writepath created, after the run.") var unlink: String?
+    @Option(name: .customLong("randrepeat"), help: "Accepted as fio's 1: the random sequence repeats for a seed.") var randrepeat: String?
+    @Option(name: .customLong("norandommap"), help: "Accepted as fio's 1: offsets are drawn without a map.") var norandommap: String?
+    @Option(name: .customLong("invalidate"), help: "Accepted as fio's 1: cached pages are dropped before measuring.") var invalidate: String?
+    @Option(name: [.customLong("stonewall"), .customLong("wait_for_previous")], help: "Accepted as fio's: one command-line job waits for none.") var stonewall: String?
+    @Option(name: .customLong("new_group"), help: "Accepted as fio's: one command-line job is its own group.") var newGroup: String?
     @Option(name: .customLong("buffered"), help: "1: buffered I/O (the same as --direct=0).") var buffered: String?
     @Option(name: .customLong("zero_buffers"), help: "1: write zeroes (the same as --buffer_pattern=zero).") var zeroBuffers: String?
     @Option(name: .customLong("thread"), help: "Accepted as fio's: writepath's jobs are always threads.") var thread: String?
@@ -45,7 +53,8 @@ struct WorkloadOptions: ParsableArguments {
     /// Boolean options that may be given bare (`--time_based`), as fio allows.
     static let booleanNames: Set<String> = [
         "direct", "sync", "time_based", "fixedbufs", "registerfiles", "sqthread_poll", "prefill", "buffered",
-        "zero_buffers", "thread", "group_reporting",
+        "zero_buffers", "thread", "group_reporting", "end_fsync", "fsync_on_close", "unlink",
+        "randrepeat", "norandommap", "invalidate", "stonewall", "wait_for_previous", "new_group",
     ]
 
     /// The options given, as (fio name, text) in a fixed order.
@@ -61,7 +70,9 @@ struct WorkloadOptions: ParsableArguments {
             ("registerfiles", registerfiles), ("sqthread_poll", sqthreadPoll), ("force_async", forceAsync),
             ("iowq_colocate", iowqColocate), ("prefill", prefill),
             ("verify", verify), ("fallocate", fallocate), ("buffered", buffered), ("zero_buffers", zeroBuffers),
-            ("thread", thread), ("group_reporting", groupReporting),
+            ("thread", thread), ("group_reporting", groupReporting), ("startdelay", startdelay), ("end_fsync", endFsync),
+            ("unlink", unlink), ("randrepeat", randrepeat), ("norandommap", norandommap), ("invalidate", invalidate),
+            ("stonewall", stonewall), ("new_group", newGroup),
         ]
         return all.compactMap { k, v in v.map { (k, $0) } }
     }
@@ -69,6 +80,17 @@ struct WorkloadOptions: ParsableArguments {
     /// Applies the given options on top of `workload`.
     func apply(to workload: inout Workload) throws {
         for (k, v) in given { try workload.set(k, v) }
+    }
+
+    /// fio options writepath refuses (`Workload.refusedOptions`) are refused on the command line
+    /// as in a job file: with the reason, not as an unknown option.
+    static func refuseUnsupported(_ arguments: [String]) throws {
+        for a in arguments where a.hasPrefix("--") {
+            let key = String(a.dropFirst(2).prefix { $0 != "=" })
+            if let reason = Workload.refusedOptions[key] {
+                throw WritePathError.invalidInput(field: key, message: "not supported: \(reason)")
+            }
+        }
     }
 
     /// Rewrites bare boolean flags (`--time_based`) to `--time_based=1` so that they parse as

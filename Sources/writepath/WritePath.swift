@@ -21,6 +21,7 @@ enum Main {
     static func main() {
         let arguments = WorkloadOptions.normalize(Array(CommandLine.arguments.dropFirst()))
         do {
+            try WorkloadOptions.refuseUnsupported(arguments)
             var command = try WritePath.parseAsRoot(arguments)
             try command.run()
         } catch let error as WritePathError {
