@@ -222,3 +222,23 @@ int wp_iowq_workers_of_current_thread(void) {
     }
     return named_here ? mine : n;
 }
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
+int wp_cpuid_hypervisor(char signature[13]) {
+    memset(signature, 0, 13);
+#if defined(__x86_64__) || defined(__i386__)
+    unsigned a, b, c, d;
+    __cpuid(1, a, b, c, d);
+    if (!(c & (1u << 31))) return 0;  /* the "hypervisor present" bit */
+    __cpuid(0x40000000, a, b, c, d);
+    memcpy(signature, &b, 4);
+    memcpy(signature + 4, &c, 4);
+    memcpy(signature + 8, &d, 4);
+    return 1;
+#else
+    return -1;
+#endif
+}

@@ -46,6 +46,36 @@ public struct HostInfo: Codable, Sendable, Equatable {
     public var cores: Int
     /// Physical memory in bytes.
     public var memory_bytes: UInt64
+    /// What the machine itself runs on: bare metal or a hypervisor (absent in older results).
+    public var virtualization: Virtualization? = nil
+}
+
+/// The virtualization under the machine that ran the engine, as `systemd-detect-virt` finds it:
+/// the CPU's hypervisor leaf, DMI, /sys/hypervisor and the kernel's command line. On a VM the
+/// "host" baseline is itself a guest: layer costs measured there include no bare-metal baseline.
+public struct Virtualization: Codable, Sendable, Equatable {
+    /// `none` (bare metal as far as the evidence goes) or `vm`.
+    public var kind: String
+    /// The hypervisor: `kvm`, `xen`, `microsoft`, `vmware`, `qemu-tcg`, ... (absent when none).
+    public var hypervisor: String?
+    /// The machine as a reader would name it: `Firecracker microVM`, `QEMU Standard PC`, `Amazon EC2 m5.large`.
+    public var product: String?
+    /// What the finding rests on, e.g. `cpuid leaf 0x40000000 "KVMKVMKVM"; no DMI tables; kernel command line names firecracker`.
+    public var evidence: String
+
+    public init(kind: String, hypervisor: String? = nil, product: String? = nil, evidence: String) {
+        self.kind = kind
+        self.hypervisor = hypervisor
+        self.product = product
+        self.evidence = evidence
+    }
+
+    /// `a Firecracker microVM (kvm)`, `a KVM guest`, or `bare metal`: for report headings.
+    public var phrase: String {
+        guard kind == "vm" else { return "bare metal" }
+        if let product { return "a \(product)" + (hypervisor.map { " (\($0))" } ?? "") }
+        return "a \(hypervisor.map { $0.uppercased() } ?? "virtual machine") guest"
+    }
 }
 
 /// The layer a run was measured in: `name` plus every setting that matters to it.

@@ -326,6 +326,12 @@ public struct Aggregation: Sendable {
         warnings += EngineParity.warnings(rows, baselineLayer: options.baselineLayer)
         var hosts: [HostInfo] = []
         for s in input.sources where !hosts.contains(s.document.host) { hosts.append(s.document.host) }
+        // The baseline is itself a guest: what the layers cost is measured against a VM's kernel and disk.
+        for h in hosts {
+            guard let v = h.virtualization, v.kind == "vm" else { continue }
+            warnings.append("the \(options.baselineLayer) baseline on \(h.hostname) is \(v.phrase), not bare metal "
+                + "(\(v.evidence)): layer costs measured here are relative to that VM and include no bare-metal baseline")
+        }
         if Set(hosts.map(\.hostname)).count > 1 || Set(hosts.map(\.kernel)).count > 1 {
             warnings.append("results come from \(hosts.count) different hosts or kernels: \(hosts.map { "\($0.hostname) (Linux \($0.kernel))" }.joined(separator: ", "))")
         }

@@ -32,7 +32,12 @@ public enum HTMLReport {
         }
         out += "<p class=\"meta\">\(parts.joined(separator: "; "))"
         if let h = a.hosts.first { out += " on <b>\(html(h.hostname))</b> (Linux \(html(h.kernel)), \(h.cores) cores)" }
-        if !a.rows.isEmpty { out += "; baseline layer <b>\(html(a.options.baselineLayer))</b>" }
+        if !a.rows.isEmpty {
+            out += "; baseline layer <b>\(html(a.options.baselineLayer))</b>"
+            if let v = a.hosts.lazy.compactMap(\.virtualization).first(where: { $0.kind == "vm" }) {
+                out += " (itself \(html(v.phrase)), not bare metal)"
+            }
+        }
         out += ".<br>From \(a.sourcePaths.map { "<code>\(html($0))</code>" }.joined(separator: ", ")).</p>\n"
         let hasRows = !a.rows.isEmpty
         out += "<nav>" + ((hasRows ? ["summary"] : []) + (capacity == nil ? [] : ["capacity"]) + (a.warnings.isEmpty ? [] : ["warnings"])
@@ -372,6 +377,7 @@ public enum HTMLReport {
             row("host", h.hostname)
             row("kernel", "Linux \(h.kernel) \(h.kernel_version)")
             row("CPU", h.cpu)
+            if let v = h.virtualization { row("runs on", "\(v.phrase): \(v.evidence)") }
             row("cores", "\(h.cores)")
             row("memory", ByteSize.format(h.memory_bytes))
         }

@@ -5,7 +5,9 @@ public enum TextFormat {
     public static func render(_ document: ResultDocument) -> String {
         var out = ""
         let h = document.host
-        out += "writepath \(document.writepath.version) (\(document.writepath.git_commit.prefix(12))) on \(h.hostname): Linux \(h.kernel), \(h.cores) cores, \(ByteSize.format(h.memory_bytes)) RAM\n"
+        out += "writepath \(document.writepath.version) (\(document.writepath.git_commit.prefix(12))) on \(h.hostname): Linux \(h.kernel), \(h.cores) cores, \(ByteSize.format(h.memory_bytes)) RAM"
+        if let v = h.virtualization, v.kind == "vm" { out += ", on \(v.phrase)" }
+        out += "\n"
         for run in document.runs { out += render(run) }
         return out
     }

@@ -4,6 +4,9 @@ import WritePathEngine
 /// latencies (microseconds) from the merged histograms, and the ratio to the baseline layer.
 public enum TextReport {
     public static func render(_ a: Aggregation) -> String {
+        // The baseline row says what the "host" is when it is itself a VM.
+        let vm = a.hosts.lazy.compactMap(\.virtualization).first { $0.kind == "vm" }
+        let baselineCell = vm.map { "baseline (\($0.product ?? $0.phrase))" } ?? "baseline"
         let header = ["layer / workload", "ok/runs", "IOPS [95% CI]", "BW/s", "p50 us", "p99 us", "p99.9 us", "CPU ns/IO",
                       "IOPS vs \(a.options.baselineLayer)"]
         var lines = [header]
@@ -15,7 +18,7 @@ public enum TextReport {
                 r.estimates[.bw].map { ByteSize.format($0.median) } ?? "-",
                 s.map { us(Double($0.p50)) } ?? "-", s.map { us(Double($0.p99)) } ?? "-", s.map { us(Double($0.p99_9)) } ?? "-",
                 r.estimates[.cpuPerIO].map { formatDecimal($0.median, places: 0) } ?? "-",
-                r.iopsRatio.map { ratio($0) } ?? (r.layer == a.options.baselineLayer ? "baseline" : "-"),
+                r.iopsRatio.map { ratio($0) } ?? (r.layer == a.options.baselineLayer ? baselineCell : "-"),
             ])
         }
         let widths = header.indices.map { i in lines.map { $0[i].count }.max() ?? 0 }

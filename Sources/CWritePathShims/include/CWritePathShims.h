@@ -69,4 +69,9 @@ int wp_set_thread_cpus(const int *cpus, int count);
 /// counts every worker of the process (the same finding for one job per process).
 int wp_iowq_workers_of_current_thread(void);
 
+/// Whether the CPU says a hypervisor is present (CPUID leaf 1, ECX bit 31): 1, writing the
+/// hypervisor's 12-character signature from leaf 0x40000000 (e.g. "KVMKVMKVM") NUL-terminated
+/// into `signature`; 0 when none is present; -1 on a CPU without CPUID (not x86).
+int wp_cpuid_hypervisor(char signature[13]);
+
 #endif
