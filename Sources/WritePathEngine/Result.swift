@@ -227,6 +227,10 @@ public struct RunResult: Codable, Sendable {
     /// fio's reporting group of this job, from 0, for job files with several jobs: a new group
     /// starts at each `stonewall` or `new_group` (absent otherwise).
     public var group: Int? = nil
+    /// Wall-clock time (seconds since 1970, CLOCK_REALTIME) when the job threads started and when
+    /// they had all ended: lets a layer that shares this clock measure its start-up and teardown.
+    public var started_unix_s: Double? = nil
+    public var ended_unix_s: Double? = nil
 }
 
 extension RunResult {

@@ -98,6 +98,7 @@ public struct WorkloadRun {
         var threads: [JoinableThread<JobOutcome>] = []
         let processStart = CPUSample.process()
         let wallStart = monotonicNanoseconds()
+        let startedUnix = Date().timeIntervalSince1970
         let finished = DispatchSemaphore(value: 0)
         for j in 0..<w.numjobs {
             let body = makeJobBody(workload: w, job: j, target: targets[j], fd: fds[j], buffers: allBuffers[j], progress: progress[j],
@@ -133,6 +134,7 @@ public struct WorkloadRun {
             }
         }
         let outcomes = threads.map { $0.join() }
+        let endedUnix = Date().timeIntervalSince1970
         // fio's end_fsync: every target once, after the jobs, outside the measured phase.
         var endFsyncError: String?
         if w.end_fsync && w.ioengine != .null {
@@ -242,7 +244,7 @@ public struct WorkloadRun {
                 }
             }
         }
-        return RunResult(
+        var result = RunResult(
             layer: layer, workload: workload, rep: rep,
             status: firstError == nil && !interrupted ? "ok" : "failed",
             error: firstError ?? (interrupted ? "interrupted by a signal before the run finished" : nil),
@@ -255,6 +257,9 @@ public struct WorkloadRun {
             iodepth_level: IODepthLevels.percentages(outcomes.reduce(into: [UInt64](repeating: 0, count: IODepthLevels.names.count)) { sum, o in
                 for i in sum.indices { sum[i] += o.depthCounts[i] }
             }))
+        result.started_unix_s = startedUnix
+        result.ended_unix_s = endedUnix
+        return result
     }
 
     func t0(_ targets: [PreparedTarget]) -> String { targets[0].info.path }

@@ -222,7 +222,7 @@ public struct Aggregation: Sendable {
     public var matrix: MatrixInfo?
 
     /// Settings that name one run's scratch objects; left out of a row's settings.
-    static let perRunSettings: Set<String> = ["volume", "bundle", "host_path", "spec", "name"]
+    static let perRunSettings: Set<String> = ["volume", "bundle", "host_path", "spec", "name", "startup_s", "teardown_s", "boot_s"]
 
     /// Groups runs by layer identity and workload name, keeping first-seen order. A sweep's runs
     /// group per step: their workload is `name@parameter=value` (`rand4k@iodepth=8`), and a step's
@@ -342,4 +342,44 @@ public struct Aggregation: Sendable {
 
     /// `12.3 us`.
     static func microseconds(_ ns: Double) -> String { formatDecimal(ns / 1000, places: 1) + " us" }
+}
+
+/// How long each layer's box took to start and to go away, over its runs: a reason to pick a
+/// layer (how fast it recovers and scales), beside what it costs a write.
+public enum StartupTimes {
+    /// One layer's start-up (`startup_s` for containers, `boot_s` for guests) and teardown, seconds.
+    public struct Row: Sendable, Equatable {
+        public var layer: String
+        /// `startup_s` or `boot_s`.
+        public var kind: String
+        public var startup: [Double]
+        public var teardown: [Double]
+    }
+
+    /// Per layer (first-seen order), the recorded times of every run that has them.
+    public static func rows(_ a: Aggregation) -> [Row] {
+        var out: [Row] = []
+        for r in a.rows {
+            for run in r.runs {
+                let s = run.layer.settings
+                guard let (kind, v) = s["startup_s"].map({ ("startup_s", $0) }) ?? s["boot_s"].map({ ("boot_s", $0) }),
+                      let value = Double(v) else { continue }
+                if let i = out.firstIndex(where: { $0.layer == r.layer }) {
+                    out[i].startup.append(value)
+                    if let t = s["teardown_s"].flatMap(Double.init) { out[i].teardown.append(t) }
+                } else {
+                    out.append(Row(layer: r.layer, kind: kind, startup: [value], teardown: s["teardown_s"].flatMap(Double.init).map { [$0] } ?? []))
+                }
+            }
+        }
+        return out
+    }
+
+    /// `0.412 s [0.380, 0.530] (n=4)`, or `-`.
+    public static func summary(_ values: [Double]) -> String {
+        guard !values.isEmpty else { return "-" }
+        let v = values.sorted()
+        let median = v.count % 2 == 1 ? v[v.count / 2] : (v[v.count / 2 - 1] + v[v.count / 2]) / 2
+        return "\(formatDecimal(median, places: 3)) s [\(formatDecimal(v[0], places: 3)), \(formatDecimal(v[v.count - 1], places: 3))] (n=\(v.count))"
+    }
 }

@@ -429,6 +429,19 @@ public enum HTMLReport {
             }
             out += "</tbody></table>\n"
         }
+        let startup = StartupTimes.rows(a)
+        if !startup.isEmpty {
+            out += "<h3>Start-up and teardown</h3>\n<p class=\"meta\">Wall time from starting the box to the engine's jobs "
+            out += "starting (containers; guests: boot), and from the jobs' end until the box was gone: median [min, max] over runs.</p>\n"
+            out += "<table>\n<caption>Start-up and teardown per layer</caption>\n<thead><tr><th scope=\"col\" class=\"l\">layer</th>"
+            out += "<th scope=\"col\" class=\"l\">start-up</th><th scope=\"col\" class=\"l\">teardown</th></tr></thead>\n<tbody>\n"
+            for s in startup {
+                let up = (s.kind == "boot_s" ? "boot " : "") + StartupTimes.summary(s.startup)
+                out += "<tr><th scope=\"row\" class=\"l\">\(html(s.layer))</th><td class=\"l\">\(html(up))</td>"
+                out += "<td class=\"l\">\(html(StartupTimes.summary(s.teardown)))</td></tr>\n"
+            }
+            out += "</tbody></table>\n"
+        }
         out += "</section>\n"
         return out
     }

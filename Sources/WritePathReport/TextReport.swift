@@ -32,6 +32,14 @@ public enum TextReport {
             }
             out += text + "\n"
         }
+        let startup = StartupTimes.rows(a)
+        if !startup.isEmpty {
+            out += "\nstart-up and teardown (median [min, max]):\n"
+            for s in startup {
+                out += "  \(s.layer): \(s.kind == "boot_s" ? "boot" : "start-up") \(StartupTimes.summary(s.startup))"
+                out += s.teardown.isEmpty ? "\n" : ", teardown \(StartupTimes.summary(s.teardown))\n"
+            }
+        }
         if !a.warnings.isEmpty {
             out += "\n"
             for w in a.warnings { out += "warning: \(w)\n" }

@@ -90,6 +90,24 @@ public protocol Layer: Sendable {
     func runTenants(_ workload: Workload, count: Int, rep: Int, context: LayerContext) -> [TenantOutcome]
 }
 
+extension Layer {
+    /// Runs `workload` once, as `run`, and records how long the box took to start and to go away:
+    /// `startup_s`, from "start the box" to the engine's job threads starting, and `teardown_s`,
+    /// from the jobs' end until the box was gone (seconds, wall clock). Only for layers whose box
+    /// shares this machine's clock (containers); guests record their own `boot_s`.
+    public func runTimed(_ workload: Workload, rep: Int, context: LayerContext) throws -> RunResult {
+        let begin = Date().timeIntervalSince1970
+        var result = try run(workload, rep: rep, context: context)
+        let end = Date().timeIntervalSince1970
+        if result.layer.settings["boot_s"] == nil, let started = result.started_unix_s, let ended = result.ended_unix_s,
+           started >= begin, ended <= end {
+            result.layer.settings["startup_s"] = formatDecimal(started - begin, places: 3)
+            result.layer.settings["teardown_s"] = formatDecimal(end - ended, places: 3)
+        }
+        return result
+    }
+}
+
 /// Every layer writepath knows, by name.
 public enum LayerRegistry {
     nonisolated(unsafe) public static var all: [any Layer.Type] = [

@@ -142,7 +142,7 @@ public final class MatrixRunner {
                                                    runID: "\(getpid() % 100_000)-\(sequence)")
                         try? FileManager.default.createDirectory(atPath: context.logDirectory, withIntermediateDirectories: true)
                         do {
-                            result = try layers[li].run(workload, rep: round, context: context)
+                            result = try layers[li].runTimed(workload, rep: round, context: context)
                             result.layer.settings["spec"] = layerSpec.description
                         } catch {
                             let message = (error as? WritePathError)?.description ?? "\(error)"
