@@ -89,6 +89,11 @@ public enum Target {
         if let st = existing, (st.st_mode & S_IFMT) == S_IFBLK {
             return try prepareBlockDevice(workload, path: path, st: st, safety: safety)
         }
+        if existing == nil, let l = try Sys.lstatIfExists(path), (l.st_mode & S_IFMT) == S_IFLNK {
+            let dest = (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) ?? "?"
+            throw WritePathError.invalidInput(
+                field: "filename", message: "\(path) is a dangling symlink (to \(dest), which does not exist); give an existing file or a new name")
+        }
         if let st = existing, (st.st_mode & S_IFMT) != S_IFREG {
             throw WritePathError.invalidInput(field: "filename", message: "\(path) is neither a regular file nor a block device")
         }

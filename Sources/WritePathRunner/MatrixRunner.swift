@@ -96,9 +96,10 @@ public final class MatrixRunner {
     public func run() throws -> ResultDocument {
         let layers = try spec.layers.map { try LayerRegistry.make($0) }
         let availability = layers.map { $0.availability() }
-        let scratch = "\(options.scratchRoot)/\((directory as NSString).lastPathComponent)"
-        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-        defer { if !options.keep { try? FileManager.default.removeItem(atPath: scratch) } }
+        // Never the root joined with the run folder's name: `--resume ..` would name the folder above it.
+        let scratchFolder = try ScratchFolder.make(root: options.scratchRoot, for: directory)
+        let scratch = scratchFolder.path
+        defer { if !options.keep { scratchFolder.remove() } }
         var done = Set(results.map(key))
         let total = spec.layers.count * spec.workloads.count * spec.repetitions.maximum
         let started = monotonicNanoseconds()

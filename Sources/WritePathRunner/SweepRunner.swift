@@ -173,9 +173,10 @@ public final class SweepRunner {
     /// Runs every layer's sweep, or what remains of it when resuming. Returns the document also
     /// written to `run.json`; `sweep.complete` is false when it was interrupted.
     public func run() throws -> ResultDocument {
-        let scratch = "\(options.scratchRoot)/\((directory as NSString).lastPathComponent)"
-        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-        defer { if !options.keep { try? FileManager.default.removeItem(atPath: scratch) } }
+        // Never the root joined with the run folder's name: `--resume ..` would name the folder above it.
+        let scratchFolder = try ScratchFolder.make(root: options.scratchRoot, for: directory)
+        let scratch = scratchFolder.path
+        defer { if !options.keep { scratchFolder.remove() } }
         var interrupted = false
         var done = Set(results.compactMap(Self.key))
         let started = monotonicNanoseconds()
