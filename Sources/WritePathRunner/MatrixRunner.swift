@@ -76,8 +76,9 @@ public final class MatrixRunner {
         return dir
     }
 
-    /// `20261126T101500Z-myhost`.
+    /// `20261126T101500Z-myhost`: a file name, whatever the host name holds (`/` becomes `_`).
     public static func runIdentifier(host: String) -> String {
+        let host = ScratchFolder.safeName(host.replacingOccurrences(of: "/", with: "_"))
         let f = DateFormatter()
         f.locale = Locale(identifier: "en_US_POSIX")
         f.timeZone = TimeZone(identifier: "UTC")
@@ -220,8 +221,16 @@ public final class MatrixRunner {
 /// Writes `text` to `path` atomically: a temporary file in the same folder, fsync, rename.
 public func writeAtomically(_ text: String, to path: String) throws {
     let dir = (path as NSString).deletingLastPathComponent
-    let tmp = (dir.isEmpty ? "." : dir) + "/.\((path as NSString).lastPathComponent).tmp.\(getpid())"
-    let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    let base = (dir.isEmpty ? "." : dir) + "/.\((path as NSString).lastPathComponent).tmp.\(getpid())"
+    // O_EXCL: a file of the temporary's name that the user had is never truncated.
+    var tmp = base
+    var fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+    var n = 2
+    while fd < 0 && errno == EEXIST && n < 100 {
+        tmp = "\(base).\(n)"
+        n += 1
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+    }
     guard fd >= 0 else {
         throw WritePathError.system(call: "open", path: tmp, errno: errno, hint: "check that the folder exists and is writable")
     }

@@ -5,6 +5,7 @@ import ArgumentParser
 import Foundation
 import WritePathEngine
 import WritePathReport
+import WritePathRunner
 
 /// `writepath run`: runs workloads on this host and reports them.
 struct RunCommand: ParsableCommand {
@@ -70,13 +71,7 @@ struct RunCommand: ParsableCommand {
 }
 
 /// A run's identifier: UTC time plus host name, e.g. `20261126T101500Z-myhost`.
-func runIdentifier(host: String) -> String {
-    let f = DateFormatter()
-    f.locale = Locale(identifier: "en_US_POSIX")
-    f.timeZone = TimeZone(identifier: "UTC")
-    f.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-    return "\(f.string(from: Date()))-\(host)"
-}
+func runIdentifier(host: String) -> String { MatrixRunner.runIdentifier(host: host) }
 
 /// SIGINT and SIGTERM ask the jobs to stop; a second signal ends the process at once.
 enum Signals {

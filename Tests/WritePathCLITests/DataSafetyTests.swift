@@ -147,3 +147,156 @@ struct DataSafetyTests {
         #expect(!FileManager.default.fileExists(atPath: "\(user.path)/t.dat"), "the target made for the refused run stayed")
     }
 }
+
+/// Whether this process may make device nodes and mounts (root).
+let isRoot = getuid() == 0
+
+/// The file type of `path` itself (a symlink is not followed): `S_IFCHR`, `S_IFLNK`, ...
+func fileType(_ path: String) -> mode_t? {
+    var st = stat()
+    return lstat(path, &st) == 0 ? st.st_mode & S_IFMT : nil
+}
+
+@Suite("Issue 12: output files are written, never replaced by something else", .serialized)
+struct OutputFileSafetyTests {
+    @Test("--output to a character device node writes to it and leaves the node a device", .enabled(if: isRoot, "mknod needs root"))
+    func outputDeviceNode() throws {
+        let user = try UserFiles("output-node")
+        defer { user.remove() }
+        #expect(mknod("\(user.path)/null", S_IFCHR | 0o666, 0x103  /* 1:3, /dev/null */) == 0)
+        let r = try writepath(["run", "--filename=\(user.path)/t.dat", "--size=1m", "--output-format=json", "--output=./null"], cwd: user.path,
+                              timeout: 60)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(fileType("\(user.path)/null") == S_IFCHR, "./null is no longer a character device")
+    }
+
+    @Test("--output to a symlink writes through it: the link stays, its target gets the result")
+    func outputSymlink() throws {
+        var user = try UserFiles("output-link")
+        defer { user.remove() }
+        try user.add("real.json", "old\n")
+        user.files["real.json"] = nil  // it is meant to be written
+        #expect(symlink("real.json", "\(user.path)/link.json") == 0)
+        let r = try writepath(["run", "--filename=\(user.path)/t.dat", "--size=1m", "--output-format=json", "--output=link.json"], cwd: user.path,
+                              timeout: 60)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(fileType("\(user.path)/link.json") == S_IFLNK)
+        #expect((try? String(contentsOfFile: "\(user.path)/real.json", encoding: .utf8))?.contains("\"runs\"") == true)
+    }
+
+    @Test("--output to a symlink to the process's stdout prints the result and leaves the link")
+    func outputStdoutLink() throws {
+        let user = try UserFiles("output-stdout")
+        defer { user.remove() }
+        #expect(symlink("/proc/self/fd/1", "\(user.path)/out") == 0)
+        let r = try writepath(["run", "--filename=\(user.path)/t.dat", "--size=1m", "--output-format=json", "--output=out"], cwd: user.path,
+                              timeout: 60)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("\"runs\""))
+        #expect(fileType("\(user.path)/out") == S_IFLNK)
+    }
+
+    @Test("compare --markdown and --junit to device nodes leave them devices", .enabled(if: isRoot, "mknod needs root"))
+    func compareDeviceNodes() throws {
+        let user = try UserFiles("compare-node")
+        defer { user.remove() }
+        let good = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Corpus/good/result.json").path
+        #expect(mknod("\(user.path)/md", S_IFCHR | 0o666, 0x103  /* 1:3, /dev/null */) == 0)
+        #expect(mknod("\(user.path)/ju", S_IFCHR | 0o666, 0x103  /* 1:3, /dev/null */) == 0)
+        let r = try writepath(["compare", good, good, "--markdown", "md", "--junit", "ju"], cwd: user.path, timeout: 60)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(fileType("\(user.path)/md") == S_IFCHR && fileType("\(user.path)/ju") == S_IFCHR)
+    }
+
+    @Test("--output to a block device node or a folder is refused before measuring (exit 2, one line)", .enabled(if: isRoot, "mknod needs root"))
+    func outputBlockDeviceRefused() throws {
+        let user = try UserFiles("output-blk")
+        defer { user.remove() }
+        // A node of a loop device that does not exist: even a broken check could not write a disk.
+        #expect(mknod("\(user.path)/blk", S_IFBLK | 0o600, 0x7FA  /* 7:250 */) == 0)
+        for out in [user.path, "blk"] {
+            let r = try writepath(["run", "--filename=\(user.path)/t.dat", "--size=1m", "--output=\(out)"], cwd: user.path, timeout: 60)
+            #expect(r.status == 2 && r.stderr.contains("invalid output") && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: "\(user.path)/t.dat"), "it measured before refusing")
+        }
+        #expect(fileType("\(user.path)/blk") == S_IFBLK)
+    }
+
+    @Test("an unwritable --output or --results folder is refused before measuring", .enabled(if: isRoot, "mounting a read-only tmpfs needs root"))
+    func unwritableFolder() throws {
+        let user = try UserFiles("output-ro")
+        defer { user.remove() }
+        let ro = "\(user.path)/ro"
+        try FileManager.default.createDirectory(atPath: ro, withIntermediateDirectories: true)
+        #expect(mount("tmpfs", ro, "tmpfs", UInt(MS_RDONLY), "size=1m") == 0, "mount: \(errno)")
+        defer { umount(ro) }
+        for args in [["--output=\(ro)/out.json"], ["--results=\(ro)"]] {
+            let started = Date()
+            let r = try writepath(["run", "--filename=\(user.path)/t.dat", "--size=1m", "--runtime=3", "--time_based"] + args, cwd: user.path,
+                                  timeout: 60)
+            #expect(r.status == 2 && r.stderr.contains("EROFS") && r.stderr.split(separator: "\n").count == 1, "\(args): \(r.stderr)")
+            #expect(Date().timeIntervalSince(started) < 2.5, "\(args): it measured before refusing")
+        }
+    }
+
+    @Test("a result that cannot be written after measuring is kept elsewhere, and stderr says where")
+    func lateFailureKeepsResult() throws {
+        let user = try UserFiles("output-late")
+        defer { user.remove() }
+        #expect(symlink("/dev/full", "\(user.path)/full") == 0)
+        let r = try writepath(["run", "--filename=\(user.path)/t.dat", "--size=1m", "--output-format=json", "--output=full"], cwd: user.path,
+                              environment: ["TMPDIR": user.path], timeout: 60)
+        #expect(r.status == 1, "\(r.stderr)")
+        let kept = try #require(r.stderr.components(separatedBy: "the result is kept in ").last?.trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(kept.hasPrefix(user.path), "\(r.stderr)")
+        #expect((try? String(contentsOfFile: kept, encoding: .utf8))?.contains("\"runs\"") == true, "\(r.stderr)")
+    }
+}
+
+@Suite("Issue 12: every result is kept", .serialized)
+struct ResultFileTests {
+    @Test("a run with --results never replaces the file of another run of the same second")
+    func sameSecond() throws {
+        var user = try UserFiles("same-second")
+        defer { user.remove() }
+        // The names the run could pick in the next 20 seconds, taken by earlier results.
+        var u = utsname()
+        uname(&u)
+        let host = withUnsafePointer(to: u.nodename) { $0.withMemoryRebound(to: CChar.self, capacity: 65) { String(cString: $0) } }
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        let now = Date()
+        for s in 0..<20 { try user.add("R/\(f.string(from: now.addingTimeInterval(Double(s))))-\(host.replacingOccurrences(of: "/", with: "_")).json") }
+        let r = try writepath(["run", "--ioengine=null", "--filename=\(user.path)/t.dat", "--size=64k", "--results=R"], cwd: user.path,
+                              timeout: 60)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(user.damaged.isEmpty, "replaced: \(user.damaged)")
+        let new = user.strangers(in: "R")
+        #expect(new.count == 1 && r.stderr.contains("results: R/\(new.first ?? "?")"), "\(new) \(r.stderr)")
+    }
+}
+
+extension ResultFileTests {
+    static let canSetHostname = isRoot && FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare")
+        && FileManager.default.isExecutableFile(atPath: "/usr/bin/python3")
+
+    @Test("a host name with / still gives a results file in --results (run) and a run folder (matrix)",
+          .enabled(if: canSetHostname, "needs root, unshare and python3 to set a host name in a UTS namespace"))
+    func hostNameWithSlash() throws {
+        var user = try UserFiles("host-slash")
+        defer { user.remove() }
+        try user.add("m.yaml", "layers: [host]\nworkloads: [{name: w, size: 64k}]\nrepetitions: 1\n")
+        let setHost = "import socket,os,sys; socket.sethostname('we/ird'); os.execv(sys.argv[1], sys.argv[1:])"
+        let run = try runProcess("/usr/bin/unshare", ["-u", "/usr/bin/python3", "-c", setHost, binary, "run", "--filename=\(user.path)/t.dat",
+                                                      "--size=64k", "--results=R"], cwd: user.path, timeout: 60)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(user.strangers(in: "R").count == 1 && user.strangers(in: "R").first?.hasSuffix("we_ird.json") == true, "\(user.strangers(in: "R"))")
+        let matrix = try runProcess("/usr/bin/unshare", ["-u", "/usr/bin/python3", "-c", setHost, binary, "run", "--matrix=m.yaml",
+                                                         "--results=M", "--quiet"], cwd: user.path, timeout: 60)
+        #expect(matrix.status == 0, "\(matrix.stderr)")
+        let folder = user.strangers(in: "M").first ?? "?"
+        #expect(FileManager.default.fileExists(atPath: "\(user.path)/M/\(folder)/run.json"), "\(folder)")
+    }
+}
