@@ -66,7 +66,7 @@ public final class MatrixRunner {
     /// holding `runs/` and `logs/`, and returns its path. An existing folder is never reused.
     static func newRunFolder(in resultsRoot: String, host: String) throws -> String {
         let fm = FileManager.default
-        try fm.createDirectory(atPath: resultsRoot, withIntermediateDirectories: true)
+        try OutputFile.ensureFolder(resultsRoot, field: "results")
         let base = "\(resultsRoot)/\(runIdentifier(host: host))"
         var dir = base
         var n = 2

@@ -113,6 +113,37 @@ public enum OutputFile {
         .invalidInput(field: field, message: "\(quoted(path)) cannot be written (\(errnoName(e)): \(String(cString: strerror(e)))); give another path")
     }
 
+    /// Makes sure `path` is a folder writepath can write into, creating it (and its parents) when
+    /// missing; throws one `invalidInput` line naming `field` otherwise (a file in the way, a
+    /// read-only filesystem, a name too long).
+    public static func ensureFolder(_ path: String, field: String) throws {
+        guard !path.isEmpty, !path.utf8.contains(0) else { throw WritePathError.invalidInput(field: field, message: "give a folder") }
+        try checkNameLengths(path, field: field)
+        var prefix = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/") {
+            prefix += "/\(part)"
+            var st = stat()
+            if stat(prefix, &st) == 0 {
+                guard (st.st_mode & S_IFMT) == S_IFDIR else {
+                    throw WritePathError.invalidInput(
+                        field: field, message: "\(quoted(prefix == "./\(part)" ? String(part) : prefix)) is not a folder (it is a file); give a folder")
+                }
+                continue
+            }
+            let e = errno
+            guard e == ENOENT, mkdir(prefix, 0o755) == 0 || errno == EEXIST else {
+                let e2 = e == ENOENT ? errno : e
+                throw WritePathError.invalidInput(
+                    field: field, message: "cannot create the folder \(quoted(path)) (\(errnoName(e2)): \(String(cString: strerror(e2)))); give another folder")
+            }
+        }
+        if access(path, W_OK | X_OK) != 0 {
+            let e = errno
+            throw WritePathError.invalidInput(
+                field: field, message: "the folder \(quoted(path)) cannot be written (\(errnoName(e)): \(String(cString: strerror(e)))); give another folder")
+        }
+    }
+
     /// Keeps `text` that could not be written where the user asked: a new file in `$TMPDIR`
     /// (else /var/tmp, else /tmp) named `writepath-<name>-<pid>-<n>.<ext>`. Returns its path, or nil.
     public static func rescue(_ text: String, name: String, ext: String) -> String? {

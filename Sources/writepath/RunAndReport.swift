@@ -93,21 +93,7 @@ struct ReportOptions {
         return "could not write \(what): \(reason); nowhere to keep the result (TMPDIR, /var/tmp and /tmp failed)"
     }
 
-    func ensureFolder(_ path: String) throws {
-        var isDir: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
-            guard isDir.boolValue else { throw WritePathError.invalidInput(field: "results", message: "'\(path)' is not a folder") }
-            if access(path, W_OK | X_OK) != 0 {
-                let e = errno
-                throw WritePathError.invalidInput(
-                    field: "results", message: "the folder '\(path)' cannot be written (\(errnoName(e)): \(String(cString: strerror(e)))); give another folder")
-            }
-            return
-        }
-        do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
-            throw WritePathError.invalidInput(field: "results", message: "cannot create folder '\(path)': \(error.localizedDescription)")
-        }
-    }
+    func ensureFolder(_ path: String) throws { try OutputFile.ensureFolder(path, field: "results") }
 }
 
 /// `writepath demo`: what a new user sees first. Lists which layers can run here (and why not),

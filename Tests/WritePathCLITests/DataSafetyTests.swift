@@ -300,3 +300,32 @@ extension ResultFileTests {
         #expect(FileManager.default.fileExists(atPath: "\(user.path)/M/\(folder)/run.json"), "\(folder)")
     }
 }
+
+@Suite("Issue 12: failures say what happened on stderr", .serialized)
+struct FailureMessageTests {
+    @Test("a dangling symlink as --filename is named as such (exit 2), and its destination is not created")
+    func danglingSymlink() throws {
+        let user = try UserFiles("dangling")
+        defer { user.remove() }
+        #expect(symlink("\(user.path)/nowhere.dat", "\(user.path)/link.dat") == 0)
+        let r = try writepath(["run", "--size=64k", "--filename=\(user.path)/link.dat"], cwd: user.path, timeout: 60)
+        #expect(r.status == 2 && r.stderr.contains("dangling symlink") && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: "\(user.path)/nowhere.dat"))
+    }
+
+    @Test("a full filesystem (ENOSPC) during the run: exit 1 and the error on stderr, not only in the JSON",
+          .enabled(if: isRoot, "mounting a small tmpfs needs root"))
+    func enospcOnStderr() throws {
+        let user = try UserFiles("enospc")
+        defer { user.remove() }
+        let small = "\(user.path)/small"
+        try FileManager.default.createDirectory(atPath: small, withIntermediateDirectories: true)
+        #expect(mount("tmpfs", small, "tmpfs", 0, "size=1m") == 0, "mount: \(errno)")
+        defer { umount(small) }
+        let r = try writepath(["run", "--size=4m", "--rw=write", "--bs=64k", "--direct=0", "--fallocate=none", "--filename=\(small)/t.dat",
+                               "--output-format=json"], cwd: user.path, timeout: 60)
+        #expect(r.status == 1, "\(r.stderr)")
+        #expect(r.stderr.contains("ENOSPC"), "\(r.stderr)")
+        #expect(r.stdout.contains("ENOSPC"))
+    }
+}
