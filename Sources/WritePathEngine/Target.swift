@@ -109,7 +109,7 @@ public enum Target {
         }
         for c in path.split(separator: "/") where c.utf8.count > Int(NAME_MAX) {
             throw WritePathError.invalidInput(
-                field: field, message: "a name in the path is \(c.utf8.count) bytes (\(clipped(String(c), limit: 24))...); Linux accepts at most \(NAME_MAX)")
+                field: field, message: "a name in the path is \(c.utf8.count) bytes (\(clipped(String(c), limit: 24))); Linux accepts at most \(NAME_MAX)")
         }
     }
 

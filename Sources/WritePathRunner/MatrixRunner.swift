@@ -122,7 +122,7 @@ public final class MatrixRunner {
                     if done.contains(k) { continue }
                     if stopRequested.load(ordering: .relaxed) { interrupted = true; break roundLoop }
                     sequence += 1
-                    let label = String(format: "%04d", sequence) + "-\(layerSpec.slug)-\(workload.name)-rep\(round)"
+                    let label = Self.fileLabel(String(format: "%04d", sequence) + "-\(layerSpec.slug)-\(workload.name)-rep\(round)")
                     let elapsed = Double(monotonicNanoseconds() - started) / 1e9
                     let finished = results.count
                     var line = "[\(finished)/\(total)] \(Self.duration(elapsed)) elapsed"
@@ -210,6 +210,23 @@ public final class MatrixRunner {
         let single = ResultDocument(writepath: provenance, host: host, runs: [result])
         try writeAtomically(try JSONFormat.render(single), to: runFile)
         try writeAtomically(try JSONFormat.render(document(complete: false)), to: "\(directory)/run.json")
+    }
+
+    /// Longest label of a run's files (`runs/<label>.json`, `logs/<label>/`) in bytes: with the
+    /// extension and a temporary file's suffix it stays below NAME_MAX (255).
+    static let maximumLabelBytes = 200
+
+    /// `label` as a file name: characters other than letters, digits, `-`, `_`, `.`, `=` become `_`;
+    /// when longer than `maximumLabelBytes`, cut and ended with a hash of the whole, so that long
+    /// layer and workload names still give distinct names a filesystem accepts.
+    static func fileLabel(_ label: String) -> String {
+        var safe = String(label.map { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.=".contains($0)) ? $0 : "_" })
+        guard safe.utf8.count > maximumLabelBytes else { return safe }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a 64 of the whole label
+        for b in label.utf8 { hash = (hash ^ UInt64(b)) &* 0x100_0000_01b3 }
+        let suffix = "-" + String(hash, radix: 16)
+        while safe.utf8.count + suffix.utf8.count > maximumLabelBytes { safe.removeLast() }
+        return safe + suffix
     }
 
     static func duration(_ s: Double) -> String {

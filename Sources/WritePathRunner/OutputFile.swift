@@ -91,7 +91,7 @@ public enum OutputFile {
         }
         for c in path.split(separator: "/") where c.utf8.count > Int(NAME_MAX) {
             throw WritePathError.invalidInput(
-                field: field, message: "the name \(quoted(clipped(String(c), limit: 40)))... is \(c.utf8.count) bytes; Linux accepts at most \(NAME_MAX)")
+                field: field, message: "the name \(quoted(clipped(String(c), limit: 40))) is \(c.utf8.count) bytes; Linux accepts at most \(NAME_MAX)")
         }
     }
 

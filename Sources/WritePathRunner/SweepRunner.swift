@@ -203,7 +203,7 @@ public final class SweepRunner {
                 results.append(r)
                 layerInfos[li].stop_reason = "unavailable"
                 layerInfos[li].stop_detail = "\(reason); \(fix)"
-                try save(runFile: "\(directory)/runs/\(String(format: "%04d", sequence))-\(spec.slug)-unavailable.json", [r])
+                try save(runFile: "\(directory)/runs/\(MatrixRunner.fileLabel(String(format: "%04d", sequence) + "-\(spec.slug)-unavailable")).json", [r])
                 continue
             }
             var points: [CurvePoint] = []
@@ -219,8 +219,8 @@ public final class SweepRunner {
                         break layerLoop
                     }
                     sequence += 1
-                    let label =
-                        String(format: "%04d", sequence) + "-\(spec.slug)-\(sweep.parameter.rawValue)\(value)" + (repeated ? "-rep\(rep)" : "")
+                    let label = MatrixRunner.fileLabel(
+                        String(format: "%04d", sequence) + "-\(spec.slug)-\(sweep.parameter.rawValue)\(value)" + (repeated ? "-rep\(rep)" : ""))
                     let elapsed = Double(monotonicNanoseconds() - started) / 1e9
                     options.progress?(
                         "[\(MatrixRunner.duration(elapsed))] \(spec.description): \(at) (step \(step) of \(sweep.values.count)"

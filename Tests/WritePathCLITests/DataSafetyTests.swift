@@ -329,3 +329,43 @@ struct FailureMessageTests {
         #expect(r.stdout.contains("ENOSPC"))
     }
 }
+
+@Suite("Issue 12: matrix run folders", .serialized)
+struct MatrixFolderTests {
+    @Test("run --resume DIR --matrix with another matrix is refused (exit 2, one line) and DIR is left as it was")
+    func resumeWithOtherMatrix() throws {
+        var user = try UserFiles("resume-other")
+        defer { user.remove() }
+        try user.add("m.yaml", "layers: [host]\nworkloads: [{name: w, size: 64k}]\nrepetitions: 1\n")
+        try user.add("other.yaml", "layers: [host]\nworkloads: [{name: other, size: 128k}]\nrepetitions: 2\n")
+        let first = try writepath(["run", "--matrix", "m.yaml", "--results", "R", "--quiet"], cwd: user.path, timeout: 60)
+        #expect(first.status == 0, "\(first.stderr)")
+        let dir = "R/" + (user.strangers(in: "R").first ?? "?")
+        let before = FileManager.default.contents(atPath: "\(user.path)/\(dir)/run.json")
+        let r = try writepath(["run", "--resume", dir, "--matrix", "other.yaml", "--quiet"], cwd: user.path, timeout: 60)
+        #expect(r.status == 2, "\(r.stderr)")
+        #expect(r.stderr.contains("invalid matrix") && r.stderr.contains("workloads, repetitions differ")
+                    && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+        #expect(FileManager.default.contents(atPath: "\(user.path)/\(dir)/run.json") == before)
+        let same = try writepath(["run", "--resume", dir, "--matrix", "m.yaml", "--quiet"], cwd: user.path, timeout: 60)
+        #expect(same.status == 0, "the same matrix is accepted: \(same.stderr)")
+    }
+
+    @Test("a 200-byte workload name in a host layer with a long directory: the matrix and its resume finish with run.json")
+    func longNames() throws {
+        var user = try UserFiles("long-names")
+        defer { user.remove() }
+        let d = "\(user.path)/" + String(repeating: "d", count: 120)
+        try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+        try user.add("m.yaml", "layers: [{name: host, directory: \(d)}]\nworkloads: [{name: \(String(repeating: "w", count: 200)), size: 64k}]\n"
+                        + "repetitions: 2\n")
+        let r = try writepath(["run", "--matrix", "m.yaml", "--results", "R", "--quiet"], cwd: user.path, timeout: 60)
+        #expect(r.status == 0, "\(r.stderr)")
+        let dir = "\(user.path)/R/" + (user.strangers(in: "R").first ?? "?")
+        #expect(FileManager.default.fileExists(atPath: "\(dir)/run.json"))
+        let runs = (try? FileManager.default.contentsOfDirectory(atPath: "\(dir)/runs")) ?? []
+        #expect(runs.count == 2 && Set(runs).count == 2 && runs.allSatisfy { $0.utf8.count <= 255 }, "\(runs)")
+        let resumed = try writepath(["run", "--resume", dir, "--quiet"], cwd: user.path, timeout: 60)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+    }
+}
