@@ -93,7 +93,8 @@ public enum Target {
         if existing == nil, let l = try Sys.lstatIfExists(path), (l.st_mode & S_IFMT) == S_IFLNK {
             let dest = (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) ?? "?"
             throw WritePathError.invalidInput(
-                field: "filename", message: "\(path) is a dangling symlink (to \(dest), which does not exist); give an existing file or a new name")
+                field: "filename",
+                message: "\(path) is a dangling symlink (to \(dest), which does not exist); give an existing file or a new name")
         }
         if let st = existing, (st.st_mode & S_IFMT) != S_IFREG {
             throw WritePathError.invalidInput(field: "filename", message: "\(path) is neither a regular file nor a block device")
@@ -105,11 +106,14 @@ public enum Target {
     /// else `invalidInput` naming `field` (the kernel's ENAMETOOLONG would come after other checks).
     static func checkNameLengths(_ path: String, field: String) throws {
         if path.utf8.count >= Int(PATH_MAX) {
-            throw WritePathError.invalidInput(field: field, message: "the path is \(path.utf8.count) bytes; Linux accepts paths below \(PATH_MAX)")
+            throw WritePathError.invalidInput(
+                field: field, message: "the path is \(path.utf8.count) bytes; Linux accepts paths below \(PATH_MAX)")
         }
         for c in path.split(separator: "/") where c.utf8.count > Int(NAME_MAX) {
             throw WritePathError.invalidInput(
-                field: field, message: "a name in the path is \(c.utf8.count) bytes (\(clipped(String(c), limit: 24))); Linux accepts at most \(NAME_MAX)")
+                field: field,
+                message: "a name in the path is \(c.utf8.count) bytes (\(clipped(String(c), limit: 24))); "
+                    + "Linux accepts at most \(NAME_MAX)")
         }
     }
 

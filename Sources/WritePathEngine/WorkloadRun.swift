@@ -50,7 +50,9 @@ public struct WorkloadRun {
                 }
             }
             if w.verify != .none && w.ioengine != .null {
-                for t in uniqueTargets(targets) where savesVerifyState(t) { try VerifyState.checkReplaceable(VerifyState.path(for: t.info.path), safety: safety) }
+                for t in uniqueTargets(targets) where savesVerifyState(t) {
+                    try VerifyState.checkReplaceable(VerifyState.path(for: t.info.path), safety: safety)
+                }
             }
         } catch {
             // The run does not happen: the files made for earlier jobs do not stay behind.

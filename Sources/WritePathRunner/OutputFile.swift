@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import WritePathEngine
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Files the user names for output (`--output`, `--markdown`, `--junit`, `--html`, report files):
 /// what is at the path is never replaced by something else. A regular file, or nothing, is
@@ -45,7 +46,8 @@ public enum OutputFile {
             throw WritePathError.invalidInput(field: field, message: "\(quoted(path)) is a folder; give a file name")
         case S_IFBLK:
             throw WritePathError.invalidInput(
-                field: field, message: "\(quoted(path)) is a block device; writing a report there would overwrite its data; give a file name")
+                field: field,
+                message: "\(quoted(path)) is a block device; writing a report there would overwrite its data; give a file name")
         case S_IFREG where !isLink:
             try checkFolderWritable(path, field: field)
             return .replace
@@ -87,11 +89,13 @@ public enum OutputFile {
     /// Every component at most NAME_MAX (255) bytes and the whole path below PATH_MAX.
     public static func checkNameLengths(_ path: String, field: String) throws {
         if path.utf8.count >= Int(PATH_MAX) {
-            throw WritePathError.invalidInput(field: field, message: "the path is \(path.utf8.count) bytes; Linux accepts paths below \(PATH_MAX)")
+            throw WritePathError.invalidInput(
+                field: field, message: "the path is \(path.utf8.count) bytes; Linux accepts paths below \(PATH_MAX)")
         }
         for c in path.split(separator: "/") where c.utf8.count > Int(NAME_MAX) {
             throw WritePathError.invalidInput(
-                field: field, message: "the name \(quoted(clipped(String(c), limit: 40))) is \(c.utf8.count) bytes; Linux accepts at most \(NAME_MAX)")
+                field: field,
+                message: "the name \(quoted(clipped(String(c), limit: 40))) is \(c.utf8.count) bytes; Linux accepts at most \(NAME_MAX)")
         }
     }
 
@@ -100,17 +104,22 @@ public enum OutputFile {
         let folder = parent.isEmpty ? "." : parent
         var st = stat()
         guard stat(folder, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
-            throw WritePathError.invalidInput(field: field, message: "the folder \(quoted(folder)) does not exist; create it or give another path")
+            throw WritePathError.invalidInput(
+                field: field, message: "the folder \(quoted(folder)) does not exist; create it or give another path")
         }
         if access(folder, W_OK | X_OK) != 0 {
             let e = errno
             throw WritePathError.invalidInput(
-                field: field, message: "the folder \(quoted(folder)) cannot be written (\(errnoName(e)): \(String(cString: strerror(e)))); give another path")
+                field: field,
+                message:
+                    "the folder \(quoted(folder)) cannot be written (\(errnoName(e)): \(String(cString: strerror(e)))); give another path")
         }
     }
 
     static func unusable(_ path: String, field: String, errno e: Int32) -> WritePathError {
-        .invalidInput(field: field, message: "\(quoted(path)) cannot be written (\(errnoName(e)): \(String(cString: strerror(e)))); give another path")
+        .invalidInput(
+            field: field, message: "\(quoted(path)) cannot be written (\(errnoName(e)): \(String(cString: strerror(e)))); give another path"
+        )
     }
 
     /// Makes sure `path` is a folder writepath can write into, creating it (and its parents) when
@@ -126,7 +135,8 @@ public enum OutputFile {
             if stat(prefix, &st) == 0 {
                 guard (st.st_mode & S_IFMT) == S_IFDIR else {
                     throw WritePathError.invalidInput(
-                        field: field, message: "\(quoted(prefix == "./\(part)" ? String(part) : prefix)) is not a folder (it is a file); give a folder")
+                        field: field,
+                        message: "\(quoted(prefix == "./\(part)" ? String(part) : prefix)) is not a folder (it is a file); give a folder")
                 }
                 continue
             }
@@ -134,13 +144,18 @@ public enum OutputFile {
             guard e == ENOENT, mkdir(prefix, 0o755) == 0 || errno == EEXIST else {
                 let e2 = e == ENOENT ? errno : e
                 throw WritePathError.invalidInput(
-                    field: field, message: "cannot create the folder \(quoted(path)) (\(errnoName(e2)): \(String(cString: strerror(e2)))); give another folder")
+                    field: field,
+                    message:
+                        "cannot create the folder \(quoted(path)) (\(errnoName(e2)): \(String(cString: strerror(e2)))); give another folder"
+                )
             }
         }
         if access(path, W_OK | X_OK) != 0 {
             let e = errno
             throw WritePathError.invalidInput(
-                field: field, message: "the folder \(quoted(path)) cannot be written (\(errnoName(e)): \(String(cString: strerror(e)))); give another folder")
+                field: field,
+                message:
+                    "the folder \(quoted(path)) cannot be written (\(errnoName(e)): \(String(cString: strerror(e)))); give another folder")
         }
     }
 

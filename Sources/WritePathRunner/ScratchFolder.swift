@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import WritePathEngine
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The scratch folder of one matrix or sweep session: a folder writepath makes under the scratch
 /// root and removes afterwards. It is removed only when this session created it (mkdir succeeded)

@@ -203,7 +203,8 @@ public final class SweepRunner {
                 results.append(r)
                 layerInfos[li].stop_reason = "unavailable"
                 layerInfos[li].stop_detail = "\(reason); \(fix)"
-                try save(runFile: "\(directory)/runs/\(MatrixRunner.fileLabel(String(format: "%04d", sequence) + "-\(spec.slug)-unavailable")).json", [r])
+                let label = MatrixRunner.fileLabel(String(format: "%04d", sequence) + "-\(spec.slug)-unavailable")
+                try save(runFile: "\(directory)/runs/\(label).json", [r])
                 continue
             }
             var points: [CurvePoint] = []
@@ -220,7 +221,8 @@ public final class SweepRunner {
                     }
                     sequence += 1
                     let label = MatrixRunner.fileLabel(
-                        String(format: "%04d", sequence) + "-\(spec.slug)-\(sweep.parameter.rawValue)\(value)" + (repeated ? "-rep\(rep)" : ""))
+                        String(format: "%04d", sequence) + "-\(spec.slug)-\(sweep.parameter.rawValue)\(value)"
+                            + (repeated ? "-rep\(rep)" : ""))
                     let elapsed = Double(monotonicNanoseconds() - started) / 1e9
                     options.progress?(
                         "[\(MatrixRunner.duration(elapsed))] \(spec.description): \(at) (step \(step) of \(sweep.values.count)"

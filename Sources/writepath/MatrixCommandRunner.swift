@@ -84,7 +84,8 @@ extension MatrixCommandRunner {
         guard differs.isEmpty else {
             throw WritePathError.invalidInput(
                 field: "matrix",
-                message: "\(quoted(matrix)) is not the matrix of \(resume) (its \(differs.joined(separator: ", ")) differ); leave out --matrix with --resume or give the same matrix")
+                message: "\(quoted(matrix)) is not the matrix of \(resume) (its \(differs.joined(separator: ", ")) differ); "
+                    + "leave out --matrix with --resume or give the same matrix")
         }
     }
 }

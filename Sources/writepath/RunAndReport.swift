@@ -66,7 +66,8 @@ struct ReportOptions {
                 let json = try JSONFormat.render(document)
                 do {
                     // A new file every run: two runs in the same second never share one.
-                    let name = try OutputFile.writeNew(json, folder: results, base: runIdentifier(host: document.host.hostname), ext: "json")
+                    let base = runIdentifier(host: document.host.hostname)
+                    let name = try OutputFile.writeNew(json, folder: results, base: base, ext: "json")
                     if !quiet { Output.stderr("results: \(name)\n") }
                 } catch {
                     late.append(keep(json, failed: "--results \(results)", error: error, ext: "json"))

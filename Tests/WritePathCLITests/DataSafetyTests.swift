@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Testing
 import WritePathTestSupport
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A folder holding files and folders the user had, made before writepath runs and checked after.
 struct UserFiles {
@@ -33,7 +34,11 @@ struct UserFiles {
     func strangers(in relative: String = "") -> [String] {
         let dir = relative.isEmpty ? path : "\(path)/\(relative)"
         let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
-        return names.filter { n in !files.keys.contains { $0 == (relative.isEmpty ? n : "\(relative)/\(n)") || $0.hasPrefix((relative.isEmpty ? n : "\(relative)/\(n)") + "/") } }
+        return names.filter { n in
+            !files.keys.contains {
+                $0 == (relative.isEmpty ? n : "\(relative)/\(n)") || $0.hasPrefix((relative.isEmpty ? n : "\(relative)/\(n)") + "/")
+            }
+        }
     }
 
     func remove() { try? FileManager.default.removeItem(atPath: path) }
@@ -60,15 +65,19 @@ struct DataSafetyTests {
         defer { user.remove() }
         try user.add("X/keep.txt")
         try FileManager.default.createDirectory(atPath: "\(user.path)/X/inner", withIntermediateDirectories: true)
-        let p = try start(["sweep", "--layer", "host", "--sweep", "iodepth=1,2,4,8", "--runtime", "1", "--size", "1m",
-                           "--scratch", "\(user.path)/X/inner", "--results", "\(user.path)/R"], cwd: user.path)
+        let p = try start(
+            [
+                "sweep", "--layer", "host", "--sweep", "iodepth=1,2,4,8", "--runtime", "1", "--size", "1m",
+                "--scratch", "\(user.path)/X/inner", "--results", "\(user.path)/R",
+            ], cwd: user.path)
         Thread.sleep(forTimeInterval: 2)
         kill(p.processIdentifier, SIGINT)
         p.waitUntilExit()
         #expect(p.terminationStatus == 130)
         let run = try #require(try FileManager.default.contentsOfDirectory(atPath: "\(user.path)/R").first)
-        let r = try writepath(["sweep", "--resume", "..", "--scratch", "\(user.path)/X/inner", "--quiet"], cwd: "\(user.path)/R/\(run)/runs",
-                              timeout: 120)
+        let r = try writepath(
+            ["sweep", "--resume", "..", "--scratch", "\(user.path)/X/inner", "--quiet"], cwd: "\(user.path)/R/\(run)/runs",
+            timeout: 120)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(user.damaged.isEmpty, "lost: \(user.damaged)")
         #expect(FileManager.default.fileExists(atPath: "\(user.path)/X/inner"))
@@ -87,8 +96,9 @@ struct DataSafetyTests {
             repetitions: 1
             """
         try matrix.write(toFile: "\(user.path)/m.yaml", atomically: false, encoding: .utf8)
-        let r = try writepath(["run", "--matrix", "m.yaml", "--results", "results", "--quiet", "--output-format", "json"], cwd: user.path,
-                              timeout: 120)
+        let r = try writepath(
+            ["run", "--matrix", "m.yaml", "--results", "results", "--quiet", "--output-format", "json"], cwd: user.path,
+            timeout: 120)
         #expect(r.status == 1, "\(r.stderr)")
         #expect(r.stdout.contains("not created by writepath"))
         #expect(user.damaged.isEmpty, "lost: \(user.damaged)")
@@ -99,8 +109,11 @@ struct DataSafetyTests {
         var user = try UserFiles("host-sweep-refused")
         defer { user.remove() }
         try user.add("b/job.0.0")
-        let r = try writepath(["sweep", "--layer", "host:directory=\(user.path)/b", "--sweep", "iodepth=1,2", "--runtime", "0.5",
-                               "--size", "64k", "--results", "\(user.path)/results", "--quiet"], cwd: user.path, timeout: 120)
+        let r = try writepath(
+            [
+                "sweep", "--layer", "host:directory=\(user.path)/b", "--sweep", "iodepth=1,2", "--runtime", "0.5",
+                "--size", "64k", "--results", "\(user.path)/results", "--quiet",
+            ], cwd: user.path, timeout: 120)
         #expect(r.status != 0)
         #expect(user.damaged.isEmpty, "lost: \(user.damaged)")
     }
@@ -139,8 +152,9 @@ struct DataSafetyTests {
         var user = try UserFiles("verify-state")
         defer { user.remove() }
         try user.add("t.dat.wpverify", "my own file that happens to have this name\n")
-        let r = try writepath(["run", "--filename=\(user.path)/t.dat", "--size=256k", "--verify=crc32c", "--rw=write"], cwd: user.path,
-                              timeout: 60)
+        let r = try writepath(
+            ["run", "--filename=\(user.path)/t.dat", "--size=256k", "--verify=crc32c", "--rw=write"], cwd: user.path,
+            timeout: 60)
         #expect(r.status == 2, "\(r.stderr)")
         #expect(r.stderr.contains("t.dat.wpverify") && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
         #expect(user.damaged.isEmpty, "lost: \(user.damaged)")
@@ -163,9 +177,10 @@ struct OutputFileSafetyTests {
     func outputDeviceNode() throws {
         let user = try UserFiles("output-node")
         defer { user.remove() }
-        #expect(mknod("\(user.path)/null", S_IFCHR | 0o666, 0x103  /* 1:3, /dev/null */) == 0)
-        let r = try writepath(["run", "--filename=\(user.path)/t.dat", "--size=1m", "--output-format=json", "--output=./null"], cwd: user.path,
-                              timeout: 60)
+        #expect(mknod("\(user.path)/null", S_IFCHR | 0o666, 0x103 /* 1:3, /dev/null */) == 0)
+        let r = try writepath(
+            ["run", "--filename=\(user.path)/t.dat", "--size=1m", "--output-format=json", "--output=./null"], cwd: user.path,
+            timeout: 60)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(fileType("\(user.path)/null") == S_IFCHR, "./null is no longer a character device")
     }
@@ -177,8 +192,9 @@ struct OutputFileSafetyTests {
         try user.add("real.json", "old\n")
         user.files["real.json"] = nil  // it is meant to be written
         #expect(symlink("real.json", "\(user.path)/link.json") == 0)
-        let r = try writepath(["run", "--filename=\(user.path)/t.dat", "--size=1m", "--output-format=json", "--output=link.json"], cwd: user.path,
-                              timeout: 60)
+        let r = try writepath(
+            ["run", "--filename=\(user.path)/t.dat", "--size=1m", "--output-format=json", "--output=link.json"], cwd: user.path,
+            timeout: 60)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(fileType("\(user.path)/link.json") == S_IFLNK)
         #expect((try? String(contentsOfFile: "\(user.path)/real.json", encoding: .utf8))?.contains("\"runs\"") == true)
@@ -189,8 +205,9 @@ struct OutputFileSafetyTests {
         let user = try UserFiles("output-stdout")
         defer { user.remove() }
         #expect(symlink("/proc/self/fd/1", "\(user.path)/out") == 0)
-        let r = try writepath(["run", "--filename=\(user.path)/t.dat", "--size=1m", "--output-format=json", "--output=out"], cwd: user.path,
-                              timeout: 60)
+        let r = try writepath(
+            ["run", "--filename=\(user.path)/t.dat", "--size=1m", "--output-format=json", "--output=out"], cwd: user.path,
+            timeout: 60)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("\"runs\""))
         #expect(fileType("\(user.path)/out") == S_IFLNK)
@@ -200,20 +217,24 @@ struct OutputFileSafetyTests {
     func compareDeviceNodes() throws {
         let user = try UserFiles("compare-node")
         defer { user.remove() }
-        let good = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Corpus/good/result.json").path
-        #expect(mknod("\(user.path)/md", S_IFCHR | 0o666, 0x103  /* 1:3, /dev/null */) == 0)
-        #expect(mknod("\(user.path)/ju", S_IFCHR | 0o666, 0x103  /* 1:3, /dev/null */) == 0)
+        let good = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
+            "Corpus/good/result.json"
+        ).path
+        #expect(mknod("\(user.path)/md", S_IFCHR | 0o666, 0x103 /* 1:3, /dev/null */) == 0)
+        #expect(mknod("\(user.path)/ju", S_IFCHR | 0o666, 0x103 /* 1:3, /dev/null */) == 0)
         let r = try writepath(["compare", good, good, "--markdown", "md", "--junit", "ju"], cwd: user.path, timeout: 60)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(fileType("\(user.path)/md") == S_IFCHR && fileType("\(user.path)/ju") == S_IFCHR)
     }
 
-    @Test("--output to a block device node or a folder is refused before measuring (exit 2, one line)", .enabled(if: isRoot, "mknod needs root"))
+    @Test(
+        "--output to a block device node or a folder is refused before measuring (exit 2, one line)",
+        .enabled(if: isRoot, "mknod needs root"))
     func outputBlockDeviceRefused() throws {
         let user = try UserFiles("output-blk")
         defer { user.remove() }
         // A node of a loop device that does not exist: even a broken check could not write a disk.
-        #expect(mknod("\(user.path)/blk", S_IFBLK | 0o600, 0x7FA  /* 7:250 */) == 0)
+        #expect(mknod("\(user.path)/blk", S_IFBLK | 0o600, 0x7FA /* 7:250 */) == 0)
         for out in [user.path, "blk"] {
             let r = try writepath(["run", "--filename=\(user.path)/t.dat", "--size=1m", "--output=\(out)"], cwd: user.path, timeout: 60)
             #expect(r.status == 2 && r.stderr.contains("invalid output") && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
@@ -222,7 +243,9 @@ struct OutputFileSafetyTests {
         #expect(fileType("\(user.path)/blk") == S_IFBLK)
     }
 
-    @Test("an unwritable --output or --results folder is refused before measuring", .enabled(if: isRoot, "mounting a read-only tmpfs needs root"))
+    @Test(
+        "an unwritable --output or --results folder is refused before measuring",
+        .enabled(if: isRoot, "mounting a read-only tmpfs needs root"))
     func unwritableFolder() throws {
         let user = try UserFiles("output-ro")
         defer { user.remove() }
@@ -232,8 +255,9 @@ struct OutputFileSafetyTests {
         defer { umount(ro) }
         for args in [["--output=\(ro)/out.json"], ["--results=\(ro)"]] {
             let started = Date()
-            let r = try writepath(["run", "--filename=\(user.path)/t.dat", "--size=1m", "--runtime=3", "--time_based"] + args, cwd: user.path,
-                                  timeout: 60)
+            let r = try writepath(
+                ["run", "--filename=\(user.path)/t.dat", "--size=1m", "--runtime=3", "--time_based"] + args, cwd: user.path,
+                timeout: 60)
             #expect(r.status == 2 && r.stderr.contains("EROFS") && r.stderr.split(separator: "\n").count == 1, "\(args): \(r.stderr)")
             #expect(Date().timeIntervalSince(started) < 2.5, "\(args): it measured before refusing")
         }
@@ -244,10 +268,12 @@ struct OutputFileSafetyTests {
         let user = try UserFiles("output-late")
         defer { user.remove() }
         #expect(symlink("/dev/full", "\(user.path)/full") == 0)
-        let r = try writepath(["run", "--filename=\(user.path)/t.dat", "--size=1m", "--output-format=json", "--output=full"], cwd: user.path,
-                              environment: ["TMPDIR": user.path], timeout: 60)
+        let r = try writepath(
+            ["run", "--filename=\(user.path)/t.dat", "--size=1m", "--output-format=json", "--output=full"], cwd: user.path,
+            environment: ["TMPDIR": user.path], timeout: 60)
         #expect(r.status == 1, "\(r.stderr)")
-        let kept = try #require(r.stderr.components(separatedBy: "the result is kept in ").last?.trimmingCharacters(in: .whitespacesAndNewlines))
+        let kept = try #require(
+            r.stderr.components(separatedBy: "the result is kept in ").last?.trimmingCharacters(in: .whitespacesAndNewlines))
         #expect(kept.hasPrefix(user.path), "\(r.stderr)")
         #expect((try? String(contentsOfFile: kept, encoding: .utf8))?.contains("\"runs\"") == true, "\(r.stderr)")
     }
@@ -268,9 +294,12 @@ struct ResultFileTests {
         f.timeZone = TimeZone(identifier: "UTC")
         f.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
         let now = Date()
-        for s in 0..<20 { try user.add("R/\(f.string(from: now.addingTimeInterval(Double(s))))-\(host.replacingOccurrences(of: "/", with: "_")).json") }
-        let r = try writepath(["run", "--ioengine=null", "--filename=\(user.path)/t.dat", "--size=64k", "--results=R"], cwd: user.path,
-                              timeout: 60)
+        for s in 0..<20 {
+            try user.add("R/\(f.string(from: now.addingTimeInterval(Double(s))))-\(host.replacingOccurrences(of: "/", with: "_")).json")
+        }
+        let r = try writepath(
+            ["run", "--ioengine=null", "--filename=\(user.path)/t.dat", "--size=64k", "--results=R"], cwd: user.path,
+            timeout: 60)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(user.damaged.isEmpty, "replaced: \(user.damaged)")
         let new = user.strangers(in: "R")
@@ -279,22 +308,34 @@ struct ResultFileTests {
 }
 
 extension ResultFileTests {
-    static let canSetHostname = isRoot && FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare")
+    static let canSetHostname =
+        isRoot && FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare")
         && FileManager.default.isExecutableFile(atPath: "/usr/bin/python3")
 
-    @Test("a host name with / still gives a results file in --results (run) and a run folder (matrix)",
-          .enabled(if: canSetHostname, "needs root, unshare and python3 to set a host name in a UTS namespace"))
+    @Test(
+        "a host name with / still gives a results file in --results (run) and a run folder (matrix)",
+        .enabled(if: canSetHostname, "needs root, unshare and python3 to set a host name in a UTS namespace"))
     func hostNameWithSlash() throws {
         var user = try UserFiles("host-slash")
         defer { user.remove() }
         try user.add("m.yaml", "layers: [host]\nworkloads: [{name: w, size: 64k}]\nrepetitions: 1\n")
         let setHost = "import socket,os,sys; socket.sethostname('we/ird'); os.execv(sys.argv[1], sys.argv[1:])"
-        let run = try runProcess("/usr/bin/unshare", ["-u", "/usr/bin/python3", "-c", setHost, binary, "run", "--filename=\(user.path)/t.dat",
-                                                      "--size=64k", "--results=R"], cwd: user.path, timeout: 60)
+        let run = try runProcess(
+            "/usr/bin/unshare",
+            [
+                "-u", "/usr/bin/python3", "-c", setHost, binary, "run", "--filename=\(user.path)/t.dat",
+                "--size=64k", "--results=R",
+            ], cwd: user.path, timeout: 60)
         #expect(run.status == 0, "\(run.stderr)")
-        #expect(user.strangers(in: "R").count == 1 && user.strangers(in: "R").first?.hasSuffix("we_ird.json") == true, "\(user.strangers(in: "R"))")
-        let matrix = try runProcess("/usr/bin/unshare", ["-u", "/usr/bin/python3", "-c", setHost, binary, "run", "--matrix=m.yaml",
-                                                         "--results=M", "--quiet"], cwd: user.path, timeout: 60)
+        #expect(
+            user.strangers(in: "R").count == 1 && user.strangers(in: "R").first?.hasSuffix("we_ird.json") == true,
+            "\(user.strangers(in: "R"))")
+        let matrix = try runProcess(
+            "/usr/bin/unshare",
+            [
+                "-u", "/usr/bin/python3", "-c", setHost, binary, "run", "--matrix=m.yaml",
+                "--results=M", "--quiet",
+            ], cwd: user.path, timeout: 60)
         #expect(matrix.status == 0, "\(matrix.stderr)")
         let folder = user.strangers(in: "M").first ?? "?"
         #expect(FileManager.default.fileExists(atPath: "\(user.path)/M/\(folder)/run.json"), "\(folder)")
@@ -313,8 +354,9 @@ struct FailureMessageTests {
         #expect(!FileManager.default.fileExists(atPath: "\(user.path)/nowhere.dat"))
     }
 
-    @Test("a full filesystem (ENOSPC) during the run: exit 1 and the error on stderr, not only in the JSON",
-          .enabled(if: isRoot, "mounting a small tmpfs needs root"))
+    @Test(
+        "a full filesystem (ENOSPC) during the run: exit 1 and the error on stderr, not only in the JSON",
+        .enabled(if: isRoot, "mounting a small tmpfs needs root"))
     func enospcOnStderr() throws {
         let user = try UserFiles("enospc")
         defer { user.remove() }
@@ -322,8 +364,11 @@ struct FailureMessageTests {
         try FileManager.default.createDirectory(atPath: small, withIntermediateDirectories: true)
         #expect(mount("tmpfs", small, "tmpfs", 0, "size=1m") == 0, "mount: \(errno)")
         defer { umount(small) }
-        let r = try writepath(["run", "--size=4m", "--rw=write", "--bs=64k", "--direct=0", "--fallocate=none", "--filename=\(small)/t.dat",
-                               "--output-format=json"], cwd: user.path, timeout: 60)
+        let r = try writepath(
+            [
+                "run", "--size=4m", "--rw=write", "--bs=64k", "--direct=0", "--fallocate=none", "--filename=\(small)/t.dat",
+                "--output-format=json",
+            ], cwd: user.path, timeout: 60)
         #expect(r.status == 1, "\(r.stderr)")
         #expect(r.stderr.contains("ENOSPC"), "\(r.stderr)")
         #expect(r.stdout.contains("ENOSPC"))
@@ -344,8 +389,9 @@ struct MatrixFolderTests {
         let before = FileManager.default.contents(atPath: "\(user.path)/\(dir)/run.json")
         let r = try writepath(["run", "--resume", dir, "--matrix", "other.yaml", "--quiet"], cwd: user.path, timeout: 60)
         #expect(r.status == 2, "\(r.stderr)")
-        #expect(r.stderr.contains("invalid matrix") && r.stderr.contains("workloads, repetitions differ")
-                    && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+        #expect(
+            r.stderr.contains("invalid matrix") && r.stderr.contains("workloads, repetitions differ")
+                && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
         #expect(FileManager.default.contents(atPath: "\(user.path)/\(dir)/run.json") == before)
         let same = try writepath(["run", "--resume", dir, "--matrix", "m.yaml", "--quiet"], cwd: user.path, timeout: 60)
         #expect(same.status == 0, "the same matrix is accepted: \(same.stderr)")
@@ -357,8 +403,10 @@ struct MatrixFolderTests {
         defer { user.remove() }
         let d = "\(user.path)/" + String(repeating: "d", count: 120)
         try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
-        try user.add("m.yaml", "layers: [{name: host, directory: \(d)}]\nworkloads: [{name: \(String(repeating: "w", count: 200)), size: 64k}]\n"
-                        + "repetitions: 2\n")
+        try user.add(
+            "m.yaml",
+            "layers: [{name: host, directory: \(d)}]\nworkloads: [{name: \(String(repeating: "w", count: 200)), size: 64k}]\n"
+                + "repetitions: 2\n")
         let r = try writepath(["run", "--matrix", "m.yaml", "--results", "R", "--quiet"], cwd: user.path, timeout: 60)
         #expect(r.status == 0, "\(r.stderr)")
         let dir = "\(user.path)/R/" + (user.strangers(in: "R").first ?? "?")
