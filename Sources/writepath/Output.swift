@@ -5,7 +5,7 @@ import Foundation
 import WritePathEngine
 import WritePathRunner
 
-/// Output destinations: stdout, files written atomically, and the status line on stderr.
+/// Output destinations: stdout, the files the user names (see `OutputFile`), and the status line on stderr.
 enum Output {
     /// Writes `text` to the file the user named: a regular file (or nothing) is replaced
     /// atomically, a device node, FIFO or symlink is written in place (see `OutputFile`).

@@ -22,7 +22,10 @@ struct RunCommand: ParsableCommand {
     @Argument(help: "A fio job file ([global] plus job sections).") var jobFile: String?
     @OptionGroup(title: "Workload (fio names)") var workload: WorkloadOptions
     @Option(name: .customLong("output-format"), help: "text (default), json or csv.") var outputFormat: String = "text"
-    @Option(name: .customLong("output"), help: "Write the output to FILE instead of stdout (atomically).") var output: String?
+    @Option(
+        name: .customLong("output"),
+        help: "Write the output to FILE instead of stdout (a regular file is replaced atomically; a device, FIFO or symlink is written in place).")
+    var output: String?
     @Option(name: .customLong("results"), help: "Also write the JSON result into DIR as <time>-<host>.json.") var results: String?
     @Option(name: .customLong("matrix"), help: "Run a matrix: a YAML file, or a shipped suite (quick, standard, full).") var matrix: String?
     @Option(name: .customLong("resume"), help: "Finish the interrupted matrix in DIR without redoing finished runs.") var resume: String?
