@@ -38,6 +38,14 @@ enum Sys {
         throw WritePathError.system(call: "stat", path: path, errno: errno, hint: hintFor(errno: errno))
     }
 
+    /// lstat(2): the path itself (a symlink is not followed), nil when nothing is there.
+    static func lstatIfExists(_ path: String) throws -> stat? {
+        var st = stat()
+        if fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) == 0 { return st }
+        if errno == ENOENT { return nil }
+        throw WritePathError.system(call: "lstat", path: path, errno: errno, hint: hintFor(errno: errno))
+    }
+
     static func close(_ fd: Int32) { _ = Glibc.close(fd) }
 
     /// pread until `count` bytes or end of file; returns the bytes read.

@@ -85,14 +85,36 @@ public enum Target {
     /// workload does not fit the target, `system` when a call fails.
     public static func prepare(_ workload: Workload, jobIndex: Int, safety: SafetyOptions) throws -> PreparedTarget {
         let path = Target.path(for: workload, jobIndex: jobIndex)
+        try checkNameLengths(path, field: workload.filename == nil ? "directory" : "filename")
         let existing = try Sys.statIfExists(path)
         if let st = existing, (st.st_mode & S_IFMT) == S_IFBLK {
             return try prepareBlockDevice(workload, path: path, st: st, safety: safety)
+        }
+        if existing == nil, let l = try Sys.lstatIfExists(path), (l.st_mode & S_IFMT) == S_IFLNK {
+            let dest = (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) ?? "?"
+            throw WritePathError.invalidInput(
+                field: "filename",
+                message: "\(path) is a dangling symlink (to \(dest), which does not exist); give an existing file or a new name")
         }
         if let st = existing, (st.st_mode & S_IFMT) != S_IFREG {
             throw WritePathError.invalidInput(field: "filename", message: "\(path) is neither a regular file nor a block device")
         }
         return try prepareFile(workload, path: path, exists: existing != nil, safety: safety)
+    }
+
+    /// Every component of `path` at most NAME_MAX (255) bytes and the path below PATH_MAX,
+    /// else `invalidInput` naming `field` (the kernel's ENAMETOOLONG would come after other checks).
+    static func checkNameLengths(_ path: String, field: String) throws {
+        if path.utf8.count >= Int(PATH_MAX) {
+            throw WritePathError.invalidInput(
+                field: field, message: "the path is \(path.utf8.count) bytes; Linux accepts paths below \(PATH_MAX)")
+        }
+        for c in path.split(separator: "/") where c.utf8.count > Int(NAME_MAX) {
+            throw WritePathError.invalidInput(
+                field: field,
+                message: "a name in the path is \(c.utf8.count) bytes (\(clipped(String(c), limit: 24))); "
+                    + "Linux accepts at most \(NAME_MAX)")
+        }
     }
 
     static func prepareFile(_ w: Workload, path: String, exists: Bool, safety: SafetyOptions) throws -> PreparedTarget {

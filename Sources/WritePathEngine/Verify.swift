@@ -113,10 +113,27 @@ public final class VerifyState: @unchecked Sendable {
     /// The state file of a target.
     public static func path(for target: String) -> String { target + ".wpverify" }
 
-    /// Writes the state to `path` (atomically: temporary file, fsync, rename).
+    /// Throws `refused` naming `verify` when something other than a writepath state file is at
+    /// `path` (saving the state would replace it), unless `safety.overwrite`.
+    public static func checkReplaceable(_ path: String, safety: SafetyOptions) throws {
+        guard let st = try Sys.lstatIfExists(path), !safety.overwrite else { return }
+        var magic: UInt64 = 0
+        if (st.st_mode & S_IFMT) == S_IFREG {
+            let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+            if fd >= 0 {
+                _ = withUnsafeMutableBytes(of: &magic) { Glibc.pread(fd, $0.baseAddress, 8, 0) }
+                Glibc.close(fd)
+            }
+        }
+        guard magic != fileMagic else { return }
+        throw WritePathError.refused(
+            field: "verify", message: "\(path) exists and is not a writepath verify state; move it away or pass --overwrite to replace it")
+    }
+
+    /// Writes the state to `path` (atomically: a new temporary file, fsync, rename).
     public func save(to path: String) throws {
-        let tmp = path + ".tmp"
-        let fd = try Sys.open(tmp, flags: O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC)
+        let tmp = path + ".tmp.\(getpid())"
+        let fd = try Sys.open(tmp, flags: O_WRONLY | O_CREAT | wp_o_excl() | O_CLOEXEC, mode: 0o644)
         var header: [UInt64] = [Self.fileMagic, bs, regionOffset, UInt64(latest.count), seed, UInt64(job), run]
         do {
             try header.withUnsafeMutableBytes { try Sys.pwriteAll(fd, $0.baseAddress!, count: $0.count, offset: 0, path: tmp) }

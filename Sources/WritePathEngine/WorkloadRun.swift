@@ -14,6 +14,9 @@ public struct WorkloadRun {
     /// Called about once a second while the jobs run, with the elapsed seconds and the live
     /// counters; used for the status line.
     public var onTick: ((Double, [JobProgress]) -> Void)?
+    /// Remove the target files this run created once it ends (a layer's cleanup); files that
+    /// existed before it are never removed. Their verify state is then not saved either.
+    public var removeCreatedFiles = false
 
     public init(workload: Workload, safety: SafetyOptions = SafetyOptions(), layer: LayerInfo = LayerInfo(name: "host"), rep: Int = 1) {
         self.workload = workload
@@ -46,11 +49,30 @@ public struct WorkloadRun {
 
         // Targets: one shared file, or one per job (fio's default names).
         var targets: [PreparedTarget] = []
-        if w.filename != nil {
-            let t = try Target.prepare(w, jobIndex: 0, safety: safety)
-            targets = Array(repeating: t, count: w.numjobs)
-        } else {
-            for j in 0..<w.numjobs { targets.append(try Target.prepare(w, jobIndex: j, safety: safety)) }
+        var createdFiles: [String] = []
+        defer { if removeCreatedFiles { for p in createdFiles { unlink(p) } } }
+        do {
+            if w.filename != nil {
+                let t = try Target.prepare(w, jobIndex: 0, safety: safety)
+                if t.info.created { createdFiles.append(t.info.path) }
+                targets = Array(repeating: t, count: w.numjobs)
+            } else {
+                for j in 0..<w.numjobs {
+                    let t = try Target.prepare(w, jobIndex: j, safety: safety)
+                    if t.info.created { createdFiles.append(t.info.path) }
+                    targets.append(t)
+                }
+            }
+            if w.verify != .none && w.ioengine != .null {
+                for t in uniqueTargets(targets) where savesVerifyState(t) {
+                    try VerifyState.checkReplaceable(VerifyState.path(for: t.info.path), safety: safety)
+                }
+            }
+        } catch {
+            // The run does not happen: the files made for earlier jobs do not stay behind.
+            for p in createdFiles { unlink(p) }
+            createdFiles = []
+            throw error
         }
         var warnings: [String] = syncDepthNote.map { [$0] } ?? []
         let memoryBacked = ["tmpfs", "ramfs", "devtmpfs"].contains(targets[0].info.filesystem ?? "")
@@ -264,6 +286,11 @@ public struct WorkloadRun {
 
     func t0(_ targets: [PreparedTarget]) -> String { targets[0].info.path }
 
+    /// Whether the verify state of `target` is saved next to it: file targets that stay after the run.
+    func savesVerifyState(_ target: PreparedTarget) -> Bool {
+        !target.isBlockDevice && !(removeCreatedFiles && target.info.created)
+    }
+
     func uniqueTargets(_ targets: [PreparedTarget]) -> [PreparedTarget] {
         var seen = Set<String>()
         return targets.filter { seen.insert($0.info.path).inserted }
@@ -307,7 +334,7 @@ public struct WorkloadRun {
         for (j, state) in states.enumerated() {
             guard let state else { perJob.append(nil); continue }
             let path = targets[j].info.path
-            if !targets[j].isBlockDevice {
+            if savesVerifyState(targets[j]) {
                 do { try state.save(to: VerifyState.path(for: path)) } catch { failure = failure ?? "\(error)" }
             }
             do {

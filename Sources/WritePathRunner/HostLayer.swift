@@ -28,12 +28,11 @@ public struct HostLayer: Layer {
         var w = workload
         w.filename = nil
         w.directory = dir
-        defer {
-            if !context.keep {
-                for j in 0..<w.numjobs { try? FileManager.default.removeItem(atPath: Target.path(for: w, jobIndex: j)) }
-            }
-        }
-        var result = try WorkloadRun(workload: w, layer: LayerInfo(name: Self.name, settings: describe()), rep: rep).execute()
+        // Only the files this run created are removed afterwards: a refused target (the user's
+        // file of the same name) is left as it was.
+        var run = WorkloadRun(workload: w, layer: LayerInfo(name: Self.name, settings: describe()), rep: rep)
+        run.removeCreatedFiles = !context.keep
+        var result = try run.execute()
         result.workload = workload
         return result
     }

@@ -66,7 +66,7 @@ public final class MatrixRunner {
     /// holding `runs/` and `logs/`, and returns its path. An existing folder is never reused.
     static func newRunFolder(in resultsRoot: String, host: String) throws -> String {
         let fm = FileManager.default
-        try fm.createDirectory(atPath: resultsRoot, withIntermediateDirectories: true)
+        try OutputFile.ensureFolder(resultsRoot, field: "results")
         let base = "\(resultsRoot)/\(runIdentifier(host: host))"
         var dir = base
         var n = 2
@@ -76,8 +76,9 @@ public final class MatrixRunner {
         return dir
     }
 
-    /// `20261126T101500Z-myhost`.
+    /// `20261126T101500Z-myhost`: a file name, whatever the host name holds (`/` becomes `_`).
     public static func runIdentifier(host: String) -> String {
+        let host = ScratchFolder.safeName(host.replacingOccurrences(of: "/", with: "_"))
         let f = DateFormatter()
         f.locale = Locale(identifier: "en_US_POSIX")
         f.timeZone = TimeZone(identifier: "UTC")
@@ -96,9 +97,10 @@ public final class MatrixRunner {
     public func run() throws -> ResultDocument {
         let layers = try spec.layers.map { try LayerRegistry.make($0) }
         let availability = layers.map { $0.availability() }
-        let scratch = "\(options.scratchRoot)/\((directory as NSString).lastPathComponent)"
-        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-        defer { if !options.keep { try? FileManager.default.removeItem(atPath: scratch) } }
+        // Never the root joined with the run folder's name: `--resume ..` would name the folder above it.
+        let scratchFolder = try ScratchFolder.make(root: options.scratchRoot, for: directory)
+        let scratch = scratchFolder.path
+        defer { if !options.keep { scratchFolder.remove() } }
         var done = Set(results.map(key))
         let total = spec.layers.count * spec.workloads.count * spec.repetitions.maximum
         let started = monotonicNanoseconds()
@@ -120,7 +122,7 @@ public final class MatrixRunner {
                     if done.contains(k) { continue }
                     if stopRequested.load(ordering: .relaxed) { interrupted = true; break roundLoop }
                     sequence += 1
-                    let label = String(format: "%04d", sequence) + "-\(layerSpec.slug)-\(workload.name)-rep\(round)"
+                    let label = Self.fileLabel(String(format: "%04d", sequence) + "-\(layerSpec.slug)-\(workload.name)-rep\(round)")
                     let elapsed = Double(monotonicNanoseconds() - started) / 1e9
                     let finished = results.count
                     var line = "[\(finished)/\(total)] \(Self.duration(elapsed)) elapsed"
@@ -210,6 +212,23 @@ public final class MatrixRunner {
         try writeAtomically(try JSONFormat.render(document(complete: false)), to: "\(directory)/run.json")
     }
 
+    /// Longest label of a run's files (`runs/<label>.json`, `logs/<label>/`) in bytes: with the
+    /// extension and a temporary file's suffix it stays below NAME_MAX (255).
+    static let maximumLabelBytes = 200
+
+    /// `label` as a file name: characters other than letters, digits, `-`, `_`, `.`, `=` become `_`;
+    /// when longer than `maximumLabelBytes`, cut and ended with a hash of the whole, so that long
+    /// layer and workload names still give distinct names a filesystem accepts.
+    static func fileLabel(_ label: String) -> String {
+        var safe = String(label.map { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.=".contains($0)) ? $0 : "_" })
+        guard safe.utf8.count > maximumLabelBytes else { return safe }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a 64 of the whole label
+        for b in label.utf8 { hash = (hash ^ UInt64(b)) &* 0x100_0000_01b3 }
+        let suffix = "-" + String(hash, radix: 16)
+        while safe.utf8.count + suffix.utf8.count > maximumLabelBytes { safe.removeLast() }
+        return safe + suffix
+    }
+
     static func duration(_ s: Double) -> String {
         let t = Int(s.rounded())
         return t >= 60 ? "\(t / 60)m\(String(format: "%02d", t % 60))s" : "\(t)s"
@@ -219,8 +238,16 @@ public final class MatrixRunner {
 /// Writes `text` to `path` atomically: a temporary file in the same folder, fsync, rename.
 public func writeAtomically(_ text: String, to path: String) throws {
     let dir = (path as NSString).deletingLastPathComponent
-    let tmp = (dir.isEmpty ? "." : dir) + "/.\((path as NSString).lastPathComponent).tmp.\(getpid())"
-    let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    let base = (dir.isEmpty ? "." : dir) + "/.\((path as NSString).lastPathComponent).tmp.\(getpid())"
+    // O_EXCL: a file of the temporary's name that the user had is never truncated.
+    var tmp = base
+    var fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+    var n = 2
+    while fd < 0 && errno == EEXIST && n < 100 {
+        tmp = "\(base).\(n)"
+        n += 1
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+    }
     guard fd >= 0 else {
         throw WritePathError.system(call: "open", path: tmp, errno: errno, hint: "check that the folder exists and is writable")
     }

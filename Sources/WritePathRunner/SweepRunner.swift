@@ -173,9 +173,10 @@ public final class SweepRunner {
     /// Runs every layer's sweep, or what remains of it when resuming. Returns the document also
     /// written to `run.json`; `sweep.complete` is false when it was interrupted.
     public func run() throws -> ResultDocument {
-        let scratch = "\(options.scratchRoot)/\((directory as NSString).lastPathComponent)"
-        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-        defer { if !options.keep { try? FileManager.default.removeItem(atPath: scratch) } }
+        // Never the root joined with the run folder's name: `--resume ..` would name the folder above it.
+        let scratchFolder = try ScratchFolder.make(root: options.scratchRoot, for: directory)
+        let scratch = scratchFolder.path
+        defer { if !options.keep { scratchFolder.remove() } }
         var interrupted = false
         var done = Set(results.compactMap(Self.key))
         let started = monotonicNanoseconds()
@@ -202,7 +203,8 @@ public final class SweepRunner {
                 results.append(r)
                 layerInfos[li].stop_reason = "unavailable"
                 layerInfos[li].stop_detail = "\(reason); \(fix)"
-                try save(runFile: "\(directory)/runs/\(String(format: "%04d", sequence))-\(spec.slug)-unavailable.json", [r])
+                let label = MatrixRunner.fileLabel(String(format: "%04d", sequence) + "-\(spec.slug)-unavailable")
+                try save(runFile: "\(directory)/runs/\(label).json", [r])
                 continue
             }
             var points: [CurvePoint] = []
@@ -218,8 +220,9 @@ public final class SweepRunner {
                         break layerLoop
                     }
                     sequence += 1
-                    let label =
-                        String(format: "%04d", sequence) + "-\(spec.slug)-\(sweep.parameter.rawValue)\(value)" + (repeated ? "-rep\(rep)" : "")
+                    let label = MatrixRunner.fileLabel(
+                        String(format: "%04d", sequence) + "-\(spec.slug)-\(sweep.parameter.rawValue)\(value)"
+                            + (repeated ? "-rep\(rep)" : ""))
                     let elapsed = Double(monotonicNanoseconds() - started) / 1e9
                     options.progress?(
                         "[\(MatrixRunner.duration(elapsed))] \(spec.description): \(at) (step \(step) of \(sweep.values.count)"

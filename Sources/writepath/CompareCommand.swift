@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import WritePathEngine
 import WritePathReport
+import WritePathRunner
 
 /// `writepath compare BASELINE CURRENT`: a verdict per layer × workload × metric; exits 1 when
 /// anything regressed.
@@ -39,6 +40,8 @@ struct CompareCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let markdown { try OutputFile.check(markdown, field: "markdown") }
+        if let junit { try OutputFile.check(junit, field: "junit") }
         let base = try ResultInput.load([baseline])
         let cur = try ResultInput.load([current])
         let chosen = metrics.isEmpty ? RunMetric.allCases : metrics.compactMap { RunMetric(rawValue: $0) }
@@ -46,8 +49,8 @@ struct CompareCommand: ParsableCommand {
         if comparison.rows.isEmpty {
             throw WritePathError.invalidInput(field: current, message: "shares no layer × workload with \(baseline); nothing to compare")
         }
-        if let markdown { try Output.writeAtomically(MarkdownReport.render(comparison), to: markdown) }
-        if let junit { try Output.writeAtomically(JUnitFormat.render(comparison), to: junit) }
+        if let markdown { try Output.writeFile(MarkdownReport.render(comparison), to: markdown, field: "markdown") }
+        if let junit { try Output.writeFile(JUnitFormat.render(comparison), to: junit, field: "junit") }
         if quiet {
             var out = ""
             for r in comparison.regressions { out += "regressed: \(r.label) \(r.metric) \(Comparison.formatChange(r))\n" }

@@ -21,9 +21,11 @@ struct MatrixCommandRunner {
     /// Runs the matrix and returns its run folder.
     func runReturningDirectory() throws -> String {
         var spec: MatrixSpec?
+        var givenText = ""
         if let matrix {
             if let suite = Suites.named(matrix), !FileManager.default.fileExists(atPath: matrix) {
                 spec = try MatrixSpec.parse(suite, source: "suite \(matrix)")
+                givenText = suite
             } else {
                 guard let data = FileManager.default.contents(atPath: matrix) else {
                     throw WritePathError.invalidInput(field: "matrix", message: "cannot read '\(matrix)'; give a YAML file or one of quick, standard, full")
@@ -32,8 +34,10 @@ struct MatrixCommandRunner {
                     throw WritePathError.invalidInput(field: "matrix", message: "\(quoted(matrix)) is not UTF-8 text")
                 }
                 spec = try MatrixSpec.parse(text, source: matrix)
+                givenText = text
             }
         }
+        if let resume, let matrix, let given = spec { try checkSame(given, givenText: givenText, matrix: matrix, resume: resume) }
         Signals.install()
         var options = MatrixRunner.Options()
         options.resultsRoot = results
@@ -62,6 +66,27 @@ struct MatrixCommandRunner {
         }
         if (doc.matrix?.failed_runs ?? 0) > 0 { throw ExitCode(1) }
         return runner.directory
+    }
+}
+
+extension MatrixCommandRunner {
+    /// With --resume, a --matrix given too must be the one the run folder recorded (layers, workloads,
+    /// repetitions, and the seed when the file names one), as `sweep --resume` checks its parameters.
+    func checkSame(_ given: MatrixSpec, givenText: String, matrix: String, resume: String) throws {
+        guard let text = try? String(contentsOfFile: "\(resume)/matrix.yaml", encoding: .utf8) else { return }  // the runner says why
+        let recorded = try MatrixSpec.parse(text, source: "\(resume)/matrix.yaml")
+        let namesSeed = givenText.split(separator: "\n").contains { $0.trimmingCharacters(in: .whitespaces).hasPrefix("seed:") }
+        var differs: [String] = []
+        if given.layers != recorded.layers { differs.append("layers") }
+        if given.workloads != recorded.workloads { differs.append("workloads") }
+        if given.repetitions != recorded.repetitions { differs.append("repetitions") }
+        if namesSeed && given.seed != recorded.seed { differs.append("seed") }
+        guard differs.isEmpty else {
+            throw WritePathError.invalidInput(
+                field: "matrix",
+                message: "\(quoted(matrix)) is not the matrix of \(resume) (its \(differs.joined(separator: ", ")) differ); "
+                    + "leave out --matrix with --resume or give the same matrix")
+        }
     }
 }
 

@@ -5,11 +5,12 @@ import Foundation
 import WritePathEngine
 import WritePathRunner
 
-/// Output destinations: stdout, files written atomically, and the status line on stderr.
+/// Output destinations: stdout, the files the user names (see `OutputFile`), and the status line on stderr.
 enum Output {
-    /// Writes `text` to `path` atomically (temporary file, fsync, rename).
-    static func writeAtomically(_ text: String, to path: String) throws {
-        try WritePathRunner.writeAtomically(text, to: path)
+    /// Writes `text` to the file the user named: a regular file (or nothing) is replaced
+    /// atomically, a device node, FIFO or symlink is written in place (see `OutputFile`).
+    static func writeFile(_ text: String, to path: String, field: String) throws {
+        try OutputFile.write(text, to: path, field: field)
     }
 
     static func stdout(_ text: String) {

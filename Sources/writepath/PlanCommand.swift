@@ -68,6 +68,7 @@ struct PlanCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let html { try OutputFile.check(html, field: "html") }
         let perTenant = try Self.parseIOPS(iopsPerTenant)
         let share = try Self.parseHeadroom(headroom)
         let blockSize = try ByteSize.parse(bs, field: "bs")
@@ -89,7 +90,7 @@ struct PlanCommand: ParsableCommand {
         }
         if let html {
             let aggregation = Aggregation.aggregate(input)
-            try Output.writeAtomically(HTMLReport.render(aggregation, capacity: analysis, plan: plan), to: html)
+            try Output.writeFile(HTMLReport.render(aggregation, capacity: analysis, plan: plan), to: html, field: "html")
         }
         Output.stdout(outputFormat == "csv" ? CapacityCSV.plan(plan) : CapacityText.plan(plan))
         if let html, outputFormat == "text" { Output.stdout("report: \(html)\n") }

@@ -69,7 +69,7 @@ struct ReportCommand: ParsableCommand {
             ("summary.md", MarkdownReport.render(aggregation)),
         ]
         if let capacity { files.append(("capacity.csv", CapacityCSV.curves(capacity))) }
-        for (name, text) in files { try Output.writeAtomically(text, to: "\(directory)/\(name)") }
+        for (name, text) in files { try Output.writeFile(text, to: "\(directory)/\(name)", field: "output-dir") }
         if !quiet {
             if !aggregation.rows.isEmpty || capacity == nil { Output.stdout(TextReport.render(aggregation) + "\n") }
             if let capacity {

@@ -22,7 +22,7 @@ struct ReportOptions {
     func runAndReport(_ jobs: [Workload], schedule: [FioJobFile.Scheduling]? = nil, safety: SafetyOptions,
                       afterEach: ((Workload) -> Void)? = nil) throws {
         for w in jobs { try w.validate() }
-        if let output { try checkOutputFolder(output) }
+        if let output { try OutputFile.check(output, field: "output") }
         if let results { try ensureFolder(results) }
         Signals.install()
         var runs: [RunResult] = []
@@ -63,11 +63,30 @@ struct ReportOptions {
                 text = TextFormat.render(document)
                     + TextFormat.groupSums(document, reporting: Self.reportedGroups(jobs.count, schedule))
             }
-            if let output { try Output.writeAtomically(text, to: output) } else { Output.stdout(text) }
+            var late: [String] = []
+            if let output {
+                do { try Output.writeFile(text, to: output, field: "output") } catch {
+                    late.append(keep(text, failed: "--output \(output)", error: error, ext: outputFormat == "text" ? "txt" : outputFormat))
+                }
+            } else {
+                Output.stdout(text)
+            }
             if let results {
-                let name = "\(results)/\(runIdentifier(host: document.host.hostname)).json"
-                try Output.writeAtomically(try JSONFormat.render(document), to: name)
-                if !quiet { Output.stderr("results: \(name)\n") }
+                let json = try JSONFormat.render(document)
+                do {
+                    // A new file every run: two runs in the same second never share one.
+                    let base = runIdentifier(host: document.host.hostname)
+                    let name = try OutputFile.writeNew(json, folder: results, base: base, ext: "json")
+                    if !quiet { Output.stderr("results: \(name)\n") }
+                } catch {
+                    late.append(keep(json, failed: "--results \(results)", error: error, ext: "json"))
+                }
+            }
+            // A run that failed says why on stderr too, not only inside the result.
+            for r in runs where r.status == "failed" { Output.stderr("writepath: error: \(r.workload.name): \(r.error ?? "failed")\n") }
+            if !late.isEmpty {
+                for line in late { Output.stderr("writepath: error: \(line)\n") }
+                throw ExitCode(1)
             }
         }
         if let failure { throw failure }
@@ -102,29 +121,16 @@ struct ReportOptions {
         return Set(schedule.indices.filter { schedule[$0].groupReporting }.map { g[$0] })
     }
 
-    /// Checks, before anything runs, that `--output` can be written: its folder exists and it
-    /// is not a folder itself. Measuring for minutes and then failing to save would lose the run.
-    func checkOutputFolder(_ path: String) throws {
-        var isDir: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
-            throw WritePathError.invalidInput(field: "output", message: "\(quoted(path)) is a folder; give a file name")
+    /// Keeps a measured result that could not be written where asked; returns the line that says where.
+    func keep(_ text: String, failed what: String, error: Error, ext: String) -> String {
+        let reason = (error as? WritePathError)?.description ?? "\(error)"
+        if let kept = OutputFile.rescue(text, name: "result", ext: ext) {
+            return "could not write \(what): \(reason); the result is kept in \(kept)"
         }
-        let folder = (path as NSString).deletingLastPathComponent
-        guard folder.isEmpty || (FileManager.default.fileExists(atPath: folder, isDirectory: &isDir) && isDir.boolValue) else {
-            throw WritePathError.invalidInput(field: "output", message: "the folder \(quoted(folder)) does not exist; create it or give another --output")
-        }
+        return "could not write \(what): \(reason); nowhere to keep the result (TMPDIR, /var/tmp and /tmp failed)"
     }
 
-    func ensureFolder(_ path: String) throws {
-        var isDir: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
-            guard isDir.boolValue else { throw WritePathError.invalidInput(field: "results", message: "'\(path)' is not a folder") }
-            return
-        }
-        do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
-            throw WritePathError.invalidInput(field: "results", message: "cannot create folder '\(path)': \(error.localizedDescription)")
-        }
-    }
+    func ensureFolder(_ path: String) throws { try OutputFile.ensureFolder(path, field: "results") }
 }
 
 /// `writepath demo`: what a new user sees first. Lists which layers can run here (and why not),

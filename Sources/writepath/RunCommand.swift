@@ -5,6 +5,7 @@ import ArgumentParser
 import Foundation
 import WritePathEngine
 import WritePathReport
+import WritePathRunner
 
 /// `writepath run`: runs workloads on this host and reports them.
 struct RunCommand: ParsableCommand {
@@ -22,7 +23,10 @@ struct RunCommand: ParsableCommand {
     @Argument(help: "A fio job file ([global] plus job sections).") var jobFile: String?
     @OptionGroup(title: "Workload (fio names)") var workload: WorkloadOptions
     @Option(name: .customLong("output-format"), help: "text (default), json or csv.") var outputFormat: String = "text"
-    @Option(name: .customLong("output"), help: "Write the output to FILE instead of stdout (atomically).") var output: String?
+    @Option(
+        name: .customLong("output"),
+        help: "Write the output to FILE instead of stdout (a regular file is replaced atomically; a device, FIFO or symlink is written in place).")
+    var output: String?
     @Option(name: .customLong("results"), help: "Also write the JSON result into DIR as <time>-<host>.json.") var results: String?
     @Option(name: .customLong("matrix"), help: "Run a matrix: a YAML file, or a shipped suite (quick, standard, full).") var matrix: String?
     @Option(name: .customLong("resume"), help: "Finish the interrupted matrix in DIR without redoing finished runs.") var resume: String?
@@ -75,13 +79,7 @@ struct RunCommand: ParsableCommand {
 }
 
 /// A run's identifier: UTC time plus host name, e.g. `20261126T101500Z-myhost`.
-func runIdentifier(host: String) -> String {
-    let f = DateFormatter()
-    f.locale = Locale(identifier: "en_US_POSIX")
-    f.timeZone = TimeZone(identifier: "UTC")
-    f.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-    return "\(f.string(from: Date()))-\(host)"
-}
+func runIdentifier(host: String) -> String { MatrixRunner.runIdentifier(host: host) }
 
 /// SIGINT and SIGTERM ask the jobs to stop; a second signal ends the process at once.
 enum Signals {
