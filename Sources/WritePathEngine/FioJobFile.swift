@@ -1,6 +1,13 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
 /// Reads fio INI job files: a `[global]` section whose options every job inherits, then one
-/// section per job. Comments start with `;` or `#`. Keys are fio option names; any key writepath
-/// does not support is an error naming it and listing the supported ones, never ignored.
+/// section per job. As in fio, a line whose first non-blank character is `;` or `#` is a comment
+/// (elsewhere in a line they are data: `filename=/mnt/t/run#1.dat`). Values expand `${VAR}` from the
+/// environment and fio's keywords `$ncpus`, `$mb_memory` and `$pagesize`. Keys are fio option names;
+/// any key writepath does not support is an error naming it and listing the supported ones, never ignored.
 public enum FioJobFile {
     /// Parses job-file text into one `Workload` per job section, in file order.
     /// - Parameters:
@@ -8,7 +15,9 @@ public enum FioJobFile {
     ///   - path: the file's name, used in error messages.
     ///   - base: options given on the command line, applied before the file's (fio applies the
     ///     command line first, then the file).
-    public static func parse(_ text: String, path: String, base: Workload = Workload()) throws -> [Workload] {
+    ///   - environment: the variables `${VAR}` expands from.
+    public static func parse(_ text: String, path: String, base: Workload = Workload(),
+                             environment: [String: String] = ProcessInfo.processInfo.environment) throws -> [Workload] {
         var global = base
         var jobs: [Workload] = []
         var current: Workload?
@@ -20,11 +29,9 @@ public enum FioJobFile {
         for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
             lineNumber += 1
             var line = String(rawLine).trimmingWhitespace()
-            if let i = line.firstIndex(where: { $0 == ";" || $0 == "#" }) {
-                line = String(line[..<i]).trimmingWhitespace()
-            }
-            if line.isEmpty { continue }
+            if line.isEmpty || line.hasPrefix(";") || line.hasPrefix("#") { continue }
             let at = "\(path):\(lineNumber)"
+            line = try expand(line, environment: environment, at: at)
             if line.hasPrefix("[") {
                 guard line.hasSuffix("]"), line.count > 2 else {
                     throw WritePathError.invalidInput(field: at, message: "\(quoted(line)) is not a section header; expected [global] or [jobname]")
@@ -75,6 +82,41 @@ public enum FioJobFile {
             throw WritePathError.invalidInput(field: path, message: "no job sections; add one, e.g. [randwrite-4k]")
         }
         return jobs
+    }
+
+    /// fio's keywords (init.c `fio_keywords`): the CPUs online, the memory in MiB, the page size.
+    static let keywords: [(String, @Sendable () -> String)] = [
+        ("$pagesize", { "\(sysconf(Int32(_SC_PAGESIZE)))" }),
+        ("$mb_memory", { "\(UInt64(sysconf(Int32(_SC_PHYS_PAGES))) * UInt64(sysconf(Int32(_SC_PAGESIZE))) >> 20)" }),
+        ("$ncpus", { "\(sysconf(Int32(_SC_NPROCESSORS_ONLN)))" }),
+    ]
+
+    /// Expands `${VAR}` from `environment` and fio's `$` keywords in one line. fio replaces an
+    /// unset variable with nothing (options.c `option_dup_subs`), which turns `${DIR}/x.dat` into
+    /// `/x.dat`; writepath refuses it instead, naming the variable.
+    static func expand(_ line: String, environment: [String: String], at: String) throws -> String {
+        var out = ""
+        var rest = Substring(line)
+        while let start = rest.range(of: "${") {
+            out += rest[..<start.lowerBound]
+            guard let close = rest[start.upperBound...].firstIndex(of: "}"), close > start.upperBound else {
+                out += rest[start.lowerBound...]
+                rest = ""
+                break
+            }
+            let name = String(rest[start.upperBound..<close])
+            guard let value = environment[name] else {
+                throw WritePathError.invalidInput(
+                    field: at, message: "${\(clipped(name))} is not set in the environment; set it or write the value (fio would put nothing there)")
+            }
+            out += value
+            rest = rest[rest.index(after: close)...]
+        }
+        out += rest
+        for (keyword, value) in keywords where out.contains(keyword) {
+            out = out.replacingOccurrences(of: keyword, with: value())
+        }
+        return out
     }
 
     private static func prefixed(_ error: Error, _ at: String) -> Error {

@@ -73,9 +73,13 @@ let createdMarker = "user.writepath.created"
 
 /// Prepares targets: safety checks, creation, allocation and O_DIRECT alignment.
 public enum Target {
-    /// The path job `jobIndex` of `workload` writes to.
+    /// The path job `jobIndex` of `workload` writes to. As in fio, a relative `filename` lies in
+    /// `directory` when one is given (`--directory D --filename data.bin` is `D/data.bin`).
     public static func path(for workload: Workload, jobIndex: Int) -> String {
-        if let f = workload.filename { return f }
+        if let f = workload.filename {
+            if let dir = workload.directory, !f.hasPrefix("/") { return dir.hasSuffix("/") ? dir + f : "\(dir)/\(f)" }
+            return f
+        }
         let dir = workload.directory ?? "."
         return "\(dir)/\(workload.name).\(jobIndex).0"
     }
