@@ -4,8 +4,9 @@ import Glibc
 import Foundation
 
 /// Reads fio INI job files: a `[global]` section whose options every job inherits, then one
-/// section per job. As in fio, a line whose first non-blank character is `;` or `#` is a comment
-/// (elsewhere in a line they are data: `filename=/mnt/t/run#1.dat`). Values expand `${VAR}` from the
+/// section per job. A line whose first non-blank character is `;` or `#` is a comment, and so is
+/// the rest of a line from a `;` or `#` after a blank (`bs=4k ; note`); inside a value they are
+/// data: `filename=/mnt/t/run#1.dat` keeps its `#` (fio 3.33 would cut it to `/mnt/t/run`). Values expand `${VAR}` from the
 /// environment and fio's keywords `$ncpus`, `$mb_memory` and `$pagesize`. Keys are fio option names;
 /// any key writepath does not support is an error naming it and listing the supported ones, never ignored.
 public enum FioJobFile {
@@ -30,6 +31,7 @@ public enum FioJobFile {
             lineNumber += 1
             var line = String(rawLine).trimmingWhitespace()
             if line.isEmpty || line.hasPrefix(";") || line.hasPrefix("#") { continue }
+            line = withoutTrailingComment(line)
             let at = "\(path):\(lineNumber)"
             line = try expand(line, environment: environment, at: at)
             if line.hasPrefix("[") {
@@ -82,6 +84,19 @@ public enum FioJobFile {
             throw WritePathError.invalidInput(field: path, message: "no job sections; add one, e.g. [randwrite-4k]")
         }
         return jobs
+    }
+
+    /// `line` without a comment that starts at a `;` or `#` after a blank.
+    static func withoutTrailingComment(_ line: String) -> String {
+        var previous: Character = " "
+        for i in line.indices {
+            let c = line[i]
+            if (c == ";" || c == "#") && (previous == " " || previous == "\t") {
+                return String(line[..<i]).trimmingWhitespace()
+            }
+            previous = c
+        }
+        return line
     }
 
     /// fio's keywords (init.c `fio_keywords`): the CPUs online, the memory in MiB, the page size.
