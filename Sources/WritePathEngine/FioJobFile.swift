@@ -122,7 +122,8 @@ public enum FioJobFile {
             let name = String(rest[start.upperBound..<close])
             guard let value = environment[name] else {
                 throw WritePathError.invalidInput(
-                    field: at, message: "${\(clipped(name))} is not set in the environment; set it or write the value (fio would put nothing there)")
+                    field: at, message: "${\(clipped(name))} is not set in the environment; "
+                        + "set it or write the value (fio would put nothing there)")
             }
             out += value
             rest = rest[rest.index(after: close)...]

@@ -151,14 +151,16 @@ public final class VerifyState: @unchecked Sendable {
         let blocks = header[3]
         guard blocks <= (fileBytes - 56) / 8, fileBytes - 56 == blocks * 8 else {
             throw WritePathError.invalidInput(
-                field: "state", message: "\(path) claims \(blocks) blocks but its \(fileBytes) bytes hold \((fileBytes - 56) / 8); it is damaged or not a state file")
+                field: "state", message: "\(path) claims \(blocks) blocks but its \(fileBytes) bytes hold \((fileBytes - 56) / 8); "
+                    + "it is damaged or not a state file")
         }
         if let targetBytes {
             let (span, o1) = blocks.multipliedReportingOverflow(by: header[1])
             let (end, o2) = span.addingReportingOverflow(header[2])
             guard !o1, !o2, end <= targetBytes else {
                 throw WritePathError.invalidInput(
-                    field: "state", message: "\(path) describes \(blocks) blocks of \(header[1]) bytes from offset \(header[2]), beyond the target's \(targetBytes) bytes; give the state file of this target")
+                    field: "state", message: "\(path) describes \(blocks) blocks of \(header[1]) bytes from offset \(header[2]), "
+                        + "beyond the target's \(targetBytes) bytes; give the state file of this target")
             }
         }
         let state = VerifyState(bs: header[1], regionOffset: header[2], blocks: Int(header[3]), seed: header[4], job: UInt32(truncatingIfNeeded: header[5]), run: header[6])

@@ -105,7 +105,8 @@ public struct Comparison: Sendable {
             }
             for m in metrics {
                 let bv = bOK.compactMap { m.value($0) }, cv = cOK.compactMap { m.value($0) }
-                guard let ratio = Stats.ratioOfMedians(cv, bv, seed: Stats.seed(for: "\(c.layer)/\(c.workload)/\(m.rawValue)/compare")) else {
+                let seed = Stats.seed(for: "\(c.layer)/\(c.workload)/\(m.rawValue)/compare")
+                guard let ratio = Stats.ratioOfMedians(cv, bv, seed: seed) else {
                     // A median of 0 in BASELINE has no relative change; show the row rather than drop it.
                     if !bv.isEmpty, !cv.isEmpty, Stats.median(bv) == 0 {
                         rows.append(MetricComparison(

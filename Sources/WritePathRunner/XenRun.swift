@@ -525,7 +525,8 @@ struct XenRun {
         // Argument vectors, no shell: the paths (the --results folder among them) are data.
         _ = try? Command.run("stty", ["-F", tty, "raw", "-echo"], timeout: 10)
         guard FileManager.default.createFile(atPath: console, contents: nil), let consoleFile = FileHandle(forWritingAtPath: console) else {
-            throw WritePathError.system(call: "open", path: console, errno: errno, hint: "cannot write the console log into the results folder")
+            throw WritePathError.system(
+                call: "open", path: console, errno: errno, hint: "cannot write the console log into the results folder")
         }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/cat")

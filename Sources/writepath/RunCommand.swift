@@ -40,7 +40,8 @@ struct RunCommand: ParsableCommand {
     func workloads() throws -> [Workload] {
         if let jobFile {
             guard let data = readInputFile(jobFile) else {
-                throw WritePathError.invalidInput(field: "JOBFILE", message: "cannot read '\(jobFile)'; give the path of a fio job file (or - for stdin)")
+                throw WritePathError.invalidInput(
+                    field: "JOBFILE", message: "cannot read '\(jobFile)'; give the path of a fio job file (or - for stdin)")
             }
             guard let text = String(data: data, encoding: .utf8) else {
                 throw WritePathError.invalidInput(field: "JOBFILE", message: "'\(jobFile)' is not UTF-8 text")

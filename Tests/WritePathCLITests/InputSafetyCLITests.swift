@@ -27,7 +27,8 @@ struct InputSafetyCLITests {
     func jobFileHashAndVariables() throws {
         let dir = scratch("jobhash")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try "; a comment\n[j]\n  # another\nfilename=${WP_T_DIR}/run#1.dat\nsize=1m\n".write(toFile: "\(dir)/j.fio", atomically: true, encoding: .utf8)
+        try "; a comment\n[j]\n  # another\nfilename=${WP_T_DIR}/run#1.dat\nsize=1m\n"
+            .write(toFile: "\(dir)/j.fio", atomically: true, encoding: .utf8)
         let r = try writepath(["run", "j.fio", "--quiet"], cwd: dir, environment: ["WP_T_DIR": dir])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(FileManager.default.fileExists(atPath: "\(dir)/run#1.dat"))
@@ -57,7 +58,9 @@ struct InputSafetyCLITests {
         let made = try writepath(["run", "--filename", "\(dir)/t.dat", "--size", "1m", "--quiet"])
         #expect(made.status == 0, "\(made.stderr)")
         var data = Data()
-        for w: UInt64 in [0x3254_5453_5650_5057, 4096, 0, 1 << 39, 1, 0, 1] { withUnsafeBytes(of: w.littleEndian) { data.append(contentsOf: $0) } }
+        for w: UInt64 in [0x3254_5453_5650_5057, 4096, 0, 1 << 39, 1, 0, 1] {
+            withUnsafeBytes(of: w.littleEndian) { data.append(contentsOf: $0) }
+        }
         FileManager.default.createFile(atPath: "\(dir)/t.dat.wpverify", contents: data)
         let r = try writepath(["verify", "--filename", "\(dir)/t.dat"], timeout: 60)
         #expect(r.status == 2, "exit \(r.status): \(r.stderr)")
