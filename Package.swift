@@ -2,7 +2,7 @@
 // writepath: a storage write-path benchmarking suite.
 //
 // Layers of targets, each importing only downward:
-//   C modules (CLiburing, CLibaio, CWritePathShims) -> WritePathEngine -> WritePathReport -> writepath (CLI)
+//   C modules (CLiburing, CLibaio, CLibblkid, CWritePathShims) -> WritePathEngine -> WritePathReport -> writepath (CLI)
 // Benchmarks live in their own package under Benchmarks/ so the main build stays lean.
 
 import PackageDescription
@@ -36,6 +36,12 @@ let package = Package(
             name: "CLibaio",
             providers: [.apt(["libaio-dev"])]
         ),
+        /// libblkid (Debian: libblkid-dev): block-device signatures as `blkid -p` finds them.
+        .systemLibrary(
+            name: "CLibblkid",
+            pkgConfig: "blkid",
+            providers: [.apt(["libblkid-dev"])]
+        ),
         /// Small C shims for macros, ioctls and kernel structs Swift cannot import directly.
         /// The commit each build comes from is written to Sources/CWritePathShims/git_commit.h by
         /// scripts/stamp-commit.sh (make does it before every build); without it: "unknown".
@@ -46,7 +52,7 @@ let package = Package(
         .target(
             name: "WritePathEngine",
             dependencies: [
-                "CLiburing", "CLibaio", "CWritePathShims",
+                "CLiburing", "CLibaio", "CLibblkid", "CWritePathShims",
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]

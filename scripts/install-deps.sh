@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what writepath needs on a Debian machine: only what is missing.
 #   scripts/install-deps.sh [GROUP ...]     groups: build (default), containers, guests, all
-#     build       liburing, libaio, fio: to build and run the engine and compare it with fio
+#     build       liburing, libaio, libblkid, fio: to build and run the engine and compare it with fio;
+#                 ntfs-3g, exfatprogs: the signature tests make real NTFS and exFAT filesystems
 #     containers  docker.io and runc: the docker-* and oci-runc layers
 #     guests      QEMU, a Debian guest kernel and busybox: the qemu-* layers
 #                 (the xen-* layers also need Debian's Xen packages: scripts/fetch-xen.sh unpacks them, never installs)
@@ -13,11 +14,11 @@ groups=("${@:-build}")
 packages=()
 for g in "${groups[@]}"; do
     case "$g" in
-        build) packages+=(liburing-dev libaio-dev fio util-linux pkg-config time) ;;
+        build) packages+=(liburing-dev libaio-dev libblkid-dev fio util-linux pkg-config time ntfs-3g exfatprogs) ;;
         containers) packages+=(docker.io runc tar) ;;
         guests) packages+=(qemu-system-x86 qemu-utils linux-image-amd64 busybox-static cpio kmod zstd) ;;
         reports) packages+=(chromium) ;;
-        all) packages+=(liburing-dev libaio-dev fio util-linux pkg-config time docker.io runc tar
+        all) packages+=(liburing-dev libaio-dev libblkid-dev fio util-linux ntfs-3g exfatprogs pkg-config time docker.io runc tar
                         qemu-system-x86 qemu-utils linux-image-amd64 busybox-static cpio kmod zstd chromium) ;;
         *) echo "install-deps: unknown group '$g'; expected build, containers, guests, reports or all" >&2; exit 2 ;;
     esac

@@ -1,6 +1,14 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
 /// Reads fio INI job files: a `[global]` section whose options every job inherits, then one
-/// section per job. Comments start with `;` or `#`. Keys are fio option names; any key writepath
-/// does not support is an error naming it and listing the supported ones, never ignored.
+/// section per job. A line whose first non-blank character is `;` or `#` is a comment, and so is
+/// the rest of a line from a `;` or `#` after a blank (`bs=4k ; note`); inside a value they are
+/// data: `filename=/mnt/t/run#1.dat` keeps its `#` (fio 3.33 would cut it to `/mnt/t/run`). Values expand `${VAR}` from the
+/// environment and fio's keywords `$ncpus`, `$mb_memory` and `$pagesize`. Keys are fio option names;
+/// any key writepath does not support is an error naming it and listing the supported ones, never ignored.
 public enum FioJobFile {
     /// How a job section is scheduled and reported, as fio does: every job starts at once unless
     /// `stonewall` (alias `wait_for_previous`) makes it wait until the jobs before it have ended;
@@ -36,8 +44,9 @@ public enum FioJobFile {
 
     /// Parses job-file text into one `Workload` per job section, in file order (the sections'
     /// scheduling is dropped: see `parseJobs`).
-    public static func parse(_ text: String, path: String, base: Workload = Workload()) throws -> [Workload] {
-        try parseJobs(text, path: path, base: base).map(\.workload)
+    public static func parse(_ text: String, path: String, base: Workload = Workload(),
+                             environment: [String: String] = ProcessInfo.processInfo.environment) throws -> [Workload] {
+        try parseJobs(text, path: path, base: base, environment: environment).map(\.workload)
     }
 
     /// Parses job-file text into its job sections, in file order.
@@ -46,7 +55,9 @@ public enum FioJobFile {
     ///   - path: the file's name, used in error messages.
     ///   - base: options given on the command line, applied before the file's (fio applies the
     ///     command line first, then the file).
-    public static func parseJobs(_ text: String, path: String, base: Workload = Workload()) throws -> [Job] {
+    ///   - environment: the variables `${VAR}` expands from.
+    public static func parseJobs(_ text: String, path: String, base: Workload = Workload(),
+                                 environment: [String: String] = ProcessInfo.processInfo.environment) throws -> [Job] {
         var global = base
         var globalScheduling = Scheduling()
         var jobs: [Job] = []
@@ -59,11 +70,10 @@ public enum FioJobFile {
         for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
             lineNumber += 1
             var line = String(rawLine).trimmingWhitespace()
-            if let i = line.firstIndex(where: { $0 == ";" || $0 == "#" }) {
-                line = String(line[..<i]).trimmingWhitespace()
-            }
-            if line.isEmpty { continue }
+            if line.isEmpty || line.hasPrefix(";") || line.hasPrefix("#") { continue }
+            line = withoutTrailingComment(line)
             let at = "\(path):\(lineNumber)"
+            line = try expand(line, environment: environment, at: at)
             if line.hasPrefix("[") {
                 guard line.hasSuffix("]"), line.count > 2 else {
                     throw WritePathError.invalidInput(field: at, message: "\(quoted(line)) is not a section header; expected [global] or [jobname]")
@@ -118,6 +128,55 @@ public enum FioJobFile {
             throw WritePathError.invalidInput(field: path, message: "no job sections; add one, e.g. [randwrite-4k]")
         }
         return jobs
+    }
+
+    /// `line` without a comment that starts at a `;` or `#` after a blank.
+    static func withoutTrailingComment(_ line: String) -> String {
+        var previous: Character = " "
+        for i in line.indices {
+            let c = line[i]
+            if (c == ";" || c == "#") && (previous == " " || previous == "\t") {
+                return String(line[..<i]).trimmingWhitespace()
+            }
+            previous = c
+        }
+        return line
+    }
+
+    /// fio's keywords (init.c `fio_keywords`): the CPUs online, the memory in MiB, the page size.
+    static let keywords: [(String, @Sendable () -> String)] = [
+        ("$pagesize", { "\(sysconf(Int32(_SC_PAGESIZE)))" }),
+        ("$mb_memory", { "\(UInt64(sysconf(Int32(_SC_PHYS_PAGES))) * UInt64(sysconf(Int32(_SC_PAGESIZE))) >> 20)" }),
+        ("$ncpus", { "\(sysconf(Int32(_SC_NPROCESSORS_ONLN)))" }),
+    ]
+
+    /// Expands `${VAR}` from `environment` and fio's `$` keywords in one line. fio replaces an
+    /// unset variable with nothing (options.c `option_dup_subs`), which turns `${DIR}/x.dat` into
+    /// `/x.dat`; writepath refuses it instead, naming the variable.
+    static func expand(_ line: String, environment: [String: String], at: String) throws -> String {
+        var out = ""
+        var rest = Substring(line)
+        while let start = rest.range(of: "${") {
+            out += rest[..<start.lowerBound]
+            guard let close = rest[start.upperBound...].firstIndex(of: "}"), close > start.upperBound else {
+                out += rest[start.lowerBound...]
+                rest = ""
+                break
+            }
+            let name = String(rest[start.upperBound..<close])
+            guard let value = environment[name] else {
+                throw WritePathError.invalidInput(
+                    field: at, message: "${\(clipped(name))} is not set in the environment; "
+                        + "set it or write the value (fio would put nothing there)")
+            }
+            out += value
+            rest = rest[rest.index(after: close)...]
+        }
+        out += rest
+        for (keyword, value) in keywords where out.contains(keyword) {
+            out = out.replacingOccurrences(of: keyword, with: value())
+        }
+        return out
     }
 
     private static func prefixed(_ error: Error, _ at: String) -> Error {

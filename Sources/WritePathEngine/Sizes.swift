@@ -106,6 +106,24 @@ public func clipped(_ text: String, limit: Int = 256) -> String {
     return out
 }
 
+/// `text` safe to print on a terminal: every control character (escape, carriage return, tab,
+/// newline, C1) is shown escaped (`\u{1B}`), so that data such as a job name cannot move the
+/// cursor, recolour or rewrite the screen. Nothing is cut.
+public func printable(_ text: String) -> String {
+    guard text.unicodeScalars.contains(where: isTerminalControl) else { return text }
+    return text.unicodeScalars.map { isTerminalControl($0) ? $0.escaped(asASCII: true) : String($0) }.joined()
+}
+
+/// Terminal output made safe line by line: control characters other than the newlines that end
+/// its lines are escaped, as `printable` does.
+public func printableLines(_ output: String) -> String {
+    output.split(separator: "\n", omittingEmptySubsequences: false).map { printable(String($0)) }.joined(separator: "\n")
+}
+
+private func isTerminalControl(_ u: Unicode.Scalar) -> Bool {
+    u.properties.generalCategory == .control || u == "\u{2028}" || u == "\u{2029}"
+}
+
 /// `text` in single quotes for an error message, made one line and short by `clipped`.
 public func quoted(_ text: String, limit: Int = 256) -> String {
     "'\(clipped(text, limit: limit))'"

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CLibblkid
 import CWritePathShims
 import Foundation
 
@@ -73,9 +74,13 @@ let createdMarker = "user.writepath.created"
 
 /// Prepares targets: safety checks, creation, allocation and O_DIRECT alignment.
 public enum Target {
-    /// The path job `jobIndex` of `workload` writes to.
+    /// The path job `jobIndex` of `workload` writes to. As in fio, a relative `filename` lies in
+    /// `directory` when one is given (`--directory D --filename data.bin` is `D/data.bin`).
     public static func path(for workload: Workload, jobIndex: Int) -> String {
-        if let f = workload.filename { return f }
+        if let f = workload.filename {
+            if let dir = workload.directory, !f.hasPrefix("/") { return dir.hasSuffix("/") ? dir + f : "\(dir)/\(f)" }
+            return f
+        }
         let dir = workload.directory ?? "."
         return "\(dir)/\(workload.name).\(jobIndex).0"
     }
@@ -327,45 +332,44 @@ public enum Target {
     }
 }
 
-/// Recognises filesystem and partition-table signatures on a block device.
+/// Recognises the signatures on a block device as `blkid -p` does, with libblkid: filesystems
+/// (ext4, xfs, btrfs, minix, NTFS, exFAT, ZFS, ...), RAID members (`linux_raid_member`), bcache,
+/// LVM, LUKS, swap, and partition tables. A superblock with a bad checksum still counts: it is
+/// somebody's data, perhaps damaged.
 enum Signatures {
-    /// (name, byte offset, magic bytes)
-    static let known: [(String, Int, [UInt8])] = [
-        ("ext2/3/4", 1080, [0x53, 0xEF]),
-        ("xfs", 0, Array("XFSB".utf8)),
-        ("btrfs", 65600, Array("_BHRfS_M".utf8)),
-        ("GPT partition table", 512, Array("EFI PART".utf8)),
-        ("LUKS", 0, [0x4C, 0x55, 0x4B, 0x53, 0xBA, 0xBE]),
-        ("LVM2", 536, Array("LVM2 001".utf8)),
-        ("swap", 4086, Array("SWAPSPACE2".utf8)),
-        ("swap", 4086, Array("SWAP-SPACE".utf8)),
-        ("iso9660", 32769, Array("CD001".utf8)),
-        ("squashfs", 0, Array("hsqs".utf8)),
-        ("f2fs", 1024, [0x10, 0x20, 0xF5, 0xF2]),
-        ("vfat", 82, Array("FAT32   ".utf8)),
-        ("vfat", 54, Array("FAT16   ".utf8)),
-        ("vfat", 54, Array("FAT12   ".utf8)),
-    ]
-
-    /// The name of the first signature found in the first 68 KiB, or nil.
+    /// What the device holds, e.g. `linux_raid_member (raid)` or `gpt partition table`; nil when
+    /// libblkid finds nothing. Throws `system` when libblkid cannot probe the device.
     static func probe(fd: Int32, path: String) throws -> String? {
-        let n = 69632
-        let buf = try Sys.alignedAllocate(bytes: n, alignment: 4096)
-        defer { free(buf) }
-        let got = try Sys.pread(fd, buf, count: n, offset: 0, path: path)
-        let bytes = UnsafeRawBufferPointer(start: buf, count: got)
-        return find(in: bytes)
-    }
-
-    static func find(in bytes: UnsafeRawBufferPointer) -> String? {
-        for (name, offset, magic) in known where offset + magic.count <= bytes.count {
-            if zip(bytes[offset..<offset + magic.count], magic).allSatisfy({ $0 == $1 }) { return name }
+        guard let probe = blkid_new_probe() else {
+            throw WritePathError.system(call: "blkid_new_probe", path: path, errno: ENOMEM, hint: "")
         }
-        // MBR: boot signature plus at least one non-empty partition entry.
-        if bytes.count >= 512, bytes[510] == 0x55, bytes[511] == 0xAA {
-            for i in 0..<4 where bytes[446 + i * 16 + 4] != 0 { return "MBR partition table" }
+        defer { blkid_free_probe(probe) }
+        guard blkid_probe_set_device(probe, fd, 0, 0) == 0 else {
+            throw WritePathError.system(call: "blkid_probe_set_device", path: path, errno: errno == 0 ? EIO : errno, hint: "")
         }
-        return nil
+        _ = blkid_probe_enable_superblocks(probe, 1)
+        _ = blkid_probe_set_superblocks_flags(probe, Int32(BLKID_SUBLKS_TYPE | BLKID_SUBLKS_USAGE | BLKID_SUBLKS_BADCSUM))
+        _ = blkid_probe_enable_partitions(probe, 1)
+        _ = blkid_probe_set_partitions_flags(probe, Int32(BLKID_PARTS_MAGIC))
+        switch blkid_do_safeprobe(probe) {
+        case 1: return nil
+        case -2: return "more than one (ambivalent) filesystem or RAID"
+        case 0:
+            func value(_ name: String) -> String? {
+                var data: UnsafePointer<CChar>?
+                guard blkid_probe_lookup_value(probe, name, &data, nil) == 0, let data else { return nil }
+                return String(cString: data)
+            }
+            if let type = value("TYPE") {
+                let usage = value("USAGE").map { " (\($0))" } ?? ""
+                return type + usage
+            }
+            if let table = value("PTTYPE") { return "\(table) partition table" }
+            return "unnamed"
+        default:
+            throw WritePathError.system(call: "blkid_do_safeprobe", path: path, errno: errno == 0 ? EIO : errno,
+                                        hint: "libblkid could not read the device's signatures")
+        }
     }
 }
 

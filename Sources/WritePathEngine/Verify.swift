@@ -150,8 +150,10 @@ public final class VerifyState: @unchecked Sendable {
         }
     }
 
-    /// Reads a state file; throws `invalidInput` naming it when it is not one.
-    public static func load(from path: String) throws -> VerifyState {
+    /// Reads a state file; throws `invalidInput` naming it when it is not one. Its counts are
+    /// checked before anything is allocated: the block count against the file's own size, and,
+    /// with `targetBytes` (the target's size in bytes), the region it describes against the target.
+    public static func load(from path: String, targetBytes: UInt64? = nil) throws -> VerifyState {
         let fd: Int32
         do { fd = try Sys.open(path, flags: O_RDONLY | O_CLOEXEC) } catch {
             throw WritePathError.invalidInput(field: "state", message: "cannot open \(path); run with --verify=crc32c first, or give --state")
@@ -159,8 +161,24 @@ public final class VerifyState: @unchecked Sendable {
         defer { Sys.close(fd) }
         var header = [UInt64](repeating: 0, count: 7)
         let got = try header.withUnsafeMutableBytes { try Sys.pread(fd, $0.baseAddress!, count: 56, offset: 0, path: path) }
-        guard got == 56, header[0] == fileMagic, header[1] > 0, header[3] < (1 << 40) else {
+        guard got == 56, header[0] == fileMagic, header[1] > 0, header[1] <= 1 << 30 else {
             throw WritePathError.invalidInput(field: "state", message: "\(path) is not a writepath verify state file")
+        }
+        let fileBytes = UInt64(try Sys.fstat(fd, path: path).st_size)
+        let blocks = header[3]
+        guard blocks <= (fileBytes - 56) / 8, fileBytes - 56 == blocks * 8 else {
+            throw WritePathError.invalidInput(
+                field: "state", message: "\(path) claims \(blocks) blocks but its \(fileBytes) bytes hold \((fileBytes - 56) / 8); "
+                    + "it is damaged or not a state file")
+        }
+        if let targetBytes {
+            let (span, o1) = blocks.multipliedReportingOverflow(by: header[1])
+            let (end, o2) = span.addingReportingOverflow(header[2])
+            guard !o1, !o2, end <= targetBytes else {
+                throw WritePathError.invalidInput(
+                    field: "state", message: "\(path) describes \(blocks) blocks of \(header[1]) bytes from offset \(header[2]), "
+                        + "beyond the target's \(targetBytes) bytes; give the state file of this target")
+            }
         }
         let state = VerifyState(bs: header[1], regionOffset: header[2], blocks: Int(header[3]), seed: header[4], job: UInt32(truncatingIfNeeded: header[5]), run: header[6])
         let n = try Sys.pread(fd, UnsafeMutableRawPointer(state.latest.baseAddress!), count: Int(header[3]) * 8, offset: 56, path: path)

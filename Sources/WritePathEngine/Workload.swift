@@ -430,6 +430,12 @@ public struct Workload: Codable, Equatable, Sendable {
 
     /// Checks the options against each other (not against the target; `Target` does that).
     public func validate() throws {
+        if let filename, filename.hasPrefix("/"), let directory {
+            // fio would write <directory>/<the whole absolute path>, making folders on the way.
+            throw WritePathError.invalidInput(
+                field: "filename", message: "\(quoted(filename)) is absolute and --directory \(quoted(directory)) is given; "
+                    + "give a filename relative to the directory, or drop --directory")
+        }
         if bs == 0 { throw WritePathError.invalidInput(field: "bs", message: "must be at least 1 byte; e.g. 4k") }
         if bs > 1 << 30 { throw WritePathError.invalidInput(field: "bs", message: "\(ByteSize.format(bs)) is too large; at most 1GiB") }
         if let size, size < bs {

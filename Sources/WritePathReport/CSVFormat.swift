@@ -55,8 +55,14 @@ public enum CSVFormat {
 
     static func num(_ d: Double) -> String { formatDecimal(d, places: 3) }
 
-    /// Quotes a field when it holds a comma, quote or newline (RFC 4180).
+    /// Quotes a field when it holds a comma, quote or newline (RFC 4180). A cell that a spreadsheet
+    /// would take for a formula (starting with `=`, `+`, `-`, `@`, tab or carriage return) and is
+    /// not a plain number gets a leading `'`, as OWASP's "CSV Injection" advises.
     public static func escape(_ s: String) -> String {
+        var s = s
+        if let first = s.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first), Double(s) == nil {
+            s = "'" + s
+        }
         guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
         return "\"" + s.replacingAll("\"", "\"\"") + "\""
     }

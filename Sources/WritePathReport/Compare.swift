@@ -105,7 +105,17 @@ public struct Comparison: Sendable {
             }
             for m in metrics {
                 let bv = bOK.compactMap { m.value($0) }, cv = cOK.compactMap { m.value($0) }
-                guard let ratio = Stats.ratioOfMedians(cv, bv, seed: Stats.seed(for: "\(c.layer)/\(c.workload)/\(m.rawValue)/compare")) else { continue }
+                let seed = Stats.seed(for: "\(c.layer)/\(c.workload)/\(m.rawValue)/compare")
+                guard let ratio = Stats.ratioOfMedians(cv, bv, seed: seed) else {
+                    // A median of 0 in BASELINE has no relative change; show the row rather than drop it.
+                    if !bv.isEmpty, !cv.isEmpty, Stats.median(bv) == 0 {
+                        rows.append(MetricComparison(
+                            layer: c.layer, workload: c.workload, metric: m.rawValue, higherIsBetter: m.higherIsBetter, baseline: bv,
+                            current: cv, change: nil, changeLow: nil, changeHigh: nil, verdict: .inconclusive,
+                            reason: "baseline is 0: no relative change"))
+                    }
+                    continue
+                }
                 let (verdict, reason) = judge(change: ratio.point - 1, low: ratio.low.map { $0 - 1 }, high: ratio.high.map { $0 - 1 },
                                               threshold: threshold, higherIsBetter: m.higherIsBetter)
                 rows.append(MetricComparison(
@@ -202,7 +212,7 @@ public enum CompareTextFormat {
         }
         for n in c.notes { out += "note: \(n)\n" }
         out += summary(c) + "\n"
-        return out
+        return printableLines(out)
     }
 
     /// `2 regressed, 1 improved, 30 unchanged, 3 inconclusive (threshold 5%)`.

@@ -9,15 +9,15 @@ public enum TextFormat {
         if let v = h.virtualization, v.kind == "vm" { out += ", on \(v.phrase)" }
         out += "\n"
         for run in document.runs { out += render(run) }
-        return out
+        return printableLines(out)
     }
 
     public static func render(_ run: RunResult) -> String {
         let w = run.workload
         var out = "\n"
         let layer = run.layer.name == "host" ? "" : " [\(run.layer.name)]"
-        let target = run.target.map { "\($0.path) (\($0.filesystem ?? $0.kind))" } ?? "-"
-        out += "\(w.name)\(layer): rw=\(w.rw.rawValue) bs=\(ByteSize.format(w.bs)) iodepth=\(w.iodepth) numjobs=\(w.numjobs) ioengine=\(w.ioengine.rawValue) direct=\(w.direct ? 1 : 0) rep=\(run.rep) -> \(target)\n"
+        let target = run.target.map { "\(printable($0.path)) (\($0.filesystem ?? $0.kind))" } ?? "-"
+        out += "\(printable(w.name))\(printable(layer)): rw=\(w.rw.rawValue) bs=\(ByteSize.format(w.bs)) iodepth=\(w.iodepth) numjobs=\(w.numjobs) ioengine=\(w.ioengine.rawValue) direct=\(w.direct ? 1 : 0) rep=\(run.rep) -> \(target)\n"
         if let d = run.write { out += direction("write", d) }
         if let d = run.read { out += direction("read", d) }
         if let f = run.flush {
@@ -32,9 +32,9 @@ public enum TextFormat {
         if let d = run.target?.direct_io, !d.note.isEmpty { out += "  direct I/O: \(d.note)\n" }
         if let v = run.verify { out += "  verify: \(VerifyText.line(v))\n" }
         if let d = run.durability { out += "  durability: \(d.verdict): \(d.evidence)\n" }
-        for warning in run.warnings { out += "  warning: \(warning)\n" }
-        if run.status != "ok" { out += "  FAILED: \(run.error ?? "unknown error")\n" }
-        return out
+        for warning in run.warnings { out += "  warning: \(printable(warning))\n" }
+        if run.status != "ok" { out += "  FAILED: \(printable(run.error ?? "unknown error"))\n" }
+        return printableLines(out)
     }
 
     static func direction(_ name: String, _ d: DirectionResult) -> String {

@@ -44,7 +44,7 @@ public enum TextReport {
             out += "\n"
             for w in a.warnings { out += "warning: \(w)\n" }
         }
-        return out
+        return printableLines(out)
     }
 
     /// `12.3k [11.9k, 12.6k]`, or the median alone with one repetition.

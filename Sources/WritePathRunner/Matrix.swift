@@ -210,25 +210,32 @@ public struct MatrixSpec: Equatable, Sendable {
 
     /// The spec as YAML that `parse` reads back (saved in the results for `--resume`).
     public var yaml: String {
-        var out = "seed: \(seed)\n"
+        /// Every value a double-quoted string, so that Yams escapes `"`, `\\` and control characters.
+        func text(_ s: String) -> Node { Node(s, .implicit, .doubleQuoted) }
+        func number(_ s: String) -> Node { Node(s) }
+        var top: [(Node, Node)] = [("seed", number("\(seed)"))]
         switch repetitions {
-        case let .fixed(n): out += "repetitions: \(n)\n"
-        case let .auto(mn, mx, cv): out += "repetitions: auto\nmin_repetitions: \(mn)\nmax_repetitions: \(mx)\ncv_target: \(cv)\n"
+        case let .fixed(n): top.append(("repetitions", number("\(n)")))
+        case let .auto(mn, mx, cv):
+            top += [("repetitions", "auto"), ("min_repetitions", number("\(mn)")), ("max_repetitions", number("\(mx)")),
+                    ("cv_target", number("\(cv)"))]
         }
-        out += "layers:\n"
-        for l in layers {
-            if l.parameters.isEmpty { out += "  - \(l.name)\n" } else {
-                out += "  - { name: \(l.name)" + l.parameters.sorted { $0.key < $1.key }.map { ", \($0.key): \"\($0.value)\"" }.joined() + " }\n"
-            }
+        let layerNodes: [Node] = layers.map { l in
+            if l.parameters.isEmpty { return text(l.name) }
+            return Node([("name", text(l.name))] + l.parameters.sorted { $0.key < $1.key }.map { (text($0.key), text($0.value)) },
+                        .implicit, .flow)
         }
-        out += "workloads:\n"
-        for w in workloads {
-            let opts = w.commandLineArguments.map { a -> String in
+        let workloadNodes: [Node] = workloads.map { w in
+            var pairs: [(Node, Node)] = [("name", text(w.name))]
+            for a in w.commandLineArguments {
                 let kv = a.dropFirst(2).split(separator: "=", maxSplits: 1).map(String.init)
-                return "\(kv[0]): \"\(kv[1])\""
+                guard kv.count == 2, kv[0] != "name" else { continue }
+                pairs.append((text(kv[0]), text(kv[1])))
             }
-            out += "  - { name: \"\(w.name)\"" + opts.filter { !$0.hasPrefix("name:") }.map { ", \($0)" }.joined() + " }\n"
+            return Node(pairs, .implicit, .flow)
         }
-        return out
+        top += [("layers", Node(layerNodes)), ("workloads", Node(workloadNodes))]
+        // Serializing a tree of strings cannot fail; width -1: no line folding inside a value.
+        return (try? Yams.serialize(node: Node(top), width: -1, allowUnicode: true)) ?? ""
     }
 }

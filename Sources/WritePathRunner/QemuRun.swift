@@ -144,6 +144,10 @@ public struct QemuSettings: Sendable, Equatable {
 /// One guest boot that runs one workload: the part every QEMU layer shares.
 struct QemuRun {
     static let qemu = "qemu-system-x86_64"
+
+    /// `value` for a QEMU `key=value,...` option string: QEMU reads a doubled comma as one comma
+    /// inside a value, so a path from --scratch, --results or the host name cannot add options.
+    static func optionValue(_ value: String) -> String { value.replacingOccurrences(of: ",", with: ",,") }
     /// Seconds a guest may take from QEMU's start to the workload under TCG (KVM: a third).
     static let bootDeadlineTCG = 90.0
 
@@ -234,9 +238,9 @@ struct QemuRun {
             // blkdebug between the format and the file: every write fails with EIO (errno 5).
             let config = "\(dir)/blkdebug.conf"
             try "[inject-error]\nevent = \"write_aio\"\nerrno = \"5\"\n".write(toFile: config, atomically: true, encoding: .utf8)
-            args += ["-drive", "if=none,id=d0,format=\(settings.format),cache=\(settings.cache),file.driver=blkdebug,file.config=\(config),file.image.driver=file,file.image.filename=\(disk),file.image.aio=\(settings.aio)\(settings.throttlingOptions)"]
+            args += ["-drive", "if=none,id=d0,format=\(settings.format),cache=\(settings.cache),file.driver=blkdebug,file.config=\(Self.optionValue(config)),file.image.driver=file,file.image.filename=\(Self.optionValue(disk)),file.image.aio=\(settings.aio)\(settings.throttlingOptions)"]
         } else {
-            args += ["-drive", "file=\(disk),format=\(settings.format),if=none,id=d0,cache=\(settings.cache),aio=\(settings.aio)\(settings.throttlingOptions)"]
+            args += ["-drive", "file=\(Self.optionValue(disk)),format=\(settings.format),if=none,id=d0,cache=\(settings.cache),aio=\(settings.aio)\(settings.throttlingOptions)"]
         }
         args += model.deviceArguments(iothread: settings.iothread)
         // With flushes, the host disk under the image counts the flushes that reach it while
@@ -252,7 +256,7 @@ struct QemuRun {
             // guest's flushes that reach the host's image file.
             let events = "\(dir)/trace-events"
             try "luring_co_submit\n".write(toFile: events, atomically: true, encoding: .utf8)
-            args += ["-trace", "events=\(events),file=\(traceFile)"]
+            args += ["-trace", "events=\(Self.optionValue(events)),file=\(Self.optionValue(traceFile))"]
         }
         try? "\(Self.qemu) \(args.joined(separator: " "))\n".write(toFile: "\(context.logDirectory)/command.txt", atomically: true, encoding: .utf8)
 

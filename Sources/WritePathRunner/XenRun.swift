@@ -365,7 +365,7 @@ struct XenRun {
         let console = "\(context.logDirectory)/console.log"
         let channel = "\(context.logDirectory)/xen-channel.txt"
         // QEMU splits -initrd at commas: a comma inside the dom0 command line is written twice.
-        let modules = "\(rig.kernel) \(dom0Args.replacingOccurrences(of: ",", with: ",,")),\(rig.dom0Initramfs)"
+        let modules = "\(QemuRun.optionValue(rig.kernel)) \(QemuRun.optionValue(dom0Args)),\(QemuRun.optionValue(rig.dom0Initramfs))"
         // Room for Xen itself and free memory as in the probe (2 GiB in all by default).
         let outerMiB = dom0MiB + (settings.memory >> 20) + 768
         let args = [
@@ -377,7 +377,7 @@ struct XenRun {
             "-append", "console=com1 com1=115200,8n1 dom0_mem=\(dom0MiB)M,max:\(dom0MiB)M noreboot",
             "-initrd", modules,
             "-serial", "file:\(console)", "-serial", "file:\(channel)",
-            "-drive", "file=\(disk),format=raw,if=none,id=d0,cache=none,aio=threads",
+            "-drive", "file=\(QemuRun.optionValue(disk)),format=raw,if=none,id=d0,cache=none,aio=threads",
             "-device", "virtio-blk-pci,drive=d0",
         ]
         try? "\(QemuRun.qemu) \(args.map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " "))\n"
@@ -522,10 +522,18 @@ struct XenRun {
         }
         // The domU's console, read from its pty, is both its console log and the result channel.
         let console = "\(context.logDirectory)/console.log"
+        // Argument vectors, no shell: the paths (the --results folder among them) are data.
+        _ = try? Command.run("stty", ["-F", tty, "raw", "-echo"], timeout: 10)
+        guard FileManager.default.createFile(atPath: console, contents: nil), let consoleFile = FileHandle(forWritingAtPath: console) else {
+            throw WritePathError.system(
+                call: "open", path: console, errno: errno, hint: "cannot write the console log into the results folder")
+        }
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", "stty -F '\(tty)' raw -echo 2>/dev/null; exec cat '\(tty)' > '\(console)'"]
+        p.executableURL = URL(fileURLWithPath: "/bin/cat")
+        p.arguments = [tty]
         p.standardInput = FileHandle.nullDevice
+        p.standardOutput = consoleFile
+        defer { try? consoleFile.close() }
         try p.run()
         reader = p
         let unpause = try Command.run("xl", ["unpause", name], timeout: 60)

@@ -27,8 +27,9 @@ struct MatrixCommandRunner {
                 spec = try MatrixSpec.parse(suite, source: "suite \(matrix)")
                 givenText = suite
             } else {
-                guard let data = FileManager.default.contents(atPath: matrix) else {
-                    throw WritePathError.invalidInput(field: "matrix", message: "cannot read '\(matrix)'; give a YAML file or one of quick, standard, full")
+                guard let data = readInputFile(matrix) else {
+                    throw WritePathError.invalidInput(
+                        field: "matrix", message: "cannot read '\(matrix)'; give a YAML file (- for stdin) or one of quick, standard, full")
                 }
                 guard let text = String(data: data, encoding: .utf8) else {
                     throw WritePathError.invalidInput(field: "matrix", message: "\(quoted(matrix)) is not UTF-8 text")

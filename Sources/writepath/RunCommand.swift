@@ -47,8 +47,9 @@ struct RunCommand: ParsableCommand {
     /// The jobs to run with their scheduling: the job file's sections, or one from the command line.
     func jobs() throws -> [FioJobFile.Job] {
         if let jobFile {
-            guard let data = FileManager.default.contents(atPath: jobFile) else {
-                throw WritePathError.invalidInput(field: "JOBFILE", message: "cannot read '\(jobFile)'; give the path of a fio job file")
+            guard let data = readInputFile(jobFile) else {
+                throw WritePathError.invalidInput(
+                    field: "JOBFILE", message: "cannot read '\(jobFile)'; give the path of a fio job file (or - for stdin)")
             }
             guard let text = String(data: data, encoding: .utf8) else {
                 throw WritePathError.invalidInput(field: "JOBFILE", message: "'\(jobFile)' is not UTF-8 text")
@@ -76,6 +77,15 @@ struct RunCommand: ParsableCommand {
             .runAndReport(jobs.map(\.workload), schedule: jobs.map(\.scheduling),
                           safety: SafetyOptions(allowDestroy: allowDestroy, overwrite: overwrite))
     }
+}
+
+/// The bytes of an input file; `-` (as fio reads it) and `/dev/stdin` read standard input, which
+/// may be a pipe. Nil when it cannot be read.
+func readInputFile(_ path: String) -> Data? {
+    if path == "-" || path == "/dev/stdin" || path == "/proc/self/fd/0" {
+        return try? FileHandle.standardInput.readToEnd() ?? Data()
+    }
+    return FileManager.default.contents(atPath: path)
 }
 
 /// A run's identifier: UTC time plus host name, e.g. `20261126T101500Z-myhost`.

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import Foundation
 import WritePathEngine
@@ -28,7 +31,7 @@ struct VerifyCommand: ParsableCommand {
         guard FileManager.default.fileExists(atPath: filename) else {
             throw WritePathError.invalidInput(field: "filename", message: "\(filename) does not exist")
         }
-        let s = try VerifyState.load(from: state ?? VerifyState.path(for: filename))
+        let s = try VerifyState.load(from: state ?? VerifyState.path(for: filename), targetBytes: Self.sizeInBytes(filename))
         let result = try Verifier.verify(path: filename, state: s, direct: direct == "1")
         if outputFormat == "json" {
             let encoder = JSONEncoder()
@@ -40,5 +43,14 @@ struct VerifyCommand: ParsableCommand {
             Output.stdout(out)
         }
         if result.verdict != "pass" { throw ExitCode(1) }
+    }
+
+    /// The size of a file or block device in bytes (lseek to the end), or nil when it cannot be opened.
+    static func sizeInBytes(_ path: String) -> UInt64? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        let end = lseek(fd, 0, SEEK_END)
+        return end < 0 ? nil : UInt64(end)
     }
 }

@@ -66,58 +66,6 @@ struct SafetyTests {
         w.direct = false
         #expect(try WorkloadRun(workload: w).execute().write?.ios == 1000)
     }
-
-    @Test("filesystem and partition-table signatures are recognised")
-    func signatures() {
-        func probe(_ bytes: [UInt8]) -> String? { bytes.withUnsafeBytes { Signatures.find(in: $0) } }
-        var b = [UInt8](repeating: 0, count: 69632)
-        #expect(probe(b) == nil)
-        b[1080] = 0x53; b[1081] = 0xEF
-        #expect(probe(b) == "ext2/3/4")
-        b = [UInt8](repeating: 0, count: 69632)
-        b.replaceSubrange(512..<520, with: Array("EFI PART".utf8))
-        #expect(probe(b) == "GPT partition table")
-        b = [UInt8](repeating: 0, count: 69632)
-        b[510] = 0x55; b[511] = 0xAA; b[446 + 4] = 0x83
-        #expect(probe(b) == "MBR partition table")
-        b = [UInt8](repeating: 0, count: 69632)
-        b.replaceSubrange(0..<4, with: Array("XFSB".utf8))
-        #expect(probe(b) == "xfs")
-    }
-
-    @Test("a loop device holding a filesystem is refused unless --allow-destroy")
-    func blockDevice() throws {
-        guard geteuid() == 0, FileManager.default.fileExists(atPath: "/sbin/losetup") || FileManager.default.fileExists(atPath: "/usr/sbin/losetup") else {
-            print("skipped: needs root and losetup to make a loop device")
-            return
-        }
-        let dir = scratchFolder("loop")
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let image = "\(dir)/disk.img"
-        var bytes = [UInt8](repeating: 0, count: 8 << 20)
-        bytes[1080] = 0x53; bytes[1081] = 0xEF  // an ext4 superblock magic
-        FileManager.default.createFile(atPath: image, contents: Data(bytes))
-        guard let device = try? shell("losetup", "--find", "--show", image).trimmingCharacters(in: .whitespacesAndNewlines), device.hasPrefix("/dev/loop") else {
-            print("skipped: losetup could not attach a loop device here")
-            return
-        }
-        defer { _ = try? shell("losetup", "-d", device) }
-        var w = Workload()
-        w.filename = device
-        w.size = 1 << 20
-        do {
-            _ = try WorkloadRun(workload: w).execute()
-            Issue.record("wrote to a device holding a filesystem signature")
-        } catch let e as WritePathError {
-            #expect(e.exitCode == 2)
-            #expect(e.description.contains("ext2/3/4"))
-            #expect(e.description.contains("--allow-destroy"))
-        }
-        let result = try WorkloadRun(workload: w, safety: SafetyOptions(allowDestroy: true)).execute()
-        #expect(result.status == "ok")
-        #expect(result.target?.kind == "block_device")
-        #expect(result.write?.ios == 256)
-    }
 }
 
 /// Runs a program and returns its standard output; throws when it exits non-zero.

@@ -46,6 +46,30 @@ struct MatrixSpecTests {
         #expect(try MatrixSpec.parse(spec.yaml, source: "saved") == spec)
     }
 
+    @Test("matrix.yaml is written with Yams: names and values with quotes, backslashes and control characters read back the same")
+    func savedSpecEscapes() throws {
+        // A real folder whose name has a quote, a backslash, a comma and ": ".
+        let folder = "/dev/shm/writepath-yaml-\(getpid())-a \"b\" \\c, d: e"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let quotedFolder = folder.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        let spec = try MatrixSpec.parse(#"""
+            layers: [{ name: host, directory: "\#(quotedFolder)" }]
+            workloads: [{ name: "say \"hi\" \\ there: #1, {x}", size: 64k, buffer_pattern: "zero" },
+                        { name: "tab\there\u001b[2J", size: 1m }]
+            repetitions: 2
+            """#, source: "m.yaml")
+        #expect(spec.workloads[0].name == #"say "hi" \ there: #1, {x}"#)
+        #expect(spec.layers[0].parameters["directory"] == folder)
+        #expect(try MatrixSpec.parse(spec.yaml, source: "saved") == spec)
+    }
+
+    @Test("QEMU option values double their commas, so a path cannot add options")
+    func qemuCommaEscaping() {
+        #expect(QemuRun.optionValue("/r/a,format=qcow2,b") == "/r/a,,format=qcow2,,b")
+        #expect(QemuRun.optionValue("/plain/path") == "/plain/path")
+    }
+
     @Test("every suite parses", arguments: ["quick", "standard", "full"])
     func suites(name: String) throws {
         let spec = try MatrixSpec.parse(try #require(Suites.named(name)), source: name)

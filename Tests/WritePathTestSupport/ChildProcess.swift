@@ -14,7 +14,7 @@ public struct ProcessOutcome: Sendable {
 /// added to this process's; stdin is /dev/null; after `timeout` seconds the child is killed.
 public func runProcess(
     _ executable: String, _ arguments: [String], cwd: String? = nil, environment: [String: String] = [:],
-    timeout: Double? = nil
+    timeout: Double? = nil, standardInput: String? = nil
 ) throws -> ProcessOutcome {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: executable)
@@ -24,7 +24,8 @@ public func runProcess(
     let out = Pipe(), err = Pipe()
     p.standardOutput = out
     p.standardError = err
-    p.standardInput = FileHandle.nullDevice
+    // `standardInput`: the path of a file the child reads as its stdin; else /dev/null.
+    p.standardInput = standardInput.flatMap { FileHandle(forReadingAtPath: $0) } ?? FileHandle.nullDevice
     try p.run()
     if let timeout {
         let pid = p.processIdentifier
