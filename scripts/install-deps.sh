@@ -2,7 +2,7 @@
 # Installs what writepath needs on a Debian machine: only what is missing.
 #   scripts/install-deps.sh [GROUP ...]     groups: build (default), containers, guests, all
 #     build       liburing, libaio, fio: to build and run the engine and compare it with fio
-#     containers  docker.io and runc: the docker-* and oci-runc layers
+#     containers  docker.io, runc and crun: the docker-* and oci-runc layers (runtime=runc or crun)
 #     guests      QEMU, a Debian guest kernel and busybox: the qemu-* layers
 #                 (the xen-* layers also need Debian's Xen packages: scripts/fetch-xen.sh unpacks them, never installs)
 #     reports     chromium: the test that renders report.html in a real browser
@@ -14,10 +14,10 @@ packages=()
 for g in "${groups[@]}"; do
     case "$g" in
         build) packages+=(liburing-dev libaio-dev fio util-linux pkg-config time) ;;
-        containers) packages+=(docker.io runc tar) ;;
+        containers) packages+=(docker.io runc crun tar) ;;
         guests) packages+=(qemu-system-x86 qemu-utils linux-image-amd64 busybox-static cpio kmod zstd) ;;
         reports) packages+=(chromium) ;;
-        all) packages+=(liburing-dev libaio-dev fio util-linux pkg-config time docker.io runc tar
+        all) packages+=(liburing-dev libaio-dev fio util-linux pkg-config time docker.io runc crun tar
                         qemu-system-x86 qemu-utils linux-image-amd64 busybox-static cpio kmod zstd chromium) ;;
         *) echo "install-deps: unknown group '$g'; expected build, containers, guests, reports or all" >&2; exit 2 ;;
     esac

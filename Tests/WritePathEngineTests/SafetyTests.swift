@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import Testing
+import WritePathTestSupport
 @testable import WritePathEngine
 
 @Suite("Target safety and alignment", .serialized)
@@ -85,22 +86,17 @@ struct SafetyTests {
         #expect(probe(b) == "xfs")
     }
 
-    @Test("a loop device holding a filesystem is refused unless --allow-destroy")
+    @Test("a loop device holding a filesystem is refused unless --allow-destroy", Precondition.loopDevice.trait)
     func blockDevice() throws {
-        guard geteuid() == 0, FileManager.default.fileExists(atPath: "/sbin/losetup") || FileManager.default.fileExists(atPath: "/usr/sbin/losetup") else {
-            print("skipped: needs root and losetup to make a loop device")
-            return
-        }
         let dir = scratchFolder("loop")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let image = "\(dir)/disk.img"
         var bytes = [UInt8](repeating: 0, count: 8 << 20)
         bytes[1080] = 0x53; bytes[1081] = 0xEF  // an ext4 superblock magic
         FileManager.default.createFile(atPath: image, contents: Data(bytes))
-        guard let device = try? shell("losetup", "--find", "--show", image).trimmingCharacters(in: .whitespacesAndNewlines), device.hasPrefix("/dev/loop") else {
-            print("skipped: losetup could not attach a loop device here")
-            return
-        }
+        // With root, losetup and /dev/loop-control, a loop device that cannot be attached is a failure.
+        let device = try shell("losetup", "--find", "--show", image).trimmingCharacters(in: .whitespacesAndNewlines)
+        try #require(device.hasPrefix("/dev/loop"), "losetup --find --show printed '\(device)'")
         defer { _ = try? shell("losetup", "-d", device) }
         var w = Workload()
         w.filename = device
