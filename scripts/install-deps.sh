@@ -6,6 +6,7 @@
 #     guests      QEMU, a Debian guest kernel and busybox: the qemu-* layers
 #                 (the xen-* layers also need Debian's Xen packages: scripts/fetch-xen.sh unpacks them, never installs)
 #     reports     chromium: the test that renders report.html in a real browser
+#     check       debootstrap: scripts/fresh-machine-check.sh builds a fresh Debian 12 root with it
 # Swift itself must already be installed (this machine kind has it at /opt/swift).
 set -euo pipefail
 
@@ -17,9 +18,10 @@ for g in "${groups[@]}"; do
         containers) packages+=(docker.io runc crun tar) ;;
         guests) packages+=(qemu-system-x86 qemu-utils linux-image-amd64 busybox-static cpio kmod zstd) ;;
         reports) packages+=(chromium) ;;
+        check) packages+=(debootstrap) ;;
         all) packages+=(liburing-dev libaio-dev fio util-linux pkg-config time docker.io runc crun tar
                         qemu-system-x86 qemu-utils linux-image-amd64 busybox-static cpio kmod zstd chromium) ;;
-        *) echo "install-deps: unknown group '$g'; expected build, containers, guests, reports or all" >&2; exit 2 ;;
+        *) echo "install-deps: unknown group '$g'; expected build, containers, guests, reports, check or all" >&2; exit 2 ;;
     esac
 done
 missing=()
