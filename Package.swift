@@ -79,8 +79,10 @@ let package = Package(
 
         // MARK: - Tests
 
-        .target(name: "WritePathTestSupport", path: "Tests/WritePathTestSupport"),
-        .testTarget(name: "WritePathEngineTests", dependencies: ["WritePathEngine", "WritePathReport"]),
+        /// What the test targets share: the built binaries, child processes, and the machine's
+        /// preconditions with their Swift Testing traits (Precondition.swift).
+        .target(name: "WritePathTestSupport", dependencies: ["WritePathRunner"], path: "Tests/WritePathTestSupport"),
+        .testTarget(name: "WritePathEngineTests", dependencies: ["WritePathEngine", "WritePathReport", "WritePathTestSupport"]),
         .testTarget(name: "WritePathRunnerTests", dependencies: ["WritePathRunner", "writepath", "WritePathTestSupport"]),
         .testTarget(
             name: "WritePathCLITests",

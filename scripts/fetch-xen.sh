@@ -62,7 +62,13 @@ if ((got != want)); then
     echo "fetch-xen: downloaded $got of $want packages" >&2
     exit 1
 fi
-for deb in "$work"/debs/*.deb; do dpkg-deb -x "$deb" "$work/root"; done
+# Each package's files, beside the tree (files/<package>.list): `writepath layers` names the
+# package a missing library belongs to from them.
+mkdir -p "$work/files"
+for deb in "$work"/debs/*.deb; do
+    dpkg-deb -x "$deb" "$work/root"
+    dpkg-deb -c "$deb" | awk '{print $6}' > "$work/files/$(dpkg-deb -f "$deb" Package).list"
+done
 missing=$(unresolved "$work/root")
 if [[ -n "$missing" ]]; then
     echo "fetch-xen: libraries still not found after unpacking (binary: library):" >&2
@@ -72,5 +78,6 @@ fi
 rm -rf "$dir"
 mkdir -p "$dir"
 mv "$work/root" "$dir/root"
+mv "$work/files" "$dir/files"
 printf '%s\n' "${packages[@]}" "${device_model[@]}" > "$dir/complete"
 echo "fetch-xen: Xen $version unpacked in $dir/root (not installed)"

@@ -3,10 +3,11 @@
 #   scripts/install-deps.sh [GROUP ...]     groups: build (default), containers, guests, all
 #     build       liburing, libaio, libblkid, fio: to build and run the engine and compare it with fio;
 #                 ntfs-3g, exfatprogs: the signature tests make real NTFS and exFAT filesystems
-#     containers  docker.io and runc: the docker-* and oci-runc layers
+#     containers  docker.io, runc and crun: the docker-* and oci-runc layers (runtime=runc or crun)
 #     guests      QEMU, a Debian guest kernel and busybox: the qemu-* layers
 #                 (the xen-* layers also need Debian's Xen packages: scripts/fetch-xen.sh unpacks them, never installs)
 #     reports     chromium: the test that renders report.html in a real browser
+#     check       debootstrap: scripts/fresh-machine-check.sh builds a fresh Debian 12 root with it
 # Swift itself must already be installed (this machine kind has it at /opt/swift).
 set -euo pipefail
 
@@ -15,12 +16,13 @@ packages=()
 for g in "${groups[@]}"; do
     case "$g" in
         build) packages+=(liburing-dev libaio-dev libblkid-dev fio util-linux pkg-config time ntfs-3g exfatprogs) ;;
-        containers) packages+=(docker.io runc tar) ;;
+        containers) packages+=(docker.io runc crun tar) ;;
         guests) packages+=(qemu-system-x86 qemu-utils linux-image-amd64 busybox-static cpio kmod zstd) ;;
         reports) packages+=(chromium) ;;
-        all) packages+=(liburing-dev libaio-dev libblkid-dev fio util-linux ntfs-3g exfatprogs pkg-config time docker.io runc tar
+        check) packages+=(debootstrap) ;;
+        all) packages+=(liburing-dev libaio-dev libblkid-dev fio util-linux ntfs-3g exfatprogs pkg-config time docker.io runc crun tar
                         qemu-system-x86 qemu-utils linux-image-amd64 busybox-static cpio kmod zstd chromium) ;;
-        *) echo "install-deps: unknown group '$g'; expected build, containers, guests, reports or all" >&2; exit 2 ;;
+        *) echo "install-deps: unknown group '$g'; expected build, containers, guests, reports, check or all" >&2; exit 2 ;;
     esac
 done
 missing=()

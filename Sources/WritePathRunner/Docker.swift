@@ -199,6 +199,7 @@ struct DockerRun {
     }
 
     static func availability() -> Availability {
+        if let missing = LibraryCheck.engineUnavailability() { return missing }
         switch Docker.daemon() {
         case let .success(d): return .available(detail: "docker \(d.serverVersion), \(d.storageDriver), cgroup v\(d.cgroupVersion)")
         case let .failure(u): return .unavailable(reason: u.reason, fix: u.fix)

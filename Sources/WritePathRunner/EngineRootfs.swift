@@ -26,11 +26,16 @@ public enum EngineRootfs {
         return String(h.prefix(16))
     }
 
-    /// The shared libraries `binary` links, as absolute paths (ldd), the loader included.
+    /// The shared libraries `binary` links, as absolute paths (ldd), the loader included. A
+    /// library ldd does not find is an error naming it and its package (`LibraryCheck`).
     public static func sharedLibraries(of binary: String) throws -> [String] {
         let r = try Command.run("ldd", [binary], timeout: 60)
         guard r.succeeded else {
             throw WritePathError.system(call: "ldd", path: binary, errno: EIO, hint: r.stderrTail())
+        }
+        if !LibraryCheck.notFound(inLdd: r.stdout).isEmpty {
+            let missing = LibraryCheck.missing(binary: binary).map(\.description).joined(separator: "; ")
+            throw WritePathError.system(call: "ldd", path: binary, errno: ENOENT, hint: "a shared library is not found: \(missing)")
         }
         return librariesListed(byLdd: r.stdout)
     }

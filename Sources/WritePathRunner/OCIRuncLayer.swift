@@ -61,6 +61,7 @@ public struct OCIRuncLayer: Layer {
         guard let version = Self.runtimeVersion(runtime) else {
             return .unavailable(reason: "`\(runtime) --version` failed", fix: "reinstall \(runtime) (apt-get install --reinstall \(runtime))")
         }
+        if let missing = LibraryCheck.engineUnavailability() { return missing }
         let cgroups = Self.cgroupMode()
         if runtime == "crun", cgroups.mode == "hybrid", !cgroups.unifiedControllers.isEmpty {
             // crun refuses a hybrid hierarchy whose cgroup v2 mount has controllers:

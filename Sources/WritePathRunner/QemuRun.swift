@@ -183,6 +183,7 @@ struct QemuRun {
         guard Command.which("zstd") != nil, Command.which("cpio") != nil else {
             return .unavailable(reason: "zstd or cpio is missing (needed to build the guest image)", fix: "apt-get install zstd cpio")
         }
+        if let missing = LibraryCheck.engineUnavailability() { return missing }
         let accel: String
         if let known = Accelerator.cached() {
             accel = "\(known.name): \(known.reason)"

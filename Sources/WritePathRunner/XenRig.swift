@@ -50,6 +50,22 @@ public enum XenPackages {
         return (names + deviceModelNames).allSatisfy { listed.contains($0) }
     }
 
+    /// The library folders of an unpacked tree, searched before the machine's (as the rig lays them out).
+    static func libraryPath(_ root: String) -> [String] {
+        ["\(root)/usr/lib/x86_64-linux-gnu", "\(root)/lib/x86_64-linux-gnu"]
+    }
+
+    /// The binaries of `tree` the rigs copy (dom0's toolstack, xenstore, the HVM device model)
+    /// whose libraries neither the tree nor this machine holds.
+    public static func missingLibraries(in tree: Tree) -> [MissingLibrary] {
+        guard let libexec = try? XenRig.libexecDirectory(in: tree.root) else { return [] }
+        let binaries = XenRig.dom0Programs.map { "\(tree.root)/\(libexec)/bin/\($0)" }
+            + ["\(tree.root)/usr/bin/xenstore", "\(tree.root)/\(XenRig.deviceModelPath)"]
+        return binaries.filter { FileManager.default.fileExists(atPath: $0) }.flatMap {
+            LibraryCheck.missing(binary: $0, libraryPath: libraryPath(tree.root), tree: tree.root)
+        }
+    }
+
     /// The newest complete tree in the cache, or nil.
     public static func cached() -> Tree? {
         let dir = "\(cacheRoot)/packages"
@@ -76,22 +92,37 @@ public enum XenPackages {
         defer { try? fm.removeItem(atPath: work) }
         try fm.createDirectory(atPath: "\(work)/debs", withIntermediateDirectories: true)
         try fm.createDirectory(atPath: "\(work)/root", withIntermediateDirectories: true)
-        let pinned = (names.map { "\($0)=\(version)" } + deviceModelNames).joined(separator: " ")
+        // The dependency closure, not a list: what apt's resolver would install with these
+        // packages here (`apt-get -s install`, nothing installed) is fetched too (libyajl2, ...).
+        let requested = names.map { "\($0)=\(version)" } + deviceModelNames
+        let simulated = try Command.run("apt-get", ["-s", "install", "--no-install-recommends"] + requested, timeout: 120)
+        let closure = simulated.stdout.split(separator: "\n").compactMap { line -> String? in
+            let f = line.split(separator: " ")
+            return f.count > 1 && f[0] == "Inst" ? String(f[1]) : nil
+        }.filter { !names.contains($0) && !deviceModelNames.contains($0) }
+        let pinned = (requested + closure).joined(separator: " ")
         let download = try Command.run("/bin/sh", ["-c", "cd '\(work)/debs' && apt-get download -q \(pinned)"], timeout: 600)
         guard download.succeeded else {
             throw WritePathError.system(
                 call: "apt-get download", path: hypervisorPackage, errno: EIO,
                 hint: "\(download.stderrTail()); run apt-get update, or scripts/fetch-xen.sh")
         }
+        try fm.createDirectory(atPath: "\(work)/files", withIntermediateDirectories: true)
         for deb in try fm.contentsOfDirectory(atPath: "\(work)/debs") where deb.hasSuffix(".deb") {
             let x = try Command.run("dpkg-deb", ["-x", "\(work)/debs/\(deb)", "\(work)/root"], timeout: 300)
             guard x.succeeded else {
                 throw WritePathError.system(call: "dpkg-deb -x", path: deb, errno: EIO, hint: x.stderrTail())
             }
+            // Which package each unpacked file came from (LibraryCheck names a missing library's package).
+            let list = try Command.run("dpkg-deb", ["-c", "\(work)/debs/\(deb)"], timeout: 60)
+            let package = String(deb.prefix { $0 != "_" })
+            let paths = list.stdout.split(separator: "\n").compactMap { $0.split(separator: " ", omittingEmptySubsequences: true).dropFirst(5).first }
+            try (paths.joined(separator: "\n") + "\n").write(toFile: "\(work)/files/\(package).list", atomically: true, encoding: .utf8)
         }
         try? fm.removeItem(atPath: dir)
         try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try fm.moveItem(atPath: "\(work)/root", toPath: "\(dir)/root")
+        try fm.moveItem(atPath: "\(work)/files", toPath: "\(dir)/files")
         try "\((names + deviceModelNames).joined(separator: "\n"))\n".write(toFile: "\(dir)/complete", atomically: true, encoding: .utf8)
         return Tree(version: version, root: "\(dir)/root")
     }
@@ -415,7 +446,13 @@ public struct XenRig: Sendable {
         let r = try Command.run(
             "/usr/bin/env", ["LD_LIBRARY_PATH=\(packageRoot)/usr/lib/x86_64-linux-gnu:\(packageRoot)/lib/x86_64-linux-gnu", "ldd", binary],
             timeout: 60)
-        guard r.succeeded, !r.stdout.contains("not found") else {
+        if !LibraryCheck.notFound(inLdd: r.stdout).isEmpty {
+            let missing = LibraryCheck.missing(binary: binary, libraryPath: XenPackages.libraryPath(packageRoot), tree: packageRoot)
+            throw WritePathError.system(
+                call: "ldd", path: binary, errno: ENOENT,
+                hint: "a shared library is not found: \(missing.map(\.description).joined(separator: "; ")); scripts/fetch-xen.sh")
+        }
+        guard r.succeeded else {
             throw WritePathError.system(
                 call: "ldd", path: binary, errno: ENOENT,
                 hint:

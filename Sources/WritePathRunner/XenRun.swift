@@ -169,6 +169,12 @@ struct XenRun {
             return .none(reason: "dpkg-deb is missing (it unpacks Debian's Xen packages)", fix: "apt-get install dpkg")
         }
         if let tree = XenPackages.cached() {
+            if case let .unavailable(reason, fix)? = LibraryCheck.unavailability(
+                XenPackages.missingLibraries(in: tree), what: "the Xen rig's binaries in \(tree.root)",
+                fix: "scripts/fetch-xen.sh (fetches the packages' dependency closure), or apt-get install the package named")
+            {
+                return .none(reason: reason, fix: fix)
+            }
             return .nested(detail: "Xen \(tree.version) from Debian's packages, unpacked in \(XenPackages.cacheRoot)")
         }
         guard Command.which("apt-get") != nil, let v = XenPackages.candidateVersion() else {

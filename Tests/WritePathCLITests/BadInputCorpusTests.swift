@@ -43,13 +43,6 @@ enum Corpus {
     static let resultCases = cases("results")
     static let fioImportCases = cases("fio-import")
 
-    /// Whether this writepath has the `report` and `compare` commands.
-    /// (`report --help` also exits 0 where `report` is unknown, printing the root's help.)
-    static let hasReport: Bool = {
-        guard let r = try? writepath(["report", "--help"]) else { return false }
-        return r.status == 0 && r.stdout.contains("USAGE: writepath report")
-    }()
-
     /// The text the error line of `path` must contain (with `@TMP@` still in it).
     static func expectation(_ path: String) throws -> String {
         let sidecar = (path as NSString).deletingPathExtension + ".expect"
@@ -189,12 +182,8 @@ struct BadInputCorpusTests {
         try runArgumentsCase(name)
     }
 
-    @Test("report and compare command lines (when this writepath has them)", arguments: Corpus.reportCommandLineCases)
+    @Test("report and compare command lines", arguments: Corpus.reportCommandLineCases)
     func reportCommandLine(_ name: String) throws {
-        guard Corpus.hasReport else {
-            print("skipped \(name): this writepath has no report command")
-            return
-        }
         try runArgumentsCase(name)
     }
 
@@ -245,7 +234,6 @@ struct BadInputCorpusTests {
             #expect(error.description.contains(expect), "\(name): expected '\(expect)' in: \(error.description.prefix(500))")
             #expect(error.description.contains(source), "\(name): the message does not name the file: \(error.description.prefix(500))")
         }
-        guard Corpus.hasReport else { return }
         for arguments in [["report", source], ["compare", source, "good.json"], ["compare", "good.json", source]] {
             let scratch = try CaseScratch("\(name)-\(arguments[0])-\(arguments[1])")
             defer { scratch.remove() }
@@ -273,7 +261,6 @@ extension BadInputCorpusTests {
             #expect(error.exitCode == 2, "\(name): \(error)")
             #expect(error.description.contains(expect), "\(name): expected '\(expect)' in: \(error.description.prefix(500))")
         }
-        guard Corpus.hasReport else { return }
         try expectRejected(["report", "--import-fio", file, "--output-dir", "report"], expect: expect, scratch: scratch,
                            caseText: "", label: name)
         #expect(!FileManager.default.fileExists(atPath: "\(scratch.path)/report/report.html"), "\(name): a report was written")

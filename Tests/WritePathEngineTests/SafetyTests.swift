@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import Testing
+import WritePathTestSupport
 @testable import WritePathEngine
 
 @Suite("Target safety and alignment", .serialized)

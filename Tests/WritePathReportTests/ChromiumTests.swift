@@ -15,7 +15,7 @@ struct ChromiumTests {
         ["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--user-data-dir=\(profile)", "--window-size=1280,2000"]
     }
 
-    @Test("renders with its SVG charts and no console error", .enabled(if: chromium != nil, "chromium is not installed (apt-get install -y chromium)"))
+    @Test("renders with its SVG charts and no console error", Precondition.chromium.trait)
     func render() throws {
         let dir = scratchFolder("chromium")
         defer { try? FileManager.default.removeItem(atPath: dir) }

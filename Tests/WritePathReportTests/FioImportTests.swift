@@ -18,7 +18,7 @@ struct FioImportTests {
     }
 
     @Test("fio's JSON becomes runs with fio's percentiles and a histogram rebuilt from them",
-          .enabled(if: fio != nil, "fio is not installed (apt-get install -y fio)"))
+          Precondition.fio.trait)
     func importReal() throws {
         let dir = scratchFolder("fio")
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -49,7 +49,7 @@ struct FioImportTests {
     }
 
     @Test("writepath report --import-fio --as-layer puts fio next to writepath results",
-          .enabled(if: fio != nil, "fio is not installed (apt-get install -y fio)"))
+          Precondition.fio.trait)
     func reportWithFio() throws {
         let dir = scratchFolder("fio-report")
         defer { try? FileManager.default.removeItem(atPath: dir) }

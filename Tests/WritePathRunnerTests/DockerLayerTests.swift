@@ -35,13 +35,7 @@ func leftovers() -> (containers: String, volumes: String) {
     return (c.trimmingCharacters(in: .whitespacesAndNewlines), v.trimmingCharacters(in: .whitespacesAndNewlines))
 }
 
-let dockerAvailable: Bool = {
-    let a = DockerRun.availability()
-    if case let .unavailable(reason, fix) = a { print("docker layer tests skipped: \(reason); \(fix)") }
-    return a.isAvailable
-}()
-
-@Suite("Docker layers", .serialized, .enabled(if: dockerAvailable))
+@Suite("Docker layers", .serialized, Precondition.docker.trait)
 struct DockerLayerTests {
     @Test("every docker layer runs a short workload, records its settings and leaves nothing behind",
           arguments: ["docker-overlay", "docker-volume", "docker-bind", "docker-tmpfs"])

@@ -49,16 +49,6 @@ private func mounts(under path: String) -> [String] {
     }
 }
 
-private let ociRuncAvailable: Bool = {
-    guard geteuid() == 0 else {
-        print("oci-runc run tests skipped: not running as root")
-        return false
-    }
-    let a = (try? OCIRuncLayer(parameters: [:]))?.availability() ?? .unavailable(reason: "layer did not initialise", fix: "")
-    if case let .unavailable(reason, fix) = a { print("oci-runc run tests skipped: \(reason); \(fix)") }
-    return a.isAvailable
-}()
-
 @Suite("oci-runc layer: parameters and bundle")
 struct OCIRuncLayerConfigTests {
     @Test("an unknown parameter is rejected with its name")
@@ -147,12 +137,9 @@ struct OCIRuncLayerConfigTests {
         #expect(settings["cgroup_version"] == "v1" || settings["cgroup_version"] == "v2")
     }
 
-    @Test("the whole disk of a folder on a block device is found (a partition gives its disk)")
+    @Test("the whole disk of a folder on a block device is found (a partition gives its disk)", Precondition.blockDeviceUnderVarTmp.trait)
     func wholeDisk() throws {
-        guard let disk = OCIRuncLayer.wholeDisk(holding: "/var/tmp") else {
-            print("wholeDisk: /var/tmp has no block device here; nothing to check")
-            return
-        }
+        let disk = try #require(OCIRuncLayer.wholeDisk(holding: "/var/tmp"))
         #expect(FileManager.default.fileExists(atPath: "/sys/block/\(disk.name)"), "\(disk)")
         #expect(OCIRuncLayer.wholeDisk(holding: "/proc") == nil)
     }
@@ -162,18 +149,27 @@ struct OCIRuncLayerConfigTests {
         let layer = try OCIRuncLayer(parameters: ["runtime": "crun"])
         let a = layer.availability()
         let cg = OCIRuncLayer.cgroupMode()
+        // Every branch checks something: installed or not, root or not, hybrid cgroups or not.
         if Command.which("crun") == nil {
             #expect(a == .unavailable(reason: "crun is not installed", fix: "apt-get install crun"))
-        } else if geteuid() == 0, cg.mode == "hybrid", !cg.unifiedControllers.isEmpty {
+        } else if geteuid() != 0 {
+            guard case let .unavailable(reason, _) = a else { Issue.record("crun claimed available without root: \(a)"); return }
+            #expect(reason.contains("needs root"), "\(reason)")
+        } else if cg.mode == "hybrid", !cg.unifiedControllers.isEmpty {
             guard case let .unavailable(reason, fix) = a else { Issue.record("crun claimed available on hybrid cgroups: \(a)"); return }
             #expect(reason.contains("hybrid"), "\(reason)")
             #expect(fix.contains("runtime=runc"))
-            print("crun availability: \(reason); \(fix)")
+        } else if OCIRuncLayer.overlaySupported() {
+            guard case let .available(detail) = a else { Issue.record("crun unavailable on \(cg.mode) cgroups: \(a)"); return }
+            #expect(detail.contains("crun"), "\(detail)")
+            #expect(detail.contains("cgroup \(cg.version) (\(cg.mode))"), "\(detail)")
+        } else {
+            #expect(!a.isAvailable, "available without overlay: \(a)")
         }
     }
 }
 
-@Suite("oci-runc layer: runs", .serialized, .enabled(if: ociRuncAvailable))
+@Suite("oci-runc layer: runs", .serialized, Precondition.ociRunc.trait)
 struct OCIRuncLayerRunTests {
     @Test("a short randwrite runs in runc, records the layer and leaves nothing behind")
     func shortRun() throws {
@@ -301,13 +297,8 @@ struct OCIRuncLayerRunTests {
         #expect(!FileManager.default.fileExists(atPath: "\(context.scratchDirectory)/oci-\(context.runID)"))
     }
 
-    @Test("runtime=crun on hybrid cgroups fails as a `crun run` error naming the reason")
+    @Test("runtime=crun on hybrid cgroups fails as a `crun run` error naming the reason", Precondition.crunOnHybridCgroups.trait)
     func crunFailsHonestly() throws {
-        let cg = OCIRuncLayer.cgroupMode()
-        guard Command.which("crun") != nil, cg.mode == "hybrid", !cg.unifiedControllers.isEmpty else {
-            print("crun run check skipped: crun missing or cgroups not hybrid with v2 controllers")
-            return
-        }
         let layer = try OCIRuncLayer(parameters: ["runtime": "crun"])
         let context = ociContext("crun")
         defer { removeTestFolder(context) }
@@ -316,7 +307,6 @@ struct OCIRuncLayerRunTests {
             Issue.record("crun ran although availability() said it cannot")
         } catch let WritePathError.system(call, _, _, hint) {
             #expect(call == "crun run")
-            print("crun run here: \(hint)")
             #expect(hint.contains("hybrid"), "\(hint)")
         }
         #expect(mounts(under: context.scratchDirectory).isEmpty)

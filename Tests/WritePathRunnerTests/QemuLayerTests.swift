@@ -19,12 +19,6 @@ let guestEngineBinary: String = {
     return engineBinary
 }()
 
-let qemuAvailable: Bool = {
-    let a = QemuRun.availability()
-    if case let .unavailable(reason, fix) = a { print("QEMU layer tests skipped: \(reason); \(fix)") }
-    return a.isAvailable
-}()
-
 func guestContext(_ name: String) -> LayerContext {
     var c = testContext(name)
     c.engineBinary = guestEngineBinary
@@ -37,8 +31,19 @@ func qemuProcesses(using folder: String) -> [String] {
     return (r?.stdout ?? "").split(separator: "\n").map(String.init).filter { $0.contains(folder) }
 }
 
-@Suite("QEMU layers", .serialized, .enabled(if: qemuAvailable))
+@Suite("QEMU layers", .serialized, Precondition.qemu.trait)
 struct QemuLayerTests {
+    @Test("accel=kvm boots the guest under KVM and records it", Precondition.kvm.trait)
+    func kvm() throws {
+        let layer = try LayerRegistry.make(LayerSpec(name: "qemu-virtio-blk", parameters: ["accel": "kvm"]))
+        let context = guestContext("qemu-kvm")
+        let result = try layer.run(shortWorkload(runtime: 2, iodepth: 8), rep: 1, context: context)
+        #expect(result.status == "ok", "\(result.error ?? "")")
+        #expect(result.layer.settings["accel"] == "kvm")
+        #expect(!result.warnings.contains { $0.contains("TCG") })
+        #expect((result.write?.ios ?? 0) > 0)
+    }
+
     @Test("every disk model boots a guest that runs the workload and hands back a checked result",
           arguments: ["qemu-virtio-blk", "qemu-virtio-scsi", "qemu-nvme", "qemu-ahci", "qemu-ide"])
     func diskModels(layerName: String) throws {

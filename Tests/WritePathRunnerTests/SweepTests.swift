@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import WritePathEngine
 import WritePathReport
+import WritePathTestSupport
 
 @testable import WritePathRunner
 
@@ -243,7 +244,7 @@ struct SweepRepetitionTests {
     }
 }
 
-@Suite("sweeps in containers", .serialized, .enabled(if: dockerAvailable))
+@Suite("sweeps in containers", .serialized, Precondition.docker.trait)
 struct SweepDockerTests {
     @Test("a real iodepth sweep in docker-tmpfs: tagged container runs, stop reason, nothing left behind")
     func dockerSweep() throws {

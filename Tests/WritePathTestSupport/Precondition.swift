@@ -1,0 +1,164 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Testing
+@testable import WritePathRunner
+
+/// What a test needs from the machine, in one place: each condition, the reason a test is
+/// skipped without it, and the trait that skips it (`@Test(..., Precondition.root.trait)`).
+///
+/// Without its precondition a test is skipped, and Swift Testing shows it as skipped with the
+/// reason, never as passed. Under `CI=true` a skip is a failure: the trait's condition throws
+/// `PreconditionMissing`, which Swift Testing records as an issue of that test, so the run fails
+/// naming the precondition and what to install, unless the precondition is in `allowedInCI`.
+public enum Precondition: String, CaseIterable, Sendable {
+    /// Running as root (mounts, loop devices, cgroups).
+    case root
+    /// Root, losetup and /dev/loop-control: a loop device can be made over a file.
+    case loopDevice
+    /// /var/tmp is on a block device (a disk or a partition of one), not tmpfs or overlay.
+    case blockDeviceUnderVarTmp
+    /// crun installed, root, and hybrid cgroups whose v2 mount holds controllers (crun refuses them).
+    case crunOnHybridCgroups
+    /// A docker daemon answers (the docker-* layers).
+    case docker
+    /// runc, root and overlay (the oci-runc layer).
+    case ociRunc
+    /// QEMU and the guest image's inputs (the qemu-* layers).
+    case qemu
+    /// QEMU runs guests under KVM here (/dev/kvm opens and QEMU's cached probe chose KVM).
+    case kvm
+    /// The nested Xen rig's inputs: QEMU and Debian's Xen packages, cached or fetchable.
+    case xenNested
+    /// WRITEPATH_XEN_HVM_TEST=1: the nested HVM end-to-end test, which takes minutes, is asked for.
+    case xenHVMAsked
+    /// fio is installed (the fio-import tests compare with real fio output).
+    case fio
+    /// Chromium is installed (report.html rendered in a real browser).
+    case chromium
+
+    /// Preconditions whose absence does not fail a CI run, each with the reason it may be missing
+    /// there. Everything else a CI machine must have: `make test` installs it.
+    public static let allowedInCI: [Precondition: String] = [
+        .kvm: "no machine of this kind has a usable KVM (a Firecracker microVM: /dev/kvm, where present, fails QEMU's probe)",
+        .xenHVMAsked:
+            "a nested HVM domU boots in 1.5 to 8 minutes here (firmware in a device model inside the emulated dom0), "
+            + "beyond a CI run's budget; it is asked for with WRITEPATH_XEN_HVM_TEST=1",
+    ]
+
+    /// Whether this run is a CI run (`CI=true`), in which a skip fails unless allow-listed.
+    public static var isCIRun: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
+
+    /// Whether the condition holds on this machine (worked out once per run).
+    public var isMet: Bool { Self.met(self) }
+
+    /// Why a test needing this is skipped here, and what would make it run (fixed text: Swift
+    /// Testing builds every trait before the run, so this must not probe the machine).
+    public var reason: String {
+        switch self {
+        case .root: "needs root"
+        case .loopDevice: "needs root, losetup (util-linux) and /dev/loop-control to make a loop device"
+        case .blockDeviceUnderVarTmp: "/var/tmp has no block device here (tmpfs or overlay)"
+        case .crunOnHybridCgroups:
+            "needs crun (scripts/install-deps.sh containers), root, and hybrid cgroups with controllers in /sys/fs/cgroup/unified"
+        case .docker: "the docker layers are unavailable here (`writepath layers` says why; scripts/start-dockerd.sh)"
+        case .ociRunc: "the oci-runc layer is unavailable here: it needs root, runc and overlay (`writepath layers` says why)"
+        case .qemu: "the QEMU layers are unavailable here (`writepath layers` says why; scripts/install-deps.sh guests)"
+        case .kvm: "KVM is not usable: /dev/kvm is missing, or QEMU's probe ran no guest under it (`writepath layers` says which)"
+        case .xenNested: "the nested Xen rig is unavailable here (`writepath layers` says why; scripts/fetch-xen.sh)"
+        case .xenHVMAsked: "the nested HVM end-to-end test boots for 1.5 to 8 minutes; set WRITEPATH_XEN_HVM_TEST=1 to run it"
+        case .fio: "fio is not installed (scripts/install-deps.sh build)"
+        case .chromium: "chromium is not installed (scripts/install-deps.sh reports)"
+        }
+    }
+
+    /// What the machine says about a missing layer precondition (its availability's reason and
+    /// fix), else `reason`. Probes the machine: called only when the precondition is missing.
+    public var detail: String {
+        switch self {
+        case .docker: Self.unavailable(Self.dockerAvailability, "the docker layers")
+        case .ociRunc: geteuid() != 0 ? "the oci-runc layer needs root" : Self.unavailable(Self.ociRuncAvailability, "the oci-runc layer")
+        case .qemu: Self.unavailable(Self.qemuAvailability, "the QEMU layers")
+        case .xenNested: Self.unavailable(Self.xenNestedAvailability, "the nested Xen rig")
+        default: reason
+        }
+    }
+
+    /// The trait that skips a test or suite without this precondition, showing `reason`; under
+    /// `CI=true` it records `PreconditionMissing` instead (a failure), unless allow-listed.
+    public var trait: ConditionTrait {
+        .enabled(Comment(rawValue: reason)) {
+            let run = try Self.decide(self, met: isMet, ci: Self.isCIRun)
+            if !run, detail != reason { FileHandle.standardError.write(Data("precondition \(rawValue) is missing: \(detail)\n".utf8)) }
+            return run
+        }
+    }
+
+    /// What the trait does: run (true), skip (false) or fail (throws) for a precondition that is
+    /// `met` or not, in a CI run or not.
+    public static func decide(_ p: Precondition, met: Bool, ci: Bool) throws -> Bool {
+        if met { return true }
+        if ci, allowedInCI[p] == nil { throw PreconditionMissing(precondition: p, reason: p.detail) }
+        return false
+    }
+
+    private static func unavailable(_ a: Availability, _ what: String) -> String {
+        switch a {
+        case let .unavailable(reason, fix): "\(what): \(reason); \(fix)"
+        case .available: "\(what) is available"
+        }
+    }
+
+    private static func met(_ p: Precondition) -> Bool {
+        switch p {
+        case .root: geteuid() == 0
+        case .loopDevice: loopDeviceMet
+        case .blockDeviceUnderVarTmp: BlockDevice.wholeDisk(holding: "/var/tmp") != nil
+        case .crunOnHybridCgroups: crunOnHybridMet
+        case .docker: dockerAvailability.isAvailable
+        case .ociRunc: geteuid() == 0 && ociRuncAvailability.isAvailable
+        case .qemu: qemuAvailability.isAvailable
+        case .kvm: kvmMet
+        case .xenNested: xenNestedAvailability.isAvailable
+        case .xenHVMAsked: ProcessInfo.processInfo.environment["WRITEPATH_XEN_HVM_TEST"] == "1"
+        case .fio: Command.which("fio") != nil
+        case .chromium: ["chromium", "chromium-browser", "google-chrome"].contains { Command.which($0) != nil }
+        }
+    }
+
+    private static let loopDeviceMet: Bool =
+        geteuid() == 0 && Command.which("losetup") != nil && FileManager.default.fileExists(atPath: "/dev/loop-control")
+    private static let crunOnHybridMet: Bool = {
+        let cg = OCIRuncLayer.cgroupMode()
+        return geteuid() == 0 && Command.which("crun") != nil && cg.mode == "hybrid" && !cg.unifiedControllers.isEmpty
+    }()
+    // The layers' own availability, asked once per run.
+    private static let dockerAvailability = DockerRun.availability()
+    private static let ociRuncAvailability =
+        (try? OCIRuncLayer(parameters: [:]))?.availability() ?? .unavailable(reason: "the layer did not initialise", fix: "")
+    private static let qemuAvailability = QemuRun.availability()
+    private static let xenNestedAvailability = XenRun.availability("nested")
+    /// /dev/kvm opens and QEMU's probe (a guest boot, cached per boot of the machine) ran a guest
+    /// under it: here /dev/kvm exists, but QEMU's KVM asserts in kvm_buf_set_msrs.
+    private static let kvmMet: Bool = {
+        let fd = open("/dev/kvm", O_RDWR | O_CLOEXEC)
+        if fd >= 0 { close(fd) }
+        return fd >= 0 && Accelerator.cached()?.name == "kvm"
+    }()
+}
+
+/// A CI run (`CI=true`) lacks a precondition that is not allow-listed: the test fails with this.
+public struct PreconditionMissing: Error, CustomStringConvertible {
+    public var precondition: Precondition
+    public var reason: String
+    public init(precondition: Precondition, reason: String) {
+        self.precondition = precondition
+        self.reason = reason
+    }
+    public var description: String {
+        "CI=true: precondition `\(precondition.rawValue)` is missing (\(reason)); a CI run must not skip it "
+            + "(only \(Precondition.allowedInCI.keys.map(\.rawValue).sorted().joined(separator: ", ")) may be missing: "
+            + "Tests/WritePathTestSupport/Precondition.swift)"
+    }
+}
