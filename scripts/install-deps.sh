@@ -15,12 +15,12 @@ groups=("${@:-build}")
 packages=()
 for g in "${groups[@]}"; do
     case "$g" in
-        build) packages+=(liburing-dev libaio-dev libblkid-dev fio util-linux pkg-config time ntfs-3g exfatprogs) ;;
+        build) packages+=(liburing-dev libaio-dev libblkid-dev fio util-linux pkg-config time ntfs-3g exfatprogs e2fsprogs) ;;
         containers) packages+=(docker.io runc crun tar) ;;
         guests) packages+=(qemu-system-x86 qemu-utils linux-image-amd64 busybox-static cpio kmod zstd) ;;
         reports) packages+=(chromium) ;;
         check) packages+=(debootstrap) ;;
-        all) packages+=(liburing-dev libaio-dev libblkid-dev fio util-linux ntfs-3g exfatprogs pkg-config time docker.io runc crun tar
+        all) packages+=(liburing-dev libaio-dev libblkid-dev fio util-linux ntfs-3g exfatprogs e2fsprogs pkg-config time docker.io runc crun tar
                         qemu-system-x86 qemu-utils linux-image-amd64 busybox-static cpio kmod zstd chromium) ;;
         *) echo "install-deps: unknown group '$g'; expected build, containers, guests, reports, check or all" >&2; exit 2 ;;
     esac

@@ -173,7 +173,7 @@ func fileType(_ path: String) -> mode_t? {
 
 @Suite("Issue 12: output files are written, never replaced by something else", .serialized)
 struct OutputFileSafetyTests {
-    @Test("--output to a character device node writes to it and leaves the node a device", .enabled(if: isRoot, "mknod needs root"))
+    @Test("--output to a character device node writes to it and leaves the node a device", Precondition.root.trait)
     func outputDeviceNode() throws {
         let user = try UserFiles("output-node")
         defer { user.remove() }
@@ -213,7 +213,7 @@ struct OutputFileSafetyTests {
         #expect(fileType("\(user.path)/out") == S_IFLNK)
     }
 
-    @Test("compare --markdown and --junit to device nodes leave them devices", .enabled(if: isRoot, "mknod needs root"))
+    @Test("compare --markdown and --junit to device nodes leave them devices", Precondition.root.trait)
     func compareDeviceNodes() throws {
         let user = try UserFiles("compare-node")
         defer { user.remove() }
@@ -229,7 +229,7 @@ struct OutputFileSafetyTests {
 
     @Test(
         "--output to a block device node or a folder is refused before measuring (exit 2, one line)",
-        .enabled(if: isRoot, "mknod needs root"))
+        Precondition.root.trait)
     func outputBlockDeviceRefused() throws {
         let user = try UserFiles("output-blk")
         defer { user.remove() }
@@ -245,7 +245,7 @@ struct OutputFileSafetyTests {
 
     @Test(
         "an unwritable --output or --results folder is refused before measuring",
-        .enabled(if: isRoot, "mounting a read-only tmpfs needs root"))
+        Precondition.root.trait)
     func unwritableFolder() throws {
         let user = try UserFiles("output-ro")
         defer { user.remove() }
@@ -314,7 +314,7 @@ extension ResultFileTests {
 
     @Test(
         "a host name with / still gives a results file in --results (run) and a run folder (matrix)",
-        .enabled(if: canSetHostname, "needs root, unshare and python3 to set a host name in a UTS namespace"))
+        Precondition.utsNamespace.trait)
     func hostNameWithSlash() throws {
         var user = try UserFiles("host-slash")
         defer { user.remove() }
@@ -356,7 +356,7 @@ struct FailureMessageTests {
 
     @Test(
         "a full filesystem (ENOSPC) during the run: exit 1 and the error on stderr, not only in the JSON",
-        .enabled(if: isRoot, "mounting a small tmpfs needs root"))
+        Precondition.root.trait)
     func enospcOnStderr() throws {
         let user = try UserFiles("enospc")
         defer { user.remove() }

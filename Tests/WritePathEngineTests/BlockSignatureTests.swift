@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import Testing
 @testable import WritePathEngine
+import WritePathTestSupport
 
 /// Whether `tool` is on this machine's PATH (or in /sbin, /usr/sbin).
 func hasTool(_ tool: String) -> Bool {
@@ -18,7 +19,7 @@ let canMakeLoopDevices = geteuid() == 0 && hasTool("losetup") && FileManager.def
 /// bytes are unchanged afterwards. `wipefs --no-act` (libblkid, as `blkid -p` with bad checksums
 /// allowed) is the independent witness that each image holds what the test says.
 @Suite("Block-device signatures (libblkid, blkid -p)", .serialized,
-       .enabled(if: canMakeLoopDevices, "needs root, losetup and /dev/loop-control to make loop devices"))
+       Precondition.loopDevice.trait)
 struct BlockSignatureTests {
     static let imageBytes = 80 << 20
 
@@ -94,22 +95,22 @@ struct BlockSignatureTests {
         }
     }
 
-    @Test("a minix filesystem made by mkfs.minix is refused", .enabled(if: hasTool("mkfs.minix"), "needs mkfs.minix (util-linux)"))
+    @Test("a minix filesystem made by mkfs.minix is refused", Precondition.mkfsMinix.trait)
     func minix() throws {
         try expectRefused("minix", expected: "minix") { _ = try shell("mkfs.minix", $0) }
     }
 
-    @Test("an NTFS filesystem made by mkfs.ntfs is refused", .enabled(if: hasTool("mkfs.ntfs"), "needs mkfs.ntfs (ntfs-3g)"))
+    @Test("an NTFS filesystem made by mkfs.ntfs is refused", Precondition.mkfsNtfs.trait)
     func ntfs() throws {
         try expectRefused("ntfs", expected: "ntfs") { _ = try shell("mkfs.ntfs", "-F", "-Q", "-q", $0) }
     }
 
-    @Test("an exFAT filesystem made by mkfs.exfat is refused", .enabled(if: hasTool("mkfs.exfat"), "needs mkfs.exfat (exfatprogs)"))
+    @Test("an exFAT filesystem made by mkfs.exfat is refused", Precondition.mkfsExfat.trait)
     func exfat() throws {
         try expectRefused("exfat", expected: "exfat") { _ = try shell("mkfs.exfat", $0) }
     }
 
-    @Test("an ext4 filesystem made by mkfs.ext4 is refused", .enabled(if: hasTool("mkfs.ext4"), "needs mkfs.ext4 (e2fsprogs)"))
+    @Test("an ext4 filesystem made by mkfs.ext4 is refused", Precondition.mkfsExt4.trait)
     func ext4() throws {
         try expectRefused("ext4", expected: "ext4") { _ = try shell("mkfs.ext4", "-q", "-F", $0) }
     }

@@ -52,7 +52,7 @@ struct EngineParityTests {
         #expect(Self.comparable(ns) == Self.comparable(host), "host: \(host)\nnamespace: \(ns)")
     }
 
-    @Test("a Docker container records the host's engine facts", .enabled(if: dockerAvailable, "no Docker daemon"))
+    @Test("a Docker container records the host's engine facts", Precondition.docker.trait)
     func docker() throws {
         var w = shortWorkload(runtime: 1, iodepth: 1)
         w.rw = .write

@@ -8,7 +8,7 @@ import WritePathTestSupport
 @Suite("Start-up and teardown times", .serialized)
 struct StartupTimeTests {
     @Test("a docker-volume run records startup_s and teardown_s, within the run's wall time",
-          .enabled(if: dockerAvailable, "no Docker daemon"))
+          Precondition.docker.trait)
     func docker() throws {
         var w = shortWorkload(runtime: 1, iodepth: 1)
         w.size = 1 << 20

@@ -37,6 +37,11 @@ public enum Precondition: String, CaseIterable, Sendable {
     case fio
     /// Chromium is installed (report.html rendered in a real browser).
     case chromium
+    /// mkfs.minix (util-linux), mkfs.ntfs (ntfs-3g), mkfs.exfat (exfatprogs), mkfs.ext4 (e2fsprogs):
+    /// the signature tests make real filesystems on loop devices.
+    case mkfsMinix, mkfsNtfs, mkfsExfat, mkfsExt4
+    /// Root, unshare and python3: a host name can be set inside a UTS namespace.
+    case utsNamespace
 
     /// Preconditions whose absence does not fail a CI run, each with the reason it may be missing
     /// there. Everything else a CI machine must have: `make test` installs it.
@@ -70,6 +75,11 @@ public enum Precondition: String, CaseIterable, Sendable {
         case .xenHVMAsked: "the nested HVM end-to-end test boots for 1.5 to 8 minutes; set WRITEPATH_XEN_HVM_TEST=1 to run it"
         case .fio: "fio is not installed (scripts/install-deps.sh build)"
         case .chromium: "chromium is not installed (scripts/install-deps.sh reports)"
+        case .mkfsMinix: "mkfs.minix is not installed (util-linux; scripts/install-deps.sh build)"
+        case .mkfsNtfs: "mkfs.ntfs is not installed (ntfs-3g; scripts/install-deps.sh build)"
+        case .mkfsExfat: "mkfs.exfat is not installed (exfatprogs; scripts/install-deps.sh build)"
+        case .mkfsExt4: "mkfs.ext4 is not installed (e2fsprogs; scripts/install-deps.sh build)"
+        case .utsNamespace: "needs root, unshare (util-linux) and python3 to set a host name in a UTS namespace"
         }
     }
 
@@ -124,6 +134,11 @@ public enum Precondition: String, CaseIterable, Sendable {
         case .xenHVMAsked: ProcessInfo.processInfo.environment["WRITEPATH_XEN_HVM_TEST"] == "1"
         case .fio: Command.which("fio") != nil
         case .chromium: ["chromium", "chromium-browser", "google-chrome"].contains { Command.which($0) != nil }
+        case .mkfsMinix: Command.which("mkfs.minix") != nil
+        case .mkfsNtfs: Command.which("mkfs.ntfs") != nil
+        case .mkfsExfat: Command.which("mkfs.exfat") != nil
+        case .mkfsExt4: Command.which("mkfs.ext4") != nil
+        case .utsNamespace: geteuid() == 0 && Command.which("unshare") != nil && Command.which("python3") != nil
         }
     }
 
