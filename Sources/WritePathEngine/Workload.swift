@@ -19,6 +19,12 @@ public enum EngineKind: String, Codable, Sendable, CaseIterable {
     case io_uring, libaio, psync, null
 }
 
+/// Which program runs a workload in a matrix layer: writepath's own engine (default) or Debian's
+/// fio with the workload's options given as fio options, to cross-check the layer's cost.
+public enum WorkloadEngine: String, Codable, Sendable, CaseIterable {
+    case writepath, fio
+}
+
 /// How random offsets are distributed: fio's `random_distribution`.
 public enum RandomDistribution: Equatable, Sendable, Codable, CustomStringConvertible {
     /// Every block equally likely; each pass touches every block once (as fio's random map does).
@@ -154,11 +160,13 @@ public struct Workload: Codable, Equatable, Sendable {
     /// How a new file target is allocated: `native` (fallocate, default) or `none` (sparse: the
     /// writes allocate, so a full filesystem shows up mid-run), as fio's `fallocate`.
     public var fallocate: String = "native"
+    /// The program that runs the workload in a matrix layer (`engine: fio` in a matrix file).
+    public var engine: WorkloadEngine = .writepath
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case name, ioengine, rw, rwmixwrite, bs, iodepth, iodepth_batch_submit, iodepth_batch_complete_min, numjobs, size, offset, filename, directory, direct, sync, runtime, time_based, ramp_time, rate_iops, fsync, fdatasync, random_distribution, buffer_pattern, seed, fixedbufs, registerfiles, sqthread_poll, force_async, iowq_colocate, prefill, verify, fallocate
+        case name, ioengine, rw, rwmixwrite, bs, iodepth, iodepth_batch_submit, iodepth_batch_complete_min, numjobs, size, offset, filename, directory, direct, sync, runtime, time_based, ramp_time, rate_iops, fsync, fdatasync, random_distribution, buffer_pattern, seed, fixedbufs, registerfiles, sqthread_poll, force_async, iowq_colocate, prefill, verify, fallocate, engine
     }
 
     /// Decodes a workload recorded by any version of writepath.result/1: a key an older version
@@ -198,6 +206,7 @@ public struct Workload: Codable, Equatable, Sendable {
         prefill = try c.decodeIfPresent(Bool.self, forKey: .prefill) ?? d.prefill
         verify = try c.decodeIfPresent(VerifyMethod.self, forKey: .verify) ?? d.verify
         fallocate = try c.decodeIfPresent(String.self, forKey: .fallocate) ?? d.fallocate
+        engine = try c.decodeIfPresent(WorkloadEngine.self, forKey: .engine) ?? d.engine
     }
 
     /// The names of every option `set(_:_:)` accepts, as fio spells them.
@@ -446,6 +455,10 @@ public struct Workload: Codable, Equatable, Sendable {
 }
 
 extension Workload {
+    /// The workload's name with the engine when it is not writepath's (`rand4k [fio]`): what a
+    /// matrix and a report tell runs apart by, so that the two engines' runs never mix.
+    public var identity: String { engine == .writepath ? name : "\(name) [\(engine.rawValue)]" }
+
     /// The workload as `writepath run` options (`--rw=randwrite`), every option that differs
     /// from the default, so that the same workload can run in another process, container or guest.
     public var commandLineArguments: [String] {

@@ -7,6 +7,7 @@ public struct HostLayer: Layer {
     public static let name = "host"
     public static let summary = "the engine on this machine's kernel (the reference)"
     public static let parameterNames = ["directory"]
+    public static let runsFio = true
     /// Folder for the target file; default: the run's scratch folder.
     let directory: String?
 
@@ -32,6 +33,12 @@ public struct HostLayer: Layer {
             if !context.keep {
                 for j in 0..<w.numjobs { try? FileManager.default.removeItem(atPath: Target.path(for: w, jobIndex: j)) }
             }
+        }
+        if workload.engine == .fio {
+            var result = try FioEngine.runOnHost(w, directory: dir, layer: LayerInfo(name: Self.name, settings: describe()),
+                                                 rep: rep, context: context)
+            result.workload = workload
+            return result
         }
         var result = try WorkloadRun(workload: w, layer: LayerInfo(name: Self.name, settings: describe()), rep: rep).execute()
         result.workload = workload

@@ -75,6 +75,9 @@ public protocol Layer: Sendable {
     static var summary: String { get }
     /// The parameters it accepts.
     static var parameterNames: [String] { get }
+    /// Whether it can run a workload with `engine: fio` (fio placed in the layer as the engine is);
+    /// false by default.
+    static var runsFio: Bool { get }
     /// Validates `parameters`; throws `invalidInput` naming a parameter it cannot accept.
     init(parameters: [String: String]) throws
     /// Whether it can run here, and if not why and how to fix it.
@@ -88,6 +91,21 @@ public protocol Layer: Sendable {
     /// N guests), each with its own target, names, scratch and log folders; returns one outcome per
     /// tenant, in tenant order. The default (`Tenants.swift`) runs `run` on `count` threads.
     func runTenants(_ workload: Workload, count: Int, rep: Int, context: LayerContext) -> [TenantOutcome]
+}
+
+extension Layer {
+    public static var runsFio: Bool { false }
+
+    /// Whether this layer can run `workload`'s engine here: writepath's always (the layer's own
+    /// availability decides), fio only in layers that place it and when it is installed.
+    public func engineAvailability(_ workload: Workload) -> Availability {
+        guard workload.engine == .fio else { return .available(detail: "writepath") }
+        guard Self.runsFio else {
+            return .unavailable(reason: "engine fio is not available in \(Self.name) yet: its image carries only writepath's engine",
+                                fix: "run engine fio in host, docker-* or oci-runc")
+        }
+        return FioEngine.availability()
+    }
 }
 
 /// Every layer writepath knows, by name.
