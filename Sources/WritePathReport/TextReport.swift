@@ -29,6 +29,7 @@ public enum TextReport {
             }
             out += text + "\n"
         }
+        out += CrossCheck.renderText(a)
         if !a.warnings.isEmpty {
             out += "\n"
             for w in a.warnings { out += "warning: \(w)\n" }
