@@ -95,7 +95,7 @@ public enum CrossCheck {
             let mark = r.verdict == .disagree ? "<b>\(r.verdict.rawValue)</b>" : r.verdict.rawValue
             out += "<tr><td class=\"l\">\(escape(r.layer))</td><td class=\"l\">\(escape(r.workload))</td>"
             out += cells(r.writepath) + cells(r.fio)
-            out += "<td>\(r.writepathRuns)/\(r.fioRuns)</td><td class=\"l verdict-\(r.verdict == .disagree ? "disagree" : "other")\">\(mark)</td></tr>\n"
+            out += "<td>\(r.writepathRuns)/\(r.fioRuns)</td><td class=\"l\">\(mark)</td></tr>\n"
         }
         out += "</tbody></table></div></section>\n"
         return out

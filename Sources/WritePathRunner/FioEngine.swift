@@ -112,8 +112,8 @@ public enum FioEngine {
         } catch {
             let tail = stderr.split(separator: "\n").suffix(3).joined(separator: " | ")
             let why = (error as? WritePathError)?.description ?? "\(error)"
-            var failed = RunResult.failed(layer: layer, workload: workload, rep: rep,
-                                          error: "fio exited \(status) without a result: \(tail.isEmpty ? why : tail)", startedAt: startedAt)
+            let message = "fio exited \(status) without a result: \(tail.isEmpty ? why : tail)"
+            var failed = RunResult.failed(layer: layer, workload: workload, rep: rep, error: message, startedAt: startedAt)
             failed.engine.name = "fio"
             return failed
         }
@@ -149,18 +149,21 @@ public enum FioEngine {
     /// Runs fio on this machine for `workload` in the files of `directory` (host layer).
     static func runOnHost(_ workload: Workload, directory: String, layer: LayerInfo, rep: Int, context: LayerContext) throws -> RunResult {
         guard let fio = binary() else {
-            throw WritePathError.system(call: "exec", path: "fio", errno: ENOENT, hint: "fio is not installed; scripts/install-deps.sh build")
+            throw WritePathError.system(call: "exec", path: "fio", errno: ENOENT,
+                                        hint: "fio is not installed; scripts/install-deps.sh build")
         }
         let args = arguments(workload, target: nil, directory: directory)
         try FileManager.default.createDirectory(atPath: context.logDirectory, withIntermediateDirectories: true)
-        try? "\(fio) \(args.joined(separator: " "))\n".write(toFile: "\(context.logDirectory)/command.txt", atomically: true, encoding: .utf8)
+        let commandLine = "\(fio) \(args.joined(separator: " "))\n"
+        try? commandLine.write(toFile: "\(context.logDirectory)/command.txt", atomically: true, encoding: .utf8)
         let stdoutFile = "\(context.logDirectory)/fio-stdout.json"
         let timeout = workload.runtime + workload.ramp_time + context.graceSeconds
         let r = try Command.run(fio, args, timeout: timeout, stdoutFile: stdoutFile)
         try? r.stderr.write(toFile: "\(context.logDirectory)/fio-stderr.log", atomically: true, encoding: .utf8)
         if r.timedOut {
             throw WritePathError.system(call: "fio", path: directory, errno: ETIMEDOUT,
-                                        hint: stopRequested.load(ordering: .relaxed) ? "interrupted" : "fio did not finish within \(Int(timeout)) s")
+                                        hint: stopRequested.load(ordering: .relaxed)
+                                            ? "interrupted" : "fio did not finish within \(Int(timeout)) s")
         }
         var settings = layer.settings
         if let v = version(fio) { settings["fio_version"] = v }

@@ -107,7 +107,8 @@ public struct MatrixSpec: Equatable, Sendable {
                 if k == "engine" {
                     let text = try scalar(v, field: "workloads[\(i)].engine")
                     guard let e = WorkloadEngine(rawValue: text) else {
-                        throw WritePathError.invalidInput(field: "workloads[\(i)].engine", message: "\(quoted(text)) is not an engine; expected writepath or fio")
+                        throw WritePathError.invalidInput(field: "workloads[\(i)].engine",
+                                                          message: "\(quoted(text)) is not an engine; expected writepath or fio")
                     }
                     w.engine = e
                     continue
@@ -136,7 +137,8 @@ public struct MatrixSpec: Equatable, Sendable {
             for (i, item) in items.enumerated() {
                 let text = try scalar(item, field: "engines[\(i)]")
                 guard let e = WorkloadEngine(rawValue: text) else {
-                    throw WritePathError.invalidInput(field: "engines[\(i)]", message: "\(quoted(text)) is not an engine; expected writepath or fio")
+                    throw WritePathError.invalidInput(field: "engines[\(i)]",
+                                                      message: "\(quoted(text)) is not an engine; expected writepath or fio")
                 }
                 if !engines.contains(e) { engines.append(e) }
             }
@@ -259,7 +261,8 @@ public struct MatrixSpec: Equatable, Sendable {
                 let kv = a.dropFirst(2).split(separator: "=", maxSplits: 1).map(String.init)
                 return "\(kv[0]): \"\(kv[1])\""
             }
-            out += "  - { name: \"\(w.name)\"" + (w.engine == .writepath ? "" : ", engine: \(w.engine.rawValue)") + opts.filter { !$0.hasPrefix("name:") }.map { ", \($0)" }.joined() + " }\n"
+            let engine = w.engine == .writepath ? "" : ", engine: \(w.engine.rawValue)"
+            out += "  - { name: \"\(w.name)\"" + engine + opts.filter { !$0.hasPrefix("name:") }.map { ", \($0)" }.joined() + " }\n"
         }
         return out
     }

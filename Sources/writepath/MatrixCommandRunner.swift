@@ -24,7 +24,8 @@ struct MatrixCommandRunner {
         var out: [WorkloadEngine] = []
         for item in text.split(separator: ",") {
             guard let e = WorkloadEngine(rawValue: item.trimmingCharacters(in: .whitespaces)) else {
-                throw WritePathError.invalidInput(field: "engine", message: "'\(item)' is not an engine; expected writepath, fio or writepath,fio")
+                throw WritePathError.invalidInput(field: "engine",
+                                                  message: "'\(item)' is not an engine; expected writepath, fio or writepath,fio")
             }
             if !out.contains(e) { out.append(e) }
         }

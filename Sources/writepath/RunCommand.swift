@@ -71,7 +71,8 @@ struct RunCommand: ParsableCommand {
             return
         }
         if engine != nil {
-            throw WritePathError.invalidInput(field: "engine", message: "applies to --matrix runs; a single run uses writepath's engine (run fio itself)")
+            throw WritePathError.invalidInput(field: "engine",
+                                              message: "applies to --matrix runs; a single run uses writepath's engine (run fio itself)")
         }
         let jobs = try jobs()
         try ReportOptions(outputFormat: outputFormat, output: output, results: results, quiet: quiet)

@@ -36,7 +36,9 @@ struct CrossCheckReportTests {
         #expect(rows.map(\.verdict) == [.agree, .disagree, .tooNoisy])
         let text = TextReport.render(a)
         #expect(text.contains("cross-check"))
-        let overlayLine = try #require(text.split(separator: "\n").first { $0.hasPrefix("docker-overlay / rand4k ") && $0.hasSuffix("disagree") })
+        let overlayLine = try #require(text.split(separator: "\n").first {
+            $0.hasPrefix("docker-overlay / rand4k ") && $0.hasSuffix("disagree")
+        })
         #expect(overlayLine.components(separatedBy: "x [").count == 3, "both ratios with intervals: \(overlayLine)")
         let overlay = rows[1]
         #expect(abs((overlay.writepath?.point ?? 0) - 0.5) < 0.03 && abs((overlay.fio?.point ?? 0) - 0.9) < 0.03, "\(overlay)")
@@ -49,7 +51,8 @@ struct CrossCheckReportTests {
 
     @Test("without runs of both engines there is no cross-check table")
     func none() {
-        let a = Aggregation.aggregate(Synthetic.input(runs("host", .writepath, iops: 1000, seed: 1) + runs("oci-runc", .writepath, iops: 900, seed: 2)))
+        let all = runs("host", .writepath, iops: 1000, seed: 1) + runs("oci-runc", .writepath, iops: 900, seed: 2)
+        let a = Aggregation.aggregate(Synthetic.input(all))
         #expect(CrossCheck.rows(a).isEmpty)
         #expect(!TextReport.render(a).contains("cross-check"))
         #expect(!HTMLReport.render(a).contains("id=\"crosscheck\""))

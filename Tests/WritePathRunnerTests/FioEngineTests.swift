@@ -48,7 +48,8 @@ struct FioEngineTests {
         #expect(!FileManager.default.fileExists(atPath: "\(context.scratchDirectory)/short.0.0"), "the target is removed")
     }
 
-    @Test("docker-volume: fio in the engine image comes back through the container's stdout", .enabled(if: dockerAvailable, "no Docker daemon"))
+    @Test("docker-volume: fio in the engine image comes back through the container's stdout",
+          .enabled(if: dockerAvailable, "no Docker daemon"))
     func dockerVolume() throws {
         let r = try LayerRegistry.make(LayerSpec(name: "docker-volume")).run(fioWorkload(), rep: 2, context: testContext("fio-volume"))
         try expectPlausibleFioRun(r, layer: "docker-volume", workload: fioWorkload())
