@@ -19,6 +19,12 @@ public enum EngineKind: String, Codable, Sendable, CaseIterable {
     case io_uring, libaio, psync, null
 }
 
+/// Which program runs a workload in a matrix layer: writepath's own engine (default) or Debian's
+/// fio with the workload's options given as fio options, to cross-check the layer's cost.
+public enum WorkloadEngine: String, Codable, Sendable, CaseIterable {
+    case writepath, fio
+}
+
 /// How random offsets are distributed: fio's `random_distribution`.
 public enum RandomDistribution: Equatable, Sendable, Codable, CustomStringConvertible {
     /// Every block equally likely; each pass touches every block once (as fio's random map does).
@@ -163,11 +169,13 @@ public struct Workload: Codable, Equatable, Sendable {
     public var end_fsync: Bool = false
     /// Remove the target files after the run, those writepath created (fio's `unlink`).
     public var unlink: Bool = false
+    /// The program that runs the workload in a matrix layer (`engine: fio` in a matrix file).
+    public var engine: WorkloadEngine = .writepath
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case name, ioengine, rw, rwmixwrite, bs, iodepth, iodepth_batch_submit, iodepth_batch_complete_min, numjobs, size, offset, filename, directory, direct, sync, runtime, time_based, ramp_time, rate_iops, fsync, fdatasync, random_distribution, buffer_pattern, seed, fixedbufs, registerfiles, sqthread_poll, force_async, iowq_colocate, prefill, verify, fallocate, startdelay, end_fsync, unlink
+        case name, ioengine, rw, rwmixwrite, bs, iodepth, iodepth_batch_submit, iodepth_batch_complete_min, numjobs, size, offset, filename, directory, direct, sync, runtime, time_based, ramp_time, rate_iops, fsync, fdatasync, random_distribution, buffer_pattern, seed, fixedbufs, registerfiles, sqthread_poll, force_async, iowq_colocate, prefill, verify, fallocate, startdelay, end_fsync, unlink, engine
     }
 
     /// Decodes a workload recorded by any version of writepath.result/1: a key an older version
@@ -210,6 +218,7 @@ public struct Workload: Codable, Equatable, Sendable {
         startdelay = try c.decodeIfPresent(Double.self, forKey: .startdelay) ?? d.startdelay
         end_fsync = try c.decodeIfPresent(Bool.self, forKey: .end_fsync) ?? d.end_fsync
         unlink = try c.decodeIfPresent(Bool.self, forKey: .unlink) ?? d.unlink
+        engine = try c.decodeIfPresent(WorkloadEngine.self, forKey: .engine) ?? d.engine
     }
 
     /// The names of every option `set(_:_:)` accepts, as fio spells them.
@@ -497,6 +506,10 @@ public struct Workload: Codable, Equatable, Sendable {
 }
 
 extension Workload {
+    /// The workload's name with the engine when it is not writepath's (`rand4k [fio]`): what a
+    /// matrix and a report tell runs apart by, so that the two engines' runs never mix.
+    public var identity: String { engine == .writepath ? name : "\(name) [\(engine.rawValue)]" }
+
     /// The workload as `writepath run` options (`--rw=randwrite`), every option that differs
     /// from the default, so that the same workload can run in another process, container or guest.
     public var commandLineArguments: [String] {

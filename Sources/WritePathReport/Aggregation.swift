@@ -188,8 +188,11 @@ public struct LayerWorkloadAggregate: Sendable {
     public var noisy: Bool
 
     public var notOKRuns: [RunResult] { runs.filter { $0.status != "ok" } }
-    /// `layer / workload`.
-    public var label: String { "\(layer) / \(workload.name)" }
+    /// The workload's name with its engine when not writepath's (`rand4k [fio]`): rows of the two
+    /// engines never mix, and each compares with the baseline layer's row of its own engine.
+    public var workloadIdentity: String { workload.identity }
+    /// `layer / workload` (`host / rand4k [fio]` for engine fio).
+    public var label: String { "\(layer) / \(workloadIdentity)" }
 }
 
 /// Every layer × workload of a set of results, compared to a baseline layer, with the warnings a
@@ -231,7 +234,7 @@ public struct Aggregation: Sendable {
         var order: [String] = []
         var groups: [String: (String, String, [RunResult])] = [:]
         for r in runs {
-            var workload = r.workload.name
+            var workload = r.workload.identity
             if let tag = r.sweep { workload += "@\(tag.parameter)=\(tag.value)" + (tag.tenants > 1 ? "x\(tag.tenants)" : "") }
             let key = r.layerIdentity + "\u{0}" + workload
             if groups[key] == nil { order.append(key); groups[key] = (r.layerIdentity, workload, []) }
@@ -268,9 +271,9 @@ public struct Aggregation: Sendable {
         }
         // Baseline first within each workload, workloads in first-seen order.
         var workloadOrder: [String] = []
-        for r in rows where !workloadOrder.contains(r.workload.name) { workloadOrder.append(r.workload.name) }
+        for r in rows where !workloadOrder.contains(r.workloadIdentity) { workloadOrder.append(r.workloadIdentity) }
         rows.sort { a, b in
-            let wa = workloadOrder.firstIndex(of: a.workload.name)!, wb = workloadOrder.firstIndex(of: b.workload.name)!
+            let wa = workloadOrder.firstIndex(of: a.workloadIdentity)!, wb = workloadOrder.firstIndex(of: b.workloadIdentity)!
             if wa != wb { return wa < wb }
             return (a.layer == options.baselineLayer ? 0 : 1) < (b.layer == options.baselineLayer ? 0 : 1)
         }
@@ -280,7 +283,7 @@ public struct Aggregation: Sendable {
         var fasterThanBaseline: [String: String] = [:]
         for i in rows.indices {
             guard rows[i].layer != options.baselineLayer,
-                  let base = rows.first(where: { $0.layer == options.baselineLayer && $0.workload.name == rows[i].workload.name })
+                  let base = rows.first(where: { $0.layer == options.baselineLayer && $0.workloadIdentity == rows[i].workloadIdentity })
             else { continue }
             let seed = Stats.seed(for: "\(rows[i].label)/ratio")
             rows[i].iopsRatio = Stats.ratioOfMedians(rows[i].estimates[.iops]?.values ?? [], base.estimates[.iops]?.values ?? [], seed: seed)

@@ -8,7 +8,7 @@ import WritePathEngine
 ///
 ///     layer                      layer identity (matrix spec, e.g. docker-volume(write_iops_limit=500), else name)
 ///     layer_name                 layer kind (host, docker-volume, qemu-..., fio imports: the --as-layer name)
-///     workload, direction        workload name; write or read (the direction the metrics describe)
+///     workload, direction        workload name (with ` [fio]` for engine fio); write or read (the direction the metrics describe)
 ///     rw, bs, iodepth, numjobs   the workload (bs in bytes)
 ///     runs, ok_runs              runs of any status; runs with status ok (the only ones with metrics)
 ///     iops_median, iops_ci_low, iops_ci_high, iops_cv                          over ok repetitions
@@ -62,7 +62,7 @@ public enum CSVReport {
     static func row(_ r: LayerWorkloadAggregate, baseline: String) -> [String] {
         func n(_ d: Double?) -> String { d.map { CSVFormat.num($0) } ?? "" }
         let w = r.workload
-        var v = [r.layer, r.layerName, w.name, r.direction, w.rw.rawValue, "\(w.bs)", "\(w.iodepth)", "\(w.numjobs)",
+        var v = [r.layer, r.layerName, r.workloadIdentity, r.direction, w.rw.rawValue, "\(w.bs)", "\(w.iodepth)", "\(w.numjobs)",
                  "\(r.runs.count)", "\(r.okRuns.count)"]
         for m in [RunMetric.iops, .bw] {
             let e = r.estimates[m]

@@ -37,7 +37,7 @@ public enum EngineParity {
         var out: [Finding] = []
         for row in rows where row.layer != baselineLayer {
             guard let run = row.okRuns.first,
-                  let base = rows.first(where: { $0.layer == baselineLayer && $0.workload.name == row.workload.name })?.okRuns.first
+                  let base = rows.first(where: { $0.layer == baselineLayer && $0.workloadIdentity == row.workloadIdentity })?.okRuns.first
             else { continue }
             var engine: [String] = []
             if run.engine.name != base.engine.name { engine.append("engine \(run.engine.name) (baseline \(base.engine.name))") }

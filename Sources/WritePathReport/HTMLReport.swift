@@ -17,7 +17,7 @@ public enum HTMLReport {
         for r in a.rows where !layers.contains(r.layer) { layers.append(r.layer) }
         func color(_ layer: String) -> String { palette[(layers.firstIndex(of: layer) ?? 0) % palette.count] }
         var workloads: [String] = []
-        for r in a.rows where !workloads.contains(r.workload.name) { workloads.append(r.workload.name) }
+        for r in a.rows where !workloads.contains(r.workloadIdentity) { workloads.append(r.workloadIdentity) }
 
         var out = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
@@ -40,10 +40,12 @@ public enum HTMLReport {
         }
         out += ".<br>From \(a.sourcePaths.map { "<code>\(html($0))</code>" }.joined(separator: ", ")).</p>\n"
         let hasRows = !a.rows.isEmpty
-        out += "<nav>" + ((hasRows ? ["summary"] : []) + (capacity == nil ? [] : ["capacity"]) + (a.warnings.isEmpty ? [] : ["warnings"])
+        let crossCheck = CrossCheck.renderHTML(a, escape: html)
+        out += "<nav>" + ((hasRows ? ["summary"] : []) + (crossCheck.isEmpty ? [] : ["crosscheck"]) + (capacity == nil ? [] : ["capacity"]) + (a.warnings.isEmpty ? [] : ["warnings"])
                           + (hasRows ? ["workloads", "paths"] : []) + ["environment"])
             .map { "<a href=\"#\($0)\">\($0)</a>" }.joined(separator: " · ") + "</nav>\n"
         if hasRows { out += summaryTable(a, color: color) }
+        out += crossCheck
         if let capacity { out += capacitySection(capacity, plan: plan) }
         if !a.warnings.isEmpty {
             out += "<section id=\"warnings\" class=\"warnings\"><h2>Warnings (\(a.warnings.count))</h2>\n<ul>\n"
@@ -52,7 +54,7 @@ public enum HTMLReport {
         }
         out += "<section id=\"workloads\">\n"
         for name in workloads {
-            let rows = a.rows.filter { $0.workload.name == name }
+            let rows = a.rows.filter { $0.workloadIdentity == name }
             let w = rows[0].workload
             out += "<section class=\"workload\"><h2>Workload <code>\(html(name))</code></h2>\n"
             out += "<p class=\"meta\">rw=\(w.rw.rawValue) bs=\(ByteSize.format(w.bs)) iodepth=\(w.iodepth) numjobs=\(w.numjobs) ioengine=\(w.ioengine.rawValue) direct=\(w.direct ? 1 : 0)"
@@ -134,7 +136,7 @@ public enum HTMLReport {
             let s = r.merged.flatMap { $0.count > 0 ? $0.summary : nil }
             let iops = r.estimates[.iops]
             out += "<tr><td class=\"l\"><span class=\"swatch\" style=\"background:\(color(r.layer))\"></span>\(html(r.layer))</td>"
-            out += "<td class=\"l\">\(html(r.workload.name))</td><td>\(r.okRuns.count)/\(r.runs.count)</td>"
+            out += "<td class=\"l\">\(html(r.workloadIdentity))</td><td>\(r.okRuns.count)/\(r.runs.count)</td>"
             out += "<td>\(iops.map { TextFormat.si($0.median) } ?? "–")</td>"
             out += "<td class=\"ci\">\(iops.flatMap { e in e.low.map { "\(TextFormat.si($0))–\(TextFormat.si(e.high!))" } } ?? "")</td>"
             out += "<td>\(r.estimates[.bw].map { ByteSize.format($0.median) } ?? "–")</td>"
@@ -356,11 +358,11 @@ public enum HTMLReport {
             var notes: [String] = []
             for r in rows {
                 if layer == a.options.baselineLayer {
-                    notes.append("\(html(r.workload.name)): baseline" + (r.merged.map { ", p50 \(TextReport.us(Double($0.value(atPercentile: 50)))) µs" } ?? ""))
+                    notes.append("\(html(r.workloadIdentity)): baseline" + (r.merged.map { ", p50 \(TextReport.us(Double($0.value(atPercentile: 50)))) µs" } ?? ""))
                 } else if let added = r.addedP50Nanoseconds {
-                    notes.append("\(html(r.workload.name)): <b>\(added >= 0 ? "+" : "−")\(TextReport.us(abs(added))) µs</b> p50")
+                    notes.append("\(html(r.workloadIdentity)): <b>\(added >= 0 ? "+" : "−")\(TextReport.us(abs(added))) µs</b> p50")
                 } else {
-                    notes.append("\(html(r.workload.name)): no comparison (\(r.okRuns.isEmpty ? "no ok runs" : "no baseline"))")
+                    notes.append("\(html(r.workloadIdentity)): no comparison (\(r.okRuns.isEmpty ? "no ok runs" : "no baseline"))")
                 }
             }
             out += "<div class=\"path\"><h3><span class=\"swatch\" style=\"background:\(color(layer))\"></span>\(html(layer))</h3>\n\(svg)<div class=\"meta\">\(notes.joined(separator: " · "))</div></div>\n"

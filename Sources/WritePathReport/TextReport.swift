@@ -40,6 +40,7 @@ public enum TextReport {
                 out += s.teardown.isEmpty ? "\n" : ", teardown \(StartupTimes.summary(s.teardown))\n"
             }
         }
+        out += CrossCheck.renderText(a)
         if !a.warnings.isEmpty {
             out += "\n"
             for w in a.warnings { out += "warning: \(w)\n" }

@@ -35,21 +35,22 @@ public enum Docker {
                                    rootDir: f[4], runtimes: f[5].split(separator: ",").map(String.init)))
     }
 
-    /// The image holding the engine binary and its libraries, imported from a rootfs tarball
-    /// (no registry, no base image) and tagged by the binary's content hash, so it is built only
-    /// when the binary changes. Returns the tag.
+    /// The image holding the engine binary, fio when installed (`/fio`, for `engine: fio`) and
+    /// their libraries, imported from a rootfs tarball (no registry, no base image) and tagged by
+    /// both binaries' content hashes, so it is built only when one of them changes. Returns the tag.
     public static func engineImage(binary: String, scratch: String) throws -> String {
         // Tenants start containers at once: one of them builds the image, the others wait for it.
         SharedPreparation.lock.lock()
         defer { SharedPreparation.lock.unlock() }
-        let tag = "writepath-engine:\(try EngineRootfs.contentHash(of: binary))"
+        let fio = FioEngine.binary()
+        let tag = "writepath-engine:\(try EngineRootfs.contentKey(binary: binary, fio: fio))"
         if let r = try? Command.run("docker", ["image", "inspect", "--format", "{{.Id}}", tag], timeout: 30), r.succeeded {
             return tag
         }
         let dir = "\(scratch)/image-rootfs-\(getpid())"
         try? FileManager.default.removeItem(atPath: dir)
         defer { try? FileManager.default.removeItem(atPath: dir); try? FileManager.default.removeItem(atPath: dir + ".tar") }
-        try EngineRootfs.build(binary: binary, into: dir)
+        try EngineRootfs.build(binary: binary, fio: fio, into: dir)
         let tar = try Command.run("tar", ["-C", dir, "-cf", dir + ".tar", "."], timeout: 120)
         guard tar.succeeded else { throw WritePathError.system(call: "tar", path: dir, errno: EIO, hint: tar.stderrTail()) }
         let imp = try Command.run("docker", ["import", "--change", "LABEL writepath=1", dir + ".tar", tag], timeout: 300)
@@ -147,7 +148,11 @@ struct DockerRun {
         var w = workload
         w.directory = nil
         w.filename = targetPath
-        args += [image, "/writepath", "run", "--output-format=json", "--quiet"] + w.commandLineArguments
+        if workload.engine == .fio {
+            args += [image, FioEngine.pathInContainer] + FioEngine.arguments(w, target: targetPath, directory: nil)
+        } else {
+            args += [image, "/writepath", "run", "--output-format=json", "--quiet"] + w.commandLineArguments
+        }
         layerSettings["image"] = image
         layerSettings["target"] = targetPath
 
@@ -170,6 +175,10 @@ struct DockerRun {
                                         hint: stopRequested.load(ordering: .relaxed) ? "interrupted" : "the container did not finish within \(Int(timeout)) s and was killed")
         }
         let data = FileManager.default.contents(atPath: stdoutFile) ?? Data()
+        if workload.engine == .fio {
+            return FioEngine.result(stdout: data, status: r.status, stderr: r.stderr, workload: workload,
+                                    layer: LayerInfo(name: layerName, settings: layerSettings), rep: rep, source: "fio (\(layerName))")
+        }
         let document: ResultDocument
         do {
             document = try JSONFormat.parse(data, source: "\(layerName) engine output")

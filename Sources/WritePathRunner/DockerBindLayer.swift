@@ -7,6 +7,7 @@ public struct DockerBindLayer: Layer {
     public static let name = "docker-bind"
     public static let summary = "Docker container, target on a bind-mounted host folder"
     public static let parameterNames = ContainerLimits.parameterNames + ["path"]
+    public static let runsFio = true
     let limits: ContainerLimits
     let path: String?
 

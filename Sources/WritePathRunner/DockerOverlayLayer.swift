@@ -6,6 +6,7 @@ public struct DockerOverlayLayer: Layer {
     public static let name = "docker-overlay"
     public static let summary = "Docker container, target in the container's overlay2 root filesystem"
     public static let parameterNames = ContainerLimits.parameterNames
+    public static let runsFio = true
     let limits: ContainerLimits
 
     public init(parameters: [String: String]) throws {

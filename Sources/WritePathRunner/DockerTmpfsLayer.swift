@@ -6,6 +6,7 @@ public struct DockerTmpfsLayer: Layer {
     public static let name = "docker-tmpfs"
     public static let summary = "Docker container, target on a tmpfs mount (engine-bound reference)"
     public static let parameterNames = ContainerLimits.parameterNames
+    public static let runsFio = true
     let limits: ContainerLimits
 
     public init(parameters: [String: String]) throws {

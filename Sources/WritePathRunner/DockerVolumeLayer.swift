@@ -6,6 +6,7 @@ public struct DockerVolumeLayer: Layer {
     public static let name = "docker-volume"
     public static let summary = "Docker container, target on a named volume"
     public static let parameterNames = ContainerLimits.parameterNames
+    public static let runsFio = true
     let limits: ContainerLimits
 
     public init(parameters: [String: String]) throws {

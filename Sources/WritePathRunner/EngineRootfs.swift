@@ -55,10 +55,19 @@ public enum EngineRootfs {
         return libs
     }
 
-    /// Fills `directory` with `/writepath`, its libraries at their own paths, and empty `/tmp`,
-    /// `/wp`, `/data`, `/proc`, `/sys`, `/dev`. Returns the files it copied.
+    /// What names a root filesystem by content: the engine's hash, and with `fio` fio's as well
+    /// (`0123456789abcdef-fio0123456789ab`), so a new fio makes a new image as a new engine does.
+    public static func contentKey(binary: String, fio: String?) throws -> String {
+        let engine = try contentHash(of: binary)
+        guard let fio else { return engine }
+        return "\(engine)-fio\(try contentHash(of: fio).prefix(12))"
+    }
+
+    /// Fills `directory` with `/writepath`, with `fio` also `/fio` (`FioEngine.pathInContainer`),
+    /// their libraries at their own paths, and empty `/tmp`, `/wp`, `/data`, `/proc`, `/sys`,
+    /// `/dev`. Returns the files it copied.
     @discardableResult
-    public static func build(binary: String, into directory: String) throws -> [String] {
+    public static func build(binary: String, fio: String? = nil, into directory: String) throws -> [String] {
         let fm = FileManager.default
         for d in ["tmp", "wp", "data", "proc", "sys", "dev", "etc"] {
             try fm.createDirectory(atPath: "\(directory)/\(d)", withIntermediateDirectories: true)
@@ -76,7 +85,12 @@ public enum EngineRootfs {
             copied.append(destination)
         }
         try copy(binary, to: "\(directory)/writepath")
-        for lib in try sharedLibraries(of: binary) {
+        var libraries = try sharedLibraries(of: binary)
+        if let fio {
+            try copy(fio, to: directory + FioEngine.pathInContainer)
+            for lib in try sharedLibraries(of: fio) where !libraries.contains(lib) { libraries.append(lib) }
+        }
+        for lib in libraries {
             try copy(lib, to: directory + lib)
         }
         try "root:x:0:0:root:/:/writepath\n".write(toFile: "\(directory)/etc/passwd", atomically: true, encoding: .utf8)

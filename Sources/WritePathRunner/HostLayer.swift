@@ -7,6 +7,7 @@ public struct HostLayer: Layer {
     public static let name = "host"
     public static let summary = "the engine on this machine's kernel (the reference)"
     public static let parameterNames = ["directory"]
+    public static let runsFio = true
     /// Folder for the target file; default: the run's scratch folder.
     let directory: String?
 
@@ -28,6 +29,20 @@ public struct HostLayer: Layer {
         var w = workload
         w.filename = nil
         w.directory = dir
+        if workload.engine == .fio {
+            // fio writes its own files (NAME.JOB.0) in the folder: it must not write over the user's,
+            // and only the files it made are removed afterwards.
+            let paths = (0..<w.numjobs).map { Target.path(for: w, jobIndex: $0) }
+            if let existing = paths.first(where: { FileManager.default.fileExists(atPath: $0) }) {
+                throw WritePathError.invalidInput(field: "\(Self.name).directory",
+                                                  message: "\(existing) exists; fio would write over it: give another directory or remove it")
+            }
+            defer { if !context.keep { for p in paths { unlink(p) } } }
+            var result = try FioEngine.runOnHost(w, directory: dir, layer: LayerInfo(name: Self.name, settings: describe()),
+                                                 rep: rep, context: context)
+            result.workload = workload
+            return result
+        }
         // Only the files this run created are removed afterwards: a refused target (the user's
         // file of the same name) is left as it was.
         var run = WorkloadRun(workload: w, layer: LayerInfo(name: Self.name, settings: describe()), rep: rep)

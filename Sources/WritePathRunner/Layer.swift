@@ -75,6 +75,9 @@ public protocol Layer: Sendable {
     static var summary: String { get }
     /// The parameters it accepts.
     static var parameterNames: [String] { get }
+    /// Whether it can run a workload with `engine: fio` (fio placed in the layer as the engine is);
+    /// false by default.
+    static var runsFio: Bool { get }
     /// Validates `parameters`; throws `invalidInput` naming a parameter it cannot accept.
     init(parameters: [String: String]) throws
     /// Whether it can run here, and if not why and how to fix it.
@@ -105,6 +108,19 @@ extension Layer {
             result.layer.settings["teardown_s"] = formatDecimal(end - ended, places: 3)
         }
         return result
+    }
+
+    public static var runsFio: Bool { false }
+
+    /// Whether this layer can run `workload`'s engine here: writepath's always (the layer's own
+    /// availability decides), fio only in layers that place it and when it is installed.
+    public func engineAvailability(_ workload: Workload) -> Availability {
+        guard workload.engine == .fio else { return .available(detail: "writepath") }
+        guard Self.runsFio else {
+            return .unavailable(reason: "engine fio is not available in \(Self.name) yet: its image carries only writepath's engine",
+                                fix: "run engine fio in host, docker-* or oci-runc")
+        }
+        return FioEngine.availability()
     }
 }
 

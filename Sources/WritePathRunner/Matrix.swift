@@ -35,14 +35,18 @@ public enum Repetitions: Equatable, Sendable, CustomStringConvertible {
 ///   - { name: rand4k, rw: randwrite, bs: 4k, iodepth: 32, size: 256M, runtime: 10, time_based: true }
 /// repetitions: 3          # or auto (then: min_repetitions, max_repetitions, cv_target)
 /// seed: 42                # shuffles the layer order of each round; default: random, recorded
+/// engines: [writepath, fio] # optional: every workload once per engine, back to back in each layer
 /// ```
+///
+/// A workload may name its engine itself (`engine: fio`); a workload's identity is its name and
+/// engine (`Workload.identity`), so the same name may appear once per engine.
 public struct MatrixSpec: Equatable, Sendable {
     public var layers: [LayerSpec]
     public var workloads: [Workload]
     public var repetitions: Repetitions
     public var seed: UInt64
 
-    public static let keys = ["layers", "workloads", "repetitions", "min_repetitions", "max_repetitions", "cv_target", "seed", "description"]
+    public static let keys = ["layers", "workloads", "repetitions", "min_repetitions", "max_repetitions", "cv_target", "seed", "description", "engines"]
 
     public init(layers: [LayerSpec], workloads: [Workload], repetitions: Repetitions, seed: UInt64) {
         self.layers = layers
@@ -100,6 +104,15 @@ public struct MatrixSpec: Equatable, Sendable {
             var w = Workload()
             w.name = "workload\(i + 1)"
             for (k, v) in m.sorted(by: { $0.key < $1.key }) {
+                if k == "engine" {
+                    let text = try scalar(v, field: "workloads[\(i)].engine")
+                    guard let e = WorkloadEngine(rawValue: text) else {
+                        throw WritePathError.invalidInput(field: "workloads[\(i)].engine",
+                                                          message: "\(quoted(text)) is not an engine; expected writepath or fio")
+                    }
+                    w.engine = e
+                    continue
+                }
                 if ["filename", "directory"].contains(k) {
                     throw WritePathError.invalidInput(field: "workloads[\(i)].\(k)", message: "each layer places the target itself; leave \(k) out")
                 }
@@ -116,8 +129,23 @@ public struct MatrixSpec: Equatable, Sendable {
             }
             workloads.append(w)
         }
-        if Set(workloads.map(\.name)).count != workloads.count {
-            throw WritePathError.invalidInput(field: "workloads", message: "workload names must be unique")
+        if let list = map["engines"] {
+            guard let items = list as? [Any], !items.isEmpty else {
+                throw WritePathError.invalidInput(field: "engines", message: "expected a list of engines, e.g. [writepath, fio]")
+            }
+            var engines: [WorkloadEngine] = []
+            for (i, item) in items.enumerated() {
+                let text = try scalar(item, field: "engines[\(i)]")
+                guard let e = WorkloadEngine(rawValue: text) else {
+                    throw WritePathError.invalidInput(field: "engines[\(i)]",
+                                                      message: "\(quoted(text)) is not an engine; expected writepath or fio")
+                }
+                if !engines.contains(e) { engines.append(e) }
+            }
+            workloads = withEngines(workloads, engines)
+        }
+        if Set(workloads.map(\.identity)).count != workloads.count {
+            throw WritePathError.invalidInput(field: "workloads", message: "workload names must be unique (per engine)")
         }
         let reps: Repetitions
         let minimum = try integer(map["min_repetitions"], field: "min_repetitions", range: 2...1000) ?? 3
@@ -146,6 +174,12 @@ public struct MatrixSpec: Equatable, Sendable {
             seed = UInt64.random(in: 0...UInt64(UInt32.max))
         }
         return MatrixSpec(layers: layers, workloads: workloads, repetitions: reps, seed: seed)
+    }
+
+    /// Each workload once per engine in `engines`, the engines of one workload next to each other
+    /// (so they run back to back in each layer of each round).
+    public static func withEngines(_ workloads: [Workload], _ engines: [WorkloadEngine]) -> [Workload] {
+        workloads.flatMap { w in engines.map { e in var c = w; c.engine = e; return c } }
     }
 
     /// The most YAML values (scalars, lists, mappings, counted after alias expansion) a matrix
@@ -232,6 +266,7 @@ public struct MatrixSpec: Equatable, Sendable {
                 guard kv.count == 2, kv[0] != "name" else { continue }
                 pairs.append((text(kv[0]), text(kv[1])))
             }
+            if w.engine != .writepath { pairs.append(("engine", text(w.engine.rawValue))) }
             return Node(pairs, .implicit, .flow)
         }
         top += [("layers", Node(layerNodes)), ("workloads", Node(workloadNodes))]

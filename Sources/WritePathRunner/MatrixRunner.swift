@@ -89,7 +89,7 @@ public final class MatrixRunner {
     struct Key: Hashable { var layer: String; var workload: String; var rep: Int }
 
     func key(_ r: RunResult) -> Key {
-        Key(layer: r.layer.settings["spec"] ?? r.layer.name, workload: r.workload.name, rep: r.rep)
+        Key(layer: r.layer.settings["spec"] ?? r.layer.name, workload: r.workload.identity, rep: r.rep)
     }
 
     /// Runs what remains of the matrix. Returns the document also written to `run.json`;
@@ -116,25 +116,28 @@ public final class MatrixRunner {
             for li in order {
                 let layerSpec = spec.layers[li]
                 for workload in spec.workloads {
-                    let pair = "\(layerSpec.description) / \(workload.name)"
+                    let pair = "\(layerSpec.description) / \(workload.identity)"
                     if stopReasons[pair] != nil { continue }
-                    let k = Key(layer: layerSpec.description, workload: workload.name, rep: round)
+                    let k = Key(layer: layerSpec.description, workload: workload.identity, rep: round)
                     if done.contains(k) { continue }
                     if stopRequested.load(ordering: .relaxed) { interrupted = true; break roundLoop }
                     sequence += 1
-                    let label = Self.fileLabel(String(format: "%04d", sequence) + "-\(layerSpec.slug)-\(workload.name)-rep\(round)")
+                    let label = Self.fileLabel(String(format: "%04d", sequence) + "-\(layerSpec.slug)-\(workload.name)"
+                        + (workload.engine == .writepath ? "" : "-\(workload.engine.rawValue)") + "-rep\(round)")
                     let elapsed = Double(monotonicNanoseconds() - started) / 1e9
                     let finished = results.count
                     var line = "[\(finished)/\(total)] \(Self.duration(elapsed)) elapsed"
                     if ranThisSession > 0 {
                         line += ", ~\(Self.duration(elapsed / Double(ranThisSession) * Double(max(total - finished, 0)))) left at most"
                     }
-                    options.progress?(line + " | \(layerSpec.description) / \(workload.name) rep \(round)")
+                    options.progress?(line + " | \(layerSpec.description) / \(workload.identity) rep \(round)")
                     var result: RunResult
                     let startedAt = ISO8601DateFormatter().string(from: Date())
                     var info = LayerInfo(name: layerSpec.name, settings: layers[li].describe())
                     info.settings["spec"] = layerSpec.description
-                    if case let .unavailable(reason, fix) = availability[li] {
+                    var layerAvailability = availability[li]
+                    if case .available = layerAvailability { layerAvailability = layers[li].engineAvailability(workload) }
+                    if case let .unavailable(reason, fix) = layerAvailability {
                         result = RunResult.failed(layer: info, workload: workload, rep: round,
                                                   error: "layer unavailable: \(reason); \(fix)", status: "unavailable", startedAt: startedAt)
                         stopReasons[pair] = "layer unavailable: \(reason)"
@@ -155,6 +158,7 @@ public final class MatrixRunner {
                             interrupted = true
                         }
                     }
+                    if workload.engine == .fio { result.engine.name = "fio" }
                     results.append(result)
                     done.insert(k)
                     ranThisSession += 1
@@ -163,7 +167,7 @@ public final class MatrixRunner {
                 }
             }
             updateStopReasons(round: round)
-            if spec.layers.allSatisfy({ l in spec.workloads.allSatisfy { stopReasons["\(l.description) / \($0.name)"] != nil } }) { break }
+            if spec.layers.allSatisfy({ l in spec.workloads.allSatisfy { stopReasons["\(l.description) / \($0.identity)"] != nil } }) { break }
         }
         let doc = document(complete: !interrupted)
         try writeAtomically(try JSONFormat.render(doc), to: "\(directory)/run.json")
@@ -174,9 +178,9 @@ public final class MatrixRunner {
     func updateStopReasons(round: Int) {
         for l in spec.layers {
             for w in spec.workloads {
-                let pair = "\(l.description) / \(w.name)"
+                let pair = "\(l.description) / \(w.identity)"
                 if stopReasons[pair] != nil { continue }
-                let runs = results.filter { ($0.layer.settings["spec"] ?? $0.layer.name) == l.description && $0.workload.name == w.name }
+                let runs = results.filter { ($0.layer.settings["spec"] ?? $0.layer.name) == l.description && $0.workload.identity == w.identity }
                 let ok = runs.filter { $0.status == "ok" }
                 let values = ok.compactMap { $0.write?.iops ?? $0.read?.iops }
                 let cv = Stats.coefficientOfVariation(values)

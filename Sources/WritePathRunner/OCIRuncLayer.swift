@@ -15,6 +15,7 @@ public struct OCIRuncLayer: Layer {
     public static let name = "oci-runc"
     public static let summary = "the engine run by runc from a generated OCI bundle on an overlay rootfs (no daemon)"
     public static let parameterNames = ContainerLimits.parameterNames
+    public static let runsFio = true
 
     /// The target file inside the container.
     static let targetPath = "/data/target.dat"
@@ -122,10 +123,12 @@ public struct OCIRuncLayer: Layer {
 
     /// The engine's arguments inside the container: the workload with its target moved to
     /// `/data/target.dat` in the overlay root.
+    /// With `engine: fio`, fio's command line for the same target.
     static func engineArguments(_ workload: Workload) -> [String] {
         var w = workload
         w.directory = nil
         w.filename = targetPath
+        if workload.engine == .fio { return [FioEngine.pathInContainer] + FioEngine.arguments(w, target: targetPath, directory: nil) }
         return ["/writepath", "run", "--output-format=json", "--quiet"] + w.commandLineArguments
     }
 
@@ -184,10 +187,12 @@ public struct OCIRuncLayer: Layer {
 
     // MARK: - Lower rootfs cache
 
-    /// The lower root filesystem for `binary`: built once per content hash under `rootfsCache`
-    /// (into a temporary folder renamed into place, so a half-built one is never used).
+    /// The lower root filesystem for `binary` and fio (when installed, for `engine: fio`): built
+    /// once per content key under `rootfsCache` (into a temporary folder renamed into place, so a
+    /// half-built one is never used).
     static func lowerRootfs(binary: String) throws -> String {
-        let hash = try EngineRootfs.contentHash(of: binary)
+        let fio = FioEngine.binary()
+        let hash = try EngineRootfs.contentKey(binary: binary, fio: fio)
         let fm = FileManager.default
         try fm.createDirectory(atPath: rootfsCache, withIntermediateDirectories: true)
         let dir = "\(rootfsCache)/\(hash)"
@@ -195,7 +200,7 @@ public struct OCIRuncLayer: Layer {
             let tmp = "\(dir).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
             try? fm.removeItem(atPath: tmp)
             do {
-                try EngineRootfs.build(binary: binary, into: tmp)
+                try EngineRootfs.build(binary: binary, fio: fio, into: tmp)
                 if rename(tmp, dir) != 0 {
                     // Another run built it meanwhile (ENOTEMPTY/EEXIST): use theirs.
                     try? fm.removeItem(atPath: tmp)
@@ -332,6 +337,10 @@ public struct OCIRuncLayer: Layer {
                                         hint: stopRequested.load(ordering: .relaxed) ? "interrupted" : "the container did not finish within \(Int(timeout)) s and was killed")
         }
         let data = fm.contents(atPath: stdoutFile) ?? Data()
+        if workload.engine == .fio {
+            return FioEngine.result(stdout: data, status: r.status, stderr: r.stderr, workload: workload,
+                                    layer: LayerInfo(name: Self.name, settings: settings), rep: rep, source: "fio (\(Self.name))")
+        }
         let document: ResultDocument
         do {
             document = try JSONFormat.parse(data, source: "\(Self.name) engine output")

@@ -1,4 +1,4 @@
-/// The matrices that ship with writepath: `writepath run --matrix quick|standard|full`.
+/// The matrices that ship with writepath: `writepath run --matrix quick|standard|full|crosscheck`.
 public enum Suites {
     /// Host and every container layer, two workloads, two rounds: a few minutes here.
     public static let quick = """
@@ -59,12 +59,26 @@ public enum Suites {
         max_repetitions: 10
         """
 
+    /// writepath's engine and fio through the same layers, interleaved (each workload with both
+    /// engines back to back in each layer of each round), for the report's cross-check table:
+    /// about ten minutes here. No QEMU guest: their images do not carry fio yet.
+    public static let crosscheck = """
+        description: writepath and fio through host and every container layer, two workloads, three rounds
+        layers: [host, docker-overlay, docker-volume, docker-bind, docker-tmpfs, oci-runc]
+        engines: [writepath, fio]
+        workloads:
+          - { name: rand-4k-qd8, rw: randwrite, bs: 4k, iodepth: 8, size: 128m, runtime: 3, ramp_time: 1, time_based: true }
+          - { name: seq-128k-qd4, rw: write, bs: 128k, iodepth: 4, size: 128m, runtime: 3, ramp_time: 1, time_based: true }
+        repetitions: 3
+        """
+
     /// The suite named `name`, or nil.
     public static func named(_ name: String) -> String? {
         switch name {
         case "quick": return quick
         case "standard": return standard
         case "full": return full
+        case "crosscheck": return crosscheck
         default: return nil
         }
     }

@@ -12,6 +12,28 @@ struct MatrixCommandRunner {
     var keep: Bool
     var quiet: Bool
     var outputFormat: String
+    /// `--engine`: every workload with these engines instead of the matrix's own; nil keeps them.
+    var engines: [WorkloadEngine]? = nil
+
+    /// Parses `--engine writepath|fio|writepath,fio`; exit 2 naming the field for anything else.
+    static func engines(_ text: String?, resume: String?) throws -> [WorkloadEngine]? {
+        guard let text else { return nil }
+        if resume != nil {
+            throw WritePathError.invalidInput(field: "engine", message: "a resumed matrix keeps its recorded engines; leave --engine out")
+        }
+        var out: [WorkloadEngine] = []
+        for item in text.split(separator: ",") {
+            guard let e = WorkloadEngine(rawValue: item.trimmingCharacters(in: .whitespaces)) else {
+                throw WritePathError.invalidInput(field: "engine",
+                                                  message: "'\(item)' is not an engine; expected writepath, fio or writepath,fio")
+            }
+            if !out.contains(e) { out.append(e) }
+        }
+        guard !out.isEmpty else {
+            throw WritePathError.invalidInput(field: "engine", message: "names no engine; expected writepath, fio or writepath,fio")
+        }
+        return out
+    }
 
     /// The run folder of the last matrix run in this process (for `demo`).
     nonisolated(unsafe) static var lastDirectory: String?
@@ -29,7 +51,7 @@ struct MatrixCommandRunner {
             } else {
                 guard let data = readInputFile(matrix) else {
                     throw WritePathError.invalidInput(
-                        field: "matrix", message: "cannot read '\(matrix)'; give a YAML file (- for stdin) or one of quick, standard, full")
+                        field: "matrix", message: "cannot read '\(matrix)'; give a YAML file (- for stdin) or one of quick, standard, full, crosscheck")
                 }
                 guard let text = String(data: data, encoding: .utf8) else {
                     throw WritePathError.invalidInput(field: "matrix", message: "\(quoted(matrix)) is not UTF-8 text")
@@ -37,6 +59,11 @@ struct MatrixCommandRunner {
                 spec = try MatrixSpec.parse(text, source: matrix)
                 givenText = text
             }
+        }
+        if let engines, var s = spec {
+            var seen = Set<String>()
+            s.workloads = MatrixSpec.withEngines(s.workloads, engines).filter { seen.insert($0.identity).inserted }
+            spec = s
         }
         if let resume, let matrix, let given = spec { try checkSame(given, givenText: givenText, matrix: matrix, resume: resume) }
         Signals.install()
@@ -98,7 +125,7 @@ enum MatrixSummary {
         var order: [String] = []
         var groups: [String: [RunResult]] = [:]
         for r in doc.runs {
-            let key = "\(r.layer.settings["spec"] ?? r.layer.name) / \(r.workload.name)"
+            let key = "\(r.layer.settings["spec"] ?? r.layer.name) / \(r.workload.identity)"
             if groups[key] == nil { order.append(key) }
             groups[key, default: []].append(r)
         }

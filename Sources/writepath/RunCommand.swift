@@ -28,8 +28,11 @@ struct RunCommand: ParsableCommand {
         help: "Write the output to FILE instead of stdout (a regular file is replaced atomically; a device, FIFO or symlink is written in place).")
     var output: String?
     @Option(name: .customLong("results"), help: "Also write the JSON result into DIR as <time>-<host>.json.") var results: String?
-    @Option(name: .customLong("matrix"), help: "Run a matrix: a YAML file, or a shipped suite (quick, standard, full).") var matrix: String?
+    @Option(name: .customLong("matrix"), help: "Run a matrix: a YAML file, or a shipped suite (quick, standard, full, crosscheck).") var matrix: String?
     @Option(name: .customLong("resume"), help: "Finish the interrupted matrix in DIR without redoing finished runs.") var resume: String?
+    @Option(name: .customLong("engine"),
+            help: "With --matrix: run every workload with writepath, fio, or both (writepath,fio), instead of the matrix's engines.")
+    var engine: String?
     @Flag(name: .customLong("keep"), help: "Keep containers, volumes, bundles and mounts a matrix run made (for debugging).") var keep = false
     @Flag(name: .customLong("quiet"), help: "No status line on stderr.") var quiet = false
     @Flag(name: .customLong("allow-destroy"), help: "Allow writing to a block device that is mounted or holds a filesystem or partition table.") var allowDestroy = false
@@ -69,8 +72,12 @@ struct RunCommand: ParsableCommand {
                 throw WritePathError.invalidInput(field: "matrix", message: "a matrix names its own workloads; give either --matrix/--resume or JOBFILE and workload options")
             }
             try MatrixCommandRunner(matrix: matrix, resume: resume, results: results ?? "results", keep: keep, quiet: quiet,
-                                    outputFormat: outputFormat).run()
+                                    outputFormat: outputFormat, engines: try MatrixCommandRunner.engines(engine, resume: resume)).run()
             return
+        }
+        if engine != nil {
+            throw WritePathError.invalidInput(field: "engine",
+                                              message: "applies to --matrix runs; a single run uses writepath's engine (run fio itself)")
         }
         let jobs = try jobs()
         try ReportOptions(outputFormat: outputFormat, output: output, results: results, quiet: quiet)
