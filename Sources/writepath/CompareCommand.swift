@@ -92,8 +92,10 @@ struct CompareCommand: ParsableCommand {
             }
             reference = r
         case nil:
+            // Relative to host when both sides ran it and something else; a host-only run is judged absolutely.
             let both = base.runs.contains { $0.layerIdentity == "host" } && cur.runs.contains { $0.layerIdentity == "host" }
-            reference = both ? "host" : nil
+            let others = cur.runs.contains { $0.layerIdentity != "host" }
+            reference = both && others ? "host" : nil
             if !both { extraNotes.append("absolute comparison: host is not on both sides, so there is no layer to compare relative to") }
         }
         var comparison = Comparison.compare(baseline: base, current: cur, threshold: threshold / 100, metrics: chosen, relativeTo: reference,
