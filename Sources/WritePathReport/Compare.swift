@@ -98,7 +98,8 @@ public struct Comparison: Sendable {
         var notes: [String] = []
         let baseGroups = Aggregation.group(baseline.runs)
         let curGroups = Aggregation.group(current.runs)
-        func okValues(_ g: [(layer: String, workload: String, runs: [RunResult])], layer: String, workload: String, _ m: RunMetric) -> [Double]? {
+        typealias Groups = [(layer: String, workload: String, runs: [RunResult])]
+        func okValues(_ g: Groups, layer: String, workload: String, _ m: RunMetric) -> [Double]? {
             guard let found = g.first(where: { $0.layer == layer && $0.workload == workload }) else { return nil }
             return found.runs.filter { $0.status == "ok" }.compactMap { m.value($0) }
         }
@@ -246,7 +247,9 @@ public struct Comparison: Sendable {
     public static func formatChange(_ row: MetricComparison) -> String {
         guard let c = row.change else { return "-" }
         func pct(_ v: Double) -> String { (v >= 0 ? "+" : "") + formatDecimal(v * 100, places: 1) + "%" }
-        guard let lo = row.changeLow, let hi = row.changeHigh else { return pct(c) + (row.reason.hasPrefix("n too small") ? " (n too small)" : "") }
+        guard let lo = row.changeLow, let hi = row.changeHigh else {
+            return pct(c) + (row.reason.hasPrefix("n too small") ? " (n too small)" : "")
+        }
         return "\(pct(c)) [\(pct(lo)), \(pct(hi))]"
     }
 }
@@ -277,7 +280,8 @@ public enum CompareTextFormat {
     /// Benjamini-Hochberg over 60 tests, relative to host)`.
     public static func summary(_ c: Comparison) -> String {
         let counts = Verdict.allCases.map { v in "\(c.rows.filter { $0.verdict == v }.count) \(v.rawValue)" }
-        return counts.joined(separator: ", ") + " (threshold \(formatDecimal(c.threshold * 100, places: 1))%, alpha \(formatDecimal(c.alpha, places: 3))"
+        return counts.joined(separator: ", ") + " (threshold \(formatDecimal(c.threshold * 100, places: 1))%"
+            + ", alpha \(formatDecimal(c.alpha, places: 3))"
             + " family-wise, \(c.correction.displayName) over \(c.familySize) tests, "
             + (c.relativeTo.map { "relative to \($0)" } ?? "absolute") + ")"
     }

@@ -31,8 +31,10 @@ struct CompareCommand: ParsableCommand {
     @Option(name: .customLong("relative-to"),
             help: "Compare each layer's ratio to LAYER (default: host when both sides have it), or none for absolute numbers.")
     var relativeTo: String?
-    @Option(name: .customLong("alpha"), help: "Family-wise level over all metrics × rows (default 0.05).") var alpha = Comparison.defaultAlpha
-    @Option(name: .customLong("correction"), help: "holm (default: no false call anywhere, alpha) or bh (Benjamini-Hochberg FDR).") var correction = "holm"
+    @Option(name: .customLong("alpha"), help: "Family-wise level over all metrics × rows (default 0.05).")
+    var alpha = Comparison.defaultAlpha
+    @Option(name: .customLong("correction"), help: "holm (default: no false call anywhere, alpha) or bh (Benjamini-Hochberg FDR).")
+    var correction = "holm"
     @Option(name: .customLong("output-format"), help: "text (default) or json (every verdict with its numbers).") var outputFormat = "text"
     @Option(name: .customLong("match-layer"),
             help: "CURRENT_LAYER=BASELINE_LAYER: judge CURRENT's layer as BASELINE's (an A/B of a setting, e.g. a cap); repeatable.")
@@ -51,7 +53,9 @@ struct CompareCommand: ParsableCommand {
         for m in metrics where RunMetric(rawValue: m) == nil {
             throw ValidationError("invalid metric: '\(m)'; expected one of \(RunMetric.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        guard alpha > 0, alpha <= 0.5 else { throw ValidationError("invalid alpha: '\(alpha)'; expected a level above 0 and at most 0.5, e.g. 0.05") }
+        guard alpha > 0, alpha <= 0.5 else {
+            throw ValidationError("invalid alpha: '\(alpha)'; expected a level above 0 and at most 0.5, e.g. 0.05")
+        }
         guard MultipleComparisons(rawValue: correction) != nil else {
             throw ValidationError("invalid correction: '\(correction)'; expected holm or bh")
         }
@@ -59,7 +63,8 @@ struct CompareCommand: ParsableCommand {
             throw ValidationError("invalid output format: '\(outputFormat)'; expected text or json")
         }
         for m in matchLayers where m.split(separator: "=", maxSplits: 1).count != 2 || !m.contains(")=") && m.filter({ $0 == "=" }).count > 1 {
-            throw ValidationError("invalid --match-layer: '\(m)'; expected CURRENT_LAYER=BASELINE_LAYER, e.g. 'docker-volume(write_iops_limit=500)=docker-volume'")
+            throw ValidationError("invalid --match-layer: '\(m)'; expected CURRENT_LAYER=BASELINE_LAYER, "
+                                  + "e.g. 'docker-volume(write_iops_limit=500)=docker-volume'")
         }
         if let r = relativeTo, r.isEmpty { throw ValidationError("invalid --relative-to: empty; expected a layer such as host, or none") }
     }
@@ -88,7 +93,8 @@ struct CompareCommand: ParsableCommand {
         case "none"?: reference = nil
         case let r?:
             for (side, input) in [("BASELINE", base), ("CURRENT", cur)] where !input.runs.contains(where: { $0.layerIdentity == r }) {
-                throw WritePathError.invalidInput(field: "--relative-to", message: "'\(r)' is not a layer in \(side); choose a layer both sides ran, or none")
+                throw WritePathError.invalidInput(field: "--relative-to",
+                                                  message: "'\(r)' is not a layer in \(side); choose a layer both sides ran, or none")
             }
             reference = r
         case nil:
@@ -98,7 +104,8 @@ struct CompareCommand: ParsableCommand {
             reference = both && others ? "host" : nil
             if !both { extraNotes.append("absolute comparison: host is not on both sides, so there is no layer to compare relative to") }
         }
-        var comparison = Comparison.compare(baseline: base, current: cur, threshold: threshold / 100, metrics: chosen, relativeTo: reference,
+        var comparison = Comparison.compare(baseline: base, current: cur, threshold: threshold / 100, metrics: chosen,
+                                            relativeTo: reference,
                                             alpha: alpha, correction: MultipleComparisons(rawValue: correction)!)
         comparison.notes += extraNotes
         if comparison.rows.isEmpty {
@@ -131,7 +138,8 @@ struct CompareCommand: ParsableCommand {
         var written: [String] = []
         if baseline.hasSuffix(".json") {
             guard files.count == 1 else {
-                throw WritePathError.invalidInput(field: baseline, message: "is a file name but CURRENT has \(files.count) result files; give a folder")
+                throw WritePathError.invalidInput(field: baseline,
+                                                  message: "is a file name but CURRENT has \(files.count) result files; give a folder")
             }
             try copy(files[0], to: baseline)
             written.append(baseline)
