@@ -1,12 +1,12 @@
+import Foundation
 import WritePathEngine
 
-/// Statistics over repetitions: medians, percentile-bootstrap confidence intervals with a fixed
-/// seed (so a report is reproducible byte for byte), coefficients of variation.
+/// Statistics over repetitions: medians, coefficients of variation, and 95% intervals from t on
+/// log values (`LogContrast`): for lognormal data their coverage is the nominal one at any n, and
+/// `LogScaleStatisticsTests` checks it by simulation at n = 3, 5 and 10.
 public enum Stats {
-    /// Resamples per bootstrap interval.
-    public static let bootstrapResamples = 2000
-    /// The seed every bootstrap starts from, mixed with the name of what it estimates.
-    public static let bootstrapSeed: UInt64 = 0x5752_5045_5254_0001
+    /// The level of every interval.
+    public static let confidence = 0.95
 
     /// The median; nil when `values` is empty.
     public static func median(_ values: [Double]) -> Double? {
@@ -32,52 +32,34 @@ public enum Stats {
         return variance.squareRoot() / abs(mean)
     }
 
-    /// A stable 64-bit hash (FNV-1a) of `text`, to give each estimate its own reproducible seed.
-    public static func seed(for text: String) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in text.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
-        return bootstrapSeed ^ h
+    /// 95% interval of the median of the population `values` come from, taken as lognormal: the t
+    /// interval of the mean of log values, exponentiated. Nil below `LogContrast.minimumRepetitions`
+    /// values ("n too small") or with a value that is not positive.
+    public static func medianInterval(_ values: [Double]) -> (low: Double, high: Double)? {
+        guard let c = LogContrast([(values, 1)]) else { return nil }
+        let i = c.interval(level: confidence)
+        return (exp(i.low), exp(i.high))
     }
 
-    /// 95% percentile-bootstrap interval of the median of `values`; nil for fewer than two values.
-    public static func medianInterval(_ values: [Double], seed: UInt64) -> (low: Double, high: Double)? {
-        guard values.count >= 2 else { return nil }
-        var rng = Xoshiro256(seed: seed)
-        var medians: [Double] = []
-        medians.reserveCapacity(bootstrapResamples)
-        var sample = values
-        for _ in 0..<bootstrapResamples {
-            for i in sample.indices { sample[i] = values[Int(rng.next() % UInt64(values.count))] }
-            medians.append(median(sample)!)
-        }
-        medians.sort()
-        return (quantile(sorted: medians, 0.025), quantile(sorted: medians, 0.975))
+    /// The ratio `numerator / denominator` as the ratio of geometric means (of medians, for lognormal
+    /// data) with its 95% Welch t interval on log values. The interval is nil when a side has fewer
+    /// than `LogContrast.minimumRepetitions` values; the whole result is nil when a side is empty or
+    /// has a value that is not positive.
+    public static func ratioOfMedians(_ numerator: [Double], _ denominator: [Double]) -> Ratio? {
+        guard let n = geometricMean(numerator), let d = geometricMean(denominator), d > 0 else { return nil }
+        guard let c = LogContrast([(numerator, 1), (denominator, -1)]) else { return Ratio(point: n / d, low: nil, high: nil) }
+        let i = c.interval(level: confidence)
+        return Ratio(point: exp(c.estimate), low: exp(i.low), high: exp(i.high))
     }
 
-    /// The ratio of medians `median(numerator) / median(denominator)` and its 95%
-    /// percentile-bootstrap interval (both sides resampled independently). The interval is nil when
-    /// either side has fewer than two values; the whole result is nil when a side is empty or the
-    /// denominator's median is zero.
-    public static func ratioOfMedians(_ numerator: [Double], _ denominator: [Double], seed: UInt64) -> Ratio? {
-        guard let n = median(numerator), let d = median(denominator), d != 0 else { return nil }
-        guard numerator.count >= 2, denominator.count >= 2 else { return Ratio(point: n / d, low: nil, high: nil) }
-        var rng = Xoshiro256(seed: seed)
-        var ratios: [Double] = []
-        ratios.reserveCapacity(bootstrapResamples)
-        var a = numerator, b = denominator
-        for _ in 0..<bootstrapResamples {
-            for i in a.indices { a[i] = numerator[Int(rng.next() % UInt64(numerator.count))] }
-            for i in b.indices { b[i] = denominator[Int(rng.next() % UInt64(denominator.count))] }
-            let mb = median(b)!
-            if mb != 0 { ratios.append(median(a)! / mb) }
-        }
-        guard !ratios.isEmpty else { return Ratio(point: n / d, low: nil, high: nil) }
-        ratios.sort()
-        return Ratio(point: n / d, low: quantile(sorted: ratios, 0.025), high: quantile(sorted: ratios, 0.975))
+    /// exp(mean(log values)); nil when empty or a value is not positive and finite.
+    public static func geometricMean(_ values: [Double]) -> Double? {
+        guard !values.isEmpty, values.allSatisfy({ $0 > 0 && $0.isFinite }) else { return nil }
+        return exp(values.reduce(0) { $0 + log($1) } / Double(values.count))
     }
 }
 
-/// A ratio (current / baseline) with its 95% bootstrap interval when there are enough repetitions.
+/// A ratio (current / baseline) with its 95% interval when there are enough repetitions.
 public struct Ratio: Sendable, Equatable {
     public var point: Double
     public var low: Double?
@@ -94,27 +76,30 @@ public struct Ratio: Sendable, Equatable {
     }
 }
 
-/// The median of one metric over repetitions, with its 95% bootstrap interval and spread.
+/// The median of one metric over repetitions, with its 95% interval and spread.
 public struct Estimate: Sendable, Equatable {
     /// One value per ok repetition, in run order.
     public var values: [Double]
     public var median: Double
-    /// 95% percentile-bootstrap interval of the median; nil with one repetition.
+    /// 95% interval of the median (`Stats.medianInterval`); nil below 3 repetitions.
     public var low: Double?
     public var high: Double?
     /// Coefficient of variation (sample standard deviation / mean); nil with one repetition.
     public var cv: Double?
 
-    /// The estimate of `values`; nil when empty. `name` seeds the bootstrap.
-    public init?(_ values: [Double], name: String) {
+    /// The estimate of `values`; nil when empty.
+    public init?(_ values: [Double]) {
         guard let m = Stats.median(values) else { return nil }
         self.values = values
         median = m
-        let ci = Stats.medianInterval(values, seed: Stats.seed(for: name))
+        let ci = Stats.medianInterval(values)
         low = ci?.low
         high = ci?.high
         cv = Stats.coefficientOfVariation(values)
     }
+
+    /// Whether there are too few repetitions for an interval.
+    public var tooFewForInterval: Bool { values.count < LogContrast.minimumRepetitions }
 }
 
 /// The metrics compared and aggregated per repetition; the direction is the run's main one
@@ -151,12 +136,37 @@ public enum RunMetric: String, CaseIterable, Sendable {
 }
 
 extension RunResult {
-    /// The layer as a matrix named it (`docker-volume(write_iops_limit=500)`), else its name.
-    public var layerIdentity: String { layer.settings["spec"] ?? layer.name }
+    /// The layer as a matrix named it (`docker-volume(write_iops_limit=500)`), else its name, without
+    /// the parameters that only say where it writes (`LayerIdentity.locationParameters`): `host(directory=/tmp/x)`
+    /// is `host`, so runs in different scratch folders are the same layer.
+    public var layerIdentity: String { LayerIdentity.of(layer.settings["spec"] ?? layer.name) }
     /// Write when the run writes, else read.
     public var mainDirection: DirectionResult? { write ?? read }
     /// `write`, `read` or `-`.
     public var mainDirectionName: String { write != nil ? "write" : (read != nil ? "read" : "-") }
+}
+
+/// What makes two layers the same layer: the name and the parameters that change the write path.
+public enum LayerIdentity {
+    /// Parameters that say where a layer writes, not how: settings, not identity.
+    public static let locationParameters: Set<String> = ["directory", "path", "scratch", "scratch_root", "host_path", "filename"]
+
+    /// `spec` (`name` or `name(k=v,...)`, as `LayerSpec.description` prints it) without location parameters.
+    public static func of(_ spec: String) -> String {
+        guard let open = spec.firstIndex(of: "("), spec.hasSuffix(")") else { return spec }
+        let name = String(spec[..<open])
+        let inner = spec[spec.index(after: open)..<spec.index(before: spec.endIndex)]
+        // A value may hold a comma (a path): a piece without `=` belongs to the one before.
+        var items: [String] = []
+        for piece in inner.split(separator: ",", omittingEmptySubsequences: false) {
+            if piece.contains("=") || items.isEmpty { items.append(String(piece)) } else { items[items.count - 1] += "," + piece }
+        }
+        let kept = items.filter { item in
+            let key = item.split(separator: "=", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+            return !locationParameters.contains(key)
+        }
+        return kept.isEmpty ? name : "\(name)(\(kept.joined(separator: ",")))"
+    }
 }
 
 /// One layer × workload over its repetitions.
@@ -186,6 +196,11 @@ public struct LayerWorkloadAggregate: Sendable {
     public var addedP50Nanoseconds: Double?
     /// Whether the IOPS vary more than the report's CV threshold.
     public var noisy: Bool
+    /// The smallest drop of this layer's IOPS ratio to the baseline layer (a fraction, 0.2 = 20%)
+    /// that `compare --relative-to` of two runs like this one detects with 80% power: one-sided
+    /// Welch t on log values at alpha 0.05 divided by the family size (all non-baseline rows × metrics;
+    /// Bonferroni, the most a correction can demand). Nil for the baseline or below 3 repetitions.
+    public var iopsMinimumDetectableDrop: Double? = nil
 
     public var notOKRuns: [RunResult] { runs.filter { $0.status != "ok" } }
     /// The workload's name with its engine when not writepath's (`rand4k [fio]`): rows of the two
@@ -204,9 +219,12 @@ public struct Aggregation: Sendable {
         public var baselineLayer = "host"
         /// A layer × workload whose IOPS coefficient of variation is above this is flagged noisy.
         public var cvThreshold = 0.1
-        public init(baselineLayer: String = "host", cvThreshold: Double = 0.1) {
+        /// The family-wise level the minimum detectable effects are given for.
+        public var alpha = 0.05
+        public init(baselineLayer: String = "host", cvThreshold: Double = 0.1, alpha: Double = 0.05) {
             self.baselineLayer = baselineLayer
             self.cvThreshold = cvThreshold
+            self.alpha = alpha
         }
     }
 
@@ -254,7 +272,7 @@ public struct Aggregation: Sendable {
             let first = ok.first ?? g.runs[0]
             var estimates: [RunMetric: Estimate] = [:]
             for m in RunMetric.allCases {
-                if let e = Estimate(ok.compactMap { m.value($0) }, name: "\(g.layer)/\(g.workload)/\(m.rawValue)") { estimates[m] = e }
+                if let e = Estimate(ok.compactMap { m.value($0) }) { estimates[m] = e }
             }
             var merged: LatencyHistogram?
             for r in ok {
@@ -285,9 +303,13 @@ public struct Aggregation: Sendable {
             guard rows[i].layer != options.baselineLayer,
                   let base = rows.first(where: { $0.layer == options.baselineLayer && $0.workloadIdentity == rows[i].workloadIdentity })
             else { continue }
-            let seed = Stats.seed(for: "\(rows[i].label)/ratio")
-            rows[i].iopsRatio = Stats.ratioOfMedians(rows[i].estimates[.iops]?.values ?? [], base.estimates[.iops]?.values ?? [], seed: seed)
-            rows[i].p50Ratio = Stats.ratioOfMedians(rows[i].estimates[.p50]?.values ?? [], base.estimates[.p50]?.values ?? [], seed: seed &+ 1)
+            rows[i].iopsRatio = Stats.ratioOfMedians(rows[i].estimates[.iops]?.values ?? [], base.estimates[.iops]?.values ?? [])
+            rows[i].p50Ratio = Stats.ratioOfMedians(rows[i].estimates[.p50]?.values ?? [], base.estimates[.p50]?.values ?? [])
+            let family = Double(max(1, rows.filter { $0.layer != options.baselineLayer }.count * RunMetric.allCases.count))
+            if let mine = rows[i].estimates[.iops]?.values, let theirs = base.estimates[.iops]?.values,
+               let c = LogContrast([(mine, 1), (theirs, -1), (mine, -1), (theirs, 1)]) {
+                rows[i].iopsMinimumDetectableDrop = 1 - exp(-c.minimumDetectable(alpha: options.alpha / family))
+            }
             if let m = rows[i].merged, let b = base.merged, m.count > 0, b.count > 0 {
                 let mine = Double(m.value(atPercentile: 50)), theirs = Double(b.value(atPercentile: 50))
                 rows[i].addedP50Nanoseconds = mine - theirs

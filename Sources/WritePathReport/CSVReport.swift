@@ -21,13 +21,14 @@ import WritePathEngine
 ///     merged_lat_min_ns, merged_lat_p50_ns, merged_lat_p90_ns, merged_lat_p99_ns, merged_lat_p99_9_ns,
 ///     merged_lat_p99_99_ns, merged_lat_max_ns     percentiles of all ok repetitions' merged histograms
 ///     baseline_layer             the layer ratios are relative to
-///     iops_ratio, iops_ratio_ci_low, iops_ratio_ci_high, iops_ratio_ci_includes_1   median IOPS / baseline's
-///     p50_ratio, p50_ratio_ci_low, p50_ratio_ci_high, p50_ratio_ci_includes_1       median p50 / baseline's
+///     iops_ratio, iops_ratio_ci_low, iops_ratio_ci_high, iops_ratio_ci_includes_1   geometric-mean IOPS / baseline's
+///     p50_ratio, p50_ratio_ci_low, p50_ratio_ci_high, p50_ratio_ci_includes_1       geometric-mean p50 / baseline's
 ///     added_p50_ns               merged p50 minus the baseline's merged p50
 ///     noisy                      1 when the IOPS CV is above the threshold
 ///     statuses                   count per status, e.g. "ok=3 failed=1"
+///     iops_mde                   smallest drop of the IOPS ratio to the baseline (fraction) compare catches 4 times in 5
 ///
-/// CIs are 95% percentile-bootstrap intervals of the median (2000 resamples, fixed seed).
+/// CIs are 95% t intervals on log values (at least 3 repetitions; empty below: n too small).
 public enum CSVReport {
     /// The columns of `report.csv`.
     public static var columns: [String] {
@@ -37,7 +38,7 @@ public enum CSVReport {
         c += ["merged_ios", "merged_lat_min_ns", "merged_lat_p50_ns", "merged_lat_p90_ns", "merged_lat_p99_ns",
               "merged_lat_p99_9_ns", "merged_lat_p99_99_ns", "merged_lat_max_ns", "baseline_layer"]
         c += ["iops_ratio", "p50_ratio"].flatMap { ["\($0)", "\($0)_ci_low", "\($0)_ci_high", "\($0)_ci_includes_1"] }
-        c += ["added_p50_ns", "noisy", "statuses"]
+        c += ["added_p50_ns", "noisy", "statuses", "iops_mde"]
         return c
     }
 
@@ -85,7 +86,8 @@ public enum CSVReport {
         var counts: [String: Int] = [:]
         for run in r.runs { counts[run.status, default: 0] += 1 }
         v += [n(r.addedP50Nanoseconds), r.noisy ? "1" : "0",
-              counts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")]
+              counts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "),
+              n(r.iopsMinimumDetectableDrop)]
         return v
     }
 }

@@ -1,14 +1,15 @@
+import Foundation
 import WritePathEngine
 
 /// What a comparison concluded about one metric of one layer × workload.
 public enum Verdict: String, Sendable, CaseIterable {
-    /// The whole 95% interval of the change is beyond the threshold in the good direction.
+    /// Significantly better (after the family-wise correction) and beyond the threshold.
     case improved
-    /// The whole 95% interval of the change is beyond the threshold in the bad direction.
+    /// Significantly worse (after the family-wise correction) and beyond the threshold.
     case regressed
     /// The whole 95% interval of the change lies within ±threshold.
     case unchanged
-    /// Neither: the interval straddles the threshold, or there are too few repetitions.
+    /// Neither: not significant, the interval straddles the threshold, or n too small.
     case inconclusive
 }
 
@@ -22,11 +23,21 @@ public struct MetricComparison: Sendable {
     /// Per-repetition values of the ok runs (units of the metric: ns, bytes/s, IOPS).
     public var baseline: [Double]
     public var current: [Double]
-    /// Relative change of the medians, `median(current) / median(baseline) - 1` (0.05 is +5%).
+    /// With `Comparison.relativeTo`: the reference layer's values, same workload, each side.
+    public var referenceBaseline: [Double] = []
+    public var referenceCurrent: [Double] = []
+    /// Relative change, a fraction (0.05 is +5%): of the geometric means, or, relative to a
+    /// reference layer, of this layer's ratio of geometric means to the reference's.
     public var change: Double?
-    /// 95% bootstrap interval of `change`; nil with one repetition on either side.
+    /// 95% interval of `change` (Welch t on log values); nil when n is too small.
     public var changeLow: Double?
     public var changeHigh: Double?
+    /// One-sided p-value of "no change" against "worse", before and after the family-wise correction.
+    public var pWorse: Double?
+    public var pWorseAdjusted: Double?
+    /// The same against "better".
+    public var pBetter: Double?
+    public var pBetterAdjusted: Double?
     public var verdict: Verdict
     /// Why, in a few words.
     public var reason: String
@@ -39,16 +50,19 @@ public struct MetricComparison: Sendable {
 /// BASELINE against CURRENT: a verdict per layer × workload × metric, and notes on what differs
 /// between the two (hosts, kernels, layer settings, workloads).
 ///
-/// The change of a metric is the ratio of the medians over ok repetitions minus one; its 95%
-/// interval comes from a percentile bootstrap (2000 resamples of each side, fixed seed). With
-/// `threshold` t (0.05 = 5%):
-/// - regressed: the interval lies entirely beyond t in the bad direction (lower IOPS or
-///   bandwidth; higher latency or CPU per I/O);
-/// - improved: entirely beyond t in the good direction;
-/// - unchanged: entirely within ±t;
+/// Absolute: the change of a metric is the ratio of its geometric means over ok repetitions minus
+/// one (for lognormal data, of medians), with Welch's t on log values. Relative to a layer R
+/// (`relativeTo`): the change of the layer's ratio to R, `(L_cur/R_cur) / (L_base/R_base) − 1`,
+/// a four-group Welch contrast on log values, so a uniformly slower machine changes nothing; R
+/// itself is not judged. Every group needs `LogContrast.minimumRepetitions` ok repetitions, else
+/// the row is inconclusive ("n too small"), with no interval.
+///
+/// One-sided p-values (worse; better) of every metric row form one family, corrected by `correction`
+/// (Holm or Benjamini-Hochberg) at `alpha`. With threshold t (0.05 = 5%):
+/// - regressed: significantly worse after the correction and the change beyond t in the bad direction;
+/// - improved: the same in the good direction;
+/// - unchanged: the 95% interval entirely within ±t;
 /// - inconclusive: otherwise.
-/// With one repetition on either side there is no interval: the point change must exceed 2t to be
-/// called regressed or improved; anything smaller is inconclusive.
 /// A layer × workload with ok runs in the baseline and only `failed` runs now is regressed
 /// (metric `runs`); one that is `unavailable` or `interrupted` now is inconclusive.
 public struct Comparison: Sendable {
@@ -58,22 +72,42 @@ public struct Comparison: Sendable {
     public var notes: [String]
     public var baselinePaths: [String]
     public var currentPaths: [String]
+    /// The reference layer of a relative comparison; nil for an absolute one.
+    public var relativeTo: String?
+    /// The family-wise level.
+    public var alpha: Double = defaultAlpha
+    public var correction: MultipleComparisons = .holm
+    /// How many one-sided tests of each direction the correction covered.
+    public var familySize = 0
+
+    public static let defaultAlpha = 0.05
 
     public var regressions: [MetricComparison] { rows.filter { $0.verdict == .regressed } }
     /// 0 when nothing regressed, 1 when something did.
     public var exitCode: Int32 { regressions.isEmpty ? 0 : 1 }
 
     /// Settings that differ from run to run without changing the write path.
-    static let ignoredSettings: Set<String> = Aggregation.perRunSettings.union(["image"])
+    static let ignoredSettings: Set<String> = Aggregation.perRunSettings.union(["image"]).union(LayerIdentity.locationParameters)
 
-    /// Compares `current` against `baseline`; `threshold` is a fraction (0.05 = 5%).
+    /// Compares `current` against `baseline`; `threshold` is a fraction (0.05 = 5%). `relativeTo`
+    /// names the reference layer of a relative comparison (nil: absolute).
     public static func compare(baseline: ResultInput, current: ResultInput, threshold: Double,
-                               metrics: [RunMetric] = RunMetric.allCases) -> Comparison {
+                               metrics: [RunMetric] = RunMetric.allCases, relativeTo: String? = nil,
+                               alpha: Double = defaultAlpha, correction: MultipleComparisons = .holm) -> Comparison {
         var rows: [MetricComparison] = []
         var notes: [String] = []
         let baseGroups = Aggregation.group(baseline.runs)
         let curGroups = Aggregation.group(current.runs)
+        typealias Groups = [(layer: String, workload: String, runs: [RunResult])]
+        func okValues(_ g: Groups, layer: String, workload: String, _ m: RunMetric) -> [Double]? {
+            guard let found = g.first(where: { $0.layer == layer && $0.workload == workload }) else { return nil }
+            return found.runs.filter { $0.status == "ok" }.compactMap { m.value($0) }
+        }
+        if let r = relativeTo {
+            notes.append("relative to \(r): each layer's ratio to \(r) is compared, not its absolute numbers; \(r) itself is not judged")
+        }
         for c in curGroups {
+            if let r = relativeTo, c.layer == r { continue }
             guard let b = baseGroups.first(where: { $0.layer == c.layer && $0.workload == c.workload }) else {
                 notes.append("\(c.layer) / \(c.workload) is only in CURRENT: not compared")
                 continue
@@ -105,48 +139,74 @@ public struct Comparison: Sendable {
             }
             for m in metrics {
                 let bv = bOK.compactMap { m.value($0) }, cv = cOK.compactMap { m.value($0) }
-                let seed = Stats.seed(for: "\(c.layer)/\(c.workload)/\(m.rawValue)/compare")
-                guard let ratio = Stats.ratioOfMedians(cv, bv, seed: seed) else {
-                    // A median of 0 in BASELINE has no relative change; show the row rather than drop it.
-                    if !bv.isEmpty, !cv.isEmpty, Stats.median(bv) == 0 {
-                        rows.append(MetricComparison(
-                            layer: c.layer, workload: c.workload, metric: m.rawValue, higherIsBetter: m.higherIsBetter, baseline: bv,
-                            current: cv, change: nil, changeLow: nil, changeHigh: nil, verdict: .inconclusive,
-                            reason: "baseline is 0: no relative change"))
+                guard !bv.isEmpty, !cv.isEmpty else { continue }
+                var row = MetricComparison(layer: c.layer, workload: c.workload, metric: m.rawValue, higherIsBetter: m.higherIsBetter,
+                                           baseline: bv, current: cv, change: nil, changeLow: nil, changeHigh: nil,
+                                           verdict: .inconclusive, reason: "")
+                var groups: [(values: [Double], sign: Double)] = [(cv, 1), (bv, -1)]
+                if let r = relativeTo {
+                    guard let rb = okValues(baseGroups, layer: r, workload: c.workload, m), !rb.isEmpty,
+                          let rc = okValues(curGroups, layer: r, workload: c.workload, m), !rc.isEmpty else {
+                        row.reason = "no ok \(r) runs of \(c.workload) on both sides to compare against"
+                        rows.append(row)
+                        continue
                     }
-                    continue
+                    row.referenceBaseline = rb
+                    row.referenceCurrent = rc
+                    groups += [(rc, -1), (rb, 1)]
                 }
-                let (verdict, reason) = judge(change: ratio.point - 1, low: ratio.low.map { $0 - 1 }, high: ratio.high.map { $0 - 1 },
-                                              threshold: threshold, higherIsBetter: m.higherIsBetter)
-                rows.append(MetricComparison(
-                    layer: c.layer, workload: c.workload, metric: m.rawValue, higherIsBetter: m.higherIsBetter, baseline: bv, current: cv,
-                    change: ratio.point - 1, changeLow: ratio.low.map { $0 - 1 }, changeHigh: ratio.high.map { $0 - 1 },
-                    verdict: verdict, reason: reason))
+                let means = groups.compactMap { Stats.geometricMean($0.values) }
+                if means.count == groups.count {
+                    row.change = exp(zip(groups, means).reduce(0) { $0 + $1.0.sign * log($1.1) }) - 1
+                }
+                if let contrast = LogContrast(groups) {
+                    let i = contrast.interval(level: Stats.confidence)
+                    row.changeLow = exp(i.low) - 1
+                    row.changeHigh = exp(i.high) - 1
+                    row.pWorse = m.higherIsBetter ? contrast.pValueBelowZero : contrast.pValueAboveZero
+                    row.pBetter = m.higherIsBetter ? contrast.pValueAboveZero : contrast.pValueBelowZero
+                } else {
+                    let fewest = groups.map(\.values.count).min() ?? 0
+                    row.reason = Stats.median(bv) == 0 ? "baseline is 0: no relative change"
+                        : fewest < LogContrast.minimumRepetitions
+                        ? "n too small: \(fewest) ok repetitions, the interval needs \(LogContrast.minimumRepetitions) in every group"
+                        : "a value is zero or negative: no interval on log values"
+                }
+                rows.append(row)
             }
         }
         for b in baseGroups where !curGroups.contains(where: { $0.layer == b.layer && $0.workload == b.workload }) {
             notes.append("\(b.layer) / \(b.workload) is only in BASELINE: not compared")
         }
+        // One family of tests per direction, over every metric row.
+        let tested = rows.indices.filter { rows[$0].pWorse != nil }
+        let worse = correction.adjust(tested.map { rows[$0].pWorse! })
+        let better = correction.adjust(tested.map { rows[$0].pBetter! })
+        for (k, i) in tested.enumerated() {
+            rows[i].pWorseAdjusted = worse[k]
+            rows[i].pBetterAdjusted = better[k]
+            (rows[i].verdict, rows[i].reason) = judge(rows[i], threshold: threshold, alpha: alpha)
+        }
         notes.insert(contentsOf: hostNotes(baseline, current), at: 0)
         return Comparison(threshold: threshold, rows: rows, notes: notes, baselinePaths: baseline.sources.map(\.path),
-                          currentPaths: current.sources.map(\.path))
+                          currentPaths: current.sources.map(\.path), relativeTo: relativeTo, alpha: alpha, correction: correction,
+                          familySize: tested.count)
     }
 
-    /// The verdict for a relative `change` with its interval (fractions), as documented on the type.
-    public static func judge(change: Double, low: Double?, high: Double?, threshold t: Double,
-                             higherIsBetter: Bool) -> (Verdict, String) {
+    /// The verdict of a tested row (adjusted p-values set), as documented on the type.
+    public static func judge(_ r: MetricComparison, threshold t: Double, alpha: Double) -> (Verdict, String) {
+        guard let change = r.change, let low = r.changeLow, let high = r.changeHigh,
+              let pw = r.pWorseAdjusted, let pb = r.pBetterAdjusted else { return (.inconclusive, r.reason) }
         // g > 0 is better, whatever the metric.
-        let g = higherIsBetter ? change : -change
-        guard let low, let high else {
-            if g < -2 * t { return (.regressed, "one repetition: change beyond 2x the threshold") }
-            if g > 2 * t { return (.improved, "one repetition: change beyond 2x the threshold") }
-            return (.inconclusive, "one repetition: no interval, change within 2x the threshold")
-        }
-        let gl = higherIsBetter ? low : -high, gh = higherIsBetter ? high : -low
-        if gh < -t { return (.regressed, "interval entirely beyond the threshold, worse") }
-        if gl > t { return (.improved, "interval entirely beyond the threshold, better") }
+        let g = r.higherIsBetter ? change : -change
+        let gl = r.higherIsBetter ? low : -high, gh = r.higherIsBetter ? high : -low
+        let p = { (v: Double) in "adjusted p \(formatDecimal(v, places: v < 0.001 ? 5 : 3))" }
+        if pw <= alpha && g < -t { return (.regressed, "worse beyond the threshold, \(p(pw))") }
+        if pb <= alpha && g > t { return (.improved, "better beyond the threshold, \(p(pb))") }
         if gl >= -t && gh <= t { return (.unchanged, "interval within the threshold") }
-        return (.inconclusive, "interval crosses the threshold")
+        if pw <= alpha { return (.inconclusive, "significantly worse (\(p(pw))) but the change is within the threshold") }
+        if pb <= alpha { return (.inconclusive, "significantly better (\(p(pb))) but the change is within the threshold") }
+        return (.inconclusive, "not significant (\(p(min(pw, pb)))), interval crosses the threshold")
     }
 
     static func hostNotes(_ baseline: ResultInput, _ current: ResultInput) -> [String] {
@@ -184,11 +244,13 @@ public struct Comparison: Sendable {
         }
     }
 
-    /// `-20.1% [-22.0%, -18.3%]`.
+    /// `-20.1% [-22.0%, -18.3%]`, or `-20.1% (n too small)` without an interval.
     public static func formatChange(_ row: MetricComparison) -> String {
         guard let c = row.change else { return "-" }
         func pct(_ v: Double) -> String { (v >= 0 ? "+" : "") + formatDecimal(v * 100, places: 1) + "%" }
-        guard let lo = row.changeLow, let hi = row.changeHigh else { return pct(c) }
+        guard let lo = row.changeLow, let hi = row.changeHigh else {
+            return pct(c) + (row.reason.hasPrefix("n too small") ? " (n too small)" : "")
+        }
         return "\(pct(c)) [\(pct(lo)), \(pct(hi))]"
     }
 }
@@ -200,7 +262,7 @@ public enum CompareTextFormat {
         for r in c.rows {
             lines.append([r.label, r.metric, r.baselineMedian.map { Comparison.format($0, metric: r.metric) } ?? "-",
                           r.currentMedian.map { Comparison.format($0, metric: r.metric) } ?? "-", Comparison.formatChange(r),
-                          r.verdict.rawValue + (r.verdict == .inconclusive || r.metric == "runs" ? " (\(r.reason))" : "")])
+                          r.verdict.rawValue + (r.verdict != .unchanged || r.metric == "runs" ? " (\(r.reason))" : "")])
         }
         let widths = (0..<6).map { i in lines.map { $0[i].count }.max() ?? 0 }
         var out = ""
@@ -215,9 +277,13 @@ public enum CompareTextFormat {
         return printableLines(out)
     }
 
-    /// `2 regressed, 1 improved, 30 unchanged, 3 inconclusive (threshold 5%)`.
+    /// `2 regressed, 1 improved, 30 unchanged, 3 inconclusive (threshold 5%, alpha 0.05 family-wise,
+    /// Benjamini-Hochberg over 60 tests, relative to host)`.
     public static func summary(_ c: Comparison) -> String {
         let counts = Verdict.allCases.map { v in "\(c.rows.filter { $0.verdict == v }.count) \(v.rawValue)" }
-        return counts.joined(separator: ", ") + " (threshold \(formatDecimal(c.threshold * 100, places: 1))%)"
+        return counts.joined(separator: ", ") + " (threshold \(formatDecimal(c.threshold * 100, places: 1))%"
+            + ", alpha \(formatDecimal(c.alpha, places: 3))"
+            + " family-wise, \(c.correction.displayName) over \(c.familySize) tests, "
+            + (c.relativeTo.map { "relative to \($0)" } ?? "absolute") + ")"
     }
 }

@@ -68,9 +68,9 @@ public enum HTMLReport {
         out += "</section>\n"
         if hasRows { out += pathsSection(a, layers: layers, color: color) }
         out += environmentSection(a, layers: layers)
-        out += "<footer><p>Medians over the ok repetitions of each layer × workload, with 95% percentile-bootstrap intervals "
-        out += "(\(Stats.bootstrapResamples) resamples, fixed seed). Latency percentiles (p50, p99, p99.9 and the curves) come from the "
-        out += "merged HDR histograms of all ok repetitions, never from averaged percentiles. Ratios are median / baseline median; "
+        out += "<footer><p>Medians over the ok repetitions of each layer × workload, with 95% t intervals on log values "
+        out += "(at least \(LogContrast.minimumRepetitions) repetitions; fewer: n too small, no interval). Latency percentiles (p50, p99, p99.9 and the curves) come from the "
+        out += "merged HDR histograms of all ok repetitions, never from averaged percentiles. Ratios are of geometric means (Welch t on log values); "
         out += "an interval that includes 1 shows no difference. Latency is submission to completion in microseconds.</p>"
         out += "<p>writepath \(html(a.provenance?.version ?? "?")) (\(html(String((a.provenance?.git_commit ?? "").prefix(12)))))</p></footer>\n"
         out += "</main>\n</body>\n</html>\n"

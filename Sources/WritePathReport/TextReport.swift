@@ -8,7 +8,7 @@ public enum TextReport {
         let vm = a.hosts.lazy.compactMap(\.virtualization).first { $0.kind == "vm" }
         let baselineCell = vm.map { "baseline (\($0.product ?? $0.phrase))" } ?? "baseline"
         let header = ["layer / workload", "ok/runs", "IOPS [95% CI]", "BW/s", "p50 us", "p99 us", "p99.9 us", "CPU ns/IO",
-                      "IOPS vs \(a.options.baselineLayer)"]
+                      "IOPS vs \(a.options.baselineLayer)", "MDE"]
         var lines = [header]
         for r in a.rows {
             let s = r.merged.flatMap { $0.count > 0 ? $0.summary : nil }
@@ -19,6 +19,7 @@ public enum TextReport {
                 s.map { us(Double($0.p50)) } ?? "-", s.map { us(Double($0.p99)) } ?? "-", s.map { us(Double($0.p99_9)) } ?? "-",
                 r.estimates[.cpuPerIO].map { formatDecimal($0.median, places: 0) } ?? "-",
                 r.iopsRatio.map { ratio($0) } ?? (r.layer == a.options.baselineLayer ? baselineCell : "-"),
+                r.iopsMinimumDetectableDrop.map { "-" + formatDecimal($0 * 100, places: 0) + "%" } ?? "-",
             ])
         }
         let widths = header.indices.map { i in lines.map { $0[i].count }.max() ?? 0 }
@@ -41,6 +42,10 @@ public enum TextReport {
             }
         }
         out += CrossCheck.renderText(a)
+        if a.rows.contains(where: { $0.iopsMinimumDetectableDrop != nil }) {
+            out += "MDE: the smallest drop of a layer's IOPS ratio to \(a.options.baselineLayer) that `compare` of two runs like this one"
+            out += " catches 4 times in 5 (one-sided, alpha \(formatDecimal(a.options.alpha, places: 2)) over all rows × metrics)\n"
+        }
         if !a.warnings.isEmpty {
             out += "\n"
             for w in a.warnings { out += "warning: \(w)\n" }
@@ -48,9 +53,9 @@ public enum TextReport {
         return printableLines(out)
     }
 
-    /// `12.3k [11.9k, 12.6k]`, or the median alone with one repetition.
+    /// `12.3k [11.9k, 12.6k]`, or `12.3k (n too small)` below the repetitions an interval needs.
     static func withInterval(_ e: Estimate, _ format: (Double) -> String) -> String {
-        guard let lo = e.low, let hi = e.high else { return format(e.median) }
+        guard let lo = e.low, let hi = e.high else { return format(e.median) + (e.tooFewForInterval ? " (n too small)" : "") }
         return "\(format(e.median)) [\(format(lo)), \(format(hi))]"
     }
 

@@ -1,13 +1,17 @@
 /// The matrices that ship with writepath: `writepath run --matrix quick|standard|full|crosscheck`.
 public enum Suites {
-    /// Host and every container layer, two workloads, two rounds: a few minutes here.
+    /// Host and every container layer, two workloads, short runs repeated in interleaved rounds: at
+    /// least 5 repetitions of each (what the intervals and the `compare` gate need), about 5 minutes here.
     public static let quick = """
-        description: host and container layers, two workloads, a few minutes
+        description: host and container layers, two workloads, short interleaved runs, about 5 minutes
         layers: [host, docker-overlay, docker-volume, docker-bind, docker-tmpfs, oci-runc]
         workloads:
-          - { name: rand-4k-qd32, rw: randwrite, bs: 4k, iodepth: 32, size: 256m, runtime: 5, ramp_time: 1, time_based: true }
-          - { name: seq-128k-qd8, rw: write, bs: 128k, iodepth: 8, size: 256m, runtime: 5, ramp_time: 1, time_based: true }
-        repetitions: 2
+          - { name: rand-4k-qd32, rw: randwrite, bs: 4k, iodepth: 32, size: 128m, runtime: 1, ramp_time: 0.5, time_based: true }
+          - { name: seq-128k-qd8, rw: write, bs: 128k, iodepth: 8, size: 128m, runtime: 1, ramp_time: 0.5, time_based: true }
+        repetitions: auto
+        min_repetitions: 5
+        max_repetitions: 6
+        cv_target: 0.05
         """
 
     /// Host, containers and guests (virtio-blk, NVMe, IDE), four workloads, repeated until stable.

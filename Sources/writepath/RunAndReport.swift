@@ -139,7 +139,7 @@ struct ReportOptions {
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Run the quick suite on every layer available here and write the report (about 3 minutes).",
+        abstract: "Run the quick suite on every layer available here and write the report (about 4-5 minutes).",
         discussion: "The suite:\n\n\(Suites.quick)")
 
     @Option(name: .customLong("suite"), help: "quick (default), standard or full.") var suite = "quick"

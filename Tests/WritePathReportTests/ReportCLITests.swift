@@ -11,6 +11,31 @@ struct ReportCLITests {
         try JSONFormat.render(Synthetic.document(runs)).write(toFile: path, atomically: true, encoding: .utf8)
     }
 
+    @Test("compare --first-run writes the baseline when there is none, exits 0 and says so; then compares as usual in JSON")
+    func firstRunAndJSON() throws {
+        let dir = scratchFolder("first-run")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: "\(dir)/cur", withIntermediateDirectories: true)
+        try write(Synthetic.runs(layer: "host", reps: 3, iops: 10_000, noise: 0.02, seed: 1)
+            + Synthetic.runs(layer: "docker-volume", reps: 3, iops: 8_000, noise: 0.02, seed: 2), to: "\(dir)/cur/run.json")
+        var o = try runProcess(writepathBinary, ["compare", "\(dir)/baseline", "\(dir)/cur"])
+        #expect(o.status == 2, "without --first-run a missing baseline is bad input")
+        o = try runProcess(writepathBinary, ["compare", "\(dir)/baseline", "\(dir)/cur", "--first-run"])
+        #expect(o.status == 0, "\(o.stderr)")
+        #expect(o.stdout.hasPrefix("first run: no baseline at \(dir)/baseline"))
+        let written = try String(contentsOfFile: "\(dir)/baseline/run.json", encoding: .utf8)
+        #expect(written == (try String(contentsOfFile: "\(dir)/cur/run.json", encoding: .utf8)))
+        // Now there is a baseline: --first-run compares (relative to host by default), JSON on stdout.
+        o = try runProcess(writepathBinary, ["compare", "\(dir)/baseline", "\(dir)/cur", "--first-run", "--output-format", "json"])
+        #expect(o.status == 0, "\(o.stderr)")
+        let obj = try #require(try JSONSerialization.jsonObject(with: Data(o.stdout.utf8)) as? [String: Any])
+        #expect(obj["relative_to"] as? String == "host")
+        #expect(obj["correction"] as? String == "holm")
+        #expect((obj["rows"] as? [[String: Any]])?.count == RunMetric.allCases.count)
+        o = try runProcess(writepathBinary, ["compare", "\(dir)/baseline", "\(dir)/cur", "--relative-to", "oci-runc"])
+        #expect(o.status == 2 && o.stderr.contains("--relative-to"), "\(o.stderr)")
+    }
+
     @Test("report on a run folder writes report.html, report.csv, report-runs.csv and summary.md into it and prints the table")
     func reportFolder() throws {
         let dir = scratchFolder("report-folder")
