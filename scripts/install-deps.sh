@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what writepath needs on a Debian machine: only what is missing.
-#   scripts/install-deps.sh [GROUP ...]     groups: build (default), containers, guests, all
+#   scripts/install-deps.sh [GROUP ...]     groups: build (default), containers, runtimes, guests, reports, all
 #     build       liburing, libaio, fio: to build and run the engine and compare it with fio
 #     containers  docker.io and runc: the docker-* and oci-runc layers
+#     runtimes    runsc (gVisor), systemd-container (systemd-nspawn), podman with crun: the gvisor, nspawn, podman layers
 #     guests      QEMU, a Debian guest kernel and busybox: the qemu-* layers
 #                 (the xen-* layers also need Debian's Xen packages: scripts/fetch-xen.sh unpacks them, never installs)
 #     reports     chromium: the test that renders report.html in a real browser
@@ -15,11 +16,12 @@ for g in "${groups[@]}"; do
     case "$g" in
         build) packages+=(liburing-dev libaio-dev fio util-linux pkg-config time) ;;
         containers) packages+=(docker.io runc tar) ;;
+        runtimes) packages+=(runsc systemd-container podman crun) ;;
         guests) packages+=(qemu-system-x86 qemu-utils linux-image-amd64 busybox-static cpio kmod zstd) ;;
         reports) packages+=(chromium) ;;
         all) packages+=(liburing-dev libaio-dev fio util-linux pkg-config time docker.io runc tar
-                        qemu-system-x86 qemu-utils linux-image-amd64 busybox-static cpio kmod zstd chromium) ;;
-        *) echo "install-deps: unknown group '$g'; expected build, containers, guests, reports or all" >&2; exit 2 ;;
+                        runsc systemd-container podman crun qemu-system-x86 qemu-utils linux-image-amd64 busybox-static cpio kmod zstd chromium) ;;
+        *) echo "install-deps: unknown group '$g'; expected build, containers, runtimes, guests, reports or all" >&2; exit 2 ;;
     esac
 done
 missing=()
