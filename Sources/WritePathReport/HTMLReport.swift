@@ -310,8 +310,9 @@ public enum HTMLReport {
                      hostKernel, device], "gVisor sandbox")
         }
         if n.hasPrefix("nspawn") {
-            return ([app, Box(title: "namespaces", detail: "systemd-nspawn", group: true), Box(title: "mount", detail: "bind mount", group: true),
-                     hostKernel, device], "container (no daemon)")
+            let storage = settings["storage"]?.hasPrefix("overlay") == true ? "overlayfs upper" : "bind mount"
+            return ([app, Box(title: "namespaces", detail: "systemd-nspawn", group: true),
+                     Box(title: "mount", detail: storage, group: true), hostKernel, device], "container (no daemon)")
         }
         if n.hasPrefix("docker") || n.hasPrefix("oci") || n.hasPrefix("podman") || n.hasPrefix("container") {
             let storage: String

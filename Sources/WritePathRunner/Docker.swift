@@ -53,7 +53,9 @@ public enum Docker {
         let tar = try Command.run("tar", ["-C", dir, "-cf", dir + ".tar", "."], timeout: 120)
         guard tar.succeeded else { throw WritePathError.system(call: "tar", path: dir, errno: EIO, hint: tar.stderrTail()) }
         let imp = try Command.run(client, ["import", "--change", "LABEL writepath=1", dir + ".tar", tag], timeout: 300)
-        guard imp.succeeded else { throw WritePathError.system(call: "\(client) import", path: dir + ".tar", errno: EIO, hint: imp.stderrTail()) }
+        guard imp.succeeded else {
+            throw WritePathError.system(call: "\(client) import", path: dir + ".tar", errno: EIO, hint: imp.stderrTail())
+        }
         return tag
     }
 
@@ -158,7 +160,8 @@ struct DockerRun {
 
         try FileManager.default.createDirectory(atPath: context.logDirectory, withIntermediateDirectories: true)
         let stdoutFile = "\(context.logDirectory)/engine-stdout.json"
-        try? "\(client) \(args.joined(separator: " "))\n".write(toFile: "\(context.logDirectory)/command.txt", atomically: true, encoding: .utf8)
+        try? "\(client) \(args.joined(separator: " "))\n"
+            .write(toFile: "\(context.logDirectory)/command.txt", atomically: true, encoding: .utf8)
         defer {
             if !context.keep { _ = try? Command.run(client, ["rm", "-f", "-v", name], timeout: 60) }
         }
@@ -167,9 +170,11 @@ struct DockerRun {
         let r = try Command.run(client, args, timeout: timeout, stdoutFile: stdoutFile,
                                 onTimeout: { _ = try? Command.run(client, ["kill", name], timeout: 30) })
         try? r.stderr.write(toFile: "\(context.logDirectory)/\(client)-stderr.log", atomically: true, encoding: .utf8)
-        let state = (try? Command.run(client, ["inspect", "--format", "{{.State.OOMKilled}} {{.State.ExitCode}}", name], timeout: 30))?.stdout ?? ""
+        let inspectFormat = "{{.State.OOMKilled}} {{.State.ExitCode}}"
+        let state = (try? Command.run(client, ["inspect", "--format", inspectFormat, name], timeout: 30))?.stdout ?? ""
         if state.hasPrefix("true") {
-            throw WritePathError.system(call: "\(client) run", path: name, errno: ENOMEM, hint: "the container ran out of memory (OOM-killed); raise \(layerName).memory")
+            throw WritePathError.system(call: "\(client) run", path: name, errno: ENOMEM,
+                                        hint: "the container ran out of memory (OOM-killed); raise \(layerName).memory")
         }
         if r.timedOut {
             throw WritePathError.system(call: "\(client) run", path: name, errno: ETIMEDOUT,

@@ -34,9 +34,13 @@ struct EngineFallback: Sendable, Equatable {
     static func record(_ run: inout RunResult, fallback: EngineFallback?, original: Workload, layer: String, blocker: String) {
         if let fallback, fallback.replaces(original) {
             run.layer.settings["engine_fallback"] = "\(fallback.engine.rawValue) (io_uring blocked by \(blocker))"
-            run.warnings.append("\(layer) ran \(fallback.engine.rawValue) instead of io_uring (engine_fallback): \(blocker) blocks io_uring")
-        } else if run.status != "ok", run.engine.name == EngineKind.io_uring.rawValue, let error = run.error, isIOUringSetupFailure(error) || layer == "gvisor" {
-            run.error = "\(blocker) blocks io_uring (\(finding(error))): this layer forces another engine path; "
+            run.warnings.append(
+                "\(layer) ran \(fallback.engine.rawValue) instead of io_uring (engine_fallback): \(blocker) blocks io_uring")
+        } else if run.status != "ok", run.engine.name == EngineKind.io_uring.rawValue, let error = run.error,
+            isIOUringSetupFailure(error) || layer == "gvisor"
+        {
+            run.error =
+                "\(blocker) blocks io_uring (\(finding(error))): this layer forces another engine path; "
                 + "set \(layer) engine_fallback: libaio (or psync) to measure it. Engine: \(error)"
         }
     }

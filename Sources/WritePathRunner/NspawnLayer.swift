@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import WritePathEngine
 import WritePathReport
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// `nspawn`: the engine run by systemd-nspawn on a directory tree: the engine rootfs (cached per
 /// engine binary, as oci-runc's) under an overlay writepath mounts, the target on a `--bind` mount
@@ -21,8 +22,9 @@ public struct NspawnLayer: Layer {
 
     public init(parameters: [String: String]) throws {
         for key in parameters.keys.sorted() where !Self.parameterNames.contains(key) {
-            throw WritePathError.invalidInput(field: "\(Self.name).\(key)",
-                                              message: "unknown parameter; \(Self.name) accepts \(Self.parameterNames.joined(separator: ", "))")
+            throw WritePathError.invalidInput(
+                field: "\(Self.name).\(key)",
+                message: "unknown parameter; \(Self.name) accepts \(Self.parameterNames.joined(separator: ", "))")
         }
         let p = LayerParameters(layer: Self.name, values: parameters)
         limits = try ContainerLimits(p)
@@ -32,13 +34,15 @@ public struct NspawnLayer: Layer {
     /// The first line of `systemd-nspawn --version` (`systemd 252 (252.39-1~deb12u2)`), or nil.
     static func version() -> String? {
         guard let r = try? Command.run("systemd-nspawn", ["--version"], timeout: 20), r.succeeded,
-              let first = r.stdout.split(separator: "\n").first else { return nil }
+            let first = r.stdout.split(separator: "\n").first
+        else { return nil }
         return String(first)
     }
 
     public func availability() -> Availability {
         guard Command.which("systemd-nspawn") != nil else {
-            return .unavailable(reason: "systemd-nspawn is not installed", fix: "scripts/install-deps.sh runtimes (apt-get install systemd-container)")
+            return .unavailable(
+                reason: "systemd-nspawn is not installed", fix: "scripts/install-deps.sh runtimes (apt-get install systemd-container)")
         }
         guard geteuid() == 0 else {
             return .unavailable(reason: "systemd-nspawn needs root", fix: "run writepath as root (sudo)")
@@ -78,7 +82,8 @@ public struct NspawnLayer: Layer {
         func write(_ value: String, to path: String, optional: Bool = false) throws {
             do { try value.write(toFile: path, atomically: false, encoding: .utf8) } catch {
                 if optional { return }
-                throw WritePathError.system(call: "write", path: path, errno: EIO, hint: "could not set \(value.trimmingCharacters(in: .whitespaces))")
+                throw WritePathError.system(
+                    call: "write", path: path, errno: EIO, hint: "could not set \(value.trimmingCharacters(in: .whitespaces))")
             }
         }
         func folder(_ controller: String?) throws -> String {
@@ -98,7 +103,9 @@ public struct NspawnLayer: Layer {
             let period = OCIRuncLayer.cpuPeriod
             if let c = limits.cpus {
                 let quota = Int((c * Double(period)).rounded())
-                if v2 { let d = try folder(nil); try write("\(quota) \(period)", to: "\(d)/cpu.max") } else {
+                if v2 {
+                    let d = try folder(nil); try write("\(quota) \(period)", to: "\(d)/cpu.max")
+                } else {
                     let d = try folder("cpu")
                     try write("\(period)", to: "\(d)/cpu.cfs_period_us")
                     try write("\(quota)", to: "\(d)/cpu.cfs_quota_us")
@@ -140,7 +147,8 @@ public struct NspawnLayer: Layer {
         let base = "\(context.scratchDirectory)/nspawn-\(context.runID)"
         let root = "\(base)/root", upper = "\(base)/upper", work = "\(base)/work", bind = "\(base)/bind"
         if base.contains(",") || base.contains(":") || base.contains(" ") {
-            throw WritePathError.invalidInput(field: "scratch directory", message: "'\(base)' holds ',', ':' or a space, which overlay and --bind cannot carry")
+            throw WritePathError.invalidInput(
+                field: "scratch directory", message: "'\(base)' holds ',', ':' or a space, which overlay and --bind cannot carry")
         }
         try fm.createDirectory(atPath: context.logDirectory, withIntermediateDirectories: true)
         let lower = try OCIRuncLayer.lowerRootfs(binary: context.engineBinary)
@@ -149,19 +157,23 @@ public struct NspawnLayer: Layer {
         let outcome = Result { () throws -> RunResult in
             _ = OCIRuncLayer.unmount(root)
             try? fm.removeItem(atPath: base)
-            for d in [root, upper, work] + (storage == "bind" ? [bind] : []) { try fm.createDirectory(atPath: d, withIntermediateDirectories: true) }
+            for d in [root, upper, work] + (storage == "bind" ? [bind] : []) {
+                try fm.createDirectory(atPath: d, withIntermediateDirectories: true)
+            }
             var settings = describe()
             settings["target"] = storage == "bind" ? "\(containerTarget) (bind mount of \(bind))" : "\(containerTarget) (overlay upper)"
             var device: (major: UInt64, minor: UInt64)? = nil
             if limits.throttled {
                 guard let disk = BlockDevice.wholeDisk(holding: storage == "bind" ? bind : upper) else {
-                    throw WritePathError.invalidInput(field: "\(Self.name).\(limits.writeIOPS != nil ? "write_iops_limit" : "write_bps_limit")",
-                                                      message: "the scratch folder \(context.scratchDirectory) has no block device (tmpfs?); nothing to throttle")
+                    throw WritePathError.invalidInput(
+                        field: "\(Self.name).\(limits.writeIOPS != nil ? "write_iops_limit" : "write_bps_limit")",
+                        message: "the scratch folder \(context.scratchDirectory) has no block device (tmpfs?); nothing to throttle")
                 }
                 device = (disk.major, disk.minor)
                 settings["throttle_device"] = "/dev/\(disk.name) (\(disk.major):\(disk.minor))"
             }
-            let mount = try Command.run("mount", ["-t", "overlay", "overlay", "-o", "lowerdir=\(lower),upperdir=\(upper),workdir=\(work)", root], timeout: 60)
+            let mount = try Command.run(
+                "mount", ["-t", "overlay", "overlay", "-o", "lowerdir=\(lower),upperdir=\(upper),workdir=\(work)", root], timeout: 60)
             guard mount.succeeded else {
                 throw WritePathError.system(call: "mount -t overlay", path: root, errno: EIO, hint: mount.stderrTail())
             }
@@ -175,24 +187,32 @@ public struct NspawnLayer: Layer {
             nspawn += ["--"] + OCIRuncLayer.engineArguments(workload, target: containerTarget)
             // Into the cgroups first, then exec systemd-nspawn: the container inherits them.
             let script = cgroups.map { "echo $$ > \($0)/cgroup.procs || exit 97; " }.joined() + "exec \"$@\""
-            try? "\(nspawn.joined(separator: " "))\n".write(toFile: "\(context.logDirectory)/command.txt", atomically: true, encoding: .utf8)
+            try? "\(nspawn.joined(separator: " "))\n".write(
+                toFile: "\(context.logDirectory)/command.txt", atomically: true, encoding: .utf8)
             let stdoutFile = "\(context.logDirectory)/engine-stdout.json"
             let timeout = workload.runtime + workload.ramp_time + context.graceSeconds
             let r = try Command.run("/bin/sh", ["-c", script, "sh"] + nspawn, timeout: timeout, stdoutFile: stdoutFile)
             try? r.stderr.write(toFile: "\(context.logDirectory)/nspawn-stderr.log", atomically: true, encoding: .utf8)
             if r.timedOut {
-                throw WritePathError.system(call: "systemd-nspawn", path: id, errno: ETIMEDOUT,
-                                            hint: stopRequested.load(ordering: .relaxed) ? "interrupted" : "the container did not finish within \(Int(timeout)) s and was stopped")
+                throw WritePathError.system(
+                    call: "systemd-nspawn", path: id, errno: ETIMEDOUT,
+                    hint: stopRequested.load(ordering: .relaxed)
+                        ? "interrupted" : "the container did not finish within \(Int(timeout)) s and was stopped")
             }
-            if r.status == 97 { throw WritePathError.system(call: "write", path: cgroups.joined(separator: " "), errno: EIO, hint: "could not move systemd-nspawn into its cgroup") }
+            if r.status == 97 {
+                throw WritePathError.system(
+                    call: "write", path: cgroups.joined(separator: " "), errno: EIO, hint: "could not move systemd-nspawn into its cgroup")
+            }
             let document: ResultDocument
             do {
                 document = try JSONFormat.parse(fm.contents(atPath: stdoutFile) ?? Data(), source: "\(Self.name) engine output")
             } catch {
-                throw WritePathError.system(call: "systemd-nspawn", path: id, errno: EIO, hint: "exit \(r.status), no result: \(r.stderrTail())")
+                throw WritePathError.system(
+                    call: "systemd-nspawn", path: id, errno: EIO, hint: "exit \(r.status), no result: \(r.stderrTail())")
             }
             guard var run = document.runs.first else {
-                throw WritePathError.system(call: "systemd-nspawn", path: id, errno: EIO, hint: "exit \(r.status), a result without runs: \(r.stderrTail())")
+                throw WritePathError.system(
+                    call: "systemd-nspawn", path: id, errno: EIO, hint: "exit \(r.status), a result without runs: \(r.stderrTail())")
             }
             run.layer = LayerInfo(name: Self.name, settings: settings)
             run.rep = rep
@@ -205,11 +225,13 @@ public struct NspawnLayer: Layer {
             return try outcome.get()
         }
         var problems: [String] = []
-        if let p = OCIRuncLayer.unmount(root) { problems.append(p) } else if (try? fm.removeItem(atPath: base)) == nil, fm.fileExists(atPath: base) {
+        if let p = OCIRuncLayer.unmount(root) {
+            problems.append(p)
+        } else if (try? fm.removeItem(atPath: base)) == nil, fm.fileExists(atPath: base) {
             problems.append("could not remove \(base)")
         }
         for d in cgroups where rmdir(d) != 0 && errno != ENOENT { problems.append("rmdir \(d): \(String(cString: strerror(errno)))") }
-        for d in cgroups { rmdir((d as NSString).deletingLastPathComponent) } // the shared parent, when empty
+        for d in cgroups { rmdir((d as NSString).deletingLastPathComponent) }  // the shared parent, when empty
         // systemd-nspawn's own runtime folders (empty after a run), when it made them for us.
         if !nspawnRunDirExisted {
             for d in ["/run/systemd/nspawn/propagate", "/run/systemd/nspawn/locks", "/run/systemd/nspawn"] { rmdir(d) }

@@ -292,7 +292,8 @@ public struct OCIRuncLayer: Layer {
 
         let outcome = Result { try runContainer(workload, rep: rep, context: context, id: id, lower: lower, base: base) }
         if context.keep {
-            let note = "kept: container \(id) (\(runtimeCommand.joined(separator: " ")) delete -f \(id)), overlay at \(rootfs) (umount \(rootfs)), folder \(base)\n"
+            let note = "kept: container \(id) (\(runtimeCommand.joined(separator: " ")) delete -f \(id)), "
+                + "overlay at \(rootfs) (umount \(rootfs)), folder \(base)\n"
             try? note.write(toFile: "\(context.logDirectory)/kept.txt", atomically: true, encoding: .utf8)
             return try outcome.get()
         }
@@ -347,12 +348,14 @@ public struct OCIRuncLayer: Layer {
 
         let stdoutFile = "\(context.logDirectory)/engine-stdout.json"
         let args = ["run", "--bundle", bundle, id]
-        try? "\((runtimeCommand + args).joined(separator: " "))\n".write(toFile: "\(context.logDirectory)/command.txt", atomically: true, encoding: .utf8)
+        try? "\((runtimeCommand + args).joined(separator: " "))\n"
+            .write(toFile: "\(context.logDirectory)/command.txt", atomically: true, encoding: .utf8)
         let timeout = workload.runtime + workload.ramp_time + context.graceSeconds
         let program = runtimeCommand[0], flags = Array(runtimeCommand.dropFirst())
         let r = try runtimeRun(args, timeout: timeout, stdoutFile: stdoutFile,
                                onTimeout: { _ = try? Command.run(program, flags + ["kill", id, "KILL"], timeout: 30) })
-        try? r.stderr.write(toFile: "\(context.logDirectory)/\((program as NSString).lastPathComponent)-stderr.log", atomically: true, encoding: .utf8)
+        let stderrLog = "\(context.logDirectory)/\((program as NSString).lastPathComponent)-stderr.log"
+        try? r.stderr.write(toFile: stderrLog, atomically: true, encoding: .utf8)
 
         let call = "\(program) run"
         if r.timedOut {
@@ -380,7 +383,8 @@ public struct OCIRuncLayer: Layer {
             if let cached = Self.hostCachedBytes(hostTarget) {
                 settings["host_page_cache_after_bytes"] = "\(cached)"
                 if workload.direct, cached > 0 {
-                    run.warnings.append("\(layerName): O_DIRECT did not reach the host: after the run the host page cache holds \(cached) bytes of the target "
+                    run.warnings.append("\(layerName): O_DIRECT did not reach the host: after the run the host page cache holds "
+                                        + "\(cached) bytes of the target "
                                         + "(fincore \(hostTarget)); target.direct_io is the sandbox's own view")
                 }
             }

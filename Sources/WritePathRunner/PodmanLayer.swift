@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import WritePathEngine
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// `podman`: the engine in a rootful podman container (no daemon: podman, conmon and the OCI
 /// runtime per run), from an image imported from the engine rootfs (`podman import`, no registry),
@@ -15,7 +16,9 @@ import WritePathEngine
 public struct PodmanLayer: Layer {
     public static let name = "podman"
     public static let summary = "rootful podman container (conmon + crun/runc, no daemon), target in its overlay root or on a podman volume"
-    public static let parameterNames = ["cpus", "memory", "write_iops_limit", "write_bps_limit", "runtime", "storage", "seccomp", EngineFallback.parameter]
+    public static let parameterNames = [
+        "cpus", "memory", "write_iops_limit", "write_bps_limit", "runtime", "storage", "seccomp", EngineFallback.parameter,
+    ]
 
     let limits: ContainerLimits
     /// `overlay` (default: the container's root) or `volume` (a podman volume made for the run).
@@ -26,30 +29,37 @@ public struct PodmanLayer: Layer {
 
     public init(parameters: [String: String]) throws {
         for key in parameters.keys.sorted() where !Self.parameterNames.contains(key) {
-            throw WritePathError.invalidInput(field: "\(Self.name).\(key)",
-                                              message: "unknown parameter; \(Self.name) accepts \(Self.parameterNames.joined(separator: ", "))")
+            throw WritePathError.invalidInput(
+                field: "\(Self.name).\(key)",
+                message: "unknown parameter; \(Self.name) accepts \(Self.parameterNames.joined(separator: ", "))")
         }
         let p = LayerParameters(layer: Self.name, values: parameters)
         var values = parameters
-        values["runtime"] = try p.choice("runtime", ["crun", "runc"]) ?? "crun" // podman's default on Debian
+        values["runtime"] = try p.choice("runtime", ["crun", "runc"]) ?? "crun"  // podman's default on Debian
         limits = try ContainerLimits(LayerParameters(layer: Self.name, values: values))
         storage = try p.choice("storage", ["overlay", "volume"]) ?? "overlay"
         seccomp = try p.choice("seccomp", ["default", "unconfined"]) ?? "default"
         fallback = try EngineFallback.parse(p)
     }
 
-    struct Info { var version: String; var graphDriver: String; var graphRoot: String; var cgroupVersion: String; var cgroupManager: String }
+    struct Info {
+        var version: String; var graphDriver: String; var graphRoot: String; var cgroupVersion: String; var cgroupManager: String
+    }
 
     static func info() -> Result<Info, LayerUnavailable> {
         guard Command.which("podman") != nil else {
-            return .failure(LayerUnavailable(reason: "podman is not installed", fix: "scripts/install-deps.sh runtimes (apt-get install podman crun)"))
+            return .failure(
+                LayerUnavailable(reason: "podman is not installed", fix: "scripts/install-deps.sh runtimes (apt-get install podman crun)"))
         }
         let format = "{{.Version.Version}}|{{.Store.GraphDriverName}}|{{.Store.GraphRoot}}|{{.Host.CgroupsVersion}}|{{.Host.CgroupManager}}"
         guard let r = try? Command.run("podman", ["info", "--format", format], timeout: 60), r.succeeded else {
             return .failure(LayerUnavailable(reason: "`podman info` failed", fix: "check the podman installation (podman info)"))
         }
-        let f = r.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "|", omittingEmptySubsequences: false).map(String.init)
-        guard f.count == 5 else { return .failure(LayerUnavailable(reason: "podman info gave \(r.stdout.prefix(80))", fix: "check podman")) }
+        let f = r.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "|", omittingEmptySubsequences: false).map(
+            String.init)
+        guard f.count == 5 else {
+            return .failure(LayerUnavailable(reason: "podman info gave \(r.stdout.prefix(80))", fix: "check podman"))
+        }
         return .success(Info(version: f[0], graphDriver: f[1], graphRoot: f[2], cgroupVersion: f[3], cgroupManager: f[4]))
     }
 
@@ -68,10 +78,13 @@ public struct PodmanLayer: Layer {
         let cgroups = OCIRuncLayer.cgroupMode()
         if limits.runtime == "crun", cgroups.mode == "hybrid", !cgroups.unifiedControllers.isEmpty {
             return .unavailable(
-                reason: "crun refuses hybrid cgroups: /sys/fs/cgroup/unified (cgroup v2) holds controllers (\(cgroups.unifiedControllers.joined(separator: " "))) beside the v1 hierarchies",
+                reason:
+                    "crun refuses hybrid cgroups: /sys/fs/cgroup/unified (cgroup v2) holds controllers "
+                        + "(\(cgroups.unifiedControllers.joined(separator: " "))) beside the v1 hierarchies",
                 fix: "use podman runtime: runc, or boot with cgroup v2 only (systemd.unified_cgroup_hierarchy=1)")
         }
-        return .available(detail: "podman \(info.version), \(limits.runtime), \(info.graphDriver), cgroup \(info.cgroupVersion) (\(info.cgroupManager))")
+        return .available(
+            detail: "podman \(info.version), \(limits.runtime), \(info.graphDriver), cgroup \(info.cgroupVersion) (\(info.cgroupManager))")
     }
 
     /// The rlimits the container gets: the caller's nofile, nproc capped at 4096.
@@ -123,11 +136,14 @@ public struct PodmanLayer: Layer {
             throttleHost = i.graphRoot
         }
         defer { if storage == "volume" && !context.keep { _ = try? Command.run("podman", ["volume", "rm", "-f", volume], timeout: 60) } }
-        var run = try DockerRun(layerName: Self.name, client: "podman", extraArguments: extra, limits: limits, storageArguments: storageArguments,
-                                targetPath: target, throttleDeviceHost: throttleHost, settings: settings)
-            .run(w, rep: rep, context: context)
-        EngineFallback.record(&run, fallback: fallback, original: workload, layer: Self.name,
-                              blocker: seccomp == "default" ? "podman's default seccomp profile" : "this podman container")
+        var run = try DockerRun(
+            layerName: Self.name, client: "podman", extraArguments: extra, limits: limits, storageArguments: storageArguments,
+            targetPath: target, throttleDeviceHost: throttleHost, settings: settings
+        )
+        .run(w, rep: rep, context: context)
+        EngineFallback.record(
+            &run, fallback: fallback, original: workload, layer: Self.name,
+            blocker: seccomp == "default" ? "podman's default seccomp profile" : "this podman container")
         return run
     }
 }

@@ -1,11 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Testing
 import WritePathEngine
 import WritePathTestSupport
+
 @testable import WritePathRunner
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The `writepath` binary for the sandbox: WRITEPATH_ENGINE, else the one built with the tests.
 private let gvisorEngine = BuiltBinaries.environmentEngine ?? BuiltBinaries.nextToTests ?? EngineRootfs.defaultEngineBinary()
@@ -14,8 +16,9 @@ private func gvisorContext(_ name: String) -> LayerContext {
     let base = "/var/tmp/writepath-gvisor-tests/\(name)-\(getpid())"
     try? FileManager.default.removeItem(atPath: base)
     try? FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
-    return LayerContext(engineBinary: gvisorEngine, logDirectory: "\(base)/logs", scratchDirectory: "\(base)/scratch",
-                        runID: "gv\(getpid())\(name)", graceSeconds: 60)
+    return LayerContext(
+        engineBinary: gvisorEngine, logDirectory: "\(base)/logs", scratchDirectory: "\(base)/scratch",
+        runID: "gv\(getpid())\(name)", graceSeconds: 60)
 }
 
 private func gvisorWorkload(runtime: Double = 2, size: UInt64 = 16 << 20) -> Workload {
@@ -38,7 +41,7 @@ private func removeGVisorTestFolder(_ context: LayerContext) {
 }
 
 /// Nothing of the run is left: no mount under the scratch folder, no runsc container, no folder.
-private func expectNothingLeft(_ context: LayerContext) throws {
+private func expectGVisorRunLeftNothing(_ context: LayerContext) throws {
     let mountinfo = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
     #expect(!mountinfo.contains(context.scratchDirectory), "a mount is left under \(context.scratchDirectory)")
     let list = try Command.run("runsc", ["list", "-quiet"], timeout: 20)
@@ -54,9 +57,11 @@ private let gvisorAvailable: Bool = {
 
 @Suite("gvisor layer: parameters")
 struct GVisorLayerConfigTests {
-    @Test("is in the registry and rejects unknown parameters and bad values by name", arguments: [
-        ("runtime", "runc"), ("platform", "systrap-ish"), ("storage", "tmpfs"), ("engine_fallback", "io_uring"), ("cpus", "0"),
-    ])
+    @Test(
+        "is in the registry and rejects unknown parameters and bad values by name",
+        arguments: [
+            ("runtime", "runc"), ("platform", "systrap-ish"), ("storage", "tmpfs"), ("engine_fallback", "io_uring"), ("cpus", "0"),
+        ])
     func badParameters(key: String, value: String) {
         #expect(LayerRegistry.all.contains { $0.name == "gvisor" })
         do {
@@ -102,7 +107,7 @@ struct GVisorLayerRunTests {
             print("gvisor io_uring: \(error)")
             #expect("\(error)".contains("io_uring"), "\(error)")
         }
-        try expectNothingLeft(context)
+        try expectGVisorRunLeftNothing(context)
     }
 
     @Test("engine_fallback=libaio runs libaio on the overlay root, records platform and fallback, measures the host page cache")
@@ -113,8 +118,12 @@ struct GVisorLayerRunTests {
         let start = Date()
         let result = try layer.run(gvisorWorkload(), rep: 2, context: context)
         let s = result.layer.settings
-        print("gvisor libaio: \(String(format: "%.2f", Date().timeIntervalSince(start))) s wall, write iops \(String(format: "%.0f", result.write?.iops ?? 0)), "
-              + "host page cache after \(s["host_page_cache_after_bytes"] ?? "?") bytes, sandbox direct_io \(String(describing: result.target?.direct_io))")
+        print(
+            "gvisor libaio: \(String(format: "%.2f", Date().timeIntervalSince(start))) s wall, "
+                + "write iops \(String(format: "%.0f", result.write?.iops ?? 0)), "
+                + "host page cache after \(s["host_page_cache_after_bytes"] ?? "?") bytes, "
+                + "sandbox direct_io \(String(describing: result.target?.direct_io))"
+        )
         #expect(result.status == "ok", "\(result.error ?? "")")
         #expect((result.write?.ios ?? 0) > 0)
         #expect(result.layer.name == "gvisor")
@@ -127,7 +136,7 @@ struct GVisorLayerRunTests {
         #expect(s["runtime_version"]?.hasPrefix("runsc version") == true)
         #expect(s["target"] == "/data/target.dat (overlay upper)")
         #expect(s["host_page_cache_after_bytes"].flatMap(UInt64.init) != nil)
-        try expectNothingLeft(context)
+        try expectGVisorRunLeftNothing(context)
     }
 
     @Test("storage=bind with engine_fallback=psync writes the bind mount and leaves nothing behind")
@@ -138,26 +147,29 @@ struct GVisorLayerRunTests {
         var w = gvisorWorkload()
         w.iodepth = 1
         let result = try layer.run(w, rep: 1, context: context)
-        print("gvisor psync bind: write iops \(String(format: "%.0f", result.write?.iops ?? 0)), target \(result.layer.settings["target"] ?? "?")")
+        print(
+            "gvisor psync bind: write iops \(String(format: "%.0f", result.write?.iops ?? 0)), "
+                + "target \(result.layer.settings["target"] ?? "?")"
+        )
         #expect(result.status == "ok", "\(result.error ?? "")")
         #expect((result.write?.ios ?? 0) > 0)
         #expect(result.engine.name == "psync")
         #expect(result.layer.settings["target"]?.hasPrefix("/wp/target.dat (bind mount") == true)
         #expect(result.layer.settings["engine_fallback"]?.hasPrefix("psync") == true)
-        try expectNothingLeft(context)
+        try expectGVisorRunLeftNothing(context)
     }
 
-    @Test("write_iops_limit=300 holds the measured IOPS to 300 ± 10%")
-    func iopsLimit() throws {
-        let layer = try LayerRegistry.make(LayerSpec(name: "gvisor", parameters: ["engine_fallback": "libaio", "write_iops_limit": "300"]))
-        let context = gvisorContext("iops")
-        defer { removeGVisorTestFolder(context) }
-        let result = try layer.run(gvisorWorkload(runtime: 3, size: 64 << 20), rep: 1, context: context)
-        let iops = result.write?.iops ?? 0
-        print("gvisor write_iops_limit=300: measured \(String(format: "%.1f", iops)) IOPS, device \(result.layer.settings["throttle_device"] ?? "?")")
-        #expect(result.status == "ok", "\(result.error ?? "")")
-        #expect(result.layer.settings["write_iops_limit"] == "300")
-        #expect(abs(iops - 300) <= 30, "measured \(iops) IOPS")
-        try expectNothingLeft(context)
+    @Test("write_iops_limit and write_bps_limit are refused with the reason (the gofer writes the host page cache)")
+    func throttlesRefused() {
+        for key in ["write_iops_limit", "write_bps_limit"] {
+            do {
+                _ = try LayerRegistry.make(LayerSpec(name: "gvisor", parameters: [key: "300"]))
+                Issue.record("gvisor accepted \(key)")
+            } catch let e as WritePathError {
+                #expect("\(e)".contains("gvisor.\(key)") && "\(e)".contains("page cache"), "\(e)")
+            } catch {
+                Issue.record("unexpected \(error)")
+            }
+        }
     }
 }

@@ -1,11 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Testing
 import WritePathEngine
 import WritePathTestSupport
+
 @testable import WritePathRunner
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The `writepath` binary for the containers: WRITEPATH_ENGINE, else the one built with the tests.
 private let runtimeEngine = BuiltBinaries.environmentEngine ?? BuiltBinaries.nextToTests ?? EngineRootfs.defaultEngineBinary()
@@ -14,8 +16,9 @@ private func runtimeContext(_ name: String) -> LayerContext {
     let base = "/var/tmp/writepath-runtime-tests/\(name)-\(getpid())"
     try? FileManager.default.removeItem(atPath: base)
     try? FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
-    return LayerContext(engineBinary: runtimeEngine, logDirectory: "\(base)/logs", scratchDirectory: "\(base)/scratch",
-                        runID: "rt\(getpid())\(name)", graceSeconds: 60)
+    return LayerContext(
+        engineBinary: runtimeEngine, logDirectory: "\(base)/logs", scratchDirectory: "\(base)/scratch",
+        runID: "rt\(getpid())\(name)", graceSeconds: 60)
 }
 
 private func removeRuntimeTestFolder(_ context: LayerContext) {
@@ -24,8 +27,9 @@ private func removeRuntimeTestFolder(_ context: LayerContext) {
     rmdir((base as NSString).deletingLastPathComponent)
 }
 
-private func shortWorkload(runtime: Double = 2, size: UInt64 = 16 << 20) -> Workload {
+private func runtimeLayerWorkload(runtime: Double = 2, size: UInt64 = 16 << 20, rampTime: Double = 0) -> Workload {
     var w = Workload()
+    w.ramp_time = rampTime
     w.name = "short"
     w.rw = .randwrite
     w.bs = 4096
@@ -37,25 +41,28 @@ private func shortWorkload(runtime: Double = 2, size: UInt64 = 16 << 20) -> Work
     return w
 }
 
-private func mountsMention(_ path: String) -> Bool {
+private func mountinfoMentions(_ path: String) -> Bool {
     ((try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? "").contains(path)
 }
 
-private func available(_ spec: LayerSpec) -> Bool {
+private func runtimeLayerAvailable(_ spec: LayerSpec) -> Bool {
     let a = (try? LayerRegistry.make(spec))?.availability() ?? .unavailable(reason: "layer did not initialise", fix: "")
     if case let .unavailable(reason, fix) = a { print("\(spec) run tests skipped: \(reason); \(fix)") }
     return a.isAvailable
 }
 
-private let nspawnAvailable = available(LayerSpec(name: "nspawn"))
-private let podmanAvailable = available(LayerSpec(name: "podman", parameters: ["runtime": "runc"]))
+private let nspawnAvailable = runtimeLayerAvailable(LayerSpec(name: "nspawn"))
+private let podmanAvailable = runtimeLayerAvailable(LayerSpec(name: "podman", parameters: ["runtime": "runc"]))
 
 @Suite("nspawn and podman layers: parameters")
 struct NspawnPodmanConfigTests {
-    @Test("bad values and unknown parameters name the layer's parameter", arguments: [
-        ("nspawn", "runtime", "runc"), ("nspawn", "storage", "volume"), ("nspawn", "memory", "1k"),
-        ("podman", "runtime", "runsc"), ("podman", "storage", "tmpfs"), ("podman", "seccomp", "strict"), ("podman", "engine_fallback", "null"),
-    ])
+    @Test(
+        "bad values and unknown parameters name the layer's parameter",
+        arguments: [
+            ("nspawn", "runtime", "runc"), ("nspawn", "storage", "volume"), ("nspawn", "memory", "1k"),
+            ("podman", "runtime", "runsc"), ("podman", "storage", "tmpfs"), ("podman", "seccomp", "strict"),
+            ("podman", "engine_fallback", "null"),
+        ])
     func badParameters(layer: String, key: String, value: String) {
         do {
             _ = try LayerRegistry.make(LayerSpec(name: layer, parameters: [key: value]))
@@ -85,9 +92,11 @@ struct NspawnLayerRunTests {
         let context = runtimeContext("nspawn")
         defer { removeRuntimeTestFolder(context) }
         let start = Date()
-        let result = try layer.run(shortWorkload(), rep: 2, context: context)
-        print("nspawn: \(String(format: "%.2f", Date().timeIntervalSince(start))) s wall, write iops \(String(format: "%.0f", result.write?.iops ?? 0)), "
-              + "target fs \(result.target?.filesystem ?? "?"), engine \(result.engine.features)")
+        let result = try layer.run(runtimeLayerWorkload(), rep: 2, context: context)
+        print(
+            "nspawn: \(String(format: "%.2f", Date().timeIntervalSince(start))) s wall, "
+                + "write iops \(String(format: "%.0f", result.write?.iops ?? 0)), "
+                + "target fs \(result.target?.filesystem ?? "?"), engine \(result.engine.features)")
         #expect(result.status == "ok", "\(result.error ?? "")")
         #expect((result.write?.ios ?? 0) > 0)
         #expect(result.engine.name == "io_uring")
@@ -96,24 +105,27 @@ struct NspawnLayerRunTests {
         #expect(result.layer.settings["runtime"] == "systemd-nspawn")
         #expect(result.layer.settings["runtime_version"]?.hasPrefix("systemd ") == true)
         #expect(result.layer.settings["target"]?.hasPrefix("/wp/target.dat (bind mount") == true)
-        #expect(!mountsMention(context.scratchDirectory))
+        #expect(!mountinfoMentions(context.scratchDirectory))
         #expect(!FileManager.default.fileExists(atPath: "\(context.scratchDirectory)/nspawn-\(context.runID)"))
     }
 
     @Test("cpus, memory and write_iops_limit go into writepath's cgroup; IOPS held to 300 ± 10%; the cgroup is removed")
     func limits() throws {
-        let layer = try LayerRegistry.make(LayerSpec(name: "nspawn", parameters: ["cpus": "1", "memory": "256m", "write_iops_limit": "300"]))
+        let layer = try LayerRegistry.make(
+            LayerSpec(name: "nspawn", parameters: ["cpus": "1", "memory": "256m", "write_iops_limit": "300"]))
         let context = runtimeContext("nspawnlim")
         defer { removeRuntimeTestFolder(context) }
-        let result = try layer.run(shortWorkload(runtime: 3, size: 64 << 20), rep: 1, context: context)
+        let result = try layer.run(runtimeLayerWorkload(runtime: 3, size: 64 << 20, rampTime: 1), rep: 1, context: context)
         let iops = result.write?.iops ?? 0
-        print("nspawn write_iops_limit=300: measured \(String(format: "%.1f", iops)) IOPS, cgroups \(result.layer.settings["cgroups"] ?? "?")")
+        print(
+            "nspawn write_iops_limit=300: measured \(String(format: "%.1f", iops)) IOPS, cgroups \(result.layer.settings["cgroups"] ?? "?")"
+        )
         #expect(result.status == "ok", "\(result.error ?? "")")
         #expect(abs(iops - 300) <= 30, "measured \(iops) IOPS")
         let cgroups = try #require(result.layer.settings["cgroups"]).split(separator: " ").map(String.init)
         #expect(!cgroups.isEmpty)
         for c in cgroups { #expect(!FileManager.default.fileExists(atPath: c), "\(c) left behind") }
-        #expect(!mountsMention(context.scratchDirectory))
+        #expect(!mountinfoMentions(context.scratchDirectory))
     }
 }
 
@@ -129,7 +141,7 @@ struct PodmanLayerRunTests {
         let layer = try LayerRegistry.make(LayerSpec(name: "podman", parameters: ["runtime": "runc"]))
         let context = runtimeContext("podsec")
         defer { removeRuntimeTestFolder(context) }
-        let result = try layer.run(shortWorkload(), rep: 1, context: context)
+        let result = try layer.run(runtimeLayerWorkload(), rep: 1, context: context)
         print("podman io_uring: status \(result.status): \(result.error ?? "")")
         #expect(result.status == "failed")
         #expect(result.error?.contains("podman's default seccomp profile blocks io_uring") == true, "\(result.error ?? "")")
@@ -138,12 +150,16 @@ struct PodmanLayerRunTests {
 
     @Test("storage=volume with engine_fallback=libaio runs libaio on a podman volume, records it, removes container and volume")
     func volumeFallback() throws {
-        let layer = try LayerRegistry.make(LayerSpec(name: "podman", parameters: ["runtime": "runc", "storage": "volume", "engine_fallback": "libaio"]))
+        let layer = try LayerRegistry.make(
+            LayerSpec(name: "podman", parameters: ["runtime": "runc", "storage": "volume", "engine_fallback": "libaio"]))
         let context = runtimeContext("podvol")
         defer { removeRuntimeTestFolder(context) }
         let start = Date()
-        let result = try layer.run(shortWorkload(), rep: 1, context: context)
-        print("podman volume libaio: \(String(format: "%.2f", Date().timeIntervalSince(start))) s wall, write iops \(String(format: "%.0f", result.write?.iops ?? 0))")
+        let result = try layer.run(runtimeLayerWorkload(), rep: 1, context: context)
+        print(
+            "podman volume libaio: \(String(format: "%.2f", Date().timeIntervalSince(start))) s wall, "
+                + "write iops \(String(format: "%.0f", result.write?.iops ?? 0))"
+        )
         #expect(result.status == "ok", "\(result.error ?? "")")
         #expect((result.write?.ios ?? 0) > 0)
         #expect(result.engine.name == "libaio")
@@ -155,14 +171,20 @@ struct PodmanLayerRunTests {
         #expect(!volumes.split(separator: "\n").contains { $0 == "wp-\(context.runID)" }, "\(volumes)")
     }
 
-    @Test("seccomp=unconfined runs io_uring on the overlay root with write_iops_limit 300 ± 10%")
+    @Test("seccomp=unconfined runs io_uring on a podman volume with write_iops_limit 300 ± 10%")
     func unconfinedThrottled() throws {
-        let layer = try LayerRegistry.make(LayerSpec(name: "podman", parameters: ["runtime": "runc", "seccomp": "unconfined", "write_iops_limit": "300"]))
+        let layer = try LayerRegistry.make(
+            LayerSpec(
+                name: "podman",
+                parameters: ["runtime": "runc", "seccomp": "unconfined", "storage": "volume", "write_iops_limit": "300"]))
         let context = runtimeContext("podunc")
         defer { removeRuntimeTestFolder(context) }
-        let result = try layer.run(shortWorkload(runtime: 3, size: 64 << 20), rep: 1, context: context)
+        let result = try layer.run(runtimeLayerWorkload(runtime: 3, size: 64 << 20, rampTime: 1), rep: 1, context: context)
         let iops = result.write?.iops ?? 0
-        print("podman unconfined io_uring write_iops_limit=300: \(String(format: "%.1f", iops)) IOPS, device \(result.layer.settings["throttle_device"] ?? "?")")
+        print(
+            "podman unconfined io_uring write_iops_limit=300: \(String(format: "%.1f", iops)) IOPS, "
+                + "device \(result.layer.settings["throttle_device"] ?? "?")"
+        )
         #expect(result.status == "ok", "\(result.error ?? "")")
         #expect(result.engine.name == "io_uring")
         #expect(abs(iops - 300) <= 30, "measured \(iops) IOPS")
