@@ -15,7 +15,9 @@ import WritePathEngine
 /// caller's nofile and an nproc of at most 4096.
 public struct PodmanLayer: Layer {
     public static let name = "podman"
-    public static let summary = "rootful podman container (conmon + crun/runc, no daemon), target in its overlay root or on a podman volume"
+    public static let summary =
+        "rootful podman container (conmon + crun, or runc where crun cannot run; no daemon), "
+        + "target in its overlay root or on a podman volume"
     public static let parameterNames = [
         "cpus", "memory", "write_iops_limit", "write_bps_limit", "runtime", "storage", "seccomp", EngineFallback.parameter,
     ]
@@ -35,11 +37,18 @@ public struct PodmanLayer: Layer {
         }
         let p = LayerParameters(layer: Self.name, values: parameters)
         var values = parameters
-        values["runtime"] = try p.choice("runtime", ["crun", "runc"]) ?? "crun"  // podman's default on Debian
+        values["runtime"] = try p.choice("runtime", ["crun", "runc"]) ?? Self.defaultRuntime()
         limits = try ContainerLimits(LayerParameters(layer: Self.name, values: values))
         storage = try p.choice("storage", ["overlay", "volume"]) ?? "overlay"
         seccomp = try p.choice("seccomp", ["default", "unconfined"]) ?? "default"
         fallback = try EngineFallback.parse(p)
+    }
+
+    /// crun (podman's default on Debian), or runc where crun cannot run: on hybrid cgroups whose
+    /// v2 mount holds controllers. The runtime used is recorded in the settings.
+    static func defaultRuntime() -> String {
+        let cgroups = OCIRuncLayer.cgroupMode()
+        return cgroups.mode == "hybrid" && !cgroups.unifiedControllers.isEmpty ? "runc" : "crun"
     }
 
     struct Info {

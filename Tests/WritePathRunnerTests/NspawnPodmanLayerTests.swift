@@ -191,3 +191,15 @@ struct PodmanLayerRunTests {
         #expect(try containers(named: "wp-\(context.runID)").isEmpty)
     }
 }
+
+@Suite("podman layer: default runtime")
+struct PodmanDefaultRuntimeTests {
+    @Test("without runtime, podman uses crun unless crun refuses this machine's cgroups, then runc, and records it")
+    func defaultRuntime() throws {
+        let layer = try PodmanLayer(parameters: [:])
+        let cgroups = OCIRuncLayer.cgroupMode()
+        let expected = cgroups.mode == "hybrid" && !cgroups.unifiedControllers.isEmpty ? "runc" : "crun"
+        #expect(layer.describe()["runtime"] == expected)
+        #expect(try PodmanLayer(parameters: ["runtime": "crun"]).describe()["runtime"] == "crun")
+    }
+}
