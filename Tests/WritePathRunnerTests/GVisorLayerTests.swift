@@ -89,86 +89,88 @@ struct GVisorLayerConfigTests {
     }
 }
 
-@Suite("gvisor layer: runs", .serialized, .enabled(if: gvisorAvailable, "runsc missing, or not root"))
-struct GVisorLayerRunTests {
-    @Test("an io_uring run fails with the finding that gVisor blocks io_uring, and leaves nothing behind")
-    func ioUringFinding() throws {
-        let layer = try LayerRegistry.make(LayerSpec(name: "gvisor"))
-        let context = gvisorContext("uring")
-        defer { removeGVisorTestFolder(context) }
-        do {
-            let result = try layer.run(gvisorWorkload(), rep: 1, context: context)
-            print("gvisor io_uring: status \(result.status): \(result.error ?? "")")
-            #expect(result.status == "failed")
-            #expect(result.error?.contains("gVisor blocks io_uring") == true, "\(result.error ?? "")")
-            #expect(result.error?.contains("engine_fallback") == true)
-        } catch {
-            // A runsc whose io_uring_setup fails: the engine gives no result, its error says why.
-            print("gvisor io_uring: \(error)")
-            #expect("\(error)".contains("io_uring"), "\(error)")
-        }
-        try expectGVisorRunLeftNothing(context)
-    }
-
-    @Test("engine_fallback=libaio runs libaio on the overlay root, records platform and fallback, measures the host page cache")
-    func libaioFallback() throws {
-        let layer = try LayerRegistry.make(LayerSpec(name: "gvisor", parameters: ["engine_fallback": "libaio"]))
-        let context = gvisorContext("libaio")
-        defer { removeGVisorTestFolder(context) }
-        let start = Date()
-        let result = try layer.run(gvisorWorkload(), rep: 2, context: context)
-        let s = result.layer.settings
-        print(
-            "gvisor libaio: \(String(format: "%.2f", Date().timeIntervalSince(start))) s wall, "
-                + "write iops \(String(format: "%.0f", result.write?.iops ?? 0)), "
-                + "host page cache after \(s["host_page_cache_after_bytes"] ?? "?") bytes, "
-                + "sandbox direct_io \(String(describing: result.target?.direct_io))"
-        )
-        #expect(result.status == "ok", "\(result.error ?? "")")
-        #expect((result.write?.ios ?? 0) > 0)
-        #expect(result.layer.name == "gvisor")
-        #expect(result.engine.name == "libaio")
-        #expect(result.workload.ioengine == .libaio)
-        #expect(result.rep == 2)
-        #expect(s["runtime"] == "runsc")
-        #expect(s["platform"] == "ptrace")
-        #expect(s["engine_fallback"]?.hasPrefix("libaio") == true)
-        #expect(s["runtime_version"]?.hasPrefix("runsc version") == true)
-        #expect(s["target"] == "/data/target.dat (overlay upper)")
-        #expect(s["host_page_cache_after_bytes"].flatMap(UInt64.init) != nil)
-        try expectGVisorRunLeftNothing(context)
-    }
-
-    @Test("storage=bind with engine_fallback=psync writes the bind mount and leaves nothing behind")
-    func psyncBind() throws {
-        let layer = try LayerRegistry.make(LayerSpec(name: "gvisor", parameters: ["engine_fallback": "psync", "storage": "bind"]))
-        let context = gvisorContext("bind")
-        defer { removeGVisorTestFolder(context) }
-        var w = gvisorWorkload()
-        w.iodepth = 1
-        let result = try layer.run(w, rep: 1, context: context)
-        print(
-            "gvisor psync bind: write iops \(String(format: "%.0f", result.write?.iops ?? 0)), "
-                + "target \(result.layer.settings["target"] ?? "?")"
-        )
-        #expect(result.status == "ok", "\(result.error ?? "")")
-        #expect((result.write?.ios ?? 0) > 0)
-        #expect(result.engine.name == "psync")
-        #expect(result.layer.settings["target"]?.hasPrefix("/wp/target.dat (bind mount") == true)
-        #expect(result.layer.settings["engine_fallback"]?.hasPrefix("psync") == true)
-        try expectGVisorRunLeftNothing(context)
-    }
-
-    @Test("write_iops_limit and write_bps_limit are refused with the reason (the gofer writes the host page cache)")
-    func throttlesRefused() {
-        for key in ["write_iops_limit", "write_bps_limit"] {
+extension RuntimeLayerRuns {
+    @Suite("gvisor layer: runs", .serialized, .enabled(if: gvisorAvailable, "runsc missing, or not root"))
+    struct GVisorLayerRunTests {
+        @Test("an io_uring run fails with the finding that gVisor blocks io_uring, and leaves nothing behind")
+        func ioUringFinding() throws {
+            let layer = try LayerRegistry.make(LayerSpec(name: "gvisor"))
+            let context = gvisorContext("uring")
+            defer { removeGVisorTestFolder(context) }
             do {
-                _ = try LayerRegistry.make(LayerSpec(name: "gvisor", parameters: [key: "300"]))
-                Issue.record("gvisor accepted \(key)")
-            } catch let e as WritePathError {
-                #expect("\(e)".contains("gvisor.\(key)") && "\(e)".contains("page cache"), "\(e)")
+                let result = try layer.run(gvisorWorkload(), rep: 1, context: context)
+                print("gvisor io_uring: status \(result.status): \(result.error ?? "")")
+                #expect(result.status == "failed")
+                #expect(result.error?.contains("gVisor blocks io_uring") == true, "\(result.error ?? "")")
+                #expect(result.error?.contains("engine_fallback") == true)
             } catch {
-                Issue.record("unexpected \(error)")
+                // A runsc whose io_uring_setup fails: the engine gives no result, its error says why.
+                print("gvisor io_uring: \(error)")
+                #expect("\(error)".contains("io_uring"), "\(error)")
+            }
+            try expectGVisorRunLeftNothing(context)
+        }
+
+        @Test("engine_fallback=libaio runs libaio on the overlay root, records platform and fallback, measures the host page cache")
+        func libaioFallback() throws {
+            let layer = try LayerRegistry.make(LayerSpec(name: "gvisor", parameters: ["engine_fallback": "libaio"]))
+            let context = gvisorContext("libaio")
+            defer { removeGVisorTestFolder(context) }
+            let start = Date()
+            let result = try layer.run(gvisorWorkload(), rep: 2, context: context)
+            let s = result.layer.settings
+            print(
+                "gvisor libaio: \(String(format: "%.2f", Date().timeIntervalSince(start))) s wall, "
+                    + "write iops \(String(format: "%.0f", result.write?.iops ?? 0)), "
+                    + "host page cache after \(s["host_page_cache_after_bytes"] ?? "?") bytes, "
+                    + "sandbox direct_io \(String(describing: result.target?.direct_io))"
+            )
+            #expect(result.status == "ok", "\(result.error ?? "")")
+            #expect((result.write?.ios ?? 0) > 0)
+            #expect(result.layer.name == "gvisor")
+            #expect(result.engine.name == "libaio")
+            #expect(result.workload.ioengine == .libaio)
+            #expect(result.rep == 2)
+            #expect(s["runtime"] == "runsc")
+            #expect(s["platform"] == "ptrace")
+            #expect(s["engine_fallback"]?.hasPrefix("libaio") == true)
+            #expect(s["runtime_version"]?.hasPrefix("runsc version") == true)
+            #expect(s["target"] == "/data/target.dat (overlay upper)")
+            #expect(s["host_page_cache_after_bytes"].flatMap(UInt64.init) != nil)
+            try expectGVisorRunLeftNothing(context)
+        }
+
+        @Test("storage=bind with engine_fallback=psync writes the bind mount and leaves nothing behind")
+        func psyncBind() throws {
+            let layer = try LayerRegistry.make(LayerSpec(name: "gvisor", parameters: ["engine_fallback": "psync", "storage": "bind"]))
+            let context = gvisorContext("bind")
+            defer { removeGVisorTestFolder(context) }
+            var w = gvisorWorkload()
+            w.iodepth = 1
+            let result = try layer.run(w, rep: 1, context: context)
+            print(
+                "gvisor psync bind: write iops \(String(format: "%.0f", result.write?.iops ?? 0)), "
+                    + "target \(result.layer.settings["target"] ?? "?")"
+            )
+            #expect(result.status == "ok", "\(result.error ?? "")")
+            #expect((result.write?.ios ?? 0) > 0)
+            #expect(result.engine.name == "psync")
+            #expect(result.layer.settings["target"]?.hasPrefix("/wp/target.dat (bind mount") == true)
+            #expect(result.layer.settings["engine_fallback"]?.hasPrefix("psync") == true)
+            try expectGVisorRunLeftNothing(context)
+        }
+
+        @Test("write_iops_limit and write_bps_limit are refused with the reason (the gofer writes the host page cache)")
+        func throttlesRefused() {
+            for key in ["write_iops_limit", "write_bps_limit"] {
+                do {
+                    _ = try LayerRegistry.make(LayerSpec(name: "gvisor", parameters: [key: "300"]))
+                    Issue.record("gvisor accepted \(key)")
+                } catch let e as WritePathError {
+                    #expect("\(e)".contains("gvisor.\(key)") && "\(e)".contains("page cache"), "\(e)")
+                } catch {
+                    Issue.record("unexpected \(error)")
+                }
             }
         }
     }
