@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what writepath needs on a Debian machine: only what is missing.
-#   scripts/install-deps.sh [GROUP ...]     groups: build (default), containers, guests, all
+#   scripts/install-deps.sh [GROUP ...]     groups: build (default), containers, runtimes, guests, reports, check, all
 #     build       liburing, libaio, libblkid, fio: to build and run the engine and compare it with fio;
 #                 ntfs-3g, exfatprogs: the signature tests make real NTFS and exFAT filesystems
 #     containers  docker.io, runc and crun: the docker-* and oci-runc layers (runtime=runc or crun)
+#     runtimes    runsc (gVisor), systemd-container (systemd-nspawn), podman with crun: the gvisor, nspawn, podman layers
 #     guests      QEMU, a Debian guest kernel and busybox: the qemu-* layers
 #                 (the xen-* layers also need Debian's Xen packages: scripts/fetch-xen.sh unpacks them, never installs)
 #     reports     chromium: the test that renders report.html in a real browser
@@ -17,12 +18,13 @@ for g in "${groups[@]}"; do
     case "$g" in
         build) packages+=(liburing-dev libaio-dev libblkid-dev fio util-linux pkg-config time ntfs-3g exfatprogs e2fsprogs) ;;
         containers) packages+=(docker.io runc crun tar) ;;
+        runtimes) packages+=(runsc systemd-container podman crun) ;;
         guests) packages+=(qemu-system-x86 qemu-utils linux-image-amd64 busybox-static cpio kmod zstd) ;;
         reports) packages+=(chromium) ;;
         check) packages+=(debootstrap) ;;
         all) packages+=(liburing-dev libaio-dev libblkid-dev fio util-linux ntfs-3g exfatprogs e2fsprogs pkg-config time docker.io runc crun tar
-                        qemu-system-x86 qemu-utils linux-image-amd64 busybox-static cpio kmod zstd chromium) ;;
-        *) echo "install-deps: unknown group '$g'; expected build, containers, guests, reports, check or all" >&2; exit 2 ;;
+                        runsc systemd-container podman qemu-system-x86 qemu-utils linux-image-amd64 busybox-static cpio kmod zstd chromium) ;;
+        *) echo "install-deps: unknown group '$g'; expected build, containers, runtimes, guests, reports, check or all" >&2; exit 2 ;;
     esac
 done
 missing=()

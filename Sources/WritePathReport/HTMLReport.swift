@@ -310,6 +310,17 @@ public enum HTMLReport {
         let hostKernel = Box(title: "host kernel", detail: "VFS · fs · block", group: false)
         let device = Box(title: "device", detail: "disk / memory", group: false)
         let n = layerName.lowercased()
+        if n.hasPrefix("gvisor") {
+            let storage = settings["storage"]?.hasPrefix("bind") == true ? "bind mount" : "overlayfs upper"
+            return ([app, Box(title: "Sentry", detail: "user-space kernel (\(settings["platform"] ?? "ptrace"))", group: true),
+                     Box(title: "gofer", detail: "host file I/O", group: true), Box(title: "mount", detail: storage, group: false),
+                     hostKernel, device], "gVisor sandbox")
+        }
+        if n.hasPrefix("nspawn") {
+            let storage = settings["storage"]?.hasPrefix("overlay") == true ? "overlayfs upper" : "bind mount"
+            return ([app, Box(title: "namespaces", detail: "systemd-nspawn", group: true),
+                     Box(title: "mount", detail: storage, group: true), hostKernel, device], "container (no daemon)")
+        }
         if n.hasPrefix("docker") || n.hasPrefix("oci") || n.hasPrefix("podman") || n.hasPrefix("container") {
             let storage: String
             if n.contains("tmpfs") { storage = "tmpfs (memory)" }

@@ -38,13 +38,13 @@ public enum Docker {
     /// The image holding the engine binary, fio when installed (`/fio`, for `engine: fio`) and
     /// their libraries, imported from a rootfs tarball (no registry, no base image) and tagged by
     /// both binaries' content hashes, so it is built only when one of them changes. Returns the tag.
-    public static func engineImage(binary: String, scratch: String) throws -> String {
+    public static func engineImage(binary: String, scratch: String, client: String = "docker") throws -> String {
         // Tenants start containers at once: one of them builds the image, the others wait for it.
         SharedPreparation.lock.lock()
         defer { SharedPreparation.lock.unlock() }
         let fio = FioEngine.binary()
         let tag = "writepath-engine:\(try EngineRootfs.contentKey(binary: binary, fio: fio))"
-        if let r = try? Command.run("docker", ["image", "inspect", "--format", "{{.Id}}", tag], timeout: 30), r.succeeded {
+        if let r = try? Command.run(client, ["image", "inspect", "--format", "{{.Id}}", tag], timeout: 30), r.succeeded {
             return tag
         }
         let dir = "\(scratch)/image-rootfs-\(getpid())"
@@ -53,8 +53,10 @@ public enum Docker {
         try EngineRootfs.build(binary: binary, fio: fio, into: dir)
         let tar = try Command.run("tar", ["-C", dir, "-cf", dir + ".tar", "."], timeout: 120)
         guard tar.succeeded else { throw WritePathError.system(call: "tar", path: dir, errno: EIO, hint: tar.stderrTail()) }
-        let imp = try Command.run("docker", ["import", "--change", "LABEL writepath=1", dir + ".tar", tag], timeout: 300)
-        guard imp.succeeded else { throw WritePathError.system(call: "docker import", path: dir + ".tar", errno: EIO, hint: imp.stderrTail()) }
+        let imp = try Command.run(client, ["import", "--change", "LABEL writepath=1", dir + ".tar", tag], timeout: 300)
+        guard imp.succeeded else {
+            throw WritePathError.system(call: "\(client) import", path: dir + ".tar", errno: EIO, hint: imp.stderrTail())
+        }
         return tag
     }
 
@@ -115,6 +117,10 @@ public struct ContainerLimits: Sendable, Equatable {
 /// `/wp` is provided by the layer's storage, with the limits applied, then clean up.
 struct DockerRun {
     var layerName: String
+    /// The container engine's client: `docker`, or `podman` (same command line).
+    var client = "docker"
+    /// More `run` arguments before the image (podman's `--ulimit`, `--security-opt`).
+    var extraArguments: [String] = []
     var limits: ContainerLimits
     /// `docker run` arguments that provide the target folder (a mount), may be empty.
     var storageArguments: [String]
@@ -125,14 +131,15 @@ struct DockerRun {
     var settings: [String: String]
 
     func run(_ workload: Workload, rep: Int, context: LayerContext) throws -> RunResult {
-        let image = try Docker.engineImage(binary: context.engineBinary, scratch: context.scratchDirectory)
+        let image = try Docker.engineImage(binary: context.engineBinary, scratch: context.scratchDirectory, client: client)
         let name = "wp-\(context.runID)"
-        if limits.runtime != "runc", case let .success(d) = Docker.daemon(), !d.runtimes.contains(limits.runtime) {
-            throw WritePathError.system(call: "docker run", path: name, errno: 22,
+        if client == "docker", limits.runtime != "runc", case let .success(d) = Docker.daemon(), !d.runtimes.contains(limits.runtime) {
+            throw WritePathError.system(call: "\(client) run", path: name, errno: 22,
                                         hint: "\(limits.runtime) is not a runtime of this docker daemon (it has \(d.runtimes.joined(separator: ", "))); register it in /etc/docker/daemon.json")
         }
         var args = ["run", "--name", name, "--label", "writepath=1", "--network", "none", "--log-driver", "none"]
-        if limits.runtime != "runc" { args += ["--runtime", limits.runtime] }
+        if limits.runtime != "runc" || client != "docker" { args += ["--runtime", limits.runtime] }
+        args += extraArguments
         if let c = limits.cpus { args += ["--cpus", "\(c)"] }
         if let m = limits.memory { args += ["--memory", "\(m)", "--memory-swap", "\(m)"] }
         var layerSettings = settings.merging(limits.settings) { a, _ in a }
@@ -158,20 +165,24 @@ struct DockerRun {
 
         try FileManager.default.createDirectory(atPath: context.logDirectory, withIntermediateDirectories: true)
         let stdoutFile = "\(context.logDirectory)/engine-stdout.json"
-        try? "docker \(args.joined(separator: " "))\n".write(toFile: "\(context.logDirectory)/command.txt", atomically: true, encoding: .utf8)
+        try? "\(client) \(args.joined(separator: " "))\n"
+            .write(toFile: "\(context.logDirectory)/command.txt", atomically: true, encoding: .utf8)
         defer {
-            if !context.keep { _ = try? Command.run("docker", ["rm", "-f", "-v", name], timeout: 60) }
+            if !context.keep { _ = try? Command.run(client, ["rm", "-f", "-v", name], timeout: 60) }
         }
         let timeout = workload.runtime + workload.ramp_time + context.graceSeconds
-        let r = try Command.run("docker", args, timeout: timeout, stdoutFile: stdoutFile,
-                                onTimeout: { _ = try? Command.run("docker", ["kill", name], timeout: 30) })
-        try? r.stderr.write(toFile: "\(context.logDirectory)/docker-stderr.log", atomically: true, encoding: .utf8)
-        let state = (try? Command.run("docker", ["inspect", "--format", "{{.State.OOMKilled}} {{.State.ExitCode}}", name], timeout: 30))?.stdout ?? ""
+        let client = self.client
+        let r = try Command.run(client, args, timeout: timeout, stdoutFile: stdoutFile,
+                                onTimeout: { _ = try? Command.run(client, ["kill", name], timeout: 30) })
+        try? r.stderr.write(toFile: "\(context.logDirectory)/\(client)-stderr.log", atomically: true, encoding: .utf8)
+        let inspectFormat = "{{.State.OOMKilled}} {{.State.ExitCode}}"
+        let state = (try? Command.run(client, ["inspect", "--format", inspectFormat, name], timeout: 30))?.stdout ?? ""
         if state.hasPrefix("true") {
-            throw WritePathError.system(call: "docker run", path: name, errno: ENOMEM, hint: "the container ran out of memory (OOM-killed); raise \(layerName).memory")
+            throw WritePathError.system(call: "\(client) run", path: name, errno: ENOMEM,
+                                        hint: "the container ran out of memory (OOM-killed); raise \(layerName).memory")
         }
         if r.timedOut {
-            throw WritePathError.system(call: "docker run", path: name, errno: ETIMEDOUT,
+            throw WritePathError.system(call: "\(client) run", path: name, errno: ETIMEDOUT,
                                         hint: stopRequested.load(ordering: .relaxed) ? "interrupted" : "the container did not finish within \(Int(timeout)) s and was killed")
         }
         let data = FileManager.default.contents(atPath: stdoutFile) ?? Data()
@@ -183,11 +194,11 @@ struct DockerRun {
         do {
             document = try JSONFormat.parse(data, source: "\(layerName) engine output")
         } catch {
-            throw WritePathError.system(call: "docker run", path: name, errno: EIO,
+            throw WritePathError.system(call: "\(client) run", path: name, errno: EIO,
                                         hint: "exit \(r.status), no result: \(r.stderrTail())")
         }
         guard var run = document.runs.first else {
-            throw WritePathError.system(call: "docker run", path: name, errno: EIO, hint: "exit \(r.status): \(r.stderrTail())")
+            throw WritePathError.system(call: "\(client) run", path: name, errno: EIO, hint: "exit \(r.status): \(r.stderrTail())")
         }
         run.layer = LayerInfo(name: layerName, settings: layerSettings)
         run.rep = rep

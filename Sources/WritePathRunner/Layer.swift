@@ -128,6 +128,7 @@ extension Layer {
 public enum LayerRegistry {
     nonisolated(unsafe) public static var all: [any Layer.Type] = [
         HostLayer.self, DockerOverlayLayer.self, DockerVolumeLayer.self, DockerBindLayer.self, DockerTmpfsLayer.self, OCIRuncLayer.self,
+        GVisorLayer.self, NspawnLayer.self, PodmanLayer.self,
         QemuVirtioBlkLayer.self, QemuVirtioScsiLayer.self, QemuNvmeLayer.self, QemuAhciLayer.self, QemuIdeLayer.self,
         XenPVLayer.self, XenPVHLayer.self, XenHVMLayer.self,
     ]

@@ -31,6 +31,14 @@ public struct OCIRuncLayer: Layer {
     var writeIOPS: Int? { limits.writeIOPS }
     var writeBPS: UInt64? { limits.writeBPS }
     var runtime: String { limits.runtime }
+    /// The layer name results carry (`oci-runc`, or `gvisor` when that layer runs its bundle here).
+    var layerName: String = Self.name
+    /// The OCI runtime program and its global flags (`runsc --platform=ptrace ...` for gvisor).
+    var runtimeCommand: [String]
+    /// Target on a bind mount of a scratch folder at `/wp` instead of the overlay root.
+    var bindTarget = false
+    /// After the run, measure how much of the target the host page cache holds (fincore).
+    var probeHostPageCache = false
 
     public init(parameters: [String: String]) throws {
         for key in parameters.keys.sorted() where !Self.parameterNames.contains(key) {
@@ -38,6 +46,26 @@ public struct OCIRuncLayer: Layer {
                                               message: "unknown parameter; \(Self.name) accepts \(Self.parameterNames.joined(separator: ", "))")
         }
         limits = try ContainerLimits(LayerParameters(layer: Self.name, values: parameters))
+        runtimeCommand = [limits.runtime]
+    }
+
+    /// The bundle runner with another OCI runtime: `command` is the program and its global flags.
+    init(limits: ContainerLimits, layerName: String, runtimeCommand: [String], bindTarget: Bool, probeHostPageCache: Bool) {
+        self.limits = limits
+        self.layerName = layerName
+        self.runtimeCommand = runtimeCommand
+        self.bindTarget = bindTarget
+        self.probeHostPageCache = probeHostPageCache
+    }
+
+    /// The target file inside the container for this configuration.
+    var containerTarget: String { bindTarget ? "/wp/target.dat" : Self.targetPath }
+
+    /// Runs the runtime program with its global flags and `arguments`.
+    func runtimeRun(_ arguments: [String], timeout: Double, stdoutFile: String? = nil,
+                    onTimeout: (() -> Void)? = nil) throws -> CommandOutput {
+        try Command.run(runtimeCommand[0], Array(runtimeCommand.dropFirst()) + arguments, timeout: timeout,
+                        stdoutFile: stdoutFile, onTimeout: onTimeout)
     }
 
     var throttled: Bool { writeIOPS != nil || writeBPS != nil }
@@ -124,17 +152,17 @@ public struct OCIRuncLayer: Layer {
     /// The engine's arguments inside the container: the workload with its target moved to
     /// `/data/target.dat` in the overlay root.
     /// With `engine: fio`, fio's command line for the same target.
-    static func engineArguments(_ workload: Workload) -> [String] {
+    static func engineArguments(_ workload: Workload, target: String = targetPath) -> [String] {
         var w = workload
         w.directory = nil
-        w.filename = targetPath
-        if workload.engine == .fio { return [FioEngine.pathInContainer] + FioEngine.arguments(w, target: targetPath, directory: nil) }
+        w.filename = target
+        if workload.engine == .fio { return [FioEngine.pathInContainer] + FioEngine.arguments(w, target: target, directory: nil) }
         return ["/writepath", "run", "--output-format=json", "--quiet"] + w.commandLineArguments
     }
 
     /// The OCI runtime spec 1.0.2 `config.json` for one run.
     func config(arguments: [String], cgroupsPath: String, throttleDevice: (major: UInt64, minor: UInt64)?,
-                hostname: String = "writepath") -> [String: Any] {
+                hostname: String = "writepath", bindSource: String? = nil) -> [String: Any] {
         let caps = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
                     "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
                     "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"] // Docker's default set
@@ -173,7 +201,7 @@ public struct OCIRuncLayer: Layer {
                 ["destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]],
                 ["destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]],
                 ["destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]],
-            ],
+            ] + (bindSource.map { [["destination": "/wp", "type": "bind", "source": $0, "options": ["rbind", "rw"]]] } ?? []),
             "linux": [
                 "cgroupsPath": cgroupsPath,
                 "resources": resources,
@@ -270,7 +298,8 @@ public struct OCIRuncLayer: Layer {
 
         let outcome = Result { try runContainer(workload, rep: rep, context: context, id: id, lower: lower, base: base) }
         if context.keep {
-            let note = "kept: container \(id) (\(runtime) delete -f \(id)), overlay at \(rootfs) (umount \(rootfs)), folder \(base)\n"
+            let note = "kept: container \(id) (\(runtimeCommand.joined(separator: " ")) delete -f \(id)), "
+                + "overlay at \(rootfs) (umount \(rootfs)), folder \(base)\n"
             try? note.write(toFile: "\(context.logDirectory)/kept.txt", atomically: true, encoding: .utf8)
             return try outcome.get()
         }
@@ -279,31 +308,31 @@ public struct OCIRuncLayer: Layer {
             try? (problems.joined(separator: "\n") + "\n").write(toFile: "\(context.logDirectory)/cleanup.log", atomically: true, encoding: .utf8)
         }
         var run = try outcome.get()
-        run.warnings += problems.map { "oci-runc cleanup left something behind: \($0)" }
+        run.warnings += problems.map { "\(layerName) cleanup left something behind: \($0)" }
         return run
     }
 
     /// Everything of `run` between the cache and the cleanup: bundle, mount, container, result.
     private func runContainer(_ workload: Workload, rep: Int, context: LayerContext, id: String, lower: String, base: String) throws -> RunResult {
         let fm = FileManager.default
-        let bundle = "\(base)/bundle", rootfs = "\(bundle)/rootfs", upper = "\(base)/upper", work = "\(base)/work"
+        let bundle = "\(base)/bundle", rootfs = "\(bundle)/rootfs", upper = "\(base)/upper", work = "\(base)/work", bind = "\(base)/bind"
         // A leftover of an earlier run with this id (ids are unique, so only after a crash).
         _ = Self.unmount(rootfs)
         try? fm.removeItem(atPath: base)
-        for d in [rootfs, upper, work] { try fm.createDirectory(atPath: d, withIntermediateDirectories: true) }
+        for d in [rootfs, upper, work] + (bindTarget ? [bind] : []) { try fm.createDirectory(atPath: d, withIntermediateDirectories: true) }
 
         // A container of ours with this id left from a crash would make `run` fail.
-        if let s = try? Command.run(runtime, ["state", id], timeout: 20), s.succeeded {
-            _ = try? Command.run(runtime, ["delete", "-f", id], timeout: 60)
+        if let s = try? runtimeRun(["state", id], timeout: 20), s.succeeded {
+            _ = try? runtimeRun(["delete", "-f", id], timeout: 60)
         }
 
         var settings = describe()
-        settings["target"] = "\(Self.targetPath) (overlay upper)"
+        settings["target"] = bindTarget ? "\(containerTarget) (bind mount of \(bind))" : "\(Self.targetPath) (overlay upper)"
         settings["bundle"] = bundle
         var device: (major: UInt64, minor: UInt64)? = nil
         if throttled {
             guard let disk = Self.wholeDisk(holding: upper) else {
-                throw WritePathError.invalidInput(field: "\(Self.name).\(writeIOPS != nil ? "write_iops_limit" : "write_bps_limit")",
+                throw WritePathError.invalidInput(field: "\(layerName).\(writeIOPS != nil ? "write_iops_limit" : "write_bps_limit")",
                                                   message: "the scratch folder \(context.scratchDirectory) is on a filesystem without a block device (tmpfs?); nothing to throttle")
             }
             device = (disk.major, disk.minor)
@@ -317,21 +346,24 @@ public struct OCIRuncLayer: Layer {
         }
 
         let cgroupsPath = "/writepath/\(id)"
-        let spec = config(arguments: Self.engineArguments(workload), cgroupsPath: cgroupsPath, throttleDevice: device)
+        let spec = config(arguments: Self.engineArguments(workload, target: containerTarget), cgroupsPath: cgroupsPath,
+                          throttleDevice: device, bindSource: bindTarget ? bind : nil)
         let json = try JSONSerialization.data(withJSONObject: spec, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         try json.write(to: URL(fileURLWithPath: "\(bundle)/config.json"))
         try? json.write(to: URL(fileURLWithPath: "\(context.logDirectory)/oci-config.json"))
 
         let stdoutFile = "\(context.logDirectory)/engine-stdout.json"
         let args = ["run", "--bundle", bundle, id]
-        try? "\(runtime) \(args.joined(separator: " "))\n".write(toFile: "\(context.logDirectory)/command.txt", atomically: true, encoding: .utf8)
+        try? "\((runtimeCommand + args).joined(separator: " "))\n"
+            .write(toFile: "\(context.logDirectory)/command.txt", atomically: true, encoding: .utf8)
         let timeout = workload.runtime + workload.ramp_time + context.graceSeconds
-        let runtime = self.runtime
-        let r = try Command.run(runtime, args, timeout: timeout, stdoutFile: stdoutFile,
-                                onTimeout: { _ = try? Command.run(runtime, ["kill", id, "KILL"], timeout: 30) })
-        try? r.stderr.write(toFile: "\(context.logDirectory)/\(runtime)-stderr.log", atomically: true, encoding: .utf8)
+        let program = runtimeCommand[0], flags = Array(runtimeCommand.dropFirst())
+        let r = try runtimeRun(args, timeout: timeout, stdoutFile: stdoutFile,
+                               onTimeout: { _ = try? Command.run(program, flags + ["kill", id, "KILL"], timeout: 30) })
+        let stderrLog = "\(context.logDirectory)/\((program as NSString).lastPathComponent)-stderr.log"
+        try? r.stderr.write(toFile: stderrLog, atomically: true, encoding: .utf8)
 
-        let call = "\(runtime) run"
+        let call = "\(program) run"
         if r.timedOut {
             throw WritePathError.system(call: call, path: id, errno: ETIMEDOUT,
                                         hint: stopRequested.load(ordering: .relaxed) ? "interrupted" : "the container did not finish within \(Int(timeout)) s and was killed")
@@ -343,10 +375,10 @@ public struct OCIRuncLayer: Layer {
         }
         let document: ResultDocument
         do {
-            document = try JSONFormat.parse(data, source: "\(Self.name) engine output")
+            document = try JSONFormat.parse(data, source: "\(layerName) engine output")
         } catch {
             var hint = "exit \(r.status), no result: \(r.stderrTail())"
-            if r.status == 137, let memory { hint += " (killed: out of memory? oci-runc.memory is \(memory) bytes)" }
+            if r.status == 137, let memory { hint += " (killed: out of memory? \(layerName).memory is \(memory) bytes)" }
             throw WritePathError.system(call: call, path: id, errno: EIO, hint: hint)
         }
         guard var run = document.runs.first else {
@@ -356,19 +388,37 @@ public struct OCIRuncLayer: Layer {
         if r.status != 0 && run.status == "ok" {
             throw WritePathError.system(call: call, path: id, errno: EIO, hint: "exit \(r.status) although the result says ok: \(r.stderrTail())")
         }
-        run.layer = LayerInfo(name: Self.name, settings: settings)
+        if probeHostPageCache {
+            let hostTarget = bindTarget ? "\(bind)/target.dat" : "\(upper)\(Self.targetPath)"
+            if let cached = Self.hostCachedBytes(hostTarget) {
+                settings["host_page_cache_after_bytes"] = "\(cached)"
+                if workload.direct, cached > 0 {
+                    run.warnings.append("\(layerName): O_DIRECT did not reach the host: after the run the host page cache holds "
+                                        + "\(cached) bytes of the target "
+                                        + "(fincore \(hostTarget)); target.direct_io is the sandbox's own view")
+                }
+            }
+        }
+        run.layer = LayerInfo(name: layerName, settings: settings)
         run.rep = rep
         run.workload = workload
         return run
+    }
+
+    /// The bytes of `path` in the host page cache (`fincore --bytes`), or nil when fincore fails.
+    static func hostCachedBytes(_ path: String) -> UInt64? {
+        guard let r = try? Command.run("fincore", ["--bytes", "--noheadings", "--raw", "--output", "RES", path], timeout: 30), r.succeeded
+        else { return nil }
+        return UInt64(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
     /// Removes the container, the overlay mount, the bundle, upper and work folders and the
     /// empty `writepath` parent cgroups. Returns what could not be removed.
     func cleanup(id: String, rootfs: String, base: String) -> [String] {
         var problems: [String] = []
-        if let s = try? Command.run(runtime, ["state", id], timeout: 20), s.succeeded {
-            let d = try? Command.run(runtime, ["delete", "-f", id], timeout: 60)
-            if d?.succeeded != true { problems.append("\(runtime) delete -f \(id): \(d?.stderrTail() ?? "did not start")") }
+        if let s = try? runtimeRun(["state", id], timeout: 20), s.succeeded {
+            let d = try? runtimeRun(["delete", "-f", id], timeout: 60)
+            if d?.succeeded != true { problems.append("\(runtimeCommand[0]) delete -f \(id): \(d?.stderrTail() ?? "did not start")") }
         }
         if let p = Self.unmount(rootfs) {
             problems.append(p)

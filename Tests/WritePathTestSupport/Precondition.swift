@@ -42,6 +42,8 @@ public enum Precondition: String, CaseIterable, Sendable {
     case mkfsMinix, mkfsNtfs, mkfsExfat, mkfsExt4
     /// Root, unshare and python3: a host name can be set inside a UTS namespace.
     case utsNamespace
+    /// Root and the gvisor, nspawn and podman layers available (scripts/install-deps.sh runtimes).
+    case gvisor, nspawn, podman
 
     /// Preconditions whose absence does not fail a CI run, each with the reason it may be missing
     /// there. Everything else a CI machine must have: `make test` installs it.
@@ -80,6 +82,9 @@ public enum Precondition: String, CaseIterable, Sendable {
         case .mkfsExfat: "mkfs.exfat is not installed (exfatprogs; scripts/install-deps.sh build)"
         case .mkfsExt4: "mkfs.ext4 is not installed (e2fsprogs; scripts/install-deps.sh build)"
         case .utsNamespace: "needs root, unshare (util-linux) and python3 to set a host name in a UTS namespace"
+        case .gvisor: "the gvisor layer is unavailable here: it needs root and runsc (scripts/install-deps.sh runtimes)"
+        case .nspawn: "the nspawn layer is unavailable here: it needs root and systemd-nspawn (scripts/install-deps.sh runtimes)"
+        case .podman: "the podman layer is unavailable here: it needs root and podman (scripts/install-deps.sh runtimes)"
         }
     }
 
@@ -139,9 +144,15 @@ public enum Precondition: String, CaseIterable, Sendable {
         case .mkfsExfat: Command.which("mkfs.exfat") != nil
         case .mkfsExt4: Command.which("mkfs.ext4") != nil
         case .utsNamespace: geteuid() == 0 && Command.which("unshare") != nil && Command.which("python3") != nil
+        case .gvisor: geteuid() == 0 && layerAvailable(LayerSpec(name: "gvisor"))
+        case .nspawn: geteuid() == 0 && layerAvailable(LayerSpec(name: "nspawn"))
+        case .podman: geteuid() == 0 && layerAvailable(LayerSpec(name: "podman", parameters: ["runtime": "runc"]))
         }
     }
 
+    private static func layerAvailable(_ spec: LayerSpec) -> Bool {
+        (try? LayerRegistry.make(spec))?.availability().isAvailable ?? false
+    }
     private static let loopDeviceMet: Bool =
         geteuid() == 0 && Command.which("losetup") != nil && FileManager.default.fileExists(atPath: "/dev/loop-control")
     private static let crunOnHybridMet: Bool = {
