@@ -57,7 +57,8 @@ struct JobSemanticsTests {
         let (jobs, text, wall) = try run(stonewall: false)
         try #require(jobs.count == 2)
         let sum = jobs[0].iops + jobs[1].iops
-        #expect(abs(sum - 1000) < 60, "summed IOPS \(sum)")
+        // rate_iops is a ceiling: a loaded machine may fall a little short of it, never above.
+        #expect(sum > 850 && sum < 1030, "summed IOPS \(sum)")
         #expect(wall < 5.5, "two concurrent 3 s jobs took \(wall) s")
         #expect(abs(jobs[0].start.timeIntervalSince(jobs[1].start)) < 1.0)
         #expect(jobs.map(\.group) == [0, 0])
@@ -66,14 +67,14 @@ struct JobSemanticsTests {
         let group = try #require(text.components(separatedBy: "group 0 (first, second):\n").last)
         let iopsText = try #require(group.split(separator: " ").first { $0.hasPrefix("IOPS=") }).dropFirst(5)
         let groupIOPS = try #require(Double(iopsText), "\(group)")
-        #expect(abs(groupIOPS - 1000) < 60, "\(group)")
+        #expect(groupIOPS > 850 && groupIOPS < 1030, "\(group)")
     }
 
     @Test("with stonewall on the second: two 3 s phases of about 500 IOPS each, two groups")
     func stonewall() throws {
         let (jobs, text, wall) = try run(stonewall: true)
         try #require(jobs.count == 2)
-        for j in jobs { #expect(abs(j.iops - 500) < 30, "IOPS \(j.iops)") }
+        for j in jobs { #expect(j.iops > 425 && j.iops < 515, "IOPS \(j.iops)") }
         #expect(wall >= 6, "two phases of 3 s took only \(wall) s")
         // The second starts after the first has run its 3 s.
         #expect(jobs[1].start.timeIntervalSince(jobs[0].start) >= 2.9)
