@@ -15,7 +15,7 @@ build: deps
 
 ## The release binary links the Swift runtime statically, so containers and guests need only libc.
 release: deps
-	$(SWIFT) build -c release --static-swift-stdlib
+	$(SWIFT) build -c release --static-swift-stdlib --product writepath
 
 ## The main job: the shipped quick suite on every layer available here (host and containers;
 ## it says which are not and why), then the report: prints the table and where report.html is.
@@ -23,7 +23,7 @@ demo:
 	@scripts/install-deps.sh build containers
 	@scripts/stamp-commit.sh
 	@scripts/start-dockerd.sh || echo "make demo: docker is not available; its layers will be reported unavailable"
-	$(SWIFT) build -c release --static-swift-stdlib
+	$(SWIFT) build -c release --static-swift-stdlib --product writepath
 	@mkdir -p results
 	$(RELEASE) demo --results results
 
@@ -35,7 +35,7 @@ test:
 	@scripts/stamp-commit.sh
 	@scripts/start-dockerd.sh || echo "make test: docker is not available; its tests will say so and skip"
 	@scripts/fetch-xen.sh || echo "make test: Debian's Xen packages could not be fetched; the Xen tests will say so and skip"
-	$(SWIFT) build -c release --static-swift-stdlib
+	$(SWIFT) build -c release --static-swift-stdlib --product writepath
 	$(SWIFT) build --build-tests
 	WRITEPATH_ENGINE=$(CURDIR)/$(RELEASE) SWIFT=$(SWIFT) scripts/run-tests.sh --skip-build --no-parallel
 
