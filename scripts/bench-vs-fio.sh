@@ -51,7 +51,7 @@ else
     WRITEPATH=$ROOT/.build/release/writepath
     if [[ ! -x $WRITEPATH ]]; then
         echo "bench-vs-fio: $WRITEPATH is missing; building it (swift build -c release)" >&2
-        (cd "$ROOT" && swift build -c release) || die "swift build -c release failed"
+        (cd "$ROOT" && swift build -c release --product writepath) || die "swift build -c release failed"
         [[ -x $WRITEPATH ]] || die "the build finished but $WRITEPATH is still missing"
     fi
 fi
