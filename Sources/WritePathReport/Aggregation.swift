@@ -139,7 +139,10 @@ extension RunResult {
     /// The layer as a matrix named it (`docker-volume(write_iops_limit=500)`), else its name, without
     /// the parameters that only say where it writes (`LayerIdentity.locationParameters`): `host(directory=/tmp/x)`
     /// is `host`, so runs in different scratch folders are the same layer.
-    public var layerIdentity: String { LayerIdentity.of(layer.settings["spec"] ?? layer.name) }
+    public var layerIdentity: String { LayerIdentity.of(layerSpec) }
+    /// The layer exactly as the run was made in it, location parameters included: within one run
+    /// folder, `host` and `host(directory=/data)` are two layers.
+    public var layerSpec: String { layer.settings["spec"] ?? layer.name }
     /// Write when the run writes, else read.
     public var mainDirection: DirectionResult? { write ?? read }
     /// `write`, `read` or `-`.
@@ -148,6 +151,17 @@ extension RunResult {
 
 /// What makes two layers the same layer: the name and the parameters that change the write path.
 public enum LayerIdentity {
+    /// The label each run's layer goes by in one set of results: its identity, unless two layers
+    /// of the set differ only in where they write (`host` and `host(directory=/data)` side by
+    /// side), which then keep their full spec.
+    public static func labels(_ runs: [RunResult]) -> [String: String] {
+        var specsOf: [String: Set<String>] = [:]
+        for r in runs { specsOf[r.layerIdentity, default: []].insert(r.layerSpec) }
+        var out: [String: String] = [:]
+        for r in runs { out[r.layerSpec] = specsOf[r.layerIdentity]!.count > 1 ? r.layerSpec : r.layerIdentity }
+        return out
+    }
+
     /// Parameters that say where a layer writes, not how: settings, not identity.
     public static let locationParameters: Set<String> = ["directory", "path", "scratch", "scratch_root", "host_path", "filename"]
 
@@ -251,11 +265,13 @@ public struct Aggregation: Sendable {
     public static func group(_ runs: [RunResult]) -> [(layer: String, workload: String, runs: [RunResult])] {
         var order: [String] = []
         var groups: [String: (String, String, [RunResult])] = [:]
+        let labels = LayerIdentity.labels(runs)
         for r in runs {
+            let layer = labels[r.layerSpec]!
             var workload = r.workload.identity
             if let tag = r.sweep { workload += "@\(tag.parameter)=\(tag.value)" + (tag.tenants > 1 ? "x\(tag.tenants)" : "") }
-            let key = r.layerIdentity + "\u{0}" + workload
-            if groups[key] == nil { order.append(key); groups[key] = (r.layerIdentity, workload, []) }
+            let key = layer + "\u{0}" + workload
+            if groups[key] == nil { order.append(key); groups[key] = (layer, workload, []) }
             groups[key]!.2.append(r)
         }
         return order.map { groups[$0]! }.map { (layer: $0.0, workload: $0.1, runs: $0.2) }

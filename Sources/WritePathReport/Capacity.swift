@@ -228,9 +228,10 @@ public struct CapacityCurve: Sendable {
         struct Key: Hashable { var layer: String; var workload: String; var parameter: String; var tenants: Int }
         var order: [Key] = []
         var groups: [Key: [RunResult]] = [:]
+        let labels = LayerIdentity.labels(runs)
         for r in runs {
             guard let tag = r.sweep else { continue }
-            let k = Key(layer: r.layerIdentity, workload: r.workload.name, parameter: tag.parameter, tenants: tag.tenants)
+            let k = Key(layer: labels[r.layerSpec]!, workload: r.workload.name, parameter: tag.parameter, tenants: tag.tenants)
             if groups[k] == nil { order.append(k) }
             groups[k, default: []].append(r)
         }

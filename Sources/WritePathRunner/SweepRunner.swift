@@ -110,7 +110,7 @@ public final class SweepRunner {
         for r in doc.runs { if let k = Self.key(r) { tenantsRecorded[k, default: 0] += 1 } }
         let cut = Set(doc.runs.filter { $0.status == "interrupted" }.compactMap(Self.key))
         results = doc.runs.filter { r in
-            guard !ended.contains(r.layerIdentity), let k = Self.key(r) else { return true }
+            guard !ended.contains(r.layerSpec), let k = Self.key(r) else { return true }
             return !cut.contains(k) && tenantsRecorded[k] == info.tenants
         }
         layerInfos = info.layers
@@ -167,7 +167,7 @@ public final class SweepRunner {
     static func ended(_ stopReason: String) -> Bool { !stopReason.isEmpty && stopReason != "interrupted" }
 
     static func key(_ r: RunResult) -> RepetitionKey? {
-        r.sweep.map { RepetitionKey(layer: r.layerIdentity, step: $0.step, rep: r.rep) }
+        r.sweep.map { RepetitionKey(layer: r.layerSpec, step: $0.step, rep: r.rep) }
     }
 
     /// Runs every layer's sweep, or what remains of it when resuming. Returns the document also
@@ -264,7 +264,7 @@ public final class SweepRunner {
                         break
                     }
                 }
-                let stepRuns = results.filter { $0.layerIdentity == spec.description && $0.sweep?.step == step }
+                let stepRuns = results.filter { $0.layerSpec == spec.description && $0.sweep?.step == step }
                 let point = CapacityCurve.point(stepRuns, percentile: objective.percentile)
                 layerInfos[li].points.append(summary(step: step, value: value, runs: stepRuns, point: point))
                 if interrupted {

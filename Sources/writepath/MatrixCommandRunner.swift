@@ -130,7 +130,7 @@ enum MatrixSummary {
         var order: [String] = []
         var groups: [String: [RunResult]] = [:]
         for r in doc.runs {
-            let key = "\(r.layerIdentity) / \(r.workload.identity)"
+            let key = "\(r.layerSpec) / \(r.workload.identity)"
             if groups[key] == nil { order.append(key) }
             groups[key, default: []].append(r)
         }
