@@ -20,14 +20,10 @@ public enum FioJobFile {
         public var groupReporting = false
         public init() {}
 
-        /// Takes the scheduling keys; false for every other key (a workload option).
+        /// Takes the scheduling keys (the table's `.scheduling` entries); false for every other key.
         mutating func set(_ key: String, _ value: String?, field: String) throws -> Bool {
-            switch key.lowercased() {
-            case "stonewall", "wait_for_previous": stonewall = try Workload.boolean(value, field: field)
-            case "new_group": newGroup = try Workload.boolean(value, field: field)
-            case "group_reporting": groupReporting = try Workload.boolean(value, field: field)
-            default: return false
-            }
+            guard let property = Workload.option(named: key)?.scheduling else { return false }
+            self[keyPath: property] = try Workload.boolean(value, field: field)
             return true
         }
     }

@@ -17,15 +17,8 @@ public struct EngineSetup {
     public var buffers: [UnsafeMutableRawPointer]
     /// Bytes of each buffer (the block size).
     public var bufferLength: Int
-    /// io_uring: register the buffers (write_fixed) and the file.
-    public var fixedBuffers: Bool
-    public var registeredFile: Bool
-    /// io_uring: a kernel thread polls the submission queue.
-    public var sqPoll: Bool
-    /// io_uring: IOSQE_ASYNC on every Nth transfer; 0 never.
-    public var forceAsync: Int = 0
-    /// io_uring: where the job thread and its io-wq workers run.
-    public var colocation: IOWQColocation = .auto
+    /// io_uring's own options (registered buffers and file, SQPOLL, force_async, io-wq placement).
+    public var io_uring = IOUringOptions()
     /// The job's index (0-based): picks the CPU a colocated job is pinned to.
     public var job: Int = 0
 }

@@ -4,6 +4,76 @@ import Glibc
 import CLiburing
 import CWritePathShims
 
+/// io_uring's own workload options, as fio's engines/io_uring.c declares its own: stored in
+/// `Workload.io_uring`, declared in `options`, which `Workload.options` takes in. With another
+/// `ioengine` each must keep its default.
+public struct IOUringOptions: Equatable, Sendable {
+    /// Registered buffers (write_fixed). On by default.
+    public var fixedbufs = true
+    /// Registered file. On by default.
+    public var registerfiles = true
+    /// A kernel thread polls the submission queue.
+    public var sqthread_poll = false
+    /// IOSQE_ASYNC on every Nth I/O, as fio's `force_async`: the kernel hands it straight to an
+    /// io-wq worker thread instead of first trying to issue it without blocking. 0: never.
+    public var force_async = 0
+    /// Run the job thread and the kernel io-wq workers its I/O is handed to on one CPU
+    /// (writepath's own option). `auto` (default) does so when the target's writes are handed to
+    /// io-wq and iodepth is at most `IOUringEngine.colocationDepthLimit`.
+    public var iowq_colocate: IOWQColocation = .auto
+
+    public init() {}
+
+    static let options: [WorkloadOption] = [
+        .flag("fixedbufs", \.io_uring.fixedbufs, engine: .io_uring, help: "Registered buffers (write_fixed)."),
+        .flag("registerfiles", \.io_uring.registerfiles, engine: .io_uring, help: "Registered file."),
+        .flag("sqthread_poll", \.io_uring.sqthread_poll, engine: .io_uring, help: "A kernel submission-queue polling thread."),
+        .integer("force_async", \.io_uring.force_async, 0...Int(Int32.max), engine: .io_uring,
+                 help: "IOSQE_ASYNC on every Nth I/O (hand it straight to an io-wq worker); 0: never."),
+        .stored("iowq_colocate", \.io_uring.iowq_colocate, .value(placeholder: "auto|1|0"), engine: .io_uring, example: "auto",
+                help: "Run the job thread and its io-wq workers on one CPU; auto: when writes go to io-wq and iodepth <= \(IOUringEngine.colocationDepthLimit).",
+                parse: { text, field in
+                    switch text!.lowercased() {
+                    case "auto": return .auto
+                    case "1", "on", "yes", "true": return .on
+                    case "0", "off", "no", "false": return .off
+                    default:
+                        throw WritePathError.invalidInput(
+                            field: field, message: "\(quoted(text!.lowercased())) is not supported; expected auto, 1 or 0")
+                    }
+                }, format: { $0.optionValue }),
+    ]
+
+    /// Checks the options against each other.
+    func validate() throws {
+        if iowq_colocate == .on && sqthread_poll {
+            throw WritePathError.invalidInput(
+                field: "iowq_colocate",
+                message: "with sqthread_poll the kernel's polling thread submits, not the job thread; "
+                    + "give iowq_colocate=1 or sqthread_poll=1, not both")
+        }
+    }
+}
+
+/// Where the job thread and the kernel's io-wq workers run: writepath's `iowq_colocate`.
+public enum IOWQColocation: String, Codable, Sendable, CaseIterable {
+    /// Share one CPU when the target's I/O is handed to io-wq and the queue is shallow.
+    case auto
+    /// Always pin the job thread and its io-wq workers to one CPU.
+    case on
+    /// Never: the scheduler places both (fio's behaviour).
+    case off
+
+    /// The text form `set(_:_:)` accepts back.
+    var optionValue: String {
+        switch self {
+        case .auto: "auto"
+        case .on: "1"
+        case .off: "0"
+        }
+    }
+}
+
 /// The io_uring engine (liburing): batched submission and reaping in one system call
 /// (`io_uring_submit_and_wait`), registered buffers (write_fixed) and a registered file by
 /// default, a registered ring fd, and the newest task-run mode the kernel accepts
@@ -75,7 +145,7 @@ public final class IOUringEngine: IOEngine {
         var entries: UInt32 = 1
         while entries < UInt32(setup.depth) { entries <<= 1 }
         var attempts: [(UInt32, String)] = []
-        if setup.sqPoll {
+        if setup.io_uring.sqthread_poll {
             attempts.append((wp_ioring_setup_sqpoll(), "setup:sqpoll"))
         }
         attempts += [
@@ -99,7 +169,7 @@ public final class IOUringEngine: IOEngine {
                                         hint: Self.setupHint(errno: lastError))
         }
         if !chosen.isEmpty { setupFeatures += chosen.split(separator: ",").map(String.init) }
-        if setup.sqPoll && !chosen.contains("sqpoll") { setupFeatures.append("sqpoll:unavailable") }
+        if setup.io_uring.sqthread_poll && !chosen.contains("sqpoll") { setupFeatures.append("sqpoll:unavailable") }
 
         buffers = .allocate(capacity: setup.buffers.count)
         for (i, b) in setup.buffers.enumerated() { buffers[i] = b }
@@ -107,14 +177,14 @@ public final class IOUringEngine: IOEngine {
         cqes = .allocate(capacity: Int(cqeCapacity))
 
         var useFixedBuffers = false
-        if setup.fixedBuffers {
+        if setup.io_uring.fixedbufs {
             var iovecs = setup.buffers.map { iovec(iov_base: $0, iov_len: setup.bufferLength) }
             let r = io_uring_register_buffers(&ring, &iovecs, UInt32(iovecs.count))
             if r == 0 { useFixedBuffers = true; setupFeatures.append("fixed_buffers") } else { setupFeatures.append("fixed_buffers:unavailable(\(errnoName(-r)))") }
         }
         fixedBuffers = useFixedBuffers
         var useFixedFile = false
-        if setup.registeredFile {
+        if setup.io_uring.registerfiles {
             var fds: [Int32] = [setup.fd]
             let r = io_uring_register_files(&ring, &fds, 1)
             if r == 0 { useFixedFile = true; setupFeatures.append("registered_file") } else { setupFeatures.append("registered_file:unavailable(\(errnoName(-r)))") }
@@ -122,12 +192,12 @@ public final class IOUringEngine: IOEngine {
         fileIndex = useFixedFile ? 0 : setup.fd
         if io_uring_register_ring_fd(&ring) == 1 { setupFeatures.append("registered_ring_fd") }
         sqeFlags = useFixedFile ? UInt8(1 << IOSQE_FIXED_FILE_BIT) : 0
-        forceAsyncEvery = setup.forceAsync
+        forceAsyncEvery = setup.io_uring.force_async
         if forceAsyncEvery > 0 { setupFeatures.append("force_async:\(forceAsyncEvery)") }
-        colocation = setup.colocation
+        colocation = setup.io_uring.iowq_colocate
         depth = setup.depth
         job = setup.job
-        sqPoll = setup.sqPoll && chosen.contains("sqpoll")
+        sqPoll = setup.io_uring.sqthread_poll && chosen.contains("sqpoll")
         // With SQPOLL the kernel's polling thread submits and owns the io-wq workers.
         probeCountdown = sqPoll ? 0 : Self.probeCompletions
         // IORING_REGISTER_IOWQ_AFF places workers the io-wq creates from then on, not those that

@@ -87,9 +87,7 @@ final class JobRunner<Engine: IOEngine> {
         let w = workload
         let depth = w.iodepth
         let setup = EngineSetup(fd: fd, path: target.info.path, depth: depth, buffers: buffers,
-                                bufferLength: Int(w.bs), fixedBuffers: w.fixedbufs,
-                                registeredFile: w.registerfiles, sqPoll: w.sqthread_poll, forceAsync: w.force_async,
-                                colocation: w.iowq_colocate, job: job)
+                                bufferLength: Int(w.bs), io_uring: w.io_uring, job: job)
         let engine: Engine
         do {
             engine = try Engine(setup: setup)

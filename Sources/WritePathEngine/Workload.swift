@@ -71,25 +71,6 @@ public enum BufferPattern: String, Codable, Sendable, CaseIterable {
     case zero
 }
 
-/// Where the job thread and the kernel's io-wq workers run: writepath's `iowq_colocate`.
-public enum IOWQColocation: String, Codable, Sendable, CaseIterable {
-    /// Share one CPU when the target's I/O is handed to io-wq and the queue is shallow.
-    case auto
-    /// Always pin the job thread and its io-wq workers to one CPU.
-    case on
-    /// Never: the scheduler places both (fio's behaviour).
-    case off
-
-    /// The text form `set(_:_:)` accepts back.
-    var optionValue: String {
-        switch self {
-        case .auto: "auto"
-        case .on: "1"
-        case .off: "0"
-        }
-    }
-}
-
 /// One job's complete option set, named as fio names them.
 ///
 /// Sizes are bytes, times are seconds unless a name says otherwise. A `Workload` is what the
@@ -139,20 +120,8 @@ public struct Workload: Codable, Equatable, Sendable {
     public var buffer_pattern: BufferPattern = .random
     /// Seed of offsets and buffer contents.
     public var seed: UInt64 = 0x5EED_0F_F10
-    /// io_uring: registered buffers (write_fixed). On by default.
-    public var fixedbufs: Bool = true
-    /// io_uring: registered file. On by default.
-    public var registerfiles: Bool = true
-    /// io_uring: a kernel thread polls the submission queue.
-    public var sqthread_poll: Bool = false
-    /// io_uring: set IOSQE_ASYNC on every Nth I/O, as fio's `force_async`: the kernel hands it
-    /// straight to an io-wq worker thread instead of first trying to issue it without blocking.
-    /// 0: never (default).
-    public var force_async: Int = 0
-    /// io_uring: run the job thread and the kernel io-wq workers its I/O is handed to on one CPU
-    /// (writepath's own option). `auto` (default) does so when the target's writes are handed to
-    /// io-wq and iodepth is at most `IOUringEngine.colocationDepthLimit`.
-    public var iowq_colocate: IOWQColocation = .auto
+    /// io_uring's own options (`IOUringOptions`, declared in IOUringEngine.swift).
+    public var io_uring = IOUringOptions()
     /// Write the whole region once before the measured phase (after fallocate).
     public var prefill: Bool = false
     /// Stamp every written block and read the target back after the run (fio's `verify`).
@@ -174,212 +143,169 @@ public struct Workload: Codable, Equatable, Sendable {
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey {
-        case name, ioengine, rw, rwmixwrite, bs, iodepth, iodepth_batch_submit, iodepth_batch_complete_min, numjobs, size, offset, filename, directory, direct, sync, runtime, time_based, ramp_time, rate_iops, fsync, fdatasync, random_distribution, buffer_pattern, seed, fixedbufs, registerfiles, sqthread_poll, force_async, iowq_colocate, prefill, verify, fallocate, startdelay, end_fsync, unlink, engine
-    }
+    /// Every workload option, in the order help lists them: the common ones, then each engine's
+    /// own (declared in the engine's file). Adding an option is one entry here (or in its
+    /// engine's list) plus the property it sets.
+    public static let options: [WorkloadOption] = commonOptions + IOUringOptions.options + refusedFioOptions
 
-    /// Decodes a workload recorded by any version of writepath.result/1: a key an older version
-    /// did not write takes its default.
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        let d = Workload()
-        name = try c.decodeIfPresent(String.self, forKey: .name) ?? d.name
-        ioengine = try c.decodeIfPresent(EngineKind.self, forKey: .ioengine) ?? d.ioengine
-        rw = try c.decodeIfPresent(ReadWriteMode.self, forKey: .rw) ?? d.rw
-        rwmixwrite = try c.decodeIfPresent(Int.self, forKey: .rwmixwrite) ?? d.rwmixwrite
-        bs = try c.decodeIfPresent(UInt64.self, forKey: .bs) ?? d.bs
-        iodepth = try c.decodeIfPresent(Int.self, forKey: .iodepth) ?? d.iodepth
-        iodepth_batch_submit = try c.decodeIfPresent(Int.self, forKey: .iodepth_batch_submit) ?? d.iodepth_batch_submit
-        iodepth_batch_complete_min = try c.decodeIfPresent(Int.self, forKey: .iodepth_batch_complete_min) ?? d.iodepth_batch_complete_min
-        numjobs = try c.decodeIfPresent(Int.self, forKey: .numjobs) ?? d.numjobs
-        size = try c.decodeIfPresent(UInt64.self, forKey: .size) ?? d.size
-        offset = try c.decodeIfPresent(UInt64.self, forKey: .offset) ?? d.offset
-        filename = try c.decodeIfPresent(String.self, forKey: .filename) ?? d.filename
-        directory = try c.decodeIfPresent(String.self, forKey: .directory) ?? d.directory
-        direct = try c.decodeIfPresent(Bool.self, forKey: .direct) ?? d.direct
-        sync = try c.decodeIfPresent(Bool.self, forKey: .sync) ?? d.sync
-        runtime = try c.decodeIfPresent(Double.self, forKey: .runtime) ?? d.runtime
-        time_based = try c.decodeIfPresent(Bool.self, forKey: .time_based) ?? d.time_based
-        ramp_time = try c.decodeIfPresent(Double.self, forKey: .ramp_time) ?? d.ramp_time
-        rate_iops = try c.decodeIfPresent(Int.self, forKey: .rate_iops) ?? d.rate_iops
-        fsync = try c.decodeIfPresent(Int.self, forKey: .fsync) ?? d.fsync
-        fdatasync = try c.decodeIfPresent(Int.self, forKey: .fdatasync) ?? d.fdatasync
-        random_distribution = try c.decodeIfPresent(RandomDistribution.self, forKey: .random_distribution) ?? d.random_distribution
-        buffer_pattern = try c.decodeIfPresent(BufferPattern.self, forKey: .buffer_pattern) ?? d.buffer_pattern
-        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
-        fixedbufs = try c.decodeIfPresent(Bool.self, forKey: .fixedbufs) ?? d.fixedbufs
-        registerfiles = try c.decodeIfPresent(Bool.self, forKey: .registerfiles) ?? d.registerfiles
-        sqthread_poll = try c.decodeIfPresent(Bool.self, forKey: .sqthread_poll) ?? d.sqthread_poll
-        force_async = try c.decodeIfPresent(Int.self, forKey: .force_async) ?? d.force_async
-        iowq_colocate = try c.decodeIfPresent(IOWQColocation.self, forKey: .iowq_colocate) ?? d.iowq_colocate
-        prefill = try c.decodeIfPresent(Bool.self, forKey: .prefill) ?? d.prefill
-        verify = try c.decodeIfPresent(VerifyMethod.self, forKey: .verify) ?? d.verify
-        fallocate = try c.decodeIfPresent(String.self, forKey: .fallocate) ?? d.fallocate
-        startdelay = try c.decodeIfPresent(Double.self, forKey: .startdelay) ?? d.startdelay
-        end_fsync = try c.decodeIfPresent(Bool.self, forKey: .end_fsync) ?? d.end_fsync
-        unlink = try c.decodeIfPresent(Bool.self, forKey: .unlink) ?? d.unlink
-        engine = try c.decodeIfPresent(WorkloadEngine.self, forKey: .engine) ?? d.engine
-    }
-
-    /// The names of every option `set(_:_:)` accepts, as fio spells them.
-    public static let supportedOptions: [String] = [
-        "name", "ioengine", "rw", "readwrite", "rwmixwrite", "rwmixread", "bs", "blocksize", "iodepth",
-        "iodepth_batch_submit", "iodepth_batch", "iodepth_batch_complete_min", "numjobs", "size",
-        "offset", "filename", "directory", "direct", "buffered", "sync", "runtime", "time_based",
-        "ramp_time", "rate_iops", "fsync", "fdatasync", "random_distribution", "buffer_pattern",
-        "zero_buffers", "seed", "randseed", "fixedbufs", "registerfiles", "sqthread_poll", "force_async",
-        "iowq_colocate", "prefill", "thread", "group_reporting", "stonewall", "wait_for_previous", "new_group",
-        "verify", "fallocate", "startdelay", "end_fsync", "fsync_on_close", "unlink", "randrepeat", "norandommap",
-        "invalidate",
+    /// The options every engine takes.
+    static let commonOptions: [WorkloadOption] = [
+        .stored("name", \.name, .value(placeholder: "NAME"), example: "job", help: "Job name; it names the default target file.",
+                parse: { text, _ in text! }, format: { $0 }),
+        .choice("ioengine", \.ioengine, help: "The I/O engine; null does no I/O, to measure the harness."),
+        .choice("rw", aliases: ["readwrite"], \.rw, help: "The I/O pattern."),
+        .integer("rwmixwrite", \.rwmixwrite, 0...100, placeholder: "PERCENT", help: "Percentage of writes in randrw."),
+        .derived("rwmixread", .value(placeholder: "PERCENT"), help: "Percentage of reads in randrw (100 - rwmixwrite).") {
+            w, text, field in w.rwmixwrite = 100 - (try Workload.integer(text!, field: field, range: 0...100))
+        },
+        .bytes("bs", aliases: ["blocksize"], \.bs, example: "4k", default: "4k", help: "Block size in bytes; k/m/g suffixes."),
+        .integer("iodepth", \.iodepth, 1...32768, help: "I/Os in flight per job."),
+        .integer("iodepth_batch_submit", aliases: ["iodepth_batch"], \.iodepth_batch_submit, 0...32768,
+                 default: "0, all free slots", help: "Prepared I/Os per submission."),
+        .stored("iodepth_batch_complete_min", \.iodepth_batch_complete_min, .value(placeholder: "N"),
+                help: "Completions to wait for per reap (0 counts as 1).",
+                parse: { max(1, try Workload.integer($0!, field: $1, range: 0...32768)) }, format: { "\($0)" }),
+        .integer("numjobs", \.numjobs, 1...1024, help: "Threads, each with its own ring or context, on one target region."),
+        .stored("size", \.size, .value(placeholder: "SIZE"), example: "256m", default: "the target's size",
+                help: "Bytes of the region per job; k/m/g suffixes. Needed for a new file.",
+                parse: { try ByteSize.parse($0!, field: $1) }, format: { $0.map { "\($0)" } }),
+        .bytes("offset", \.offset, example: "256m", help: "Start of the region in bytes."),
+        .stored("filename", \.filename, .value(placeholder: "PATH"), example: "/dev/shm/wp.dat", default: "./NAME.JOB.0 per job",
+                help: "Target file or block device.", parse: { try Workload.path($0!, field: $1) }, format: { $0 }),
+        .stored("directory", \.directory, .value(placeholder: "DIR"), example: "/dev/shm", help: "Folder for default file names.",
+                parse: { try Workload.path($0!, field: $1) }, format: { $0 }),
+        .flag("direct", \.direct, help: "1: O_DIRECT; 0: buffered."),
+        .derived("buffered", .flag, help: "1: buffered I/O (the same as direct=0).") { w, text, field in
+            w.direct = !(try Workload.boolean(text, field: field))
+        },
+        .flag("sync", \.sync, help: "1: open with O_DSYNC."),
+        .seconds("runtime", \.runtime, help: "Seconds to run (suffixes ms, s, m, h); 0: until size is done."),
+        .flag("time_based", \.time_based, help: "Run for the whole runtime, wrapping around the region."),
+        .seconds("ramp_time", \.ramp_time, help: "Seconds of I/O before measuring; excluded from all metrics."),
+        .integer("rate_iops", \.rate_iops, 0...100_000_000, default: "0, unlimited", help: "I/Os per second per job."),
+        .integer("fsync", \.fsync, 0...Int(Int32.max), help: "fsync after every N writes; 0: never."),
+        .integer("fdatasync", \.fdatasync, 0...Int(Int32.max), help: "fdatasync after every N writes; 0: never."),
+        .stored("random_distribution", \.random_distribution, .value(placeholder: "uniform|zipf:THETA"), example: "zipf:1.2",
+                help: "How random offsets are distributed.",
+                parse: { try RandomDistribution.parse($0!, field: $1) }, format: { $0.description }),
+        .choice("buffer_pattern", \.buffer_pattern, lowercased: true, help: "What write buffers hold."),
+        .derived("zero_buffers", .flag, help: "1: write zeroes (the same as buffer_pattern=zero).") { w, text, field in
+            w.buffer_pattern = try Workload.boolean(text, field: field) ? .zero : .random
+        },
+        .stored("seed", aliases: ["randseed"], \.seed, .value(placeholder: "N"), help: "Seed of offsets and buffer contents.",
+                parse: { text, field in
+                    guard let s = UInt64(text!) else {
+                        throw WritePathError.invalidInput(field: field, message: "\(quoted(text!)) is not a whole number from 0 to \(UInt64.max)")
+                    }
+                    return s
+                }, format: { "\($0)" }),
+        .flag("prefill", \.prefill, help: "Write the whole region once before measuring."),
+        .stored("verify", \.verify, .value(placeholder: "crc32c|0"), example: "crc32c",
+                help: "crc32c: stamp every block and read the target back after the run.",
+                parse: { text, field in
+                    switch text!.lowercased() {
+                    case "crc32c", "crc32c-intel": return .crc32c
+                    case "0", "none", "false", "off": return VerifyMethod.none
+                    default:
+                        throw WritePathError.invalidInput(field: field, message: "'\(text!.lowercased())' is not supported; expected crc32c or 0")
+                    }
+                }, format: { $0.rawValue }),
+        .stored("fallocate", \.fallocate, .value(placeholder: "native|none"), example: "native",
+                help: "native: allocate a new file first; none: sparse (the writes allocate).",
+                parse: { text, field in
+                    switch text!.lowercased() {
+                    case "native", "posix", "1": return "native"
+                    case "none", "0": return "none"
+                    default:
+                        throw WritePathError.invalidInput(field: field, message: "'\(text!.lowercased())' is not supported; expected native or none")
+                    }
+                }, format: { $0 }),
+        .seconds("startdelay", \.startdelay, help: "Seconds to wait before the job starts."),
+        .flag("end_fsync", aliases: ["fsync_on_close"], \.end_fsync, help: "fsync the target once the job has ended (not timed)."),
+        .flag("unlink", \.unlink, help: "Remove the target files writepath created, after the run."),
+        .derived("randrepeat", .flag, help: "Accepted as fio's 1: the random sequence repeats for a seed.") { _, text, field in
+            // Offsets and buffers come from `seed`: the same sequence every run, as randrepeat=1.
+            guard try Workload.boolean(text, field: field) else {
+                throw WritePathError.invalidInput(
+                    field: field, message: "0 is not supported: writepath repeats its random sequence for a seed; give another seed=N instead")
+            }
+        },
+        .derived("norandommap", .flag, help: "Accepted as fio's 1: offsets are drawn without a map.") { _, text, field in
+            guard try Workload.boolean(text, field: field) else {
+                throw WritePathError.invalidInput(
+                    field: field, message: "0 is not supported: writepath draws random offsets without a map of written blocks, as norandommap=1")
+            }
+        },
+        .derived("invalidate", .flag, help: "Accepted as fio's 1: cached pages are dropped before measuring.") { _, text, field in
+            guard try Workload.boolean(text, field: field) else {
+                throw WritePathError.invalidInput(
+                    field: field, message: "0 is not supported: writepath always drops the target's cached pages before measuring, as invalidate=1")
+            }
+        },
+        .derived("thread", .flag, help: "Accepted as fio's: writepath's jobs are always threads.") { _, text, field in
+            _ = try Workload.boolean(text, field: field)
+        },
+        .scheduling("group_reporting", \.groupReporting, help: "Sum each group's jobs in the text output (job files)."),
+        .scheduling("stonewall", aliases: ["wait_for_previous"], \.stonewall,
+                    help: "Wait for the jobs before this one to end; starts a reporting group (job files)."),
+        .scheduling("new_group", \.newGroup, help: "Start a new reporting group (job files)."),
     ]
 
     /// fio options that real job files use and writepath does not take, each with the reason
     /// (what to use instead). Giving one is an error that says so, never silently ignored.
-    public static let refusedOptions: [String: String] = [
-        "create_on_open": "writepath creates and allocates every target before measuring, so creation is never timed",
-        "loops": "repeat runs with a matrix's repetitions (writepath run --matrix, sweep --repetitions) instead",
-        "nrfiles": "each job writes one file; use numjobs for several files",
-        "filesize": "each job writes one file of size bytes; use size",
-        "rate": "give the rate as rate_iops (I/Os per second per job)",
-        "refill_buffers": "buffers are filled once, before the run, so that no filling is timed",
-        "buffer_compress_percentage": "buffers are random (or zero with buffer_pattern=zero); partly compressible data is not made",
-        "cpus_allowed": "start writepath under taskset or a cpuset; iowq_colocate places io_uring's workers",
+    static let refusedFioOptions: [WorkloadOption] = [
+        .refused("create_on_open", "writepath creates and allocates every target before measuring, so creation is never timed"),
+        .refused("loops", "repeat runs with a matrix's repetitions (writepath run --matrix, sweep --repetitions) instead"),
+        .refused("nrfiles", "each job writes one file; use numjobs for several files"),
+        .refused("filesize", "each job writes one file of size bytes; use size"),
+        .refused("rate", "give the rate as rate_iops (I/Os per second per job)"),
+        .refused("refill_buffers", "buffers are filled once, before the run, so that no filling is timed"),
+        .refused("buffer_compress_percentage",
+                 "buffers are random (or zero with buffer_pattern=zero); partly compressible data is not made"),
+        .refused("cpus_allowed", "start writepath under taskset or a cpuset; iowq_colocate places io_uring's workers"),
     ]
+
+    /// Every option by each of its names.
+    static let optionsByName: [String: WorkloadOption] = Dictionary(
+        options.flatMap { o in o.names.map { ($0, o) } }, uniquingKeysWith: { first, _ in first })
+
+    /// The option `key` names (any case), or nil.
+    public static func option(named key: String) -> WorkloadOption? { optionsByName[key.lowercased()] }
+
+    /// Decodes a workload recorded by any version of writepath.result/1: a key an older version
+    /// did not write takes its default.
+    public init(from decoder: Decoder) throws {
+        self.init()
+        let c = try decoder.container(keyedBy: WorkloadCodingKey.self)
+        for option in Self.options { try option.decode?(&self, c) }
+        engine = try c.decodeIfPresent(WorkloadEngine.self, forKey: WorkloadCodingKey("engine")) ?? engine
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: WorkloadCodingKey.self)
+        for option in Self.options { try option.encode?(self, &c) }
+        try c.encode(engine, forKey: WorkloadCodingKey("engine"))
+    }
+
+    /// The names of every option `set(_:_:)` accepts, as fio spells them.
+    public static let supportedOptions: [String] = options.filter { !$0.isRefused }.flatMap(\.names)
+
+    /// fio options that real job files use and writepath does not take, each with the reason
+    /// (what to use instead).
+    public static let refusedOptions: [String: String] = Dictionary(
+        uniqueKeysWithValues: refusedFioOptions.compactMap { o in
+            if case let .refused(reason) = o.kind { (o.name, reason) } else { nil }
+        })
 
     /// Sets the option `key` from its text form, as a fio job file or a command line gives it.
     /// A `nil` value is a bare key (`time_based`), which means 1 for booleans.
     /// Throws `invalidInput` naming the key for an unknown key or a value it cannot accept.
     public mutating func set(_ key: String, _ value: String?) throws {
-        let k = key.lowercased()
-        let field = k
-        func required() throws -> String {
-            guard let v = value, !v.isEmpty else {
-                throw WritePathError.invalidInput(field: field, message: "needs a value, e.g. \(field)=\(Workload.example(field))")
-            }
-            return v
+        guard let option = Self.option(named: key) else {
+            throw WritePathError.invalidInput(
+                field: clipped(key), message: "unknown option; supported: \(Workload.supportedOptions.joined(separator: ", "))")
         }
-        switch k {
-        case "name": name = try required()
-        case "ioengine":
-            let v = try required()
-            guard let e = EngineKind(rawValue: v) else {
-                throw WritePathError.invalidInput(field: field, message: "\(quoted(v)) is not supported; expected one of \(EngineKind.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            ioengine = e
-        case "rw", "readwrite":
-            let v = try required()
-            guard let m = ReadWriteMode(rawValue: v) else {
-                throw WritePathError.invalidInput(field: field, message: "\(quoted(v)) is not supported; expected one of \(ReadWriteMode.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            rw = m
-        case "rwmixwrite": rwmixwrite = try Self.integer(try required(), field: field, range: 0...100)
-        case "rwmixread": rwmixwrite = 100 - (try Self.integer(try required(), field: field, range: 0...100))
-        case "bs", "blocksize":
-            bs = try ByteSize.parse(try required(), field: field)
-        case "iodepth": iodepth = try Self.integer(try required(), field: field, range: 1...32768)
-        case "iodepth_batch_submit", "iodepth_batch":
-            iodepth_batch_submit = try Self.integer(try required(), field: field, range: 0...32768)
-        case "iodepth_batch_complete_min":
-            iodepth_batch_complete_min = max(1, try Self.integer(try required(), field: field, range: 0...32768))
-        case "numjobs": numjobs = try Self.integer(try required(), field: field, range: 1...1024)
-        case "size": size = try ByteSize.parse(try required(), field: field)
-        case "offset": offset = try ByteSize.parse(try required(), field: field)
-        case "filename": filename = try Self.path(try required(), field: field)
-        case "directory": directory = try Self.path(try required(), field: field)
-        case "direct": direct = try Self.boolean(value, field: field)
-        case "buffered": direct = !(try Self.boolean(value, field: field))
-        case "sync": sync = try Self.boolean(value, field: field)
-        case "runtime": runtime = try Self.seconds(try required(), field: field)
-        case "time_based": time_based = try Self.boolean(value, field: field)
-        case "ramp_time": ramp_time = try Self.seconds(try required(), field: field)
-        case "rate_iops": rate_iops = try Self.integer(try required(), field: field, range: 0...100_000_000)
-        case "fsync": fsync = try Self.integer(try required(), field: field, range: 0...Int(Int32.max))
-        case "fdatasync": fdatasync = try Self.integer(try required(), field: field, range: 0...Int(Int32.max))
-        case "random_distribution": random_distribution = try RandomDistribution.parse(try required(), field: field)
-        case "buffer_pattern":
-            let v = try required()
-            guard let p = BufferPattern(rawValue: v.lowercased()) else {
-                throw WritePathError.invalidInput(field: field, message: "\(quoted(v)) is not supported; expected random or zero")
-            }
-            buffer_pattern = p
-        case "zero_buffers": buffer_pattern = try Self.boolean(value, field: field) ? .zero : .random
-        case "seed", "randseed":
-            let v = try required()
-            guard let s = UInt64(v) else {
-                throw WritePathError.invalidInput(field: field, message: "\(quoted(v)) is not a whole number from 0 to \(UInt64.max)")
-            }
-            seed = s
-        case "fixedbufs": fixedbufs = try Self.boolean(value, field: field)
-        case "registerfiles": registerfiles = try Self.boolean(value, field: field)
-        case "sqthread_poll": sqthread_poll = try Self.boolean(value, field: field)
-        case "force_async": force_async = try Self.integer(try required(), field: field, range: 0...Int(Int32.max))
-        case "iowq_colocate":
-            let v = try required().lowercased()
-            switch v {
-            case "auto": iowq_colocate = .auto
-            case "1", "on", "yes", "true": iowq_colocate = .on
-            case "0", "off", "no", "false": iowq_colocate = .off
-            default:
-                throw WritePathError.invalidInput(field: field, message: "\(quoted(v)) is not supported; expected auto, 1 or 0")
-            }
-        case "prefill": prefill = try Self.boolean(value, field: field)
-        case "verify":
-            let v = try required().lowercased()
-            switch v {
-            case "crc32c", "crc32c-intel": verify = .crc32c
-            case "0", "none", "false", "off": verify = .none
-            default:
-                throw WritePathError.invalidInput(field: field, message: "'\(v)' is not supported; expected crc32c or 0")
-            }
-        case "fallocate":
-            let v = try required().lowercased()
-            switch v {
-            case "native", "posix", "1": fallocate = "native"
-            case "none", "0": fallocate = "none"
-            default:
-                throw WritePathError.invalidInput(field: field, message: "'\(v)' is not supported; expected native or none")
-            }
-        case "startdelay": startdelay = try Self.seconds(try required(), field: field)
-        case "end_fsync", "fsync_on_close": end_fsync = try Self.boolean(value, field: field)
-        case "unlink": unlink = try Self.boolean(value, field: field)
-        case "randrepeat":
-            // Offsets and buffers come from `seed`: the same sequence every run, as randrepeat=1.
-            guard try Self.boolean(value, field: field) else {
-                throw WritePathError.invalidInput(field: field, message: "0 is not supported: writepath repeats its random sequence for a seed; give another seed=N instead")
-            }
-        case "norandommap":
-            guard try Self.boolean(value, field: field) else {
-                throw WritePathError.invalidInput(field: field, message: "0 is not supported: writepath draws random offsets without a map of written blocks, as norandommap=1")
-            }
-        case "invalidate":
-            guard try Self.boolean(value, field: field) else {
-                throw WritePathError.invalidInput(field: field, message: "0 is not supported: writepath always drops the target's cached pages before measuring, as invalidate=1")
-            }
-        case "thread", "group_reporting", "stonewall", "wait_for_previous", "new_group":
-            // writepath always runs jobs as threads and always reports per job and summed; the
-            // scheduling keys take effect in job files (FioJobFile.Scheduling), where there are
-            // several jobs to schedule.
-            _ = try Self.boolean(value, field: field)
-        default:
-            if let reason = Self.refusedOptions[k] {
-                throw WritePathError.invalidInput(field: field, message: "not supported: \(reason)")
-            }
-            throw WritePathError.invalidInput(field: clipped(key), message: "unknown option; supported: \(Workload.supportedOptions.joined(separator: ", "))")
-        }
-    }
-
-    static func example(_ field: String) -> String {
-        switch field {
-        case "bs", "blocksize": return "4k"
-        case "size", "offset": return "256m"
-        case "rw", "readwrite": return "randwrite"
-        case "ioengine": return "io_uring"
-        case "runtime", "ramp_time": return "10"
-        case "random_distribution": return "zipf:1.2"
-        case "buffer_pattern": return "random"
-        case "filename": return "/dev/shm/wp.dat"
-        default: return "1"
-        }
+        try option.parse(&self, value, key.lowercased())
     }
 
     /// Checks a path: no NUL character (C would cut the path there) and at most PATH_MAX bytes.
@@ -462,18 +388,12 @@ public struct Workload: Codable, Equatable, Sendable {
         if fsync > 0 && fdatasync > 0 {
             throw WritePathError.invalidInput(field: "fdatasync", message: "give either fsync or fdatasync, not both")
         }
-        if sqthread_poll && ioengine != .io_uring {
-            throw WritePathError.invalidInput(field: "sqthread_poll", message: "only applies to ioengine=io_uring")
+        // An engine's own options keep their defaults with another engine: never silently ignored.
+        let defaults = Workload()
+        for option in Self.options where option.engine != nil && option.engine != ioengine && option.differs(self, defaults) {
+            throw WritePathError.invalidInput(field: option.name, message: "only applies to ioengine=\(option.engine!.rawValue)")
         }
-        if force_async > 0 && ioengine != .io_uring {
-            throw WritePathError.invalidInput(field: "force_async", message: "only applies to ioengine=io_uring")
-        }
-        if iowq_colocate != .auto && ioengine != .io_uring {
-            throw WritePathError.invalidInput(field: "iowq_colocate", message: "only applies to ioengine=io_uring")
-        }
-        if iowq_colocate == .on && sqthread_poll {
-            throw WritePathError.invalidInput(field: "iowq_colocate", message: "with sqthread_poll the kernel's polling thread submits, not the job thread; give iowq_colocate=1 or sqthread_poll=1, not both")
-        }
+        if ioengine == .io_uring { try io_uring.validate() }
         if iodepth_batch_submit > iodepth {
             throw WritePathError.invalidInput(field: "iodepth_batch_submit", message: "\(iodepth_batch_submit) exceeds iodepth=\(iodepth)")
         }
@@ -513,44 +433,7 @@ extension Workload {
     /// The workload as `writepath run` options (`--rw=randwrite`), every option that differs
     /// from the default, so that the same workload can run in another process, container or guest.
     public var commandLineArguments: [String] {
-        let d = Workload()
-        var a: [String] = []
-        func add(_ k: String, _ v: String) { a.append("--\(k)=\(v)") }
-        if name != d.name { add("name", name) }
-        if ioengine != d.ioengine { add("ioengine", ioengine.rawValue) }
-        if rw != d.rw { add("rw", rw.rawValue) }
-        if rwmixwrite != d.rwmixwrite { add("rwmixwrite", "\(rwmixwrite)") }
-        if bs != d.bs { add("bs", "\(bs)") }
-        if iodepth != d.iodepth { add("iodepth", "\(iodepth)") }
-        if iodepth_batch_submit != d.iodepth_batch_submit { add("iodepth_batch_submit", "\(iodepth_batch_submit)") }
-        if iodepth_batch_complete_min != d.iodepth_batch_complete_min { add("iodepth_batch_complete_min", "\(iodepth_batch_complete_min)") }
-        if numjobs != d.numjobs { add("numjobs", "\(numjobs)") }
-        if let size { add("size", "\(size)") }
-        if offset != d.offset { add("offset", "\(offset)") }
-        if let filename { add("filename", filename) }
-        if let directory { add("directory", directory) }
-        if direct != d.direct { add("direct", direct ? "1" : "0") }
-        if sync != d.sync { add("sync", sync ? "1" : "0") }
-        if runtime != d.runtime { add("runtime", "\(runtime)") }
-        if time_based != d.time_based { add("time_based", time_based ? "1" : "0") }
-        if ramp_time != d.ramp_time { add("ramp_time", "\(ramp_time)") }
-        if rate_iops != d.rate_iops { add("rate_iops", "\(rate_iops)") }
-        if fsync != d.fsync { add("fsync", "\(fsync)") }
-        if fdatasync != d.fdatasync { add("fdatasync", "\(fdatasync)") }
-        if random_distribution != d.random_distribution { add("random_distribution", random_distribution.description) }
-        if buffer_pattern != d.buffer_pattern { add("buffer_pattern", buffer_pattern.rawValue) }
-        if seed != d.seed { add("seed", "\(seed)") }
-        if fixedbufs != d.fixedbufs { add("fixedbufs", fixedbufs ? "1" : "0") }
-        if registerfiles != d.registerfiles { add("registerfiles", registerfiles ? "1" : "0") }
-        if sqthread_poll != d.sqthread_poll { add("sqthread_poll", sqthread_poll ? "1" : "0") }
-        if force_async != d.force_async { add("force_async", "\(force_async)") }
-        if iowq_colocate != d.iowq_colocate { add("iowq_colocate", iowq_colocate.optionValue) }
-        if prefill != d.prefill { add("prefill", prefill ? "1" : "0") }
-        if verify != d.verify { add("verify", verify.rawValue) }
-        if fallocate != d.fallocate { add("fallocate", fallocate) }
-        if startdelay != d.startdelay { add("startdelay", "\(startdelay)") }
-        if end_fsync != d.end_fsync { add("end_fsync", end_fsync ? "1" : "0") }
-        if unlink != d.unlink { add("unlink", unlink ? "1" : "0") }
-        return a
+        let defaults = Workload()
+        return Self.options.compactMap { $0.argument(self, defaults: defaults) }
     }
 }

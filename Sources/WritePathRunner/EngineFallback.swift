@@ -20,9 +20,7 @@ struct EngineFallback: Sendable, Equatable {
         guard workload.ioengine == .io_uring else { return workload }
         var w = workload
         w.ioengine = engine
-        w.sqthread_poll = false
-        w.force_async = 0
-        w.iowq_colocate = .auto
+        w.io_uring = IOUringOptions()
         return w
     }
 

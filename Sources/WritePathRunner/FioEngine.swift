@@ -43,7 +43,7 @@ public enum FioEngine {
     public static func optionsLeftOut(_ w: Workload) -> [String] {
         let d = Workload()
         var out: [String] = []
-        if w.ioengine == .io_uring { out.append("iowq_colocate=\(w.iowq_colocate.rawValue) (writepath's own)") }
+        if w.ioengine == .io_uring { out.append("iowq_colocate=\(w.io_uring.iowq_colocate.rawValue) (writepath's own)") }
         if w.prefill != d.prefill { out.append("prefill=1 (writepath's own)") }
         if w.verify != d.verify { out.append("verify=\(w.verify.rawValue) (fio's verify phase differs)") }
         return out
@@ -86,10 +86,10 @@ public enum FioEngine {
         add("fallocate", w.fallocate)
         if w.ioengine == .io_uring {
             // io_uring options of fio's engine; fio refuses them with another engine.
-            add("fixedbufs", w.fixedbufs ? "1" : "0")
-            add("registerfiles", w.registerfiles ? "1" : "0")
-            add("sqthread_poll", w.sqthread_poll ? "1" : "0")
-            if w.force_async > 0 { add("force_async", "\(w.force_async)") }
+            add("fixedbufs", w.io_uring.fixedbufs ? "1" : "0")
+            add("registerfiles", w.io_uring.registerfiles ? "1" : "0")
+            add("sqthread_poll", w.io_uring.sqthread_poll ? "1" : "0")
+            if w.io_uring.force_async > 0 { add("force_async", "\(w.io_uring.force_async)") }
         }
         return a
     }

@@ -47,7 +47,7 @@ struct IOWQPlacementTests {
 
     @Test("iowq_colocate=0 leaves placement to the scheduler but still reports the finding")
     func off() throws {
-        let r = try run { $0.fsync = 1; $0.iowq_colocate = .off }
+        let r = try run { $0.fsync = 1; $0.io_uring.iowq_colocate = .off }
         #expect(r.engine.features.contains("iowq:punted"))
         #expect(colocated(r) == nil)
     }
@@ -57,13 +57,13 @@ struct IOWQPlacementTests {
         let auto = try run { $0.fsync = 4; $0.iodepth = 32 }
         #expect(auto.engine.features.contains("iowq:punted"))
         #expect(colocated(auto) == nil)
-        let asked = try run { $0.fsync = 4; $0.iodepth = 32; $0.iowq_colocate = .on }
+        let asked = try run { $0.fsync = 4; $0.iodepth = 32; $0.io_uring.iowq_colocate = .on }
         #expect(colocated(asked)?.hasSuffix("(requested)") == true)
     }
 
     @Test("force_async hands writes to io-wq and says so")
     func forceAsync() throws {
-        let r = try run { $0.force_async = 1; $0.iowq_colocate = .off }
+        let r = try run { $0.io_uring.force_async = 1; $0.io_uring.iowq_colocate = .off }
         #expect(r.engine.features.contains("force_async:1"))
         #expect(r.engine.features.contains("iowq:punted"))
     }

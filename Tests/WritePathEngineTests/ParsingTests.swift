@@ -94,13 +94,13 @@ struct ParsingTests {
         #expect(throws: WritePathError.self) { try w.validate() }
         w = Workload(); w.size = 1024; w.bs = 4096
         #expect(throws: WritePathError.self) { try w.validate() }
-        w = Workload(); w.sqthread_poll = true; w.ioengine = .libaio
+        w = Workload(); w.io_uring.sqthread_poll = true; w.ioengine = .libaio
         #expect(throws: WritePathError.self) { try w.validate() }
-        w = Workload(); w.force_async = 1; w.ioengine = .psync
+        w = Workload(); w.io_uring.force_async = 1; w.ioengine = .psync
         #expect(throws: WritePathError.self) { try w.validate() }
-        w = Workload(); w.iowq_colocate = .off; w.ioengine = .libaio
+        w = Workload(); w.io_uring.iowq_colocate = .off; w.ioengine = .libaio
         #expect(throws: WritePathError.self) { try w.validate() }
-        w = Workload(); w.iowq_colocate = .on; w.sqthread_poll = true
+        w = Workload(); w.io_uring.iowq_colocate = .on; w.io_uring.sqthread_poll = true
         #expect(throws: WritePathError.self) { try w.validate() }
         w = Workload(); w.size = 1 << 20
         try w.validate()
@@ -109,12 +109,12 @@ struct ParsingTests {
     @Test("io-wq options parse: force_async every N, iowq_colocate auto/1/0")
     func iowqOptions() throws {
         var w = Workload()
-        #expect(w.force_async == 0 && w.iowq_colocate == .auto)
+        #expect(w.io_uring.force_async == 0 && w.io_uring.iowq_colocate == .auto)
         try w.set("force_async", "4")
-        #expect(w.force_async == 4)
+        #expect(w.io_uring.force_async == 4)
         for (text, value) in [("1", IOWQColocation.on), ("on", .on), ("0", .off), ("no", .off), ("AUTO", .auto)] {
             try w.set("iowq_colocate", text)
-            #expect(w.iowq_colocate == value)
+            #expect(w.io_uring.iowq_colocate == value)
         }
     }
 

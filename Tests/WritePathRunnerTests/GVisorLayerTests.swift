@@ -78,12 +78,12 @@ struct GVisorLayerConfigTests {
     func fallbackApplies() throws {
         let f = try #require(try EngineFallback.parse(LayerParameters(layer: "gvisor", values: ["engine_fallback": "psync"])))
         var w = gvisorWorkload()
-        w.sqthread_poll = true
+        w.io_uring.sqthread_poll = true
         let applied = f.applied(to: w)
         #expect(applied.ioengine == .psync)
-        #expect(!applied.sqthread_poll)
+        #expect(!applied.io_uring.sqthread_poll)
         w.ioengine = .libaio
-        w.sqthread_poll = false
+        w.io_uring.sqthread_poll = false
         #expect(f.applied(to: w) == w)
         #expect(!f.replaces(w))
     }
