@@ -11,32 +11,33 @@ struct CompareCommand: ParsableCommand {
         commandName: "compare",
         abstract: "Compare results against a baseline; exit 1 when a metric regressed.",
         discussion: """
-            BASELINE and CURRENT are result folders or writepath.result/1 JSON files. For each layer ×
-            workload × metric (iops, bw_bytes_per_s, p50_ns, p99_ns, p99_9_ns, cpu_ns_per_io) the change
-            is the ratio of geometric means over ok repetitions, with a 95% Welch t interval on log
-            values. Relative to a layer (--relative-to, default host when both sides have it) the change
-            of each layer's ratio to that layer is compared, so a uniformly slower machine changes
-            nothing. One-sided p-values of all metrics × rows are corrected together (--correction,
-            --alpha). regressed: significantly worse after the correction and beyond the threshold;
-            improved: the same, better; unchanged: the interval within ±threshold; inconclusive:
+            BASELINE and CURRENT are result folders or writepath.result/1 JSON files. For each layer × \
+            workload × metric (iops, bw_bytes_per_s, p50_ns, p99_ns, p99_9_ns, cpu_ns_per_io) the change \
+            is the ratio of geometric means over ok repetitions, with a 95% Welch t interval on log \
+            values. Relative to a layer (--relative-to, default host when both sides have it) the change \
+            of each layer's ratio to that layer is compared, so a uniformly slower machine changes \
+            nothing. One-sided p-values of all metrics × rows are corrected together (--correction, \
+            --alpha). regressed: significantly worse after the correction and beyond the threshold; \
+            improved: the same, better; unchanged: the interval within ±threshold; inconclusive: \
             otherwise, including "n too small" (fewer than 3 ok repetitions in a group: no interval).
-            Exit codes: 0 nothing regressed (or --first-run wrote the baseline), 1 something regressed,
+
+            Exit codes: 0 nothing regressed (or --first-run wrote the baseline), 1 something regressed, \
             2 invalid input.
             """)
 
     @Argument(help: "The reference results (folder or JSON file).") var baseline: String
     @Argument(help: "The results to judge (folder or JSON file).") var current: String
-    @Option(name: .customLong("threshold"), help: "Smallest change that matters, in percent (default 5).") var threshold = 5.0
+    @Option(name: .customLong("threshold"), help: "Smallest change that matters, in percent.") var threshold = 5.0
     @Option(name: .customLong("metric"), help: "Compare only these metrics (repeatable): iops, bw_bytes_per_s, p50_ns, p99_ns, p99_9_ns, cpu_ns_per_io.")
     var metrics: [String] = []
     @Option(name: .customLong("relative-to"),
             help: "Compare each layer's ratio to LAYER (default: host when both sides have it), or none for absolute numbers.")
     var relativeTo: String?
-    @Option(name: .customLong("alpha"), help: "Family-wise level over all metrics × rows (default 0.05).")
+    @Option(name: .customLong("alpha"), help: "Family-wise level over all metrics × rows.")
     var alpha = Comparison.defaultAlpha
     @Option(name: .customLong("correction"), help: "holm (default: no false call anywhere, alpha) or bh (Benjamini-Hochberg FDR).")
     var correction = "holm"
-    @Option(name: .customLong("output-format"), help: "text (default) or json (every verdict with its numbers).") var outputFormat = "text"
+    @Option(name: .customLong("output-format"), help: "text or json (every verdict with its numbers).") var outputFormat = "text"
     @Option(name: .customLong("match-layer"),
             help: "CURRENT_LAYER=BASELINE_LAYER: judge CURRENT's layer as BASELINE's (an A/B of a setting, e.g. a cap); repeatable.")
     var matchLayers: [String] = []

@@ -9,7 +9,7 @@ struct LayersCommand: ParsableCommand {
         commandName: "layers",
         abstract: "List the layers and whether each can run on this machine.")
 
-    @Option(name: .customLong("output-format"), help: "text (default) or json.") var outputFormat: String = "text"
+    @Option(name: .customLong("output-format"), help: "text or json.") var outputFormat: String = "text"
 
     func validate() throws {
         guard ["text", "json"].contains(outputFormat) else {

@@ -10,20 +10,21 @@ struct ReportCommand: ParsableCommand {
         commandName: "report",
         abstract: "Aggregate results into report.html, report.csv and summary.md.",
         discussion: """
-            RESULTS are matrix run folders (results/<run id>), folders of result JSON files, or
-            writepath.result/1 JSON files. The report goes into the folder given (for files: next
-            to the first file) unless --output-dir says otherwise. Medians over repetitions with 95%
+            RESULTS are matrix run folders (results/<run id>), folders of result JSON files, or \
+            writepath.result/1 JSON files. The report goes into the folder given (for files: next \
+            to the first file) unless --output-dir says otherwise. Medians over repetitions with 95% \
             bootstrap intervals; latency percentiles from the merged histograms.
+
             Exit codes: 0 written, 1 a file could not be written, 2 invalid input.
             """)
 
     @Argument(help: "Results folders or writepath.result/1 JSON files.") var results: [String] = []
     @Option(name: .customLong("output-dir"), help: "Folder for the report files (created).") var outputDirectory: String?
-    @Option(name: .customLong("baseline-layer"), help: "The layer others are compared with (default host).") var baselineLayer = "host"
-    @Option(name: .customLong("cv-threshold"), help: "Flag a layer × workload as noisy above this IOPS coefficient of variation (default 0.1 = 10%).")
+    @Option(name: .customLong("baseline-layer"), help: "The layer others are compared with.") var baselineLayer = "host"
+    @Option(name: .customLong("cv-threshold"), help: "Flag a layer × workload as noisy above this IOPS coefficient of variation (0.1 = 10%).")
     var cvThreshold = 0.1
     @Option(name: .customLong("import-fio"), help: "Also read fio JSON output (fio --output-format=json); repeatable.") var importFio: [String] = []
-    @Option(name: .customLong("as-layer"), help: "The layer name for --import-fio runs (default fio).") var asLayer = "fio"
+    @Option(name: .customLong("as-layer"), help: "The layer name for --import-fio runs.") var asLayer = "fio"
     @Option(name: .customLong("slo"), help: "Latency objective for sweep results' Capacity section, e.g. p99=2ms (default: the one the sweep recorded).")
     var slo: String?
     @Flag(name: .customLong("quiet"), help: "Print only where the report is.") var quiet = false

@@ -142,8 +142,8 @@ struct DemoCommand: ParsableCommand {
         abstract: "Run the quick suite on every layer available here and write the report (about 4-5 minutes).",
         discussion: "The suite:\n\n\(Suites.quick)")
 
-    @Option(name: .customLong("suite"), help: "quick (default), standard or full.") var suite = "quick"
-    @Option(name: .customLong("results"), help: "Folder for the run folder (default results).") var results = "results"
+    @Option(name: .customLong("suite"), help: "quick, standard or full.") var suite = "quick"
+    @Option(name: .customLong("results"), help: "Folder for the run folder.") var results = "results"
     @Flag(name: .customLong("quiet"), help: "No progress line.") var quiet = false
 
     func validate() throws {

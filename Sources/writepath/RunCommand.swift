@@ -12,17 +12,19 @@ struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run write workloads on this host (fio options or a fio job file).",
+        usage: "writepath run [<workload options>] [<options>] [<job-file>]",
         discussion: """
             Options are fio's: writepath run --rw=randwrite --bs=4k --iodepth=32 --size=256m \
             --runtime=10 --time_based --filename=/dev/shm/wp.dat
-            With JOBFILE, each job section is one workload; options given on the command line
-            override the file's for every job. As in fio, the jobs start together unless
+
+            With JOBFILE, each job section is one workload; options given on the command line \
+            override the file's for every job. As in fio, the jobs start together unless \
             stonewall (wait_for_previous) makes one wait for those before it.
             """)
 
     @Argument(help: "A fio job file ([global] plus job sections).") var jobFile: String?
-    @OptionGroup(title: "Workload (fio names)") var workload: WorkloadOptions
-    @Option(name: .customLong("output-format"), help: "text (default), json or csv.") var outputFormat: String = "text"
+    @OptionGroup var workload: WorkloadOptions
+    @Option(name: .customLong("output-format"), help: "text, json or csv.") var outputFormat: String = "text"
     @Option(
         name: .customLong("output"),
         help: "Write the output to FILE instead of stdout (a regular file is replaced atomically; a device, FIFO or symlink is written in place).")

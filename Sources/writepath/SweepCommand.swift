@@ -10,6 +10,7 @@ struct SweepCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweep",
         abstract: "Step the offered load in each layer: throughput-latency curves, the SLO point and the knee.",
+        usage: "writepath sweep [<workload options>] [<options>]",
         discussion: """
             For each --layer in turn, runs the workload at every step of --sweep (default iodepth=1:max=256, \
             that is 1, 2, 4 ... 256), each step a normal run in the result schema tagged with runs[].sweep, \
@@ -37,7 +38,7 @@ struct SweepCommand: ParsableCommand {
     @Option(
         name: .customLong("layer"), help: "A layer, repeatable: host, docker-volume, docker-volume:write_iops_limit=500 (default host).")
     var layers: [String] = []
-    @OptionGroup(title: "Workload (fio names)") var workload: WorkloadOptions
+    @OptionGroup var workload: WorkloadOptions
     @Option(
         name: .customLong("sweep"),
         help: "iodepth=1,2,4,8 | iodepth=1:max=256 | rate_iops=1000:step=1000:max=20k | ...:factor=2 (default iodepth=1:max=256).")

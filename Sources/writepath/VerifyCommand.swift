@@ -15,8 +15,8 @@ struct VerifyCommand: ParsableCommand {
 
     @Option(name: .customLong("filename"), help: "The target that was written.") var filename: String
     @Option(name: .customLong("state"), help: "The state file (default: FILENAME.wpverify).") var state: String?
-    @Option(name: .customLong("direct"), help: "1: read with O_DIRECT (default), 0: through the page cache.") var direct: String = "1"
-    @Option(name: .customLong("output-format"), help: "text (default) or json.") var outputFormat: String = "text"
+    @Option(name: .customLong("direct"), help: "1: read with O_DIRECT, 0: through the page cache.") var direct: String = "1"
+    @Option(name: .customLong("output-format"), help: "text or json.") var outputFormat: String = "text"
 
     func validate() throws {
         guard ["text", "json"].contains(outputFormat) else {

@@ -1,80 +1,31 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import WritePathEngine
 
-/// The engine's workload options, named as fio names them. Each is text here and is parsed by
-/// `Workload.set`, the same code that reads fio job files, so both accept exactly the same values.
+/// The workload options of `run` and `sweep`, read from the option table (`Workload.options`)
+/// rather than declared here one by one. `extract` takes them out of the command line before the
+/// argument parser sees it, in the spellings fio takes (`--rw=randwrite`, `--rw randwrite`, a bare
+/// `--time_based`, `--time_based 0`, aliases such as `--readwrite`), and hands them on in the
+/// hidden `--workload-option NAME=VALUE`; `helpSection` lists the table in `--help`.
 struct WorkloadOptions: ParsableArguments {
-    @Option(name: .customLong("name"), help: "Job name (default: job).") var name: String?
-    @Option(name: .customLong("ioengine"), help: "io_uring (default), libaio, psync or null.") var ioengine: String?
-    @Option(name: [.customLong("rw"), .customLong("readwrite")], help: "write (default), randwrite, read, randread or randrw.") var rw: String?
-    @Option(name: .customLong("rwmixwrite"), help: "Percentage of writes in randrw (default 50).") var rwmixwrite: String?
-    @Option(name: .customLong("rwmixread"), help: "Percentage of reads in randrw.") var rwmixread: String?
-    @Option(name: [.customLong("bs"), .customLong("blocksize")], help: "Block size in bytes; k/m/g suffixes (default 4k).") var bs: String?
-    @Option(name: .customLong("iodepth"), help: "I/Os in flight per job (default 1).") var iodepth: String?
-    @Option(name: [.customLong("iodepth_batch_submit"), .customLong("iodepth_batch")], help: "Prepared I/Os per submission (default: all free slots).") var iodepthBatchSubmit: String?
-    @Option(name: .customLong("iodepth_batch_complete_min"), help: "Completions to wait for per reap (default 1).") var iodepthBatchCompleteMin: String?
-    @Option(name: .customLong("numjobs"), help: "Threads, each with its own ring (default 1).") var numjobs: String?
-    @Option(name: .customLong("size"), help: "Bytes of the region per job; k/m/g suffixes. Needed for a new file.") var size: String?
-    @Option(name: .customLong("offset"), help: "Start of the region in bytes (default 0).") var offset: String?
-    @Option(name: .customLong("filename"), help: "Target file or block device (default: ./NAME.JOB.0 per job).") var filename: String?
-    @Option(name: .customLong("directory"), help: "Folder for default file names.") var directory: String?
-    @Option(name: .customLong("direct"), help: "1: O_DIRECT (default); 0: buffered.") var direct: String?
-    @Option(name: .customLong("sync"), help: "1: open with O_DSYNC.") var sync: String?
-    @Option(name: .customLong("runtime"), help: "Seconds to run (suffixes ms, s, m, h); 0: until size is done.") var runtime: String?
-    @Option(name: .customLong("time_based"), help: "1: run for the whole runtime, wrapping around the region.") var timeBased: String?
-    @Option(name: .customLong("ramp_time"), help: "Seconds of I/O before measuring; excluded from all metrics.") var rampTime: String?
-    @Option(name: .customLong("rate_iops"), help: "I/Os per second per job (default: unlimited).") var rateIops: String?
-    @Option(name: .customLong("fsync"), help: "fsync after every N writes.") var fsync: String?
-    @Option(name: .customLong("fdatasync"), help: "fdatasync after every N writes.") var fdatasync: String?
-    @Option(name: .customLong("random_distribution"), help: "uniform (default) or zipf:THETA.") var randomDistribution: String?
-    @Option(name: .customLong("buffer_pattern"), help: "random (default) or zero.") var bufferPattern: String?
-    @Option(name: [.customLong("seed"), .customLong("randseed")], help: "Seed of offsets and buffer contents.") var seed: String?
-    @Option(name: .customLong("fixedbufs"), help: "io_uring registered buffers (default 1).") var fixedbufs: String?
-    @Option(name: .customLong("registerfiles"), help: "io_uring registered file (default 1).") var registerfiles: String?
-    @Option(name: .customLong("sqthread_poll"), help: "1: io_uring kernel submission-queue polling thread.") var sqthreadPoll: String?
-    @Option(name: .customLong("force_async"), help: "io_uring: IOSQE_ASYNC on every Nth I/O (hand it straight to an io-wq worker); 0: never.") var forceAsync: String?
-    @Option(name: .customLong("iowq_colocate"), help: "io_uring: run the job thread and its io-wq workers on one CPU: auto (default: when writes go to io-wq and iodepth <= 8), 1 or 0.") var iowqColocate: String?
-    @Option(name: .customLong("prefill"), help: "1: write the whole region once before measuring.") var prefill: String?
-    @Option(name: .customLong("verify"), help: "crc32c: stamp every block and read the target back after the run.") var verify: String?
-    @Option(name: .customLong("fallocate"), help: "native (default): allocate a new file first; none: sparse.") var fallocate: String?
-    @Option(name: .customLong("startdelay"), help: "Seconds to wait before the job starts.") var startdelay: String?
-    @Option(name: [.customLong("end_fsync"), .customLong("fsync_on_close")], help: "1: fsync the target once the job has ended (not timed).") var endFsync: String?
-    @Option(name: .customLong("unlink"), help: "1: remove the target files writepath created, after the run.") var unlink: String?
-    @Option(name: .customLong("randrepeat"), help: "Accepted as fio's 1: the random sequence repeats for a seed.") var randrepeat: String?
-    @Option(name: .customLong("norandommap"), help: "Accepted as fio's 1: offsets are drawn without a map.") var norandommap: String?
-    @Option(name: .customLong("invalidate"), help: "Accepted as fio's 1: cached pages are dropped before measuring.") var invalidate: String?
-    @Option(name: [.customLong("stonewall"), .customLong("wait_for_previous")], help: "Accepted as fio's: one command-line job waits for none.") var stonewall: String?
-    @Option(name: .customLong("new_group"), help: "Accepted as fio's: one command-line job is its own group.") var newGroup: String?
-    @Option(name: .customLong("buffered"), help: "1: buffered I/O (the same as --direct=0).") var buffered: String?
-    @Option(name: .customLong("zero_buffers"), help: "1: write zeroes (the same as --buffer_pattern=zero).") var zeroBuffers: String?
-    @Option(name: .customLong("thread"), help: "Accepted as fio's: writepath's jobs are always threads.") var thread: String?
-    @Option(name: .customLong("group_reporting"), help: "Accepted as fio's: one command-line job is its own group.") var groupReporting: String?
+    /// The hidden option `extract` passes the workload options in.
+    static let carrier = "workload-option"
+    /// Subcommands that take workload options.
+    static let subcommands: Set<String> = ["run", "sweep"]
 
-    /// Boolean options that may be given bare (`--time_based`), as fio allows.
-    static let booleanNames: Set<String> = [
-        "direct", "sync", "time_based", "fixedbufs", "registerfiles", "sqthread_poll", "prefill", "buffered",
-        "zero_buffers", "thread", "group_reporting", "end_fsync", "fsync_on_close", "unlink",
-        "randrepeat", "norandommap", "invalidate", "stonewall", "wait_for_previous", "new_group",
-    ]
+    @Option(name: .customLong(carrier), help: .hidden) var carried: [String] = []
 
-    /// The options given, as (fio name, text) in a fixed order.
+    /// The options given, as (fio name, text), each once with its last value, in table order
+    /// (so that `--buffered` after `--direct` means what it means in a job file).
     var given: [(String, String)] {
-        let all: [(String, String?)] = [
-            ("name", name), ("ioengine", ioengine), ("rw", rw), ("rwmixwrite", rwmixwrite), ("rwmixread", rwmixread),
-            ("bs", bs), ("iodepth", iodepth), ("iodepth_batch_submit", iodepthBatchSubmit),
-            ("iodepth_batch_complete_min", iodepthBatchCompleteMin), ("numjobs", numjobs), ("size", size),
-            ("offset", offset), ("filename", filename), ("directory", directory), ("direct", direct), ("sync", sync),
-            ("runtime", runtime), ("time_based", timeBased), ("ramp_time", rampTime), ("rate_iops", rateIops),
-            ("fsync", fsync), ("fdatasync", fdatasync), ("random_distribution", randomDistribution),
-            ("buffer_pattern", bufferPattern), ("seed", seed), ("fixedbufs", fixedbufs),
-            ("registerfiles", registerfiles), ("sqthread_poll", sqthreadPoll), ("force_async", forceAsync),
-            ("iowq_colocate", iowqColocate), ("prefill", prefill),
-            ("verify", verify), ("fallocate", fallocate), ("buffered", buffered), ("zero_buffers", zeroBuffers),
-            ("thread", thread), ("group_reporting", groupReporting), ("startdelay", startdelay), ("end_fsync", endFsync),
-            ("unlink", unlink), ("randrepeat", randrepeat), ("norandommap", norandommap), ("invalidate", invalidate),
-            ("stonewall", stonewall), ("new_group", newGroup),
-        ]
-        return all.compactMap { k, v in v.map { (k, $0) } }
+        var last: [String: String] = [:]
+        for c in carried {
+            let kv = c.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            last[kv[0]] = kv.count > 1 ? kv[1] : "1"
+        }
+        return Workload.options.compactMap { o in last[o.name].map { (o.name, $0) } }
     }
 
     /// Applies the given options on top of `workload`.
@@ -82,38 +33,129 @@ struct WorkloadOptions: ParsableArguments {
         for (k, v) in given { try workload.set(k, v) }
     }
 
-    /// fio options writepath refuses (`Workload.refusedOptions`) are refused on the command line
-    /// as in a job file: with the reason, not as an unknown option.
-    static func refuseUnsupported(_ arguments: [String]) throws {
-        for a in arguments where a.hasPrefix("--") {
+    /// Values a bare flag may be followed by as its own argument (`--time_based 0`).
+    static let booleanWords: Set<String> = ["0", "1", "true", "false", "yes", "no", "on", "off"]
+
+    /// The command line with the workload options of `run` and `sweep` turned into the hidden
+    /// carrier option; fio options writepath refuses are refused with the reason, for any
+    /// subcommand, as in a job file.
+    static func extract(_ arguments: [String]) throws -> [String] {
+        let end = arguments.firstIndex(of: "--") ?? arguments.endIndex
+        for a in arguments[..<end] where a.hasPrefix("--") {
             let key = String(a.dropFirst(2).prefix { $0 != "=" })
             if let reason = Workload.refusedOptions[key] {
                 throw WritePathError.invalidInput(field: key, message: "not supported: \(reason)")
             }
         }
-    }
-
-    /// Rewrites bare boolean flags (`--time_based`) to `--time_based=1` so that they parse as
-    /// options, the way fio accepts them.
-    static func normalize(_ arguments: [String]) -> [String] {
-        var out: [String] = []
-        var i = 0
-        while i < arguments.count {
+        guard let subcommand = arguments.first, subcommands.contains(subcommand) else { return arguments }
+        var carried: [String] = [], rest: [String] = []
+        var i = 1
+        while i < end {
             let a = arguments[i]
-            if a.hasPrefix("--"), !a.contains("="), booleanNames.contains(String(a.dropFirst(2))) {
-                let next = i + 1 < arguments.count ? arguments[i + 1] : nil
-                if let n = next, ["0", "1", "true", "false", "yes", "no", "on", "off"].contains(n.lowercased()) {
-                    out.append("\(a)=\(n)")
-                    i += 2
-                    continue
-                }
-                out.append("\(a)=1")
-                i += 1
+            i += 1
+            let key = String(a.dropFirst(2).prefix { $0 != "=" })
+            guard a.hasPrefix("--"), let option = Workload.option(named: key), option.names.contains(key) else {
+                rest.append(a)
                 continue
             }
-            out.append(a)
-            i += 1
+            var value = a.contains("=") ? String(a.drop { $0 != "=" }.dropFirst()) : nil
+            switch option.kind {
+            case .flag:
+                if value == nil, i < end, booleanWords.contains(arguments[i].lowercased()) {
+                    value = arguments[i]
+                    i += 1
+                }
+            case .value:
+                if value == nil, i < end, !arguments[i].hasPrefix("--") {
+                    value = arguments[i]
+                    i += 1
+                }
+                guard let v = value, !v.isEmpty else {
+                    throw WritePathError.invalidInput(
+                        field: option.name, message: "missing value for '--\(key)'; give one, e.g. --\(key)=\(option.example)")
+                }
+            case .refused: break
+            }
+            carried.append("--\(carrier)=\(option.name)" + (value.map { "=\($0)" } ?? ""))
         }
+        return [subcommand] + carried + rest + arguments[end...]
+    }
+
+    // MARK: - Help
+
+    /// Whether `arguments` ask for the help of a subcommand that takes workload options.
+    static func asksForHelp(_ arguments: [String]) -> Bool {
+        guard let first = arguments.first else { return false }
+        if first == "help" { return arguments.dropFirst().first.map(subcommands.contains) ?? false }
+        let end = arguments.firstIndex(of: "--") ?? arguments.endIndex
+        return subcommands.contains(first) && arguments[..<end].contains { $0 == "--help" || $0 == "-h" }
+    }
+
+    /// The help of a subcommand with the table's options added before its own (`OPTIONS:`).
+    static func help(_ text: String, width: Int = terminalWidth) -> String {
+        let section = helpSection(width: width)
+        guard let at = text.range(of: "\nOPTIONS:\n") else { return text + "\n" + section }
+        return String(text[..<at.lowerBound]) + "\n" + section + String(text[at.lowerBound...])
+    }
+
+    /// The table as help: the common options, then each engine's, then the refused fio options,
+    /// laid out as the argument parser lays out its own (labels, then help from column 26).
+    static func helpSection(width: Int) -> String {
+        var out = "WORKLOAD (FIO NAMES; ALSO name=value IN A JOB FILE):\n"
+        let common = Workload.options.filter { $0.engine == nil && !$0.isRefused }
+        for o in common { out += entry(o, width: width) }
+        for engine in EngineKind.allCases {
+            let own = Workload.options.filter { $0.engine == engine }
+            guard !own.isEmpty else { continue }
+            out += "\n\(engine.rawValue.uppercased()) ENGINE (ONLY WITH --ioengine=\(engine.rawValue)):\n"
+            for o in own { out += entry(o, width: width) }
+        }
+        let refused = Workload.options.filter(\.isRefused).map(\.name)
+        out += "\n" + wrapped("Refused fio options (each says why and what to use instead): \(refused.joined(separator: ", ")).",
+                              width: width, indent: 2, first: 2) + "\n"
         return out
+    }
+
+    static let labelColumn = 26
+
+    /// One option: `--name, --alias <value>` and its help with the default.
+    static func entry(_ o: WorkloadOption, width: Int) -> String {
+        var label = "  " + o.names.map { "--\($0)" }.joined(separator: ", ")
+        if case let .value(placeholder) = o.kind { label += " <\(placeholder)>" }
+        var help = o.help
+        if let d = o.defaultText { help += " (default: \(d))" }
+        if label.count <= labelColumn - 2 {
+            let text = wrapped(help, width: width, indent: labelColumn, first: labelColumn)
+            return label + text.dropFirst(label.count) + "\n"
+        }
+        return label + "\n" + wrapped(help, width: width, indent: labelColumn, first: labelColumn) + "\n"
+    }
+
+    /// `text` wrapped at word boundaries to `width` columns, every line indented by `indent`
+    /// (the first by `first`).
+    static func wrapped(_ text: String, width: Int, indent: Int, first: Int) -> String {
+        var lines: [String] = []
+        var line = String(repeating: " ", count: first)
+        var lineIsEmpty = true
+        for word in text.split(separator: " ") {
+            if !lineIsEmpty && line.count + 1 + word.count > width {
+                lines.append(line)
+                line = String(repeating: " ", count: indent)
+                lineIsEmpty = true
+            }
+            line += (lineIsEmpty ? "" : " ") + word
+            lineIsEmpty = false
+        }
+        lines.append(line)
+        return lines.joined(separator: "\n")
+    }
+
+    /// Columns of the terminal, as the argument parser finds them: `COLUMNS`, else the terminal's
+    /// width, else 80.
+    static var terminalWidth: Int {
+        if let c = getenv("COLUMNS").flatMap({ Int(String(cString: $0)) }), c > 0 { return c }
+        var size = winsize()
+        if ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { return Int(size.ws_col) }
+        return 80
     }
 }

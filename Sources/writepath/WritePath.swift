@@ -19,9 +19,9 @@ struct WritePath: ParsableCommand {
 @main
 enum Main {
     static func main() {
-        let arguments = WorkloadOptions.normalize(Array(CommandLine.arguments.dropFirst()))
+        let given = Array(CommandLine.arguments.dropFirst())
         do {
-            try WorkloadOptions.refuseUnsupported(arguments)
+            let arguments = try WorkloadOptions.extract(given)
             var command = try WritePath.parseAsRoot(arguments)
             try command.run()
         } catch let error as WritePathError {
@@ -33,7 +33,8 @@ enum Main {
             let code = WritePath.exitCode(for: error)
             if code == .success {
                 // --help and --version.
-                print(WritePath.fullMessage(for: error))
+                let text = WritePath.fullMessage(for: error)
+                print(WorkloadOptions.asksForHelp(given) ? WorkloadOptions.help(text) : text)
                 exit(0)
             }
             let message = WritePath.message(for: error)
