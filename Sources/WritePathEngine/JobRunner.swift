@@ -146,7 +146,8 @@ final class JobRunner<Engine: IOEngine> {
         var cpuStart = CPUSample.thread()
         if measuring { progress.measuring.store(true, ordering: .relaxed) }
         let deadline: UInt64 = runtimeNs > 0 ? start + rampNs + runtimeNs : .max
-        let issueLimit: UInt64 = w.time_based ? .max : blocks
+        let (passes, overflow) = blocks.multipliedReportingOverflow(by: UInt64(w.loops))
+        let issueLimit: UInt64 = w.time_based || overflow ? .max : passes
         let rateInterval: UInt64 = w.rate_iops > 0 ? 1_000_000_000 / UInt64(w.rate_iops) : 0
         var rateIssued: UInt64 = 0
         let rateStart = start

@@ -108,6 +108,9 @@ public struct Workload: Codable, Equatable, Sendable {
     public var runtime: Double = 0
     /// Keep running for `runtime` seconds, wrapping around the region.
     public var time_based: Bool = false
+    /// Passes over the region when not `time_based` (fio's `loops`): the job does `size` bytes
+    /// this many times, as one measured run.
+    public var loops: Int = 1
     /// Seconds of I/O before measuring starts; excluded from every metric.
     public var ramp_time: Double = 0
     /// I/Os per second per job; 0 means unlimited.
@@ -181,6 +184,7 @@ public struct Workload: Codable, Equatable, Sendable {
         .flag("sync", \.sync, help: "1: open with O_DSYNC."),
         .seconds("runtime", \.runtime, help: "Seconds to run (suffixes ms, s, m, h); 0: until size is done."),
         .flag("time_based", \.time_based, help: "Run for the whole runtime, wrapping around the region."),
+        .integer("loops", \.loops, 1...1_000_000, help: "Passes over the region, as one run; time_based runs ignore it."),
         .seconds("ramp_time", \.ramp_time, help: "Seconds of I/O before measuring; excluded from all metrics."),
         .integer("rate_iops", \.rate_iops, 0...100_000_000, default: "0, unlimited", help: "I/Os per second per job."),
         .integer("fsync", \.fsync, 0...Int(Int32.max), help: "fsync after every N writes; 0: never."),
@@ -255,7 +259,6 @@ public struct Workload: Codable, Equatable, Sendable {
     /// (what to use instead). Giving one is an error that says so, never silently ignored.
     static let refusedFioOptions: [WorkloadOption] = [
         .refused("create_on_open", "writepath creates and allocates every target before measuring, so creation is never timed"),
-        .refused("loops", "repeat runs with a matrix's repetitions (writepath run --matrix, sweep --repetitions) instead"),
         .refused("nrfiles", "each job writes one file; use numjobs for several files"),
         .refused("filesize", "each job writes one file of size bytes; use size"),
         .refused("rate", "give the rate as rate_iops (I/Os per second per job)"),

@@ -71,6 +71,7 @@ public enum FioEngine {
         add("sync", w.sync ? "1" : "0")
         if w.runtime > 0 { add("runtime", duration(w.runtime)) }
         if w.time_based { a.append("--time_based") }
+        if w.loops > 1 { add("loops", "\(w.loops)") }
         if w.ramp_time > 0 { add("ramp_time", duration(w.ramp_time)) }
         if w.rate_iops > 0 { add("rate_iops", "\(w.rate_iops)") }
         if w.fsync > 0 { add("fsync", "\(w.fsync)") }

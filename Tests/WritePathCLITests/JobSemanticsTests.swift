@@ -155,7 +155,7 @@ struct JobSemanticsTests {
     }
 
     @Test("fio options writepath does not take are refused with the reason", arguments: [
-        ("--loops=2", "repetitions"), ("--nrfiles=4", "numjobs"), ("--randrepeat=0", "seed"),
+        ("--rate=1m", "rate_iops"), ("--nrfiles=4", "numjobs"), ("--randrepeat=0", "seed"),
         ("--norandommap=0", "norandommap=1"), ("--invalidate=0", "invalidate=1"),
     ])
     func refused(option: String, reason: String) throws {
@@ -163,6 +163,22 @@ struct JobSemanticsTests {
         #expect(r.status == 2)
         #expect(r.stderr.contains(reason), "\(r.stderr)")
         #expect(!FileManager.default.fileExists(atPath: "/dev/shm/wp-refused-\(getpid()).dat"))
+    }
+
+    @Test("loops in a job file and on the command line repeats the region in one run")
+    func loops() throws {
+        let dir = scratch("loops")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = "\(dir)/l.fio"
+        try "[a]\nsize=1m\nloops=2\nfilename=\(dir)/a.dat\n".write(toFile: path, atomically: true, encoding: .utf8)
+        for args in [["run", path], ["run", "--size=1m", "--loops", "3", "--filename=\(dir)/b.dat"]] {
+            let r = try writepath(args + ["--output-format=json", "--quiet"])
+            #expect(r.status == 0, "\(r.stderr)")
+            let doc = try JSONDecoder().decode(ResultDocument.self, from: Data(r.stdout.utf8))
+            let loops = args.count == 2 ? 2 : 3
+            #expect(doc.runs.first?.workload.loops == loops)
+            #expect(doc.runs.first?.write?.ios == UInt64(loops * 256))
+        }
     }
 
     @Test("a job file's refused option names the option, its line and the reason")

@@ -108,6 +108,26 @@ struct EngineWriteTests {
         #expect(result.jobs[0].path != result.jobs[1].path)
     }
 
+    @Test("loops=3 writes the region three times in one run, as fio's loops",
+          arguments: [(EngineKind.io_uring, ReadWriteMode.write), (.io_uring, .randwrite), (.psync, .randwrite)])
+    func loops(engine: EngineKind, rw: ReadWriteMode) throws {
+        let dir = scratchFolder("loops-\(engine.rawValue)-\(rw.rawValue)", base: "/dev/shm")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var w = Workload()
+        w.ioengine = engine
+        w.rw = rw
+        w.iodepth = engine == .psync ? 1 : 8
+        w.size = 1 << 20
+        w.directory = dir
+        try w.set("loops", "3")
+        let result = try WorkloadRun(workload: w).execute()
+        #expect(result.status == "ok")
+        #expect(result.write?.ios == 3 * 256)
+        #expect(result.write?.bytes == 3 << 20)
+        #expect(result.write?.errors == 0)
+        #expect(result.workload.loops == 3)
+    }
+
     @Test("rate_iops holds the rate")
     func rateLimit() throws {
         let dir = scratchFolder("rate", base: "/dev/shm")

@@ -75,7 +75,7 @@ struct ParsingTests {
         ("rw", "randomwrite"), ("ioengine", "spdk"), ("iodepth", "0"), ("iodepth", "x"), ("direct", "maybe"),
         ("rwmixwrite", "101"), ("runtime", "ten"), ("random_distribution", "pareto:0.5"), ("zipf", "1"),
         ("buffer_pattern", "0xdead"), ("seed", "-1"), ("numjobs", "0"), ("force_async", "-1"), ("force_async", "often"),
-        ("iowq_colocate", "sometimes"), ("iowq_colocate", ""),
+        ("iowq_colocate", "sometimes"), ("iowq_colocate", ""), ("loops", "0"), ("loops", "x"),
     ])
     func badValues(key: String, value: String) {
         var w = Workload()
@@ -198,7 +198,7 @@ struct WorkloadArgumentTests {
                        ("direct", "0"), ("runtime", "2.5"), ("time_based", "1"), ("ramp_time", "1"),
                        ("rate_iops", "100"), ("fdatasync", "4"), ("random_distribution", "zipf:1.1"),
                        ("buffer_pattern", "zero"), ("seed", "9"), ("fixedbufs", "0"), ("force_async", "3"),
-                       ("iowq_colocate", "0"), ("ioengine", "libaio")] {
+                       ("iowq_colocate", "0"), ("ioengine", "libaio"), ("loops", "3")] {
             try w.set(k, v)
         }
         var back = Workload()
