@@ -31,7 +31,8 @@ public struct IOUringOptions: Equatable, Sendable {
         .integer("force_async", \.io_uring.force_async, 0...Int(Int32.max), engine: .io_uring,
                  help: "IOSQE_ASYNC on every Nth I/O (hand it straight to an io-wq worker); 0: never."),
         .stored("iowq_colocate", \.io_uring.iowq_colocate, .value(placeholder: "auto|1|0"), engine: .io_uring, example: "auto",
-                help: "Run the job thread and its io-wq workers on one CPU; auto: when writes go to io-wq and iodepth <= \(IOUringEngine.colocationDepthLimit).",
+                help: "Run the job thread and its io-wq workers on one CPU; auto: when writes go to io-wq and iodepth <= "
+                    + "\(IOUringEngine.colocationDepthLimit).",
                 parse: { text, field in
                     switch text!.lowercased() {
                     case "auto": return .auto

@@ -199,7 +199,8 @@ public struct Workload: Codable, Equatable, Sendable {
         .stored("seed", aliases: ["randseed"], \.seed, .value(placeholder: "N"), help: "Seed of offsets and buffer contents.",
                 parse: { text, field in
                     guard let s = UInt64(text!) else {
-                        throw WritePathError.invalidInput(field: field, message: "\(quoted(text!)) is not a whole number from 0 to \(UInt64.max)")
+                        throw WritePathError.invalidInput(
+                            field: field, message: "\(quoted(text!)) is not a whole number from 0 to \(UInt64.max)")
                     }
                     return s
                 }, format: { "\($0)" }),
@@ -211,7 +212,8 @@ public struct Workload: Codable, Equatable, Sendable {
                     case "crc32c", "crc32c-intel": return .crc32c
                     case "0", "none", "false", "off": return VerifyMethod.none
                     default:
-                        throw WritePathError.invalidInput(field: field, message: "'\(text!.lowercased())' is not supported; expected crc32c or 0")
+                        throw WritePathError.invalidInput(
+                            field: field, message: "'\(text!.lowercased())' is not supported; expected crc32c or 0")
                     }
                 }, format: { $0.rawValue }),
         .stored("fallocate", \.fallocate, .value(placeholder: "native|none"), example: "native",
@@ -221,7 +223,8 @@ public struct Workload: Codable, Equatable, Sendable {
                     case "native", "posix", "1": return "native"
                     case "none", "0": return "none"
                     default:
-                        throw WritePathError.invalidInput(field: field, message: "'\(text!.lowercased())' is not supported; expected native or none")
+                        throw WritePathError.invalidInput(
+                            field: field, message: "'\(text!.lowercased())' is not supported; expected native or none")
                     }
                 }, format: { $0 }),
         .seconds("startdelay", \.startdelay, help: "Seconds to wait before the job starts."),
@@ -231,19 +234,22 @@ public struct Workload: Codable, Equatable, Sendable {
             // Offsets and buffers come from `seed`: the same sequence every run, as randrepeat=1.
             guard try Workload.boolean(text, field: field) else {
                 throw WritePathError.invalidInput(
-                    field: field, message: "0 is not supported: writepath repeats its random sequence for a seed; give another seed=N instead")
+                    field: field,
+                    message: "0 is not supported: writepath repeats its random sequence for a seed; give another seed=N instead")
             }
         },
         .derived("norandommap", .flag, help: "Accepted as fio's 1: offsets are drawn without a map.") { _, text, field in
             guard try Workload.boolean(text, field: field) else {
                 throw WritePathError.invalidInput(
-                    field: field, message: "0 is not supported: writepath draws random offsets without a map of written blocks, as norandommap=1")
+                    field: field,
+                    message: "0 is not supported: writepath draws random offsets without a map of written blocks, as norandommap=1")
             }
         },
         .derived("invalidate", .flag, help: "Accepted as fio's 1: cached pages are dropped before measuring.") { _, text, field in
             guard try Workload.boolean(text, field: field) else {
                 throw WritePathError.invalidInput(
-                    field: field, message: "0 is not supported: writepath always drops the target's cached pages before measuring, as invalidate=1")
+                    field: field,
+                    message: "0 is not supported: writepath always drops the target's cached pages before measuring, as invalidate=1")
             }
         },
         .derived("thread", .flag, help: "Accepted as fio's: writepath's jobs are always threads.") { _, text, field in

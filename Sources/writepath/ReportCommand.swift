@@ -21,7 +21,8 @@ struct ReportCommand: ParsableCommand {
     @Argument(help: "Results folders or writepath.result/1 JSON files.") var results: [String] = []
     @Option(name: .customLong("output-dir"), help: "Folder for the report files (created).") var outputDirectory: String?
     @Option(name: .customLong("baseline-layer"), help: "The layer others are compared with.") var baselineLayer = "host"
-    @Option(name: .customLong("cv-threshold"), help: "Flag a layer × workload as noisy above this IOPS coefficient of variation (0.1 = 10%).")
+    @Option(
+        name: .customLong("cv-threshold"), help: "Flag a layer × workload as noisy above this IOPS coefficient of variation (0.1 = 10%).")
     var cvThreshold = 0.1
     @Option(name: .customLong("import-fio"), help: "Also read fio JSON output (fio --output-format=json); repeatable.") var importFio: [String] = []
     @Option(name: .customLong("as-layer"), help: "The layer name for --import-fio runs.") var asLayer = "fio"
