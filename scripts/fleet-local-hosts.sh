@@ -85,6 +85,7 @@ CFG
 [all:vars]
 ansible_user=root
 ansible_python_interpreter=/usr/bin/python3
+ansible_remote_tmp=$dir/remote-tmp
 ansible_ssh_private_key_file=$dir/id_ed25519
 ansible_ssh_common_args='-o UserKnownHostsFile=$dir/known_hosts -o StrictHostKeyChecking=no -o ConnectTimeout=5'
 INV
