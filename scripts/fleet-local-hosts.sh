@@ -113,6 +113,8 @@ down() {
     while read -r kind what; do
         case $kind in
             pid) kill -TERM -- "-$what" 2>/dev/null || kill -TERM "$what" 2>/dev/null || true ;;
+            # sshd's per-connection children (Ansible's persistent connections) live on in the namespace.
+            netns) ip netns pids "$what" 2>/dev/null | xargs -r kill -TERM 2>/dev/null || true ;;
         esac
     done <"$dir/made"
     sleep 0.2
