@@ -395,7 +395,8 @@ public struct Aggregation: Sendable {
 
     /// The non-sweep runs grouped by layer and workload, per host when they come from several
     /// hosts (`Source.hostLabel`, hosts in first-seen order), with what each host's first document says of it.
-    static func hostGroups(_ input: ResultInput) -> [(host: String?, info: HostInfo?, group: (layer: String, workload: String, runs: [RunResult]))] {
+    static func hostGroups(_ input: ResultInput)
+        -> [(host: String?, info: HostInfo?, group: (layer: String, workload: String, runs: [RunResult]))] {
         var order: [String] = []
         var runs: [String: [RunResult]] = [:]
         var info: [String: HostInfo] = [:]

@@ -58,8 +58,10 @@ public enum HostSpread {
         var out = "layer,workload,host,iops_median,iops_ratio,hosts,iops_spread\n"
         for r in rows(a) {
             for i in r.hosts.indices {
-                let fields = [r.layer, r.workload, r.hosts[i], CSVFormat.num(r.iops[i]), r.ratios[i].map { CSVFormat.num($0) } ?? "",
-                              "\(r.hosts.count)", r.spread.map { CSVFormat.num($0) } ?? ""]
+                let fields = [
+                    r.layer, r.workload, r.hosts[i], CSVFormat.num(r.iops[i]), r.ratios[i].map { CSVFormat.num($0) } ?? "",
+                    "\(r.hosts.count)", r.spread.map { CSVFormat.num($0) } ?? "",
+                ]
                 out += fields.map(CSVFormat.escape).joined(separator: ",") + "\n"
             }
         }

@@ -60,7 +60,8 @@ public struct ResultInput: Sendable {
         if fm.fileExists(atPath: "\(base)/run.json") { return ["\(base)/run.json"] }
         if let fleet = fleetFiles(in: base) {
             guard !fleet.isEmpty else {
-                throw WritePathError.invalidInput(field: path, message: "is a fleet folder without results; fleet.json says why each host has none")
+                throw WritePathError.invalidInput(
+                    field: path, message: "is a fleet folder without results; fleet.json says why each host has none")
             }
             return fleet.map(\.file)
         }

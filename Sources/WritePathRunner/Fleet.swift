@@ -1,8 +1,9 @@
+import Foundation
+import WritePathEngine
+
 #if canImport(Glibc)
     import Glibc
 #endif
-import Foundation
-import WritePathEngine
 
 /// How one host of a fleet run ended, as `fleet.json` records it.
 public struct FleetHost: Codable, Equatable, Sendable {
@@ -97,25 +98,30 @@ public struct FleetRunner {
         }
         let fm = FileManager.default
         if !options.inventory.contains(",") && !fm.fileExists(atPath: options.inventory) {
-            throw WritePathError.invalidInput(field: "inventory", message: "\(quoted(options.inventory)) does not exist; give an Ansible inventory file")
+            throw WritePathError.invalidInput(
+                field: "inventory", message: "\(quoted(options.inventory)) does not exist; give an Ansible inventory file")
         }
         guard fm.isExecutableFile(atPath: options.binary) else {
             throw WritePathError.invalidInput(field: "binary", message: "\(quoted(options.binary)) is not an executable file")
         }
         guard fm.fileExists(atPath: "\(options.playbookDirectory)/fleet.yml") else {
             throw WritePathError.invalidInput(
-                field: "playbook-dir", message: "\(quoted(options.playbookDirectory)) holds no fleet.yml; give the deploy/ansible folder of writepath")
+                field: "playbook-dir",
+                message: "\(quoted(options.playbookDirectory)) holds no fleet.yml; give the deploy/ansible folder of writepath")
         }
         guard Command.which("ansible-playbook") != nil, Command.which("ansible") != nil else {
-            throw WritePathError.system(call: "exec", path: "ansible-playbook", errno: ENOENT,
-                                        hint: "Ansible is not installed (scripts/install-deps.sh fleet installs ansible-core)")
+            throw WritePathError.system(
+                call: "exec", path: "ansible-playbook", errno: ENOENT,
+                hint: "Ansible is not installed (scripts/install-deps.sh fleet installs ansible-core)")
         }
         hosts = try Self.listHosts(inventory: options.inventory, limit: options.limit, environment: options.environment)
         if let resume = options.resumeDirectory {
             let base = resume.count > 1 && resume.hasSuffix("/") ? String(resume.dropLast()) : resume
             guard let data = fm.contents(atPath: "\(base)/fleet.json"),
-                  let recorded = try? JSONDecoder().decode(FleetRecord.self, from: data) else {
-                throw WritePathError.invalidInput(field: "resume", message: "\(quoted(resume)) is not a fleet folder (no readable fleet.json)")
+                let recorded = try? JSONDecoder().decode(FleetRecord.self, from: data)
+            else {
+                throw WritePathError.invalidInput(
+                    field: "resume", message: "\(quoted(resume)) is not a fleet folder (no readable fleet.json)")
             }
             guard let text = try? String(contentsOfFile: "\(base)/matrix.yaml", encoding: .utf8) else {
                 throw WritePathError.invalidInput(field: "resume", message: "\(quoted(resume)) has no readable matrix.yaml")
@@ -135,7 +141,9 @@ public struct FleetRunner {
                 record.hosts.append(FleetHost(host: h, status: "pending", attempts: 0))
             }
         } else {
-            guard let matrix else { throw WritePathError.invalidInput(field: "matrix", message: "is missing; give a suite name or a YAML file") }
+            guard let matrix else {
+                throw WritePathError.invalidInput(field: "matrix", message: "is missing; give a suite name or a YAML file")
+            }
             spec = try MatrixSpec.parse(matrix.text, source: matrix.source)
             try OutputFile.ensureFolder(options.resultsRoot, field: "results")
             let id = MatrixRunner.runIdentifier(host: "fleet")
@@ -143,15 +151,18 @@ public struct FleetRunner {
             var n = 2
             while mkdir(dir, 0o755) != 0 {
                 let e = errno
-                guard e == EEXIST, n < 1000 else { throw WritePathError.system(call: "mkdir", path: dir, errno: e, hint: hintFor(errno: e)) }
+                guard e == EEXIST, n < 1000 else {
+                    throw WritePathError.system(call: "mkdir", path: dir, errno: e, hint: hintFor(errno: e))
+                }
                 dir = "\(options.resultsRoot)/\(id)-\(n)"
                 n += 1
             }
             directory = dir
             try Self.write(Data(matrix.text.utf8), to: "\(dir)/matrix.yaml")
-            record = FleetRecord(fleet_id: (dir as NSString).lastPathComponent, inventory: options.inventory, limit: options.limit,
-                                 forks: options.forks, started_at: Self.now(), complete: false,
-                                 hosts: hosts.map { FleetHost(host: $0, status: "pending", attempts: 0) })
+            record = FleetRecord(
+                fleet_id: (dir as NSString).lastPathComponent, inventory: options.inventory, limit: options.limit,
+                forks: options.forks, started_at: Self.now(), complete: false,
+                hosts: hosts.map { FleetHost(host: $0, status: "pending", attempts: 0) })
         }
         try saveRecord()
     }
@@ -193,8 +204,9 @@ public struct FleetRunner {
             record.hosts[i].attempts += 1
         }
         try saveRecord()
-        options.progress?("fleet: \(pending.count) hosts (\(pending.joined(separator: ", "))), forks \(options.forks); "
-            + "ansible log: \(directory)/ansible.log")
+        options.progress?(
+            "fleet: \(pending.count) hosts (\(pending.joined(separator: ", "))), forks \(options.forks); "
+                + "ansible log: \(directory)/ansible.log")
         let common = ["-i", options.inventory, "--limit", pending.joined(separator: ","), "-e", "@\(varsFile)"]
         let playbook = try launch(common + ["--forks", "\(options.forks)", "\(options.playbookDirectory)/fleet.yml"], events: events)
         var stopped = false
@@ -204,8 +216,11 @@ public struct FleetRunner {
             if !stopped && stopRequested.load(ordering: .relaxed) {
                 stopped = true
                 options.progress?("fleet: stopping the matrix on every host; fetching what they measured")
-                let stop = try? launch(common + ["--forks", "\(max(options.forks, pending.count))",
-                                                 "\(options.playbookDirectory)/stop.yml"], events: nil)
+                let stop = try? launch(
+                    common + [
+                        "--forks", "\(max(options.forks, pending.count))",
+                        "\(options.playbookDirectory)/stop.yml",
+                    ], events: nil)
                 stop?.waitUntilExit()
                 deadline = monotonicNanoseconds() + UInt64(options.stopGraceSeconds * 1e9)
             }
@@ -222,8 +237,9 @@ public struct FleetRunner {
         let reasons = Self.reasons(events)
         for i in record.hosts.indices where pending.contains(record.hosts[i].host) {
             record.hosts[i] = outcome(record.hosts[i], reasons: reasons, stopped: stopped)
-            options.progress?("  \(record.hosts[i].host): \(record.hosts[i].status)"
-                + (record.hosts[i].reason.map { ": \($0)" } ?? ""))
+            options.progress?(
+                "  \(record.hosts[i].host): \(record.hosts[i].status)"
+                    + (record.hosts[i].reason.map { ": \($0)" } ?? ""))
         }
         record.finished_at = Self.now()
         record.complete = record.hosts.filter { hosts.contains($0.host) }.allSatisfy(\.isDone)
@@ -240,8 +256,9 @@ public struct FleetRunner {
         h.exit_status = nil
         let fm = FileManager.default
         if let data = fm.contents(atPath: "\(directory)/.host-runs/\(h.host).json"),
-           let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-           let runID = object["run_id"] as? String, let status = object["exit_status"] as? Int {
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let runID = object["run_id"] as? String, let status = object["exit_status"] as? Int
+        {
             h.exit_status = status
             if fm.fileExists(atPath: "\(directory)/\(h.host)/\(runID)/run.json") {
                 h.run_directory = "\(h.host)/\(runID)"
@@ -260,7 +277,8 @@ public struct FleetRunner {
             h.reason = r.reason
         } else {
             h.status = stopped ? "interrupted" : "failed"
-            h.reason = stopped ? "stopped before its results were fetched" : "no results and no reason recorded; see \(directory)/ansible.log"
+            h.reason =
+                stopped ? "stopped before its results were fetched" : "no results and no reason recorded; see \(directory)/ansible.log"
         }
         return h
     }
@@ -300,8 +318,9 @@ public struct FleetRunner {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return out }
         for line in text.split(separator: "\n") {
             guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  let event = o["event"] as? String, event == "failed" || event == "unreachable",
-                  let host = o["host"] as? String, out[host] == nil else { continue }
+                let event = o["event"] as? String, event == "failed" || event == "unreachable",
+                let host = o["host"] as? String, out[host] == nil
+            else { continue }
             let msg = ((o["msg"] as? String) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
             let task = (o["task"] as? String) ?? "a task"
             out[host] = (event, event == "unreachable" ? msg : "task '\(task)' failed: \(msg)")
@@ -321,7 +340,8 @@ public struct FleetRunner {
             let what = limit.map { "with limit \(quoted($0)) " } ?? ""
             throw WritePathError.invalidInput(
                 field: limit == nil ? "inventory" : "limit",
-                message: "\(quoted(inventory)) \(what)names no hosts Ansible can parse\(out.stderr.isEmpty ? "" : ": \(out.stderrTail(1))")")
+                message: "\(quoted(inventory)) \(what)names no hosts Ansible can parse\(out.stderr.isEmpty ? "" : ": \(out.stderrTail(1))")"
+            )
         }
         return names
     }

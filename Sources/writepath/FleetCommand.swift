@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ArgumentParser
 import Foundation
 import WritePathEngine
 import WritePathReport
 import WritePathRunner
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// `writepath fleet`: one matrix on every host of an Ansible inventory, one report across hosts.
 struct FleetCommand: ParsableCommand {
@@ -61,7 +62,8 @@ struct FleetCommand: ParsableCommand {
         // Ctrl-C (and SIGTERM) only ask: the runner stops every host and fetches what they measured.
         for s in [SIGINT, SIGTERM] { signal(s) { _ in stopRequested.store(true, ordering: .relaxed) } }
         if !quiet {
-            Output.stderr("fleet: \(runner.directory); matrix: \(runner.spec.layers.count) layers x \(runner.spec.workloads.count) workloads\n")
+            Output.stderr(
+                "fleet: \(runner.directory); matrix: \(runner.spec.layers.count) layers x \(runner.spec.workloads.count) workloads\n")
         }
         let record = try runner.run()
         if record.hosts.contains(where: { $0.run_directory != nil }) {
@@ -110,6 +112,7 @@ struct FleetCommand: ParsableCommand {
             }
         }
         if let found = candidates.first(where: { FileManager.default.fileExists(atPath: "\($0)/fleet.yml") }) { return found }
-        throw WritePathError.invalidInput(field: "playbook-dir", message: "no deploy/ansible/fleet.yml here or beside this binary; give --playbook-dir")
+        throw WritePathError.invalidInput(
+            field: "playbook-dir", message: "no deploy/ansible/fleet.yml here or beside this binary; give --playbook-dir")
     }
 }

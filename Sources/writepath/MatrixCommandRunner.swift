@@ -41,7 +41,8 @@ struct MatrixCommandRunner {
         if let suite = Suites.named(matrix), !FileManager.default.fileExists(atPath: matrix) { return (suite, "suite \(matrix)") }
         guard let data = readInputFile(matrix) else {
             throw WritePathError.invalidInput(
-                field: "matrix", message: "cannot read '\(matrix)'; give a YAML file (- for stdin) or one of quick, standard, full, crosscheck")
+                field: "matrix",
+                message: "cannot read '\(matrix)'; give a YAML file (- for stdin) or one of quick, standard, full, crosscheck")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw WritePathError.invalidInput(field: "matrix", message: "\(quoted(matrix)) is not UTF-8 text")

@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Testing
 import WritePathReport
 import WritePathRunner
 import WritePathTestSupport
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// `writepath fleet` against real hosts made here: network namespaces, each with its own UTS
 /// name and its own sshd (scripts/fleet-local-hosts.sh), reached by Ansible over real SSH with a
@@ -26,12 +27,14 @@ struct FleetTests {
         repetitions: 1
         """
 
-    @Test("three hosts over SSH: every host's runs arrive, an unreachable one is reported, the report has a host dimension",
-          Precondition.fleet.trait)
+    @Test(
+        "three hosts over SSH: every host's runs arrive, an unreachable one is reported, the report has a host dimension",
+        Precondition.fleet.trait)
     func threeHostsAndOneUnreachable() throws {
         let engine = Self.staticEngine
-        try #require(FileManager.default.isExecutableFile(atPath: engine),
-                     "the static engine \(engine) is missing: swift build -c release --static-swift-stdlib --product writepath")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: engine),
+            "the static engine \(engine) is missing: swift build -c release --static-swift-stdlib --product writepath")
         let base = "/var/tmp/writepath-fleet-test-\(getpid())"
         try? FileManager.default.removeItem(atPath: base)
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
@@ -48,10 +51,14 @@ struct FleetTests {
         try text.write(toFile: inventory, atomically: true, encoding: .utf8)
         try Self.tinyMatrix.write(toFile: "\(base)/tiny.yaml", atomically: true, encoding: .utf8)
         // Ansible's own files (control sockets, temp) stay in the test's folder, not in ~/.ansible.
-        let env = ["ANSIBLE_HOME": "\(base)/ansible-home", "ANSIBLE_LOCAL_TEMP": "\(base)/ansible-home/tmp",
-                   "ANSIBLE_SSH_CONTROL_PATH_DIR": "\(base)/ansible-home/cp"]
-        let args = ["fleet", "--inventory", inventory, "--matrix", "\(base)/tiny.yaml", "--results", "\(base)/results",
-                    "--binary", engine, "--playbook-dir", "\(Self.repository)/deploy/ansible", "--forks", "4"]
+        let env = [
+            "ANSIBLE_HOME": "\(base)/ansible-home", "ANSIBLE_LOCAL_TEMP": "\(base)/ansible-home/tmp",
+            "ANSIBLE_SSH_CONTROL_PATH_DIR": "\(base)/ansible-home/cp",
+        ]
+        let args = [
+            "fleet", "--inventory", inventory, "--matrix", "\(base)/tiny.yaml", "--results", "\(base)/results",
+            "--binary", engine, "--playbook-dir", "\(Self.repository)/deploy/ansible", "--forks", "4",
+        ]
         let out = try runProcess(BuiltBinaries.writepath, args, environment: env, timeout: 600)
         #expect(out.status == 1, "one host is unreachable: exit 1; stderr: \(out.stderr)")
         let fleets = try FileManager.default.contentsOfDirectory(atPath: "\(base)/results")
@@ -73,7 +80,9 @@ struct FleetTests {
         #expect(gone.status == "unreachable")
         #expect(gone.reason?.contains("ssh") == true, "the reason is ssh's: \(gone.reason ?? "")")
         // The report across hosts: one row per host, with the host's facts.
-        let csv = try String(contentsOfFile: "\(dir)/report.csv", encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        let csv = try String(contentsOfFile: "\(dir)/report.csv", encoding: .utf8).split(separator: "\n").map {
+            $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        }
         let header = csv[0]
         let hostColumn = try #require(header.firstIndex(of: "host"))
         let kernelColumn = try #require(header.firstIndex(of: "host_kernel"))
@@ -86,9 +95,13 @@ struct FleetTests {
         for name in ["fleet-a", "fleet-b", "fleet-c"] { #expect(!FileManager.default.fileExists(atPath: "\(rig)/\(name)/scratch")) }
 
         // --resume tries only the host that is not done; the others keep their results.
-        let again = try runProcess(BuiltBinaries.writepath, ["fleet", "--inventory", inventory, "--resume", dir, "--binary", engine,
-                                                            "--playbook-dir", "\(Self.repository)/deploy/ansible"],
-                                   environment: env, timeout: 300)
+        let again = try runProcess(
+            BuiltBinaries.writepath,
+            [
+                "fleet", "--inventory", inventory, "--resume", dir, "--binary", engine,
+                "--playbook-dir", "\(Self.repository)/deploy/ansible",
+            ],
+            environment: env, timeout: 300)
         #expect(again.status == 1, "\(again.stderr)")
         let resumed = try JSONDecoder().decode(FleetRecord.self, from: Data(contentsOf: URL(fileURLWithPath: "\(dir)/fleet.json")))
         #expect(resumed.hosts.first { $0.host == "fleet-gone" }?.attempts == 2)
@@ -97,12 +110,14 @@ struct FleetTests {
         }
     }
 
-    @Test("bad input exits 2 with one line", arguments: [
-        (["fleet", "--inventory", "/nonexistent/inventory.ini", "--matrix", "quick"], "inventory"),
-        (["fleet", "--matrix", "quick"], "inventory"),
-        (["fleet", "--inventory", "/etc/hostname", "--matrix", "no-such-suite"], "matrix"),
-        (["fleet", "--inventory", "/etc/hostname", "--matrix", "quick", "--forks", "0"], "forks"),
-    ])
+    @Test(
+        "bad input exits 2 with one line",
+        arguments: [
+            (["fleet", "--inventory", "/nonexistent/inventory.ini", "--matrix", "quick"], "inventory"),
+            (["fleet", "--matrix", "quick"], "inventory"),
+            (["fleet", "--inventory", "/etc/hostname", "--matrix", "no-such-suite"], "matrix"),
+            (["fleet", "--inventory", "/etc/hostname", "--matrix", "quick", "--forks", "0"], "forks"),
+        ])
     func badInput(arguments: [String], field: String) throws {
         let out = try runProcess(BuiltBinaries.writepath, arguments, timeout: 60)
         #expect(out.status == 2, "\(arguments): \(out.stderr)")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import WritePathEngine
 @testable import WritePathReport
 
@@ -12,22 +13,30 @@ struct HostDimensionTests {
         var info = Synthetic.host
         info.hostname = name
         info.kernel = "6.1.0-\(name)"
-        let runs = Synthetic.runs(layer: "host", reps: 5, iops: hostIOPS, noise: 0.02, seed: 1)
+        let runs =
+            Synthetic.runs(layer: "host", reps: 5, iops: hostIOPS, noise: 0.02, seed: 1)
             + Synthetic.runs(layer: "docker-volume", reps: 5, iops: volumeIOPS, noise: 0.02, seed: 2)
         return ResultInput.Source(path: "\(name).json", document: Synthetic.document(runs, host: info), host: label)
     }
 
     @Test("rows per host, each layer compared with its own host's baseline, host facts in report.csv")
     func rowsPerHost() throws {
-        let input = ResultInput(sources: [Self.source("gen1", hostIOPS: 10_000, volumeIOPS: 9_000),
-                                          Self.source("gen2", hostIOPS: 20_000, volumeIOPS: 10_000)])
+        let input = ResultInput(sources: [
+            Self.source("gen1", hostIOPS: 10_000, volumeIOPS: 9_000),
+            Self.source("gen2", hostIOPS: 20_000, volumeIOPS: 10_000),
+        ])
         let a = Aggregation.aggregate(input)
-        #expect(a.rows.map(\.label) == ["gen1: host / rand4k", "gen1: docker-volume / rand4k", "gen2: host / rand4k",
-                                        "gen2: docker-volume / rand4k"])
+        #expect(
+            a.rows.map(\.label) == [
+                "gen1: host / rand4k", "gen1: docker-volume / rand4k", "gen2: host / rand4k",
+                "gen2: docker-volume / rand4k",
+            ])
         // Against its own host: 0.9 on gen1, 0.5 on gen2 (merged across hosts it would be neither).
         let r1 = try #require(a.rows[1].iopsRatio?.point), r2 = try #require(a.rows[3].iopsRatio?.point)
         #expect(abs(r1 - 0.9) < 0.05 && abs(r2 - 0.5) < 0.05, "\(r1) \(r2)")
-        let csv = CSVReport.render(a).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        let csv = CSVReport.render(a).split(separator: "\n").map {
+            $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        }
         let host = try #require(csv[0].firstIndex(of: "host")), kernel = try #require(csv[0].firstIndex(of: "host_kernel"))
         #expect(csv.dropFirst().map { $0[host] } == ["gen1", "gen1", "gen2", "gen2"])
         #expect(csv.dropFirst().map { $0[kernel] } == ["6.1.0-gen1", "6.1.0-gen1", "6.1.0-gen2", "6.1.0-gen2"])

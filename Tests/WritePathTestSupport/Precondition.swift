@@ -151,7 +151,8 @@ public enum Precondition: String, CaseIterable, Sendable {
         case .gvisor: geteuid() == 0 && layerAvailable(LayerSpec(name: "gvisor"))
         case .nspawn: geteuid() == 0 && layerAvailable(LayerSpec(name: "nspawn"))
         case .podman: geteuid() == 0 && layerAvailable(LayerSpec(name: "podman", parameters: ["runtime": "runc"]))
-        case .fleet: geteuid() == 0 && ["ansible-playbook", "sshd", "ssh", "ssh-keygen", "ip", "unshare"].allSatisfy { Command.which($0) != nil }
+        case .fleet:
+            geteuid() == 0 && ["ansible-playbook", "sshd", "ssh", "ssh-keygen", "ip", "unshare"].allSatisfy { Command.which($0) != nil }
         }
     }
 
