@@ -60,7 +60,14 @@ struct FleetCommand: ParsableCommand {
         options.progress = { Output.stderr($0 + "\n") }
         var runner = try FleetRunner(matrix: given, options: options)
         // Ctrl-C (and SIGTERM) only ask: the runner stops every host and fetches what they measured.
-        for s in [SIGINT, SIGTERM] { signal(s) { _ in stopRequested.store(true, ordering: .relaxed) } }
+        // A parent may have started us with them blocked (posix_spawn passes the mask on): unblock them.
+        var set = sigset_t()
+        sigemptyset(&set)
+        for s in [SIGINT, SIGTERM] {
+            sigaddset(&set, s)
+            signal(s) { _ in stopRequested.store(true, ordering: .relaxed) }
+        }
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
         if !quiet {
             Output.stderr(
                 "fleet: \(runner.directory); matrix: \(runner.spec.layers.count) layers x \(runner.spec.workloads.count) workloads\n")

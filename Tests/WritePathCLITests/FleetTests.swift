@@ -27,11 +27,40 @@ struct FleetTests {
         repetitions: 1
         """
 
-    @Test(
-        "three hosts over SSH: every host's runs arrive, an unreachable one is reported, the report has a host dimension",
-        Precondition.fleet.trait)
-    func threeHostsAndOneUnreachable() throws {
-        let engine = Self.staticEngine
+    /// Hosts made for one test (scripts/fleet-local-hosts.sh) and how to run a fleet on them.
+    struct Rig {
+        var base: String
+        var inventory: String
+        var rig: String
+        /// Ansible's own files (control sockets, temp) stay in the test's folder, not in ~/.ansible.
+        var environment: [String: String] {
+            [
+                "ANSIBLE_HOME": "\(base)/ansible-home", "ANSIBLE_LOCAL_TEMP": "\(base)/ansible-home/tmp",
+                "ANSIBLE_SSH_CONTROL_PATH_DIR": "\(base)/ansible-home/cp",
+            ]
+        }
+        /// `writepath fleet` on the rig with `matrix` (YAML), into `<base>/results`.
+        func arguments(matrix: String) throws -> [String] {
+            try matrix.write(toFile: "\(base)/matrix.yaml", atomically: true, encoding: .utf8)
+            return [
+                "fleet", "--inventory", inventory, "--matrix", "\(base)/matrix.yaml", "--results", "\(base)/results",
+                "--binary", FleetTests.staticEngine, "--playbook-dir", "\(FleetTests.repository)/deploy/ansible", "--forks", "4",
+            ]
+        }
+        /// The one fleet folder under `<base>/results`.
+        func fleetFolder() throws -> String {
+            let fleets = try FileManager.default.contentsOfDirectory(atPath: "\(base)/results")
+            try #require(fleets.count == 1, "one fleet folder: \(fleets)")
+            return "\(base)/results/\(fleets[0])"
+        }
+        func record() throws -> FleetRecord {
+            try JSONDecoder().decode(FleetRecord.self, from: Data(contentsOf: URL(fileURLWithPath: "\(try fleetFolder())/fleet.json")))
+        }
+    }
+
+    /// Makes hosts `names` (and, with `unreachable`, a host nothing listens for), runs `body`, removes them.
+    static func withRig(_ names: [String], unreachable: String? = nil, _ body: (Rig) throws -> Void) throws {
+        let engine = staticEngine
         try #require(
             FileManager.default.isExecutableFile(atPath: engine),
             "the static engine \(engine) is missing: swift build -c release --static-swift-stdlib --product writepath")
@@ -40,31 +69,32 @@ struct FleetTests {
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: base) }
         let rig = "\(base)/hosts"
-        let script = "\(Self.repository)/scripts/fleet-local-hosts.sh"
-        let up = try runProcess(script, ["up", rig, "fleet-a", "fleet-b", "fleet-c"], timeout: 120)
+        let script = "\(repository)/scripts/fleet-local-hosts.sh"
+        let up = try runProcess(script, ["up", rig] + names, timeout: 120)
         defer { _ = try? runProcess(script, ["down", rig], timeout: 60) }
         try #require(up.status == 0, "fleet-local-hosts.sh up failed: \(up.stderr)")
-        // The fourth host: an address where nothing listens for SSH.
         let inventory = "\(rig)/inventory.ini"
-        var text = try String(contentsOfFile: inventory, encoding: .utf8)
-        text += "\n[unreachable]\nfleet-gone ansible_host=127.0.0.1 ansible_port=1\n"
-        try text.write(toFile: inventory, atomically: true, encoding: .utf8)
-        try Self.tinyMatrix.write(toFile: "\(base)/tiny.yaml", atomically: true, encoding: .utf8)
-        // Ansible's own files (control sockets, temp) stay in the test's folder, not in ~/.ansible.
-        let env = [
-            "ANSIBLE_HOME": "\(base)/ansible-home", "ANSIBLE_LOCAL_TEMP": "\(base)/ansible-home/tmp",
-            "ANSIBLE_SSH_CONTROL_PATH_DIR": "\(base)/ansible-home/cp",
-        ]
-        let args = [
-            "fleet", "--inventory", inventory, "--matrix", "\(base)/tiny.yaml", "--results", "\(base)/results",
-            "--binary", engine, "--playbook-dir", "\(Self.repository)/deploy/ansible", "--forks", "4",
-        ]
-        let out = try runProcess(BuiltBinaries.writepath, args, environment: env, timeout: 600)
+        if let unreachable {
+            var text = try String(contentsOfFile: inventory, encoding: .utf8)
+            text += "\n[unreachable]\n\(unreachable) ansible_host=127.0.0.1 ansible_port=1\n"
+            try text.write(toFile: inventory, atomically: true, encoding: .utf8)
+        }
+        try body(Rig(base: base, inventory: inventory, rig: rig))
+    }
+
+    @Test(
+        "three hosts over SSH: every host's runs arrive, an unreachable one is reported, the report has a host dimension",
+        Precondition.fleet.trait)
+    func threeHostsAndOneUnreachable() throws {
+        try Self.withRig(["fleet-a", "fleet-b", "fleet-c"], unreachable: "fleet-gone") { r in try threeHosts(r) }
+    }
+
+    func threeHosts(_ r: Rig) throws {
+        let (inventory, rig, env, engine) = (r.inventory, r.rig, r.environment, Self.staticEngine)
+        let out = try runProcess(BuiltBinaries.writepath, try r.arguments(matrix: Self.tinyMatrix), environment: env, timeout: 600)
         #expect(out.status == 1, "one host is unreachable: exit 1; stderr: \(out.stderr)")
-        let fleets = try FileManager.default.contentsOfDirectory(atPath: "\(base)/results")
-        try #require(fleets.count == 1, "one fleet folder: \(fleets)")
-        let dir = "\(base)/results/\(fleets[0])"
-        let record = try JSONDecoder().decode(FleetRecord.self, from: Data(contentsOf: URL(fileURLWithPath: "\(dir)/fleet.json")))
+        let dir = try r.fleetFolder()
+        let record = try r.record()
         #expect(record.hosts.map(\.host).sorted() == ["fleet-a", "fleet-b", "fleet-c", "fleet-gone"])
         #expect(!record.complete)
         for name in ["fleet-a", "fleet-b", "fleet-c"] {
@@ -107,6 +137,47 @@ struct FleetTests {
         #expect(resumed.hosts.first { $0.host == "fleet-gone" }?.attempts == 2)
         for name in ["fleet-a", "fleet-b", "fleet-c"] {
             #expect(resumed.hosts.first { $0.host == name } == record.hosts.first { $0.host == name })
+        }
+    }
+
+    @Test("Ctrl-C stops the matrix on every host, fetches what each measured and leaves no scratch or process", Precondition.fleet.trait)
+    func interrupted() throws {
+        try Self.withRig(["fleet-x", "fleet-y"]) { r in
+            // 40 one-second runs a host: far longer than the test waits before it stops them.
+            let matrix = Self.tinyMatrix.replacingOccurrences(of: "repetitions: 1", with: "repetitions: 40")
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: BuiltBinaries.writepath)
+            p.arguments = try r.arguments(matrix: matrix)
+            p.environment = ProcessInfo.processInfo.environment.merging(r.environment) { _, new in new }
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            // Wait until both hosts have measured a few runs (their run folders show them).
+            let deadline = Date().addingTimeInterval(400)
+            func measured(_ host: String) -> Int {
+                let results = "\(r.rig)/\(host)/scratch/results"
+                guard let run = try? FileManager.default.contentsOfDirectory(atPath: results).first else { return 0 }
+                return (try? FileManager.default.contentsOfDirectory(atPath: "\(results)/\(run)/runs"))?.count ?? 0
+            }
+            while Date() < deadline && p.isRunning && !(measured("fleet-x") >= 2 && measured("fleet-y") >= 2) { usleep(200_000) }
+            try #require(p.isRunning, "the fleet ended before it was stopped")
+            kill(p.processIdentifier, SIGINT)
+            let stopBy = Date().addingTimeInterval(400)
+            while p.isRunning && Date() < stopBy { usleep(200_000) }
+            if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+            p.waitUntilExit()
+            #expect(p.terminationStatus == 130)
+            let dir = try r.fleetFolder()
+            for h in try r.record().hosts {
+                #expect(h.status == "interrupted", "\(h.host): \(h.status) \(h.reason ?? "")")
+                let runDir = try #require(h.run_directory, "\(h.host) has no run folder")
+                let doc = try ResultInput.parse("\(dir)/\(runDir)/run.json")
+                #expect(doc.matrix?.complete == false)
+                #expect(doc.runs.filter { $0.status == "ok" }.count >= 2 && doc.runs.count < 40, "\(h.host): \(doc.runs.count) runs")
+                #expect(!FileManager.default.fileExists(atPath: "\(r.rig)/\(h.host)/scratch"))
+            }
+            let left = try runProcess("/usr/bin/pgrep", ["-f", "\(r.rig)/.*/scratch/writepath run"])
+            #expect(left.stdout.isEmpty, "writepath still runs on a host: \(left.stdout)")
         }
     }
 
