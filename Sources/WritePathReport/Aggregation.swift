@@ -215,13 +215,19 @@ public struct LayerWorkloadAggregate: Sendable {
     /// Welch t on log values at alpha 0.05 divided by the family size (all non-baseline rows × metrics;
     /// Bonferroni, the most a correction can demand). Nil for the baseline or below 3 repetitions.
     public var iopsMinimumDetectableDrop: Double? = nil
+    /// The host of these runs when the results come from several hosts (a fleet: the inventory
+    /// name, else the host name); nil for results of one host.
+    public var host: String? = nil
+    /// What that host's results say about it (CPU, kernel, virtualization); nil with `host` nil.
+    public var hostInfo: HostInfo? = nil
 
     public var notOKRuns: [RunResult] { runs.filter { $0.status != "ok" } }
     /// The workload's name with its engine when not writepath's (`rand4k [fio]`): rows of the two
     /// engines never mix, and each compares with the baseline layer's row of its own engine.
     public var workloadIdentity: String { workload.identity }
-    /// `layer / workload` (`host / rand4k [fio]` for engine fio).
-    public var label: String { "\(layer) / \(workloadIdentity)" }
+    /// `layer / workload` (`host / rand4k [fio]` for engine fio), after `HOST: ` when the results
+    /// come from several hosts.
+    public var label: String { (host.map { "\($0): " } ?? "") + "\(layer) / \(workloadIdentity)" }
 }
 
 /// Every layer × workload of a set of results, compared to a baseline layer, with the warnings a
@@ -262,10 +268,12 @@ public struct Aggregation: Sendable {
     /// Groups runs by layer identity and workload name, keeping first-seen order. A sweep's runs
     /// group per step: their workload is `name@parameter=value` (`rand4k@iodepth=8`), and a step's
     /// tenants are its repetitions.
-    public static func group(_ runs: [RunResult]) -> [(layer: String, workload: String, runs: [RunResult])] {
+    /// `labels`: layer labels worked out over a larger set of runs (all hosts'), else over `runs`.
+    public static func group(_ runs: [RunResult], labels given: [String: String]? = nil)
+        -> [(layer: String, workload: String, runs: [RunResult])] {
         var order: [String] = []
         var groups: [String: (String, String, [RunResult])] = [:]
-        let labels = LayerIdentity.labels(runs)
+        let labels = given ?? LayerIdentity.labels(runs)
         for r in runs {
             let layer = labels[r.layerSpec]!
             var workload = r.workload.identity
@@ -283,7 +291,7 @@ public struct Aggregation: Sendable {
     public static func aggregate(_ input: ResultInput, options: Options = Options()) -> Aggregation {
         var warnings: [String] = []
         var rows: [LayerWorkloadAggregate] = []
-        for g in group(input.runs.filter { $0.sweep == nil }) {
+        for (host, info, g) in hostGroups(input) {
             let ok = g.runs.filter { $0.status == "ok" }
             let first = ok.first ?? g.runs[0]
             var estimates: [RunMetric: Estimate] = [:]
@@ -301,14 +309,16 @@ public struct Aggregation: Sendable {
                 layer: g.layer, layerName: first.layer.name, workload: first.workload, direction: first.mainDirectionName,
                 runs: g.runs, okRuns: ok, estimates: estimates, merged: merged,
                 settings: first.layer.settings.filter { !perRunSettings.contains($0.key) }, iopsRatio: nil, p50Ratio: nil,
-                addedP50Nanoseconds: nil, noisy: noisy))
+                addedP50Nanoseconds: nil, noisy: noisy, host: host, hostInfo: info))
         }
         // Baseline first within each workload, workloads in first-seen order.
-        var workloadOrder: [String] = []
+        var workloadOrder: [String] = [], hostOrder: [String] = []
+        for r in rows where !hostOrder.contains(r.host ?? "") { hostOrder.append(r.host ?? "") }
         for r in rows where !workloadOrder.contains(r.workloadIdentity) { workloadOrder.append(r.workloadIdentity) }
         rows.sort { a, b in
             let wa = workloadOrder.firstIndex(of: a.workloadIdentity)!, wb = workloadOrder.firstIndex(of: b.workloadIdentity)!
             if wa != wb { return wa < wb }
+            if a.host != b.host { return hostOrder.firstIndex(of: a.host ?? "")! < hostOrder.firstIndex(of: b.host ?? "")! }
             return (a.layer == options.baselineLayer ? 0 : 1) < (b.layer == options.baselineLayer ? 0 : 1)
         }
         if !rows.contains(where: { $0.layer == options.baselineLayer }) && !rows.isEmpty {
@@ -317,7 +327,9 @@ public struct Aggregation: Sendable {
         var fasterThanBaseline: [String: String] = [:]
         for i in rows.indices {
             guard rows[i].layer != options.baselineLayer,
-                  let base = rows.first(where: { $0.layer == options.baselineLayer && $0.workloadIdentity == rows[i].workloadIdentity })
+                  let base = rows.first(where: {
+                      $0.layer == options.baselineLayer && $0.workloadIdentity == rows[i].workloadIdentity && $0.host == rows[i].host
+                  })
             else { continue }
             rows[i].iopsRatio = Stats.ratioOfMedians(rows[i].estimates[.iops]?.values ?? [], base.estimates[.iops]?.values ?? [])
             rows[i].p50Ratio = Stats.ratioOfMedians(rows[i].estimates[.p50]?.values ?? [], base.estimates[.p50]?.values ?? [])
@@ -379,6 +391,24 @@ public struct Aggregation: Sendable {
         return Aggregation(options: options, rows: rows, hosts: hosts, sourcePaths: input.sources.map(\.path),
                            warnings: warnings, provenance: input.sources.first?.document.writepath,
                            matrix: input.sources.lazy.compactMap(\.document.matrix).first)
+    }
+
+    /// The non-sweep runs grouped by layer and workload, per host when they come from several
+    /// hosts (`Source.hostLabel`, hosts in first-seen order), with what each host's first document says of it.
+    static func hostGroups(_ input: ResultInput)
+        -> [(host: String?, info: HostInfo?, group: (layer: String, workload: String, runs: [RunResult]))] {
+        var order: [String] = []
+        var runs: [String: [RunResult]] = [:]
+        var info: [String: HostInfo] = [:]
+        for s in input.sources {
+            if runs[s.hostLabel] == nil { order.append(s.hostLabel); info[s.hostLabel] = s.document.host }
+            runs[s.hostLabel, default: []] += s.document.runs.filter { $0.sweep == nil }
+        }
+        let all = input.runs.filter { $0.sweep == nil }
+        guard order.count > 1 else { return group(all).map { (nil, nil, $0) } }
+        // One layer has one label on every host: the labels are worked out over all hosts' runs.
+        let labels = LayerIdentity.labels(all)
+        return order.flatMap { h in group(runs[h]!, labels: labels).map { (h, info[h], $0) } }
     }
 
     /// `12.3 us`.

@@ -27,6 +27,8 @@ import WritePathEngine
 ///     noisy                      1 when the IOPS CV is above the threshold
 ///     statuses                   count per status, e.g. "ok=3 failed=1"
 ///     iops_mde                   smallest drop of the IOPS ratio to the baseline (fraction) compare catches 4 times in 5
+///     host                       the host of the row when the results come from several (a fleet: its inventory name), else empty
+///     host_cpu, host_kernel, host_virtualization   what that host's results say of it (empty for one host)
 ///
 /// CIs are 95% t intervals on log values (at least 3 repetitions; empty below: n too small).
 public enum CSVReport {
@@ -39,6 +41,7 @@ public enum CSVReport {
               "merged_lat_p99_9_ns", "merged_lat_p99_99_ns", "merged_lat_max_ns", "baseline_layer"]
         c += ["iops_ratio", "p50_ratio"].flatMap { ["\($0)", "\($0)_ci_low", "\($0)_ci_high", "\($0)_ci_includes_1"] }
         c += ["added_p50_ns", "noisy", "statuses", "iops_mde"]
+        c += ["host", "host_cpu", "host_kernel", "host_virtualization"]
         return c
     }
 
@@ -88,6 +91,8 @@ public enum CSVReport {
         v += [n(r.addedP50Nanoseconds), r.noisy ? "1" : "0",
               counts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "),
               n(r.iopsMinimumDetectableDrop)]
+        let h = r.hostInfo
+        v += [r.host ?? "", h?.cpu ?? "", h?.kernel ?? "", h?.virtualization?.phrase ?? (h == nil ? "" : "none found")]
         return v
     }
 }

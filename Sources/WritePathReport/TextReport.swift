@@ -42,6 +42,7 @@ public enum TextReport {
             }
         }
         out += CrossCheck.renderText(a)
+        out += HostSpread.renderText(a)
         if a.rows.contains(where: { $0.iopsMinimumDetectableDrop != nil }) {
             out += "MDE: the smallest drop of a layer's IOPS ratio to \(a.options.baselineLayer) that `compare` of two runs like this one"
             out += " catches 4 times in 5 (one-sided, alpha \(formatDecimal(a.options.alpha, places: 2)) over all rows × metrics)\n"

@@ -35,6 +35,21 @@ struct MatrixCommandRunner {
         return out
     }
 
+    /// The YAML of `--matrix`: a shipped suite's (unless a file of that name exists) or the file's
+    /// (- for stdin), and where it came from; exit 2 naming the field when it cannot be read.
+    static func matrixText(_ matrix: String) throws -> (text: String, source: String) {
+        if let suite = Suites.named(matrix), !FileManager.default.fileExists(atPath: matrix) { return (suite, "suite \(matrix)") }
+        guard let data = readInputFile(matrix) else {
+            throw WritePathError.invalidInput(
+                field: "matrix",
+                message: "cannot read '\(matrix)'; give a YAML file (- for stdin) or one of quick, standard, full, crosscheck")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw WritePathError.invalidInput(field: "matrix", message: "\(quoted(matrix)) is not UTF-8 text")
+        }
+        return (text, matrix)
+    }
+
     /// The run folder of the last matrix run in this process (for `demo`).
     nonisolated(unsafe) static var lastDirectory: String?
 
@@ -45,20 +60,9 @@ struct MatrixCommandRunner {
         var spec: MatrixSpec?
         var givenText = ""
         if let matrix {
-            if let suite = Suites.named(matrix), !FileManager.default.fileExists(atPath: matrix) {
-                spec = try MatrixSpec.parse(suite, source: "suite \(matrix)")
-                givenText = suite
-            } else {
-                guard let data = readInputFile(matrix) else {
-                    throw WritePathError.invalidInput(
-                        field: "matrix", message: "cannot read '\(matrix)'; give a YAML file (- for stdin) or one of quick, standard, full, crosscheck")
-                }
-                guard let text = String(data: data, encoding: .utf8) else {
-                    throw WritePathError.invalidInput(field: "matrix", message: "\(quoted(matrix)) is not UTF-8 text")
-                }
-                spec = try MatrixSpec.parse(text, source: matrix)
-                givenText = text
-            }
+            let given = try Self.matrixText(matrix)
+            spec = try MatrixSpec.parse(given.text, source: given.source)
+            givenText = given.text
         }
         if let engines, var s = spec {
             var seen = Set<String>()

@@ -71,6 +71,7 @@ struct ReportCommand: ParsableCommand {
             ("summary.md", MarkdownReport.render(aggregation)),
         ]
         if let capacity { files.append(("capacity.csv", CapacityCSV.curves(capacity))) }
+        if aggregation.rows.contains(where: { $0.host != nil }) { files.append(("report-hosts.csv", HostSpread.renderCSV(aggregation))) }
         for (name, text) in files { try Output.writeFile(text, to: "\(directory)/\(name)", field: "output-dir") }
         if !quiet {
             if !aggregation.rows.isEmpty || capacity == nil { Output.stdout(TextReport.render(aggregation) + "\n") }

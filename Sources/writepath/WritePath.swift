@@ -11,7 +11,7 @@ struct WritePath: ParsableCommand {
         abstract: "Measure what each layer between an application and the disk costs its writes.",
         version: "\(BuildInfo.version) (\(BuildInfo.gitCommit))",
         subcommands: [RunCommand.self, DemoCommand.self, LayersCommand.self, GuestImageCommand.self, ReportCommand.self, CompareCommand.self, VerifyCommand.self,
-                      SweepCommand.self, PlanCommand.self])
+                      SweepCommand.self, PlanCommand.self, FleetCommand.self])
 }
 
 /// Entry point: parses, runs, and maps every error to one line and an exit code:

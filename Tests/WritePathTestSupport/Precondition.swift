@@ -44,6 +44,9 @@ public enum Precondition: String, CaseIterable, Sendable {
     case utsNamespace
     /// Root and the gvisor, nspawn and podman layers available (scripts/install-deps.sh runtimes).
     case gvisor, nspawn, podman
+    /// Root, Ansible (ansible-playbook), sshd, ssh, ssh-keygen, ip and unshare: fleet hosts made of
+    /// network namespaces, each with its own sshd, reached by Ansible over real SSH.
+    case fleet
 
     /// Preconditions whose absence does not fail a CI run, each with the reason it may be missing
     /// there. Everything else a CI machine must have: `make test` installs it.
@@ -85,6 +88,7 @@ public enum Precondition: String, CaseIterable, Sendable {
         case .gvisor: "the gvisor layer is unavailable here: it needs root and runsc (scripts/install-deps.sh runtimes)"
         case .nspawn: "the nspawn layer is unavailable here: it needs root and systemd-nspawn (scripts/install-deps.sh runtimes)"
         case .podman: "the podman layer is unavailable here: it needs root and podman (scripts/install-deps.sh runtimes)"
+        case .fleet: "needs root, ansible-playbook, sshd, ssh, ssh-keygen, ip and unshare (scripts/install-deps.sh fleet)"
         }
     }
 
@@ -147,6 +151,8 @@ public enum Precondition: String, CaseIterable, Sendable {
         case .gvisor: geteuid() == 0 && layerAvailable(LayerSpec(name: "gvisor"))
         case .nspawn: geteuid() == 0 && layerAvailable(LayerSpec(name: "nspawn"))
         case .podman: geteuid() == 0 && layerAvailable(LayerSpec(name: "podman", parameters: ["runtime": "runc"]))
+        case .fleet:
+            geteuid() == 0 && ["ansible-playbook", "sshd", "ssh", "ssh-keygen", "ip", "unshare"].allSatisfy { Command.which($0) != nil }
         }
     }
 
