@@ -1,4 +1,5 @@
 import WritePathEngine
+import WritePathResult
 
 /// One CSV row per run with every setting and metric. The header is stable: columns are only
 /// ever added at the end. Latencies are nanoseconds, bandwidth bytes per second, CPU seconds.

@@ -1,4 +1,5 @@
 import WritePathEngine
+import WritePathResult
 
 /// The report's CSV files: `report.csv`, one row per layer × workload (aggregated), and
 /// `report-runs.csv`, one row per run (`CSVFormat`, with the layer identity in `layer`).

@@ -1,5 +1,6 @@
 import Foundation
 import WritePathEngine
+import WritePathResult
 
 /// What a comparison concluded about one metric of one layer × workload.
 public enum Verdict: String, Sendable, CaseIterable {
@@ -236,7 +237,7 @@ public struct Comparison: Sendable {
     /// A metric's value for people: IOPS with an SI suffix, bytes/s, microseconds.
     public static func format(_ value: Double, metric: String) -> String {
         switch metric {
-        case RunMetric.iops.rawValue: return TextFormat.si(value)
+        case RunMetric.iops.rawValue: return formatSI(value)
         case RunMetric.bw.rawValue: return ByteSize.format(value) + "/s"
         case RunMetric.cpuPerIO.rawValue: return formatDecimal(value, places: 0) + " ns"
         case "runs": return formatDecimal(value, places: 0) + " ok"

@@ -1,4 +1,5 @@
 import WritePathEngine
+import WritePathResult
 
 /// `engine_fallback: libaio|psync` on a layer that blocks io_uring (gVisor, a seccomp profile):
 /// the engine that runs there instead of io_uring. The run records it in `layer.settings` and its

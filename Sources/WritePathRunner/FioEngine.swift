@@ -1,6 +1,6 @@
 import Foundation
 import WritePathEngine
-import WritePathReport
+import WritePathResult
 
 /// Debian's fio as the engine of a matrix layer (`engine: fio` on a workload): the workload's
 /// options given to fio under fio's own names, fio's JSON read back through the layer's channel

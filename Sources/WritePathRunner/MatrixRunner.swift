@@ -3,7 +3,7 @@ import Glibc
 #endif
 import Foundation
 import WritePathEngine
-import WritePathReport
+import WritePathResult
 
 /// Runs a matrix: every workload in every layer, round by round, the layer order of each round
 /// shuffled from the recorded seed so that drift on a noisy machine spreads over all layers.

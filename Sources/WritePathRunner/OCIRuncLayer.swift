@@ -3,7 +3,7 @@ import Glibc
 #endif
 import Foundation
 import WritePathEngine
-import WritePathReport
+import WritePathResult
 
 /// `oci-runc`: the engine run by runc (or crun) straight from an OCI bundle that writepath
 /// generates: no daemon in the path. The container's root filesystem is an overlay that

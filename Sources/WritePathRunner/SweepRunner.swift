@@ -1,6 +1,6 @@
 import Foundation
 import WritePathEngine
-import WritePathReport
+import WritePathResult
 
 #if canImport(Glibc)
     import Glibc
@@ -265,7 +265,7 @@ public final class SweepRunner {
                     }
                 }
                 let stepRuns = results.filter { $0.layerSpec == spec.description && $0.sweep?.step == step }
-                let point = CapacityCurve.point(stepRuns, percentile: objective.percentile)
+                let point = CurvePoint(stepRuns: stepRuns, percentile: objective.percentile)
                 layerInfos[li].points.append(summary(step: step, value: value, runs: stepRuns, point: point))
                 if interrupted {
                     layerInfos[li].stop_reason = "interrupted"
@@ -316,7 +316,7 @@ public final class SweepRunner {
             offered: sweep.offered(value, numjobs: workload.numjobs, tenants: options.tenants), wall_start_s: start, wall_end_s: end)
     }
 
-    /// The step's entry in `sweep.layers[].points[]`: its curve point (see `CapacityCurve.point`).
+    /// The step's entry in `sweep.layers[].points[]`: its curve point (see `CurvePoint(stepRuns:percentile:)`).
     func summary(step: Int, value: Int, runs: [RunResult], point: CurvePoint?) -> SweepStepSummary {
         SweepStepSummary(
             step: step, value: value, offered: sweep.offered(value, numjobs: workload.numjobs, tenants: options.tenants),

@@ -4,6 +4,7 @@ import Glibc
 import ArgumentParser
 import Foundation
 import WritePathEngine
+import WritePathResult
 import WritePathReport
 import WritePathRunner
 
@@ -41,7 +42,8 @@ struct ReportOptions {
             status.finish()
             for (k, outcome) in outcomes.enumerated() {
                 switch outcome {
-                case var .success(run):
+                case let .success(measurement):
+                    var run = RunResult(layer: LayerInfo(name: "host"), workload: phaseJobs[k], rep: 1, measurement: measurement)
                     if let schedule, jobs.count > 1 { run.group = Self.groups(schedule)[phase[k]] }
                     runs.append(run)
                     afterEach?(phaseJobs[k])

@@ -5,6 +5,7 @@ import Foundation
 import Testing
 @testable import WritePathEngine
 @testable import WritePathReport
+import WritePathResult
 
 /// A scratch folder on the root filesystem (O_DIRECT on a real block device) removed afterwards.
 func scratchFolder(_ name: String, base: String = "/var/tmp") -> String {
@@ -48,7 +49,7 @@ struct EngineWriteTests {
         w.directory = dir
         w.seed = 1234
         let result = try WorkloadRun(workload: w).execute()
-        #expect(result.status == "ok")
+        #expect(result.error == nil)
         let write = try #require(result.write)
         let blocks = UInt64(2 << 20) / 4096
         #expect(write.ios == blocks)
@@ -139,7 +140,7 @@ struct EngineWriteTests {
             w.name = "f\(engine.rawValue)"
             w.fdatasync = 16
             let result = try WorkloadRun(workload: w).execute()
-            #expect(result.status == "ok")
+            #expect(result.error == nil)
             #expect(result.write?.ios == 64)
             #expect(result.flush?.ios == 4, "engine \(engine)")
             #expect((result.flush?.lat_ns.p50 ?? 0) > 0)
@@ -172,7 +173,7 @@ struct EngineWriteTests {
         w.iodepth = 4
         w.size = 1 << 20
         w.directory = dir
-        let run = try WorkloadRun(workload: w, layer: LayerInfo(name: "host", settings: ["kind": "bare"])).execute()
+        let run = try WorkloadRun(workload: w).execute(layer: LayerInfo(name: "host", settings: ["kind": "bare"]))
         let doc = ResultDocument(writepath: Provenance(version: "t", git_commit: "c", arguments: ["run"]), host: HostInfo.probe(), runs: [run])
         let text = try JSONFormat.render(doc)
         let back = try JSONFormat.parse(Data(text.utf8), source: "t.json")

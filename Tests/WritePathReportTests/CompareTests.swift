@@ -8,6 +8,7 @@ import FoundationXML
 import Testing
 @testable import WritePathEngine
 @testable import WritePathReport
+import WritePathResult
 
 @Suite("compare: verdicts and exit codes")
 struct CompareTests {
@@ -204,8 +205,8 @@ struct CompareRealRunTests {
         var baseline: [RunResult] = [], current: [RunResult] = []
         // Interleaved, as a matrix does, so that drift on the machine falls on both sides.
         for rep in 1...3 {
-            baseline.append(try WorkloadRun(workload: w, rep: rep).execute())
-            current.append(try WorkloadRun(workload: w, rep: rep).execute())
+            baseline.append(try WorkloadRun(workload: w).execute(rep: rep))
+            current.append(try WorkloadRun(workload: w).execute(rep: rep))
         }
         #expect(baseline.allSatisfy { $0.status == "ok" } && current.allSatisfy { $0.status == "ok" })
         let c = Comparison.compare(baseline: Synthetic.input(baseline), current: Synthetic.input(current), threshold: 0.05)

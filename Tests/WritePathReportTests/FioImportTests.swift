@@ -3,6 +3,7 @@ import Testing
 import WritePathTestSupport
 @testable import WritePathEngine
 @testable import WritePathReport
+import WritePathResult
 
 @Suite("importing fio JSON", .serialized)
 struct FioImportTests {

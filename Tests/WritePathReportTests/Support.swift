@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 @testable import WritePathEngine
 import WritePathReport
+import WritePathResult
 import WritePathTestSupport
 
 /// Synthetic results: runs whose latencies are drawn from a log-normal distribution around

@@ -1,3 +1,5 @@
+import WritePathEngine
+
 /// Where a run sits in a load sweep (`writepath sweep`): `runs[].sweep`. Absent from runs that
 /// are not part of a sweep, so documents written before sweeps existed read unchanged.
 public struct SweepTag: Codable, Sendable, Equatable {
@@ -67,7 +69,7 @@ public struct Fairness: Codable, Sendable, Equatable {
 
 /// One step of one layer's sweep as the runner saw it: `run.json`'s `sweep.layers[].points[]`.
 /// The runs themselves (one per tenant and repetition) are in `runs[]`; this is the step's curve
-/// point (`CapacityCurve.point`: summed over tenants, the median over ok repetitions), for reading
+/// point (`CurvePoint(stepRuns:percentile:)`: summed over tenants, the median over ok repetitions), for reading
 /// and for the stop rules. A step without an ok repetition has 0 for its measurements.
 public struct SweepStepSummary: Codable, Sendable, Equatable {
     public var step: Int
