@@ -154,7 +154,7 @@ public struct LayerWorkloadAggregate: Sendable {
     /// Bonferroni, the most a correction can demand). Nil for the baseline or below 3 repetitions.
     public var iopsMinimumDetectableDrop: Double? = nil
 
-    public var notOKRuns: [RunResult] { runs.filter { $0.status != "ok" } }
+    public var notOKRuns: [RunResult] { runs.filter { $0.status != .ok } }
     /// The workload's name with its engine when not writepath's (`rand4k [fio]`): rows of the two
     /// engines never mix, and each compares with the baseline layer's row of its own engine.
     public var workloadIdentity: String { workload.identity }
@@ -222,7 +222,7 @@ public struct Aggregation: Sendable {
         var warnings: [String] = []
         var rows: [LayerWorkloadAggregate] = []
         for g in group(input.runs.filter { $0.sweep == nil }) {
-            let ok = g.runs.filter { $0.status == "ok" }
+            let ok = g.runs.filter { $0.status == .ok }
             let first = ok.first ?? g.runs[0]
             var estimates: [RunMetric: Estimate] = [:]
             for m in RunMetric.allCases {
@@ -296,7 +296,7 @@ public struct Aggregation: Sendable {
         for run in input.runs {
             guard let tag = run.sweep else { continue }
             let label = "\(run.layerIdentity) / \(run.workload.name) sweep"
-            if run.status != "ok" {
+            if run.status != .ok {
                 let rep = run.rep > 1 ? " rep \(run.rep)" : ""
                 warnings.append("\(label) at \(tag.parameter)=\(tag.value) tenant \(tag.tenant)\(rep): \(run.status): \(run.error ?? "no error recorded")")
             }

@@ -85,7 +85,7 @@ public enum CSVReport {
             v += [n(ratio?.point), n(ratio?.low), n(ratio?.high), ratio?.intervalIncludesOne.map { $0 ? "1" : "0" } ?? ""]
         }
         var counts: [String: Int] = [:]
-        for run in r.runs { counts[run.status, default: 0] += 1 }
+        for run in r.runs { counts[run.status.description, default: 0] += 1 }
         v += [n(r.addedP50Nanoseconds), r.noisy ? "1" : "0",
               counts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "),
               n(r.iopsMinimumDetectableDrop)]

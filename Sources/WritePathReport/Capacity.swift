@@ -92,7 +92,7 @@ public struct CapacityCurve: Sendable {
                 layer: k.layer, layerName: first.layer.name, workload: first.workload, parameter: k.parameter,
                 tenants: k.tenants, percentile: percentile,
                 points: points.sorted { $0.offered < $1.offered }, failedSteps: failed, source: source)
-            curve.targetFilesystem = group.first { $0.status == "ok" }?.target?.filesystem
+            curve.targetFilesystem = group.first { $0.status == .ok }?.target?.filesystem
             curves.append(curve)
         }
         return curves

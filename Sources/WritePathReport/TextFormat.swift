@@ -34,7 +34,7 @@ public enum TextFormat {
         if let v = run.verify { out += "  verify: \(VerifyText.line(v))\n" }
         if let d = run.durability { out += "  durability: \(d.verdict): \(d.evidence)\n" }
         for warning in run.warnings { out += "  warning: \(printable(warning))\n" }
-        if run.status != "ok" { out += "  FAILED: \(printable(run.error ?? "unknown error"))\n" }
+        if run.status != .ok { out += "  FAILED: \(printable(run.error ?? "unknown error"))\n" }
         return printableLines(out)
     }
 
@@ -76,7 +76,7 @@ extension TextFormat {
     public static func groupSums(_ document: ResultDocument, reporting: Set<Int>) -> String {
         var out = ""
         for group in reporting.sorted() {
-            let runs = document.runs.filter { $0.group == group && $0.status == "ok" }
+            let runs = document.runs.filter { $0.group == group && $0.status == .ok }
             guard !runs.isEmpty else { continue }
             out += "\ngroup \(group) (\(runs.map(\.workload.name).joined(separator: ", "))):\n"
             for (name, pick) in [("write", { (r: RunResult) in r.write }), ("read", { (r: RunResult) in r.read })] {

@@ -80,6 +80,51 @@ public struct LayerInfo: Codable, Sendable, Equatable {
     }
 }
 
+/// What became of a run: `runs[].status`, spelled in JSON as the strings `ok`, `failed`,
+/// `unavailable` and `interrupted`.
+public enum RunStatus: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// Every I/O and call succeeded: the only status whose metrics count.
+    case ok
+    /// An I/O or call failed; the metrics cover what completed and `error` says what failed.
+    case failed
+    /// The layer cannot run on this machine; `error` gives the reason and the fix. No metrics.
+    case unavailable
+    /// A signal stopped the matrix or sweep during this run; `--resume` runs it again.
+    case interrupted
+    /// A status this version does not know, from a file another version wrote: kept as spelled, so
+    /// the file reads and writes back unchanged, and never counted as ok.
+    case unrecognized(String)
+
+    /// The status spelled `text`.
+    public init(_ text: String) {
+        switch text {
+        case "ok": self = .ok
+        case "failed": self = .failed
+        case "unavailable": self = .unavailable
+        case "interrupted": self = .interrupted
+        default: self = .unrecognized(text)
+        }
+    }
+
+    /// The JSON spelling.
+    public var description: String {
+        switch self {
+        case .ok: return "ok"
+        case .failed: return "failed"
+        case .unavailable: return "unavailable"
+        case .interrupted: return "interrupted"
+        case let .unrecognized(text): return text
+        }
+    }
+
+    public init(from decoder: Decoder) throws { self.init(try decoder.singleValueContainer().decode(String.self)) }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(description)
+    }
+}
+
 /// One workload run once in one layer: `runs[]`. The engine's measurement (`RunMeasurement`:
 /// metrics, target, error, warnings, ...) plus who ran it; encoded as one flat JSON object, and
 /// the measurement's fields read and set as the run's own (`run.write`, `run.error = ...`).
@@ -90,7 +135,7 @@ public struct RunResult: Codable, Sendable {
     /// Repetition number, from 1.
     public var rep: Int
     /// `ok`, or `failed` when any I/O or call failed (metrics then cover what completed).
-    public var status: String
+    public var status: RunStatus
     /// What the engine measured.
     public var measurement: RunMeasurement
     /// In a sweep: the step and tenant this run was (absent otherwise).
@@ -104,7 +149,7 @@ public struct RunResult: Codable, Sendable {
         self.layer = layer
         self.workload = workload
         self.rep = rep
-        self.status = measurement.error == nil ? "ok" : "failed"
+        self.status = measurement.error == nil ? .ok : .failed
         self.measurement = measurement
     }
 
@@ -132,7 +177,7 @@ public struct RunResult: Codable, Sendable {
         layer = try c.decode(LayerInfo.self, forKey: .layer)
         workload = try c.decode(Workload.self, forKey: .workload)
         rep = try c.decode(Int.self, forKey: .rep)
-        status = try c.decode(String.self, forKey: .status)
+        status = try c.decode(RunStatus.self, forKey: .status)
         measurement = try RunMeasurement(from: decoder)
         sweep = try c.decodeIfPresent(SweepTag.self, forKey: .sweep)
         group = try c.decodeIfPresent(Int.self, forKey: .group)
@@ -142,7 +187,7 @@ public struct RunResult: Codable, Sendable {
 extension RunResult {
     /// A run that produced no measurement: `status` is `failed` (or `unavailable` for a layer that
     /// cannot run here) and `error` says why. It has no metrics, so it never counts as throughput.
-    public static func failed(layer: LayerInfo, workload: Workload, rep: Int, error: String, status: String = "failed",
+    public static func failed(layer: LayerInfo, workload: Workload, rep: Int, error: String, status: RunStatus = .failed,
                               startedAt: String) -> RunResult {
         var run = RunResult(
             layer: layer, workload: workload, rep: rep,

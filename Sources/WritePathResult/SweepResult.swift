@@ -88,7 +88,7 @@ public struct SweepStepSummary: Codable, Sendable, Equatable {
     /// The objective's percentile (e.g. p99) of the step, nanoseconds, merged histograms.
     public var slo_percentile_ns: UInt64
     /// `ok`, or the first tenant status that was not.
-    public var status: String
+    public var status: RunStatus
     /// Each tenant's IOPS, in tenant order (with repetitions, each tenant's median).
     public var tenant_iops: [Double]
     /// Fairness between the tenants; nil with one tenant.
@@ -103,7 +103,7 @@ public struct SweepStepSummary: Codable, Sendable, Equatable {
 
     public init(
         step: Int, value: Int, offered: Double, iops: Double, bw_bytes_per_s: Double, p50_ns: UInt64,
-        slo_percentile_ns: UInt64, status: String, tenant_iops: [Double], fairness: Fairness?, overlap: Double? = nil,
+        slo_percentile_ns: UInt64, status: RunStatus, tenant_iops: [Double], fairness: Fairness?, overlap: Double? = nil,
         rep_iops: [Double]? = nil
     ) {
         self.step = step

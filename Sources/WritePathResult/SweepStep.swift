@@ -67,7 +67,7 @@ public struct CurvePoint: Sendable, Equatable {
         guard let tag = tagged.first?.sweep else { return nil }
         let byRep = Dictionary(grouping: tagged, by: \.rep)
         let okReps = byRep.keys.sorted().map { byRep[$0]!.sorted { $0.sweep!.tenant < $1.sweep!.tenant } }
-            .filter { $0.allSatisfy { $0.status == "ok" && $0.mainDirection != nil } }
+            .filter { $0.allSatisfy { $0.status == .ok && $0.mainDirection != nil } }
         guard !okReps.isEmpty else { return nil }
         var merged = LatencyHistogram()
         var repIOPS: [Double] = [], repBW: [Double] = [], repAll: [Double] = [], overlaps: [Double] = []

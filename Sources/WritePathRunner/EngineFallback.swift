@@ -37,7 +37,7 @@ struct EngineFallback: Sendable, Equatable {
             run.layer.settings["engine_fallback"] = "\(fallback.engine.rawValue) (io_uring blocked by \(blocker))"
             run.warnings.append(
                 "\(layer) ran \(fallback.engine.rawValue) instead of io_uring (engine_fallback): \(blocker) blocks io_uring")
-        } else if run.status != "ok", run.engine.name == EngineKind.io_uring.rawValue, let error = run.error,
+        } else if run.status != .ok, run.engine.name == EngineKind.io_uring.rawValue, let error = run.error,
             isIOUringSetupFailure(error) || layer == "gvisor"
         {
             run.error =

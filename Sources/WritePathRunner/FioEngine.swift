@@ -135,8 +135,8 @@ public enum FioEngine {
         run.warnings.removeAll { $0.hasPrefix("fio options writepath does not model") }
         run.engine.name = "fio"
         run.engine.features = ["fio_version:\(version)", "ioengine:\(workload.ioengine.rawValue)"]
-        if status != 0 && run.status == "ok" {
-            run.status = "failed"
+        if status != 0 && run.status == .ok {
+            run.status = .failed
             run.error = "fio exited \(status): \(stderr.split(separator: "\n").suffix(3).joined(separator: " | "))"
         }
         let leftOut = optionsLeftOut(workload)

@@ -385,7 +385,7 @@ public struct OCIRuncLayer: Layer {
             throw WritePathError.system(call: call, path: id, errno: EIO, hint: "exit \(r.status), a result without runs: \(r.stderrTail())")
         }
         // A non-zero exit with a result is a failed workload (the engine exits 1): data, not an error.
-        if r.status != 0 && run.status == "ok" {
+        if r.status != 0 && run.status == .ok {
             throw WritePathError.system(call: call, path: id, errno: EIO, hint: "exit \(r.status) although the result says ok: \(r.stderrTail())")
         }
         if probeHostPageCache {

@@ -137,8 +137,8 @@ struct CompareTests {
     func failedLayer() {
         let base = Synthetic.input(Synthetic.runs(layer: "docker-volume", reps: 2, iops: 1000, noise: 0.01, seed: 1)
             + Synthetic.runs(layer: "oci-runc", reps: 2, iops: 1000, noise: 0.01, seed: 2))
-        let cur = Synthetic.input([Synthetic.run(layer: "docker-volume", rep: 1, iops: 0, latencyNs: 0, seed: 1, status: "failed"),
-                                   Synthetic.run(layer: "oci-runc", rep: 1, iops: 0, latencyNs: 0, seed: 1, status: "unavailable")])
+        let cur = Synthetic.input([Synthetic.run(layer: "docker-volume", rep: 1, iops: 0, latencyNs: 0, seed: 1, status: .failed),
+                                   Synthetic.run(layer: "oci-runc", rep: 1, iops: 0, latencyNs: 0, seed: 1, status: .unavailable)])
         let c = Comparison.compare(baseline: base, current: cur, threshold: 0.05)
         #expect(c.rows.first { $0.layer == "docker-volume" }?.verdict == .regressed)
         #expect(c.rows.first { $0.layer == "oci-runc" }?.verdict == .inconclusive)
@@ -208,7 +208,7 @@ struct CompareRealRunTests {
             baseline.append(try WorkloadRun(workload: w).execute(rep: rep))
             current.append(try WorkloadRun(workload: w).execute(rep: rep))
         }
-        #expect(baseline.allSatisfy { $0.status == "ok" } && current.allSatisfy { $0.status == "ok" })
+        #expect(baseline.allSatisfy { $0.status == .ok } && current.allSatisfy { $0.status == .ok })
         let c = Comparison.compare(baseline: Synthetic.input(baseline), current: Synthetic.input(current), threshold: 0.05)
         print(CompareTextFormat.render(c))
         #expect(c.rows.count == RunMetric.allCases.count)

@@ -32,7 +32,7 @@ enum Synthetic {
         if let spec { info.settings["spec"] = spec }
         var r = RunResult.failed(layer: info, workload: w, rep: rep, error: "synthetic failure", status: status,
                                  startedAt: "2026-11-26T00:00:00Z")
-        guard status == "ok" else { return r }
+        guard status == .ok else { return r }
         r.error = nil
         var rng = Xoshiro256(seed: seed)
         var h = LatencyHistogram()

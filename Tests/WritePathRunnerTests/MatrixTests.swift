@@ -130,7 +130,7 @@ struct MatrixRunTests {
         let runner = try MatrixRunner(spec: spec, options: options, provenance: Provenance(version: "t", git_commit: "t", arguments: []))
         let doc = try runner.run()
         #expect(doc.runs.count == 12)
-        #expect(doc.runs.allSatisfy { $0.status == "ok" })
+        #expect(doc.runs.allSatisfy { $0.status == .ok })
         #expect(doc.matrix?.complete == true)
         #expect(doc.matrix?.rounds.count == 3)
         #expect(doc.matrix?.seed == 5)

@@ -64,12 +64,12 @@ func checkSweep(
     let runs = doc.runs.filter { $0.layerIdentity == layer }
     #expect(runs.count == l.points.count * tenants * repetitions)
     for (i, p) in l.points.enumerated() {
-        #expect(p.step == i + 1 && p.value == sweep.values[i] && p.status == "ok")
+        #expect(p.step == i + 1 && p.value == sweep.values[i] && p.status == .ok)
         let stepRuns = runs.filter { $0.sweep?.step == i + 1 }
         #expect(stepRuns.count == tenants * repetitions)
         #expect(Set(stepRuns.map { "\($0.sweep!.tenant)/\($0.rep)" }) == Set((1...tenants).flatMap { t in (1...repetitions).map { "\(t)/\($0)" } }))
         for r in stepRuns {
-            #expect(r.status == "ok", "\(r.error ?? "")")
+            #expect(r.status == .ok, "\(r.error ?? "")")
             #expect(r.workload.iodepth == (sweep.parameter == .iodepth ? p.value : r.workload.iodepth))
             #expect(r.workload.name == "rand4k")
             #expect((r.write?.ios ?? 0) > 0)
