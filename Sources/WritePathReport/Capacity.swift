@@ -3,7 +3,7 @@ import WritePathEngine
 import WritePathResult
 
 // Capacity planning: throughput-latency curves from sweeps, the highest load that meets a latency
-// objective (the SLO point) and the knee (the steps themselves, `CurvePoint`, are in WritePathResult;
+// objective (the SLO point) and the knee (the steps themselves, `SweepStep`, are in WritePathResult;
 // the stop rules of a sweep in WritePathRunner). Everything here is a pure
 // function of measured points, so it is tested on synthetic curves with known answers.
 
@@ -22,7 +22,7 @@ public struct CapacityCurve: Sendable {
     /// The latency percentile the points carry (99 for p99).
     public var percentile: Double
     /// Ok steps, in order of offered load.
-    public var points: [CurvePoint]
+    public var points: [SweepStep]
     /// Steps where a tenant's run was not ok (left out of `points`).
     public var failedSteps: [Int]
     /// The result file the curve came from.
@@ -38,7 +38,7 @@ public struct CapacityCurve: Sendable {
 
     public init(
         layer: String, layerName: String, workload: Workload, parameter: String, tenants: Int, percentile: Double,
-        points: [CurvePoint], failedSteps: [Int] = [], source: String = "", stopReason: String? = nil, stopDetail: String? = nil
+        points: [SweepStep], failedSteps: [Int] = [], source: String = "", stopReason: String? = nil, stopDetail: String? = nil
     ) {
         self.layer = layer
         self.layerName = layerName
@@ -82,10 +82,10 @@ public struct CapacityCurve: Sendable {
             let group = groups[k]!
             var steps: [Int: [RunResult]] = [:]
             for r in group { steps[r.sweep!.step, default: []].append(r) }
-            var points: [CurvePoint] = []
+            var points: [SweepStep] = []
             var failed: [Int] = []
             for step in steps.keys.sorted() {
-                if let point = CurvePoint(stepRuns: steps[step]!, percentile: percentile) { points.append(point) } else { failed.append(step) }
+                if let point = SweepStep(stepRuns: steps[step]!, percentile: percentile) { points.append(point) } else { failed.append(step) }
             }
             let first = group.min { $0.sweep!.step < $1.sweep!.step }!
             var curve = CapacityCurve(
@@ -158,7 +158,7 @@ public struct Knee: Sendable, Equatable {
 
 /// The analysis of throughput-latency curves: the SLO point and the knee.
 public enum Capacity {
-    static func meets(_ p: CurvePoint, _ thresholdNs: Double) -> Bool { p.latencyNs <= thresholdNs && p.offeredRateMet != false }
+    static func meets(_ p: SweepStep, _ thresholdNs: Double) -> Bool { p.latencyNs <= thresholdNs && p.offeredRateMet != false }
 
     /// The highest sustained IOPS of `points` whose latency percentile is at most `thresholdNs`.
     ///
@@ -168,8 +168,8 @@ public enum Capacity {
     /// meet it again (the note says so). The answer is the highest IOPS in that region, moved up to
     /// the crossing by linear interpolation (IOPS against latency) toward the first breaking step
     /// when that step had more throughput and met its rate.
-    public static func sloPoint(_ points: [CurvePoint], thresholdNs: Double, parameter: String = "step") -> SLOPoint {
-        func at(_ p: CurvePoint) -> String { "\(parameter)=\(p.value)" }
+    public static func sloPoint(_ points: [SweepStep], thresholdNs: Double, parameter: String = "step") -> SLOPoint {
+        func at(_ p: SweepStep) -> String { "\(parameter)=\(p.value)" }
         let sorted = points.enumerated().sorted { ($0.element.offered, $0.offset) < ($1.element.offered, $1.offset) }.map(\.element)
         guard let firstPoint = sorted.first else {
             return SLOPoint(method: .none, iops: 0, latencyNs: 0, offered: 0, lowerStep: nil, upperStep: nil, note: "no measured steps")
@@ -216,7 +216,7 @@ public enum Capacity {
     }
 
     /// The elasticity Δln(latency) / Δln(IOPS) from `a` to `b` (see `Knee`).
-    public static func elasticity(from a: CurvePoint, to b: CurvePoint) -> Double {
+    public static func elasticity(from a: SweepStep, to b: SweepStep) -> Double {
         let dl = log(b.latencyNs / a.latencyNs)
         let dx = log(b.iops / a.iops)
         if dx <= 1e-12 { return dl > 1e-12 ? .infinity : 0 }
@@ -225,8 +225,8 @@ public enum Capacity {
 
     /// The knee of `points` (see `Knee` for the definition); nil with fewer than two usable points
     /// (IOPS and latency above 0) or when latency never climbs faster than throughput.
-    public static func knee(_ points: [CurvePoint], parameter: String = "step") -> Knee? {
-        func at(_ p: CurvePoint) -> String { "\(parameter)=\(p.value)" }
+    public static func knee(_ points: [SweepStep], parameter: String = "step") -> Knee? {
+        func at(_ p: SweepStep) -> String { "\(parameter)=\(p.value)" }
         let p = points.filter { $0.iops > 0 && $0.latencyNs > 0 }.enumerated()
             .sorted { ($0.element.offered, $0.offset) < ($1.element.offered, $1.offset) }.map(\.element)
         guard p.count >= 2 else { return nil }
@@ -262,7 +262,7 @@ public enum Capacity {
     /// The curve's latency percentile at `iops`, nanoseconds, interpolated on log scales between
     /// the first two adjacent steps (in order of offered load) that bracket it; nil when no
     /// segment holds it (beyond the measured range).
-    public static func latency(atIOPS iops: Double, on points: [CurvePoint]) -> Double? {
+    public static func latency(atIOPS iops: Double, on points: [SweepStep]) -> Double? {
         let p = points.filter { $0.iops > 0 && $0.latencyNs > 0 }.sorted { $0.offered < $1.offered }
         guard iops > 0, !p.isEmpty else { return nil }
         if let exact = p.first(where: { abs($0.iops - iops) <= 1e-9 * iops }) { return exact.latencyNs }

@@ -1,7 +1,11 @@
 import WritePathEngine
 
-/// One step of a throughput-latency curve.
-public struct CurvePoint: Sendable, Equatable {
+/// One step of a sweep in one layer, the point of its throughput-latency curve: what the runner's
+/// stop rules judge, what `run.json` records as `sweep.layers[].points[]`, and what the capacity
+/// reports draw. The runs themselves (one per tenant and repetition) are in `runs[]`. In JSON the
+/// latencies are whole nanoseconds (`p50_ns`, `slo_percentile_ns`); `offeredRateMet` is not
+/// recorded (nil when read back).
+public struct SweepStep: Codable, Sendable, Equatable {
     /// The step's position in its sweep, from 1.
     public var step: Int
     /// The swept option's value at this step (per job: I/Os in flight or I/Os per second).
@@ -36,6 +40,9 @@ public struct CurvePoint: Sendable, Equatable {
     public var repIOPS: [Double] = []
     /// The repetitions the point aggregates (at least 1).
     public var repetitions: Int { max(repIOPS.count, 1) }
+    /// `ok`, or the first status of the step's runs that was not (a step without an ok repetition
+    /// has 0 for its measurements).
+    public var status: RunStatus = .ok
 
     public init(
         step: Int = 0, value: Int = 0, offered: Double, iops: Double, latencyNs: Double, offeredRateMet: Bool? = nil,
@@ -49,6 +56,45 @@ public struct CurvePoint: Sendable, Equatable {
         self.offeredRateMet = offeredRateMet
         self.tenantIOPS = tenantIOPS
         self.fairness = fairness
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case step, value, offered, iops, bw_bytes_per_s, p50_ns, slo_percentile_ns, status, tenant_iops, fairness, overlap,
+            rep_iops
+    }
+
+    /// As `writepath.result/1` spells a step; `rep_iops` only with more than one repetition.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(step, forKey: .step)
+        try c.encode(value, forKey: .value)
+        try c.encode(offered, forKey: .offered)
+        try c.encode(iops, forKey: .iops)
+        try c.encode(bwBytesPerSecond, forKey: .bw_bytes_per_s)
+        try c.encode(UInt64(p50Ns), forKey: .p50_ns)
+        try c.encode(UInt64(latencyNs), forKey: .slo_percentile_ns)
+        try c.encode(status, forKey: .status)
+        try c.encode(tenantIOPS, forKey: .tenant_iops)
+        try c.encodeIfPresent(fairness, forKey: .fairness)
+        try c.encodeIfPresent(overlap, forKey: .overlap)
+        if !repIOPS.isEmpty { try c.encode(repIOPS, forKey: .rep_iops) }
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        step = try c.decode(Int.self, forKey: .step)
+        value = try c.decode(Int.self, forKey: .value)
+        offered = try c.decode(Double.self, forKey: .offered)
+        iops = try c.decode(Double.self, forKey: .iops)
+        bwBytesPerSecond = try c.decode(Double.self, forKey: .bw_bytes_per_s)
+        p50Ns = Double(try c.decode(UInt64.self, forKey: .p50_ns))
+        latencyNs = Double(try c.decode(UInt64.self, forKey: .slo_percentile_ns))
+        status = try c.decode(RunStatus.self, forKey: .status)
+        tenantIOPS = try c.decode([Double].self, forKey: .tenant_iops)
+        fairness = try c.decodeIfPresent(Fairness.self, forKey: .fairness)
+        overlap = try c.decodeIfPresent(Double.self, forKey: .overlap)
+        repIOPS = try c.decodeIfPresent([Double].self, forKey: .rep_iops) ?? []
+        offeredRateMet = nil
     }
 
     /// In a rate sweep, a step whose achieved IOPS (every direction) is below this fraction of the

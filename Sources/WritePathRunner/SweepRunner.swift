@@ -207,7 +207,7 @@ public final class SweepRunner {
                 try save(runFile: "\(directory)/runs/\(label).json", [r])
                 continue
             }
-            var points: [CurvePoint] = []
+            var points: [SweepStep] = []
             for (index, value) in sweep.values.enumerated() {
                 let step = index + 1
                 let at = "\(sweep.parameter.rawValue)=\(value)"
@@ -265,7 +265,7 @@ public final class SweepRunner {
                     }
                 }
                 let stepRuns = results.filter { $0.layerSpec == spec.description && $0.sweep?.step == step }
-                let point = CurvePoint(stepRuns: stepRuns, percentile: objective.percentile)
+                let point = SweepStep(stepRuns: stepRuns, percentile: objective.percentile)
                 layerInfos[li].points.append(summary(step: step, value: value, runs: stepRuns, point: point))
                 if interrupted {
                     layerInfos[li].stop_reason = "interrupted"
@@ -316,14 +316,15 @@ public final class SweepRunner {
             offered: sweep.offered(value, numjobs: workload.numjobs, tenants: options.tenants), wall_start_s: start, wall_end_s: end)
     }
 
-    /// The step's entry in `sweep.layers[].points[]`: its curve point (see `CurvePoint(stepRuns:percentile:)`).
-    func summary(step: Int, value: Int, runs: [RunResult], point: CurvePoint?) -> SweepStepSummary {
-        SweepStepSummary(
+    /// The step's entry in `sweep.layers[].points[]`: its point (see `SweepStep(stepRuns:percentile:)`), or
+    /// zeros without an ok repetition, with the first status that was not ok.
+    func summary(step: Int, value: Int, runs: [RunResult], point: SweepStep?) -> SweepStep {
+        var s = point ?? SweepStep(
             step: step, value: value, offered: sweep.offered(value, numjobs: workload.numjobs, tenants: options.tenants),
-            iops: point?.iops ?? 0, bw_bytes_per_s: point?.bwBytesPerSecond ?? 0,
-            p50_ns: UInt64(point?.p50Ns ?? 0), slo_percentile_ns: UInt64(point?.latencyNs ?? 0),
-            status: runs.first { $0.status != .ok }?.status ?? .ok, tenant_iops: point?.tenantIOPS ?? [],
-            fairness: point?.fairness, overlap: point?.overlap, rep_iops: options.repetitions > 1 ? point?.repIOPS : nil)
+            iops: 0, latencyNs: 0)
+        s.status = runs.first { $0.status != .ok }?.status ?? .ok
+        if options.repetitions == 1 { s.repIOPS = [] }
+        return s
     }
 
     func document(complete: Bool) -> ResultDocument {

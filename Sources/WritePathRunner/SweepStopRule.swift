@@ -20,7 +20,7 @@ public enum SweepStopRule {
     ///   Saturation is judged from throughput alone, which is noisy on a shared machine, so it
     ///   usually wants more steps of evidence than the latency rule.
     public static func evaluate(
-        _ points: [CurvePoint], objective: LatencyObjective, factor: Double, sloAfter: Int,
+        _ points: [SweepStep], objective: LatencyObjective, factor: Double, sloAfter: Int,
         minGain: Double, saturationAfter: Int, parameter: String = "step"
     ) -> Decision? {
         let n = points.count
@@ -43,7 +43,7 @@ public enum SweepStopRule {
             return Decision(
                 reason: "saturated",
                 detail:
-                    "the offered rate was not reached (below \(Int(CurvePoint.rateMetFraction * 100))%) for \(saturationAfter) consecutive steps (\(values))"
+                    "the offered rate was not reached (below \(Int(SweepStep.rateMetFraction * 100))%) for \(saturationAfter) consecutive steps (\(values))"
             )
         }
         guard n >= saturationAfter + 1 else { return nil }
