@@ -266,7 +266,7 @@ private func twoTenantRun(
     failed: Bool = false
 ) -> RunResult {
     var r = Synthetic.run(
-        layer: "host", workload: "w", rep: rep, iops: iops, latencyNs: latencyNs, ios: ios, seed: seed, status: failed ? "failed" : "ok")
+        layer: "host", workload: "w", rep: rep, iops: iops, latencyNs: latencyNs, ios: ios, seed: seed, status: failed ? .failed : .ok)
     r.sweep = SweepTag(
         parameter: "iodepth", value: value, step: step, tenant: tenant, tenants: 2, offered: Double(2 * value), wall_start_s: 0,
         wall_end_s: 1)

@@ -21,7 +21,7 @@ enum Synthetic {
 
     static func run(layer: String, spec: String? = nil, workload: String = "rand4k", rep: Int, iops: Double,
                     latencyNs: Double, ios: Int = 2000, seed: UInt64, settings: [String: String] = [:],
-                    status: String = "ok") -> RunResult {
+                    status: RunStatus = .ok) -> RunResult {
         var w = Workload()
         w.name = workload
         w.rw = .randwrite
