@@ -72,4 +72,17 @@ struct CommandTests {
         let r2 = try Command.run("sleep", ["60"], timeout: 0.3)
         #expect(r2.timedOut && r2.status == SIGTERM, "exit \(r2.status)")
     }
+
+    @Test("the guest image's archive: find and cpio as argv, so a path with quotes and spaces is archived as it is")
+    func newcArchive() throws {
+        let root = "/dev/shm/writepath-cpio-\(getpid()) it's \"here\""
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: "\(root)/tree/sub dir", withIntermediateDirectories: true)
+        defer { try? fm.removeItem(atPath: root) }
+        try "a".write(toFile: "\(root)/tree/sub dir/o'clock \"x\"", atomically: true, encoding: .utf8)
+        try GuestImage.writeNewcArchive(of: "\(root)/tree", to: "\(root)/out.cpio")
+        let listing = try Command.run("cpio", ["-it", "--quiet"], timeout: 60, stdin: try Data(contentsOf: URL(fileURLWithPath: "\(root)/out.cpio")))
+        #expect(listing.succeeded)
+        #expect(Set(listing.stdout.split(separator: "\n").map(String.init)) == [".", "sub dir", "sub dir/o'clock \"x\""])
+    }
 }
