@@ -1,9 +1,15 @@
 // swift-tools-version: 6.0
 // writepath: a storage write-path benchmarking suite.
 //
-// Layers of targets, each importing only downward:
-//   C modules (CLiburing, CLibaio, CLibblkid, CWritePathShims) -> WritePathEngine -> WritePathReport -> writepath (CLI)
-// Benchmarks live in their own package under Benchmarks/ so the main build stays lean.
+// Layers of targets, each importing only downward (A <- B: B imports A):
+//   C modules (CLiburing, CLibaio, CLibblkid, CWritePathShims) <- WritePathEngine <- WritePathResult
+//     <- WritePathRunner and WritePathReport <- writepath (CLI)
+// Runner and reporter do not import each other. The engine measures and owns the records of a
+// measurement (`RunMeasurement`, its directions with latency summaries and encoded histograms,
+// next to `LatencyHistogram`, which writes them); WritePathResult wraps a measurement into a run
+// of a layer and owns the document. The schema is above the engine, not below it, because a run
+// records the engine's own types (`Workload`, `TargetInfo`, `VerifyResult`, `Durability`).
+// Benchmarks/ and Fuzz/ are packages of their own that use the libraries, so the main build stays lean.
 
 import PackageDescription
 
@@ -13,6 +19,7 @@ let package = Package(
     products: [
         .executable(name: "writepath", targets: ["writepath"]),
         .library(name: "WritePathEngine", targets: ["WritePathEngine"]),
+        .library(name: "WritePathResult", targets: ["WritePathResult"]),
         // The parsers, for the fuzz targets under Fuzz/ (their own package).
         .library(name: "WritePathRunner", targets: ["WritePathRunner"]),
         .library(name: "WritePathReport", targets: ["WritePathReport"]),
@@ -49,6 +56,8 @@ let package = Package(
 
         // MARK: - Engine
 
+        /// Workloads and fio job files, targets, one I/O engine per file, the job loop, and what a
+        /// run measured (`RunMeasurement`). Nothing about layers, repetitions, documents or output.
         .target(
             name: "WritePathEngine",
             dependencies: [
@@ -58,21 +67,33 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
         ),
 
+        // MARK: - Result schema
+
+        /// The `writepath.result/1` document: runs (a measurement, its layer, repetition, typed
+        /// status and sweep tag), matrix and sweep records, sweep steps, JSON encoding and decoding,
+        /// reading result files (`ResultInput`, `FioImport`), and the statistics both the runner and
+        /// the reports need. No running, no rendering beyond JSON.
+        .target(name: "WritePathResult", dependencies: ["WritePathEngine"]),
+
         // MARK: - Runner and reports
 
-        /// Layers (host, containers, guests) and the matrix runner.
+        /// Layers (host, containers, guests), child processes, and the matrix and sweep runners with
+        /// their stop rules. No output formats: it writes results only as JSON.
         .target(
             name: "WritePathRunner",
-            dependencies: ["WritePathEngine", "WritePathReport", .product(name: "Yams", package: "Yams")]
+            dependencies: ["WritePathEngine", "WritePathResult", .product(name: "Yams", package: "Yams")]
         ),
-        .target(name: "WritePathReport", dependencies: ["WritePathEngine"]),
+        /// One output format per file (text, CSV, Markdown, HTML, JUnit), comparisons, aggregation
+        /// and capacity analysis of results. Runs nothing.
+        .target(name: "WritePathReport", dependencies: ["WritePathEngine", "WritePathResult"]),
 
         // MARK: - CLI
 
+        /// The command line: parses arguments, calls the runner and the reports, sets exit codes.
         .executableTarget(
             name: "writepath",
             dependencies: [
-                "WritePathEngine", "WritePathReport", "WritePathRunner",
+                "WritePathEngine", "WritePathResult", "WritePathReport", "WritePathRunner",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -82,12 +103,17 @@ let package = Package(
         /// What the test targets share: the built binaries, child processes, and the machine's
         /// preconditions with their Swift Testing traits (Precondition.swift).
         .target(name: "WritePathTestSupport", dependencies: ["WritePathRunner"], path: "Tests/WritePathTestSupport"),
-        .testTarget(name: "WritePathEngineTests", dependencies: ["WritePathEngine", "WritePathReport", "WritePathTestSupport"]),
-        .testTarget(name: "WritePathRunnerTests", dependencies: ["WritePathRunner", "writepath", "WritePathTestSupport"]),
+        .testTarget(
+            name: "WritePathEngineTests", dependencies: ["WritePathEngine", "WritePathResult", "WritePathReport", "WritePathTestSupport"]),
+        .testTarget(name: "WritePathRunnerTests", dependencies: ["WritePathResult", "WritePathRunner", "writepath", "WritePathTestSupport"]),
         .testTarget(
             name: "WritePathCLITests",
-            dependencies: ["writepath", "WritePathEngine", "WritePathReport", "WritePathRunner", "WritePathTestSupport"]),
-        .testTarget(name: "WritePathReportTests", dependencies: ["WritePathReport", "writepath", "WritePathTestSupport"]),
+            dependencies: [
+                "writepath", "WritePathEngine", "WritePathResult", "WritePathReport", "WritePathRunner", "WritePathTestSupport",
+            ]),
+        .testTarget(
+            name: "WritePathReportTests",
+            dependencies: ["WritePathResult", "WritePathReport", "WritePathRunner", "writepath", "WritePathTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -19,12 +19,13 @@ let package = Package(
         .executableTarget(
             name: "FuzzMatrix",
             dependencies: ["FuzzSupport", .product(name: "WritePathRunner", package: "writepath")]),
-        /// Result files: JSONFormat.parse, as report and compare read them.
+        /// Result files: JSONFormat.parse (WritePathResult), as report and compare read them.
         .executableTarget(
             name: "FuzzResult",
             dependencies: [
                 "FuzzSupport",
                 .product(name: "WritePathReport", package: "writepath"),
+                .product(name: "WritePathResult", package: "writepath"),
                 .product(name: "WritePathEngine", package: "writepath"),
             ]),
     ],

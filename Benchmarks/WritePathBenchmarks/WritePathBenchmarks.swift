@@ -83,8 +83,8 @@ let benchmarks: @Sendable () -> Void = {
         ),
         closure: { benchmark in
             let result = try WorkloadRun(workload: nullWorkload).execute()
-            guard result.status == "ok", let write = result.write, write.ios == UInt64(nullIOsPerRun) else {
-                throw BenchmarkFailure(description: "null run failed: status \(result.status), \(result.error ?? "no error"), \(result.write?.ios ?? 0) of \(nullIOsPerRun) I/Os")
+            guard result.error == nil, let write = result.write, write.ios == UInt64(nullIOsPerRun) else {
+                throw BenchmarkFailure(description: "null run failed: \(result.error ?? "no error"), \(result.write?.ios ?? 0) of \(nullIOsPerRun) I/Os")
             }
             benchmark.measurement(jobIOPS, Int(write.iops))
         },

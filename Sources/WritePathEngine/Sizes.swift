@@ -128,3 +128,20 @@ private func isTerminalControl(_ u: Unicode.Scalar) -> Bool {
 public func quoted(_ text: String, limit: Int = 256) -> String {
     "'\(clipped(text, limit: limit))'"
 }
+
+/// `2`, `2.5`, `99.9`: at most `places` decimals, without trailing zeros.
+public func trimmedNumber(_ v: Double, places: Int) -> String {
+    var s = formatDecimal(v, places: places)
+    if s.contains(".") {
+        while s.hasSuffix("0") { s.removeLast() }
+        if s.hasSuffix(".") { s.removeLast() }
+    }
+    return s
+}
+
+/// A count with an SI suffix as fio prints IOPS (`523k`, `12.5M`).
+public func formatSI(_ v: Double) -> String {
+    if v >= 10_000_000 { return formatDecimal(v / 1_000_000, places: 1) + "M" }
+    if v >= 10_000 { return formatDecimal(v / 1000, places: 1) + "k" }
+    return formatDecimal(v, places: 0)
+}

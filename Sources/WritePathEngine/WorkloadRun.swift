@@ -5,12 +5,11 @@ import CWritePathShims
 import Foundation
 
 /// Runs one workload on this machine: prepares the target, runs `numjobs` job threads, checks
-/// whether O_DIRECT bypassed the page cache, and assembles the `RunResult`.
+/// whether O_DIRECT bypassed the page cache, and assembles the `RunMeasurement` (WritePathResult
+/// makes it a run of a layer).
 public struct WorkloadRun {
     public var workload: Workload
     public var safety: SafetyOptions
-    public var layer: LayerInfo
-    public var rep: Int
     /// Called about once a second while the jobs run, with the elapsed seconds and the live
     /// counters; used for the status line.
     public var onTick: ((Double, [JobProgress]) -> Void)?
@@ -18,17 +17,15 @@ public struct WorkloadRun {
     /// existed before it are never removed. Their verify state is then not saved either.
     public var removeCreatedFiles = false
 
-    public init(workload: Workload, safety: SafetyOptions = SafetyOptions(), layer: LayerInfo = LayerInfo(name: "host"), rep: Int = 1) {
+    public init(workload: Workload, safety: SafetyOptions = SafetyOptions()) {
         self.workload = workload
         self.safety = safety
-        self.layer = layer
-        self.rep = rep
     }
 
     /// Runs the workload. Throws for invalid input, refusals and failures before any I/O; a
-    /// failure during I/O is returned as a result with `status: failed` and the metrics of what
+    /// failure during I/O is returned as a measurement with an `error` and the metrics of what
     /// completed.
-    public func execute() throws -> RunResult {
+    public func execute() throws -> RunMeasurement {
         try workload.validate()
         // A synchronous engine has one I/O in flight whatever iodepth says; as fio, it runs at
         // depth 1 and says so (the result keeps the workload as given).
@@ -266,9 +263,7 @@ public struct WorkloadRun {
                 }
             }
         }
-        var result = RunResult(
-            layer: layer, workload: workload, rep: rep,
-            status: firstError == nil && !interrupted ? "ok" : "failed",
+        var result = RunMeasurement(
             error: firstError ?? (interrupted ? "interrupted by a signal before the run finished" : nil),
             started_at: startedAt, target: info,
             engine: EngineInfo(name: w.ioengine.rawValue, features: outcomes.first?.features ?? []),
@@ -355,11 +350,11 @@ extension WorkloadRun {
     /// as fio starts the jobs of a job file together; returns each run's outcome in order. A
     /// run that throws (invalid input, a refused target, a failure before any I/O) does not stop
     /// the others.
-    public static func executeConcurrently(_ runs: [WorkloadRun]) -> [Swift.Result<RunResult, Error>] {
+    public static func executeConcurrently(_ runs: [WorkloadRun]) -> [Swift.Result<RunMeasurement, Error>] {
         if runs.count == 1 { return [Swift.Result { try runs[0].execute() }] }
         let threads = runs.map { run in JoinableThread { Swift.Result { try run.execute() } } }
         var started: [Int] = []
-        var outcomes = [Swift.Result<RunResult, Error>?](repeating: nil, count: runs.count)
+        var outcomes = [Swift.Result<RunMeasurement, Error>?](repeating: nil, count: runs.count)
         for (i, t) in threads.enumerated() {
             do {
                 try t.start()

@@ -1,19 +1,14 @@
 import Foundation
 import WritePathEngine
+import WritePathResult
 
-/// Statistics over repetitions: medians, coefficients of variation, and 95% intervals from t on
-/// log values (`LogContrast`): for lognormal data their coverage is the nominal one at any n, and
-/// `LogScaleStatisticsTests` checks it by simulation at n = 3, 5 and 10.
-public enum Stats {
+/// Statistics over repetitions (the median and the coefficient of variation are in
+/// WritePathResult): 95% intervals from t on log values (`LogContrast`): for lognormal data their
+/// coverage is the nominal one at any n, and `LogScaleStatisticsTests` checks it by simulation at
+/// n = 3, 5 and 10.
+extension Stats {
     /// The level of every interval.
     public static let confidence = 0.95
-
-    /// The median; nil when `values` is empty.
-    public static func median(_ values: [Double]) -> Double? {
-        guard !values.isEmpty else { return nil }
-        let s = values.sorted()
-        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-    }
 
     /// The `q` quantile (0...1) of sorted values, linearly interpolated.
     static func quantile(sorted s: [Double], _ q: Double) -> Double {
@@ -21,15 +16,6 @@ public enum Stats {
         let lo = Int(h.rounded(.down))
         let hi = min(lo + 1, s.count - 1)
         return s[lo] + (s[hi] - s[lo]) * (h - Double(lo))
-    }
-
-    /// Sample standard deviation over the mean; nil for fewer than two values or a zero mean.
-    public static func coefficientOfVariation(_ values: [Double]) -> Double? {
-        guard values.count >= 2 else { return nil }
-        let mean = values.reduce(0, +) / Double(values.count)
-        guard mean != 0 else { return nil }
-        let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(values.count - 1)
-        return variance.squareRoot() / abs(mean)
     }
 
     /// 95% interval of the median of the population `values` come from, taken as lognormal: the t
@@ -135,54 +121,6 @@ public enum RunMetric: String, CaseIterable, Sendable {
     }
 }
 
-extension RunResult {
-    /// The layer as a matrix named it (`docker-volume(write_iops_limit=500)`), else its name, without
-    /// the parameters that only say where it writes (`LayerIdentity.locationParameters`): `host(directory=/tmp/x)`
-    /// is `host`, so runs in different scratch folders are the same layer.
-    public var layerIdentity: String { LayerIdentity.of(layerSpec) }
-    /// The layer exactly as the run was made in it, location parameters included: within one run
-    /// folder, `host` and `host(directory=/data)` are two layers.
-    public var layerSpec: String { layer.settings["spec"] ?? layer.name }
-    /// Write when the run writes, else read.
-    public var mainDirection: DirectionResult? { write ?? read }
-    /// `write`, `read` or `-`.
-    public var mainDirectionName: String { write != nil ? "write" : (read != nil ? "read" : "-") }
-}
-
-/// What makes two layers the same layer: the name and the parameters that change the write path.
-public enum LayerIdentity {
-    /// The label each run's layer goes by in one set of results: its identity, unless two layers
-    /// of the set differ only in where they write (`host` and `host(directory=/data)` side by
-    /// side), which then keep their full spec.
-    public static func labels(_ runs: [RunResult]) -> [String: String] {
-        var specsOf: [String: Set<String>] = [:]
-        for r in runs { specsOf[r.layerIdentity, default: []].insert(r.layerSpec) }
-        var out: [String: String] = [:]
-        for r in runs { out[r.layerSpec] = specsOf[r.layerIdentity]!.count > 1 ? r.layerSpec : r.layerIdentity }
-        return out
-    }
-
-    /// Parameters that say where a layer writes, not how: settings, not identity.
-    public static let locationParameters: Set<String> = ["directory", "path", "scratch", "scratch_root", "host_path", "filename"]
-
-    /// `spec` (`name` or `name(k=v,...)`, as `LayerSpec.description` prints it) without location parameters.
-    public static func of(_ spec: String) -> String {
-        guard let open = spec.firstIndex(of: "("), spec.hasSuffix(")") else { return spec }
-        let name = String(spec[..<open])
-        let inner = spec[spec.index(after: open)..<spec.index(before: spec.endIndex)]
-        // A value may hold a comma (a path): a piece without `=` belongs to the one before.
-        var items: [String] = []
-        for piece in inner.split(separator: ",", omittingEmptySubsequences: false) {
-            if piece.contains("=") || items.isEmpty { items.append(String(piece)) } else { items[items.count - 1] += "," + piece }
-        }
-        let kept = items.filter { item in
-            let key = item.split(separator: "=", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-            return !locationParameters.contains(key)
-        }
-        return kept.isEmpty ? name : "\(name)(\(kept.joined(separator: ",")))"
-    }
-}
-
 /// One layer × workload over its repetitions.
 public struct LayerWorkloadAggregate: Sendable {
     /// The layer's identity (`spec` setting, else name).
@@ -221,7 +159,7 @@ public struct LayerWorkloadAggregate: Sendable {
     /// What that host's results say about it (CPU, kernel, virtualization); nil with `host` nil.
     public var hostInfo: HostInfo? = nil
 
-    public var notOKRuns: [RunResult] { runs.filter { $0.status != "ok" } }
+    public var notOKRuns: [RunResult] { runs.filter { $0.status != .ok } }
     /// The workload's name with its engine when not writepath's (`rand4k [fio]`): rows of the two
     /// engines never mix, and each compares with the baseline layer's row of its own engine.
     public var workloadIdentity: String { workload.identity }
@@ -292,7 +230,7 @@ public struct Aggregation: Sendable {
         var warnings: [String] = []
         var rows: [LayerWorkloadAggregate] = []
         for (host, info, g) in hostGroups(input) {
-            let ok = g.runs.filter { $0.status == "ok" }
+            let ok = g.runs.filter { $0.status == .ok }
             let first = ok.first ?? g.runs[0]
             var estimates: [RunMetric: Estimate] = [:]
             for m in RunMetric.allCases {
@@ -370,7 +308,7 @@ public struct Aggregation: Sendable {
         for run in input.runs {
             guard let tag = run.sweep else { continue }
             let label = "\(run.layerIdentity) / \(run.workload.name) sweep"
-            if run.status != "ok" {
+            if run.status != .ok {
                 let rep = run.rep > 1 ? " rep \(run.rep)" : ""
                 warnings.append("\(label) at \(tag.parameter)=\(tag.value) tenant \(tag.tenant)\(rep): \(run.status): \(run.error ?? "no error recorded")")
             }

@@ -1,4 +1,5 @@
 import WritePathEngine
+import WritePathResult
 
 /// One CSV row per run with every setting and metric. The header is stable: columns are only
 /// ever added at the end. Latencies are nanoseconds, bandwidth bytes per second, CPU seconds.
@@ -28,7 +29,7 @@ public enum CSVFormat {
 
     static func row(_ r: RunResult) -> [String] {
         let w = r.workload
-        var v: [String] = [r.layer.name, w.name, "\(r.rep)", r.status, w.ioengine.rawValue, w.rw.rawValue, "\(w.rwmixwrite)",
+        var v: [String] = [r.layer.name, w.name, "\(r.rep)", r.status.description, w.ioengine.rawValue, w.rw.rawValue, "\(w.rwmixwrite)",
                            "\(w.bs)", "\(w.iodepth)", "\(w.numjobs)", w.size.map { "\($0)" } ?? "", "\(w.offset)",
                            w.direct ? "1" : "0", w.sync ? "1" : "0", "\(w.runtime)", w.time_based ? "1" : "0",
                            "\(w.ramp_time)", "\(w.rate_iops)", "\(w.fsync)", "\(w.fdatasync)",

@@ -1,4 +1,5 @@
 import WritePathEngine
+import WritePathResult
 
 /// The report's CSV files: `report.csv`, one row per layer × workload (aggregated), and
 /// `report-runs.csv`, one row per run (`CSVFormat`, with the layer identity in `layer`).
@@ -87,7 +88,7 @@ public enum CSVReport {
             v += [n(ratio?.point), n(ratio?.low), n(ratio?.high), ratio?.intervalIncludesOne.map { $0 ? "1" : "0" } ?? ""]
         }
         var counts: [String: Int] = [:]
-        for run in r.runs { counts[run.status, default: 0] += 1 }
+        for run in r.runs { counts[run.status.description, default: 0] += 1 }
         v += [n(r.addedP50Nanoseconds), r.noisy ? "1" : "0",
               counts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "),
               n(r.iopsMinimumDetectableDrop)]

@@ -1,5 +1,6 @@
 import Foundation
 import WritePathEngine
+import WritePathResult
 
 /// Every curve of some sweep results, analysed against one latency objective: the SLO point and
 /// the knee per layer, and why each layer's sweep stopped.
@@ -150,7 +151,7 @@ public enum CapacityPlanner {
                 latency = Capacity.latency(atIOPS: load, on: e.curve.points)
             } else if c > 0 {
                 notes.append(
-                    "one tenant (\(TextFormat.si(demand.iopsPerTenant)) IOPS) needs more than the usable \(TextFormat.si(usable)) IOPS of a host"
+                    "one tenant (\(formatSI(demand.iopsPerTenant)) IOPS) needs more than the usable \(formatSI(usable)) IOPS of a host"
                 )
             }
             rows.append(

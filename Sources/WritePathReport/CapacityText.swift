@@ -1,4 +1,5 @@
 import WritePathEngine
+import WritePathResult
 
 /// Capacity on a terminal: each layer's curve with its SLO point and knee (`writepath sweep`,
 /// `writepath report`), and the plan (`writepath plan`). Latencies in microseconds unless a unit
@@ -24,15 +25,15 @@ public enum CapacityText {
             for p in c.points {
                 var l = [
                     "\(p.value)", offered(p.offered, parameter: c.parameter),
-                    TextFormat.si(p.iops) + (p.offeredRateMet == false ? " (rate not met)" : ""),
+                    formatSI(p.iops) + (p.offeredRateMet == false ? " (rate not met)" : ""),
                     ByteSize.format(UInt64(max(p.bwBytesPerSecond, 0))), TextReport.us(p.p50Ns), TextReport.us(p.latencyNs),
                 ]
                 if repeated {
                     l.append("\(p.repetitions)")
-                    l.append(p.repIOPS.isEmpty ? "-" : "\(TextFormat.si(p.repIOPS.min()!))-\(TextFormat.si(p.repIOPS.max()!))")
+                    l.append(p.repIOPS.isEmpty ? "-" : "\(formatSI(p.repIOPS.min()!))-\(formatSI(p.repIOPS.max()!))")
                 }
                 if c.tenants > 1 {
-                    l.append(p.tenantIOPS.map { TextFormat.si($0) }.joined(separator: "/"))
+                    l.append(p.tenantIOPS.map { formatSI($0) }.joined(separator: "/"))
                     l.append(p.fairness.map { formatDecimal($0.min_max_ratio, places: 2) } ?? "-")
                     l.append(p.fairness.map { formatDecimal($0.jain_index, places: 3) } ?? "-")
                     l.append(p.overlap.map { "\(Int(($0 * 100).rounded()))%" } ?? "-")
@@ -56,25 +57,25 @@ public enum CapacityText {
     public static func sloText(_ s: SLOPoint) -> String {
         switch s.method {
         case .none: return "none (\(s.note))"
-        case .notReached: return "at least \(TextFormat.si(s.iops)) IOPS (\(s.note))"
+        case .notReached: return "at least \(formatSI(s.iops)) IOPS (\(s.note))"
         case .measured, .interpolated:
-            return "\(TextFormat.si(s.iops)) IOPS at \(LatencyObjective.duration(s.latencyNs)) (\(s.note))"
+            return "\(formatSI(s.iops)) IOPS at \(LatencyObjective.duration(s.latencyNs)) (\(s.note))"
         }
     }
 
     /// `20.1k IOPS, p99 1.1 ms (elasticity crosses 1 between ...)` or `none within the sweep`.
     public static func kneeText(_ k: Knee?, percentile: String) -> String {
         guard let k else { return "none within the sweep (latency never grew faster than throughput)" }
-        return "\(TextFormat.si(k.iops)) IOPS, \(percentile) \(LatencyObjective.duration(k.latencyNs)) (\(k.note))"
+        return "\(formatSI(k.iops)) IOPS, \(percentile) \(LatencyObjective.duration(k.latencyNs)) (\(k.note))"
     }
 
     /// The plan as a table, the cheapest layer, and what was left out.
     public static func plan(_ plan: CapacityPlan) -> String {
         let d = plan.demand
         let pl = d.objective.percentileLabel
-        var out = "demand: \(d.tenants) tenants x \(TextFormat.si(d.iopsPerTenant)) IOPS of \(ByteSize.format(d.bs)) "
+        var out = "demand: \(d.tenants) tenants x \(formatSI(d.iopsPerTenant)) IOPS of \(ByteSize.format(d.bs)) "
         out +=
-            "(\(ByteSize.format(UInt64(d.iopsPerTenant * Double(d.bs))))/s each, \(TextFormat.si(d.iopsPerTenant * Double(d.tenants))) IOPS in all), "
+            "(\(ByteSize.format(UInt64(d.iopsPerTenant * Double(d.bs))))/s each, \(formatSI(d.iopsPerTenant * Double(d.tenants))) IOPS in all), "
         out += "objective \(d.objective), headroom \(trimmedNumber(d.headroom * 100, places: 1))%\n\n"
         var lines = [
             [
@@ -86,16 +87,16 @@ public enum CapacityText {
             let s = r.entry.slo
             lines.append([
                 r.entry.label + (r.cheapest ? " *" : ""),
-                (s.method == .notReached ? ">=" : "") + TextFormat.si(r.capacityIOPS),
+                (s.method == .notReached ? ">=" : "") + formatSI(r.capacityIOPS),
                 s.method.rawValue,
-                TextFormat.si(r.usableIOPS),
+                formatSI(r.usableIOPS),
                 "\(r.tenantsPerHost)",
                 r.hosts.map(String.init) ?? "-",
                 r.hosts == nil ? "-" : "\(r.tenantsOnBusiestHost) tenants",
-                r.hosts == nil ? "-" : TextFormat.si(r.loadPerHostIOPS),
+                r.hosts == nil ? "-" : formatSI(r.loadPerHostIOPS),
                 r.margin.map { formatDecimal($0 * 100, places: 1) + "%" } ?? "-",
                 r.latencyAtLoadNs.map { LatencyObjective.duration($0) } ?? "-",
-                r.entry.knee.map { TextFormat.si($0.iops) } ?? "-",
+                r.entry.knee.map { formatSI($0.iops) } ?? "-",
             ])
         }
         out += table(lines, indent: "")
@@ -103,7 +104,7 @@ public enum CapacityText {
             out +=
                 "\ncheapest: \(best.entry.label): \(hosts) host\(hosts == 1 ? "" : "s") for \(d.tenants) tenants, up to \(best.tenantsPerHost) per host; "
             out +=
-                "the busiest host carries \(best.tenantsOnBusiestHost) (\(TextFormat.si(best.loadPerHostIOPS)) IOPS, \(ByteSize.format(UInt64(best.bandwidthPerHost)))/s), "
+                "the busiest host carries \(best.tenantsOnBusiestHost) (\(formatSI(best.loadPerHostIOPS)) IOPS, \(ByteSize.format(UInt64(best.bandwidthPerHost)))/s), "
             out += "leaving \(formatDecimal((best.margin ?? 0) * 100, places: 1))% of its SLO capacity\n"
         } else {
             out += "\nno layer carries a tenant within the objective\n"
@@ -119,7 +120,7 @@ public enum CapacityText {
 
     /// `8` (in flight) or `8.0k/s`.
     static func offered(_ v: Double, parameter: String) -> String {
-        parameter == "rate_iops" ? TextFormat.si(v) + "/s" : formatDecimal(v, places: 0)
+        parameter == "rate_iops" ? formatSI(v) + "/s" : formatDecimal(v, places: 0)
     }
 
     /// Columns padded to their widest cell; the first left-aligned, the rest right-aligned.

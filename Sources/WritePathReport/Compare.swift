@@ -1,5 +1,6 @@
 import Foundation
 import WritePathEngine
+import WritePathResult
 
 /// What a comparison concluded about one metric of one layer × workload.
 public enum Verdict: String, Sendable, CaseIterable {
@@ -101,7 +102,7 @@ public struct Comparison: Sendable {
         typealias Groups = [(layer: String, workload: String, runs: [RunResult])]
         func okValues(_ g: Groups, layer: String, workload: String, _ m: RunMetric) -> [Double]? {
             guard let found = g.first(where: { $0.layer == layer && $0.workload == workload }) else { return nil }
-            return found.runs.filter { $0.status == "ok" }.compactMap { m.value($0) }
+            return found.runs.filter { $0.status == .ok }.compactMap { m.value($0) }
         }
         if let r = relativeTo {
             notes.append("relative to \(r): each layer's ratio to \(r) is compared, not its absolute numbers; \(r) itself is not judged")
@@ -112,7 +113,7 @@ public struct Comparison: Sendable {
                 notes.append("\(c.layer) / \(c.workload) is only in CURRENT: not compared")
                 continue
             }
-            let bOK = b.runs.filter { $0.status == "ok" }, cOK = c.runs.filter { $0.status == "ok" }
+            let bOK = b.runs.filter { $0.status == .ok }, cOK = c.runs.filter { $0.status == .ok }
             if let bw = bOK.first?.workload, let cw = cOK.first?.workload {
                 // Where the target lives is the layer's business; every other option must match.
                 func options(_ w: Workload) -> [String] {
@@ -128,8 +129,8 @@ public struct Comparison: Sendable {
                 if !diffs.isEmpty { notes.append("\(c.layer) / \(c.workload): layer settings differ: \(diffs.joined(separator: ", "))") }
             }
             if cOK.isEmpty || bOK.isEmpty {
-                let failedNow = !bOK.isEmpty && c.runs.contains { $0.status == "failed" }
-                let statuses = Set((bOK.isEmpty ? b.runs : c.runs).map(\.status)).sorted().joined(separator: ", ")
+                let failedNow = !bOK.isEmpty && c.runs.contains { $0.status == .failed }
+                let statuses = Set((bOK.isEmpty ? b.runs : c.runs).map(\.status.description)).sorted().joined(separator: ", ")
                 rows.append(MetricComparison(
                     layer: c.layer, workload: c.workload, metric: "runs", higherIsBetter: true,
                     baseline: [Double(bOK.count)], current: [Double(cOK.count)], change: nil, changeLow: nil, changeHigh: nil,
@@ -236,7 +237,7 @@ public struct Comparison: Sendable {
     /// A metric's value for people: IOPS with an SI suffix, bytes/s, microseconds.
     public static func format(_ value: Double, metric: String) -> String {
         switch metric {
-        case RunMetric.iops.rawValue: return TextFormat.si(value)
+        case RunMetric.iops.rawValue: return formatSI(value)
         case RunMetric.bw.rawValue: return ByteSize.format(value) + "/s"
         case RunMetric.cpuPerIO.rawValue: return formatDecimal(value, places: 0) + " ns"
         case "runs": return formatDecimal(value, places: 0) + " ok"

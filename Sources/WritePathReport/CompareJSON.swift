@@ -1,4 +1,5 @@
 import Foundation
+import WritePathResult
 
 /// A comparison as JSON (`writepath compare --output-format json`): schema `writepath.compare/1`,
 /// every verdict with its numbers. Changes are fractions (0.05 is +5%), values in the metric's

@@ -1,5 +1,6 @@
 import Foundation
 import WritePathEngine
+import WritePathResult
 
 /// The report's Capacity section, present when the results hold sweeps: per workload a
 /// throughput-latency chart (log scales) with one curve per layer, the objective as a line, each
@@ -42,11 +43,11 @@ extension HTMLReport {
             out += "<tr><td class=\"l\"><span class=\"swatch\" style=\"background:\(color(e.label))\"></span>\(html(e.label))</td>"
             out +=
                 "<td class=\"l\">\(html(c.parameter)) \(html(c.points.map { "\($0.value)" }.joined(separator: ",")))</td><td>\(c.points.count)\(c.failedSteps.isEmpty ? "" : " (+\(c.failedSteps.count) failed)")\(reps > 1 ? " × \(reps) reps" : "")</td>"
-            out += "<td>\(maxIOPS.map { TextFormat.si($0) } ?? "–")</td>"
+            out += "<td>\(maxIOPS.map { formatSI($0) } ?? "–")</td>"
             out +=
-                "<td title=\"\(html(e.slo.note))\">\(e.slo.method == .none ? "none" : (e.slo.method == .notReached ? "≥ " : "") + TextFormat.si(e.slo.iops))</td>"
+                "<td title=\"\(html(e.slo.note))\">\(e.slo.method == .none ? "none" : (e.slo.method == .notReached ? "≥ " : "") + formatSI(e.slo.iops))</td>"
             out += "<td class=\"l\">\(html(e.slo.method.rawValue))</td>"
-            out += "<td title=\"\(html(e.knee?.note ?? ""))\">\(e.knee.map { TextFormat.si($0.iops) } ?? "–")</td>"
+            out += "<td title=\"\(html(e.knee?.note ?? ""))\">\(e.knee.map { formatSI($0.iops) } ?? "–")</td>"
             out += "<td>\(e.knee.map { html(LatencyObjective.duration($0.latencyNs)) } ?? "–")</td>"
             out += "<td class=\"l\" title=\"\(html(c.stopDetail ?? ""))\">\(html(c.stopReason ?? "–"))</td>"
             let f = c.worstFairness
@@ -62,7 +63,7 @@ extension HTMLReport {
     static func planTable(_ plan: CapacityPlan, color: (String) -> String) -> String {
         let d = plan.demand
         var out =
-            "<h3>Plan</h3>\n<p class=\"meta\">Demand: <b>\(d.tenants)</b> tenants × <b>\(html(TextFormat.si(d.iopsPerTenant)))</b> IOPS of "
+            "<h3>Plan</h3>\n<p class=\"meta\">Demand: <b>\(d.tenants)</b> tenants × <b>\(html(formatSI(d.iopsPerTenant)))</b> IOPS of "
         out +=
             "\(html(ByteSize.format(d.bs))), objective \(html(d.objective.description)), headroom \(html(trimmedNumber(d.headroom * 100, places: 1)))%: "
         out += "a host carries ⌊SLO IOPS × (1 − headroom) / IOPS per tenant⌋ tenants; hosts = ⌈tenants / that⌉.</p>\n"
@@ -74,10 +75,10 @@ extension HTMLReport {
             out +=
                 "<tr><td class=\"l\"><span class=\"swatch\" style=\"background:\(color(r.entry.label))\"></span>\(html(r.entry.label))\(r.cheapest ? " <b>(cheapest)</b>" : "")</td>"
             out +=
-                "<td>\(r.entry.slo.method == .notReached ? "≥ " : "")\(html(TextFormat.si(r.capacityIOPS)))</td><td>\(html(TextFormat.si(r.usableIOPS)))</td>"
+                "<td>\(r.entry.slo.method == .notReached ? "≥ " : "")\(html(formatSI(r.capacityIOPS)))</td><td>\(html(formatSI(r.usableIOPS)))</td>"
             out += "<td>\(r.tenantsPerHost)</td><td>\(r.hosts.map(String.init) ?? "–")</td>"
             out +=
-                "<td>\(r.hosts == nil ? "–" : "\(r.tenantsOnBusiestHost) × \(html(TextFormat.si(d.iopsPerTenant))) = \(html(TextFormat.si(r.loadPerHostIOPS)))")</td>"
+                "<td>\(r.hosts == nil ? "–" : "\(r.tenantsOnBusiestHost) × \(html(formatSI(d.iopsPerTenant))) = \(html(formatSI(r.loadPerHostIOPS)))")</td>"
             out += "<td>\(r.margin.map { formatDecimal($0 * 100, places: 1) + "%" } ?? "–")</td>"
             out += "<td>\(r.latencyAtLoadNs.map { html(LatencyObjective.duration($0)) } ?? "–")</td>"
             out += "<td class=\"l\">\(html(r.note))</td></tr>\n"
@@ -147,7 +148,7 @@ extension HTMLReport {
             svg += "<path d=\"\(path)\" fill=\"none\" stroke=\"\(c)\" stroke-width=\"2\" stroke-linejoin=\"round\"/>\n"
             for q in p {
                 let tip =
-                    "\(e.label): \(e.curve.parameter)=\(q.value), \(TextFormat.si(q.iops)) IOPS, \(pl) \(LatencyObjective.duration(q.latencyNs))"
+                    "\(e.label): \(e.curve.parameter)=\(q.value), \(formatSI(q.iops)) IOPS, \(pl) \(LatencyObjective.duration(q.latencyNs))"
                     + (q.offeredRateMet == false ? ", offered rate not met" : "")
                     + (q.fairness.map { ", Jain \(formatDecimal($0.jain_index, places: 3))" } ?? "")
                 let fill = q.offeredRateMet == false ? "#ffffff" : c
@@ -157,13 +158,13 @@ extension HTMLReport {
                     "<text x=\"\(f(px(q.iops) + 5))\" y=\"\(f(py(q.latencyNs) - 5))\" class=\"muted\" style=\"font-size:9px\">\(q.value)</text>\n"
             }
             if e.slo.iops > 0, e.slo.method != .none {
-                let tip = "\(e.label): SLO point \(TextFormat.si(e.slo.iops)) IOPS (\(e.slo.method.rawValue)): \(e.slo.note)"
+                let tip = "\(e.label): SLO point \(formatSI(e.slo.iops)) IOPS (\(e.slo.method.rawValue)): \(e.slo.note)"
                 svg +=
                     "<circle cx=\"\(f(px(e.slo.iops)))\" cy=\"\(f(py(max(e.slo.latencyNs, yLo))))\" r=\"8\" fill=\"none\" stroke=\"\(c)\" stroke-width=\"2\"><title>\(html(tip))</title></circle>\n"
             }
             if let k = e.knee {
                 let (x, y) = (px(k.iops), py(k.latencyNs))
-                let tip = "\(e.label): knee \(TextFormat.si(k.iops)) IOPS, \(pl) \(LatencyObjective.duration(k.latencyNs)): \(k.note)"
+                let tip = "\(e.label): knee \(formatSI(k.iops)) IOPS, \(pl) \(LatencyObjective.duration(k.latencyNs)): \(k.note)"
                 svg +=
                     "<path d=\"M\(f(x)) \(f(y - 7)) L\(f(x + 7)) \(f(y)) L\(f(x)) \(f(y + 7)) L\(f(x - 7)) \(f(y)) Z\" fill=\"\(c)\" stroke=\"#1f2328\" stroke-width=\"1\"><title>\(html(tip))</title></path>\n"
             }

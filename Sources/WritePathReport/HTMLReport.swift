@@ -1,5 +1,6 @@
 import Foundation
 import WritePathEngine
+import WritePathResult
 
 /// `report.html`: one self-contained file (inline CSS and SVG, no script, no network) with the
 /// aggregated table, per workload a throughput chart with 95% whiskers, latency percentile curves
@@ -137,8 +138,8 @@ public enum HTMLReport {
             let iops = r.estimates[.iops]
             out += "<tr><td class=\"l\"><span class=\"swatch\" style=\"background:\(color(r.layer))\"></span>\(html(r.layer))</td>"
             out += "<td class=\"l\">\(html(r.workloadIdentity))</td><td>\(r.okRuns.count)/\(r.runs.count)</td>"
-            out += "<td>\(iops.map { TextFormat.si($0.median) } ?? "–")</td>"
-            out += "<td class=\"ci\">\(iops.flatMap { e in e.low.map { "\(TextFormat.si($0))–\(TextFormat.si(e.high!))" } } ?? "")</td>"
+            out += "<td>\(iops.map { formatSI($0.median) } ?? "–")</td>"
+            out += "<td class=\"ci\">\(iops.flatMap { e in e.low.map { "\(formatSI($0))–\(formatSI(e.high!))" } } ?? "")</td>"
             out += "<td>\(r.estimates[.bw].map { ByteSize.format($0.median) } ?? "–")</td>"
             for v in [s?.p50, s?.p99, s?.p99_9] { out += "<td>\(v.map { TextReport.us(Double($0)) } ?? "–")</td>" }
             out += "<td>\(r.estimates[.cpuPerIO].map { formatDecimal($0.median, places: 0) } ?? "–")</td>"
@@ -164,7 +165,7 @@ public enum HTMLReport {
     static func throughputChart(_ rows: [LayerWorkloadAggregate], color: (String) -> String) -> String {
         let useBandwidth = rows[0].workload.bs >= 64 * 1024
         let metric: RunMetric = useBandwidth ? .bw : .iops
-        func label(_ v: Double) -> String { useBandwidth ? ByteSize.format(max(v, 0)) + "/s" : TextFormat.si(v) }
+        func label(_ v: Double) -> String { useBandwidth ? ByteSize.format(max(v, 0)) + "/s" : formatSI(v) }
         let title = useBandwidth ? "Bandwidth per layer (median, 95% CI)" : "IOPS per layer (median, 95% CI)"
         let plotted = rows.filter { $0.estimates[metric] != nil }
         guard !plotted.isEmpty else { return "<figure><figcaption>\(title)</figcaption><p class=\"note\">no ok runs</p></figure>\n" }
@@ -273,7 +274,7 @@ public enum HTMLReport {
         var v = 0.0
         while v <= yMax + yStep / 2 {
             svg += "<path class=\"grid\" d=\"M\(f(left)) \(f(py(v))) H\(f(width - right))\"/>"
-            svg += "<text x=\"\(f(left - 6))\" y=\"\(f(py(v) + 4))\" text-anchor=\"end\" class=\"muted\">\(html(TextFormat.si(v)))</text>\n"
+            svg += "<text x=\"\(f(left - 6))\" y=\"\(f(py(v) + 4))\" text-anchor=\"end\" class=\"muted\">\(html(formatSI(v)))</text>\n"
             v += yStep
         }
         var t = 0.0

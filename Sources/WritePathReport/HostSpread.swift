@@ -40,8 +40,8 @@ public enum HostSpread {
         var out = "\nacross hosts (median IOPS per host; spread = highest / lowest):\n"
         for r in rows {
             let lo = r.iops.indices.min { r.iops[$0] < r.iops[$1] }!, hi = r.iops.indices.max { r.iops[$0] < r.iops[$1] }!
-            out += "  \(r.layer) / \(r.workload): \(r.hosts.count) hosts, lowest \(r.hosts[lo]) \(TextFormat.si(r.iops[lo]))"
-            out += ", highest \(r.hosts[hi]) \(TextFormat.si(r.iops[hi]))"
+            out += "  \(r.layer) / \(r.workload): \(r.hosts.count) hosts, lowest \(r.hosts[lo]) \(formatSI(r.iops[lo]))"
+            out += ", highest \(r.hosts[hi]) \(formatSI(r.iops[hi]))"
             out += r.spread.map { ", spread \(formatDecimal($0, places: 2))x" } ?? ""
             let ratios = r.ratios.compactMap { $0 }
             if let rmin = ratios.min(), let rmax = ratios.max() {

@@ -1,4 +1,5 @@
 import WritePathEngine
+import WritePathResult
 
 /// A short human summary in fio's spirit.
 public enum TextFormat {
@@ -33,12 +34,12 @@ public enum TextFormat {
         if let v = run.verify { out += "  verify: \(VerifyText.line(v))\n" }
         if let d = run.durability { out += "  durability: \(d.verdict): \(d.evidence)\n" }
         for warning in run.warnings { out += "  warning: \(printable(warning))\n" }
-        if run.status != "ok" { out += "  FAILED: \(printable(run.error ?? "unknown error"))\n" }
+        if run.status != .ok { out += "  FAILED: \(printable(run.error ?? "unknown error"))\n" }
         return printableLines(out)
     }
 
     static func direction(_ name: String, _ d: DirectionResult) -> String {
-        var out = "  \(name): IOPS=\(si(d.iops)) BW=\(ByteSize.format(d.bw_bytes_per_s))/s ios=\(d.ios) bytes=\(ByteSize.format(d.bytes)) runtime=\(formatDecimal(d.runtime_s, places: 2))s"
+        var out = "  \(name): IOPS=\(formatSI(d.iops)) BW=\(ByteSize.format(d.bw_bytes_per_s))/s ios=\(d.ios) bytes=\(ByteSize.format(d.bytes)) runtime=\(formatDecimal(d.runtime_s, places: 2))s"
         if d.errors > 0 { out += " errors=\(d.errors)" }
         out += "\n"
         let l = d.lat_ns
@@ -50,12 +51,6 @@ public enum TextFormat {
     /// Nanoseconds as microseconds with two decimals.
     static func us(_ ns: UInt64) -> String { formatDecimal(Double(ns) / 1000, places: 2) }
 
-    /// A count with an SI suffix as fio prints IOPS (`523k`).
-    public static func si(_ v: Double) -> String {
-        if v >= 10_000_000 { return formatDecimal(v / 1_000_000, places: 1) + "M" }
-        if v >= 10_000 { return formatDecimal(v / 1000, places: 1) + "k" }
-        return formatDecimal(v, places: 0)
-    }
 }
 
 /// fio's "IO depths" line: `1=0.1% 2=0.2% ... 32=99.7% >=64=0.0%`.
@@ -81,7 +76,7 @@ extension TextFormat {
     public static func groupSums(_ document: ResultDocument, reporting: Set<Int>) -> String {
         var out = ""
         for group in reporting.sorted() {
-            let runs = document.runs.filter { $0.group == group && $0.status == "ok" }
+            let runs = document.runs.filter { $0.group == group && $0.status == .ok }
             guard !runs.isEmpty else { continue }
             out += "\ngroup \(group) (\(runs.map(\.workload.name).joined(separator: ", "))):\n"
             for (name, pick) in [("write", { (r: RunResult) in r.write }), ("read", { (r: RunResult) in r.read })] {
@@ -91,7 +86,7 @@ extension TextFormat {
                 for d in ds { if let h = try? LatencyHistogram(encoded: d.histogram) { merged.add(h) } }
                 let iops = ds.reduce(0) { $0 + $1.iops }, bw = ds.reduce(0) { $0 + $1.bw_bytes_per_s }
                 let ios = ds.reduce(UInt64(0)) { $0 + $1.ios }
-                out += "  \(name): IOPS=\(si(iops)) BW=\(ByteSize.format(bw))/s ios=\(ios)"
+                out += "  \(name): IOPS=\(formatSI(iops)) BW=\(ByteSize.format(bw))/s ios=\(ios)"
                 out += " lat (usec): p50=\(us(merged.value(atPercentile: 50))) p99=\(us(merged.value(atPercentile: 99)))\n"
             }
         }

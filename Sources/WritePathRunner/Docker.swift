@@ -3,7 +3,7 @@ import Glibc
 #endif
 import Foundation
 import WritePathEngine
-import WritePathReport
+import WritePathResult
 
 /// The Docker engine as the container layers use it: availability, the engine image, and one
 /// container run. Every container, volume and image it makes carries the label `writepath=1`.

@@ -1,5 +1,6 @@
 import Foundation
 import WritePathEngine
+import WritePathResult
 
 /// `docker-bind`: the target on a host folder bind-mounted into the container (parameter `path`,
 /// default a folder under the run's scratch folder, made and removed by writepath).

@@ -1,4 +1,5 @@
 import WritePathEngine
+import WritePathResult
 
 /// `docker-overlay`: the target file in the container's own filesystem, the overlay2 upper
 /// layer: writes cross overlayfs (and its copy-up) on top of the host filesystem.

@@ -1,4 +1,5 @@
 import WritePathEngine
+import WritePathResult
 
 /// `docker-tmpfs`: the target on a tmpfs mount inside the container: no device in the path, an
 /// engine-bound reference for the other container layers.

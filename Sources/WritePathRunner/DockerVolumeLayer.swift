@@ -1,4 +1,5 @@
 import WritePathEngine
+import WritePathResult
 
 /// `docker-volume`: the target on a named Docker volume made for the run (local driver: a folder
 /// under the daemon's root, no overlay in the path). The volume is removed afterwards.

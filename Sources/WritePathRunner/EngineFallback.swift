@@ -1,4 +1,5 @@
 import WritePathEngine
+import WritePathResult
 
 /// `engine_fallback: libaio|psync` on a layer that blocks io_uring (gVisor, a seccomp profile):
 /// the engine that runs there instead of io_uring. The run records it in `layer.settings` and its
@@ -34,7 +35,7 @@ struct EngineFallback: Sendable, Equatable {
             run.layer.settings["engine_fallback"] = "\(fallback.engine.rawValue) (io_uring blocked by \(blocker))"
             run.warnings.append(
                 "\(layer) ran \(fallback.engine.rawValue) instead of io_uring (engine_fallback): \(blocker) blocks io_uring")
-        } else if run.status != "ok", run.engine.name == EngineKind.io_uring.rawValue, let error = run.error,
+        } else if run.status != .ok, run.engine.name == EngineKind.io_uring.rawValue, let error = run.error,
             isIOUringSetupFailure(error) || layer == "gvisor"
         {
             run.error =

@@ -1,6 +1,6 @@
 import Foundation
 import WritePathEngine
-import WritePathReport
+import WritePathResult
 
 /// Debian's fio as the engine of a matrix layer (`engine: fio` on a workload): the workload's
 /// options given to fio under fio's own names, fio's JSON read back through the layer's channel
@@ -136,8 +136,8 @@ public enum FioEngine {
         run.warnings.removeAll { $0.hasPrefix("fio options writepath does not model") }
         run.engine.name = "fio"
         run.engine.features = ["fio_version:\(version)", "ioengine:\(workload.ioengine.rawValue)"]
-        if status != 0 && run.status == "ok" {
-            run.status = "failed"
+        if status != 0 && run.status == .ok {
+            run.status = .failed
             run.error = "fio exited \(status): \(stderr.split(separator: "\n").suffix(3).joined(separator: " | "))"
         }
         let leftOut = optionsLeftOut(workload)

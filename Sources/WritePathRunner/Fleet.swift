@@ -5,13 +5,31 @@ import WritePathEngine
     import Glibc
 #endif
 
+/// How one host of a fleet run ended; `fleet.json` spells it as the raw value.
+public enum FleetHostStatus: String, Codable, Equatable, Sendable {
+    /// The matrix ran to its end and every run is ok.
+    case ok
+    /// The results are fetched but some runs are not ok.
+    case runsFailed = "runs_failed"
+    /// Stopped before the matrix ended; the results so far are fetched.
+    case interrupted
+    /// No results (the reason says why).
+    case failed
+    /// SSH could not reach the host.
+    case unreachable
+    /// Not tried yet (written before the playbook starts, so a killed fleet run shows it).
+    case pending
+    /// The playbook is running on it.
+    case running
+}
+
 /// How one host of a fleet run ended, as `fleet.json` records it.
 public struct FleetHost: Codable, Equatable, Sendable {
     /// The inventory host name (the host's folder in the fleet folder).
     public var host: String
     /// `ok`, `runs_failed` (results fetched, some runs not ok), `interrupted` (results so far
     /// fetched), `failed` (no results) or `unreachable`.
-    public var status: String
+    public var status: FleetHostStatus
     /// Why the host has no results or not all of them; nil for `ok`.
     public var reason: String?
     /// The fetched run folder, relative to the fleet folder (`<host>/<run id>`); nil without results.
@@ -22,7 +40,7 @@ public struct FleetHost: Codable, Equatable, Sendable {
     public var attempts: Int
 
     /// Whether the host's matrix ran to its end and its results are in the fleet folder.
-    public var isDone: Bool { status == "ok" || status == "runs_failed" }
+    public var isDone: Bool { status == .ok || status == .runsFailed }
 }
 
 /// `fleet.json`: what a fleet run asked for and how each host ended.
@@ -138,7 +156,7 @@ public struct FleetRunner {
             record.forks = options.forks
             record.finished_at = nil
             for h in hosts where !record.hosts.contains(where: { $0.host == h }) {
-                record.hosts.append(FleetHost(host: h, status: "pending", attempts: 0))
+                record.hosts.append(FleetHost(host: h, status: .pending, attempts: 0))
             }
         } else {
             guard let matrix else {
@@ -162,7 +180,7 @@ public struct FleetRunner {
             record = FleetRecord(
                 fleet_id: (dir as NSString).lastPathComponent, inventory: options.inventory, limit: options.limit,
                 forks: options.forks, started_at: Self.now(), complete: false,
-                hosts: hosts.map { FleetHost(host: $0, status: "pending", attempts: 0) })
+                hosts: hosts.map { FleetHost(host: $0, status: .pending, attempts: 0) })
         }
         try saveRecord()
     }
@@ -200,7 +218,7 @@ public struct FleetRunner {
         let varsFile = "\(absolute)/.ansible/vars.json"
         try Self.write(try JSONSerialization.data(withJSONObject: vars, options: [.sortedKeys]), to: varsFile)
         for i in record.hosts.indices where pending.contains(record.hosts[i].host) {
-            record.hosts[i].status = "running"
+            record.hosts[i].status = .running
             record.hosts[i].attempts += 1
         }
         try saveRecord()
@@ -238,7 +256,7 @@ public struct FleetRunner {
         for i in record.hosts.indices where pending.contains(record.hosts[i].host) {
             record.hosts[i] = outcome(record.hosts[i], reasons: reasons, stopped: stopped)
             options.progress?(
-                "  \(record.hosts[i].host): \(record.hosts[i].status)"
+                "  \(record.hosts[i].host): \(record.hosts[i].status.rawValue)"
                     + (record.hosts[i].reason.map { ": \($0)" } ?? ""))
         }
         record.finished_at = Self.now()
@@ -263,20 +281,20 @@ public struct FleetRunner {
             if fm.fileExists(atPath: "\(directory)/\(h.host)/\(runID)/run.json") {
                 h.run_directory = "\(h.host)/\(runID)"
                 switch status {
-                case 0: h.status = "ok"
-                case 1: (h.status, h.reason) = ("runs_failed", "some runs failed on the host; the report's warnings say which and why")
-                default: (h.status, h.reason) = ("interrupted", "stopped before the matrix ended; the results so far are fetched")
+                case 0: h.status = .ok
+                case 1: (h.status, h.reason) = (.runsFailed, "some runs failed on the host; the report's warnings say which and why")
+                default: (h.status, h.reason) = (.interrupted, "stopped before the matrix ended; the results so far are fetched")
                 }
                 return h
             }
-            (h.status, h.reason) = ("failed", "the fetched run folder \(h.host)/\(runID) has no run.json")
+            (h.status, h.reason) = (.failed, "the fetched run folder \(h.host)/\(runID) has no run.json")
             return h
         }
         if let r = reasons[h.host] {
-            h.status = r.event == "unreachable" ? "unreachable" : "failed"
+            h.status = r.event == "unreachable" ? .unreachable : .failed
             h.reason = r.reason
         } else {
-            h.status = stopped ? "interrupted" : "failed"
+            h.status = stopped ? .interrupted : .failed
             h.reason =
                 stopped ? "stopped before its results were fetched" : "no results and no reason recorded; see \(directory)/ansible.log"
         }

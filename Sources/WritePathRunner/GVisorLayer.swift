@@ -1,5 +1,6 @@
 import Foundation
 import WritePathEngine
+import WritePathResult
 
 #if canImport(Glibc)
     import Glibc

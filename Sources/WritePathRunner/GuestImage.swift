@@ -130,8 +130,11 @@ public struct GuestImage: Sendable {
         try initScript.write(toFile: "\(root)/init", atomically: true, encoding: .utf8)
         chmod("\(root)/init", 0o755)
         // cpio (newc) of the tree, compressed with zstd: small, and fast to unpack on an emulated CPU.
-        let cpio = try Command.run("/bin/sh", ["-c", "cd '\(root)' && find . | cpio -o -H newc --quiet | zstd -q -19 -T0 -o '\(work)/initramfs.zst'"], timeout: 600)
-        guard cpio.succeeded else { throw WritePathError.system(call: "cpio | zstd", path: root, errno: EIO, hint: cpio.stderrTail()) }
+        try Self.writeNewcArchive(of: root, to: "\(work)/initramfs.cpio")
+        let zstd = try Command.run("zstd", ["-q", "-19", "-T0", "--rm", "-o", "\(work)/initramfs.zst", "\(work)/initramfs.cpio"], timeout: 600)
+        guard zstd.succeeded else {
+            throw WritePathError.system(call: "zstd", path: "\(work)/initramfs.cpio", errno: EIO, hint: zstd.stderrTail())
+        }
         try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
         // rename(2) replaces an image another build put there in one step: a guest booting
         // meanwhile reads either the old file or the new one, never a missing or partial one.
@@ -188,5 +191,19 @@ public struct GuestImage: Sendable {
             throw WritePathError.system(call: "sha256sum", path: "-", errno: EIO, hint: r.stderrTail())
         }
         return String(h.prefix(16))
+    }
+}
+
+extension GuestImage {
+    /// Writes the tree under `root` to `file` as a cpio archive in the newc format the kernel
+    /// unpacks as an initramfs: `find .` in `root`, its names into `cpio -o`, each program with
+    /// its own argv, so no path is ever read as shell text.
+    static func writeNewcArchive(of root: String, to file: String) throws {
+        let names = try Command.run("find", ["."], timeout: 600, currentDirectory: root)
+        guard names.succeeded else { throw WritePathError.system(call: "find", path: root, errno: EIO, hint: names.stderrTail()) }
+        let cpio = try Command.run(
+            "cpio", ["-o", "-H", "newc", "--quiet"], timeout: 600, stdin: Data(names.stdout.utf8), stdoutFile: file,
+            currentDirectory: root)
+        guard cpio.succeeded else { throw WritePathError.system(call: "cpio", path: root, errno: EIO, hint: cpio.stderrTail()) }
     }
 }

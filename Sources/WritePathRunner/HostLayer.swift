@@ -1,5 +1,6 @@
 import Foundation
 import WritePathEngine
+import WritePathResult
 
 /// `host`: the engine in this process, on this machine's kernel: the reference every other
 /// layer is compared with.
@@ -45,9 +46,9 @@ public struct HostLayer: Layer {
         }
         // Only the files this run created are removed afterwards: a refused target (the user's
         // file of the same name) is left as it was.
-        var run = WorkloadRun(workload: w, layer: LayerInfo(name: Self.name, settings: describe()), rep: rep)
+        var run = WorkloadRun(workload: w)
         run.removeCreatedFiles = !context.keep
-        var result = try run.execute()
+        var result = try run.execute(layer: LayerInfo(name: Self.name, settings: describe()), rep: rep)
         result.workload = workload
         return result
     }

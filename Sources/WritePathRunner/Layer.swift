@@ -1,5 +1,6 @@
 import Foundation
 import WritePathEngine
+import WritePathResult
 
 /// A layer named with its parameters, as a matrix file or the command line gives it:
 /// `docker-volume` or `{ name: docker-volume, write_iops_limit: 500 }`.

@@ -3,7 +3,7 @@ import Glibc
 #endif
 import Foundation
 import WritePathEngine
-import WritePathReport
+import WritePathResult
 
 /// Runs a matrix: every workload in every layer, round by round, the layer order of each round
 /// shuffled from the recorded seed so that drift on a noisy machine spreads over all layers.
@@ -49,7 +49,7 @@ public final class MatrixRunner {
             self.directory = resume
             if let data = fm.contents(atPath: "\(resume)/run.json") {
                 let doc = try JSONFormat.parse(data, source: "\(resume)/run.json")
-                results = doc.runs.filter { $0.status != "interrupted" }
+                results = doc.runs.filter { $0.status != .interrupted }
                 stopReasons = doc.matrix?.stop_reasons ?? [:]
                 sequence = (try? fm.contentsOfDirectory(atPath: "\(resume)/runs").count) ?? results.count
             }
@@ -139,7 +139,7 @@ public final class MatrixRunner {
                     if case .available = layerAvailability { layerAvailability = layers[li].engineAvailability(workload) }
                     if case let .unavailable(reason, fix) = layerAvailability {
                         result = RunResult.failed(layer: info, workload: workload, rep: round,
-                                                  error: "layer unavailable: \(reason); \(fix)", status: "unavailable", startedAt: startedAt)
+                                                  error: "layer unavailable: \(reason); \(fix)", status: .unavailable, startedAt: startedAt)
                         stopReasons[pair] = "layer unavailable: \(reason)"
                     } else {
                         let context = LayerContext(engineBinary: options.engineBinary, logDirectory: "\(directory)/logs/\(label)",
@@ -154,7 +154,7 @@ public final class MatrixRunner {
                             result = RunResult.failed(layer: info, workload: workload, rep: round, error: message, startedAt: startedAt)
                         }
                         if stopRequested.load(ordering: .relaxed) {
-                            result.status = "interrupted"
+                            result.status = .interrupted
                             interrupted = true
                         }
                     }
@@ -181,7 +181,7 @@ public final class MatrixRunner {
                 let pair = "\(l.description) / \(w.identity)"
                 if stopReasons[pair] != nil { continue }
                 let runs = results.filter { ($0.layer.settings["spec"] ?? $0.layer.name) == l.description && $0.workload.identity == w.identity }
-                let ok = runs.filter { $0.status == "ok" }
+                let ok = runs.filter { $0.status == .ok }
                 let values = ok.compactMap { $0.write?.iops ?? $0.read?.iops }
                 let cv = Stats.coefficientOfVariation(values)
                 let cvText = cv.map { "cv \(formatDecimal($0 * 100, places: 2))%" } ?? "cv n/a"
@@ -189,7 +189,7 @@ public final class MatrixRunner {
                 case let .fixed(n):
                     if round >= n { stopReasons[pair] = "fixed: \(n) repetitions, \(ok.count) ok, \(cvText)" }
                 case let .auto(minimum, maximum, target):
-                    let failures = runs.suffix(2).filter { $0.status != "ok" }.count
+                    let failures = runs.suffix(2).filter { $0.status != .ok }.count
                     if failures == 2 {
                         stopReasons[pair] = "failed twice in a row"
                     } else if let cv, ok.count >= minimum, cv < target {
@@ -206,7 +206,7 @@ public final class MatrixRunner {
         ResultDocument(writepath: provenance, host: host, runs: results,
                        matrix: MatrixInfo(seed: spec.seed, repetitions: spec.repetitions.description, rounds: rounds,
                                           stop_reasons: stopReasons, total_runs: results.count,
-                                          failed_runs: results.filter { $0.status != "ok" }.count, complete: complete))
+                                          failed_runs: results.filter { $0.status != .ok }.count, complete: complete))
     }
 
     /// Writes one run's file and the running `run.json`, both atomically.

@@ -1,6 +1,6 @@
 import Foundation
 import WritePathEngine
-import WritePathReport
+import WritePathResult
 
 #if canImport(Glibc)
     import Glibc

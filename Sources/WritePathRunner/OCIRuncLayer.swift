@@ -3,7 +3,7 @@ import Glibc
 #endif
 import Foundation
 import WritePathEngine
-import WritePathReport
+import WritePathResult
 
 /// `oci-runc`: the engine run by runc (or crun) straight from an OCI bundle that writepath
 /// generates: no daemon in the path. The container's root filesystem is an overlay that
@@ -385,7 +385,7 @@ public struct OCIRuncLayer: Layer {
             throw WritePathError.system(call: call, path: id, errno: EIO, hint: "exit \(r.status), a result without runs: \(r.stderrTail())")
         }
         // A non-zero exit with a result is a failed workload (the engine exits 1): data, not an error.
-        if r.status != 0 && run.status == "ok" {
+        if r.status != 0 && run.status == .ok {
             throw WritePathError.system(call: call, path: id, errno: EIO, hint: "exit \(r.status) although the result says ok: \(r.stderrTail())")
         }
         if probeHostPageCache {

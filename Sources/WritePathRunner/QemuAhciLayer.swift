@@ -1,4 +1,5 @@
 import WritePathEngine
+import WritePathResult
 
 /// `qemu-ahci`: the engine in a QEMU guest whose test disk is a SATA disk on an emulated AHCI controller (fully emulated).
 public struct QemuAhciLayer: Layer {

@@ -1,4 +1,5 @@
 import WritePathEngine
+import WritePathResult
 
 /// `qemu-ide`: the engine in a QEMU guest whose test disk is an IDE disk on the emulated PIIX controller (fully emulated, port I/O).
 public struct QemuIdeLayer: Layer {

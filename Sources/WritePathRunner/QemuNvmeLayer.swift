@@ -1,4 +1,5 @@
 import WritePathEngine
+import WritePathResult
 
 /// `qemu-nvme`: the engine in a QEMU guest whose test disk is an emulated NVMe controller.
 public struct QemuNvmeLayer: Layer {

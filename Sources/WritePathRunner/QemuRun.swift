@@ -3,7 +3,7 @@ import Glibc
 #endif
 import Foundation
 import WritePathEngine
-import WritePathReport
+import WritePathResult
 
 /// Whether QEMU guests can run here, for callers outside the runner.
 public enum QemuRunAvailability {

@@ -1,4 +1,5 @@
 import WritePathEngine
+import WritePathResult
 
 /// `qemu-virtio-blk`: the engine in a QEMU guest whose test disk is a paravirtual virtio block device.
 public struct QemuVirtioBlkLayer: Layer {

@@ -1,4 +1,5 @@
 import WritePathEngine
+import WritePathResult
 
 /// `qemu-virtio-scsi`: the engine in a QEMU guest whose test disk is a SCSI disk on a paravirtual virtio-scsi controller.
 public struct QemuVirtioScsiLayer: Layer {

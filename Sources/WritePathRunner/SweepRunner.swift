@@ -1,6 +1,6 @@
 import Foundation
 import WritePathEngine
-import WritePathReport
+import WritePathResult
 
 #if canImport(Glibc)
     import Glibc
@@ -108,7 +108,7 @@ public final class SweepRunner {
         let ended = Set(info.layers.filter { Self.ended($0.stop_reason) }.map(\.layer))
         var tenantsRecorded: [RepetitionKey: Int] = [:]
         for r in doc.runs { if let k = Self.key(r) { tenantsRecorded[k, default: 0] += 1 } }
-        let cut = Set(doc.runs.filter { $0.status == "interrupted" }.compactMap(Self.key))
+        let cut = Set(doc.runs.filter { $0.status == .interrupted }.compactMap(Self.key))
         results = doc.runs.filter { r in
             guard !ended.contains(r.layerSpec), let k = Self.key(r) else { return true }
             return !cut.contains(k) && tenantsRecorded[k] == info.tenants
@@ -197,7 +197,7 @@ public final class SweepRunner {
             if case let .unavailable(reason, fix) = layer.availability() {
                 var r = RunResult.failed(
                     layer: baseInfo, workload: stepWorkload(sweep.values[0]), rep: 1,
-                    error: "layer unavailable: \(reason); \(fix)", status: "unavailable", startedAt: Self.now())
+                    error: "layer unavailable: \(reason); \(fix)", status: .unavailable, startedAt: Self.now())
                 r.sweep = tag(step: 1, value: sweep.values[0], tenant: 1, start: 0, end: 0)
                 sequence += 1
                 results.append(r)
@@ -207,7 +207,7 @@ public final class SweepRunner {
                 try save(runFile: "\(directory)/runs/\(label).json", [r])
                 continue
             }
-            var points: [CurvePoint] = []
+            var points: [SweepStep] = []
             for (index, value) in sweep.values.enumerated() {
                 let step = index + 1
                 let at = "\(sweep.parameter.rawValue)=\(value)"
@@ -247,7 +247,7 @@ public final class SweepRunner {
                         }
                         r.layer.settings["spec"] = spec.description
                         r.sweep = tag(step: step, value: value, tenant: o.tenant, start: o.wallStart, end: o.wallEnd)
-                        if stopped { r.status = "interrupted" }
+                        if stopped { r.status = .interrupted }
                         repRuns.append(r)
                     }
                     if let overlap = TenantOverlap.estimate(repRuns), overlap < Self.minimumOverlap {
@@ -265,7 +265,7 @@ public final class SweepRunner {
                     }
                 }
                 let stepRuns = results.filter { $0.layerSpec == spec.description && $0.sweep?.step == step }
-                let point = CapacityCurve.point(stepRuns, percentile: objective.percentile)
+                let point = SweepStep(stepRuns: stepRuns, percentile: objective.percentile)
                 layerInfos[li].points.append(summary(step: step, value: value, runs: stepRuns, point: point))
                 if interrupted {
                     layerInfos[li].stop_reason = "interrupted"
@@ -273,11 +273,11 @@ public final class SweepRunner {
                     break layerLoop
                 }
                 guard let point else {
-                    let bad = stepRuns.first { $0.status != "ok" }
+                    let bad = stepRuns.first { $0.status != .ok }
                     layerInfos[li].stop_reason = "failed"
                     layerInfos[li].stop_detail =
                         at
-                        + (bad.map { " tenant \($0.sweep!.tenant)\(repeated ? " rep \($0.rep)" : ""): \($0.error ?? $0.status)" }
+                        + (bad.map { " tenant \($0.sweep!.tenant)\(repeated ? " rep \($0.rep)" : ""): \($0.error ?? $0.status.description)" }
                             ?? ": no measurement")
                     break
                 }
@@ -316,14 +316,15 @@ public final class SweepRunner {
             offered: sweep.offered(value, numjobs: workload.numjobs, tenants: options.tenants), wall_start_s: start, wall_end_s: end)
     }
 
-    /// The step's entry in `sweep.layers[].points[]`: its curve point (see `CapacityCurve.point`).
-    func summary(step: Int, value: Int, runs: [RunResult], point: CurvePoint?) -> SweepStepSummary {
-        SweepStepSummary(
+    /// The step's entry in `sweep.layers[].points[]`: its point (see `SweepStep(stepRuns:percentile:)`), or
+    /// zeros without an ok repetition, with the first status that was not ok.
+    func summary(step: Int, value: Int, runs: [RunResult], point: SweepStep?) -> SweepStep {
+        var s = point ?? SweepStep(
             step: step, value: value, offered: sweep.offered(value, numjobs: workload.numjobs, tenants: options.tenants),
-            iops: point?.iops ?? 0, bw_bytes_per_s: point?.bwBytesPerSecond ?? 0,
-            p50_ns: UInt64(point?.p50Ns ?? 0), slo_percentile_ns: UInt64(point?.latencyNs ?? 0),
-            status: runs.first { $0.status != "ok" }?.status ?? "ok", tenant_iops: point?.tenantIOPS ?? [],
-            fairness: point?.fairness, overlap: point?.overlap, rep_iops: options.repetitions > 1 ? point?.repIOPS : nil)
+            iops: 0, latencyNs: 0)
+        s.status = runs.first { $0.status != .ok }?.status ?? .ok
+        if options.repetitions == 1 { s.repIOPS = [] }
+        return s
     }
 
     func document(complete: Bool) -> ResultDocument {

@@ -1,4 +1,5 @@
 import WritePathEngine
+import WritePathResult
 
 /// `xen-hvm`: the engine in an HVM Xen domU with PV drivers whose test disk is xen-blkfront on a
 /// blkback backend in dom0; on a Xen host, or nested under QEMU TCG where there is none.

@@ -1,4 +1,5 @@
 import WritePathEngine
+import WritePathResult
 
 /// `xen-pvh`: the engine in a PVH Xen domU (hardware virtualization, no device model) whose test disk is xen-blkfront on a
 /// blkback backend in dom0; on a Xen host, or nested under QEMU TCG where there is none.

@@ -1,4 +1,5 @@
 import WritePathEngine
+import WritePathResult
 
 /// `xen-pv`: the engine in a paravirtualized Xen domU whose test disk is xen-blkfront on a
 /// blkback backend in dom0; on a Xen host, or nested under QEMU TCG where there is none.

@@ -100,8 +100,8 @@ public enum XenPackages {
             let f = line.split(separator: " ")
             return f.count > 1 && f[0] == "Inst" ? String(f[1]) : nil
         }.filter { !names.contains($0) && !deviceModelNames.contains($0) }
-        let pinned = (requested + closure).joined(separator: " ")
-        let download = try Command.run("/bin/sh", ["-c", "cd '\(work)/debs' && apt-get download -q \(pinned)"], timeout: 600)
+        let download = try Command.run(
+            "apt-get", ["download", "-q"] + requested + closure, timeout: 600, currentDirectory: "\(work)/debs")
         guard download.succeeded else {
             throw WritePathError.system(
                 call: "apt-get download", path: hypervisorPackage, errno: EIO,
@@ -356,10 +356,8 @@ public struct XenRig: Sendable {
         try fm.copyItem(atPath: kernel, toPath: "\(root)/domu/vmlinuz")
         try fm.copyItem(atPath: guest.initramfs, toPath: "\(root)/domu/initramfs.zst")
 
-        let cpio = try Command.run(
-            "/bin/sh", ["-c", "cd '\(root)' && find . | cpio -o -H newc --quiet > '\(work)/dom0.cpio'"], timeout: 600)
-        guard cpio.succeeded else { throw WritePathError.system(call: "cpio", path: root, errno: EIO, hint: cpio.stderrTail()) }
-        let xen = try Command.run("/bin/sh", ["-c", "gzip -dc '\(packages.root)/boot/xen-4.17-amd64.gz' > '\(work)/xen'"], timeout: 120)
+        try GuestImage.writeNewcArchive(of: root, to: "\(work)/dom0.cpio")
+        let xen = try Command.run("gzip", ["-dc", "\(packages.root)/boot/xen-4.17-amd64.gz"], timeout: 120, stdoutFile: "\(work)/xen")
         guard xen.succeeded else {
             throw WritePathError.system(
                 call: "gzip -d", path: "\(packages.root)/boot/xen-4.17-amd64.gz", errno: EIO, hint: xen.stderrTail())

@@ -80,11 +80,11 @@ struct FleetCommand: ParsableCommand {
             Output.stderr("fleet: no host returned results; nothing to report (\(runner.directory)/fleet.json says why)\n")
         }
         Output.stdout("fleet: \(runner.directory)/fleet.json\n")
-        if stopRequested.load(ordering: .relaxed) || record.hosts.contains(where: { $0.status == "interrupted" }) {
+        if stopRequested.load(ordering: .relaxed) || record.hosts.contains(where: { $0.status == .interrupted }) {
             Output.stderr("interrupted: finish it with: writepath fleet --inventory \(inventory!) --resume \(runner.directory)\n")
             throw ExitCode(130)
         }
-        if record.hosts.contains(where: { $0.status != "ok" }) { throw ExitCode(1) }
+        if record.hosts.contains(where: { $0.status != .ok }) { throw ExitCode(1) }
     }
 
     /// `--binary`, else this executable when it does not link the Swift runtime dynamically, else

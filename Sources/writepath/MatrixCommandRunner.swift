@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import WritePathEngine
+import WritePathResult
 import WritePathReport
 import WritePathRunner
 
@@ -140,14 +141,14 @@ enum MatrixSummary {
         }
         for key in order {
             let runs = groups[key]!
-            let ok = runs.filter { $0.status == "ok" }
+            let ok = runs.filter { $0.status == .ok }
             let iops = median(ok.compactMap { $0.write?.iops ?? $0.read?.iops })
             let bw = median(ok.compactMap { $0.write?.bw_bytes_per_s ?? $0.read?.bw_bytes_per_s })
             let p99 = median(ok.compactMap { r in (r.write?.lat_ns.p99 ?? r.read?.lat_ns.p99).map { Double($0) } })
-            let status = ok.count == runs.count ? "ok" : "\(runs.count - ok.count) not ok: \(runs.first { $0.status != "ok" }?.error?.prefix(60) ?? "")"
+            let status = ok.count == runs.count ? "ok" : "\(runs.count - ok.count) not ok: \(runs.first { $0.status != .ok }?.error?.prefix(60) ?? "")"
             func col(_ s: String, _ w: Int) -> String { s.count >= w ? s : String(repeating: " ", count: w - s.count) + s }
             let name = key.count > 50 ? String(key.prefix(50)) : key + String(repeating: " ", count: 50 - key.count)
-            out += "\(name) \(col("\(runs.count)", 5)) \(col(iops.map { TextFormat.si($0) } ?? "-", 13)) \(col(bw.map { ByteSize.format($0) } ?? "-", 14)) \(col(p99.map { formatDecimal($0 / 1000, places: 1) } ?? "-", 17))"
+            out += "\(name) \(col("\(runs.count)", 5)) \(col(iops.map { formatSI($0) } ?? "-", 13)) \(col(bw.map { ByteSize.format($0) } ?? "-", 14)) \(col(p99.map { formatDecimal($0 / 1000, places: 1) } ?? "-", 17))"
             out += "  \(col(mde[key].map { "-" + formatDecimal($0 * 100, places: 0) + "%" } ?? "-", 11))  \(status)\n"
         }
         if let m = doc.matrix {

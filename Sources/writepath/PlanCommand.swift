@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import WritePathEngine
+import WritePathResult
 import WritePathReport
 import WritePathRunner
 

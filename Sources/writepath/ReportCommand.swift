@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import WritePathEngine
+import WritePathResult
 import WritePathReport
 
 /// `writepath report`: aggregates results into report.html, report.csv, report-runs.csv and

@@ -4,6 +4,7 @@ import Glibc
 import ArgumentParser
 import Foundation
 import WritePathEngine
+import WritePathResult
 import WritePathReport
 import WritePathRunner
 
@@ -41,7 +42,8 @@ struct ReportOptions {
             status.finish()
             for (k, outcome) in outcomes.enumerated() {
                 switch outcome {
-                case var .success(run):
+                case let .success(measurement):
+                    var run = RunResult(layer: LayerInfo(name: "host"), workload: phaseJobs[k], rep: 1, measurement: measurement)
                     if let schedule, jobs.count > 1 { run.group = Self.groups(schedule)[phase[k]] }
                     runs.append(run)
                     afterEach?(phaseJobs[k])
@@ -83,7 +85,7 @@ struct ReportOptions {
                 }
             }
             // A run that failed says why on stderr too, not only inside the result.
-            for r in runs where r.status == "failed" { Output.stderr("writepath: error: \(r.workload.name): \(r.error ?? "failed")\n") }
+            for r in runs where r.status == .failed { Output.stderr("writepath: error: \(r.workload.name): \(r.error ?? "failed")\n") }
             if !late.isEmpty {
                 for line in late { Output.stderr("writepath: error: \(line)\n") }
                 throw ExitCode(1)
@@ -91,7 +93,7 @@ struct ReportOptions {
         }
         if let failure { throw failure }
         if stopRequested.load(ordering: .relaxed) { throw ExitCode(130) }
-        if runs.contains(where: { $0.status != "ok" }) { throw ExitCode(1) }
+        if runs.contains(where: { $0.status != .ok }) { throw ExitCode(1) }
     }
 
     /// The jobs that start together, in order: a new phase at each job with `stonewall`; one job

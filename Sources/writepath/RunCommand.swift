@@ -110,13 +110,14 @@ enum Signals {
         sigaddset(&set, SIGINT)
         sigaddset(&set, SIGTERM)
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
+        StopNotice.prepare()
         for s in [SIGINT, SIGTERM] {
             signal(s) { sig in
                 if stopRequested.load(ordering: .relaxed) {
                     signal(sig, SIG_DFL)
                     raise(sig)
                 }
-                stopRequested.store(true, ordering: .relaxed)
+                StopNotice.post()
             }
         }
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import WritePathEngine
+import WritePathResult
 import WritePathReport
 import WritePathRunner
 
@@ -160,14 +161,14 @@ struct SweepCommand: ParsableCommand {
                 out += "\n\(l.layer): \(l.stop_reason): \(l.stop_detail)\n"
             }
             out +=
-                "\n\(doc.runs.count) runs, \(doc.runs.filter { $0.status != "ok" }.count) not ok; results in \(runner.directory)/run.json\n"
+                "\n\(doc.runs.count) runs, \(doc.runs.filter { $0.status != .ok }.count) not ok; results in \(runner.directory)/run.json\n"
             Output.stdout(out)
         }
         if doc.sweep?.complete == false {
             Output.stderr("interrupted: finish it with: writepath sweep --resume \(runner.directory)\n")
             throw ExitCode(130)
         }
-        if doc.runs.contains(where: { $0.status != "ok" }) { throw ExitCode(1) }
+        if doc.runs.contains(where: { $0.status != .ok }) { throw ExitCode(1) }
     }
 
     /// The options every sweep takes from the command line, new or resumed.

@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import Testing
 import WritePathEngine
+import WritePathResult
 import WritePathReport
 import WritePathRunner
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WritePathReport
+import WritePathResult
 import WritePathRunner
 import WritePathTestSupport
 
@@ -99,15 +100,15 @@ struct FleetTests {
         #expect(!record.complete)
         for name in ["fleet-a", "fleet-b", "fleet-c"] {
             let h = try #require(record.hosts.first { $0.host == name })
-            #expect(h.status == "ok", "\(name): \(h.status) \(h.reason ?? "")")
+            #expect(h.status == .ok, "\(name): \(h.status) \(h.reason ?? "")")
             let runDir = try #require(h.run_directory, "\(name) has no run folder")
             let doc = try ResultInput.parse("\(dir)/\(runDir)/run.json")
             // The run happened on that host: its own UTS name, recorded by the engine there.
             #expect(doc.host.hostname == name)
-            #expect(doc.runs.count == 1 && doc.runs.allSatisfy { $0.status == "ok" && ($0.write?.ios ?? 0) > 0 })
+            #expect(doc.runs.count == 1 && doc.runs.allSatisfy { $0.status == .ok && ($0.write?.ios ?? 0) > 0 })
         }
         let gone = try #require(record.hosts.first { $0.host == "fleet-gone" })
-        #expect(gone.status == "unreachable")
+        #expect(gone.status == .unreachable)
         #expect(gone.reason?.contains("ssh") == true, "the reason is ssh's: \(gone.reason ?? "")")
         // The report across hosts: one row per host, with the host's facts.
         let csv = try String(contentsOfFile: "\(dir)/report.csv", encoding: .utf8).split(separator: "\n").map {
@@ -169,11 +170,11 @@ struct FleetTests {
             #expect(p.terminationStatus == 130)
             let dir = try r.fleetFolder()
             for h in try r.record().hosts {
-                #expect(h.status == "interrupted", "\(h.host): \(h.status) \(h.reason ?? "")")
+                #expect(h.status == .interrupted, "\(h.host): \(h.status) \(h.reason ?? "")")
                 let runDir = try #require(h.run_directory, "\(h.host) has no run folder")
                 let doc = try ResultInput.parse("\(dir)/\(runDir)/run.json")
                 #expect(doc.matrix?.complete == false)
-                #expect(doc.runs.filter { $0.status == "ok" }.count >= 2 && doc.runs.count < 40, "\(h.host): \(doc.runs.count) runs")
+                #expect(doc.runs.filter { $0.status == .ok }.count >= 2 && doc.runs.count < 40, "\(h.host): \(doc.runs.count) runs")
                 #expect(!FileManager.default.fileExists(atPath: "\(r.rig)/\(h.host)/scratch"))
             }
             let left = try runProcess("/usr/bin/pgrep", ["-f", "\(r.rig)/.*/scratch/writepath run"])

@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import Testing
 import WritePathEngine
+import WritePathResult
 import WritePathTestSupport
 
 /// Job files mean what they mean in fio: sections start together unless `stonewall` makes one

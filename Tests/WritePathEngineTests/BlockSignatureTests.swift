@@ -53,7 +53,7 @@ struct BlockSignatureTests {
         }
         #expect(try Data(contentsOf: URL(fileURLWithPath: image)) == before, "\(name): the device's bytes changed")
         let result = try WorkloadRun(workload: w, safety: SafetyOptions(allowDestroy: true)).execute()
-        #expect(result.status == "ok")
+        #expect(result.error == nil)
         #expect(result.target?.filesystem?.contains(expected) == true)
     }
 
@@ -156,7 +156,7 @@ struct BlockSignatureTests {
         w.filename = device
         w.size = 1 << 20
         let result = try WorkloadRun(workload: w).execute()
-        #expect(result.status == "ok")
+        #expect(result.error == nil)
         #expect(result.write?.ios == 256)
         #expect(result.target?.filesystem == nil)
     }

@@ -5,6 +5,7 @@ import Foundation
 import Testing
 @testable import WritePathEngine
 @testable import WritePathReport
+import WritePathResult
 
 /// A scratch folder on the root filesystem (O_DIRECT on a real block device) removed afterwards.
 func scratchFolder(_ name: String, base: String = "/var/tmp") -> String {
@@ -48,7 +49,7 @@ struct EngineWriteTests {
         w.directory = dir
         w.seed = 1234
         let result = try WorkloadRun(workload: w).execute()
-        #expect(result.status == "ok")
+        #expect(result.error == nil)
         let write = try #require(result.write)
         let blocks = UInt64(2 << 20) / 4096
         #expect(write.ios == blocks)
@@ -120,12 +121,13 @@ struct EngineWriteTests {
         w.size = 1 << 20
         w.directory = dir
         try w.set("loops", "3")
-        let result = try WorkloadRun(workload: w).execute()
-        #expect(result.status == "ok")
+        let run = WorkloadRun(workload: w)
+        let result = try run.execute()
+        #expect(result.error == nil)
         #expect(result.write?.ios == 3 * 256)
         #expect(result.write?.bytes == 3 << 20)
         #expect(result.write?.errors == 0)
-        #expect(result.workload.loops == 3)
+        #expect(run.workload.loops == 3)
     }
 
     @Test("rate_iops holds the rate")
@@ -159,7 +161,7 @@ struct EngineWriteTests {
             w.name = "f\(engine.rawValue)"
             w.fdatasync = 16
             let result = try WorkloadRun(workload: w).execute()
-            #expect(result.status == "ok")
+            #expect(result.error == nil)
             #expect(result.write?.ios == 64)
             #expect(result.flush?.ios == 4, "engine \(engine)")
             #expect((result.flush?.lat_ns.p50 ?? 0) > 0)
@@ -192,7 +194,7 @@ struct EngineWriteTests {
         w.iodepth = 4
         w.size = 1 << 20
         w.directory = dir
-        let run = try WorkloadRun(workload: w, layer: LayerInfo(name: "host", settings: ["kind": "bare"])).execute()
+        let run = try WorkloadRun(workload: w).execute(layer: LayerInfo(name: "host", settings: ["kind": "bare"]))
         let doc = ResultDocument(writepath: Provenance(version: "t", git_commit: "c", arguments: ["run"]), host: HostInfo.probe(), runs: [run])
         let text = try JSONFormat.render(doc)
         let back = try JSONFormat.parse(Data(text.utf8), source: "t.json")

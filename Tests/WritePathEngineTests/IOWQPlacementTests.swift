@@ -11,7 +11,7 @@ import CWritePathShims
 /// so those runs must find `iowq:punted`.
 @Suite("io_uring io-wq placement", .serialized)
 struct IOWQPlacementTests {
-    func run(_ configure: (inout Workload) throws -> Void, base: String = "/var/tmp") throws -> RunResult {
+    func run(_ configure: (inout Workload) throws -> Void, base: String = "/var/tmp") throws -> RunMeasurement {
         let dir = scratchFolder("iowq", base: base)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var w = Workload()
@@ -23,14 +23,14 @@ struct IOWQPlacementTests {
         try configure(&w)
         try w.validate()
         let result = try WorkloadRun(workload: w).execute()
-        #expect(result.status == "ok", "\(result.error ?? "")")
+        #expect(result.error == nil, "\(result.error ?? "")")
         // Whatever the placement, every write is done and counted once.
         #expect(result.write?.ios == (w.size ?? 0) / w.bs)
         #expect(result.write?.errors == 0)
         return result
     }
 
-    func colocated(_ r: RunResult) -> String? { r.engine.features.first { $0.hasPrefix("iowq_colocated:") } }
+    func colocated(_ r: RunMeasurement) -> String? { r.engine.features.first { $0.hasPrefix("iowq_colocated:") } }
 
     @Test("fsync goes to io-wq: at iodepth 1 auto puts the job and its workers on one CPU")
     func fsyncColocates() throws {

@@ -27,7 +27,7 @@ struct SafetyTests {
         }
         #expect(FileManager.default.contents(atPath: path) == data, "the file was changed")
         let result = try WorkloadRun(workload: w, safety: SafetyOptions(overwrite: true)).execute()
-        #expect(result.status == "ok")
+        #expect(result.error == nil)
     }
 
     @Test("a file writepath created is reused without --overwrite")

@@ -23,7 +23,7 @@ struct VerifyTests {
         w.verify = .crc32c
         w.filename = "\(dir)/v.dat"
         let result = try WorkloadRun(workload: w).execute()
-        #expect(result.status == "ok", "\(result.error ?? "")")
+        #expect(result.error == nil, "\(result.error ?? "")")
         let v = try #require(result.verify)
         #expect(v.verdict == "pass")
         #expect(v.blocks == 64 && v.good == 64)
@@ -48,7 +48,7 @@ struct VerifyTests {
         w.verify = .crc32c
         w.filename = "\(dir)/v.dat"
         let result = try WorkloadRun(workload: w).execute()
-        #expect(result.status == "ok", "\(result.error ?? "")")
+        #expect(result.error == nil, "\(result.error ?? "")")
         #expect(result.verify?.verdict == "pass")
         #expect((result.write?.ios ?? 0) > 1000)
     }
@@ -140,7 +140,7 @@ struct FaultTests {
         w.fallocate = "none"
         w.filename = "\(dir)/full.dat"
         let result = try WorkloadRun(workload: w).execute()
-        #expect(result.status == "failed")
+        #expect(result.error != nil)
         #expect(result.error?.contains("ENOSPC") == true, "\(result.error ?? "")")
         let write = try #require(result.write)
         #expect(write.ios > 100 && write.ios <= 512, "\(write.ios) writes of 4 KiB fit in a 2 MiB tmpfs")

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import WritePathEngine
 @testable import WritePathReport
+import WritePathResult
 
 @Suite("aggregation over repetitions")
 struct AggregationTests {
@@ -82,8 +83,8 @@ struct AggregationTests {
         var runs = Synthetic.runs(layer: "host", reps: 3, iops: 10_000, noise: 0.01, seed: 21)
         runs += Synthetic.runs(layer: "qemu-virtio", reps: 3, iops: 20_000, noise: 0.01, seed: 22, settings: ["accel": "tcg"])
         runs += Synthetic.runs(layer: "docker-noisy", reps: 4, iops: 10_000, noise: 0.3, seed: 23)
-        runs.append(Synthetic.run(layer: "docker-volume", rep: 1, iops: 0, latencyNs: 0, seed: 1, status: "failed"))
-        runs.append(Synthetic.run(layer: "xen-pv", rep: 1, iops: 0, latencyNs: 0, seed: 1, status: "unavailable"))
+        runs.append(Synthetic.run(layer: "docker-volume", rep: 1, iops: 0, latencyNs: 0, seed: 1, status: .failed))
+        runs.append(Synthetic.run(layer: "xen-pv", rep: 1, iops: 0, latencyNs: 0, seed: 1, status: .unavailable))
         runs += Synthetic.runs(layer: "docker-volume", reps: 2, iops: 9_000, noise: 0.01, seed: 24)
         let a = Aggregation.aggregate(Synthetic.input(runs), options: .init(baselineLayer: "host", cvThreshold: 0.1))
         let text = a.warnings.joined(separator: "\n")

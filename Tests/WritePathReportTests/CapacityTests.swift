@@ -3,21 +3,23 @@ import Testing
 
 @testable import WritePathEngine
 @testable import WritePathReport
+import WritePathResult
+import WritePathRunner
 
 /// An M/M/1 queue with service time `s` ns at utilisations `rhos`: IOPS = ρ/s, latency = s/(1-ρ).
 /// Its elasticity d ln(latency)/d ln(IOPS) = ρ/(1-ρ) is 1 at ρ = 0.5 (latency 2s): the knee.
-func mm1(serviceNs s: Double, rhos: [Double]) -> [CurvePoint] {
+func mm1(serviceNs s: Double, rhos: [Double]) -> [SweepStep] {
     rhos.enumerated().map { i, rho in
-        CurvePoint(step: i + 1, value: i + 1, offered: rho, iops: rho / (s / 1e9), latencyNs: s / (1 - rho))
+        SweepStep(step: i + 1, value: i + 1, offered: rho, iops: rho / (s / 1e9), latencyNs: s / (1 - rho))
     }
 }
 
 /// A closed loop (queue depth sweep) that carries `perSlot` IOPS per I/O in flight up to
 /// `ceiling` IOPS; latency follows Little's law, QD / IOPS.
-func closedLoop(depths: [Int], perSlot: Double, ceiling: Double) -> [CurvePoint] {
+func closedLoop(depths: [Int], perSlot: Double, ceiling: Double) -> [SweepStep] {
     depths.enumerated().map { i, qd in
         let iops = min(Double(qd) * perSlot, ceiling)
-        return CurvePoint(step: i + 1, value: qd, offered: Double(qd), iops: iops, latencyNs: Double(qd) / iops * 1e9)
+        return SweepStep(step: i + 1, value: qd, offered: Double(qd), iops: iops, latencyNs: Double(qd) / iops * 1e9)
     }
 }
 
@@ -98,9 +100,9 @@ struct CapacityMathTests {
     @Test("a later step back within the objective is not counted")
     func noisyRecovery() {
         let points = [
-            CurvePoint(step: 1, value: 1, offered: 1, iops: 10_000, latencyNs: 500_000),
-            CurvePoint(step: 2, value: 2, offered: 2, iops: 12_000, latencyNs: 3_000_000),
-            CurvePoint(step: 3, value: 4, offered: 4, iops: 30_000, latencyNs: 1_500_000),
+            SweepStep(step: 1, value: 1, offered: 1, iops: 10_000, latencyNs: 500_000),
+            SweepStep(step: 2, value: 2, offered: 2, iops: 12_000, latencyNs: 3_000_000),
+            SweepStep(step: 3, value: 4, offered: 4, iops: 30_000, latencyNs: 1_500_000),
         ]
         let p = Capacity.sloPoint(points, thresholdNs: 2_000_000, parameter: "iodepth")
         #expect(p.method == .interpolated && p.upperStep == 2)
@@ -111,11 +113,11 @@ struct CapacityMathTests {
     @Test("rate sweep: a step that missed its offered rate counts as beyond the objective")
     func rateNotMet() {
         let points = [
-            CurvePoint(step: 1, value: 1000, offered: 1000, iops: 1000, latencyNs: 120_000, offeredRateMet: true),
-            CurvePoint(step: 2, value: 2000, offered: 2000, iops: 2000, latencyNs: 150_000, offeredRateMet: true),
-            CurvePoint(step: 3, value: 3000, offered: 3000, iops: 2950, latencyNs: 300_000, offeredRateMet: true),
+            SweepStep(step: 1, value: 1000, offered: 1000, iops: 1000, latencyNs: 120_000, offeredRateMet: true),
+            SweepStep(step: 2, value: 2000, offered: 2000, iops: 2000, latencyNs: 150_000, offeredRateMet: true),
+            SweepStep(step: 3, value: 3000, offered: 3000, iops: 2950, latencyNs: 300_000, offeredRateMet: true),
             // Latency looks fine, but the I/Os that waited for a slot are not in it.
-            CurvePoint(step: 4, value: 4000, offered: 4000, iops: 3100, latencyNs: 400_000, offeredRateMet: false),
+            SweepStep(step: 4, value: 4000, offered: 4000, iops: 3100, latencyNs: 400_000, offeredRateMet: false),
         ]
         let p = Capacity.sloPoint(points, thresholdNs: 1_000_000, parameter: "rate_iops")
         #expect(p.method == .measured && p.iops == 2950 && p.upperStep == 4)
@@ -130,12 +132,12 @@ struct CapacityMathTests {
     @Test("stop rule: the objective far exceeded for consecutive steps")
     func stopOnSLO() {
         let objective = LatencyObjective(percentile: 99, thresholdNs: 2_000_000)
-        func pts(_ ms: [Double]) -> [CurvePoint] {
+        func pts(_ ms: [Double]) -> [SweepStep] {
             ms.enumerated().map {
-                CurvePoint(step: $0 + 1, value: 1 << $0, offered: Double(1 << $0), iops: Double(1000 * ($0 + 1)), latencyNs: $1 * 1e6)
+                SweepStep(step: $0 + 1, value: 1 << $0, offered: Double(1 << $0), iops: Double(1000 * ($0 + 1)), latencyNs: $1 * 1e6)
             }
         }
-        func decide(_ p: [CurvePoint]) -> SweepStopRule.Decision? {
+        func decide(_ p: [SweepStep]) -> SweepStopRule.Decision? {
             SweepStopRule.evaluate(p, objective: objective, factor: 4, sloAfter: 2, minGain: 0.1, saturationAfter: 3, parameter: "iodepth")
         }
         #expect(decide(pts([1, 2, 9])) == nil)  // one step beyond 8 ms
@@ -150,7 +152,7 @@ struct CapacityMathTests {
     func stopOnSaturation() {
         let objective = LatencyObjective(percentile: 99, thresholdNs: 1e9)
         let iops = [10_000.0, 20_000, 21_000, 21_500, 21_000, 30_000]
-        let points = iops.enumerated().map { CurvePoint(step: $0 + 1, value: 1 << $0, offered: Double(1 << $0), iops: $1, latencyNs: 1e5) }
+        let points = iops.enumerated().map { SweepStep(step: $0 + 1, value: 1 << $0, offered: Double(1 << $0), iops: $1, latencyNs: 1e5) }
         func decide(_ n: Int) -> SweepStopRule.Decision? {
             SweepStopRule.evaluate(Array(points.prefix(n)), objective: objective, factor: 4, sloAfter: 2, minGain: 0.1, saturationAfter: 3)
         }
@@ -160,7 +162,7 @@ struct CapacityMathTests {
         #expect(d?.reason == "saturated" && d?.detail.contains("gain 0.05") == true, "\(d?.detail ?? "")")
         // A linear rate step adds 5% load: 5% more IOPS is a gain of 1, not saturation.
         let linear = (1...8).map {
-            CurvePoint(step: $0, value: 1000 * (19 + $0), offered: Double(1000 * (19 + $0)), iops: Double(1000 * (19 + $0)), latencyNs: 1e5)
+            SweepStep(step: $0, value: 1000 * (19 + $0), offered: Double(1000 * (19 + $0)), iops: Double(1000 * (19 + $0)), latencyNs: 1e5)
         }
         #expect(SweepStopRule.evaluate(linear, objective: objective, factor: 4, sloAfter: 2, minGain: 0.1, saturationAfter: 3) == nil)
     }
@@ -264,7 +266,7 @@ private func twoTenantRun(
     failed: Bool = false
 ) -> RunResult {
     var r = Synthetic.run(
-        layer: "host", workload: "w", rep: rep, iops: iops, latencyNs: latencyNs, ios: ios, seed: seed, status: failed ? "failed" : "ok")
+        layer: "host", workload: "w", rep: rep, iops: iops, latencyNs: latencyNs, ios: ios, seed: seed, status: failed ? .failed : .ok)
     r.sweep = SweepTag(
         parameter: "iodepth", value: value, step: step, tenant: tenant, tenants: 2, offered: Double(2 * value), wall_start_s: 0,
         wall_end_s: 1)
@@ -279,7 +281,7 @@ struct CapacityPlanTests {
         var w = Workload()
         w.bs = bs
         let pts = points.enumerated().map {
-            CurvePoint(step: $0 + 1, value: $1.0, offered: Double($1.0), iops: $1.1, latencyNs: $1.2 * 1000)
+            SweepStep(step: $0 + 1, value: $1.0, offered: Double($1.0), iops: $1.1, latencyNs: $1.2 * 1000)
         }
         let curve = CapacityCurve(
             layer: layer, layerName: layer, workload: w, parameter: "iodepth", tenants: 1, percentile: 99, points: pts)

@@ -8,6 +8,7 @@ import FoundationXML
 import Testing
 @testable import WritePathEngine
 @testable import WritePathReport
+import WritePathResult
 
 @Suite("compare: verdicts and exit codes")
 struct CompareTests {
@@ -136,8 +137,8 @@ struct CompareTests {
     func failedLayer() {
         let base = Synthetic.input(Synthetic.runs(layer: "docker-volume", reps: 2, iops: 1000, noise: 0.01, seed: 1)
             + Synthetic.runs(layer: "oci-runc", reps: 2, iops: 1000, noise: 0.01, seed: 2))
-        let cur = Synthetic.input([Synthetic.run(layer: "docker-volume", rep: 1, iops: 0, latencyNs: 0, seed: 1, status: "failed"),
-                                   Synthetic.run(layer: "oci-runc", rep: 1, iops: 0, latencyNs: 0, seed: 1, status: "unavailable")])
+        let cur = Synthetic.input([Synthetic.run(layer: "docker-volume", rep: 1, iops: 0, latencyNs: 0, seed: 1, status: .failed),
+                                   Synthetic.run(layer: "oci-runc", rep: 1, iops: 0, latencyNs: 0, seed: 1, status: .unavailable)])
         let c = Comparison.compare(baseline: base, current: cur, threshold: 0.05)
         #expect(c.rows.first { $0.layer == "docker-volume" }?.verdict == .regressed)
         #expect(c.rows.first { $0.layer == "oci-runc" }?.verdict == .inconclusive)
@@ -204,10 +205,10 @@ struct CompareRealRunTests {
         var baseline: [RunResult] = [], current: [RunResult] = []
         // Interleaved, as a matrix does, so that drift on the machine falls on both sides.
         for rep in 1...3 {
-            baseline.append(try WorkloadRun(workload: w, rep: rep).execute())
-            current.append(try WorkloadRun(workload: w, rep: rep).execute())
+            baseline.append(try WorkloadRun(workload: w).execute(rep: rep))
+            current.append(try WorkloadRun(workload: w).execute(rep: rep))
         }
-        #expect(baseline.allSatisfy { $0.status == "ok" } && current.allSatisfy { $0.status == "ok" })
+        #expect(baseline.allSatisfy { $0.status == .ok } && current.allSatisfy { $0.status == .ok })
         let c = Comparison.compare(baseline: Synthetic.input(baseline), current: Synthetic.input(current), threshold: 0.05)
         print(CompareTextFormat.render(c))
         #expect(c.rows.count == RunMetric.allCases.count)

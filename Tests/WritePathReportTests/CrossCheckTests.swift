@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import WritePathEngine
 @testable import WritePathReport
+import WritePathResult
 
 /// The cross-check table sets writepath's and fio's layer ratios side by side with a verdict.
 @Suite("Cross-check with fio in reports")

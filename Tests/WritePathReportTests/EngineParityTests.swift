@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import WritePathEngine
 @testable import WritePathReport
+import WritePathResult
 
 /// The report tells a layer's cost from an engine that took another path in that layer.
 @Suite("Engine parity in reports")

@@ -3,6 +3,7 @@ import Testing
 import WritePathTestSupport
 @testable import WritePathEngine
 @testable import WritePathReport
+import WritePathResult
 
 @Suite("importing fio JSON", .serialized)
 struct FioImportTests {
@@ -28,7 +29,7 @@ struct FioImportTests {
         #expect(doc.runs.count == 2)
         #expect(doc.runs.map(\.rep) == [1, 2])
         let run = doc.runs[0]
-        #expect(run.status == "ok")
+        #expect(run.status == .ok)
         #expect(run.layer.name == "fio-host" && run.layer.settings["source"] == "fio")
         #expect(run.workload.rw == .randwrite && run.workload.bs == 4096 && run.workload.ioengine == .io_uring)
         let w = try #require(run.write)

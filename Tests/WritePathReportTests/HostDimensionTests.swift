@@ -3,6 +3,7 @@ import Testing
 
 @testable import WritePathEngine
 @testable import WritePathReport
+@testable import WritePathResult
 
 /// Results from several hosts (a fleet folder, or run folders of different machines): the host is
 /// a dimension of the report.

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import WritePathEngine
 @testable import WritePathReport
+import WritePathResult
 
 /// Lognormal values with median `median` and coefficient of variation `cv`.
 func lognormal(_ n: Int, median: Double, cv: Double, _ rng: inout Xoshiro256) -> [Double] {

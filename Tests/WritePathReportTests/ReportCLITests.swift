@@ -3,6 +3,7 @@ import Testing
 import WritePathTestSupport
 @testable import WritePathEngine
 @testable import WritePathReport
+import WritePathResult
 
 @Suite("writepath report and compare on the command line", .serialized)
 struct ReportCLITests {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 @testable import WritePathEngine
 @testable import WritePathReport
+import WritePathResult
 
 @Suite("Start-up times in reports")
 struct StartupTimesReportTests {

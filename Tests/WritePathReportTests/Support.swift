@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 @testable import WritePathEngine
 import WritePathReport
+import WritePathResult
 import WritePathTestSupport
 
 /// Synthetic results: runs whose latencies are drawn from a log-normal distribution around
@@ -20,7 +21,7 @@ enum Synthetic {
 
     static func run(layer: String, spec: String? = nil, workload: String = "rand4k", rep: Int, iops: Double,
                     latencyNs: Double, ios: Int = 2000, seed: UInt64, settings: [String: String] = [:],
-                    status: String = "ok") -> RunResult {
+                    status: RunStatus = .ok) -> RunResult {
         var w = Workload()
         w.name = workload
         w.rw = .randwrite
@@ -31,7 +32,7 @@ enum Synthetic {
         if let spec { info.settings["spec"] = spec }
         var r = RunResult.failed(layer: info, workload: w, rep: rep, error: "synthetic failure", status: status,
                                  startedAt: "2026-11-26T00:00:00Z")
-        guard status == "ok" else { return r }
+        guard status == .ok else { return r }
         r.error = nil
         var rng = Xoshiro256(seed: seed)
         var h = LatencyHistogram()

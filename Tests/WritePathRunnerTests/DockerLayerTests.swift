@@ -43,7 +43,7 @@ struct DockerLayerTests {
         let layer = try LayerRegistry.make(LayerSpec(name: layerName))
         let context = testContext(layerName)
         let result = try layer.run(shortWorkload(), rep: 2, context: context)
-        #expect(result.status == "ok", "\(result.error ?? "")")
+        #expect(result.status == .ok, "\(result.error ?? "")")
         #expect(result.layer.name == layerName)
         #expect(result.rep == 2)
         #expect((result.write?.ios ?? 0) > 0)

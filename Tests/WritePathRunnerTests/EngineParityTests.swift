@@ -63,8 +63,8 @@ struct EngineParityTests {
         let context = testContext("parity")
         let host = try LayerRegistry.make(LayerSpec(name: "host")).run(w, rep: 1, context: context)
         let box = try LayerRegistry.make(LayerSpec(name: "docker-volume")).run(w, rep: 1, context: context)
-        #expect(host.status == "ok", "\(host.error ?? "")")
-        #expect(box.status == "ok", "\(box.error ?? "")")
+        #expect(host.status == .ok, "\(host.error ?? "")")
+        #expect(box.status == .ok, "\(box.error ?? "")")
         #expect(host.engine.features.contains("iowq:punted"), "\(host.engine.features)")
         #expect(Self.comparable(box.engine.features) == Self.comparable(host.engine.features),
                 "host: \(host.engine.features)\ndocker-volume: \(box.engine.features)")

@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import Testing
 import WritePathEngine
+import WritePathResult
 import WritePathTestSupport
 @testable import WritePathRunner
 
@@ -21,7 +22,7 @@ func fioWorkload(runtime: Double = 2) -> Workload {
 
 /// Checks an ok fio run: engine fio with its version, IOPS that agree with the I/Os it counted.
 func expectPlausibleFioRun(_ r: RunResult, layer: String, workload: Workload) throws {
-    #expect(r.status == "ok", "\(r.error ?? "")")
+    #expect(r.status == .ok, "\(r.error ?? "")")
     #expect(r.engine.name == "fio")
     #expect(r.engine.features.contains { $0.hasPrefix("fio_version:fio-") }, "\(r.engine.features)")
     #expect(r.layer.name == layer)
@@ -68,7 +69,7 @@ struct FioEngineTests {
         let args = FioEngine.arguments(w, target: nil, directory: "/tmp")
         #expect(!args.contains { $0.hasPrefix("--fixedbufs") || $0.hasPrefix("--registerfiles") })
         let r = try HostLayer(parameters: [:]).run(w, rep: 1, context: testContext("fio-psync"))
-        #expect(r.status == "ok", "\(r.error ?? "")")
+        #expect(r.status == .ok, "\(r.error ?? "")")
         #expect(r.engine.features.contains("ioengine:psync"))
     }
 
@@ -76,7 +77,7 @@ struct FioEngineTests {
     func noResult() {
         let r = FioEngine.result(stdout: Data("fio: failed parsing bs=x\n".utf8), status: 1, stderr: "fio: failed parsing bs=x",
                                  workload: fioWorkload(), layer: LayerInfo(name: "host"), rep: 1, source: "test")
-        #expect(r.status == "failed")
+        #expect(r.status == .failed)
         #expect(r.engine.name == "fio")
         #expect(r.write == nil)
         #expect(r.error?.contains("failed parsing") == true)

@@ -100,7 +100,7 @@ extension RuntimeLayerRuns {
             do {
                 let result = try layer.run(gvisorWorkload(), rep: 1, context: context)
                 print("gvisor io_uring: status \(result.status): \(result.error ?? "")")
-                #expect(result.status == "failed")
+                #expect(result.status == .failed)
                 #expect(result.error?.contains("gVisor blocks io_uring") == true, "\(result.error ?? "")")
                 #expect(result.error?.contains("engine_fallback") == true)
             } catch {
@@ -125,7 +125,7 @@ extension RuntimeLayerRuns {
                     + "host page cache after \(s["host_page_cache_after_bytes"] ?? "?") bytes, "
                     + "sandbox direct_io \(String(describing: result.target?.direct_io))"
             )
-            #expect(result.status == "ok", "\(result.error ?? "")")
+            #expect(result.status == .ok, "\(result.error ?? "")")
             #expect((result.write?.ios ?? 0) > 0)
             #expect(result.layer.name == "gvisor")
             #expect(result.engine.name == "libaio")
@@ -152,7 +152,7 @@ extension RuntimeLayerRuns {
                 "gvisor psync bind: write iops \(String(format: "%.0f", result.write?.iops ?? 0)), "
                     + "target \(result.layer.settings["target"] ?? "?")"
             )
-            #expect(result.status == "ok", "\(result.error ?? "")")
+            #expect(result.status == .ok, "\(result.error ?? "")")
             #expect((result.write?.ios ?? 0) > 0)
             #expect(result.engine.name == "psync")
             #expect(result.layer.settings["target"]?.hasPrefix("/wp/target.dat (bind mount") == true)

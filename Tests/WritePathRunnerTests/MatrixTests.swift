@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import Testing
 import WritePathEngine
+import WritePathResult
 @testable import WritePathRunner
 
 @Suite("Matrix files")
@@ -129,7 +130,7 @@ struct MatrixRunTests {
         let runner = try MatrixRunner(spec: spec, options: options, provenance: Provenance(version: "t", git_commit: "t", arguments: []))
         let doc = try runner.run()
         #expect(doc.runs.count == 12)
-        #expect(doc.runs.allSatisfy { $0.status == "ok" })
+        #expect(doc.runs.allSatisfy { $0.status == .ok })
         #expect(doc.matrix?.complete == true)
         #expect(doc.matrix?.rounds.count == 3)
         #expect(doc.matrix?.seed == 5)
@@ -146,6 +147,33 @@ struct MatrixRunTests {
         // A second runner never overwrites the first folder.
         let second = try MatrixRunner(spec: spec, options: options, provenance: Provenance(version: "t", git_commit: "t", arguments: []))
         #expect(second.directory != runner.directory)
+    }
+
+    @Test("a path with a quote and a newline gives a matrix.yaml that --resume reads back the same")
+    func resumeReadsQuotedPaths() throws {
+        let root = "/var/tmp/writepath-matrix-yaml-\(getpid())"
+        let folder = "/dev/shm/writepath-yaml-\(getpid())-say \"hi\"\nline two"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer {
+            try? FileManager.default.removeItem(atPath: root)
+            try? FileManager.default.removeItem(atPath: folder)
+        }
+        var spec = try MatrixSpec.parse("""
+            layers: [host]
+            workloads: [{ name: a, rw: write, bs: 4k, size: 64k }]
+            """, source: "t.yaml")
+        spec.layers = [LayerSpec(name: "host", parameters: ["directory": folder])]
+        spec.workloads[0].name = "quote \" and\nnewline"
+        var options = MatrixRunner.Options()
+        options.resultsRoot = root
+        options.engineBinary = engineBinary
+        let provenance = Provenance(version: "t", git_commit: "t", arguments: [])
+        let first = try MatrixRunner(spec: spec, options: options, provenance: provenance)
+        options.resumeDirectory = first.directory
+        let resumed = try MatrixRunner(spec: nil, options: options, provenance: provenance)
+        #expect(resumed.spec == spec)
+        #expect(resumed.spec.layers[0].parameters["directory"] == folder)
+        #expect(resumed.spec.workloads[0].name == "quote \" and\nnewline")
     }
 
     @Test("auto repetitions stop on a small spread and record why")

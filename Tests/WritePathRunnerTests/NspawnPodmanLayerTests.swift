@@ -103,7 +103,7 @@ extension RuntimeLayerRuns {
                 "nspawn: \(String(format: "%.2f", Date().timeIntervalSince(start))) s wall, "
                     + "write iops \(String(format: "%.0f", result.write?.iops ?? 0)), "
                     + "target fs \(result.target?.filesystem ?? "?"), engine \(result.engine.features)")
-            #expect(result.status == "ok", "\(result.error ?? "")")
+            #expect(result.status == .ok, "\(result.error ?? "")")
             #expect((result.write?.ios ?? 0) > 0)
             #expect(result.engine.name == "io_uring")
             #expect(result.layer.name == "nspawn")
@@ -127,7 +127,7 @@ extension RuntimeLayerRuns {
                 "nspawn write_iops_limit=300: measured \(String(format: "%.1f", iops)) IOPS, "
                     + "cgroups \(result.layer.settings["cgroups"] ?? "?")"
             )
-            #expect(result.status == "ok", "\(result.error ?? "")")
+            #expect(result.status == .ok, "\(result.error ?? "")")
             #expect(abs(iops - 300) <= 30, "measured \(iops) IOPS")
             let cgroups = try #require(result.layer.settings["cgroups"]).split(separator: " ").map(String.init)
             #expect(!cgroups.isEmpty)
@@ -152,7 +152,7 @@ extension RuntimeLayerRuns {
             defer { removeRuntimeTestFolder(context) }
             let result = try layer.run(runtimeLayerWorkload(), rep: 1, context: context)
             print("podman io_uring: status \(result.status): \(result.error ?? "")")
-            #expect(result.status == "failed")
+            #expect(result.status == .failed)
             #expect(result.error?.contains("podman's default seccomp profile blocks io_uring") == true, "\(result.error ?? "")")
             #expect(try containers(named: "wp-\(context.runID)").isEmpty)
         }
@@ -169,7 +169,7 @@ extension RuntimeLayerRuns {
                 "podman volume libaio: \(String(format: "%.2f", Date().timeIntervalSince(start))) s wall, "
                     + "write iops \(String(format: "%.0f", result.write?.iops ?? 0))"
             )
-            #expect(result.status == "ok", "\(result.error ?? "")")
+            #expect(result.status == .ok, "\(result.error ?? "")")
             #expect((result.write?.ios ?? 0) > 0)
             #expect(result.engine.name == "libaio")
             #expect(result.layer.settings["engine_fallback"]?.hasPrefix("libaio") == true)
@@ -194,7 +194,7 @@ extension RuntimeLayerRuns {
                 "podman unconfined io_uring write_iops_limit=300: \(String(format: "%.1f", iops)) IOPS, "
                     + "device \(result.layer.settings["throttle_device"] ?? "?")"
             )
-            #expect(result.status == "ok", "\(result.error ?? "")")
+            #expect(result.status == .ok, "\(result.error ?? "")")
             #expect(result.engine.name == "io_uring")
             #expect(abs(iops - 300) <= 30, "measured \(iops) IOPS")
             #expect(try containers(named: "wp-\(context.runID)").isEmpty)

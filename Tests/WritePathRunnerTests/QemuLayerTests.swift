@@ -38,7 +38,7 @@ struct QemuLayerTests {
         let layer = try LayerRegistry.make(LayerSpec(name: "qemu-virtio-blk", parameters: ["accel": "kvm"]))
         let context = guestContext("qemu-kvm")
         let result = try layer.run(shortWorkload(runtime: 2, iodepth: 8), rep: 1, context: context)
-        #expect(result.status == "ok", "\(result.error ?? "")")
+        #expect(result.status == .ok, "\(result.error ?? "")")
         #expect(result.layer.settings["accel"] == "kvm")
         #expect(!result.warnings.contains { $0.contains("TCG") })
         #expect((result.write?.ios ?? 0) > 0)
@@ -50,7 +50,7 @@ struct QemuLayerTests {
         let layer = try LayerRegistry.make(LayerSpec(name: layerName))
         let context = guestContext(layerName)
         let result = try layer.run(shortWorkload(runtime: 2, iodepth: 8), rep: 1, context: context)
-        #expect(result.status == "ok", "\(result.error ?? "")")
+        #expect(result.status == .ok, "\(result.error ?? "")")
         #expect(result.layer.name == layerName)
         #expect((result.write?.ios ?? 0) > 0)
         #expect(result.target?.kind == "block_device")
@@ -73,7 +73,7 @@ struct QemuLayerTests {
             "aio": "io_uring", "cache": "writeback", "format": "qcow2", "iothread": "on", "vcpus": "1", "memory": "512m"]))
         let context = guestContext("settings")
         let result = try layer.run(shortWorkload(runtime: 1, iodepth: 4), rep: 1, context: context)
-        #expect(result.status == "ok", "\(result.error ?? "")")
+        #expect(result.status == .ok, "\(result.error ?? "")")
         let s = result.layer.settings
         #expect(s["aio"] == "io_uring" && s["cache"] == "writeback" && s["format"] == "qcow2" && s["iothread"] == "on" && s["vcpus"] == "1")
         let command = try String(contentsOfFile: "\(context.logDirectory)/command.txt", encoding: .utf8)
@@ -106,7 +106,7 @@ struct QemuLayerTests {
         var w = shortWorkload(runtime: 3, iodepth: 8)
         w.ramp_time = 0.5
         let result = try layer.run(w, rep: 1, context: context)
-        #expect(result.status == "ok", "\(result.error ?? "")")
+        #expect(result.status == .ok, "\(result.error ?? "")")
         let iops = try #require(result.write?.iops)
         // QEMU's leaky bucket lets a burst of a tenth of a second through; over 3 s that is within 10%.
         #expect(iops > 270 && iops < 330, "IOPS \(iops) under a 300 IOPS limit")
@@ -206,7 +206,7 @@ extension QemuLayerTests {
     func injectedErrors() throws {
         let result = try LayerRegistry.make(LayerSpec(name: "qemu-virtio-blk", parameters: ["inject_write_errors": "true"]))
             .run(shortWorkload(runtime: 1), rep: 1, context: guestContext("blkdebug"))
-        #expect(result.status == "failed")
+        #expect(result.status == .failed)
         #expect(result.error?.contains("EIO") == true, "\(result.error ?? "")")
         #expect(result.write?.ios == 0)
         #expect((result.write?.errors ?? 0) > 0)

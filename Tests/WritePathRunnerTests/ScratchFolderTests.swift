@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WritePathEngine
+import WritePathResult
 import WritePathReport
 
 @testable import WritePathRunner

@@ -16,7 +16,7 @@ struct StartupTimeTests {
         let begin = Date()
         let r = try LayerRegistry.make(LayerSpec(name: "docker-volume")).runTimed(w, rep: 1, context: context)
         let wall = Date().timeIntervalSince(begin)
-        #expect(r.status == "ok", "\(r.error ?? "")")
+        #expect(r.status == .ok, "\(r.error ?? "")")
         let up = try #require(r.layer.settings["startup_s"].flatMap(Double.init), "\(r.layer.settings)")
         let down = try #require(r.layer.settings["teardown_s"].flatMap(Double.init))
         // A container takes some time to start, and start-up plus the run plus teardown fit the wall time.
@@ -29,7 +29,7 @@ struct StartupTimeTests {
         var w = shortWorkload(runtime: 1, iodepth: 1)
         w.size = 1 << 20
         let r = try LayerRegistry.make(LayerSpec(name: "host")).runTimed(w, rep: 1, context: testContext("startuphost"))
-        #expect(r.status == "ok", "\(r.error ?? "")")
+        #expect(r.status == .ok, "\(r.error ?? "")")
         let up = try #require(r.layer.settings["startup_s"].flatMap(Double.init), "\(r.layer.settings)")
         #expect(up < 5)
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WritePathEngine
+import WritePathResult
 import WritePathReport
 import WritePathTestSupport
 
@@ -63,12 +64,12 @@ func checkSweep(
     let runs = doc.runs.filter { $0.layerIdentity == layer }
     #expect(runs.count == l.points.count * tenants * repetitions)
     for (i, p) in l.points.enumerated() {
-        #expect(p.step == i + 1 && p.value == sweep.values[i] && p.status == "ok")
+        #expect(p.step == i + 1 && p.value == sweep.values[i] && p.status == .ok)
         let stepRuns = runs.filter { $0.sweep?.step == i + 1 }
         #expect(stepRuns.count == tenants * repetitions)
         #expect(Set(stepRuns.map { "\($0.sweep!.tenant)/\($0.rep)" }) == Set((1...tenants).flatMap { t in (1...repetitions).map { "\(t)/\($0)" } }))
         for r in stepRuns {
-            #expect(r.status == "ok", "\(r.error ?? "")")
+            #expect(r.status == .ok, "\(r.error ?? "")")
             #expect(r.workload.iodepth == (sweep.parameter == .iodepth ? p.value : r.workload.iodepth))
             #expect(r.workload.name == "rand4k")
             #expect((r.write?.ios ?? 0) > 0)
@@ -88,7 +89,7 @@ func checkSweep(
     #expect(saved.filter { $0.layerIdentity == layer }.count == runs.count)
     let curve = try #require(CapacityCurve.curves(from: runs, percentile: objective.percentile).first)
     #expect(curve.points.count == l.points.count)
-    #expect(zip(curve.points, l.points).allSatisfy { UInt64($0.latencyNs) == $1.slo_percentile_ns })
+    #expect(zip(curve.points, l.points).allSatisfy { UInt64($0.latencyNs) == UInt64($1.latencyNs) })
     // Replay the stop rule over the recorded points.
     func decide(_ n: Int) -> SweepStopRule.Decision? {
         SweepStopRule.evaluate(
@@ -196,7 +197,7 @@ struct SweepHostTests {
         #expect(f.tenants == 2)
         #expect(f.jain_index > 0 && f.jain_index <= 1)
         #expect(f.min_max_ratio >= 0 && f.min_max_ratio <= 1)
-        let x = point.tenant_iops
+        let x = point.tenantIOPS
         #expect(abs(f.jain_index - (x[0] + x[1]) * (x[0] + x[1]) / (2 * (x[0] * x[0] + x[1] * x[1]))) < 1e-9)
         #expect(abs(f.min_max_ratio - x.min()! / x.max()!) < 1e-12)
         let overlap = try #require(point.overlap)
@@ -223,18 +224,18 @@ struct SweepRepetitionTests {
             // Repetitions run back to back: rep 1, 2, 3 of a step, each with both tenants at once.
             #expect(stepRuns.map(\.rep) == [1, 1, 2, 2, 3, 3])
             let repIOPS = (1...3).map { rep in stepRuns.filter { $0.rep == rep }.map { $0.write!.iops }.reduce(0, +) }
-            #expect(p.rep_iops == repIOPS)
+            #expect(p.repIOPS == repIOPS)
             #expect(abs(p.iops - repIOPS.sorted()[1]) < 1e-6)
             let repBW = (1...3).map { rep in stepRuns.filter { $0.rep == rep }.map { $0.write!.bw_bytes_per_s }.reduce(0, +) }
-            #expect(abs(p.bw_bytes_per_s - repBW.sorted()[1]) < 1e-6)
+            #expect(abs(p.bwBytesPerSecond - repBW.sorted()[1]) < 1e-6)
             for t in 1...2 {
                 let own = stepRuns.filter { $0.sweep!.tenant == t }.map { $0.write!.iops }.sorted()
-                #expect(abs(p.tenant_iops[t - 1] - own[1]) < 1e-6)
+                #expect(abs(p.tenantIOPS[t - 1] - own[1]) < 1e-6)
             }
             // Latency: percentiles of the six runs' merged histograms, not an average of percentiles.
             var merged = LatencyHistogram()
             for r in stepRuns { merged.add(try LatencyHistogram(encoded: r.write!.histogram)) }
-            #expect(p.slo_percentile_ns == merged.value(atPercentile: 99) && p.p50_ns == merged.value(atPercentile: 50))
+            #expect(UInt64(p.latencyNs) == merged.value(atPercentile: 99) && UInt64(p.p50Ns) == merged.value(atPercentile: 50))
         }
         // The report side reads the same document the same way.
         let analysis = CapacityAnalysis.analyze(ResultInput(sources: [.init(path: dir, document: doc)]), objective: objective)

@@ -39,7 +39,7 @@ struct XenLayerTests {
         print(
             "xen-pv: \(Double(monotonicNanoseconds() - start) / 1e9) s in all, boot_s \(result.layer.settings["boot_s"] ?? "?"), "
                 + "\(Int(result.write?.iops ?? 0)) IOPS")
-        #expect(result.status == "ok", "\(result.error ?? "")")
+        #expect(result.status == .ok, "\(result.error ?? "")")
         #expect(result.layer.name == "xen-pv")
         #expect((result.write?.ios ?? 0) > 0)
         #expect(result.target?.kind == "block_device")
@@ -78,7 +78,7 @@ struct XenLayerTests {
         workload.rw = .write
         workload.bs = 128 << 10
         let result = try layer.run(workload, rep: 1, context: context)
-        #expect(result.status == "ok", "\(result.error ?? "")")
+        #expect(result.status == .ok, "\(result.error ?? "")")
         #expect((result.write?.ios ?? 0) > 0)
         let s = result.layer.settings
         #expect(s["backend"] == "loop" && s["vcpus"] == "2" && s["max_queues"] == "2")
@@ -96,7 +96,7 @@ struct XenLayerTests {
         do {
             let result = try layer.run(shortWorkload(runtime: 2, iodepth: 4), rep: 1, context: context)
             print("xen-pvh: ok, boot_s \(result.layer.settings["boot_s"] ?? "?")")
-            #expect(result.status == "ok", "\(result.error ?? "")")
+            #expect(result.status == .ok, "\(result.error ?? "")")
             #expect(result.layer.settings["mode"] == "pvh")
             #expect(result.layer.settings["outer_cpu"]?.contains("+npt") == true)
             #expect((result.write?.ios ?? 0) > 0)
@@ -120,7 +120,7 @@ struct XenLayerTests {
         // A failed run throws and fails the test: only a run that reached its workload passes.
         let result = try layer.run(shortWorkload(runtime: 2, iodepth: 4), rep: 1, context: context)
         print("xen-hvm: ok, boot_s \(result.layer.settings["boot_s"] ?? "?")")
-        #expect(result.status == "ok", "\(result.error ?? "")")
+        #expect(result.status == .ok, "\(result.error ?? "")")
         #expect(result.layer.settings["mode"] == "hvm" && result.layer.settings["nested"] == "true")
         #expect(result.target?.path == "/dev/xvda", "the PV disk, not an emulated one")
         #expect((result.write?.ios ?? 0) > 0)

@@ -5,6 +5,7 @@ import Foundation
 import FuzzSupport
 import WritePathEngine
 import WritePathReport
+import WritePathResult
 
 /// One fuzz input: any bytes as a result file. Parsing must return a document or throw
 /// `WritePathError.invalidInput`. A document that parses must then survive everything `report`

@@ -1,37 +1,8 @@
-/// The JSON result document, `writepath.result/1`: the public contract every later part reads.
-/// Field names are stable; new fields may be added, none renamed or removed within version 1.
-public struct ResultDocument: Codable, Sendable {
-    public static let currentSchema = "writepath.result/1"
-    public var schema: String = ResultDocument.currentSchema
-    public var writepath: Provenance
-    public var host: HostInfo
-    public var runs: [RunResult]
-    /// Present in a matrix's `run.json`.
-    public var matrix: MatrixInfo?
-    /// Present in a sweep's `run.json` (`writepath sweep`).
-    public var sweep: SweepInfo?
-
-    public init(writepath: Provenance, host: HostInfo, runs: [RunResult], matrix: MatrixInfo? = nil, sweep: SweepInfo? = nil) {
-        self.writepath = writepath
-        self.host = host
-        self.runs = runs
-        self.matrix = matrix
-        self.sweep = sweep
-    }
-}
-
-/// Which writepath produced a result, and how it was called.
-public struct Provenance: Codable, Sendable {
-    public var version: String
-    public var git_commit: String
-    /// The command line, argv[0] excluded.
-    public var arguments: [String]
-    public init(version: String, git_commit: String, arguments: [String]) {
-        self.version = version
-        self.git_commit = git_commit
-        self.arguments = arguments
-    }
-}
+// What the engine measured, as the records the result schema (WritePathResult) carries verbatim:
+// the machine, the engine, each direction with its latency summary and encoded histogram, flushes,
+// CPU time, and each job. `RunMeasurement` is one run's measurement; WritePathResult's `RunResult`
+// wraps it with the run's identity (layer, repetition, status). Field names are part of
+// `writepath.result/1`: new fields may be added, none renamed or removed.
 
 /// The machine the run was measured on.
 public struct HostInfo: Codable, Sendable, Equatable {
@@ -75,51 +46,6 @@ public struct Virtualization: Codable, Sendable, Equatable {
         guard kind == "vm" else { return "bare metal" }
         if let product { return "a \(product)" + (hypervisor.map { " (\($0))" } ?? "") }
         return "a \(hypervisor.map { $0.uppercased() } ?? "virtual machine") guest"
-    }
-}
-
-/// The layer a run was measured in: `name` plus every setting that matters to it.
-public struct LayerInfo: Codable, Sendable, Equatable {
-    public var name: String
-    /// Settings as strings (storage driver, runtime, limits, versions, accel, ...).
-    public var settings: [String: String]
-
-    public init(name: String, settings: [String: String] = [:]) {
-        self.name = name
-        self.settings = settings
-    }
-
-    struct Key: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-
-    /// Encoded flat: `{"name": "host", "storage_driver": "overlay2", ...}`.
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: Key.self)
-        try c.encode(name, forKey: Key(stringValue: "name"))
-        for (k, v) in settings.sorted(by: { $0.key < $1.key }) where k != "name" {
-            try c.encode(v, forKey: Key(stringValue: k))
-        }
-    }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: Key.self)
-        name = try c.decode(String.self, forKey: Key(stringValue: "name"))
-        settings = [:]
-        for k in c.allKeys where k.stringValue != "name" {
-            if let s = try? c.decode(String.self, forKey: k) {
-                settings[k.stringValue] = s
-            } else if let i = try? c.decode(Int64.self, forKey: k) {
-                settings[k.stringValue] = String(i)
-            } else if let d = try? c.decode(Double.self, forKey: k) {
-                settings[k.stringValue] = String(d)
-            } else if let b = try? c.decode(Bool.self, forKey: k) {
-                settings[k.stringValue] = String(b)
-            }
-        }
     }
 }
 
@@ -193,14 +119,13 @@ public struct JobResult: Codable, Sendable {
     public var verify: VerifyResult?
 }
 
-/// One workload run once in one layer: `runs[]`.
-public struct RunResult: Codable, Sendable {
-    public var layer: LayerInfo
-    public var workload: Workload
-    /// Repetition number, from 1.
-    public var rep: Int
-    /// `ok`, or `failed` when any I/O or call failed (metrics then cover what completed).
-    public var status: String
+
+/// One workload run once on this machine, as the engine measured it: everything of a `runs[]`
+/// entry except who ran it (layer, repetition), its status and its sweep tag, which
+/// WritePathResult's `RunResult` adds. Encoded into the same JSON object as those.
+public struct RunMeasurement: Codable, Sendable {
+    /// Why the run failed (the first failed I/O or call, a verify failure, an interruption); nil
+    /// when everything succeeded. The metrics then cover what completed.
     public var error: String?
     /// UTC start time, ISO 8601.
     public var started_at: String
@@ -222,53 +147,39 @@ public struct RunResult: Codable, Sendable {
     /// depth (I/Os in flight once submitted), in fio's buckets `1`, `2` (2-3), `4` (4-7), `8`,
     /// `16`, `32` and `>=64`. Shows whether the queue was kept as deep as `iodepth` asked.
     public var iodepth_level: [String: Double]? = nil
-    /// In a sweep: the step and tenant this run was (absent otherwise).
-    public var sweep: SweepTag? = nil
-    /// fio's reporting group of this job, from 0, for job files with several jobs: a new group
-    /// starts at each `stonewall` or `new_group` (absent otherwise).
-    public var group: Int? = nil
     /// Wall-clock time (seconds since 1970, CLOCK_REALTIME) when the job threads started and when
     /// they had all ended: lets a layer that shares this clock measure its start-up and teardown.
     public var started_unix_s: Double? = nil
     public var ended_unix_s: Double? = nil
-}
 
-extension RunResult {
-    /// A run that produced no measurement: `status` is `failed` (or `unavailable` for a layer that
-    /// cannot run here) and `error` says why. It has no metrics, so it never counts as throughput.
-    public static func failed(layer: LayerInfo, workload: Workload, rep: Int, error: String, status: String = "failed",
-                              startedAt: String) -> RunResult {
-        RunResult(layer: layer, workload: workload, rep: rep, status: status, error: error, started_at: startedAt,
-                  target: nil, engine: EngineInfo(name: workload.ioengine.rawValue, features: []),
-                  write: nil, read: nil, flush: nil,
-                  cpu: CPUResult(user_s: 0, sys_s: 0, ctx_voluntary: 0, ctx_involuntary: 0, cpu_ns_per_io: 0,
-                                 process_user_s: 0, process_sys_s: 0, process_cpu_ns_per_io: 0),
-                  verify: nil, durability: nil, jobs: [], warnings: [])
+    public init(
+        error: String?, started_at: String, target: TargetInfo?, engine: EngineInfo, write: DirectionResult?,
+        read: DirectionResult?, flush: FlushResult?, cpu: CPUResult, verify: VerifyResult?, durability: Durability?,
+        jobs: [JobResult], warnings: [String], iodepth_level: [String: Double]? = nil
+    ) {
+        self.error = error
+        self.started_at = started_at
+        self.target = target
+        self.engine = engine
+        self.write = write
+        self.read = read
+        self.flush = flush
+        self.cpu = cpu
+        self.verify = verify
+        self.durability = durability
+        self.jobs = jobs
+        self.warnings = warnings
+        self.iodepth_level = iodepth_level
     }
-}
 
-/// How a matrix was run: `run.json`'s `matrix` object.
-public struct MatrixInfo: Codable, Sendable {
-    /// The seed that shuffled the layer order of each round.
-    public var seed: UInt64
-    /// `3`, or `auto` with its bounds.
-    public var repetitions: String
-    /// Each round's layer order, as layer descriptions.
-    public var rounds: [[String]]
-    /// For each layer and workload (`layer / workload`), why its repetitions stopped.
-    public var stop_reasons: [String: String]
-    public var total_runs: Int
-    public var failed_runs: Int
-    public var complete: Bool
-
-    public init(seed: UInt64, repetitions: String, rounds: [[String]], stop_reasons: [String: String], total_runs: Int,
-                failed_runs: Int, complete: Bool) {
-        self.seed = seed
-        self.repetitions = repetitions
-        self.rounds = rounds
-        self.stop_reasons = stop_reasons
-        self.total_runs = total_runs
-        self.failed_runs = failed_runs
-        self.complete = complete
+    /// A measurement of nothing: a run that failed (or could not start) before any I/O, with
+    /// `error` saying why. It has no metrics, so it never counts as throughput.
+    public static func none(engine: String, error: String, startedAt: String) -> RunMeasurement {
+        RunMeasurement(
+            error: error, started_at: startedAt, target: nil, engine: EngineInfo(name: engine, features: []),
+            write: nil, read: nil, flush: nil,
+            cpu: CPUResult(user_s: 0, sys_s: 0, ctx_voluntary: 0, ctx_involuntary: 0, cpu_ns_per_io: 0,
+                           process_user_s: 0, process_sys_s: 0, process_cpu_ns_per_io: 0),
+            verify: nil, durability: nil, jobs: [], warnings: [])
     }
 }

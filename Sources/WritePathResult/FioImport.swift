@@ -63,7 +63,7 @@ public enum FioImport {
             // run without metrics and fill in its public fields.
             var run = RunResult.failed(layer: info, workload: workload, rep: rep, error: "", startedAt: startedAt)
             let error = Int(try count(job["error"], field: "jobs[\(name)].error", source: source) ?? 0)
-            run.status = error == 0 ? "ok" : "failed"
+            run.status = error == 0 ? .ok : .failed
             run.error = error == 0 ? nil : "fio reported error \(error) (\(errnoName(Int32(clamping: error))))"
             run.engine.features = ["fio"]
             run.write = write

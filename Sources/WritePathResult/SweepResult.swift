@@ -1,3 +1,5 @@
+import WritePathEngine
+
 /// Where a run sits in a load sweep (`writepath sweep`): `runs[].sweep`. Absent from runs that
 /// are not part of a sweep, so documents written before sweeps existed read unchanged.
 public struct SweepTag: Codable, Sendable, Equatable {
@@ -65,60 +67,6 @@ public struct Fairness: Codable, Sendable, Equatable {
     }
 }
 
-/// One step of one layer's sweep as the runner saw it: `run.json`'s `sweep.layers[].points[]`.
-/// The runs themselves (one per tenant and repetition) are in `runs[]`; this is the step's curve
-/// point (`CapacityCurve.point`: summed over tenants, the median over ok repetitions), for reading
-/// and for the stop rules. A step without an ok repetition has 0 for its measurements.
-public struct SweepStepSummary: Codable, Sendable, Equatable {
-    public var step: Int
-    /// The swept option's value (per job).
-    public var value: Int
-    /// Offered load of the step (see `SweepTag.offered`).
-    public var offered: Double
-    /// I/Os per second of the main direction (write, else read), summed over tenants; with
-    /// repetitions, the median over the ok ones.
-    public var iops: Double
-    /// Bytes per second, summed over tenants; with repetitions, the median over the ok ones.
-    public var bw_bytes_per_s: Double
-    /// Median latency of the step, nanoseconds, from the histograms of every tenant and ok
-    /// repetition merged.
-    public var p50_ns: UInt64
-    /// The objective's percentile (e.g. p99) of the step, nanoseconds, merged histograms.
-    public var slo_percentile_ns: UInt64
-    /// `ok`, or the first tenant status that was not.
-    public var status: String
-    /// Each tenant's IOPS, in tenant order (with repetitions, each tenant's median).
-    public var tenant_iops: [Double]
-    /// Fairness between the tenants; nil with one tenant.
-    public var fairness: Fairness?
-    /// With tenants: the estimated share of the longest measured phase during which every tenant
-    /// was measuring (1: fully together; see `TenantOverlap`; with repetitions the lowest); nil
-    /// with one tenant.
-    public var overlap: Double?
-    /// With more than one repetition: each ok repetition's IOPS (summed over its tenants), in
-    /// repetition order; `iops` is their median. Absent with one repetition.
-    public var rep_iops: [Double]?
-
-    public init(
-        step: Int, value: Int, offered: Double, iops: Double, bw_bytes_per_s: Double, p50_ns: UInt64,
-        slo_percentile_ns: UInt64, status: String, tenant_iops: [Double], fairness: Fairness?, overlap: Double? = nil,
-        rep_iops: [Double]? = nil
-    ) {
-        self.step = step
-        self.value = value
-        self.offered = offered
-        self.iops = iops
-        self.bw_bytes_per_s = bw_bytes_per_s
-        self.p50_ns = p50_ns
-        self.slo_percentile_ns = slo_percentile_ns
-        self.status = status
-        self.tenant_iops = tenant_iops
-        self.fairness = fairness
-        self.overlap = overlap
-        self.rep_iops = rep_iops
-    }
-}
-
 /// One layer's sweep: its steps and why it stopped.
 public struct SweepLayerInfo: Codable, Sendable, Equatable {
     /// The layer's identity (`docker-volume(write_iops_limit=500)`), as `runs[].layer.spec`.
@@ -128,9 +76,9 @@ public struct SweepLayerInfo: Codable, Sendable, Equatable {
     public var stop_reason: String
     /// The numbers behind the stop reason, in a sentence.
     public var stop_detail: String
-    public var points: [SweepStepSummary]
+    public var points: [SweepStep]
 
-    public init(layer: String, stop_reason: String, stop_detail: String, points: [SweepStepSummary]) {
+    public init(layer: String, stop_reason: String, stop_detail: String, points: [SweepStep]) {
         self.layer = layer
         self.stop_reason = stop_reason
         self.stop_detail = stop_detail
