@@ -61,9 +61,14 @@ let package = Package(
         // MARK: - Runner and reports
 
         /// Layers (host, containers, guests) and the matrix runner.
+        /// The guests' scripts (init, dom0 init, block hotplug) are files under Resources/, checked
+        /// by shellcheck, copied beside the binary (`writepath_WritePathRunner.resources`).
         .target(
             name: "WritePathRunner",
-            dependencies: ["WritePathEngine", "WritePathReport", .product(name: "Yams", package: "Yams")]
+            dependencies: ["WritePathEngine", "WritePathReport", .product(name: "Yams", package: "Yams")],
+            resources: [
+                .copy("Resources/guest-init.sh"), .copy("Resources/xen-dom0-init.sh"), .copy("Resources/xen-block-hotplug.sh"),
+            ]
         ),
         .target(name: "WritePathReport", dependencies: ["WritePathEngine"]),
 

@@ -8,7 +8,8 @@
 #     guests      QEMU, a Debian guest kernel and busybox: the qemu-* layers
 #                 (the xen-* layers also need Debian's Xen packages: scripts/fetch-xen.sh unpacks them, never installs)
 #     reports     chromium: the test that renders report.html in a real browser
-#     check       debootstrap: scripts/fresh-machine-check.sh builds a fresh Debian 12 root with it
+#     check       debootstrap: scripts/fresh-machine-check.sh builds a fresh Debian 12 root with it;
+#                 shellcheck: checks scripts/ and the guest scripts under Sources/WritePathRunner/Resources
 # Swift itself must already be installed (this machine kind has it at /opt/swift).
 set -euo pipefail
 
@@ -21,7 +22,7 @@ for g in "${groups[@]}"; do
         runtimes) packages+=(runsc systemd-container podman crun) ;;
         guests) packages+=(qemu-system-x86 qemu-utils linux-image-amd64 busybox-static cpio kmod zstd) ;;
         reports) packages+=(chromium) ;;
-        check) packages+=(debootstrap) ;;
+        check) packages+=(debootstrap shellcheck) ;;
         all) packages+=(liburing-dev libaio-dev libblkid-dev fio util-linux ntfs-3g exfatprogs e2fsprogs pkg-config time docker.io runc crun tar
                         runsc systemd-container podman qemu-system-x86 qemu-utils linux-image-amd64 busybox-static cpio kmod zstd chromium) ;;
         *) echo "install-deps: unknown group '$g'; expected build, containers, runtimes, guests, reports, check or all" >&2; exit 2 ;;

@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import Testing
 import WritePathEngine
+import WritePathReport
 import WritePathTestSupport
 @testable import WritePathRunner
 
@@ -148,7 +149,7 @@ struct GuestEnvelopeTests {
 
     @Test("a whole envelope decodes")
     func whole() throws {
-        let doc = try GuestEnvelope.decode(try envelope(document), qemuStatus: 0, qemuStderr: "", consoleTail: "")
+        let doc = try JSONFormat.parse(try GuestEnvelope.open(try envelope(document), host: "", consoleTail: "").output, source: "envelope")
         #expect(doc.host.hostname == "g")
     }
 
@@ -165,7 +166,7 @@ struct GuestEnvelopeTests {
         }
         let badLength = good.replacingOccurrences(of: "len=", with: "len=1")
         for text in [truncated, garbled.joined(separator: "\n"), badLength, "WRITEPATH-BOOTED 1\n", ""] {
-            #expect(throws: WritePathError.self) { try GuestEnvelope.decode(text, qemuStatus: 0, qemuStderr: "", consoleTail: "") }
+            #expect(throws: WritePathError.self) { try GuestEnvelope.open(text, host: "", consoleTail: "") }
         }
     }
 }
