@@ -24,7 +24,7 @@ for g in "${groups[@]}"; do
         reports) packages+=(chromium) ;;
         check) packages+=(debootstrap shellcheck) ;;
         all) packages+=(liburing-dev libaio-dev libblkid-dev fio util-linux ntfs-3g exfatprogs e2fsprogs pkg-config time docker.io runc crun tar
-                        runsc systemd-container podman qemu-system-x86 qemu-utils linux-image-amd64 busybox-static cpio kmod zstd chromium) ;;
+                        runsc systemd-container podman qemu-system-x86 qemu-utils linux-image-amd64 busybox-static cpio kmod zstd chromium shellcheck) ;;
         *) echo "install-deps: unknown group '$g'; expected build, containers, runtimes, guests, reports, check or all" >&2; exit 2 ;;
     esac
 done
