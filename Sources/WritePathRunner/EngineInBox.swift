@@ -82,7 +82,8 @@ enum EngineInBox {
         if o.timedOut {
             throw WritePathError.system(
                 call: o.call, path: o.name, errno: ETIMEDOUT,
-                hint: stopRequested.load(ordering: .relaxed) ? "interrupted" : "it did not finish within \(Int(o.deadline)) s and was stopped\(o.note)")
+                hint: stopRequested.load(ordering: .relaxed)
+                    ? "interrupted" : "it did not finish within \(Int(o.deadline)) s and was stopped\(o.note)")
         }
         let info = LayerInfo(name: layer.name, settings: layer.recording(o.settings))
         if workload.engine == .fio {
@@ -93,14 +94,17 @@ enum EngineInBox {
         do {
             document = try JSONFormat.parse(o.output, source: "\(layer.name) engine output")
         } catch {
-            throw WritePathError.system(call: o.call, path: o.name, errno: EIO, hint: "exit \(o.status), no result: \(o.stderrTail)\(o.note)")
+            throw WritePathError.system(call: o.call, path: o.name, errno: EIO,
+                                        hint: "exit \(o.status), no result: \(o.stderrTail)\(o.note)")
         }
         guard var run = document.runs.first else {
-            throw WritePathError.system(call: o.call, path: o.name, errno: EIO, hint: "exit \(o.status), a result without runs: \(o.stderrTail)")
+            throw WritePathError.system(call: o.call, path: o.name, errno: EIO,
+                                        hint: "exit \(o.status), a result without runs: \(o.stderrTail)")
         }
         // A non-zero exit with a result is a failed workload (the engine exits 1): data, not an error.
         if o.status != 0 && run.status == "ok" {
-            throw WritePathError.system(call: o.call, path: o.name, errno: EIO, hint: "exit \(o.status) although the result says ok: \(o.stderrTail)")
+            throw WritePathError.system(call: o.call, path: o.name, errno: EIO,
+                                        hint: "exit \(o.status) although the result says ok: \(o.stderrTail)")
         }
         run.layer = info
         run.rep = rep

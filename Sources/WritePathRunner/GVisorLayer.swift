@@ -115,8 +115,8 @@ public struct GVisorLayer: SingleLayer {
     /// The Sentry and its gofer inside the sandbox, then the mount the gofer writes on the host.
     public func writePath(_ settings: [String: String]) -> LayerWritePath {
         let mount = settings["storage"]?.hasPrefix("bind") == true ? "bind mount" : "overlayfs upper"
-        return .boxed("gVisor sandbox", [.init("Sentry", "user-space kernel (\(settings["platform"] ?? "ptrace"))"), .init("gofer", "host file I/O")],
-                      then: [.init("mount", mount)])
+        let sentry = LayerWritePath.Step("Sentry", "user-space kernel (\(settings["platform"] ?? "ptrace"))")
+        return .boxed("gVisor sandbox", [sentry, .init("gofer", "host file I/O")], then: [.init("mount", mount)])
     }
 
     public func run(_ workload: Workload, rep: Int, context: LayerContext) throws -> RunResult {

@@ -31,14 +31,20 @@ public struct GuestImage: Sendable {
     public static let moduleNames = ["virtio_pci", "virtio_blk", "virtio_scsi", "sd_mod", "ata_piix", "ahci", "nvme", "xen-blkfront"]
 
     /// Builds the image for `engineBinary` unless an identical one is cached; `rebuild` forces it.
-    public static func prepare(engineBinary: String, rebuild: Bool = false) throws -> GuestImage {
+    /// `withFio`: fio and its libraries too (about 80 MB more here), for `engine: fio`; without
+    /// it the image carries the engine alone and boots as fast as before.
+    public static func prepare(engineBinary: String, withFio: Bool = false, rebuild: Bool = false) throws -> GuestImage {
         // Tenants boot guests at once: one of them builds the image, the others wait for it.
         SharedPreparation.lock.lock()
         defer { SharedPreparation.lock.unlock() }
         let (kernel, version) = try findKernel()
         let moduleFiles = try modulesInOrder(moduleNames, version: version, optional: ["xen-blkfront"])
         let busybox = try findBusybox()
-        let fio = FioEngine.binary()
+        let fio = withFio ? FioEngine.binary() : nil
+        if withFio && fio == nil {
+            throw WritePathError.system(call: "exec", path: "fio", errno: ENOENT,
+                                        hint: "fio is not installed; scripts/install-deps.sh build")
+        }
         let initScript = try GuestProtocol.Script.guestInit.text()
         var hasher = [try EngineRootfs.contentKey(binary: engineBinary, fio: fio), try EngineRootfs.contentHash(of: kernel),
                       try EngineRootfs.contentHash(of: busybox), version, initScript]

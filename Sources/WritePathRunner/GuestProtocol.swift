@@ -64,6 +64,18 @@ enum GuestProtocol {
         return (picked.isEmpty ? Array(lines.suffix(n)) : picked).joined(separator: " | ")
     }
 
+    /// Throws when the guest said it failed (`WRITEPATH-ERROR`, an I/O error) or was stopped
+    /// before its result (`stopped` says why: a timeout), naming `call` and `layer`, with the
+    /// console's telling lines.
+    static func checkBoot(_ progress: Progress, stopped: String?, call: String, layer: String, consoleTail: String) throws {
+        if let error = progress.error {
+            throw WritePathError.system(call: call, path: layer, errno: EIO, hint: "\(error); last console lines: \(consoleTail)")
+        }
+        if let stopped {
+            throw WritePathError.system(call: call, path: layer, errno: ETIMEDOUT, hint: "\(stopped); last console lines: \(consoleTail)")
+        }
+    }
+
     /// What the channel has said so far, as lines arrive (the nested rig's dom0 lines included).
     /// Times are seconds since the box started.
     struct Progress {
@@ -128,11 +140,13 @@ enum GuestEnvelope {
         let guestStderr = stderrLine.flatMap { Data(base64Encoded: String($0.dropFirst("WRITEPATH-STDERR ".count))) }
             .map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""
         guard let begin = lines.firstIndex(where: { $0.hasPrefix("WRITEPATH-RESULT-BEGIN") }) else {
+            let how = host.isEmpty ? "" : " (\(host))"
             throw WritePathError.system(call: "guest", path: "result channel", errno: EIO,
-                                        hint: "no result from the guest\(host.isEmpty ? "" : " (\(host))"); last console lines: \(consoleTail)")
+                                        hint: "no result from the guest\(how); last console lines: \(consoleTail)")
         }
         guard let end = lines[begin...].firstIndex(where: { $0 == "WRITEPATH-RESULT-END" }) else {
-            throw WritePathError.system(call: "guest", path: "result channel", errno: EIO, hint: "the result envelope is truncated (no END line)")
+            throw WritePathError.system(call: "guest", path: "result channel", errno: EIO,
+                                        hint: "the result envelope is truncated (no END line)")
         }
         var fields: [String: String] = [:]
         for part in lines[begin].split(separator: " ").dropFirst() {
@@ -140,7 +154,8 @@ enum GuestEnvelope {
             if kv.count == 2 { fields[String(kv[0])] = String(kv[1]) }
         }
         guard let length = fields["len"].flatMap(Int.init), let sum = fields["sha256"], let rc = fields["rc"].flatMap(Int32.init) else {
-            throw WritePathError.system(call: "guest", path: "result channel", errno: EIO, hint: "the envelope header is garbled: \(lines[begin])")
+            throw WritePathError.system(call: "guest", path: "result channel", errno: EIO,
+                                        hint: "the envelope header is garbled: \(lines[begin])")
         }
         let body = lines[(begin + 1)..<end].joined()
         guard let gz = Data(base64Encoded: body) else {
@@ -154,7 +169,8 @@ enum GuestEnvelope {
         }
         let check = try Command.run("sha256sum", [], timeout: 30, stdin: output)
         guard check.stdout.hasPrefix(sum) else {
-            throw WritePathError.system(call: "guest", path: "result channel", errno: EIO, hint: "the result's checksum does not match: garbled in transit")
+            throw WritePathError.system(call: "guest", path: "result channel", errno: EIO,
+                                        hint: "the result's checksum does not match: garbled in transit")
         }
         return Contents(output: output, status: rc, stderr: guestStderr)
     }

@@ -62,7 +62,8 @@ public struct DiskModel: Sendable, Equatable {
                   pathDescription: "guest kernel -> libata -> emulated AHCI (trapped MMIO) -> QEMU block layer -> host kernel -> device"),
         DiskModel(name: "ide", summary: "an IDE disk on the emulated PIIX controller (fully emulated, port I/O)", guestDevice: "/dev/sda",
                   machine: "pc", devices: ["-device", "ide-hd,drive=d0,bus=ide.0"],
-                  pathDescription: "guest kernel -> libata -> emulated PIIX IDE (trapped port I/O) -> QEMU block layer -> host kernel -> device"),
+                  pathDescription:
+                    "guest kernel -> libata -> emulated PIIX IDE (trapped port I/O) -> QEMU block layer -> host kernel -> device"),
     ]
 }
 
@@ -143,7 +144,8 @@ public struct QemuSettings: Sendable, Equatable {
             throw WritePathError.invalidInput(field: "\(layer).aio", message: "native needs O_DIRECT on the host: use cache=none or cache=directsync, or aio=threads/io_uring")
         }
         if iothread && !model.supportsIOThread {
-            throw WritePathError.invalidInput(field: "\(layer).iothread", message: "\(model.name) has no iothread in QEMU; only virtio-blk and virtio-scsi")
+            throw WritePathError.invalidInput(field: "\(layer).iothread",
+                                              message: "\(model.name) has no iothread in QEMU; only virtio-blk and virtio-scsi")
         }
         if memory < 256 << 20 {
             throw WritePathError.invalidInput(field: "\(layer).memory", message: "at least 256m: the guest holds the engine in its initramfs")
@@ -228,7 +230,7 @@ struct QemuRun {
 
     func run(_ workload: Workload, rep: Int, context: LayerContext) throws -> RunResult {
         let fm = FileManager.default
-        let image = try GuestImage.prepare(engineBinary: context.engineBinary)
+        let image = try GuestImage.prepare(engineBinary: context.engineBinary, withFio: workload.engine == .fio)
         let accel: Accelerator
         switch settings.accel {
         case "kvm": accel = Accelerator(name: "kvm", reason: "asked for with accel=kvm")
@@ -292,22 +294,19 @@ struct QemuRun {
         let bootDeadline = settings.bootTimeout ?? (accel.name == "kvm" ? Self.bootDeadlineTCG / 3 : Self.bootDeadlineTCG)
         let total = EngineInBox.deadline(workload, context, startup: bootDeadline)
         var progress = GuestProtocol.Progress()
-        var failure: String?
+        var stopped: String?
         let r = try Command.run(Self.qemu, args, timeout: total, onPoll: { elapsed in
-            if progress.booted == nil, let text = try? String(contentsOfFile: channel, encoding: .utf8) {
+            if progress.booted == nil, progress.error == nil, let text = try? String(contentsOfFile: channel, encoding: .utf8) {
                 progress.update(from: text, at: elapsed)
-                if progress.booted == nil, let error = progress.error { failure = error }
             }
             if progress.booted == nil && elapsed > bootDeadline {
-                failure = failure ?? "the guest did not reach the workload within \(Int(bootDeadline)) s"
+                stopped = "the guest did not reach the workload within \(Int(bootDeadline)) s"
                 return false
             }
             return true
         })
         let consoleTail = GuestProtocol.consoleTail(console, lines: 4)
-        if let failure {
-            throw WritePathError.system(call: "qemu guest", path: layerName, errno: ETIMEDOUT, hint: "\(failure); last console lines: \(consoleTail)")
-        }
+        try GuestProtocol.checkBoot(progress, stopped: stopped, call: "qemu guest", layer: layerName, consoleTail: consoleTail)
         let hostFlushesAfter = hostDisk.flatMap(DiskStats.flushes(disk:))
         var s = settings.settings
         s["device"] = model.name
@@ -324,7 +323,8 @@ struct QemuRun {
         if let booted = progress.booted { s["boot_s"] = formatDecimal(booted, places: 3) }
         if let guestUptime = progress.guestUptime { s["guest_uptime_at_workload_s"] = guestUptime }
         var outcome = EngineInBox.Outcome(call: "qemu guest", name: layerName, settings: s, output: Data(), status: r.status,
-                                          stderr: r.stderr, timedOut: r.timedOut, deadline: total, note: "; last console lines: \(consoleTail)")
+                                          stderr: r.stderr, timedOut: r.timedOut, deadline: total,
+                                          note: "; last console lines: \(consoleTail)")
         if !r.timedOut {
             let channelText = (try? String(contentsOfFile: channel, encoding: .utf8)) ?? ""
             let guest = try GuestEnvelope.open(channelText, host: "qemu exit \(r.status) \(r.stderrTail())", consoleTail: consoleTail)

@@ -412,13 +412,7 @@ struct XenRun {
             })
         if let text = try? String(contentsOfFile: channel, encoding: .utf8) { progress.update(from: text, at: lastRead) }
         let tail = GuestProtocol.consoleTail(console)
-        if let error = progress.error {
-            throw WritePathError.system(call: "nested xen", path: layerName, errno: EIO, hint: "\(error); last console lines: \(tail)")
-        }
-        if let stopReason {
-            throw WritePathError.system(
-                call: "nested xen", path: layerName, errno: ETIMEDOUT, hint: "\(stopReason); last console lines: \(tail)")
-        }
+        try GuestProtocol.checkBoot(progress, stopped: stopReason, call: "nested xen", layer: layerName, consoleTail: tail)
         let timedOut = r.timedOut && progress.resultEnd == nil
         var outcome = EngineInBox.Outcome(call: "nested xen", name: layerName, settings: [:], output: Data(), status: r.status,
                                           stderr: r.stderr, timedOut: timedOut, deadline: total, note: "; last console lines: \(tail)")
@@ -567,13 +561,7 @@ struct XenRun {
             }
         }
         let tail = GuestProtocol.consoleTail(console)
-        if let error = progress.error {
-            throw WritePathError.system(call: "xen domU", path: layerName, errno: EIO, hint: "\(error); last console lines: \(tail)")
-        }
-        if let failure {
-            throw WritePathError.system(
-                call: "xen domU", path: layerName, errno: ETIMEDOUT, hint: "\(failure); last console lines: \(tail)")
-        }
+        try GuestProtocol.checkBoot(progress, stopped: failure, call: "xen domU", layer: layerName, consoleTail: tail)
         let text = (try? String(contentsOfFile: console, encoding: .utf8)) ?? ""
         let guest = try GuestEnvelope.open(text, host: "", consoleTail: tail)
         var s = describe()

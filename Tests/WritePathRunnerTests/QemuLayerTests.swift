@@ -68,6 +68,23 @@ struct QemuLayerTests {
         #expect(qemuProcesses(using: context.scratchDirectory).isEmpty)
     }
 
+    @Test("engine fio runs in a guest: fio from the guest image on the test disk, its JSON back over the serial channel",
+          Precondition.fio.trait)
+    func fioInGuest() throws {
+        // A loaded machine boots a TCG guest slowly: the boot has its own deadline, apart from fio's.
+        let layer = try LayerRegistry.make(LayerSpec(name: "qemu-virtio-blk", parameters: ["boot_timeout": "600"]))
+        let context = guestContext("qemu-fio")
+        let w = fioWorkload(runtime: 2)
+        let result = try layer.run(w, rep: 1, context: context)
+        try expectPlausibleFioRun(result, layer: "qemu-virtio-blk", workload: w)
+        #expect(result.layer.settings["device"] == "virtio-blk" && Double(result.layer.settings["boot_s"] ?? "") != nil)
+        #expect(result.layer.settings["engine"] == "fio")
+        let command = try String(contentsOfFile: "\(context.logDirectory)/command.txt", encoding: .utf8)
+        #expect(command.contains("wp.args="))
+        #expect(!FileManager.default.fileExists(atPath: "\(context.scratchDirectory)/qemu-\(context.runID)"))
+        #expect(qemuProcesses(using: context.scratchDirectory).isEmpty)
+    }
+
     @Test("host backends, cache modes, qcow2 and an iothread are applied and recorded")
     func settings() throws {
         let layer = try LayerRegistry.make(LayerSpec(name: "qemu-virtio-blk", parameters: [
