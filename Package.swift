@@ -79,9 +79,14 @@ let package = Package(
 
         /// Layers (host, containers, guests), child processes, and the matrix and sweep runners with
         /// their stop rules. No output formats: it writes results only as JSON.
+        /// The guests' scripts (init, dom0 init, block hotplug) are files under Resources/, checked
+        /// by shellcheck, copied beside the binary (`writepath_WritePathRunner.resources`).
         .target(
             name: "WritePathRunner",
-            dependencies: ["WritePathEngine", "WritePathResult", .product(name: "Yams", package: "Yams")]
+            dependencies: ["WritePathEngine", "WritePathResult", .product(name: "Yams", package: "Yams")],
+            resources: [
+                .copy("Resources/guest-init.sh"), .copy("Resources/xen-dom0-init.sh"), .copy("Resources/xen-block-hotplug.sh"),
+            ]
         ),
         /// One output format per file (text, CSV, Markdown, HTML, JUnit), comparisons, aggregation
         /// and capacity analysis of results. Runs nothing.

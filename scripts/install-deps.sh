@@ -9,7 +9,8 @@
 #                 (the xen-* layers also need Debian's Xen packages: scripts/fetch-xen.sh unpacks them, never installs)
 #     reports     chromium: the test that renders report.html in a real browser
 #     fleet       ansible-core, openssh-server, openssh-client, iproute2: `writepath fleet` and its test (sshd per network namespace)
-#     check       debootstrap: scripts/fresh-machine-check.sh builds a fresh Debian 12 root with it
+#     check       debootstrap: scripts/fresh-machine-check.sh builds a fresh Debian 12 root with it;
+#                 shellcheck: checks scripts/ and the guest scripts under Sources/WritePathRunner/Resources
 # Swift itself must already be installed (this machine kind has it at /opt/swift).
 set -euo pipefail
 
@@ -23,10 +24,10 @@ for g in "${groups[@]}"; do
         guests) packages+=(qemu-system-x86 qemu-utils linux-image-amd64 busybox-static cpio kmod zstd) ;;
         reports) packages+=(chromium) ;;
         fleet) packages+=(ansible-core openssh-server openssh-client iproute2) ;;
-        check) packages+=(debootstrap) ;;
+        check) packages+=(debootstrap shellcheck) ;;
         all) packages+=(liburing-dev libaio-dev libblkid-dev fio util-linux ntfs-3g exfatprogs e2fsprogs pkg-config time docker.io runc crun tar
                         runsc systemd-container podman qemu-system-x86 qemu-utils linux-image-amd64 busybox-static cpio kmod zstd chromium
-                        ansible-core openssh-server openssh-client iproute2) ;;
+                        ansible-core openssh-server openssh-client iproute2 shellcheck) ;;
         *) echo "install-deps: unknown group '$g'; expected build, containers, runtimes, guests, reports, fleet, check or all" >&2; exit 2 ;;
     esac
 done

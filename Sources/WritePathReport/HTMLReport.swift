@@ -305,41 +305,15 @@ public enum HTMLReport {
     /// One box of a write-path diagram; `group` marks the boxes inside the container or guest.
     struct Box { var title: String; var detail: String; var group: Bool }
 
-    /// The boxes a write crosses in `layerName`'s write path, from the application to the device.
+    /// The boxes a write crosses in `layerName`'s write path, from the application to the device, as
+    /// the layer recorded it (`LayerWritePath` in its settings). A run that recorded none (written
+    /// before layers recorded their path) gets one box for the layer between the engine and the host.
     static func writePath(layerName: String, settings: [String: String]) -> (boxes: [Box], group: String?) {
-        let app = Box(title: "application", detail: "writepath engine", group: false)
-        let hostKernel = Box(title: "host kernel", detail: "VFS · fs · block", group: false)
-        let device = Box(title: "device", detail: "disk / memory", group: false)
-        let n = layerName.lowercased()
-        if n.hasPrefix("gvisor") {
-            let storage = settings["storage"]?.hasPrefix("bind") == true ? "bind mount" : "overlayfs upper"
-            return ([app, Box(title: "Sentry", detail: "user-space kernel (\(settings["platform"] ?? "ptrace"))", group: true),
-                     Box(title: "gofer", detail: "host file I/O", group: true), Box(title: "mount", detail: storage, group: false),
-                     hostKernel, device], "gVisor sandbox")
+        guard let path = LayerWritePath(settings: settings) else {
+            let steps = [LayerWritePath.application, LayerWritePath.Step(layerName, "layer", boxed: true)] + LayerWritePath.host
+            return (steps.map { Box(title: $0.title, detail: $0.detail, group: $0.boxed) }, "layer (no write path recorded)")
         }
-        if n.hasPrefix("nspawn") {
-            let storage = settings["storage"]?.hasPrefix("overlay") == true ? "overlayfs upper" : "bind mount"
-            return ([app, Box(title: "namespaces", detail: "systemd-nspawn", group: true),
-                     Box(title: "mount", detail: storage, group: true), hostKernel, device], "container (no daemon)")
-        }
-        if n.hasPrefix("docker") || n.hasPrefix("oci") || n.hasPrefix("podman") || n.hasPrefix("container") {
-            let storage: String
-            if n.contains("tmpfs") { storage = "tmpfs (memory)" }
-            else if n.contains("volume") { storage = "named volume" }
-            else if n.contains("bind") { storage = "bind mount" }
-            else { storage = "overlayfs upper" }
-            let runtime = settings["runtime"] ?? "runc"
-            return ([app, Box(title: "namespaces · cgroup", detail: runtime, group: true), Box(title: "mount", detail: storage, group: true),
-                     hostKernel, device], n.hasPrefix("oci") ? "container (no daemon)" : "container")
-        }
-        if n.hasPrefix("qemu") || n.hasPrefix("xen") || n.hasPrefix("kvm") || n.hasPrefix("vm") || n.hasPrefix("guest") {
-            let hypervisor = n.hasPrefix("xen") ? "Xen" : "QEMU" + (settings["accel"].map { " (\($0))" } ?? "")
-            let vdev = settings["disk_interface"] ?? settings["device"] ?? settings["disk"] ?? (n.hasPrefix("xen") ? "xen-blkfront" : "virtual disk")
-            return ([app, Box(title: "guest kernel", detail: "VFS · fs · block", group: true), Box(title: "virtual device", detail: vdev, group: true),
-                     Box(title: "hypervisor", detail: hypervisor, group: false), hostKernel, device], "guest")
-        }
-        if n.hasPrefix("host") { return ([app, hostKernel, device], nil) }
-        return ([app, Box(title: layerName, detail: "layer", group: true), hostKernel, device], "layer")
+        return (path.steps.map { Box(title: $0.title, detail: $0.detail, group: $0.boxed) }, path.box)
     }
 
     static func pathsSection(_ a: Aggregation, layers: [String], color: (String) -> String) -> String {

@@ -75,14 +75,14 @@ public struct LayerUnavailable: Error, Sendable {
 
 /// Limits every container layer takes: CPU, memory and block I/O throttles, and the runtime.
 public struct ContainerLimits: Sendable, Equatable {
-    public static let parameterNames = ["cpus", "memory", "write_iops_limit", "write_bps_limit", "runtime"]
+    public static let parameterNames = ["cpus", "memory"] + WriteLimits.parameterNames + ["runtime"]
     public var cpus: Double?
     /// Bytes.
     public var memory: UInt64?
-    /// Write I/Os per second on the target's device.
-    public var writeIOPS: Int?
-    /// Write bytes per second on the target's device.
-    public var writeBPS: UInt64?
+    /// Write I/Os and bytes per second on the target's device.
+    public var write: WriteLimits
+    public var writeIOPS: Int? { write.iops }
+    public var writeBPS: UInt64? { write.bytesPerSecond }
     /// `runc` (default) or `crun`.
     public var runtime: String
 
@@ -92,31 +92,27 @@ public struct ContainerLimits: Sendable, Equatable {
         if let m = memory, m < 8 << 20 {
             throw WritePathError.invalidInput(field: "\(p.layer).memory", message: "\(m) bytes is too little to run the engine; at least 8m")
         }
-        writeIOPS = try p.integer("write_iops_limit", range: 1...10_000_000)
-        writeBPS = try p.bytes("write_bps_limit")
-        if let b = writeBPS, b == 0 {
-            throw WritePathError.invalidInput(field: "\(p.layer).write_bps_limit", message: "must be at least 1 byte per second, e.g. 50m")
-        }
+        write = try WriteLimits(p)
         runtime = try p.choice("runtime", ["runc", "crun"]) ?? "runc"
     }
 
-    var throttled: Bool { writeIOPS != nil || writeBPS != nil }
+    var throttled: Bool { write.throttled }
 
     /// The settings for `runs[].layer`.
     var settings: [String: String] {
         var s = ["runtime": runtime]
         if let cpus { s["cpus"] = "\(cpus)" }
         if let memory { s["memory_bytes"] = "\(memory)" }
-        if let writeIOPS { s["write_iops_limit"] = "\(writeIOPS)" }
-        if let writeBPS { s["write_bps_limit"] = "\(writeBPS)" }
-        return s
+        return s.merging(write.settings) { a, _ in a }
     }
 }
 
-/// The part every docker layer shares: run the engine in a container whose target folder
-/// `/wp` is provided by the layer's storage, with the limits applied, then clean up.
+/// The box of the docker layers (and podman's, and gvisor's through docker): the engine in a
+/// container whose target folder `/wp` is provided by the layer's storage, with the limits
+/// applied, then the container removed; the rest is `EngineInBox`'s.
 struct DockerRun {
-    var layerName: String
+    /// The layer the run is for (its name, its write path).
+    var layer: any Layer
     /// The container engine's client: `docker`, or `podman` (same command line).
     var client = "docker"
     /// More `run` arguments before the image (podman's `--ulimit`, `--security-opt`).
@@ -131,6 +127,7 @@ struct DockerRun {
     var settings: [String: String]
 
     func run(_ workload: Workload, rep: Int, context: LayerContext) throws -> RunResult {
+        let layerName = layer.name
         let image = try Docker.engineImage(binary: context.engineBinary, scratch: context.scratchDirectory, client: client)
         let name = "wp-\(context.runID)"
         if client == "docker", limits.runtime != "runc", case let .success(d) = Docker.daemon(), !d.runtimes.contains(limits.runtime) {
@@ -152,58 +149,31 @@ struct DockerRun {
             layerSettings["throttle_device"] = "\(dev.path) (\(dev.number))"
         }
         args += storageArguments
-        var w = workload
-        w.directory = nil
-        w.filename = targetPath
-        if workload.engine == .fio {
-            args += [image, FioEngine.pathInContainer] + FioEngine.arguments(w, target: targetPath, directory: nil)
-        } else {
-            args += [image, "/writepath", "run", "--output-format=json", "--quiet"] + w.commandLineArguments
-        }
+        args += [image] + EngineInBox.command(workload, target: targetPath)
         layerSettings["image"] = image
         layerSettings["target"] = targetPath
 
-        try FileManager.default.createDirectory(atPath: context.logDirectory, withIntermediateDirectories: true)
-        let stdoutFile = "\(context.logDirectory)/engine-stdout.json"
-        try? "\(client) \(args.joined(separator: " "))\n"
-            .write(toFile: "\(context.logDirectory)/command.txt", atomically: true, encoding: .utf8)
         defer {
             if !context.keep { _ = try? Command.run(client, ["rm", "-f", "-v", name], timeout: 60) }
         }
-        let timeout = workload.runtime + workload.ramp_time + context.graceSeconds
         let client = self.client
-        let r = try Command.run(client, args, timeout: timeout, stdoutFile: stdoutFile,
-                                onTimeout: { _ = try? Command.run(client, ["kill", name], timeout: 30) })
-        try? r.stderr.write(toFile: "\(context.logDirectory)/\(client)-stderr.log", atomically: true, encoding: .utf8)
+        let outcome = try EngineInBox.runProgram(
+            [client] + args, call: "\(client) run", name: name, settings: layerSettings,
+            deadline: EngineInBox.deadline(workload, context), context: context, stderrName: client,
+            onTimeout: { _ = try? Command.run(client, ["kill", name], timeout: 30) })
         let inspectFormat = "{{.State.OOMKilled}} {{.State.ExitCode}}"
         let state = (try? Command.run(client, ["inspect", "--format", inspectFormat, name], timeout: 30))?.stdout ?? ""
         if state.hasPrefix("true") {
             throw WritePathError.system(call: "\(client) run", path: name, errno: ENOMEM,
                                         hint: "the container ran out of memory (OOM-killed); raise \(layerName).memory")
         }
-        if r.timedOut {
-            throw WritePathError.system(call: "\(client) run", path: name, errno: ETIMEDOUT,
-                                        hint: stopRequested.load(ordering: .relaxed) ? "interrupted" : "the container did not finish within \(Int(timeout)) s and was killed")
-        }
-        let data = FileManager.default.contents(atPath: stdoutFile) ?? Data()
-        if workload.engine == .fio {
-            return FioEngine.result(stdout: data, status: r.status, stderr: r.stderr, workload: workload,
-                                    layer: LayerInfo(name: layerName, settings: layerSettings), rep: rep, source: "fio (\(layerName))")
-        }
-        let document: ResultDocument
-        do {
-            document = try JSONFormat.parse(data, source: "\(layerName) engine output")
-        } catch {
-            throw WritePathError.system(call: "\(client) run", path: name, errno: EIO,
-                                        hint: "exit \(r.status), no result: \(r.stderrTail())")
-        }
-        guard var run = document.runs.first else {
-            throw WritePathError.system(call: "\(client) run", path: name, errno: EIO, hint: "exit \(r.status): \(r.stderrTail())")
-        }
-        run.layer = LayerInfo(name: layerName, settings: layerSettings)
-        run.rep = rep
-        run.workload = workload
-        return run
+        return try EngineInBox.run(outcome, layer: layer, workload: workload, rep: rep)
+    }
+
+    /// The write path of a container layer: its namespaces and cgroup (the runtime in
+    /// `settings`), the mount its target is on, then the host's kernel.
+    static func writePath(_ settings: [String: String], mount: String, box: String = "container") -> LayerWritePath {
+        .boxed(box, [.init("namespaces · cgroup", settings["runtime"] ?? "runc"), .init("mount", mount)])
     }
 
     /// A docker layer's settings for `runs[].layer`: the daemon's, the limits, the storage.

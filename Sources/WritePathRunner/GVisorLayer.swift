@@ -15,7 +15,7 @@ import WritePathResult
 /// io_uring_setup): an io_uring run fails with that finding unless `engine_fallback` names libaio
 /// or psync. Runs through Docker's `--runtime=runsc` when the daemon has runsc registered, else as
 /// an OCI bundle run by `runsc` the way oci-runc runs runc (with `--network=none`).
-public struct GVisorLayer: Layer {
+public struct GVisorLayer: SingleLayer {
     public static let name = "gvisor"
     public static let summary =
         "the engine under gVisor (runsc: user-space kernel, writes through its gofer; no io_uring writes, O_DIRECT ignored)"
@@ -31,12 +31,7 @@ public struct GVisorLayer: Layer {
     let fallback: EngineFallback?
 
     public init(parameters: [String: String]) throws {
-        for key in parameters.keys.sorted() where !Self.parameterNames.contains(key) {
-            throw WritePathError.invalidInput(
-                field: "\(Self.name).\(key)",
-                message: "unknown parameter; \(Self.name) accepts \(Self.parameterNames.joined(separator: ", "))")
-        }
-        let p = LayerParameters(layer: Self.name, values: parameters)
+        let p = try LayerParameters(layer: Self.name, values: parameters, accepted: Self.parameterNames)
         for key in ["write_iops_limit", "write_bps_limit"] where parameters[key] != nil {
             throw WritePathError.invalidInput(
                 field: "\(Self.name).\(key)",
@@ -54,7 +49,7 @@ public struct GVisorLayer: Layer {
 
     var bundleRunner: OCIRuncLayer {
         OCIRuncLayer(
-            limits: limits, layerName: Self.name, runtimeCommand: ["runsc"] + runscFlags,
+            limits: limits, owner: self, runtimeCommand: ["runsc"] + runscFlags,
             bindTarget: storage == "bind", probeHostPageCache: true)
     }
 
@@ -118,6 +113,13 @@ public struct GVisorLayer: Layer {
         return d
     }
 
+    /// The Sentry and its gofer inside the sandbox, then the mount the gofer writes on the host.
+    public func writePath(_ settings: [String: String]) -> LayerWritePath {
+        let mount = settings["storage"]?.hasPrefix("bind") == true ? "bind mount" : "overlayfs upper"
+        let sentry = LayerWritePath.Step("Sentry", "user-space kernel (\(settings["platform"] ?? "ptrace"))")
+        return .boxed("gVisor sandbox", [sentry, .init("gofer", "host file I/O")], then: [.init("mount", mount)])
+    }
+
     public func run(_ workload: Workload, rep: Int, context: LayerContext) throws -> RunResult {
         let w = fallback?.applied(to: workload) ?? workload
         var run: RunResult
@@ -131,13 +133,13 @@ public struct GVisorLayer: Layer {
             var settings = describe()
             settings["runtime_args"] = args.joined(separator: " ")
             run = try DockerRun(
-                layerName: Self.name, limits: l, storageArguments: storage == "bind" ? ["--mount", "type=bind,src=\(folder),dst=/wp"] : [],
+                layer: self, limits: l, storageArguments: storage == "bind" ? ["--mount", "type=bind,src=\(folder),dst=/wp"] : [],
                 targetPath: target, throttleDeviceHost: storage == "bind" ? folder : nil, settings: settings
             )
             .run(w, rep: rep, context: context)
         } else {
             run = try bundleRunner.run(w, rep: rep, context: context)
-            run.layer.settings.merge(describe()) { _, mine in mine }
+            run.layer.settings.merge(recordedSettings()) { _, mine in mine }
         }
         EngineFallback.record(&run, fallback: fallback, original: workload, layer: Self.name, blocker: "gVisor")
         return run

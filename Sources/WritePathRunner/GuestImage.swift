@@ -4,10 +4,11 @@ import Glibc
 import Foundation
 import WritePathEngine
 
-/// The small guest the QEMU (and later Xen) layers boot: Debian's kernel and an initramfs with
-/// busybox, the disk drivers as modules in dependency order, the `writepath` binary with its
-/// shared libraries, and an init that runs one workload on the test disk and hands the result
-/// back over the second serial port in a framed, checksummed envelope.
+/// The small guest the QEMU and Xen layers boot: Debian's kernel and an initramfs with busybox,
+/// the disk drivers as modules in dependency order, the `writepath` binary and fio (when
+/// installed, for `engine: fio`) with their shared libraries, and an init (`guest-init.sh`) that
+/// runs one workload on the test disk and hands the result back in the guest protocol's framed,
+/// checksummed envelope (`GuestProtocol`).
 ///
 /// Everything comes from Debian's packages on this machine (linux-image-amd64, busybox-static);
 /// nothing is downloaded. Images are cached under `cacheRoot/<content hash of the inputs>/`.
@@ -29,64 +30,23 @@ public struct GuestImage: Sendable {
     /// dependencies (`modprobe --show-depends` gives the order on the build machine).
     public static let moduleNames = ["virtio_pci", "virtio_blk", "virtio_scsi", "sd_mod", "ata_piix", "ahci", "nvme", "xen-blkfront"]
 
-    /// The init script. Kernel command line: `wp.disk=/dev/vda` (the test disk), `wp.args=<base64
-    /// of the workload's options, one per line>`, `wp.probe=1` (only report that the guest booted),
-    /// `wp.channel=/dev/hvc0` (where the result goes; default `/dev/ttyS1`, the second serial port), and
-    /// module parameters as `module.key=value` (`xen_blkfront.max_queues=2`), as modprobe would apply them.
-    static let initScript = #"""
-        #!/bin/busybox sh
-        /bin/busybox mkdir -p /proc /sys /dev /tmp /bin
-        /bin/busybox mount -t proc proc /proc
-        /bin/busybox mount -t sysfs sysfs /sys
-        /bin/busybox mount -t devtmpfs devtmpfs /dev
-        /bin/busybox --install -s /bin
-        export PATH=/bin
-        arg() { sed -n "s/.*$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
-        R=$(arg wp.channel)
-        [ -n "$R" ] || R=/dev/ttyS1
-        stty -F $R raw -echo 115200 2>/dev/null
-        if [ "$(arg wp.probe)" = 1 ]; then
-            echo "WRITEPATH-PROBE-OK $(cut -d' ' -f1 /proc/uptime)" > $R
-            poweroff -f
-        fi
-        while read -r m; do
-            n=$(echo "${m%.ko}" | tr - _)
-            insmod "/lib/modules/$m" $(tr ' ' '\n' < /proc/cmdline | sed -n "s/^$n\.//p") 2>/dev/null
-        done < /modules.order
-        DISK=$(arg wp.disk)
-        i=0
-        while [ ! -b "$DISK" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done
-        if [ ! -b "$DISK" ]; then
-            echo "WRITEPATH-ERROR no test disk $DISK after 60 s; block devices: $(ls /sys/block | tr '\n' ' '); modules: $(cut -d' ' -f1 /proc/modules | tr '\n' ' '); kernel: $(dmesg | tail -n 3 | tr '\n' ' ')" > $R
-            poweroff -f
-        fi
-        echo "WRITEPATH-BOOTED $(cut -d' ' -f1 /proc/uptime)" > $R
-        arg wp.args | base64 -d > /tmp/args
-        IFS='
-        '
-        set -- $(cat /tmp/args)
-        unset IFS
-        /writepath run --output-format=json --quiet --allow-destroy "--filename=$DISK" "$@" > /tmp/result.json 2> /tmp/stderr.txt
-        rc=$?
-        len=$(wc -c < /tmp/result.json)
-        sum=$(sha256sum /tmp/result.json | cut -d' ' -f1)
-        echo "WRITEPATH-STDERR $(tail -c 600 /tmp/stderr.txt | base64 | tr -d '\n')" > $R
-        echo "WRITEPATH-RESULT-BEGIN rc=$rc len=$len sha256=$sum" > $R
-        gzip -c /tmp/result.json | base64 > $R
-        echo "WRITEPATH-RESULT-END" > $R
-        sync
-        poweroff -f
-        """#
-
     /// Builds the image for `engineBinary` unless an identical one is cached; `rebuild` forces it.
-    public static func prepare(engineBinary: String, rebuild: Bool = false) throws -> GuestImage {
+    /// `withFio`: fio and its libraries too (about 80 MB more here), for `engine: fio`; without
+    /// it the image carries the engine alone and boots as fast as before.
+    public static func prepare(engineBinary: String, withFio: Bool = false, rebuild: Bool = false) throws -> GuestImage {
         // Tenants boot guests at once: one of them builds the image, the others wait for it.
         SharedPreparation.lock.lock()
         defer { SharedPreparation.lock.unlock() }
         let (kernel, version) = try findKernel()
-        let moduleFiles = try modulesInOrder(version: version)
+        let moduleFiles = try modulesInOrder(moduleNames, version: version, optional: ["xen-blkfront"])
         let busybox = try findBusybox()
-        var hasher = [try EngineRootfs.contentHash(of: engineBinary), try EngineRootfs.contentHash(of: kernel),
+        let fio = withFio ? FioEngine.binary() : nil
+        if withFio && fio == nil {
+            throw WritePathError.system(call: "exec", path: "fio", errno: ENOENT,
+                                        hint: "fio is not installed; scripts/install-deps.sh build")
+        }
+        let initScript = try GuestProtocol.Script.guestInit.text()
+        var hasher = [try EngineRootfs.contentKey(binary: engineBinary, fio: fio), try EngineRootfs.contentHash(of: kernel),
                       try EngineRootfs.contentHash(of: busybox), version, initScript]
         hasher += moduleFiles
         let hash = try stringHash(hasher.joined(separator: "\n"))
@@ -114,8 +74,8 @@ public struct GuestImage: Sendable {
             try fm.createDirectory(atPath: "\(root)/\(d)", withIntermediateDirectories: true)
         }
         try fm.copyItem(atPath: busybox, toPath: "\(root)/bin/busybox")
-        // The engine, stripped of symbols (they are a third of its size), and its libraries.
-        try EngineRootfs.build(binary: engineBinary, into: root)
+        // The engine, stripped of symbols (they are a third of its size), fio, and their libraries.
+        try EngineRootfs.build(binary: engineBinary, fio: fio, into: root)
         let strip = try Command.run("strip", ["--strip-all", "\(root)/writepath"], timeout: 120)
         if !strip.succeeded { throw WritePathError.system(call: "strip", path: engineBinary, errno: EIO, hint: strip.stderrTail()) }
         var order: [String] = []
@@ -166,13 +126,14 @@ public struct GuestImage: Sendable {
                                     hint: "a static busybox is needed; scripts/install-deps.sh guests installs busybox-static")
     }
 
-    /// The module files for `moduleNames`, dependencies first, each once.
-    static func modulesInOrder(version: String) throws -> [String] {
+    /// The module files for `names` in kernel `version`, dependencies first, each once
+    /// (`modprobe --show-depends`); a module of `optional` the kernel lacks is left out.
+    static func modulesInOrder(_ names: [String], version: String, optional: [String] = []) throws -> [String] {
         var files: [String] = []
-        for name in moduleNames {
+        for name in names {
             let r = try Command.run("modprobe", ["-S", version, "--show-depends", name], timeout: 30)
             guard r.succeeded else {
-                if name == "xen-blkfront" { continue }
+                if optional.contains(name) { continue }
                 throw WritePathError.system(call: "modprobe --show-depends", path: name, errno: ENOENT, hint: r.stderrTail())
             }
             for line in r.stdout.split(separator: "\n") {

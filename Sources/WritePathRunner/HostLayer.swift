@@ -4,11 +4,11 @@ import WritePathResult
 
 /// `host`: the engine in this process, on this machine's kernel: the reference every other
 /// layer is compared with.
-public struct HostLayer: Layer {
+public struct HostLayer: SingleLayer {
     public static let name = "host"
     public static let summary = "the engine on this machine's kernel (the reference)"
     public static let parameterNames = ["directory"]
-    public static let runsFio = true
+    public var runsFio: Bool { true }
     /// Folder for the target file; default: the run's scratch folder.
     let directory: String?
 
@@ -22,6 +22,11 @@ public struct HostLayer: Layer {
         var d = ["kind": "bare-metal-or-vm-host"]
         if let directory { d["directory"] = directory }
         return d
+    }
+
+    /// The engine on this machine's kernel: no box.
+    public func writePath(_ settings: [String: String]) -> LayerWritePath {
+        LayerWritePath(box: nil, steps: [LayerWritePath.application] + LayerWritePath.host)
     }
 
     public func run(_ workload: Workload, rep: Int, context: LayerContext) throws -> RunResult {
@@ -39,7 +44,7 @@ public struct HostLayer: Layer {
                                                   message: "\(existing) exists; fio would write over it: give another directory or remove it")
             }
             defer { if !context.keep { for p in paths { unlink(p) } } }
-            var result = try FioEngine.runOnHost(w, directory: dir, layer: LayerInfo(name: Self.name, settings: describe()),
+            var result = try FioEngine.runOnHost(w, directory: dir, layer: LayerInfo(name: Self.name, settings: recordedSettings()),
                                                  rep: rep, context: context)
             result.workload = workload
             return result
@@ -48,7 +53,7 @@ public struct HostLayer: Layer {
         // file of the same name) is left as it was.
         var run = WorkloadRun(workload: w)
         run.removeCreatedFiles = !context.keep
-        var result = try run.execute(layer: LayerInfo(name: Self.name, settings: describe()), rep: rep)
+        var result = try run.execute(layer: LayerInfo(name: Self.name, settings: recordedSettings()), rep: rep)
         result.workload = workload
         return result
     }

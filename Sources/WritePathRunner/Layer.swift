@@ -64,27 +64,26 @@ public struct LayerContext: Sendable {
     }
 }
 
-/// One environment the engine runs in: the host, a container, a guest. One type per file.
+/// One environment the engine runs in: the host, a container, a guest.
 ///
 /// A layer checks whether it can run here, prepares its environment, places the engine inside,
 /// runs one workload, returns the engine's result with its own description in `runs[].layer`,
-/// and removes everything it created (unless `context.keep`), also when the run fails.
+/// and removes everything it created (unless `context.keep`), also when the run fails. Boxed
+/// layers share their steps through `EngineInBox`; layers that differ by one value (a QEMU disk
+/// model, a docker storage, a Xen guest mode) are values of one type (`LayerKind` in the registry).
 public protocol Layer: Sendable {
     /// The layer's name: a contract (`docker-volume`), used in matrix files and results.
-    static var name: String { get }
-    /// One line on what the layer measures.
-    static var summary: String { get }
-    /// The parameters it accepts.
-    static var parameterNames: [String] { get }
+    var name: String { get }
     /// Whether it can run a workload with `engine: fio` (fio placed in the layer as the engine is);
     /// false by default.
-    static var runsFio: Bool { get }
-    /// Validates `parameters`; throws `invalidInput` naming a parameter it cannot accept.
-    init(parameters: [String: String]) throws
+    var runsFio: Bool { get }
     /// Whether it can run here, and if not why and how to fix it.
     func availability() -> Availability
     /// Every setting that matters, recorded in `runs[].layer` (versions, driver, limits, ...).
     func describe() -> [String: String]
+    /// What a write crosses in this layer with `settings` (what `describe` or a run recorded):
+    /// recorded in `runs[].layer` (`LayerWritePath.settingsKey`) for the report's diagram.
+    func writePath(_ settings: [String: String]) -> LayerWritePath
     /// Runs `workload` once. Throws for failures of the layer itself (a container that could not
     /// start); a failed workload comes back as a result with `status: failed`.
     func run(_ workload: Workload, rep: Int, context: LayerContext) throws -> RunResult
@@ -92,6 +91,26 @@ public protocol Layer: Sendable {
     /// N guests), each with its own target, names, scratch and log folders; returns one outcome per
     /// tenant, in tenant order. The default (`Tenants.swift`) runs `run` on `count` threads.
     func runTenants(_ workload: Workload, count: Int, rep: Int, context: LayerContext) -> [TenantOutcome]
+}
+
+/// A layer with a type of its own (host, oci-runc, gvisor, nspawn, podman): its name, summary
+/// and parameters are the type's.
+public protocol SingleLayer: Layer {
+    static var name: String { get }
+    /// One line on what the layer measures.
+    static var summary: String { get }
+    /// The parameters it accepts.
+    static var parameterNames: [String] { get }
+    /// Validates `parameters`; throws `invalidInput` naming a parameter it cannot accept.
+    init(parameters: [String: String]) throws
+}
+
+extension SingleLayer {
+    public var name: String { Self.name }
+    /// The registry's entry for this type.
+    public static var kind: LayerKind {
+        LayerKind(name: name, summary: summary, parameterNames: parameterNames) { try Self(parameters: $0) }
+    }
 }
 
 extension Layer {
@@ -111,40 +130,67 @@ extension Layer {
         return result
     }
 
-    public static var runsFio: Bool { false }
+    public var runsFio: Bool { false }
+
+    /// `settings` with the layer's write path for them added (`LayerWritePath.settingsKey`).
+    public func recording(_ settings: [String: String]) -> [String: String] {
+        var s = settings
+        s[LayerWritePath.settingsKey] = writePath(settings).encoded
+        return s
+    }
+
+    /// `describe()` with the write path: the settings a run that never started records.
+    public func recordedSettings() -> [String: String] { recording(describe()) }
 
     /// Whether this layer can run `workload`'s engine here: writepath's always (the layer's own
     /// availability decides), fio only in layers that place it and when it is installed.
     public func engineAvailability(_ workload: Workload) -> Availability {
         guard workload.engine == .fio else { return .available(detail: "writepath") }
-        guard Self.runsFio else {
-            return .unavailable(reason: "engine fio is not available in \(Self.name) yet: its image carries only writepath's engine",
-                                fix: "run engine fio in host, docker-* or oci-runc")
+        guard runsFio else {
+            return .unavailable(reason: "engine fio is not available in \(name) yet: its image carries only writepath's engine",
+                                fix: "run engine fio in host, docker-*, oci-runc or qemu-*")
         }
         return FioEngine.availability()
     }
 }
 
+/// One entry of the layer registry: a layer's name, what it measures, the parameters it takes,
+/// and how to make it from them.
+public struct LayerKind: Sendable {
+    public var name: String
+    /// One line on what the layer measures.
+    public var summary: String
+    /// The parameters it accepts.
+    public var parameterNames: [String]
+    let make: @Sendable ([String: String]) throws -> any Layer
+
+    public init(name: String, summary: String, parameterNames: [String], make: @escaping @Sendable ([String: String]) throws -> any Layer) {
+        self.name = name
+        self.summary = summary
+        self.parameterNames = parameterNames
+        self.make = make
+    }
+
+    /// The layer with `parameters`; throws `invalidInput` for a parameter it does not accept.
+    public func callAsFunction(_ parameters: [String: String]) throws -> any Layer {
+        _ = try LayerParameters(layer: name, values: parameters, accepted: parameterNames)
+        return try make(parameters)
+    }
+}
+
 /// Every layer writepath knows, by name.
 public enum LayerRegistry {
-    nonisolated(unsafe) public static var all: [any Layer.Type] = [
-        HostLayer.self, DockerOverlayLayer.self, DockerVolumeLayer.self, DockerBindLayer.self, DockerTmpfsLayer.self, OCIRuncLayer.self,
-        GVisorLayer.self, NspawnLayer.self, PodmanLayer.self,
-        QemuVirtioBlkLayer.self, QemuVirtioScsiLayer.self, QemuNvmeLayer.self, QemuAhciLayer.self, QemuIdeLayer.self,
-        XenPVLayer.self, XenPVHLayer.self, XenHVMLayer.self,
-    ]
+    nonisolated(unsafe) public static var all: [LayerKind] =
+        [HostLayer.kind] + DockerStorage.all.map(\.kind)
+        + [OCIRuncLayer.kind, GVisorLayer.kind, NspawnLayer.kind, PodmanLayer.kind]
+        + DiskModel.all.map(\.kind) + XenGuestMode.allCases.map(\.kind)
 
     /// Makes the layer of `spec`; throws `invalidInput` for an unknown name or parameter.
     public static func make(_ spec: LayerSpec) throws -> any Layer {
-        guard let type = all.first(where: { $0.name == spec.name }) else {
+        guard let kind = all.first(where: { $0.name == spec.name }) else {
             throw WritePathError.invalidInput(field: "layer", message: "\(quoted(spec.name)) is not a layer; expected one of \(all.map { $0.name }.joined(separator: ", "))")
         }
-        for key in spec.parameters.keys where !type.parameterNames.contains(key) {
-            throw WritePathError.invalidInput(
-                field: "\(spec.name).\(clipped(key))",
-                message: "unknown parameter; \(spec.name) accepts \(type.parameterNames.isEmpty ? "none" : type.parameterNames.joined(separator: ", "))")
-        }
-        return try type.init(parameters: spec.parameters)
+        return try kind(spec.parameters)
     }
 }
 
@@ -156,6 +202,16 @@ public struct LayerParameters: Sendable {
     public init(layer: String, values: [String: String]) {
         self.layer = layer
         self.values = values
+    }
+
+    /// The parameters of `layer`, refusing any not in `accepted` with an `invalidInput` naming it.
+    public init(layer: String, values: [String: String], accepted: [String]) throws {
+        for key in values.keys.sorted() where !accepted.contains(key) {
+            throw WritePathError.invalidInput(
+                field: "\(layer).\(clipped(key))",
+                message: "unknown parameter; \(layer) accepts \(accepted.isEmpty ? "none" : accepted.joined(separator: ", "))")
+        }
+        self.init(layer: layer, values: values)
     }
 
     public func string(_ key: String) -> String? { values[key] }
@@ -210,6 +266,34 @@ public struct LayerParameters: Sendable {
         case "0", "false", "no", "off": return false
         default: throw WritePathError.invalidInput(field: "\(layer).\(key)", message: "\(quoted(v)) is not a boolean; expected true or false")
         }
+    }
+}
+
+/// The write throttles containers (blkio cgroup) and guests (QEMU's `throttling.*`) take, under
+/// the same parameter names so that the two ways to cap a tenant can be compared.
+public struct WriteLimits: Sendable, Equatable {
+    public static let parameterNames = ["write_iops_limit", "write_bps_limit"]
+    /// Write I/Os per second.
+    public var iops: Int?
+    /// Write bytes per second.
+    public var bytesPerSecond: UInt64?
+
+    public init(_ p: LayerParameters) throws {
+        iops = try p.integer("write_iops_limit", range: 1...10_000_000)
+        bytesPerSecond = try p.bytes("write_bps_limit")
+        if let b = bytesPerSecond, b == 0 {
+            throw WritePathError.invalidInput(field: "\(p.layer).write_bps_limit", message: "must be at least 1 byte per second, e.g. 50m")
+        }
+    }
+
+    var throttled: Bool { iops != nil || bytesPerSecond != nil }
+
+    /// The settings for `runs[].layer`.
+    var settings: [String: String] {
+        var s: [String: String] = [:]
+        if let iops { s["write_iops_limit"] = "\(iops)" }
+        if let bytesPerSecond { s["write_bps_limit"] = "\(bytesPerSecond)" }
+        return s
     }
 }
 

@@ -133,7 +133,7 @@ public final class MatrixRunner {
                     options.progress?(line + " | \(layerSpec.description) / \(workload.identity) rep \(round)")
                     var result: RunResult
                     let startedAt = ISO8601DateFormatter().string(from: Date())
-                    var info = LayerInfo(name: layerSpec.name, settings: layers[li].describe())
+                    var info = LayerInfo(name: layerSpec.name, settings: layers[li].recordedSettings())
                     info.settings["spec"] = layerSpec.description
                     var layerAvailability = availability[li]
                     if case .available = layerAvailability { layerAvailability = layers[li].engineAvailability(workload) }

@@ -11,7 +11,7 @@ import WritePathResult
 /// of a scratch folder at `/wp` (default) or in the overlay root (`storage: overlay`). Run with
 /// `--register=no --keep-unit`, so no booted systemd (machined, a scope unit) is needed; limits go
 /// into a cgroup writepath makes and moves systemd-nspawn into before it starts (cgroup v1 or v2).
-public struct NspawnLayer: Layer {
+public struct NspawnLayer: SingleLayer {
     public static let name = "nspawn"
     public static let summary = "the engine run by systemd-nspawn on a directory tree (namespaces, no daemon), target on a --bind mount"
     public static let parameterNames = ["cpus", "memory", "write_iops_limit", "write_bps_limit", "storage"]
@@ -21,12 +21,7 @@ public struct NspawnLayer: Layer {
     let storage: String
 
     public init(parameters: [String: String]) throws {
-        for key in parameters.keys.sorted() where !Self.parameterNames.contains(key) {
-            throw WritePathError.invalidInput(
-                field: "\(Self.name).\(key)",
-                message: "unknown parameter; \(Self.name) accepts \(Self.parameterNames.joined(separator: ", "))")
-        }
-        let p = LayerParameters(layer: Self.name, values: parameters)
+        let p = try LayerParameters(layer: Self.name, values: parameters, accepted: Self.parameterNames)
         limits = try ContainerLimits(p)
         storage = try p.choice("storage", ["bind", "overlay"]) ?? "bind"
     }
@@ -66,6 +61,12 @@ public struct NspawnLayer: Layer {
         d["cgroup_driver"] = "cgroupfs (made by writepath)"
         d["storage"] = storage == "bind" ? "bind mount (--bind)" : "overlay root (mounted by writepath)"
         return d
+    }
+
+    /// Namespaces made by systemd-nspawn, then the bind (or overlay) mount, inside the container.
+    public func writePath(_ settings: [String: String]) -> LayerWritePath {
+        let mount = settings["storage"]?.hasPrefix("overlay") == true ? "overlayfs upper" : "bind mount"
+        return .boxed("container (no daemon)", [.init("namespaces", "systemd-nspawn"), .init("mount", mount)])
     }
 
     static let nspawnFlags = ["--quiet", "--register=no", "--keep-unit", "--private-network", "--console=pipe"]
@@ -184,39 +185,18 @@ public struct NspawnLayer: Layer {
 
             var nspawn = ["systemd-nspawn"] + Self.nspawnFlags + ["--machine=\(id)", "--directory=\(root)"]
             if storage == "bind" { nspawn.append("--bind=\(bind):/wp") }
-            nspawn += ["--"] + OCIRuncLayer.engineArguments(workload, target: containerTarget)
+            nspawn += ["--"] + EngineInBox.command(workload, target: containerTarget)
             // Into the cgroups first, then exec systemd-nspawn: the container inherits them.
             let script = cgroups.map { "echo $$ > \($0)/cgroup.procs || exit 97; " }.joined() + "exec \"$@\""
-            try? "\(nspawn.joined(separator: " "))\n".write(
-                toFile: "\(context.logDirectory)/command.txt", atomically: true, encoding: .utf8)
-            let stdoutFile = "\(context.logDirectory)/engine-stdout.json"
-            let timeout = workload.runtime + workload.ramp_time + context.graceSeconds
-            let r = try Command.run("/bin/sh", ["-c", script, "sh"] + nspawn, timeout: timeout, stdoutFile: stdoutFile)
-            try? r.stderr.write(toFile: "\(context.logDirectory)/nspawn-stderr.log", atomically: true, encoding: .utf8)
-            if r.timedOut {
-                throw WritePathError.system(
-                    call: "systemd-nspawn", path: id, errno: ETIMEDOUT,
-                    hint: stopRequested.load(ordering: .relaxed)
-                        ? "interrupted" : "the container did not finish within \(Int(timeout)) s and was stopped")
-            }
-            if r.status == 97 {
+            var outcome = try EngineInBox.runProgram(
+                ["/bin/sh", "-c", script, "sh"] + nspawn, call: "systemd-nspawn", name: id, settings: settings,
+                deadline: EngineInBox.deadline(workload, context), context: context, stderrName: "nspawn")
+            if outcome.status == 97 && !outcome.timedOut {
                 throw WritePathError.system(
                     call: "write", path: cgroups.joined(separator: " "), errno: EIO, hint: "could not move systemd-nspawn into its cgroup")
             }
-            let document: ResultDocument
-            do {
-                document = try JSONFormat.parse(fm.contents(atPath: stdoutFile) ?? Data(), source: "\(Self.name) engine output")
-            } catch {
-                throw WritePathError.system(
-                    call: "systemd-nspawn", path: id, errno: EIO, hint: "exit \(r.status), no result: \(r.stderrTail())")
-            }
-            guard var run = document.runs.first else {
-                throw WritePathError.system(
-                    call: "systemd-nspawn", path: id, errno: EIO, hint: "exit \(r.status), a result without runs: \(r.stderrTail())")
-            }
-            run.layer = LayerInfo(name: Self.name, settings: settings)
-            run.rep = rep
-            run.workload = workload
+            outcome.settings = settings
+            let run = try EngineInBox.run(outcome, layer: self, workload: workload, rep: rep)
             return run
         }
         if context.keep {

@@ -11,11 +11,11 @@ import WritePathResult
 /// in the run's scratch folder), as Docker's overlay2 does, so the target `/data/target.dat` is
 /// written through overlayfs into the upper layer on the scratch folder's filesystem.
 /// CPU, memory and block I/O limits go into `linux.resources` of `config.json`.
-public struct OCIRuncLayer: Layer {
+public struct OCIRuncLayer: SingleLayer {
     public static let name = "oci-runc"
     public static let summary = "the engine run by runc from a generated OCI bundle on an overlay rootfs (no daemon)"
     public static let parameterNames = ContainerLimits.parameterNames
-    public static let runsFio = true
+    public var runsFio: Bool { true }
 
     /// The target file inside the container.
     static let targetPath = "/data/target.dat"
@@ -31,8 +31,10 @@ public struct OCIRuncLayer: Layer {
     var writeIOPS: Int? { limits.writeIOPS }
     var writeBPS: UInt64? { limits.writeBPS }
     var runtime: String { limits.runtime }
-    /// The layer name results carry (`oci-runc`, or `gvisor` when that layer runs its bundle here).
-    var layerName: String = Self.name
+    /// The layer results are for: this one, or gvisor when that layer runs its bundle here.
+    var owner: (any Layer)?
+    /// The layer name results carry (`oci-runc`, or `gvisor`).
+    var layerName: String { owner?.name ?? Self.name }
     /// The OCI runtime program and its global flags (`runsc --platform=ptrace ...` for gvisor).
     var runtimeCommand: [String]
     /// Target on a bind mount of a scratch folder at `/wp` instead of the overlay root.
@@ -41,18 +43,14 @@ public struct OCIRuncLayer: Layer {
     var probeHostPageCache = false
 
     public init(parameters: [String: String]) throws {
-        for key in parameters.keys.sorted() where !Self.parameterNames.contains(key) {
-            throw WritePathError.invalidInput(field: "\(Self.name).\(key)",
-                                              message: "unknown parameter; \(Self.name) accepts \(Self.parameterNames.joined(separator: ", "))")
-        }
-        limits = try ContainerLimits(LayerParameters(layer: Self.name, values: parameters))
+        limits = try ContainerLimits(LayerParameters(layer: Self.name, values: parameters, accepted: Self.parameterNames))
         runtimeCommand = [limits.runtime]
     }
 
     /// The bundle runner with another OCI runtime: `command` is the program and its global flags.
-    init(limits: ContainerLimits, layerName: String, runtimeCommand: [String], bindTarget: Bool, probeHostPageCache: Bool) {
+    init(limits: ContainerLimits, owner: any Layer, runtimeCommand: [String], bindTarget: Bool, probeHostPageCache: Bool) {
         self.limits = limits
-        self.layerName = layerName
+        self.owner = owner
         self.runtimeCommand = runtimeCommand
         self.bindTarget = bindTarget
         self.probeHostPageCache = probeHostPageCache
@@ -114,9 +112,12 @@ public struct OCIRuncLayer: Layer {
         ]
         if let cpus, let q = cpuQuota { d["cpus"] = "\(cpus)"; d["cpu_cfs_quota_period_us"] = "\(q)/\(Self.cpuPeriod)" }
         if let memory { d["memory_bytes"] = "\(memory)" }
-        if let writeIOPS { d["write_iops_limit"] = "\(writeIOPS)" }
-        if let writeBPS { d["write_bps_limit"] = "\(writeBPS)" }
-        return d
+        return d.merging(limits.write.settings) { a, _ in a }
+    }
+
+    /// A container with no daemon: namespaces and cgroup (runc or crun), the overlay (or bind) mount.
+    public func writePath(_ settings: [String: String]) -> LayerWritePath {
+        DockerRun.writePath(settings, mount: bindTarget ? "bind mount" : "overlayfs upper", box: "container (no daemon)")
     }
 
     /// The first line of `<runtime> --version` (`runc version 1.1.5+ds1`), or nil.
@@ -147,17 +148,6 @@ public struct OCIRuncLayer: Layer {
 
     static func wholeDisk(holding path: String) -> (major: UInt64, minor: UInt64, name: String)? {
         BlockDevice.wholeDisk(holding: path).map { ($0.major, $0.minor, $0.name) }
-    }
-
-    /// The engine's arguments inside the container: the workload with its target moved to
-    /// `/data/target.dat` in the overlay root.
-    /// With `engine: fio`, fio's command line for the same target.
-    static func engineArguments(_ workload: Workload, target: String = targetPath) -> [String] {
-        var w = workload
-        w.directory = nil
-        w.filename = target
-        if workload.engine == .fio { return [FioEngine.pathInContainer] + FioEngine.arguments(w, target: target, directory: nil) }
-        return ["/writepath", "run", "--output-format=json", "--quiet"] + w.commandLineArguments
     }
 
     /// The OCI runtime spec 1.0.2 `config.json` for one run.
@@ -346,62 +336,32 @@ public struct OCIRuncLayer: Layer {
         }
 
         let cgroupsPath = "/writepath/\(id)"
-        let spec = config(arguments: Self.engineArguments(workload, target: containerTarget), cgroupsPath: cgroupsPath,
+        let spec = config(arguments: EngineInBox.command(workload, target: containerTarget), cgroupsPath: cgroupsPath,
                           throttleDevice: device, bindSource: bindTarget ? bind : nil)
+        var hostCacheWarning: String?
         let json = try JSONSerialization.data(withJSONObject: spec, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         try json.write(to: URL(fileURLWithPath: "\(bundle)/config.json"))
         try? json.write(to: URL(fileURLWithPath: "\(context.logDirectory)/oci-config.json"))
 
-        let stdoutFile = "\(context.logDirectory)/engine-stdout.json"
-        let args = ["run", "--bundle", bundle, id]
-        try? "\((runtimeCommand + args).joined(separator: " "))\n"
-            .write(toFile: "\(context.logDirectory)/command.txt", atomically: true, encoding: .utf8)
-        let timeout = workload.runtime + workload.ramp_time + context.graceSeconds
         let program = runtimeCommand[0], flags = Array(runtimeCommand.dropFirst())
-        let r = try runtimeRun(args, timeout: timeout, stdoutFile: stdoutFile,
-                               onTimeout: { _ = try? Command.run(program, flags + ["kill", id, "KILL"], timeout: 30) })
-        let stderrLog = "\(context.logDirectory)/\((program as NSString).lastPathComponent)-stderr.log"
-        try? r.stderr.write(toFile: stderrLog, atomically: true, encoding: .utf8)
-
-        let call = "\(program) run"
-        if r.timedOut {
-            throw WritePathError.system(call: call, path: id, errno: ETIMEDOUT,
-                                        hint: stopRequested.load(ordering: .relaxed) ? "interrupted" : "the container did not finish within \(Int(timeout)) s and was killed")
-        }
-        let data = fm.contents(atPath: stdoutFile) ?? Data()
-        if workload.engine == .fio {
-            return FioEngine.result(stdout: data, status: r.status, stderr: r.stderr, workload: workload,
-                                    layer: LayerInfo(name: Self.name, settings: settings), rep: rep, source: "fio (\(Self.name))")
-        }
-        let document: ResultDocument
-        do {
-            document = try JSONFormat.parse(data, source: "\(layerName) engine output")
-        } catch {
-            var hint = "exit \(r.status), no result: \(r.stderrTail())"
-            if r.status == 137, let memory { hint += " (killed: out of memory? \(layerName).memory is \(memory) bytes)" }
-            throw WritePathError.system(call: call, path: id, errno: EIO, hint: hint)
-        }
-        guard var run = document.runs.first else {
-            throw WritePathError.system(call: call, path: id, errno: EIO, hint: "exit \(r.status), a result without runs: \(r.stderrTail())")
-        }
-        // A non-zero exit with a result is a failed workload (the engine exits 1): data, not an error.
-        if r.status != 0 && run.status == .ok {
-            throw WritePathError.system(call: call, path: id, errno: EIO, hint: "exit \(r.status) although the result says ok: \(r.stderrTail())")
-        }
-        if probeHostPageCache {
+        var outcome = try EngineInBox.runProgram(
+            runtimeCommand + ["run", "--bundle", bundle, id], call: "\(program) run", name: id, settings: settings,
+            deadline: EngineInBox.deadline(workload, context), context: context, stderrName: (program as NSString).lastPathComponent,
+            onTimeout: { _ = try? Command.run(program, flags + ["kill", id, "KILL"], timeout: 30) })
+        if outcome.status == 137, let memory { outcome.note = " (killed: out of memory? \(layerName).memory is \(memory) bytes)" }
+        if probeHostPageCache, workload.engine != .fio {
             let hostTarget = bindTarget ? "\(bind)/target.dat" : "\(upper)\(Self.targetPath)"
             if let cached = Self.hostCachedBytes(hostTarget) {
-                settings["host_page_cache_after_bytes"] = "\(cached)"
+                outcome.settings["host_page_cache_after_bytes"] = "\(cached)"
                 if workload.direct, cached > 0 {
-                    run.warnings.append("\(layerName): O_DIRECT did not reach the host: after the run the host page cache holds "
-                                        + "\(cached) bytes of the target "
-                                        + "(fincore \(hostTarget)); target.direct_io is the sandbox's own view")
+                    hostCacheWarning = "\(layerName): O_DIRECT did not reach the host: after the run the host page cache holds "
+                        + "\(cached) bytes of the target "
+                        + "(fincore \(hostTarget)); target.direct_io is the sandbox's own view"
                 }
             }
         }
-        run.layer = LayerInfo(name: layerName, settings: settings)
-        run.rep = rep
-        run.workload = workload
+        var run = try EngineInBox.run(outcome, layer: owner ?? self, workload: workload, rep: rep)
+        if let hostCacheWarning { run.warnings.append(hostCacheWarning) }
         return run
     }
 

@@ -14,7 +14,7 @@ import WritePathResult
 /// or psync, or `seccomp: unconfined` drops the profile. Podman's default rlimits (nofile, nproc)
 /// can exceed the caller's hard limits, which the runtime cannot raise: the container gets the
 /// caller's nofile and an nproc of at most 4096.
-public struct PodmanLayer: Layer {
+public struct PodmanLayer: SingleLayer {
     public static let name = "podman"
     public static let summary =
         "rootful podman container (conmon + crun, or runc where crun cannot run; no daemon), "
@@ -31,12 +31,7 @@ public struct PodmanLayer: Layer {
     let fallback: EngineFallback?
 
     public init(parameters: [String: String]) throws {
-        for key in parameters.keys.sorted() where !Self.parameterNames.contains(key) {
-            throw WritePathError.invalidInput(
-                field: "\(Self.name).\(key)",
-                message: "unknown parameter; \(Self.name) accepts \(Self.parameterNames.joined(separator: ", "))")
-        }
-        let p = LayerParameters(layer: Self.name, values: parameters)
+        let p = try LayerParameters(layer: Self.name, values: parameters, accepted: Self.parameterNames)
         var values = parameters
         values["runtime"] = try p.choice("runtime", ["crun", "runc"]) ?? Self.defaultRuntime()
         limits = try ContainerLimits(LayerParameters(layer: Self.name, values: values))
@@ -123,6 +118,11 @@ public struct PodmanLayer: Layer {
         return d
     }
 
+    /// A container: namespaces and cgroup (crun or runc), the overlay root or a podman volume.
+    public func writePath(_ settings: [String: String]) -> LayerWritePath {
+        DockerRun.writePath(settings, mount: storage == "volume" ? "named volume" : "overlayfs upper")
+    }
+
     public func run(_ workload: Workload, rep: Int, context: LayerContext) throws -> RunResult {
         let w = fallback?.applied(to: workload) ?? workload
         var extra = Self.ulimits().flatMap { ["--ulimit", $0] }
@@ -147,7 +147,7 @@ public struct PodmanLayer: Layer {
         }
         defer { if storage == "volume" && !context.keep { _ = try? Command.run("podman", ["volume", "rm", "-f", volume], timeout: 60) } }
         var run = try DockerRun(
-            layerName: Self.name, client: "podman", extraArguments: extra, limits: limits, storageArguments: storageArguments,
+            layer: self, client: "podman", extraArguments: extra, limits: limits, storageArguments: storageArguments,
             targetPath: target, throttleDeviceHost: throttleHost, settings: settings
         )
         .run(w, rep: rep, context: context)

@@ -10,51 +10,91 @@ public enum QemuRunAvailability {
     public static func check() -> Availability { QemuRun.availability() }
 }
 
-/// A virtual disk model QEMU can give a guest, with the guest-side device it appears as.
-public enum DiskModel: String, Sendable, CaseIterable {
-    case virtioBlk = "virtio-blk"
-    case virtioScsi = "virtio-scsi"
-    case nvme
-    case ahci
-    case ide
-
+/// A virtual disk model QEMU can give a guest, with the guest-side device it appears as: one
+/// value per `qemu-*` layer, all run by `QemuLayer`. A new model is one value in `all`.
+public struct DiskModel: Sendable, Equatable {
+    /// The model's name (`virtio-blk`); the layer is `qemu-<name>`.
+    public var name: String
+    /// What the test disk is, for the layer's summary.
+    var summary: String
     /// The test disk's device node in the guest.
-    var guestDevice: String {
-        switch self {
-        case .virtioBlk: return "/dev/vda"
-        case .nvme: return "/dev/nvme0n1"
-        case .virtioScsi, .ahci, .ide: return "/dev/sda"
-        }
-    }
-
-    /// `pc` (i440fx, with its PIIX IDE controller) for IDE, `q35` otherwise.
-    var machine: String { self == .ide ? "pc" : "q35" }
-
+    var guestDevice: String
+    /// The machine type: `pc` (i440fx, with its PIIX IDE controller) or `q35`.
+    var machine = "q35"
+    /// `-device` arguments attaching drive `d0` (and its controller); `{iothread}` stands for
+    /// `,iothread=io0` with an iothread, else nothing. A model without it has no iothread in QEMU.
+    var devices: [String]
     /// The path a write crosses in the guest, for `runs[].layer.write_path`.
-    var pathDescription: String {
-        switch self {
-        case .virtioBlk: return "guest kernel -> virtio-blk (paravirtual) -> QEMU block layer -> host kernel -> device"
-        case .virtioScsi: return "guest kernel -> SCSI -> virtio-scsi (paravirtual) -> QEMU block layer -> host kernel -> device"
-        case .nvme: return "guest kernel -> NVMe driver -> emulated NVMe controller -> QEMU block layer -> host kernel -> device"
-        case .ahci: return "guest kernel -> libata -> emulated AHCI (trapped MMIO) -> QEMU block layer -> host kernel -> device"
-        case .ide: return "guest kernel -> libata -> emulated PIIX IDE (trapped port I/O) -> QEMU block layer -> host kernel -> device"
-        }
-    }
+    var pathDescription: String
+
+    /// The layer's name.
+    public var layerName: String { "qemu-\(name)" }
 
     /// `-device` arguments attaching drive `d0` (and its controller).
     func deviceArguments(iothread: Bool) -> [String] {
-        let io = iothread ? ",iothread=io0" : ""
-        switch self {
-        case .virtioBlk: return ["-device", "virtio-blk-pci,drive=d0\(io)"]
-        case .virtioScsi: return ["-device", "virtio-scsi-pci,id=scsi0\(io)", "-device", "scsi-hd,drive=d0,bus=scsi0.0"]
-        case .nvme: return ["-device", "nvme,drive=d0,serial=writepath0"]
-        case .ahci: return ["-device", "ahci,id=ahci0", "-device", "ide-hd,drive=d0,bus=ahci0.0"]
-        case .ide: return ["-device", "ide-hd,drive=d0,bus=ide.0"]
-        }
+        devices.map { $0.replacingOccurrences(of: "{iothread}", with: iothread ? ",iothread=io0" : "") }
     }
 
     /// Whether QEMU can give this model an iothread.
-    var supportsIOThread: Bool { self == .virtioBlk || self == .virtioScsi }
+    var supportsIOThread: Bool { devices.contains { $0.contains("{iothread}") } }
+
+    /// The registry's entry.
+    var kind: LayerKind {
+        let model = self
+        return LayerKind(name: layerName, summary: "QEMU guest, test disk on \(summary)", parameterNames: QemuSettings.parameterNames) {
+            try QemuLayer(model: model, parameters: $0)
+        }
+    }
+
+    /// Every model, in the registry's order.
+    public static let all = [
+        DiskModel(name: "virtio-blk", summary: "a paravirtual virtio block device", guestDevice: "/dev/vda",
+                  devices: ["-device", "virtio-blk-pci,drive=d0{iothread}"],
+                  pathDescription: "guest kernel -> virtio-blk (paravirtual) -> QEMU block layer -> host kernel -> device"),
+        DiskModel(name: "virtio-scsi", summary: "a SCSI disk on a paravirtual virtio-scsi controller", guestDevice: "/dev/sda",
+                  devices: ["-device", "virtio-scsi-pci,id=scsi0{iothread}", "-device", "scsi-hd,drive=d0,bus=scsi0.0"],
+                  pathDescription: "guest kernel -> SCSI -> virtio-scsi (paravirtual) -> QEMU block layer -> host kernel -> device"),
+        DiskModel(name: "nvme", summary: "an emulated NVMe controller", guestDevice: "/dev/nvme0n1",
+                  devices: ["-device", "nvme,drive=d0,serial=writepath0"],
+                  pathDescription: "guest kernel -> NVMe driver -> emulated NVMe controller -> QEMU block layer -> host kernel -> device"),
+        DiskModel(name: "ahci", summary: "a SATA disk on an emulated AHCI controller (fully emulated)", guestDevice: "/dev/sda",
+                  devices: ["-device", "ahci,id=ahci0", "-device", "ide-hd,drive=d0,bus=ahci0.0"],
+                  pathDescription: "guest kernel -> libata -> emulated AHCI (trapped MMIO) -> QEMU block layer -> host kernel -> device"),
+        DiskModel(name: "ide", summary: "an IDE disk on the emulated PIIX controller (fully emulated, port I/O)", guestDevice: "/dev/sda",
+                  machine: "pc", devices: ["-device", "ide-hd,drive=d0,bus=ide.0"],
+                  pathDescription:
+                    "guest kernel -> libata -> emulated PIIX IDE (trapped port I/O) -> QEMU block layer -> host kernel -> device"),
+    ]
+}
+
+/// A `qemu-*` layer: the engine in a QEMU guest whose test disk is of `model`.
+public struct QemuLayer: Layer {
+    let model: DiskModel
+    let settings: QemuSettings
+
+    public var name: String { model.layerName }
+    public var runsFio: Bool { true }
+
+    init(model: DiskModel, parameters: [String: String]) throws {
+        self.model = model
+        settings = try QemuSettings(layer: model.layerName, model: model, parameters: parameters)
+    }
+
+    public func availability() -> Availability { QemuRun.availability() }
+
+    public func describe() -> [String: String] {
+        settings.settings.merging(["device": model.name, "machine": model.machine]) { a, _ in a }
+    }
+
+    /// The guest's kernel and virtual device, then QEMU (with its accelerator once known).
+    public func writePath(_ settings: [String: String]) -> LayerWritePath {
+        .boxed("guest", [.init("guest kernel", "VFS · fs · block"), .init("virtual device", settings["device"] ?? model.name)],
+               then: [.init("hypervisor", "QEMU" + (settings["accel"].map { " (\($0))" } ?? ""))])
+    }
+
+    public func run(_ workload: Workload, rep: Int, context: LayerContext) throws -> RunResult {
+        try QemuRun(layer: self, model: model, settings: settings).run(workload, rep: rep, context: context)
+    }
 }
 
 /// The settings every QEMU layer takes, parsed and checked against each other.
@@ -82,12 +122,9 @@ public struct QemuSettings: Sendable, Equatable {
     public var bootTimeout: Double?
     /// Put a blkdebug filter under the guest's disk that fails every write with EIO.
     public var injectWriteErrors = false
-    /// QEMU's I/O throttling of the guest's disk (`-drive throttling.iops-write`), write I/Os per
-    /// second; the same parameter name as the container layers' cgroup limit, so that the two
-    /// ways to cap a tenant can be compared.
-    public var writeIOPSLimit: Int?
-    /// QEMU's `throttling.bps-write`, bytes per second.
-    public var writeBPSLimit: UInt64?
+    /// QEMU's I/O throttling of the guest's disk (`-drive throttling.iops-write` and
+    /// `throttling.bps-write`).
+    public var write: WriteLimits
 
     public init(layer: String, model: DiskModel, parameters: [String: String]) throws {
         let p = LayerParameters(layer: layer, values: parameters)
@@ -102,16 +139,13 @@ public struct QemuSettings: Sendable, Equatable {
         preallocation = try p.choice("preallocation", ["off", "metadata", "falloc", "full"])
         bootTimeout = try p.number("boot_timeout", range: 0.1...3600)
         injectWriteErrors = try p.boolean("inject_write_errors") ?? false
-        writeIOPSLimit = try p.integer("write_iops_limit", range: 1...10_000_000)
-        writeBPSLimit = try p.bytes("write_bps_limit")
-        if let b = writeBPSLimit, b == 0 {
-            throw WritePathError.invalidInput(field: "\(layer).write_bps_limit", message: "must be at least 1 byte per second, e.g. 50m")
-        }
+        write = try WriteLimits(p)
         if aio == "native" && !(cache == "none" || cache == "directsync") {
             throw WritePathError.invalidInput(field: "\(layer).aio", message: "native needs O_DIRECT on the host: use cache=none or cache=directsync, or aio=threads/io_uring")
         }
         if iothread && !model.supportsIOThread {
-            throw WritePathError.invalidInput(field: "\(layer).iothread", message: "\(model.rawValue) has no iothread in QEMU; only virtio-blk and virtio-scsi")
+            throw WritePathError.invalidInput(field: "\(layer).iothread",
+                                              message: "\(model.name) has no iothread in QEMU; only virtio-blk and virtio-scsi")
         }
         if memory < 256 << 20 {
             throw WritePathError.invalidInput(field: "\(layer).memory", message: "at least 256m: the guest holds the engine in its initramfs")
@@ -126,22 +160,21 @@ public struct QemuSettings: Sendable, Equatable {
                  "vcpus": "\(vcpus)", "memory_bytes": "\(memory)", "preallocation": preallocation ?? (format == "raw" ? "falloc" : "metadata")]
         if let diskSize { s["disk_size_bytes"] = "\(diskSize)" }
         if injectWriteErrors { s["inject_write_errors"] = "on (blkdebug: every write fails with EIO)" }
-        if let writeIOPSLimit { s["write_iops_limit"] = "\(writeIOPSLimit)" }
-        if let writeBPSLimit { s["write_bps_limit"] = "\(writeBPSLimit)" }
-        if writeIOPSLimit != nil || writeBPSLimit != nil { s["throttle"] = "qemu (-drive throttling.*)" }
-        return s
+        if write.throttled { s["throttle"] = "qemu (-drive throttling.*)" }
+        return s.merging(write.settings) { a, _ in a }
     }
 
     /// The `-drive` throttling options for the limits, each starting with a comma; empty without.
     var throttlingOptions: String {
         var o = ""
-        if let writeIOPSLimit { o += ",throttling.iops-write=\(writeIOPSLimit)" }
-        if let writeBPSLimit { o += ",throttling.bps-write=\(writeBPSLimit)" }
+        if let iops = write.iops { o += ",throttling.iops-write=\(iops)" }
+        if let bps = write.bytesPerSecond { o += ",throttling.bps-write=\(bps)" }
         return o
     }
 }
 
-/// One guest boot that runs one workload: the part every QEMU layer shares.
+/// The box of the QEMU layers: one guest boot that runs one workload, the result coming back in
+/// the guest protocol's envelope (`GuestProtocol`); the rest is `EngineInBox`'s.
 struct QemuRun {
     static let qemu = "qemu-system-x86_64"
 
@@ -151,7 +184,7 @@ struct QemuRun {
     /// Seconds a guest may take from QEMU's start to the workload under TCG (KVM: a third).
     static let bootDeadlineTCG = 90.0
 
-    var layerName: String
+    var layer: QemuLayer
     var model: DiskModel
     var settings: QemuSettings
 
@@ -197,7 +230,7 @@ struct QemuRun {
 
     func run(_ workload: Workload, rep: Int, context: LayerContext) throws -> RunResult {
         let fm = FileManager.default
-        let image = try GuestImage.prepare(engineBinary: context.engineBinary)
+        let image = try GuestImage.prepare(engineBinary: context.engineBinary, withFio: workload.engine == .fio)
         let accel: Accelerator
         switch settings.accel {
         case "kvm": accel = Accelerator(name: "kvm", reason: "asked for with accel=kvm")
@@ -220,11 +253,8 @@ struct QemuRun {
             throw WritePathError.system(call: "qemu-img create", path: disk, errno: EIO, hint: created.stderrTail())
         }
 
-        var w = workload
-        w.filename = nil
-        w.directory = nil
-        let argsText = w.commandLineArguments.joined(separator: "\n")
-        let encodedArgs = Data(argsText.utf8).base64EncodedString()
+        let layerName = layer.name
+        let encodedArgs = GuestProtocol.encodedArguments(EngineInBox.guestCommand(workload))
         let console = "\(context.logDirectory)/console.log"
         let channel = "\(context.logDirectory)/guest-channel.txt"
         var args = ["-accel", accel.name == "kvm" ? "kvm" : "tcg,thread=multi",
@@ -262,43 +292,24 @@ struct QemuRun {
         try? "\(Self.qemu) \(args.joined(separator: " "))\n".write(toFile: "\(context.logDirectory)/command.txt", atomically: true, encoding: .utf8)
 
         let bootDeadline = settings.bootTimeout ?? (accel.name == "kvm" ? Self.bootDeadlineTCG / 3 : Self.bootDeadlineTCG)
-        let total = bootDeadline + workload.runtime + workload.ramp_time + context.graceSeconds
-        var bootSeconds: Double?
-        var guestUptime: String?
-        var failure: String?
+        let total = EngineInBox.deadline(workload, context, startup: bootDeadline)
+        var progress = GuestProtocol.Progress()
+        var stopped: String?
         let r = try Command.run(Self.qemu, args, timeout: total, onPoll: { elapsed in
-            if bootSeconds == nil, let text = try? String(contentsOfFile: channel, encoding: .utf8) {
-                if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("WRITEPATH-BOOTED") }) {
-                    bootSeconds = elapsed
-                    guestUptime = line.split(separator: " ").dropFirst().first.map(String.init)
-                } else if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("WRITEPATH-ERROR") }) {
-                    failure = String(line.dropFirst("WRITEPATH-ERROR ".count))
-                }
+            if progress.booted == nil, progress.error == nil, let text = try? String(contentsOfFile: channel, encoding: .utf8) {
+                progress.update(from: text, at: elapsed)
             }
-            if bootSeconds == nil && elapsed > bootDeadline {
-                failure = failure ?? "the guest did not reach the workload within \(Int(bootDeadline)) s"
+            if progress.booted == nil && elapsed > bootDeadline {
+                stopped = "the guest did not reach the workload within \(Int(bootDeadline)) s"
                 return false
             }
             return true
         })
-        let consoleTail = ((try? String(contentsOfFile: console, encoding: .utf8)) ?? "")
-            .split(separator: "\n").suffix(4).joined(separator: " | ")
-        if let failure {
-            throw WritePathError.system(call: "qemu guest", path: layerName, errno: ETIMEDOUT, hint: "\(failure); last console lines: \(consoleTail)")
-        }
+        let consoleTail = GuestProtocol.consoleTail(console, lines: 4)
+        try GuestProtocol.checkBoot(progress, stopped: stopped, call: "qemu guest", layer: layerName, consoleTail: consoleTail)
         let hostFlushesAfter = hostDisk.flatMap(DiskStats.flushes(disk:))
-        if r.timedOut {
-            throw WritePathError.system(call: "qemu guest", path: layerName, errno: ETIMEDOUT,
-                                        hint: stopRequested.load(ordering: .relaxed) ? "interrupted"
-                                            : "killed at its deadline of \(Int(total)) s; last console lines: \(consoleTail)")
-        }
-        let channelText = (try? String(contentsOfFile: channel, encoding: .utf8)) ?? ""
-        let document = try GuestEnvelope.decode(channelText, qemuStatus: r.status, qemuStderr: r.stderrTail(), consoleTail: consoleTail)
-        guard var run = document.runs.first else {
-            throw WritePathError.system(call: "qemu guest", path: layerName, errno: EIO, hint: "the guest's result holds no run")
-        }
         var s = settings.settings
-        s["device"] = model.rawValue
+        s["device"] = model.name
         s["machine"] = model.machine
         s["accel"] = accel.name
         s["accel_reason"] = accel.reason
@@ -309,11 +320,17 @@ struct QemuRun {
         s["disk_size_bytes"] = "\(roundedSize)"
         s["host_disk"] = disk
         s["write_path"] = model.pathDescription
-        if let bootSeconds { s["boot_s"] = formatDecimal(bootSeconds, places: 3) }
-        if let guestUptime { s["guest_uptime_at_workload_s"] = guestUptime }
-        run.layer = LayerInfo(name: layerName, settings: s)
-        run.rep = rep
-        run.workload = workload
+        if let booted = progress.booted { s["boot_s"] = formatDecimal(booted, places: 3) }
+        if let guestUptime = progress.guestUptime { s["guest_uptime_at_workload_s"] = guestUptime }
+        var outcome = EngineInBox.Outcome(call: "qemu guest", name: layerName, settings: s, output: Data(), status: r.status,
+                                          stderr: r.stderr, timedOut: r.timedOut, deadline: total,
+                                          note: "; last console lines: \(consoleTail)")
+        if !r.timedOut {
+            let channelText = (try? String(contentsOfFile: channel, encoding: .utf8)) ?? ""
+            let guest = try GuestEnvelope.open(channelText, host: "qemu exit \(r.status) \(r.stderrTail())", consoleTail: consoleTail)
+            (outcome.output, outcome.status, outcome.stderr, outcome.note) = (guest.output, guest.status, guest.stderr, "")
+        }
+        var run = try EngineInBox.run(outcome, layer: layer, workload: workload, rep: rep)
         if accel.name == "tcg" {
             run.warnings.append("measured on an emulated CPU (TCG): CPU emulation dominates, so device models differ less than under KVM")
         }
@@ -339,55 +356,8 @@ struct QemuRun {
                 (d.verdict, d.evidence) = ("unknown", "no block device statistics for the host disk under the image file")
             }
             run.durability = d
-            s["durability"] = d.verdict
             run.layer.settings["durability"] = d.verdict
         }
         return run
-    }
-}
-
-/// The guest's result envelope on the second serial port:
-/// `WRITEPATH-RESULT-BEGIN rc=N len=BYTES sha256=HEX`, base64 of the gzip of the JSON result,
-/// `WRITEPATH-RESULT-END`. A truncated or garbled envelope is an error, never a number.
-enum GuestEnvelope {
-    static func decode(_ text: String, qemuStatus: Int32, qemuStderr: String, consoleTail: String) throws -> ResultDocument {
-        let lines = text.replacingOccurrences(of: "\r", with: "").split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        let stderrLine = lines.first { $0.hasPrefix("WRITEPATH-STDERR ") }
-        let guestStderr = stderrLine.flatMap { Data(base64Encoded: String($0.dropFirst("WRITEPATH-STDERR ".count))) }
-            .map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""
-        guard let begin = lines.firstIndex(where: { $0.hasPrefix("WRITEPATH-RESULT-BEGIN") }) else {
-            throw WritePathError.system(call: "qemu guest", path: "result channel", errno: EIO,
-                                        hint: "no result from the guest (qemu exit \(qemuStatus) \(qemuStderr)); last console lines: \(consoleTail)")
-        }
-        guard let end = lines[begin...].firstIndex(where: { $0 == "WRITEPATH-RESULT-END" }) else {
-            throw WritePathError.system(call: "qemu guest", path: "result channel", errno: EIO, hint: "the result envelope is truncated (no END line)")
-        }
-        var fields: [String: String] = [:]
-        for part in lines[begin].split(separator: " ").dropFirst() {
-            let kv = part.split(separator: "=", maxSplits: 1)
-            if kv.count == 2 { fields[String(kv[0])] = String(kv[1]) }
-        }
-        guard let length = fields["len"].flatMap(Int.init), let sum = fields["sha256"] else {
-            throw WritePathError.system(call: "qemu guest", path: "result channel", errno: EIO, hint: "the envelope header is garbled: \(lines[begin])")
-        }
-        let body = lines[(begin + 1)..<end].joined()
-        guard let gz = Data(base64Encoded: body) else {
-            throw WritePathError.system(call: "qemu guest", path: "result channel", errno: EIO, hint: "the envelope body is not base64")
-        }
-        let unzip = try Command.run("gzip", ["-dc"], timeout: 60, stdin: gz)
-        let json = Data(unzip.stdout.utf8)
-        guard unzip.succeeded, json.count == length else {
-            throw WritePathError.system(call: "qemu guest", path: "result channel", errno: EIO,
-                                        hint: "the result is \(json.count) bytes, the envelope says \(length): truncated or garbled")
-        }
-        let check = try Command.run("sha256sum", [], timeout: 30, stdin: json)
-        guard check.stdout.hasPrefix(sum) else {
-            throw WritePathError.system(call: "qemu guest", path: "result channel", errno: EIO, hint: "the result's checksum does not match: garbled in transit")
-        }
-        if length == 0 {
-            throw WritePathError.system(call: "writepath in the guest", path: "result channel", errno: EIO,
-                                        hint: "exit \(fields["rc"] ?? "?"): \(guestStderr.isEmpty ? "no output" : guestStderr)")
-        }
-        return try JSONFormat.parse(json, source: "guest result")
     }
 }

@@ -64,11 +64,11 @@ public enum Suites {
         """
 
     /// writepath's engine and fio through the same layers, interleaved (each workload with both
-    /// engines back to back in each layer of each round), for the report's cross-check table:
-    /// about ten minutes here. No QEMU guest: their images do not carry fio yet.
+    /// engines back to back in each layer of each round), for the report's cross-check table; one
+    /// QEMU disk model (virtio-blk), whose guest image carries fio as it carries the engine.
     public static let crosscheck = """
-        description: writepath and fio through host and every container layer, two workloads, three rounds
-        layers: [host, docker-overlay, docker-volume, docker-bind, docker-tmpfs, oci-runc]
+        description: writepath and fio through host, every container layer and a QEMU guest, two workloads, three rounds
+        layers: [host, docker-overlay, docker-volume, docker-bind, docker-tmpfs, oci-runc, qemu-virtio-blk]
         engines: [writepath, fio]
         workloads:
           - { name: rand-4k-qd8, rw: randwrite, bs: 4k, iodepth: 8, size: 128m, runtime: 3, ramp_time: 1, time_based: true }

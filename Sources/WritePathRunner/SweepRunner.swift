@@ -192,7 +192,7 @@ public final class SweepRunner {
                 li = layerInfos.count - 1
             }
             let layer = try LayerRegistry.make(spec)
-            var baseInfo = LayerInfo(name: spec.name, settings: layer.describe())
+            var baseInfo = LayerInfo(name: spec.name, settings: layer.recordedSettings())
             baseInfo.settings["spec"] = spec.description
             if case let .unavailable(reason, fix) = layer.availability() {
                 var r = RunResult.failed(

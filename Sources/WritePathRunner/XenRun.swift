@@ -6,8 +6,9 @@ import WritePathResult
     import Glibc
 #endif
 
-/// The kind of Xen guest: paravirtualized (PV) or PVH (hardware virtualization without a device model).
-public enum XenGuestMode: String, Sendable {
+/// The kind of Xen guest: paravirtualized (PV) or PVH (hardware virtualization without a device
+/// model), or HVM: one value per `xen-*` layer, all run by `XenLayer`.
+public enum XenGuestMode: String, Sendable, CaseIterable {
     case pv
     case pvh
     /// Hardware virtualization with a device model (QEMU in dom0) and PV drivers: the test disk is
@@ -17,6 +18,27 @@ public enum XenGuestMode: String, Sendable {
     /// The outer QEMU's CPU for the nested rig: Debian's Xen is built without shadow paging, so a
     /// PVH guest needs nested paging (HAP: `+npt`); `-cpu max` crashes dom0.
     var nestedCPU: String { self == .pv ? "qemu64,+svm" : "qemu64,+svm,+npt" }
+
+    /// The layer's name.
+    public var layerName: String { "xen-\(rawValue)" }
+
+    /// One line on what the layer measures.
+    var summary: String {
+        let disk = "test disk on xen-blkfront/blkback (a Xen host, else nested under QEMU TCG)"
+        switch self {
+        case .pv: return "Xen PV domU, \(disk)"
+        case .pvh: return "Xen PVH domU (needs HAP), \(disk)"
+        case .hvm: return "Xen HVM domU (device model in dom0, needs HAP), \(disk)"
+        }
+    }
+
+    /// The registry's entry.
+    var kind: LayerKind {
+        let mode = self
+        return LayerKind(name: layerName, summary: summary, parameterNames: XenSettings.parameterNames) {
+            XenLayer(mode: mode, settings: try XenSettings(layer: mode.layerName, mode: mode, parameters: $0))
+        }
+    }
 
     var pathDescription: String {
         let front = self == .hvm ? "domU kernel -> xen-blkfront (PV driver in an HVM guest)" : "domU kernel -> xen-blkfront"
@@ -115,7 +137,37 @@ public struct XenSettings: Sendable, Equatable {
     }
 }
 
-/// One Xen domU that runs one workload, on a Xen host (dom0 with `xl`) or in the nested rig
+/// A `xen-*` layer: the engine in a Xen domU of `mode` whose test disk is xen-blkfront on a
+/// blkback backend in dom0; on a Xen host, or nested under QEMU TCG where there is none.
+public struct XenLayer: Layer {
+    let mode: XenGuestMode
+    let settings: XenSettings
+
+    public var name: String { mode.layerName }
+
+    public func availability() -> Availability {
+        let a = XenRun.availability(settings.xen)
+        if mode == .hvm, case let .available(detail) = a, detail.hasPrefix("nested") {
+            return .available(
+                detail: detail + "; the HVM domU's firmware runs in a device model inside the emulated dom0: it boots in 1.5 to 8 minutes")
+        }
+        return a
+    }
+
+    public func describe() -> [String: String] { XenRun(layerName: name, mode: mode, settings: settings).describe() }
+
+    /// The domU's kernel and blkfront, then Xen.
+    public func writePath(_ settings: [String: String]) -> LayerWritePath {
+        .boxed("guest", [.init("guest kernel", "VFS · fs · block"), .init("virtual device", settings["device"] ?? "xen-blkfront")],
+               then: [.init("hypervisor", "Xen")])
+    }
+
+    public func run(_ workload: Workload, rep: Int, context: LayerContext) throws -> RunResult {
+        try XenRun(layerName: name, mode: mode, settings: settings).run(workload, rep: rep, context: context)
+    }
+}
+
+/// The box of the Xen layers: one Xen domU that runs one workload, on a Xen host (dom0 with `xl`) or in the nested rig
 /// (QEMU TCG -> Xen -> minimal dom0 -> domU): the part both Xen layers share.
 struct XenRun {
     static let warningNested = "nested Xen under an emulated CPU (QEMU TCG): absolute numbers say little; compare within this rig only"
@@ -130,6 +182,8 @@ struct XenRun {
     var layerName: String
     var mode: XenGuestMode
     var settings: XenSettings
+
+    var layer: XenLayer { XenLayer(mode: mode, settings: settings) }
 
     /// Where the domU will run: `host` or `nested`, or why neither can.
     enum Way: Equatable {
@@ -264,12 +318,9 @@ struct XenRun {
         }
     }
 
-    /// The workload's options for the guest's init, base64 of one option per line.
+    /// The engine's command line for the domU's init (`wp.args=`).
     static func encodedArguments(_ workload: Workload) -> String {
-        var w = workload
-        w.filename = nil
-        w.directory = nil
-        return Data(w.commandLineArguments.joined(separator: "\n").utf8).base64EncodedString()
+        GuestProtocol.encodedArguments(EngineInBox.guestCommand(workload))
     }
 
     /// Bytes of the region the workload writes, rounded up to MiB: the loop file's size.
@@ -287,61 +338,8 @@ struct XenRun {
         return (size + (1 << 20) - 1) / (1 << 20) * (1 << 20)
     }
 
-    /// Lines of the channel (the host's COM2 file, or the domU console on a Xen host) as they arrive.
-    struct Progress {
-        var dom0Up: Double?
-        var xenVersion: String?
-        var domUCreated: Double?
-        var booted: Double?
-        var guestUptime: String?
-        var resultEnd: Double?
-        var done: Double?
-        var error: String?
-        var xenstore: [String: String] = [:]
-
-        /// Reads the whole lines of `text`; a last line without its newline is still being written.
-        mutating func update(from text: String, at elapsed: Double) {
-            // "\r\n" is one Character in Swift: drop the carriage returns (a pty sends them) first.
-            var lines = text.replacingOccurrences(of: "\r", with: "").split(separator: "\n", omittingEmptySubsequences: false)
-            lines.removeLast()
-            for raw in lines where raw.hasPrefix("WRITEPATH-") {
-                let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-                let words = line.split(separator: " ").map(String.init)
-                if dom0Up == nil, line.hasPrefix("WRITEPATH-DOM0-UP") {
-                    dom0Up = elapsed
-                    xenVersion = words.count > 2 ? words[2] : nil
-                } else if domUCreated == nil, line.hasPrefix("WRITEPATH-DOMU-CREATED") {
-                    domUCreated = elapsed
-                } else if xenstore.isEmpty, line.hasPrefix("WRITEPATH-XENSTORE") {
-                    for w in words.dropFirst() {
-                        let kv = w.split(separator: "=", maxSplits: 1).map(String.init)
-                        if kv.count == 2 { xenstore[kv[0]] = kv[1] }
-                    }
-                } else if booted == nil, line.hasPrefix("WRITEPATH-BOOTED") {
-                    booted = elapsed
-                    guestUptime = words.count > 1 ? words[1] : nil
-                } else if resultEnd == nil, line == "WRITEPATH-RESULT-END" {
-                    resultEnd = elapsed
-                } else if done == nil, line.hasPrefix("WRITEPATH-DOM0-DONE") {
-                    done = elapsed
-                } else if error == nil, line.hasPrefix("WRITEPATH-ERROR") {
-                    error = String(line.dropFirst("WRITEPATH-ERROR".count)).trimmingCharacters(in: .whitespaces)
-                }
-            }
-        }
-    }
-
-    /// The console lines that say what happened: a Xen fault report, the domU's last lines and
-    /// dom0's complaint, else the last lines before the power-off noise.
-    static func consoleTail(_ path: String, lines n: Int = 6) -> String {
-        var lines = ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "")
-            .replacingOccurrences(of: "\r", with: "").split(separator: "\n").map(String.init)
-        if let off = lines.firstIndex(where: { $0.contains("reboot: Power down") }) { lines = Array(lines[..<off]) }
-        let faults = lines.filter { $0.contains("Triple fault") || $0.contains("crashed") || $0.contains("Kernel panic") }.prefix(2)
-        let told = lines.filter { $0.hasPrefix("domU| ") || $0.hasPrefix("wp-dom0:") }.suffix(n)
-        let picked = Array(faults) + Array(told)
-        return (picked.isEmpty ? Array(lines.suffix(n)) : picked).joined(separator: " | ")
-    }
+    /// The channel's lines so far (the host's COM2 file, or the domU console on a Xen host).
+    typealias Progress = GuestProtocol.Progress
 
     // MARK: - Nested rig
 
@@ -391,7 +389,7 @@ struct XenRun {
             .write(toFile: "\(context.logDirectory)/command.txt", atomically: true, encoding: .utf8)
 
         let bootDeadline = settings.bootTimeout ?? (mode == .hvm ? Self.bootDeadlineNestedHVM : Self.bootDeadlineNested)
-        let total = bootDeadline + workload.runtime + workload.ramp_time + context.graceSeconds
+        let total = EngineInBox.deadline(workload, context, startup: bootDeadline)
         var progress = Progress()
         var lastRead = -1.0
         var stopReason: String?
@@ -414,25 +412,15 @@ struct XenRun {
                 return true
             })
         if let text = try? String(contentsOfFile: channel, encoding: .utf8) { progress.update(from: text, at: lastRead) }
-        let tail = Self.consoleTail(console)
-        if let error = progress.error {
-            throw WritePathError.system(call: "nested xen", path: layerName, errno: EIO, hint: "\(error); last console lines: \(tail)")
-        }
-        if let stopReason {
-            throw WritePathError.system(
-                call: "nested xen", path: layerName, errno: ETIMEDOUT, hint: "\(stopReason); last console lines: \(tail)")
-        }
-        if r.timedOut && progress.resultEnd == nil {
-            throw WritePathError.system(
-                call: "nested xen", path: layerName, errno: ETIMEDOUT,
-                hint: stopRequested.load(ordering: .relaxed)
-                    ? "interrupted"
-                    : "killed at its deadline of \(Int(total)) s; last console lines: \(tail)")
-        }
-        let channelText = (try? String(contentsOfFile: channel, encoding: .utf8)) ?? ""
-        let document = try GuestEnvelope.decode(channelText, qemuStatus: r.status, qemuStderr: r.stderrTail(), consoleTail: tail)
-        guard var run = document.runs.first else {
-            throw WritePathError.system(call: "nested xen", path: layerName, errno: EIO, hint: "the domU's result holds no run")
+        let tail = GuestProtocol.consoleTail(console)
+        try GuestProtocol.checkBoot(progress, stopped: stopReason, call: "nested xen", layer: layerName, consoleTail: tail)
+        let timedOut = r.timedOut && progress.resultEnd == nil
+        var outcome = EngineInBox.Outcome(call: "nested xen", name: layerName, settings: [:], output: Data(), status: r.status,
+                                          stderr: r.stderr, timedOut: timedOut, deadline: total, note: "; last console lines: \(tail)")
+        if !timedOut {
+            let channelText = (try? String(contentsOfFile: channel, encoding: .utf8)) ?? ""
+            let guest = try GuestEnvelope.open(channelText, host: "qemu exit \(r.status) \(r.stderrTail())", consoleTail: tail)
+            (outcome.output, outcome.status, outcome.stderr, outcome.note) = (guest.output, guest.status, guest.stderr, "")
         }
         var s = describe()
         s["xen"] = "nested"
@@ -460,9 +448,8 @@ struct XenRun {
         // blkfront writes these keys only when it uses more than one queue or ring page.
         if s["xenstore_queues"] == "-" { s["xenstore_queues"] = "1" }
         if s["xenstore_ring_page_order"] == "-" { s["xenstore_ring_page_order"] = "0" }
-        run.layer = LayerInfo(name: layerName, settings: s)
-        run.rep = rep
-        run.workload = workload
+        outcome.settings = s
+        var run = try EngineInBox.run(outcome, layer: layer, workload: workload, rep: rep)
         run.warnings.append(Self.warningNested)
         return run
     }
@@ -549,7 +536,7 @@ struct XenRun {
         }
 
         let bootDeadline = settings.bootTimeout ?? Self.bootDeadlineHost
-        let total = bootDeadline + workload.runtime + workload.ramp_time + context.graceSeconds
+        let total = EngineInBox.deadline(workload, context, startup: bootDeadline)
         var progress = Progress()
         var failure: String?
         var lastAliveCheck = 0.0
@@ -574,19 +561,10 @@ struct XenRun {
                 }
             }
         }
-        let tail = Self.consoleTail(console)
-        if let error = progress.error {
-            throw WritePathError.system(call: "xen domU", path: layerName, errno: EIO, hint: "\(error); last console lines: \(tail)")
-        }
-        if let failure {
-            throw WritePathError.system(
-                call: "xen domU", path: layerName, errno: ETIMEDOUT, hint: "\(failure); last console lines: \(tail)")
-        }
+        let tail = GuestProtocol.consoleTail(console)
+        try GuestProtocol.checkBoot(progress, stopped: failure, call: "xen domU", layer: layerName, consoleTail: tail)
         let text = (try? String(contentsOfFile: console, encoding: .utf8)) ?? ""
-        let document = try GuestEnvelope.decode(text, qemuStatus: 0, qemuStderr: "", consoleTail: tail)
-        guard var run = document.runs.first else {
-            throw WritePathError.system(call: "xen domU", path: layerName, errno: EIO, hint: "the domU's result holds no run")
-        }
+        let guest = try GuestEnvelope.open(text, host: "", consoleTail: tail)
         var s = describe()
         s["xen"] = "host"
         s["nested"] = "false"
@@ -601,9 +579,8 @@ struct XenRun {
             mode.pathDescription + (loopDevice != nil ? " (a loop device over a file)" : " (the hotplug script's loop device over a file)")
         if let v = progress.booted { s["boot_s"] = formatDecimal(v, places: 3) }
         if let v = progress.guestUptime { s["guest_uptime_at_workload_s"] = v }
-        run.layer = LayerInfo(name: layerName, settings: s)
-        run.rep = rep
-        run.workload = workload
-        return run
+        let outcome = EngineInBox.Outcome(call: "xen domU", name: layerName, settings: s, output: guest.output, status: guest.status,
+                                          stderr: guest.stderr)
+        return try EngineInBox.run(outcome, layer: layer, workload: workload, rep: rep)
     }
 }

@@ -29,9 +29,9 @@ struct LayersCommand: ParsableCommand {
 
     func run() throws {
         var entries: [Entry] = []
-        for type in LayerRegistry.all {
-            let layer = try type.init(parameters: [:])
-            var e = Entry(name: type.name, summary: type.summary, available: false, parameters: type.parameterNames)
+        for kind in LayerRegistry.all {
+            let layer = try kind([:])
+            var e = Entry(name: kind.name, summary: kind.summary, available: false, parameters: kind.parameterNames)
             switch layer.availability() {
             case let .available(detail): e.available = true; e.detail = detail
             case let .unavailable(reason, fix): e.reason = reason; e.fix = fix

@@ -77,7 +77,7 @@ struct ReportOptions {
                 let json = try JSONFormat.render(document)
                 do {
                     // A new file every run: two runs in the same second never share one.
-                    let base = runIdentifier(host: document.host.hostname)
+                    let base = MatrixRunner.runIdentifier(host: document.host.hostname)
                     let name = try OutputFile.writeNew(json, folder: results, base: base, ext: "json")
                     if !quiet { Output.stderr("results: \(name)\n") }
                 } catch {

@@ -97,9 +97,6 @@ func readInputFile(_ path: String) -> Data? {
     return FileManager.default.contents(atPath: path)
 }
 
-/// A run's identifier: UTC time plus host name, e.g. `20261126T101500Z-myhost`.
-func runIdentifier(host: String) -> String { MatrixRunner.runIdentifier(host: host) }
-
 /// SIGINT and SIGTERM ask the jobs to stop; a second signal ends the process at once.
 enum Signals {
     static func install() {

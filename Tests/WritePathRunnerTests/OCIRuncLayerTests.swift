@@ -92,7 +92,7 @@ struct OCIRuncLayerConfigTests {
         w.rw = .randwrite
         w.directory = "/host/folder"
         w.filename = "/host/file.dat"
-        let args = OCIRuncLayer.engineArguments(w)
+        let args = EngineInBox.command(w, target: OCIRuncLayer.targetPath)
         #expect(Array(args.prefix(4)) == ["/writepath", "run", "--output-format=json", "--quiet"])
         #expect(args.contains("--filename=/data/target.dat"))
         #expect(args.contains("--rw=randwrite"))

@@ -4,6 +4,7 @@ import Glibc
 import Foundation
 import Testing
 import WritePathEngine
+import WritePathResult
 import WritePathTestSupport
 @testable import WritePathRunner
 
@@ -63,6 +64,23 @@ struct QemuLayerTests {
         #expect(result.workload == shortWorkload(runtime: 2, iodepth: 8))
         if s["accel"] == "tcg" { #expect(result.warnings.contains { $0.contains("TCG") }) }
         #expect(FileManager.default.fileExists(atPath: "\(context.logDirectory)/console.log"))
+        #expect(!FileManager.default.fileExists(atPath: "\(context.scratchDirectory)/qemu-\(context.runID)"))
+        #expect(qemuProcesses(using: context.scratchDirectory).isEmpty)
+    }
+
+    @Test("engine fio runs in a guest: fio from the guest image on the test disk, its JSON back over the serial channel",
+          Precondition.fio.trait)
+    func fioInGuest() throws {
+        // A loaded machine boots a TCG guest slowly: the boot has its own deadline, apart from fio's.
+        let layer = try LayerRegistry.make(LayerSpec(name: "qemu-virtio-blk", parameters: ["boot_timeout": "600"]))
+        let context = guestContext("qemu-fio")
+        let w = fioWorkload(runtime: 2)
+        let result = try layer.run(w, rep: 1, context: context)
+        try expectPlausibleFioRun(result, layer: "qemu-virtio-blk", workload: w)
+        #expect(result.layer.settings["device"] == "virtio-blk" && Double(result.layer.settings["boot_s"] ?? "") != nil)
+        #expect(result.layer.settings["engine"] == "fio")
+        let command = try String(contentsOfFile: "\(context.logDirectory)/command.txt", encoding: .utf8)
+        #expect(command.contains("wp.args="))
         #expect(!FileManager.default.fileExists(atPath: "\(context.scratchDirectory)/qemu-\(context.runID)"))
         #expect(qemuProcesses(using: context.scratchDirectory).isEmpty)
     }
@@ -148,7 +166,7 @@ struct GuestEnvelopeTests {
 
     @Test("a whole envelope decodes")
     func whole() throws {
-        let doc = try GuestEnvelope.decode(try envelope(document), qemuStatus: 0, qemuStderr: "", consoleTail: "")
+        let doc = try JSONFormat.parse(try GuestEnvelope.open(try envelope(document), host: "", consoleTail: "").output, source: "envelope")
         #expect(doc.host.hostname == "g")
     }
 
@@ -165,7 +183,7 @@ struct GuestEnvelopeTests {
         }
         let badLength = good.replacingOccurrences(of: "len=", with: "len=1")
         for text in [truncated, garbled.joined(separator: "\n"), badLength, "WRITEPATH-BOOTED 1\n", ""] {
-            #expect(throws: WritePathError.self) { try GuestEnvelope.decode(text, qemuStatus: 0, qemuStderr: "", consoleTail: "") }
+            #expect(throws: WritePathError.self) { try GuestEnvelope.open(text, host: "", consoleTail: "") }
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WritePathEngine
+import WritePathResult
 import WritePathTestSupport
 
 @testable import WritePathRunner
@@ -57,9 +58,9 @@ struct XenLayerTests {
         #expect(result.warnings.contains(XenRun.warningNested))
         // The envelope as it came over COM2 decodes; cut short it is an error.
         let channel = try String(contentsOfFile: "\(context.logDirectory)/xen-channel.txt", encoding: .utf8)
-        #expect(try GuestEnvelope.decode(channel, qemuStatus: 0, qemuStderr: "", consoleTail: "").runs.count == 1)
+        #expect(try JSONFormat.parse(GuestEnvelope.open(channel, host: "", consoleTail: "").output, source: "channel").runs.count == 1)
         let cut = channel.components(separatedBy: "WRITEPATH-RESULT-END")[0]
-        #expect(throws: WritePathError.self) { try GuestEnvelope.decode(cut, qemuStatus: 0, qemuStderr: "", consoleTail: "") }
+        #expect(throws: WritePathError.self) { try GuestEnvelope.open(cut, host: "", consoleTail: "") }
         #expect(FileManager.default.fileExists(atPath: "\(context.logDirectory)/console.log"))
         expectNothingLeft(context)
     }
@@ -237,7 +238,7 @@ struct XenSettingsTests {
 
     @Test("the rig's progress lines are read as they come, and a failure keeps the console lines that tell why")
     func progressAndTail() throws {
-        var p = XenRun.Progress()
+        var p = GuestProtocol.Progress()
         p.update(from: "WRITEPATH-DOM0-UP 4.2 4.17.7\nWRITEPATH-DOMU-CREATED 9.1\nWRITEPATH-XENSTORE queues=2 ring_pa", at: 10)
         #expect(p.xenstore.isEmpty, "a line still being written is not read")
         p.update(
@@ -261,7 +262,7 @@ struct XenSettingsTests {
         [   18.2] reboot: Power down
         (XEN) Entering ACPI S5 state.
         """.write(toFile: path, atomically: true, encoding: .utf8)
-        let tail = XenRun.consoleTail(path)
+        let tail = GuestProtocol.consoleTail(path)
         #expect(tail.contains("Triple fault") && tail.contains("domU| [    0.1] early") && tail.contains("wp-dom0:"))
         #expect(!tail.contains("ACPI S5"))
     }

@@ -37,6 +37,8 @@ public enum Precondition: String, CaseIterable, Sendable {
     case fio
     /// Chromium is installed (report.html rendered in a real browser).
     case chromium
+    /// shellcheck is installed (the guests' scripts are checked with it).
+    case shellcheck
     /// mkfs.minix (util-linux), mkfs.ntfs (ntfs-3g), mkfs.exfat (exfatprogs), mkfs.ext4 (e2fsprogs):
     /// the signature tests make real filesystems on loop devices.
     case mkfsMinix, mkfsNtfs, mkfsExfat, mkfsExt4
@@ -80,6 +82,7 @@ public enum Precondition: String, CaseIterable, Sendable {
         case .xenHVMAsked: "the nested HVM end-to-end test boots for 1.5 to 8 minutes; set WRITEPATH_XEN_HVM_TEST=1 to run it"
         case .fio: "fio is not installed (scripts/install-deps.sh build)"
         case .chromium: "chromium is not installed (scripts/install-deps.sh reports)"
+        case .shellcheck: "shellcheck is not installed (scripts/install-deps.sh check)"
         case .mkfsMinix: "mkfs.minix is not installed (util-linux; scripts/install-deps.sh build)"
         case .mkfsNtfs: "mkfs.ntfs is not installed (ntfs-3g; scripts/install-deps.sh build)"
         case .mkfsExfat: "mkfs.exfat is not installed (exfatprogs; scripts/install-deps.sh build)"
@@ -143,6 +146,7 @@ public enum Precondition: String, CaseIterable, Sendable {
         case .xenHVMAsked: ProcessInfo.processInfo.environment["WRITEPATH_XEN_HVM_TEST"] == "1"
         case .fio: Command.which("fio") != nil
         case .chromium: ["chromium", "chromium-browser", "google-chrome"].contains { Command.which($0) != nil }
+        case .shellcheck: Command.which("shellcheck") != nil
         case .mkfsMinix: Command.which("mkfs.minix") != nil
         case .mkfsNtfs: Command.which("mkfs.ntfs") != nil
         case .mkfsExfat: Command.which("mkfs.exfat") != nil
