@@ -148,14 +148,14 @@ struct ReportFormatTests {
         }
         #expect(page.contains("@media print"))
         // Throughput, latency and series charts per workload (2), plus a diagram per layer (4).
-        #expect(page.components(separatedBy: "<svg ").count - 1 == 2 * 3 + 4)
+        #expect(page.components(separatedBy: "role=\"img\"").count - 1 == 2 * 3 + 4)
         #expect(page.contains("guest kernel") && page.contains("hypervisor") && page.contains("namespaces · cgroup"))
         #expect(page.contains("QEMU (kvm)"))
         #expect(page.contains("overlay2") && page.contains("8.2.0"))
         #expect(page.contains(">99.9<"))
         // The engine table: what the kernel did with the writes in each layer, and the queue depths.
         #expect(page.contains("<h3>Engine</h3>"))
-        #expect(page.contains("docker-overlay / rand4k</td><td class=\"l\">io_uring <code>setup:defer_taskrun, iowq:punted</code>"))
+        #expect(page.contains("docker-overlay / rand4k</th><td class=\"l\">io_uring <code>setup:defer_taskrun, iowq:punted</code>"))
         #expect(page.contains("8=100.0%"))
         let emptyPaths = page.components(separatedBy: "d=\"\"").count - 1
         #expect(emptyPaths == 0)
