@@ -164,11 +164,13 @@ struct ReportFormatTests {
     @Test("summary.md is a table with a line per layer against the baseline; cells are escaped")
     func markdown() {
         let md = MarkdownReport.render(aggregation())
-        #expect(md.contains("| layer | workload | ok/runs | IOPS [95% CI]"))
+        #expect(md.contains("| layer / workload | ok/runs | IOPS [95% CI]"))
         #expect(md.contains("seq\\|128k"))
         #expect(!md.contains("<script>"))
         #expect(md.contains("**docker-overlay / rand4k**: IOPS lower by"))
+        // The two detail tables each have a row per layer × workload (5).
         let tableRows = md.split(separator: "\n").filter { $0.hasPrefix("| ") && !$0.hasPrefix("| layer") }
-        #expect(tableRows.count == 5)
+        let costRows = WritePathCost.table(aggregation()).reduce(0) { $0 + $1.costs.count }
+        #expect(tableRows.count == 2 * 5 + costRows)
     }
 }
