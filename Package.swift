@@ -65,7 +65,7 @@ let package = Package(
             name: "WritePathRunner",
             dependencies: ["WritePathEngine", "WritePathReport", .product(name: "Yams", package: "Yams")]
         ),
-        .target(name: "WritePathReport", dependencies: ["WritePathEngine"]),
+        .target(name: "WritePathReport", dependencies: ["WritePathEngine", .product(name: "Histogram", package: "hdrhistogram-swift")]),
 
         // MARK: - CLI
 

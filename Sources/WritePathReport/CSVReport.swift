@@ -27,6 +27,9 @@ import WritePathEngine
 ///     noisy                      1 when the IOPS CV is above the threshold
 ///     statuses                   count per status, e.g. "ok=3 failed=1"
 ///     iops_mde                   smallest drop of the IOPS ratio to the baseline (fraction) compare catches 4 times in 5
+///     host, kernel               the hosts and kernels of the results (space-separated when several)
+///     first_started_at           when the row's first run started (UTC ISO 8601)
+///     writepath_commit           the commit of the writepath that wrote the first result document
 ///
 /// CIs are 95% t intervals on log values (at least 3 repetitions; empty below: n too small).
 public enum CSVReport {
@@ -39,21 +42,30 @@ public enum CSVReport {
               "merged_lat_p99_9_ns", "merged_lat_p99_99_ns", "merged_lat_max_ns", "baseline_layer"]
         c += ["iops_ratio", "p50_ratio"].flatMap { ["\($0)", "\($0)_ci_low", "\($0)_ci_high", "\($0)_ci_includes_1"] }
         c += ["added_p50_ns", "noisy", "statuses", "iops_mde"]
+        c += ["host", "kernel", "first_started_at", "writepath_commit"]
         return c
     }
 
     /// `report.csv`: the header and one row per layer × workload.
     public static func render(_ aggregation: Aggregation) -> String {
         var out = columns.joined(separator: ",") + "\n"
-        for r in aggregation.rows { out += row(r, baseline: aggregation.options.baselineLayer).map(CSVFormat.escape).joined(separator: ",") + "\n" }
+        let hosts = aggregation.hosts.map(\.hostname).uniqued().joined(separator: " ")
+        let kernels = aggregation.hosts.map(\.kernel).uniqued().joined(separator: " ")
+        let commit = aggregation.provenance?.git_commit ?? ""
+        for r in aggregation.rows {
+            // ISO 8601 UTC strings sort as times.
+            let first = r.runs.map(\.started_at).filter { !$0.isEmpty }.min() ?? ""
+            out += (row(r, baseline: aggregation.options.baselineLayer) + [hosts, kernels, first, commit])
+                .map(CSVFormat.escape).joined(separator: ",") + "\n"
+        }
         return out
     }
 
     /// `report-runs.csv`: `CSVFormat`'s columns, one row per run, `layer` holding the identity.
     public static func renderRuns(_ input: ResultInput) -> String {
         var out = CSVFormat.columns.joined(separator: ",") + "\n"
-        for run in input.runs {
-            var v = CSVFormat.row(run)
+        for (document, run) in input.sources.flatMap({ s in s.document.runs.map { (s.document, $0) } }) {
+            var v = CSVFormat.row(run, in: document)
             v[0] = run.layerIdentity
             out += v.map(CSVFormat.escape).joined(separator: ",") + "\n"
         }
@@ -89,5 +101,13 @@ public enum CSVReport {
               counts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "),
               n(r.iopsMinimumDetectableDrop)]
         return v
+    }
+}
+
+extension Array where Element: Hashable {
+    /// The elements in first-seen order without repeats.
+    func uniqued() -> [Element] {
+        var seen = Set<Element>()
+        return filter { seen.insert($0).inserted }
     }
 }

@@ -69,6 +69,15 @@ struct ReportCommand: ParsableCommand {
             ("summary.md", MarkdownReport.render(aggregation)),
         ]
         if let capacity { files.append(("capacity.csv", CapacityCSV.curves(capacity))) }
+        // Exports for dashboards and plotters: Prometheus' text format, HdrHistogram's .hgrm per row.
+        let hgrm = HgrmFormat.files(aggregation)
+        if !aggregation.rows.isEmpty { files.append(("writepath.prom", PrometheusFormat.render(aggregation))) }
+        if !hgrm.isEmpty {
+            if mkdir("\(directory)/hgrm", 0o755) != 0 && errno != EEXIST {
+                throw WritePathError.system(call: "mkdir", path: "\(directory)/hgrm", errno: errno, hint: "cannot make the folder for the .hgrm files")
+            }
+            files += hgrm.map { ("hgrm/\($0.name)", $0.text) }
+        }
         for (name, text) in files { try Output.writeFile(text, to: "\(directory)/\(name)", field: "output-dir") }
         if !quiet {
             if !aggregation.rows.isEmpty || capacity == nil { Output.stdout(TextReport.render(aggregation) + "\n") }
@@ -81,6 +90,9 @@ struct ReportCommand: ParsableCommand {
         Output.stdout("report: \(directory)/report.html\n")
         if !quiet {
             Output.stdout("tables: \(directory)/report.csv, \(directory)/report-runs.csv, \(directory)/summary.md\(capacity == nil ? "" : ", \(directory)/capacity.csv")\n")
+            if !aggregation.rows.isEmpty {
+                Output.stdout("exports: \(directory)/writepath.prom (Prometheus)\(hgrm.isEmpty ? "" : ", \(directory)/hgrm/*.hgrm (\(hgrm.count) HdrHistogram distributions)")\n")
+            }
         }
     }
 
