@@ -27,13 +27,18 @@ extension HTMLReport {
             out += "<th scope=\"col\" class=\"l\">verdict</th></tr></thead>\n"
             let paths = costs.filter { !$0.isReference }, refs = costs.filter(\.isReference)
             for (group, rows) in [("", paths), ("refs", refs)] where !rows.isEmpty {
-                out += group.isEmpty ? "<tbody>\n" : "<tbody class=\"refs\">\n<tr><th scope=\"rowgroup\" colspan=\"7\" class=\"group\">"
-                    + "References, not write paths to a disk (memory or imported numbers): on their own scale in the charts</th></tr>\n"
+                out +=
+                    group.isEmpty
+                    ? "<tbody>\n"
+                    : "<tbody class=\"refs\">\n<tr><th scope=\"rowgroup\" colspan=\"7\" class=\"group\">"
+                        + "References, not write paths to a disk (memory or imported numbers): on their own scale in the charts</th></tr>\n"
                 for c in rows {
                     out += "<tr><th scope=\"row\" class=\"l\">\(color.key(c.layer)) \(html(c.layer))</th>"
                     out += "<td>\(c.iops.map(TextFormat.si) ?? "–")</td>"
                     out += "<td>\(html(WritePathCost.ratioText(c.iopsRatio)))</td><td>\(html(WritePathCost.ratioText(c.p99Ratio)))</td>"
-                    out += "<td>\(html(WritePathCost.addedText(c.addedP50Nanoseconds)))</td><td>\(html(WritePathCost.addedText(c.addedP99Nanoseconds)))</td>"
+                    out +=
+                        "<td>\(html(WritePathCost.addedText(c.addedP50Nanoseconds)))</td>"
+                        + "<td>\(html(WritePathCost.addedText(c.addedP99Nanoseconds)))</td>"
                     out += "<td class=\"v\">\(html(c.verdict))</td></tr>\n"
                 }
                 out += "</tbody>\n"

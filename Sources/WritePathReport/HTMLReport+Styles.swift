@@ -28,10 +28,19 @@ struct LayerStyles {
         case 0: return "<circle cx=\"\(f(x))\" cy=\"\(f(y))\" r=\"\(f(r))\" \(fill)/>"
         case 1: return "<path d=\"M\(f(x - r)) \(f(y - r)) h\(f(2 * r)) v\(f(2 * r)) h\(f(-2 * r)) Z\" \(fill)/>"
         case 2: return "<path d=\"M\(f(x)) \(f(y - r * 1.2)) L\(f(x + r * 1.1)) \(f(y + r * 0.9)) H\(f(x - r * 1.1)) Z\" \(fill)/>"
-        case 3: return "<path d=\"M\(f(x)) \(f(y - r * 1.3)) L\(f(x + r * 1.3)) \(f(y)) L\(f(x)) \(f(y + r * 1.3)) L\(f(x - r * 1.3)) \(f(y)) Z\" \(fill)/>"
+        case 3:
+            return
+                "<path d=\"M\(f(x)) \(f(y - r * 1.3)) L\(f(x + r * 1.3)) \(f(y)) L\(f(x)) \(f(y + r * 1.3)) "
+                + "L\(f(x - r * 1.3)) \(f(y)) Z\" \(fill)/>"
         case 4: return "<path d=\"M\(f(x)) \(f(y + r * 1.2)) L\(f(x + r * 1.1)) \(f(y - r * 0.9)) H\(f(x - r * 1.1)) Z\" \(fill)/>"
-        case 5: return "<path d=\"M\(f(x - r)) \(f(y - r)) L\(f(x + r)) \(f(y + r)) M\(f(x + r)) \(f(y - r)) L\(f(x - r)) \(f(y + r))\" stroke=\"\(c)\" stroke-width=\"2\" fill=\"none\"/>"
-        case 6: return "<path d=\"M\(f(x - r * 1.2)) \(f(y)) H\(f(x + r * 1.2)) M\(f(x)) \(f(y - r * 1.2)) V\(f(y + r * 1.2))\" stroke=\"\(c)\" stroke-width=\"2\" fill=\"none\"/>"
+        case 5:
+            return
+                "<path d=\"M\(f(x - r)) \(f(y - r)) L\(f(x + r)) \(f(y + r)) M\(f(x + r)) \(f(y - r)) L\(f(x - r)) \(f(y + r))\" "
+                + "stroke=\"\(c)\" stroke-width=\"2\" fill=\"none\"/>"
+        case 6:
+            return
+                "<path d=\"M\(f(x - r * 1.2)) \(f(y)) H\(f(x + r * 1.2)) M\(f(x)) \(f(y - r * 1.2)) V\(f(y + r * 1.2))\" "
+                + "stroke=\"\(c)\" stroke-width=\"2\" fill=\"none\"/>"
         default:
             let pts = (0..<6).map { k -> String in
                 let a = Double(k) * Double.pi / 3

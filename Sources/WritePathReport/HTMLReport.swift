@@ -69,7 +69,8 @@ public enum HTMLReport {
             let refs = rows.filter(WritePathCost.isReference), paths = rows.filter { !WritePathCost.isReference($0) }
             out += seriesChart(paths.isEmpty ? rows : paths, color: color)
             if !paths.isEmpty && !refs.isEmpty {
-                out += seriesChart(refs, color: color, title: "IOPS per second of the references (not write paths to a disk), on their own scale")
+                out += seriesChart(
+                    refs, color: color, title: "IOPS per second of the references (not write paths to a disk), on their own scale")
             }
             out += "</div></section>\n"
         }
@@ -146,7 +147,8 @@ public enum HTMLReport {
     static func summaryTable(_ a: Aggregation, color: LayerStyles) -> String {
         let base = a.options.baselineLayer
         var out = "<section id=\"summary\"><h2>Summary</h2>\n<div class=\"scroll\"><table>\n"
-        out += "<caption>Every layer × workload: medians over ok repetitions, merged-histogram latencies, ratios to \(html(base)) with 95% intervals</caption>\n"
+        out += "<caption>Every layer × workload: medians over ok repetitions, merged-histogram latencies, "
+        out += "ratios to \(html(base)) with 95% intervals</caption>\n"
         out += "<thead><tr>" + ["layer", "workload"].map { "<th scope=\"col\" class=\"l\">\($0)</th>" }.joined()
         out += ["ok/runs", "IOPS", "95% CI", "BW/s", "p50 µs", "p99 µs", "p99.9 µs", "CPU ns/IO", "IOPS vs \(html(base)) [95% CI]",
                 "p50 vs \(html(base)) [95% CI]"].map { "<th scope=\"col\">\($0)</th>" }.joined() + "</tr></thead>\n<tbody>\n"
@@ -295,7 +297,8 @@ public enum HTMLReport {
             // A marker at every whole number of nines (p0, p90, p99, ...) the curve reaches.
             for (x, v) in pts where abs(x - x.rounded()) < 1e-6 { svg += color.marker(r.layer, x: px(x), y: py(v)) + "\n" }
         }
-        svg += directLabels(points.map { ($0.0.layer, py($0.1.last!.1)) }, x: width - right + 6, top: top, bottom: height - bottom, color: color)
+        svg += directLabels(points.map { ($0.0.layer, py($0.1.last!.1)) }, x: width - right + 6, top: top, bottom: height - bottom,
+                            color: color)
         svg += "</svg>\n"
         return "<figure><figcaption>\(title)</figcaption>\n\(svg)\(legend(points.map { $0.0.layer }, color: color))</figure>\n"
     }
@@ -514,7 +517,11 @@ public enum HTMLReport {
                 var against = (finding?.engineDifferences ?? []).map { "<b>engine</b>: \(html($0))" }
                 against += (finding?.layerDifferences ?? []).map { "<i>layer</i>: \(html($0))" }
                 cells += "<td class=\"l\">\(against.isEmpty ? "same path" : against.joined(separator: "<br>"))</td>"
-                if let i = distinct.firstIndex(where: { $0.cells == cells }) { distinct[i].labels.append(label) } else { distinct.append((cells, [label])) }
+                if let i = distinct.firstIndex(where: { $0.cells == cells }) {
+                    distinct[i].labels.append(label)
+                } else {
+                    distinct.append((cells, [label]))
+                }
             }
             for d in distinct {
                 let count = d.labels.count > 1 ? "<b>\(d.labels.count) rows</b>: " : ""

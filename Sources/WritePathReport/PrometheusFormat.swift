@@ -20,25 +20,38 @@ public enum PrometheusFormat {
             guard !samples.isEmpty else { return }
             out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n" + samples.map { $0 + "\n" }.joined()
         }
-        family("writepath_iops", "gauge", "Median I/Os per second over the ok repetitions of a layer and workload.",
-               a.rows.compactMap { r in r.estimates[.iops].map { "writepath_iops\(labels(r)) \(number($0.median))" } })
-        family("writepath_bandwidth_bytes_per_second", "gauge", "Median bandwidth over the ok repetitions, bytes per second.",
-               a.rows.compactMap { r in r.estimates[.bw].map { "writepath_bandwidth_bytes_per_second\(labels(r)) \(number($0.median))" } })
+        family(
+            "writepath_iops", "gauge", "Median I/Os per second over the ok repetitions of a layer and workload.",
+            a.rows.compactMap { r in r.estimates[.iops].map { "writepath_iops\(labels(r)) \(number($0.median))" } })
+        family(
+            "writepath_bandwidth_bytes_per_second", "gauge", "Median bandwidth over the ok repetitions, bytes per second.",
+            a.rows.compactMap { r in r.estimates[.bw].map { "writepath_bandwidth_bytes_per_second\(labels(r)) \(number($0.median))" } })
         var latency: [String] = []
         for r in a.rows {
             guard let h = r.merged, h.count > 0 else { continue }
             for q in quantiles {
-                latency.append("writepath_latency_seconds\(labels(r, [("quantile", q.label)])) \(number(Double(h.value(atPercentile: q.percentile)) / 1e9))")
+                latency.append(
+                    "writepath_latency_seconds\(labels(r, [("quantile", q.label)])) "
+                        + number(Double(h.value(atPercentile: q.percentile)) / 1e9)
+                )
             }
             latency.append("writepath_latency_seconds_sum\(labels(r)) \(number(h.summary.mean * Double(h.count) / 1e9))")
             latency.append("writepath_latency_seconds_count\(labels(r)) \(h.count)")
         }
-        family("writepath_latency_seconds", "summary",
-               "Submission-to-completion latency from the merged histograms of the ok repetitions, seconds.", latency)
-        family("writepath_iops_ratio", "gauge", "IOPS over the baseline layer's (ratio of geometric means).",
-               a.rows.compactMap { r in r.iopsRatio.map { "writepath_iops_ratio\(labels(r, [("baseline", a.options.baselineLayer)])) \(number($0.point))" } })
-        family("writepath_runs", "gauge", "Runs of a layer and workload, of any status.", a.rows.map { "writepath_runs\(labels($0)) \($0.runs.count)" })
-        family("writepath_ok_runs", "gauge", "Runs of a layer and workload with status ok.", a.rows.map { "writepath_ok_runs\(labels($0)) \($0.okRuns.count)" })
+        family(
+            "writepath_latency_seconds", "summary",
+            "Submission-to-completion latency from the merged histograms of the ok repetitions, seconds.", latency)
+        family(
+            "writepath_iops_ratio", "gauge", "IOPS over the baseline layer's (ratio of geometric means).",
+            a.rows.compactMap { r in
+                r.iopsRatio.map { "writepath_iops_ratio\(labels(r, [("baseline", a.options.baselineLayer)])) \(number($0.point))" }
+            })
+        family(
+            "writepath_runs", "gauge", "Runs of a layer and workload, of any status.",
+            a.rows.map { "writepath_runs\(labels($0)) \($0.runs.count)" })
+        family(
+            "writepath_ok_runs", "gauge", "Runs of a layer and workload with status ok.",
+            a.rows.map { "writepath_ok_runs\(labels($0)) \($0.okRuns.count)" })
         return out
     }
 

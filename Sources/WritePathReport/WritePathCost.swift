@@ -53,9 +53,10 @@ public struct WritePathCost: Sendable, Equatable {
             let rows = a.rows.filter { $0.workloadIdentity == w }
             let base = rows.first { $0.layer == baseLayer }
             var costs = rows.filter { $0.layer != baseLayer }.map { r -> WritePathCost in
-                var c = WritePathCost(layer: r.layer, workload: w, isReference: isReference(r), iops: r.estimates[.iops]?.median,
-                                      iopsRatio: r.iopsRatio, p99Ratio: nil, addedP50Nanoseconds: r.addedP50Nanoseconds,
-                                      addedP99Nanoseconds: nil)
+                var c = WritePathCost(
+                    layer: r.layer, workload: w, isReference: isReference(r), iops: r.estimates[.iops]?.median,
+                    iopsRatio: r.iopsRatio, p99Ratio: nil, addedP50Nanoseconds: r.addedP50Nanoseconds,
+                    addedP99Nanoseconds: nil)
                 if let base {
                     c.p99Ratio = Stats.ratioOfMedians(r.estimates[.p99]?.values ?? [], base.estimates[.p99]?.values ?? [])
                     if let m = r.merged, let b = base.merged, m.count > 0, b.count > 0 {

@@ -187,7 +187,9 @@ public final class SweepRunner {
         func repetitionsLeft(after layerIndex: Int, step: Int, rep: Int) -> [String] {
             var kinds: [String] = []
             for (i, spec) in layers.enumerated() where i >= layerIndex {
-                if let info = layerInfos.first(where: { $0.layer == spec.description }), i > layerIndex, Self.ended(info.stop_reason) { continue }
+                if i > layerIndex, let info = layerInfos.first(where: { $0.layer == spec.description }), Self.ended(info.stop_reason) {
+                    continue
+                }
                 for s in 1...sweep.values.count {
                     for r in 1...options.repetitions where i > layerIndex || s > step || (s == step && r >= rep) {
                         if !done.contains(RepetitionKey(layer: spec.description, step: s, rep: r)) { kinds.append(spec.name) }

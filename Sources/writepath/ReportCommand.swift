@@ -74,7 +74,8 @@ struct ReportCommand: ParsableCommand {
         if !aggregation.rows.isEmpty { files.append(("writepath.prom", PrometheusFormat.render(aggregation))) }
         if !hgrm.isEmpty {
             if mkdir("\(directory)/hgrm", 0o755) != 0 && errno != EEXIST {
-                throw WritePathError.system(call: "mkdir", path: "\(directory)/hgrm", errno: errno, hint: "cannot make the folder for the .hgrm files")
+                throw WritePathError.system(
+                    call: "mkdir", path: "\(directory)/hgrm", errno: errno, hint: "cannot make the folder for the .hgrm files")
             }
             files += hgrm.map { ("hgrm/\($0.name)", $0.text) }
         }
@@ -91,7 +92,8 @@ struct ReportCommand: ParsableCommand {
         if !quiet {
             Output.stdout("tables: \(directory)/report.csv, \(directory)/report-runs.csv, \(directory)/summary.md\(capacity == nil ? "" : ", \(directory)/capacity.csv")\n")
             if !aggregation.rows.isEmpty {
-                Output.stdout("exports: \(directory)/writepath.prom (Prometheus)\(hgrm.isEmpty ? "" : ", \(directory)/hgrm/*.hgrm (\(hgrm.count) HdrHistogram distributions)")\n")
+                let histograms = hgrm.isEmpty ? "" : ", \(directory)/hgrm/*.hgrm (\(hgrm.count) HdrHistogram distributions)"
+                Output.stdout("exports: \(directory)/writepath.prom (Prometheus)\(histograms)\n")
             }
         }
     }

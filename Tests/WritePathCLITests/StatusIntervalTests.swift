@@ -10,8 +10,10 @@ struct StatusIntervalCLITests {
     func runLines() throws {
         let dir = scratch("status")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let o = try writepath(["run", "--rw=randwrite", "--bs=4k", "--size=4m", "--runtime=3", "--time_based",
-                               "--filename=\(dir)/t.dat", "--status-interval", "1", "--output-format", "json"])
+        let o = try writepath([
+            "run", "--rw=randwrite", "--bs=4k", "--size=4m", "--runtime=3", "--time_based",
+            "--filename=\(dir)/t.dat", "--status-interval", "1", "--output-format", "json",
+        ])
         #expect(o.status == 0, "\(o.stderr)")
         let lines = o.stderr.split(separator: "\n").filter { $0.contains(" left, ETA ") }
         #expect(lines.count >= 2, "status lines: \(o.stderr)")
@@ -24,8 +26,10 @@ struct StatusIntervalCLITests {
     func quietWithoutTerminal() throws {
         let dir = scratch("status-none")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let o = try writepath(["run", "--rw=randwrite", "--bs=4k", "--size=4m", "--runtime=2", "--time_based",
-                               "--filename=\(dir)/t.dat", "--output-format", "json"])
+        let o = try writepath([
+            "run", "--rw=randwrite", "--bs=4k", "--size=4m", "--runtime=2", "--time_based",
+            "--filename=\(dir)/t.dat", "--output-format", "json",
+        ])
         #expect(o.status == 0)
         #expect(!o.stderr.contains("ETA"), "\(o.stderr)")
     }
@@ -42,8 +46,10 @@ struct StatusIntervalCLITests {
     func sweepTimeLeft() throws {
         let dir = scratch("status-sweep")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let o = try writepath(["sweep", "--layer", "host:directory=\(dir)", "--sweep", "iodepth=1,2", "--runtime", "2", "--size", "4m",
-                               "--results", dir, "--status-interval", "1", "--output-format", "none"])
+        let o = try writepath([
+            "sweep", "--layer", "host:directory=\(dir)", "--sweep", "iodepth=1,2", "--runtime", "2", "--size", "4m",
+            "--results", dir, "--status-interval", "1", "--output-format", "none",
+        ])
         #expect(o.status == 0, "\(o.stderr)")
         let steps = o.stderr.split(separator: "\n").filter { $0.contains("(step ") && !$0.contains("step running") }
         #expect(steps.count == 2)

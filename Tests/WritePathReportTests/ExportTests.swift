@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WritePathTestSupport
+
 @testable import WritePathEngine
 @testable import WritePathReport
 
@@ -17,12 +18,23 @@ struct ExportTests {
             pending = nil
             if quoted {
                 if c == "\"" {
-                    if let n = it.next() { if n == "\"" { field.append("\"") } else { quoted = false; pending = n } } else { quoted = false }
-                } else { field.append(c) }
-            } else if c == "\"" { quoted = true }
-            else if c == "," { row.append(field); field = "" }
-            else if c == "\n" { row.append(field); rows.append(row); row = []; field = "" }
-            else { field.append(c) }
+                    if let n = it.next() {
+                        if n == "\"" { field.append("\"") } else { quoted = false; pending = n }
+                    } else {
+                        quoted = false
+                    }
+                } else {
+                    field.append(c)
+                }
+            } else if c == "\"" {
+                quoted = true
+            } else if c == "," {
+                row.append(field); field = ""
+            } else if c == "\n" {
+                row.append(field); rows.append(row); row = []; field = ""
+            } else {
+                field.append(c)
+            }
         }
         if !field.isEmpty || !row.isEmpty { row.append(field); rows.append(row) }
         return rows
@@ -64,7 +76,9 @@ struct ExportTests {
     static func prometheusProblems(_ text: String) -> [String] {
         var problems: [String] = []
         let name = #"[a-zA-Z_:][a-zA-Z0-9_:]*"#
-        let sample = try! Regex(#"^(\#(name))(\{([a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*")(,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*")*\})? (-?[0-9.]+(e[+-]?[0-9]+)?|NaN|\+Inf|-Inf)$"#)
+        let label = #"[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*""#
+        let value = #"(-?[0-9.]+(e[+-]?[0-9]+)?|NaN|\+Inf|-Inf)"#
+        let sample = try! Regex(#"^(\#(name))(\{\#(label)(,\#(label))*\})? \#(value)$"#)
         var types: [String: String] = [:], finished = Set<String>(), current: String? = nil
         guard text.hasSuffix("\n") else { return ["does not end with a newline"] }
         for line in text.split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
@@ -88,7 +102,9 @@ struct ExportTests {
                 if let current { finished.insert(current) }
                 current = family
             }
-            if types[family] == "summary" && metric == family && !line.contains("quantile=\"") { problems.append("summary sample without quantile: \(line)") }
+            if types[family] == "summary" && metric == family && !line.contains("quantile=\"") {
+                problems.append("summary sample without quantile: \(line)")
+            }
         }
         return problems
     }
@@ -121,7 +137,9 @@ struct ExportTests {
         #expect(values.count > 20 && values.dropLast().allSatisfy { $0.count == 4 })
         #expect(zip(values, values.dropFirst()).allSatisfy { $0[1] <= $1[1] && $0[0] <= $1[0] })
         let merged = try #require(a.rows[0].merged)
-        #expect(files[0].text.contains("Total count    = \(String(repeating: " ", count: max(0, 12 - "\(merged.count)".count)))\(merged.count)]"))
+        #expect(
+            files[0].text.contains(
+                "Total count    = \(String(repeating: " ", count: max(0, 12 - "\(merged.count)".count)))\(merged.count)]"))
         // The value at the 50th percentile line is the merged p50, in microseconds.
         let p50 = try #require(values.first { $0.count == 4 && abs($0[1] - 0.5) < 1e-9 })
         #expect(abs(p50[0] - Double(merged.value(atPercentile: 50)) / 1000) < 0.01 * p50[0] + 0.01)
@@ -168,8 +186,12 @@ struct ExportTests {
         let dir = scratchFolder("fio-plus")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let out = "\(dir)/plus.json"
-        let o = try runProcess(which("fio")!, ["--name=p", "--rw=randwrite", "--bs=4k", "--size=4m", "--filename=\(dir)/x", "--direct=1",
-                                               "--ioengine=psync", "--output-format=json+", "--output=\(out)"])
+        let o = try runProcess(
+            which("fio")!,
+            [
+                "--name=p", "--rw=randwrite", "--bs=4k", "--size=4m", "--filename=\(dir)/x", "--direct=1",
+                "--ioengine=psync", "--output-format=json+", "--output=\(out)",
+            ])
         #expect(o.status == 0, "\(o.stderr)")
         var reps: [String: Int] = [:]
         let runs = try FioImport.runs(try Data(contentsOf: URL(fileURLWithPath: out)), source: out, layer: "fio", repetitions: &reps)
@@ -203,7 +225,10 @@ struct ExportTests {
         #expect(py.status == 0, "\(py.stderr)")
         let out = py.stdout.split(separator: "\n")
         #expect(out.count == 6)
-        #expect(out.contains { $0.hasPrefix("docker-bind rand4k ") && $0.hasSuffix(" testhost 2026-11-26T00:00:00Z bind mount of a host folder, cached") },
-                "\(py.stdout)")
+        #expect(
+            out.contains {
+                $0.hasPrefix("docker-bind rand4k ") && $0.hasSuffix(" testhost 2026-11-26T00:00:00Z bind mount of a host folder, cached")
+            },
+            "\(py.stdout)")
     }
 }

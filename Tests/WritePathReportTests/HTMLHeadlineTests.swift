@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import WritePathEngine
 @testable import WritePathReport
 
@@ -36,7 +37,8 @@ struct HTMLHeadlineTests {
         #expect(section.contains("added p50") && section.contains("added p99") && section.contains(" us</td>"))
         // Most costly first; the tmpfs reference in its own group after the write paths.
         let volume = try #require(section.range(of: "docker-volume</th>")), runc = try #require(section.range(of: "oci-runc</th>"))
-        let tmpfs = try #require(section.range(of: "docker-tmpfs</th>")), refs = try #require(section.range(of: "References, not write paths"))
+        let tmpfs = try #require(section.range(of: "docker-tmpfs</th>")),
+            refs = try #require(section.range(of: "References, not write paths"))
         #expect(volume.lowerBound < runc.lowerBound && runc.lowerBound < refs.lowerBound && refs.lowerBound < tmpfs.lowerBound)
         // The summary table prints its intervals too.
         let table = String(page[summary.lowerBound...])
@@ -76,7 +78,9 @@ struct HTMLHeadlineTests {
         let dashes = Set(chart.matches(of: /stroke-dasharray="([^"]+)"/).map { String($0.output.1) })
         #expect(dashes.count == 3, "three of four layers dashed, each differently: \(dashes)")
         #expect(chart.contains("<circle") && chart.contains(" Z\" fill="), "markers")
-        for layer in ["host", "docker-volume", "oci-runc", "docker-tmpfs"] { #expect(chart.contains(">\(layer)</text>"), "direct label \(layer)") }
+        for layer in ["host", "docker-volume", "oci-runc", "docker-tmpfs"] {
+            #expect(chart.contains(">\(layer)</text>"), "direct label \(layer)")
+        }
         let six = LayerStyles(["host", "a", "b", "c", "d", "oci-runc"])
         #expect(six("host") == "#0072B2" && six("oci-runc") != "#56B4E9" && six("oci-runc") != six("host"))
         #expect(Set(["host", "a", "b", "c", "d", "oci-runc"].map(six.dash)).count == 6)

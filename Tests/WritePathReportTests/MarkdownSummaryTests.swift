@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import WritePathEngine
 @testable import WritePathReport
 
@@ -14,7 +15,8 @@ struct MarkdownSummaryTests {
         #expect(rows.count > 10)
         for row in rows {
             // Unescaped pipes separate cells; "| a | b |" has 2 cells.
-            let cells = row.replacingOccurrences(of: "\\|", with: "").split(separator: "|", omittingEmptySubsequences: false).dropFirst().dropLast()
+            let cells = row.replacingOccurrences(of: "\\|", with: "").split(separator: "|", omittingEmptySubsequences: false).dropFirst()
+                .dropLast()
             #expect(cells.count <= MarkdownReport.maximumColumns, "\(cells.count) columns: \(row)")
             // About 7 px a character: 110 characters stay within GitHub's ~900 px summary width.
             #expect(row.count <= 110, "\(row.count) characters: \(row)")

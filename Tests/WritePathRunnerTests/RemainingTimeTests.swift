@@ -1,4 +1,5 @@
 import Testing
+
 @testable import WritePathRunner
 
 @Suite("Report progress: time left from the runs so far per layer kind")
