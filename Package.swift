@@ -88,9 +88,11 @@ let package = Package(
                 .copy("Resources/guest-init.sh"), .copy("Resources/xen-dom0-init.sh"), .copy("Resources/xen-block-hotplug.sh"),
             ]
         ),
-        /// One output format per file (text, CSV, Markdown, HTML, JUnit), comparisons, aggregation
-        /// and capacity analysis of results. Runs nothing.
-        .target(name: "WritePathReport", dependencies: ["WritePathEngine", "WritePathResult"]),
+        /// One output format per file (text, CSV, Markdown, HTML, JUnit, Prometheus, .hgrm),
+        /// comparisons, aggregation and capacity analysis of results. Runs nothing.
+        .target(
+            name: "WritePathReport",
+            dependencies: ["WritePathEngine", "WritePathResult", .product(name: "Histogram", package: "hdrhistogram-swift")]),
 
         // MARK: - CLI
 

@@ -298,9 +298,7 @@ public struct Aggregation: Sendable {
             if r.noisy, let cv = r.estimates[.iops]?.cv {
                 warnings.append("\(r.label): noisy: IOPS vary by CV \(formatDecimal(cv * 100, places: 1))% over \(r.okRuns.count) repetitions (threshold \(formatDecimal(options.cvThreshold * 100, places: 1))%)")
             }
-            if r.settings["source"] == "fio" {
-                warnings.append("\(r.label): imported from fio: percentiles are fio's own and the histogram is rebuilt from them (approximate)")
-            }
+            // fio imports: each run's own warning says how its histogram was made (listed below, once).
             var seen = Set<String>()
             for run in r.runs { for w in run.warnings where seen.insert(w).inserted { warnings.append("\(r.label): \(w)") } }
         }

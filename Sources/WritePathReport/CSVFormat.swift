@@ -1,8 +1,12 @@
+import Foundation
 import WritePathEngine
 import WritePathResult
 
 /// One CSV row per run with every setting and metric. The header is stable: columns are only
 /// ever added at the end. Latencies are nanoseconds, bandwidth bytes per second, CPU seconds.
+/// `layer_settings` is one JSON object (keys sorted, values strings) in one quoted cell, so values
+/// with spaces, commas or `=` survive; the last columns say where a row came from (`host`,
+/// `kernel`, `started_at` in UTC ISO 8601, `writepath_commit`), so stacked runs stay apart.
 public enum CSVFormat {
     static let latencyFields = ["min", "mean", "stddev", "p50", "p90", "p99", "p99_9", "p99_99", "max"]
 
@@ -18,13 +22,30 @@ public enum CSVFormat {
         c += ["flush_ios", "flush_lat_p50_ns", "flush_lat_p99_ns", "cpu_user_s", "cpu_sys_s", "ctx_voluntary",
               "ctx_involuntary", "cpu_ns_per_io", "process_cpu_ns_per_io", "direct_bypassed_page_cache",
               "engine_features", "layer_settings", "error", "verify_verdict", "verify_bad_blocks"]
+        c += provenanceColumns
         return c
     }
 
+    /// Where a row came from: the host's name and kernel, when the run started (UTC ISO 8601), the
+    /// writepath commit that measured it.
+    public static let provenanceColumns = ["host", "kernel", "started_at", "writepath_commit"]
+
     public static func render(_ document: ResultDocument) -> String {
         var out = columns.joined(separator: ",") + "\n"
-        for run in document.runs { out += row(run).map(escape).joined(separator: ",") + "\n" }
+        for run in document.runs { out += row(run, in: document).map(escape).joined(separator: ",") + "\n" }
         return out
+    }
+
+    /// `layer_settings` as one JSON object with sorted keys: `{"cpus":"1","storage":"bind mount"}`.
+    public static func settingsJSON(_ settings: [String: String]) -> String {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? e.encode(settings)).flatMap { String(data: $0, encoding: .utf8) } ?? "{}"
+    }
+
+    /// The row of `r`, a run of `document`.
+    static func row(_ r: RunResult, in document: ResultDocument) -> [String] {
+        row(r) + [document.host.hostname, document.host.kernel, r.started_at, document.writepath.git_commit]
     }
 
     static func row(_ r: RunResult) -> [String] {
@@ -49,7 +70,7 @@ public enum CSVFormat {
         v += [num(c.user_s), num(c.sys_s), "\(c.ctx_voluntary)", "\(c.ctx_involuntary)", num(c.cpu_ns_per_io), num(c.process_cpu_ns_per_io)]
         v += [r.target?.direct_io?.bypassed_page_cache.map { $0 ? "1" : "0" } ?? "",
               r.engine.features.joined(separator: " "),
-              r.layer.settings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "),
+              settingsJSON(r.layer.settings),
               r.error ?? "", r.verify?.verdict ?? "", r.verify.map { "\($0.bad)" } ?? ""]
         return v
     }

@@ -28,8 +28,12 @@ import WritePathResult
 ///     noisy                      1 when the IOPS CV is above the threshold
 ///     statuses                   count per status, e.g. "ok=3 failed=1"
 ///     iops_mde                   smallest drop of the IOPS ratio to the baseline (fraction) compare catches 4 times in 5
-///     host                       the host of the row when the results come from several (a fleet: its inventory name), else empty
-///     host_cpu, host_kernel, host_virtualization   what that host's results say of it (empty for one host)
+///     host                       the host of the row (a fleet: its inventory name); for results of one host, the hosts
+///                                of the results (space-separated when several)
+///     host_cpu, host_kernel, host_virtualization   what that host's results say of it (host_kernel: the kernels
+///                                of the results when not a fleet; the others empty)
+///     first_started_at           when the row's first run started (UTC ISO 8601)
+///     writepath_commit           the commit of the writepath that wrote the first result document
 ///
 /// CIs are 95% t intervals on log values (at least 3 repetitions; empty below: n too small).
 public enum CSVReport {
@@ -42,22 +46,32 @@ public enum CSVReport {
               "merged_lat_p99_9_ns", "merged_lat_p99_99_ns", "merged_lat_max_ns", "baseline_layer"]
         c += ["iops_ratio", "p50_ratio"].flatMap { ["\($0)", "\($0)_ci_low", "\($0)_ci_high", "\($0)_ci_includes_1"] }
         c += ["added_p50_ns", "noisy", "statuses", "iops_mde"]
-        c += ["host", "host_cpu", "host_kernel", "host_virtualization"]
+        c += ["host", "host_cpu", "host_kernel", "host_virtualization", "first_started_at", "writepath_commit"]
         return c
     }
 
     /// `report.csv`: the header and one row per layer × workload.
     public static func render(_ aggregation: Aggregation) -> String {
         var out = columns.joined(separator: ",") + "\n"
-        for r in aggregation.rows { out += row(r, baseline: aggregation.options.baselineLayer).map(CSVFormat.escape).joined(separator: ",") + "\n" }
+        let hosts = aggregation.hosts.map(\.hostname).uniqued().joined(separator: " ")
+        let kernels = aggregation.hosts.map(\.kernel).uniqued().joined(separator: " ")
+        let commit = aggregation.provenance?.git_commit ?? ""
+        for r in aggregation.rows {
+            // ISO 8601 UTC strings sort as times.
+            let first = r.runs.map(\.started_at).filter { !$0.isEmpty }.min() ?? ""
+            var v = row(r, baseline: aggregation.options.baselineLayer)
+            if r.host == nil { v[v.count - 4] = hosts; v[v.count - 2] = kernels }
+            out += (v + [first, commit])
+                .map(CSVFormat.escape).joined(separator: ",") + "\n"
+        }
         return out
     }
 
     /// `report-runs.csv`: `CSVFormat`'s columns, one row per run, `layer` holding the identity.
     public static func renderRuns(_ input: ResultInput) -> String {
         var out = CSVFormat.columns.joined(separator: ",") + "\n"
-        for run in input.runs {
-            var v = CSVFormat.row(run)
+        for (document, run) in input.sources.flatMap({ s in s.document.runs.map { (s.document, $0) } }) {
+            var v = CSVFormat.row(run, in: document)
             v[0] = run.layerIdentity
             out += v.map(CSVFormat.escape).joined(separator: ",") + "\n"
         }
@@ -95,5 +109,13 @@ public enum CSVReport {
         let h = r.hostInfo
         v += [r.host ?? "", h?.cpu ?? "", h?.kernel ?? "", h?.virtualization?.phrase ?? (h == nil ? "" : "none found")]
         return v
+    }
+}
+
+extension Array where Element: Hashable {
+    /// The elements in first-seen order without repeats.
+    func uniqued() -> [Element] {
+        var seen = Set<Element>()
+        return filter { seen.insert($0).inserted }
     }
 }

@@ -1,4 +1,5 @@
 import WritePathEngine
+import WritePathResult
 
 /// Capacity as CSV (columns stable: new ones only at the end; empty = not available; IOPS are
 /// I/Os per second, latencies nanoseconds, bandwidth bytes per second, shares as fractions).

@@ -1,4 +1,5 @@
 import WritePathEngine
+import WritePathResult
 
 /// Whether writepath's engine and fio see the same cost of a layer.
 public enum CrossCheckVerdict: String, Sendable {
@@ -82,9 +83,9 @@ public enum CrossCheck {
         out += "<p class=\"meta\">Each layer's IOPS ratio to \(base) as writepath's engine measured it and as fio measured it in the "
         out += "same matrix, with 95% bootstrap intervals. <b>agree</b>: the intervals overlap; <b>disagree</b>: they do not (one "
         out += "engine sees a layer cost the other does not); <b>too noisy to tell</b>: a side has fewer than two ok repetitions.</p>\n"
-        out += "<div class=\"scroll\"><table>\n<thead><tr><th class=\"l\">layer</th><th class=\"l\">workload</th>"
-        out += "<th>writepath vs \(base)</th><th>95% CI</th><th>fio vs \(base)</th><th>95% CI</th><th>n wp/fio</th>"
-        out += "<th class=\"l\">verdict</th></tr></thead>\n<tbody>\n"
+        out += "<div class=\"scroll\"><table>\n<caption>Each layer against the baseline as each engine measured it</caption>\n<thead><tr><th scope=\"col\" class=\"l\">layer</th><th scope=\"col\" class=\"l\">workload</th>"
+        out += "<th scope=\"col\">writepath vs \(base)</th><th scope=\"col\">95% CI</th><th scope=\"col\">fio vs \(base)</th><th scope=\"col\">95% CI</th><th scope=\"col\">n wp/fio</th>"
+        out += "<th scope=\"col\" class=\"l\">verdict</th></tr></thead>\n<tbody>\n"
         func cells(_ r: Ratio?) -> String {
             guard let r else { return "<td>–</td><td class=\"ci\"></td>" }
             var ci = ""

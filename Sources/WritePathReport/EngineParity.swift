@@ -1,4 +1,5 @@
 import WritePathEngine
+import WritePathResult
 
 /// Whether the engine took the same kernel path in a layer as in the baseline layer. The
 /// comparison is the product only when the differences are the layers': the engine facts a run

@@ -9,7 +9,7 @@ import WritePathResult
 extension HTMLReport {
     static func capacitySection(_ a: CapacityAnalysis, plan: CapacityPlan?) -> String {
         let labels = a.entries.map(\.label)
-        func color(_ label: String) -> String { palette[(labels.firstIndex(of: label) ?? 0) % palette.count] }
+        let color = LayerStyles(labels)
         let pl = a.objective.percentileLabel
         var out = "<section id=\"capacity\"><h2>Capacity</h2>\n"
         out += "<p class=\"meta\">Throughput against \(html(pl)) latency as the offered load steps up, one curve per layer; objective "
@@ -32,15 +32,15 @@ extension HTMLReport {
         }
         out += "</div>\n"
         out +=
-            "<div class=\"scroll\"><table>\n<thead><tr><th class=\"l\">layer</th><th class=\"l\">swept</th><th>steps</th><th>max IOPS</th>"
-        out += "<th>SLO IOPS</th><th class=\"l\">found by</th><th>knee IOPS</th><th>knee \(html(pl))</th><th class=\"l\">stopped</th>"
-        out += "<th>least fair step: Jain</th><th>min/max</th></tr></thead>\n<tbody>\n"
+            "<div class=\"scroll\"><table>\n<caption>Per curve: the SLO point, the knee, why the sweep stopped, fairness</caption>\n<thead><tr><th scope=\"col\" class=\"l\">layer</th><th scope=\"col\" class=\"l\">swept</th><th scope=\"col\">steps</th><th scope=\"col\">max IOPS</th>"
+        out += "<th scope=\"col\">SLO IOPS</th><th scope=\"col\" class=\"l\">found by</th><th scope=\"col\">knee IOPS</th><th scope=\"col\">knee \(html(pl))</th><th scope=\"col\" class=\"l\">stopped</th>"
+        out += "<th scope=\"col\">least fair step: Jain</th><th scope=\"col\">min/max</th></tr></thead>\n<tbody>\n"
         for e in a.entries {
             let c = e.curve
             let maxIOPS = c.points.map(\.iops).max()
             // With repetitions, how many ok ones the steps' points aggregate at most.
             let reps = c.points.map(\.repetitions).max() ?? 1
-            out += "<tr><td class=\"l\"><span class=\"swatch\" style=\"background:\(color(e.label))\"></span>\(html(e.label))</td>"
+            out += "<tr><th scope=\"row\" class=\"l\">\(color.key(e.label)) \(html(e.label))</th>"
             out +=
                 "<td class=\"l\">\(html(c.parameter)) \(html(c.points.map { "\($0.value)" }.joined(separator: ",")))</td><td>\(c.points.count)\(c.failedSteps.isEmpty ? "" : " (+\(c.failedSteps.count) failed)")\(reps > 1 ? " × \(reps) reps" : "")</td>"
             out += "<td>\(maxIOPS.map { formatSI($0) } ?? "–")</td>"
@@ -60,7 +60,7 @@ extension HTMLReport {
         return out
     }
 
-    static func planTable(_ plan: CapacityPlan, color: (String) -> String) -> String {
+    static func planTable(_ plan: CapacityPlan, color: LayerStyles) -> String {
         let d = plan.demand
         var out =
             "<h3>Plan</h3>\n<p class=\"meta\">Demand: <b>\(d.tenants)</b> tenants × <b>\(html(formatSI(d.iopsPerTenant)))</b> IOPS of "
@@ -68,12 +68,12 @@ extension HTMLReport {
             "\(html(ByteSize.format(d.bs))), objective \(html(d.objective.description)), headroom \(html(trimmedNumber(d.headroom * 100, places: 1)))%: "
         out += "a host carries ⌊SLO IOPS × (1 − headroom) / IOPS per tenant⌋ tenants; hosts = ⌈tenants / that⌉.</p>\n"
         out +=
-            "<div class=\"scroll\"><table>\n<thead><tr><th class=\"l\">layer</th><th>SLO IOPS</th><th>usable</th><th>tenants/host</th><th>hosts</th>"
+            "<div class=\"scroll\"><table>\n<caption>Hosts needed per layer for the demand</caption>\n<thead><tr><th scope=\"col\" class=\"l\">layer</th><th scope=\"col\">SLO IOPS</th><th scope=\"col\">usable</th><th scope=\"col\">tenants/host</th><th scope=\"col\">hosts</th>"
         out +=
-            "<th>busiest host</th><th>margin</th><th>\(html(d.objective.percentileLabel)) at load</th><th class=\"l\">note</th></tr></thead>\n<tbody>\n"
+            "<th scope=\"col\">busiest host</th><th scope=\"col\">margin</th><th scope=\"col\">\(html(d.objective.percentileLabel)) at load</th><th scope=\"col\" class=\"l\">note</th></tr></thead>\n<tbody>\n"
         for r in plan.rows {
             out +=
-                "<tr><td class=\"l\"><span class=\"swatch\" style=\"background:\(color(r.entry.label))\"></span>\(html(r.entry.label))\(r.cheapest ? " <b>(cheapest)</b>" : "")</td>"
+                "<tr><th scope=\"row\" class=\"l\">\(color.key(r.entry.label)) \(html(r.entry.label))\(r.cheapest ? " <b>(cheapest)</b>" : "")</th>"
             out +=
                 "<td>\(r.entry.slo.method == .notReached ? "≥ " : "")\(html(formatSI(r.capacityIOPS)))</td><td>\(html(formatSI(r.usableIOPS)))</td>"
             out += "<td>\(r.tenantsPerHost)</td><td>\(r.hosts.map(String.init) ?? "–")</td>"
@@ -99,7 +99,7 @@ extension HTMLReport {
     /// its steps, the objective as a dashed line, ○ at each SLO point and ◆ at each knee.
     static func capacityChart(
         _ entries: [CapacityAnalysis.Entry], title: String, objective: LatencyObjective,
-        color: (String) -> String
+        color: LayerStyles
     ) -> String {
         let pts = entries.flatMap { $0.curve.points }.filter { $0.iops > 0 && $0.latencyNs > 0 }
         guard !pts.isEmpty else {
@@ -145,7 +145,7 @@ extension HTMLReport {
             guard !p.isEmpty else { continue }
             let path = p.enumerated().map { "\($0.offset == 0 ? "M" : "L")\(f(px($0.element.iops))) \(f(py($0.element.latencyNs)))" }
                 .joined(separator: " ")
-            svg += "<path d=\"\(path)\" fill=\"none\" stroke=\"\(c)\" stroke-width=\"2\" stroke-linejoin=\"round\"/>\n"
+            svg += "<path d=\"\(path)\" fill=\"none\" stroke=\"\(c)\" stroke-width=\"2\"\(color.dash(e.label)) stroke-linejoin=\"round\"/>\n"
             for q in p {
                 let tip =
                     "\(e.label): \(e.curve.parameter)=\(q.value), \(formatSI(q.iops)) IOPS, \(pl) \(LatencyObjective.duration(q.latencyNs))"

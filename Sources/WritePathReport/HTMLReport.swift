@@ -8,15 +8,18 @@ import WritePathResult
 /// with its added p50 latency, the environment, and the warnings. Every text is escaped. With sweep
 /// results, a Capacity section (`HTMLReport+Capacity.swift`) shows the throughput-latency curves.
 public enum HTMLReport {
-    /// Okabe-Ito colours (distinguishable with colour-blindness), one per layer in row order.
-    static let palette = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#7f7f7f", "#000000"]
+    /// Okabe-Ito colours (distinguishable with colour-blindness), one per layer in row order; the
+    /// two blues are far apart in the order, so the first layer (the baseline) and the sixth differ.
+    static let palette = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#000000", "#56B4E9", "#7f7f7f"]
+    /// SVG dash patterns, one per layer in row order (solid first), so lines differ without colour.
+    static let dashes = ["", "8 3", "2 2.5", "10 3 2 3", "5 5", "1.5 4", "14 4 4 4", "6 2 1 2 1 2"]
 
     /// The page for `a`; with `capacity` (sweep results) also the Capacity section, and with `plan`
     /// the plan's table in it.
     public static func render(_ a: Aggregation, capacity: CapacityAnalysis? = nil, plan: CapacityPlan? = nil) -> String {
         var layers: [String] = []
         for r in a.rows where !layers.contains(r.layer) { layers.append(r.layer) }
-        func color(_ layer: String) -> String { palette[(layers.firstIndex(of: layer) ?? 0) % palette.count] }
+        let color = LayerStyles(layers)
         var workloads: [String] = []
         for r in a.rows where !workloads.contains(r.workloadIdentity) { workloads.append(r.workloadIdentity) }
 
@@ -42,10 +45,10 @@ public enum HTMLReport {
         out += ".<br>From \(a.sourcePaths.map { "<code>\(html($0))</code>" }.joined(separator: ", ")).</p>\n"
         let hasRows = !a.rows.isEmpty
         let crossCheck = CrossCheck.renderHTML(a, escape: html)
-        out += "<nav>" + ((hasRows ? ["summary"] : []) + (crossCheck.isEmpty ? [] : ["crosscheck"]) + (capacity == nil ? [] : ["capacity"]) + (a.warnings.isEmpty ? [] : ["warnings"])
+        out += "<nav>" + ((hasRows ? ["cost", "summary"] : []) + (crossCheck.isEmpty ? [] : ["crosscheck"]) + (capacity == nil ? [] : ["capacity"]) + (a.warnings.isEmpty ? [] : ["warnings"])
                           + (hasRows ? ["workloads", "paths"] : []) + ["environment"])
             .map { "<a href=\"#\($0)\">\($0)</a>" }.joined(separator: " · ") + "</nav>\n"
-        if hasRows { out += summaryTable(a, color: color) }
+        if hasRows { out += costSection(a, color: color) + summaryTable(a, color: color) }
         out += crossCheck
         if let capacity { out += capacitySection(capacity, plan: plan) }
         if !a.warnings.isEmpty {
@@ -63,7 +66,13 @@ public enum HTMLReport {
             out += "<div class=\"charts\">\n"
             out += throughputChart(rows, color: color)
             out += latencyChart(rows, color: color)
-            out += seriesChart(rows, color: color)
+            // References (tmpfs, fio imports) run about ten times faster: their own panel keeps the write paths readable.
+            let refs = rows.filter(WritePathCost.isReference), paths = rows.filter { !WritePathCost.isReference($0) }
+            out += seriesChart(paths.isEmpty ? rows : paths, color: color)
+            if !paths.isEmpty && !refs.isEmpty {
+                out += seriesChart(
+                    refs, color: color, title: "IOPS per second of the references (not write paths to a disk), on their own scale")
+            }
             out += "</div></section>\n"
         }
         out += "</section>\n"
@@ -99,6 +108,14 @@ public enum HTMLReport {
         th.l, td.l { text-align: left; }
         td.ci { color: var(--muted); font-size: 12px; }
         .swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 6px; }
+        svg.key { display: inline-block; width: 30px; height: 12px; vertical-align: -1px; }
+        caption { text-align: left; color: var(--muted); font-size: 12px; padding: 2px 0 4px; caption-side: top; }
+        tbody th { background: none; font-weight: normal; }
+        #cost table { margin-bottom: 14px; }
+        #cost td, #cost tbody th, #summary tbody th { white-space: nowrap; }
+        #cost td.v { text-align: left; white-space: normal; min-width: 14em; }
+        #cost tbody.refs th, #cost tbody.refs td { color: var(--muted); }
+        #cost th.group { font-weight: 600; text-align: left; background: var(--soft); }
         .warnings ul { padding-left: 0; list-style: none; }
         .warnings li { background: var(--warn); border-left: 4px solid var(--warnline); padding: 4px 10px; margin: 4px 0; }
         .charts { display: grid; grid-template-columns: 1fr 1fr; gap: 8px 20px; }
@@ -128,15 +145,18 @@ public enum HTMLReport {
 
     // MARK: - Table
 
-    static func summaryTable(_ a: Aggregation, color: (String) -> String) -> String {
+    static func summaryTable(_ a: Aggregation, color: LayerStyles) -> String {
         let base = a.options.baselineLayer
-        var out = "<section id=\"summary\"><h2>Summary</h2>\n<div class=\"scroll\"><table>\n<thead><tr><th class=\"l\">layer</th><th class=\"l\">workload</th>"
-        out += "<th>ok/runs</th><th>IOPS</th><th>95% CI</th><th>BW/s</th><th>p50 µs</th><th>p99 µs</th><th>p99.9 µs</th>"
-        out += "<th>CPU ns/IO</th><th>IOPS vs \(html(base))</th><th>p50 vs \(html(base))</th></tr></thead>\n<tbody>\n"
+        var out = "<section id=\"summary\"><h2>Summary</h2>\n<div class=\"scroll\"><table>\n"
+        out += "<caption>Every layer × workload: medians over ok repetitions, merged-histogram latencies, "
+        out += "ratios to \(html(base)) with 95% intervals</caption>\n"
+        out += "<thead><tr>" + ["layer", "workload"].map { "<th scope=\"col\" class=\"l\">\($0)</th>" }.joined()
+        out += ["ok/runs", "IOPS", "95% CI", "BW/s", "p50 µs", "p99 µs", "p99.9 µs", "CPU ns/IO", "IOPS vs \(html(base)) [95% CI]",
+                "p50 vs \(html(base)) [95% CI]"].map { "<th scope=\"col\">\($0)</th>" }.joined() + "</tr></thead>\n<tbody>\n"
         for r in a.rows {
             let s = r.merged.flatMap { $0.count > 0 ? $0.summary : nil }
             let iops = r.estimates[.iops]
-            out += "<tr><td class=\"l\"><span class=\"swatch\" style=\"background:\(color(r.layer))\"></span>\(html(r.layer))</td>"
+            out += "<tr><th scope=\"row\" class=\"l\">\(color.key(r.layer)) \(html(r.layer))</th>"
             out += "<td class=\"l\">\(html(r.workloadIdentity))</td><td>\(r.okRuns.count)/\(r.runs.count)</td>"
             out += "<td>\(iops.map { formatSI($0.median) } ?? "–")</td>"
             out += "<td class=\"ci\">\(iops.flatMap { e in e.low.map { "\(formatSI($0))–\(formatSI(e.high!))" } } ?? "")</td>"
@@ -147,8 +167,8 @@ public enum HTMLReport {
                 if r.layer == base {
                     out += "<td class=\"ci\">baseline</td>"
                 } else if let ratio {
-                    let same = ratio.intervalIncludesOne == true ? " <span class=\"ci\" title=\"the 95% interval includes 1\">(≈)</span>" : ""
-                    out += "<td title=\"\(html(TextReport.ratio(ratio)))\">\(formatDecimal(ratio.point, places: 2))×\(same)</td>"
+                    let same = ratio.intervalIncludesOne == true ? " <span class=\"ci\">(≈)</span>" : ""
+                    out += "<td>\(formatDecimal(ratio.point, places: 2))×\(same)<br><span class=\"ci\">\(ratioInterval(ratio))</span></td>"
                 } else {
                     out += "<td>–</td>"
                 }
@@ -159,10 +179,18 @@ public enum HTMLReport {
         return out
     }
 
+    /// `[0.84, 0.93]`, or `n too small` when the ratio has no interval.
+    static func ratioInterval(_ r: Ratio) -> String {
+        guard let lo = r.low, let hi = r.high else { return "n too small" }
+        return "[\(formatDecimal(lo, places: 2)), \(formatDecimal(hi, places: 2))]"
+    }
+
     // MARK: - Charts
 
     /// Median IOPS (bandwidth for blocks of 64 KiB and more) per layer as horizontal bars with 95% whiskers.
-    static func throughputChart(_ rows: [LayerWorkloadAggregate], color: (String) -> String) -> String {
+    /// References that are not write paths to a disk (tmpfs, fio imports; `WritePathCost.isReference`)
+    /// do not set the axis: a bar beyond it is broken at the axis end and labelled with its value.
+    static func throughputChart(_ rows: [LayerWorkloadAggregate], color: LayerStyles) -> String {
         let useBandwidth = rows[0].workload.bs >= 64 * 1024
         let metric: RunMetric = useBandwidth ? .bw : .iops
         func label(_ v: Double) -> String { useBandwidth ? ByteSize.format(max(v, 0)) + "/s" : formatSI(v) }
@@ -171,7 +199,8 @@ public enum HTMLReport {
         guard !plotted.isEmpty else { return "<figure><figcaption>\(title)</figcaption><p class=\"note\">no ok runs</p></figure>\n" }
         let width = 540.0, left = 150.0, right = 70.0, top = 8.0, rowH = 26.0
         let height = top + rowH * Double(rows.count) + 30
-        let maxValue = plotted.map { max($0.estimates[metric]!.high ?? 0, $0.estimates[metric]!.median) }.max()!
+        let onScale = plotted.filter { !WritePathCost.isReference($0) }
+        let maxValue = (onScale.isEmpty ? plotted : onScale).map { max($0.estimates[metric]!.high ?? 0, $0.estimates[metric]!.median) }.max()!
         // Bandwidth ticks fall on round numbers of the binary unit the labels use (MiB/s, GiB/s).
         var unit = 1.0
         while useBandwidth && maxValue / (unit * 1024) >= 1 { unit *= 1024 }
@@ -193,6 +222,16 @@ public enum HTMLReport {
                 continue
             }
             let tip = "\(r.layer): median \(label(e.median))" + (e.low.map { " [\(label($0)), \(label(e.high!))]" } ?? "") + ", \(e.values.count) reps"
+            if e.median > axisMax {
+                // Off scale: the bar runs to the axis end, a white zigzag marks the break, the value is written in.
+                let xe = x(axisMax) + 12, y0 = y + 5, y1 = y + rowH - 5
+                svg += "<path d=\"M\(f(left)) \(f(y0)) H\(f(xe)) V\(f(y1)) H\(f(left)) Z\" fill=\"\(color(r.layer))\" fill-opacity=\"0.85\"><title>\(html(tip))</title></path>\n"
+                let zx = x(axisMax) - 10
+                svg += "<path d=\"M\(f(zx)) \(f(y0 - 2)) l4 \(f((y1 - y0) / 3 + 1)) l-4 \(f((y1 - y0) / 3)) l4 \(f((y1 - y0) / 3 + 1))\" stroke=\"#ffffff\" stroke-width=\"3\" fill=\"none\"/>\n"
+                svg += "<text x=\"\(f(zx - 6))\" y=\"\(f(y + rowH / 2 + 4))\" text-anchor=\"end\" fill=\"#ffffff\" style=\"fill:#ffffff\" font-weight=\"600\">"
+                svg += "\(html(label(e.median))) · off scale\(WritePathCost.isReference(r) ? " (reference)" : "")</text>\n"
+                continue
+            }
             svg += "<path d=\"M\(f(left)) \(f(y + 5)) H\(f(x(e.median))) V\(f(y + rowH - 5)) H\(f(left)) Z\" fill=\"\(color(r.layer))\" fill-opacity=\"0.85\"><title>\(html(tip))</title></path>\n"
             var end = x(e.median)
             if let lo = e.low, let hi = e.high {
@@ -203,12 +242,15 @@ public enum HTMLReport {
             svg += "<text x=\"\(f(end + 5))\" y=\"\(f(y + rowH / 2 + 4))\">\(html(label(e.median)))</text>\n"
         }
         svg += "<path class=\"axis\" d=\"M\(f(left)) \(f(top)) V\(f(height - 24))\"/>\n</svg>\n"
-        return "<figure><figcaption>\(title)</figcaption>\n\(svg)</figure>\n"
+        let off = plotted.filter { $0.estimates[metric]!.median > axisMax }.map(\.layer)
+        let note = off.isEmpty ? "" : "<div class=\"meta\">Off scale (broken bars): \(off.map(html).joined(separator: ", ")), "
+            + "references that are not write paths to a disk; the axis is set by the other layers.</div>\n"
+        return "<figure><figcaption>\(title)</figcaption>\n\(svg)\(note)</figure>\n"
     }
 
     /// Latency against percentile from each layer's merged histogram: x is -log10(1 - p) (0, 90,
     /// 99, 99.9, ... as HDR plots space them), y is latency on a log scale.
-    static func latencyChart(_ rows: [LayerWorkloadAggregate], color: (String) -> String) -> String {
+    static func latencyChart(_ rows: [LayerWorkloadAggregate], color: LayerStyles) -> String {
         let title = "Latency by percentile (merged histograms, log scale)"
         let curves = rows.compactMap { r -> (LayerWorkloadAggregate, LatencyHistogram)? in
             guard let h = r.merged, h.count > 0 else { return nil }
@@ -236,7 +278,7 @@ public enum HTMLReport {
             points.append((r, pts))
         }
         let yLo = pow(10, floor(log10(lo))), yHi = pow(10, max(ceil(log10(hi)), log10(yLo) + 1))
-        let width = 540.0, height = 300.0, left = 58.0, right = 26.0, top = 10.0, bottom = 44.0
+        let width = 540.0, height = 300.0, left = 58.0, right = 96.0, top = 10.0, bottom = 44.0
         func px(_ x: Double) -> Double { left + (width - left - right) * x / xMax }
         func py(_ v: Double) -> Double { top + (height - top - bottom) * (1 - (log10(v) - log10(yLo)) / (log10(yHi) - log10(yLo))) }
         var svg = "<svg viewBox=\"0 0 \(f(width)) \(f(height))\" role=\"img\" aria-label=\"\(html(title))\">\n"
@@ -252,22 +294,26 @@ public enum HTMLReport {
             let d = pts.enumerated().map { "\($0.offset == 0 ? "M" : "L")\(f(px($0.element.0))) \(f(py($0.element.1)))" }.joined(separator: " ")
             let s = r.merged!.summary
             let tip = "\(r.layer): p50 \(TextReport.us(Double(s.p50))) us, p99 \(TextReport.us(Double(s.p99))) us, p99.9 \(TextReport.us(Double(s.p99_9))) us, max \(TextReport.us(Double(s.max))) us, \(r.merged!.count) I/Os"
-            svg += "<path d=\"\(d)\" fill=\"none\" stroke=\"\(color(r.layer))\" stroke-width=\"2\" stroke-linejoin=\"round\"><title>\(html(tip))</title></path>\n"
+            svg += "<path d=\"\(d)\" fill=\"none\" stroke=\"\(color(r.layer))\" stroke-width=\"2\"\(color.dash(r.layer)) stroke-linejoin=\"round\"><title>\(html(tip))</title></path>\n"
+            // A marker at every whole number of nines (p0, p90, p99, ...) the curve reaches.
+            for (x, v) in pts where abs(x - x.rounded()) < 1e-6 { svg += color.marker(r.layer, x: px(x), y: py(v)) + "\n" }
         }
+        svg += directLabels(points.map { ($0.0.layer, py($0.1.last!.1)) }, x: width - right + 6, top: top, bottom: height - bottom,
+                            color: color)
         svg += "</svg>\n"
         return "<figure><figcaption>\(title)</figcaption>\n\(svg)\(legend(points.map { $0.0.layer }, color: color))</figure>\n"
     }
 
     /// IOPS of every second of every ok repetition, one line per repetition, coloured by layer.
-    static func seriesChart(_ rows: [LayerWorkloadAggregate], color: (String) -> String) -> String {
-        let title = "IOPS per second (each ok repetition)"
+    static func seriesChart(_ rows: [LayerWorkloadAggregate], color: LayerStyles,
+                            title: String = "IOPS per second (each ok repetition)") -> String {
         var lines: [(String, Int, [SeriesPoint])] = []
         for r in rows { for run in r.okRuns { if let s = run.mainDirection?.series, !s.isEmpty { lines.append((r.layer, run.rep, s)) } } }
         guard !lines.isEmpty else { return "<figure class=\"wide\"><figcaption>\(title)</figcaption><p class=\"note\">no per-second series in these results</p></figure>\n" }
         let tMax = max(lines.flatMap { $0.2.map(\.t_s) }.max()!, 1)
         let (yMax, yStep) = niceAxis(lines.flatMap { $0.2.map(\.iops) }.max()!)
         let (xMax, xStep) = niceAxis(tMax)
-        let width = 1080.0, height = 240.0, left = 58.0, right = 12.0, top = 10.0, bottom = 40.0
+        let width = 1080.0, height = 240.0, left = 58.0, right = 120.0, top = 10.0, bottom = 40.0
         func px(_ t: Double) -> Double { left + (width - left - right) * t / xMax }
         func py(_ v: Double) -> Double { top + (height - top - bottom) * (1 - v / yMax) }
         var svg = "<svg viewBox=\"0 0 \(f(width)) \(f(height))\" role=\"img\" aria-label=\"\(html(title))\">\n"
@@ -288,16 +334,39 @@ public enum HTMLReport {
             let d = s.enumerated().map { "\($0.offset == 0 ? "M" : "L")\(f(px($0.element.t_s))) \(f(py($0.element.iops)))" }.joined(separator: " ")
             // A single point still shows, as a dot.
             let dot = s.count == 1 ? " stroke-linecap=\"round\" stroke-width=\"5\"" : " stroke-width=\"1.6\""
-            svg += "<path d=\"\(s.count == 1 ? d + " h0.01" : d)\" fill=\"none\" stroke=\"\(color(layer))\"\(dot) stroke-opacity=\"0.85\"><title>\(html("\(layer) rep \(rep)"))</title></path>\n"
+            svg += "<path d=\"\(s.count == 1 ? d + " h0.01" : d)\" fill=\"none\" stroke=\"\(color(layer))\"\(dot)\(color.dash(layer)) stroke-opacity=\"0.85\"><title>\(html("\(layer) rep \(rep)"))</title></path>\n"
+            if let lastPoint = s.last { svg += color.marker(layer, x: px(lastPoint.t_s), y: py(lastPoint.iops), r: 3) + "\n" }
         }
+        // Each layer named at the right, at the median of its repetitions' last points.
+        var ends: [(String, Double)] = []
+        for (layer, _, _) in lines where !ends.contains(where: { $0.0 == layer }) {
+            let lasts = lines.filter { $0.0 == layer }.compactMap { $0.2.last?.iops }
+            ends.append((layer, py(Stats.median(lasts) ?? 0)))
+        }
+        svg += directLabels(ends, x: width - right + 8, top: top, bottom: height - bottom, color: color)
         svg += "</svg>\n"
         var legendLayers: [String] = []
         for l in lines where !legendLayers.contains(l.0) { legendLayers.append(l.0) }
         return "<figure class=\"wide\"><figcaption>\(title)</figcaption>\n\(svg)\(legend(legendLayers, color: color))</figure>\n"
     }
 
-    static func legend(_ layers: [String], color: (String) -> String) -> String {
-        "<div class=\"meta\">" + layers.map { "<span style=\"margin-right:14px;white-space:nowrap\"><span class=\"swatch\" style=\"background:\(color($0))\"></span>\(html($0))</span>" }.joined() + "</div>\n"
+    /// A label at the right end of each line (layer, y of its last point), nudged apart so that
+    /// no two overlap; a line is named where it ends, not only by its colour.
+    static func directLabels(_ ends: [(String, Double)], x: Double, top: Double, bottom: Double, color: LayerStyles) -> String {
+        let gap = 12.0
+        var placed = ends.sorted { $0.1 < $1.1 }
+        for i in placed.indices.dropFirst() where placed[i].1 < placed[i - 1].1 + gap { placed[i].1 = placed[i - 1].1 + gap }
+        // Pushed below the plot: shift the whole stack up.
+        if let last = placed.last, last.1 > bottom + 4 {
+            let shift = last.1 - (bottom + 4)
+            for i in placed.indices { placed[i].1 = max(top + 4, placed[i].1 - shift) }
+        }
+        return placed.map { "<text x=\"\(f(x))\" y=\"\(f($0.1 + 4))\" fill=\"\(color($0.0))\" style=\"fill:\(color($0.0))\">\(html(truncate($0.0, 16)))</text>\n" }
+            .joined()
+    }
+
+    static func legend(_ layers: [String], color: LayerStyles) -> String {
+        "<div class=\"meta\">" + layers.map { "<span style=\"margin-right:14px;white-space:nowrap\">\(color.key($0)) \(html($0))</span>" }.joined() + "</div>\n"
     }
 
     // MARK: - Write paths
@@ -316,7 +385,7 @@ public enum HTMLReport {
         return (path.steps.map { Box(title: $0.title, detail: $0.detail, group: $0.boxed) }, path.box)
     }
 
-    static func pathsSection(_ a: Aggregation, layers: [String], color: (String) -> String) -> String {
+    static func pathsSection(_ a: Aggregation, layers: [String], color: LayerStyles) -> String {
         var out = "<section id=\"paths\"><h2>Write paths</h2>\n<p class=\"meta\">What a write crosses in each layer. The note under each diagram is the measured p50 latency (merged histograms) added relative to <b>\(html(a.options.baselineLayer))</b>, per workload.</p>\n"
         for layer in layers {
             let rows = a.rows.filter { $0.layer == layer }
@@ -351,7 +420,7 @@ public enum HTMLReport {
                     notes.append("\(html(r.workloadIdentity)): no comparison (\(r.okRuns.isEmpty ? "no ok runs" : "no baseline"))")
                 }
             }
-            out += "<div class=\"path\"><h3><span class=\"swatch\" style=\"background:\(color(layer))\"></span>\(html(layer))</h3>\n\(svg)<div class=\"meta\">\(notes.joined(separator: " · "))</div></div>\n"
+            out += "<div class=\"path\"><h3>\(color.key(layer)) \(html(layer))</h3>\n\(svg)<div class=\"meta\">\(notes.joined(separator: " · "))</div></div>\n"
         }
         return out + "</section>\n"
     }
@@ -359,8 +428,8 @@ public enum HTMLReport {
     // MARK: - Environment
 
     static func environmentSection(_ a: Aggregation, layers: [String]) -> String {
-        var out = "<section id=\"environment\"><h2>Environment</h2>\n<table>\n"
-        func row(_ k: String, _ v: String) { out += "<tr><th class=\"l\">\(html(k))</th><td class=\"l\">\(html(v))</td></tr>\n" }
+        var out = "<section id=\"environment\"><h2>Environment</h2>\n<table>\n<caption>Host, software and the run</caption>\n"
+        func row(_ k: String, _ v: String) { out += "<tr><th scope=\"row\" class=\"l\">\(html(k))</th><td class=\"l\">\(html(v))</td></tr>\n" }
         for h in a.hosts {
             row("host", h.hostname)
             row("kernel", "Linux \(h.kernel) \(h.kernel_version)")
@@ -388,13 +457,18 @@ public enum HTMLReport {
         if let m = a.matrix {
             row("matrix", "seed \(m.seed), repetitions \(m.repetitions), \(m.total_runs) runs, \(m.failed_runs) not ok\(m.complete ? "" : ", incomplete")")
         }
-        out += "</table>\n<h3>Layer settings</h3>\n<table>\n<thead><tr><th class=\"l\">layer</th><th class=\"l\">settings</th></tr></thead>\n<tbody>\n"
-        for layer in layers {
-            let s = a.rows.first { $0.layer == layer }!.settings
-            let text = s.sorted { $0.key < $1.key }.map { "\(html($0.key))=<code>\(html($0.value))</code>" }.joined(separator: " ")
-            out += "<tr><td class=\"l\">\(html(layer))</td><td class=\"l\">\(text.isEmpty ? "–" : text)</td></tr>\n"
+        out += "</table>\n"
+        // A sweep-only report has no rows, so no layer settings table (its curves carry their own).
+        if !layers.isEmpty {
+            out += "<h3>Layer settings</h3>\n<table>\n<caption>What each layer recorded about itself</caption>\n"
+            out += "<thead><tr><th scope=\"col\" class=\"l\">layer</th><th scope=\"col\" class=\"l\">settings</th></tr></thead>\n<tbody>\n"
+            for layer in layers {
+                let s = a.rows.first { $0.layer == layer }!.settings
+                let text = s.sorted { $0.key < $1.key }.map { "\(html($0.key))=<code>\(html($0.value))</code>" }.joined(separator: " ")
+                out += "<tr><th scope=\"row\" class=\"l\">\(html(layer))</th><td class=\"l\">\(text.isEmpty ? "–" : text)</td></tr>\n"
+            }
+            out += "</tbody></table>\n"
         }
-        out += "</tbody></table>\n"
         // What the engine found in each layer: the same binary can take different kernel paths.
         let engineRows = a.rows.compactMap { row in (row.okRuns.first ?? row.runs.first).map { (row.label, $0) } }
         if engineRows.contains(where: { !$0.1.engine.features.isEmpty || $0.1.iodepth_level != nil }) {
@@ -402,18 +476,31 @@ public enum HTMLReport {
             out += "did the writes inline or handed them to io-wq worker threads (<code>iowq:punted</code>), and the queue depths "
             out += "submissions were made at (fio's IO depths), and how that path differs from the baseline layer's: "
             out += "<b>engine</b> differences mean the layer forced another engine path (its ratio is not the layer's cost "
-            out += "alone); <i>layer</i> differences are what the layer's target did with the writes.</p>\n<table>\n"
-            out += "<thead><tr><th class=\"l\">layer / workload</th><th class=\"l\">engine</th><th class=\"l\">IO depths</th>"
-            out += "<th class=\"l\">against \(html(a.options.baselineLayer))</th></tr></thead>\n<tbody>\n"
+            out += "alone); <i>layer</i> differences are what the layer's target did with the writes. "
+            out += "Rows with the same finding are shown once, with the layers and workloads that share it.</p>\n<table>\n"
+            out += "<caption>Engine path per distinct finding</caption>\n<thead><tr><th scope=\"col\" class=\"l\">layer / workload</th>"
+            out += "<th scope=\"col\" class=\"l\">engine</th><th scope=\"col\" class=\"l\">IO depths</th>"
+            out += "<th scope=\"col\" class=\"l\">against \(html(a.options.baselineLayer))</th></tr></thead>\n<tbody>\n"
             let parity = EngineParity.findings(a.rows, baselineLayer: a.options.baselineLayer)
+            // One row per distinct (engine, IO depths, against the baseline) finding, in first-seen order.
+            var distinct: [(cells: String, labels: [String])] = []
             for (label, r) in engineRows {
                 let features = r.engine.features.isEmpty ? "" : " <code>\(html(r.engine.features.joined(separator: ", ")))</code>"
-                out += "<tr><td class=\"l\">\(html(label))</td><td class=\"l\">\(html(r.engine.name))\(features)</td>"
-                out += "<td class=\"l\">\(r.iodepth_level.map { html(IODepthText.line($0)) } ?? "–")</td>"
+                var cells = "<td class=\"l\">\(html(r.engine.name))\(features)</td>"
+                cells += "<td class=\"l\">\(r.iodepth_level.map { html(IODepthText.line($0)) } ?? "–")</td>"
                 let finding = parity.first { $0.label == label }
                 var against = (finding?.engineDifferences ?? []).map { "<b>engine</b>: \(html($0))" }
                 against += (finding?.layerDifferences ?? []).map { "<i>layer</i>: \(html($0))" }
-                out += "<td class=\"l\">\(against.isEmpty ? "same path" : against.joined(separator: "<br>"))</td></tr>\n"
+                cells += "<td class=\"l\">\(against.isEmpty ? "same path" : against.joined(separator: "<br>"))</td>"
+                if let i = distinct.firstIndex(where: { $0.cells == cells }) {
+                    distinct[i].labels.append(label)
+                } else {
+                    distinct.append((cells, [label]))
+                }
+            }
+            for d in distinct {
+                let count = d.labels.count > 1 ? "<b>\(d.labels.count) rows</b>: " : ""
+                out += "<tr><th scope=\"row\" class=\"l\">\(count)\(d.labels.map(html).joined(separator: ", "))</th>\(d.cells)</tr>\n"
             }
             out += "</tbody></table>\n"
         }

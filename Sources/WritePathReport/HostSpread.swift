@@ -1,4 +1,5 @@
 import WritePathEngine
+import WritePathResult
 
 /// Layer × workload over the hosts of a fleet: each host's median IOPS and IOPS ratio to that
 /// host's own baseline layer, and the spread between hosts. Empty for results of one host.

@@ -1,4 +1,5 @@
 import WritePathEngine
+import WritePathResult
 
 /// A comparison as JUnit XML, for CI systems that show test results: one `<testsuite>` per layer,
 /// one `<testcase>` per workload × metric (`classname` the layer, `name` `workload metric`).

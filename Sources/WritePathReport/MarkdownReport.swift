@@ -1,42 +1,84 @@
 import WritePathEngine
+import WritePathResult
 
 /// Markdown for a CI job summary (`$GITHUB_STEP_SUMMARY`): the aggregated table with verdict
 /// lines (`summary.md`), and a comparison's verdicts (`writepath compare --markdown`).
 public enum MarkdownReport {
-    /// `summary.md`: medians with 95% intervals, merged-histogram percentiles (us), ratios to the
-    /// baseline layer, then one line per layer saying whether it differs from the baseline, then warnings.
+    /// The most columns a `summary.md` table has: a job summary (GitHub's is about 900 px wide)
+    /// shows six short columns without wrapping a cell.
+    public static let maximumColumns = 6
+
+    /// `summary.md`, sized for a CI job summary: the headline "what each write path costs" (one
+    /// small table per workload: IOPS, ratios to the baseline with their 95% intervals or
+    /// "n too small", added p99, a short verdict), one line per layer against the baseline, and the
+    /// full numbers split into tables of at most `maximumColumns` columns inside `<details>`.
     public static func render(_ a: Aggregation) -> String {
-        let base = a.options.baselineLayer
+        let base = cell(a.options.baselineLayer)
         var out = "## writepath report\n\n"
         if let h = a.hosts.first {
             out += "\(cell(h.hostname)): Linux \(cell(h.kernel)), \(cell(h.cpu)), \(h.cores) cores, \(ByteSize.format(h.memory_bytes)) RAM"
             if let p = a.provenance { out += "; writepath \(cell(p.version)) (\(cell(String(p.git_commit.prefix(12)))))" }
             out += "\n\n"
         }
-        out += "| layer | workload | ok/runs | IOPS [95% CI] | BW/s | p50 us | p99 us | p99.9 us | CPU ns/IO | IOPS vs \(cell(base)) | p50 vs \(cell(base)) |\n"
-        out += "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
-        for r in a.rows {
-            let s = r.merged.flatMap { $0.count > 0 ? $0.summary : nil }
-            let isBase = r.layer == base
-            var cols: [String] = [cell(r.layer), cell(r.workloadIdentity), "\(r.okRuns.count)/\(r.runs.count)"]
-            cols.append(r.estimates[.iops].map { TextReport.withInterval($0, formatSI) } ?? "-")
-            cols.append(r.estimates[.bw].map { ByteSize.format($0.median) } ?? "-")
-            for v: UInt64? in [s?.p50, s?.p99, s?.p99_9] { cols.append(v.map { TextReport.us(Double($0)) } ?? "-") }
-            cols.append(r.estimates[.cpuPerIO].map { formatDecimal($0.median, places: 0) } ?? "-")
-            for ratio: Ratio? in [r.iopsRatio, r.p50Ratio] { cols.append(isBase ? "baseline" : (ratio.map(TextReport.ratio) ?? "-")) }
-            out += "| " + cols.joined(separator: " | ") + " |\n"
+        out += "### What each write path costs\n\n"
+        for (workload, baseline, costs) in WritePathCost.table(a) where !costs.isEmpty {
+            out += "**\(cell(workload))** against \(base)"
+            if let b = baseline, let iops = b.estimates[.iops] {
+                out += " (\(formatSI(iops.median)) IOPS" + (b.merged.flatMap { $0.count > 0 ? $0 : nil }.map {
+                    ", p99 \(TextReport.us(Double($0.value(atPercentile: 99)))) us" } ?? "") + ")"
+            } else if baseline == nil {
+                out += ": the baseline is not in these results"
+            }
+            out += "\n\n| layer | IOPS | IOPS vs \(base) | p99 vs \(base) | added p99 | verdict |\n|---|---:|---:|---:|---:|---|\n"
+            for c in costs {
+                out += "| " + [cell(c.layer), c.iops.map(formatSI) ?? "-", WritePathCost.ratioText(c.iopsRatio),
+                               WritePathCost.ratioText(c.p99Ratio), WritePathCost.addedText(c.addedP99Nanoseconds), shortVerdict(c)]
+                    .joined(separator: " | ") + " |\n"
+            }
+            out += "\n"
         }
         let verdicts = verdictLines(a)
         if !verdicts.isEmpty {
-            out += "\n### Against \(cell(base))\n\n"
+            out += "### Against \(base)\n\n"
             for v in verdicts { out += "- \(v)\n" }
+            out += "\n"
         }
+        out += "<details><summary>All numbers (\(a.rows.count) layer × workload rows)</summary>\n\n"
+        out += "| layer / workload | ok/runs | IOPS [95% CI] | BW/s | CPU ns/IO |\n|---|---:|---:|---:|---:|\n"
+        for r in a.rows {
+            out += "| " + [cell(r.label), "\(r.okRuns.count)/\(r.runs.count)",
+                           r.estimates[.iops].map { TextReport.withInterval($0, formatSI) } ?? "-",
+                           r.estimates[.bw].map { ByteSize.format($0.median) } ?? "-",
+                           r.estimates[.cpuPerIO].map { formatDecimal($0.median, places: 0) } ?? "-"].joined(separator: " | ") + " |\n"
+        }
+        out += "\n| layer / workload | p50 us | p99 us | p99.9 us | added p50 |\n|---|---:|---:|---:|---:|\n"
+        for r in a.rows {
+            let s = r.merged.flatMap { $0.count > 0 ? $0.summary : nil }
+            var cols = [cell(r.label)]
+            for v: UInt64? in [s?.p50, s?.p99, s?.p99_9] { cols.append(v.map { TextReport.us(Double($0)) } ?? "-") }
+            cols.append(r.layer == a.options.baselineLayer ? "baseline" : WritePathCost.addedText(r.addedP50Nanoseconds))
+            out += "| " + cols.joined(separator: " | ") + " |\n"
+        }
+        out += "\nMedians over ok repetitions with 95% t intervals on log values (fewer than \(LogContrast.minimumRepetitions) ok "
+        out += "repetitions: n too small); latency percentiles from the merged histograms of all ok repetitions.\n\n</details>\n"
         if !a.warnings.isEmpty {
-            out += "\n### Warnings\n\n"
+            out += "\n<details><summary>Warnings (\(a.warnings.count))</summary>\n\n"
             for w in a.warnings { out += "- \(cell(w))\n" }
+            out += "\n</details>\n"
         }
-        out += "\nMedians over ok repetitions with 95% bootstrap intervals; latency percentiles from the merged histograms of all ok repetitions.\n"
         return out
+    }
+
+    /// A verdict short enough for one table cell: `costs 12.0%`, `no measurable cost`, `n too small`.
+    static func shortVerdict(_ c: WritePathCost) -> String {
+        guard let r = c.iopsRatio else { return "no comparison" }
+        if c.isReference { return "reference" }
+        let pct = formatDecimal(abs(r.point - 1) * 100, places: 1)
+        switch r.intervalIncludesOne {
+        case nil: return "n too small"
+        case true?: return "no measurable cost"
+        case false?: return r.point < 1 ? "**costs \(pct)%**" : "\(pct)% faster"
+        }
     }
 
     /// One sentence per non-baseline row: faster, slower or not distinguishable from the baseline.
@@ -47,7 +89,7 @@ public enum MarkdownReport {
             let pct = formatDecimal(abs(ratio.point - 1) * 100, places: 1)
             var line = "**\(cell(r.label))**: "
             switch ratio.intervalIncludesOne {
-            case nil: line += "IOPS \(ratio.point >= 1 ? "+" : "-")\(pct)% (one repetition, no interval)"
+            case nil: line += "IOPS \(ratio.point >= 1 ? "+" : "-")\(pct)% (n too small for an interval)"
             case true?: line += "IOPS not distinguishable from \(cell(a.options.baselineLayer)) (\(TextReport.ratio(ratio)))"
             case false?: line += "IOPS \(ratio.point >= 1 ? "higher" : "lower") by \(pct)% (\(TextReport.ratio(ratio)))"
             }

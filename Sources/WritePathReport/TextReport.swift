@@ -1,4 +1,5 @@
 import WritePathEngine
+import WritePathResult
 
 /// The aggregated table on a terminal: one line per layer × workload, medians with 95% intervals,
 /// latencies (microseconds) from the merged histograms, and the ratio to the baseline layer.

@@ -9,11 +9,16 @@ import WritePathEngine
 /// else from `clat_ns` (completion latency, what fio reports percentiles for by default). fio's JSON
 /// has percentiles, not a histogram: the histogram is rebuilt from the percentile points (each
 /// point's share of I/Os at that point's value, plus the exact min and max), so merged percentiles
-/// are approximate. `lat_ns` in the result holds fio's own percentiles. The layer gets
+/// are approximate. With `--output-format=json+` fio adds its latency bins (`bins`: latency in ns
+/// to I/Os), which become the histogram instead (`settings["histogram"]` says which). `lat_ns` in
+/// the result holds fio's own percentiles. The layer gets
 /// `settings["source"] = "fio"` and `settings["latency"]` saying which fio latency was used.
 /// `usr_cpu`/`sys_cpu` (percent of the job's runtime) become CPU seconds. fio has no per-second
 /// series in its JSON, so `series` is empty.
 public enum FioImport {
+    /// `settings["histogram"]` when the histogram is fio's json+ latency bins.
+    public static let binsHistogram = "fio json+ latency bins"
+
     /// The runs of the fio JSON in `data`, read from `source`, in layer `layer`. `repetitions` counts
     /// runs per job name across calls, so that importing the same jobs again adds repetitions.
     public static func runs(_ data: Data, source: String, layer: String, repetitions: inout [String: Int]) throws -> [RunResult] {
@@ -41,10 +46,14 @@ public enum FioImport {
             }
             workload.name = name.isEmpty || name.contains("/") ? "job\(i)" : name
             var settings = ["source": "fio", "fio_version": version, "fio_file": source]
-            var warnings = ["imported from fio (\(version)): percentiles are fio's own; the histogram is rebuilt from them and is approximate"]
-            if !ignored.isEmpty { warnings.append("fio options writepath does not model, kept out of the workload: \(ignored.joined(separator: ", "))") }
             let write = try direction(job["write"] as? [String: Any], source: source, job: name, settings: &settings)
             let read = try direction(job["read"] as? [String: Any], source: source, job: name, settings: &settings)
+            // One warning per run, said once: the report adds none of its own for fio imports.
+            var warnings = [settings["histogram"] == binsHistogram
+                ? "imported from fio (\(version)): percentiles are fio's own; the histogram is fio's json+ latency bins"
+                : "imported from fio (\(version)): percentiles are fio's own; the histogram is rebuilt from them and is approximate "
+                    + "(fio --output-format=json+ gives its latency bins)"]
+            if !ignored.isEmpty { warnings.append("fio options writepath does not model, kept out of the workload: \(ignored.joined(separator: ", "))") }
             let info = LayerInfo(name: layer, settings: settings)
             let rep = (repetitions[workload.name] ?? 0) + 1
             repetitions[workload.name] = rep
@@ -169,7 +178,20 @@ public enum FioImport {
         points.sort { $0.0 < $1.0 }
         let minNs = try countField("min", in: chosen) ?? 0, maxNs = try countField("max", in: chosen) ?? 0
         let count = try countField("N", in: chosen) ?? ios
-        let histogram = rebuild(points: points, min: minNs, max: maxNs, count: count)
+        // json+ (fio --output-format=json+) adds "bins": {latency ns: I/Os}; they are the histogram.
+        var histogram = LatencyHistogram()
+        for (k, v) in chosen["bins"] as? [String: Any] ?? [:] {
+            guard let ns = UInt64(k) else {
+                throw WritePathError.invalidInput(field: "\(source): \(jobField).bins", message: "\(quoted(k)) is not a latency in nanoseconds")
+            }
+            if let c = try FioImport.count(v, field: "\(jobField).bins.\(k)", source: source), c > 0 { histogram.record(ns, count: c) }
+        }
+        if histogram.count > 0 {
+            settings["histogram"] = binsHistogram
+        } else {
+            histogram = rebuild(points: points, min: minNs, max: maxNs, count: count)
+            settings["histogram"] = "rebuilt from fio's percentiles (approximate)"
+        }
         func at(_ p: Double) -> UInt64 {
             points.first { abs($0.0 - p) < 1e-6 }?.1 ?? histogram.value(atPercentile: p)
         }

@@ -233,7 +233,8 @@ public final class MatrixRunner {
         return safe + suffix
     }
 
-    static func duration(_ s: Double) -> String {
+    /// `42s`, `3m05s`: a duration in seconds, rounded to whole seconds.
+    public static func duration(_ s: Double) -> String {
         let t = Int(s.rounded())
         return t >= 60 ? "\(t / 60)m\(String(format: "%02d", t % 60))s" : "\(t)s"
     }

@@ -181,7 +181,24 @@ public final class SweepRunner {
         var done = Set(results.compactMap(Self.key))
         let started = monotonicNanoseconds()
         let repeated = options.repetitions > 1
-        layerLoop: for spec in layers {
+        // Time left: the repetitions still to run (at most: a stop rule may end a layer early).
+        var timing = RemainingTime()
+        let perRun = stepWorkload(sweep.values[0]).runtime + stepWorkload(sweep.values[0]).ramp_time + 1
+        func repetitionsLeft(after layerIndex: Int, step: Int, rep: Int) -> [String] {
+            var kinds: [String] = []
+            for (i, spec) in layers.enumerated() where i >= layerIndex {
+                if i > layerIndex, let info = layerInfos.first(where: { $0.layer == spec.description }), Self.ended(info.stop_reason) {
+                    continue
+                }
+                for s in 1...sweep.values.count {
+                    for r in 1...options.repetitions where i > layerIndex || s > step || (s == step && r >= rep) {
+                        if !done.contains(RepetitionKey(layer: spec.description, step: s, rep: r)) { kinds.append(spec.name) }
+                    }
+                }
+            }
+            return kinds
+        }
+        layerLoop: for (layerIndex, spec) in layers.enumerated() {
             let li: Int
             if let i = layerInfos.firstIndex(where: { $0.layer == spec.description }) {
                 if Self.ended(layerInfos[i].stop_reason) { continue }
@@ -224,10 +241,13 @@ public final class SweepRunner {
                         String(format: "%04d", sequence) + "-\(spec.slug)-\(sweep.parameter.rawValue)\(value)"
                             + (repeated ? "-rep\(rep)" : ""))
                     let elapsed = Double(monotonicNanoseconds() - started) / 1e9
+                    let left = timing.estimate(repetitionsLeft(after: layerIndex, step: step, rep: rep), fallback: perRun)
                     options.progress?(
                         "[\(MatrixRunner.duration(elapsed))] \(spec.description): \(at) (step \(step) of \(sweep.values.count)"
                             + (repeated ? ", rep \(rep) of \(options.repetitions))" : ")")
-                            + (options.tenants > 1 ? ", \(options.tenants) tenants" : ""))
+                            + (options.tenants > 1 ? ", \(options.tenants) tenants" : "")
+                            + ", ~\(MatrixRunner.duration(left)) left at most")
+                    let repStarted = monotonicNanoseconds()
                     let context = LayerContext(
                         engineBinary: options.engineBinary, logDirectory: "\(directory)/logs/\(label)",
                         scratchDirectory: scratch, keep: options.keep, runID: "\(getpid() % 100_000)-\(sequence)")
@@ -258,6 +278,7 @@ public final class SweepRunner {
                     }
                     results += repRuns
                     done.insert(RepetitionKey(layer: spec.description, step: step, rep: rep))
+                    timing.record(kind: spec.name, wallSeconds: Double(monotonicNanoseconds() - repStarted) / 1e9)
                     try save(runFile: "\(directory)/runs/\(label).json", repRuns)
                     if stopped {
                         interrupted = true

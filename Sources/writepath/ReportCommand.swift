@@ -73,6 +73,16 @@ struct ReportCommand: ParsableCommand {
         ]
         if let capacity { files.append(("capacity.csv", CapacityCSV.curves(capacity))) }
         if aggregation.rows.contains(where: { $0.host != nil }) { files.append(("report-hosts.csv", HostSpread.renderCSV(aggregation))) }
+        // Exports for dashboards and plotters: Prometheus' text format, HdrHistogram's .hgrm per row.
+        let hgrm = HgrmFormat.files(aggregation)
+        if !aggregation.rows.isEmpty { files.append(("writepath.prom", PrometheusFormat.render(aggregation))) }
+        if !hgrm.isEmpty {
+            if mkdir("\(directory)/hgrm", 0o755) != 0 && errno != EEXIST {
+                throw WritePathError.system(
+                    call: "mkdir", path: "\(directory)/hgrm", errno: errno, hint: "cannot make the folder for the .hgrm files")
+            }
+            files += hgrm.map { ("hgrm/\($0.name)", $0.text) }
+        }
         for (name, text) in files { try Output.writeFile(text, to: "\(directory)/\(name)", field: "output-dir") }
         if !quiet {
             if !aggregation.rows.isEmpty || capacity == nil { Output.stdout(TextReport.render(aggregation) + "\n") }
@@ -85,6 +95,10 @@ struct ReportCommand: ParsableCommand {
         Output.stdout("report: \(directory)/report.html\n")
         if !quiet {
             Output.stdout("tables: \(directory)/report.csv, \(directory)/report-runs.csv, \(directory)/summary.md\(capacity == nil ? "" : ", \(directory)/capacity.csv")\n")
+            if !aggregation.rows.isEmpty {
+                let histograms = hgrm.isEmpty ? "" : ", \(directory)/hgrm/*.hgrm (\(hgrm.count) HdrHistogram distributions)"
+                Output.stdout("exports: \(directory)/writepath.prom (Prometheus)\(histograms)\n")
+            }
         }
     }
 

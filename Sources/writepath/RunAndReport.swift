@@ -14,6 +14,9 @@ struct ReportOptions {
     var output: String?
     var results: String?
     var quiet: Bool
+    /// `--status-interval`: seconds between status lines on stderr, printed also when stderr is
+    /// not a terminal; nil: a live line on a terminal only.
+    var statusInterval: Double? = nil
 
     /// Runs `jobs` on this host, then writes the results. Without `schedule` the jobs run one
     /// after another; with it (a job file's sections) they run as fio runs them: all at once,
@@ -27,12 +30,17 @@ struct ReportOptions {
         if let results { try ensureFolder(results) }
         Signals.install()
         var runs: [RunResult] = []
-        let showStatus = !quiet && Output.stderrIsTerminal
+        let terminal = Output.stderrIsTerminal
+        let showStatus = !quiet && (terminal || statusInterval != nil)
         var failure: Error?
         for phase in Self.phases(jobs.count, schedule) {
             if stopRequested.load(ordering: .relaxed) { break }
             let phaseJobs = phase.map { jobs[$0] }
-            let status = StatusLine(totalSeconds: phaseJobs.map { $0.runtime + $0.ramp_time }.max() ?? 0)
+            let timeBased = phaseJobs.allSatisfy { $0.time_based }
+            let status = StatusLine(
+                totalSeconds: timeBased ? phaseJobs.map { $0.runtime + $0.ramp_time }.max() ?? 0 : 0,
+                totalBytes: timeBased ? 0 : phaseJobs.reduce(0) { $0 + ($1.size ?? 0) * UInt64($1.numjobs) },
+                interval: statusInterval, terminal: terminal, label: phaseJobs.map(\.name).joined(separator: ", "))
             var prepared = phaseJobs.map { WorkloadRun(workload: $0, safety: safety) }
             if showStatus {
                 Output.stderr("\(phaseJobs.map(\.name).joined(separator: ", ")): running\n")

@@ -37,10 +37,14 @@ struct RunCommand: ParsableCommand {
     var engine: String?
     @Flag(name: .customLong("keep"), help: "Keep containers, volumes, bundles and mounts a matrix run made (for debugging).") var keep = false
     @Flag(name: .customLong("quiet"), help: "No status line on stderr.") var quiet = false
+    @Option(name: .customLong("status-interval"),
+            help: "Print a status line (time left, ETA, IOPS) to stderr every SECONDS, also when stderr is not a terminal (fio's option).")
+    var statusInterval: Double?
     @Flag(name: .customLong("allow-destroy"), help: "Allow writing to a block device that is mounted or holds a filesystem or partition table.") var allowDestroy = false
     @Flag(name: .customLong("overwrite"), help: "Allow writing over an existing file that writepath did not create.") var overwrite = false
 
     func validate() throws {
+        try validateStatusInterval(statusInterval)
         guard ["text", "json", "csv"].contains(outputFormat) else {
             throw ValidationError("invalid output-format: '\(outputFormat)' is not supported; expected text, json or csv")
         }
@@ -82,9 +86,17 @@ struct RunCommand: ParsableCommand {
                                               message: "applies to --matrix runs; a single run uses writepath's engine (run fio itself)")
         }
         let jobs = try jobs()
-        try ReportOptions(outputFormat: outputFormat, output: output, results: results, quiet: quiet)
+        try ReportOptions(outputFormat: outputFormat, output: output, results: results, quiet: quiet, statusInterval: statusInterval)
             .runAndReport(jobs.map(\.workload), schedule: jobs.map(\.scheduling),
                           safety: SafetyOptions(allowDestroy: allowDestroy, overwrite: overwrite))
+    }
+}
+
+/// `--status-interval` must be a number of seconds from 1 to 86400.
+func validateStatusInterval(_ seconds: Double?) throws {
+    guard let seconds else { return }
+    guard seconds.isFinite, seconds >= 1, seconds <= 86_400 else {
+        throw ValidationError("invalid status-interval: '\(formatDecimal(seconds, places: 1))'; expected seconds from 1 to 86400")
     }
 }
 

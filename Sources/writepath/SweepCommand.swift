@@ -67,8 +67,12 @@ struct SweepCommand: ParsableCommand {
     @Option(name: .customLong("output-format"), help: "text, json, csv (the curves) or none.") var outputFormat: String = "text"
     @Flag(name: .customLong("keep"), help: "Keep containers, volumes, bundles and mounts (for debugging).") var keep = false
     @Flag(name: .customLong("quiet"), help: "No progress lines on stderr.") var quiet = false
+    @Option(name: .customLong("status-interval"),
+            help: "Also repeat the current step's status line (with time left) on stderr every SECONDS while it runs.")
+    var statusInterval: Double?
 
     func validate() throws {
+        try validateStatusInterval(statusInterval)
         guard ["text", "json", "csv", "none"].contains(outputFormat) else {
             throw ValidationError("invalid output-format: '\(outputFormat)' is not supported; expected text, json, csv or none")
         }
@@ -148,7 +152,9 @@ struct SweepCommand: ParsableCommand {
                     + (n > 1 ? ", \(n) repetitions" : "") + ", objective \(runner.objective)\n"
                     + (resume != nil ? "resuming: " : "results: ") + "\(runner.directory)\n")
         }
-        let doc = try runner.run()
+        let doc: ResultDocument
+        do { doc = try runner.run() } catch { SweepStatus.current?.stop(); throw error }
+        SweepStatus.current?.stop()
         let analysis = CapacityAnalysis.analyze(
             ResultInput(sources: [.init(path: "\(runner.directory)/run.json", document: doc)]), objective: runner.objective)
         switch outputFormat {
@@ -176,7 +182,14 @@ struct SweepCommand: ParsableCommand {
         var options = SweepRunner.Options()
         options.keep = keep
         options.scratchRoot = scratch
-        if !quiet { options.progress = { Output.stderr($0 + "\n") } }
+        if !quiet {
+            let status = statusInterval.map { SweepStatus(interval: $0) }
+            SweepStatus.current = status
+            options.progress = { line in
+                Output.stderr(line + "\n")
+                status?.started(line)
+            }
+        }
         return options
     }
 
@@ -221,5 +234,50 @@ struct SweepCommand: ParsableCommand {
                 throw conflict(key, recorded.workload!.commandLineArguments.first { $0.hasPrefix("--\(key)=") } ?? "the default --\(key)")
             }
         }
+    }
+}
+
+/// `sweep --status-interval N`: while a step runs, its progress line is repeated every N seconds
+/// with how long the step has run, so a CI log shows the sweep is alive during long steps
+/// (guests that boot, long runtimes).
+final class SweepStatus: @unchecked Sendable {
+    /// The sweep's status of this process, stopped when the sweep ends.
+    nonisolated(unsafe) static var current: SweepStatus?
+    let interval: Double
+    let lock = NSLock()
+    var stopped = false
+    var line = ""
+    var since = Date()
+    var thread: Thread?
+
+    init(interval: Double) { self.interval = interval }
+
+    /// A new step began with progress line `line`; starts the repeating thread on first use.
+    func started(_ line: String) {
+        lock.lock()
+        self.line = line
+        since = Date()
+        let start = thread == nil
+        lock.unlock()
+        guard start else { return }
+        let t = Thread { [self] in
+            while true {
+                Thread.sleep(forTimeInterval: interval)
+                lock.lock()
+                let (l, s, done) = (self.line, self.since, self.stopped)
+                lock.unlock()
+                if done { return }
+                Output.stderr("\(l) | step running \(MatrixRunner.duration(Date().timeIntervalSince(s)))\n")
+            }
+        }
+        thread = t
+        t.start()
+    }
+
+    /// No more lines: the sweep ended.
+    func stop() {
+        lock.lock()
+        stopped = true
+        lock.unlock()
     }
 }

@@ -149,14 +149,14 @@ struct ReportFormatTests {
         }
         #expect(page.contains("@media print"))
         // Throughput, latency and series charts per workload (2), plus a diagram per layer (4).
-        #expect(page.components(separatedBy: "<svg ").count - 1 == 2 * 3 + 4)
+        #expect(page.components(separatedBy: "role=\"img\"").count - 1 == 2 * 3 + 4)
         #expect(page.contains("guest kernel") && page.contains("hypervisor") && page.contains("namespaces · cgroup"))
         #expect(page.contains("QEMU (kvm)"))
         #expect(page.contains("overlay2") && page.contains("8.2.0"))
         #expect(page.contains(">99.9<"))
         // The engine table: what the kernel did with the writes in each layer, and the queue depths.
         #expect(page.contains("<h3>Engine</h3>"))
-        #expect(page.contains("docker-overlay / rand4k</td><td class=\"l\">io_uring <code>setup:defer_taskrun, iowq:punted</code>"))
+        #expect(page.contains("docker-overlay / rand4k</th><td class=\"l\">io_uring <code>setup:defer_taskrun, iowq:punted</code>"))
         #expect(page.contains("8=100.0%"))
         let emptyPaths = page.components(separatedBy: "d=\"\"").count - 1
         #expect(emptyPaths == 0)
@@ -165,11 +165,13 @@ struct ReportFormatTests {
     @Test("summary.md is a table with a line per layer against the baseline; cells are escaped")
     func markdown() {
         let md = MarkdownReport.render(aggregation())
-        #expect(md.contains("| layer | workload | ok/runs | IOPS [95% CI]"))
+        #expect(md.contains("| layer / workload | ok/runs | IOPS [95% CI]"))
         #expect(md.contains("seq\\|128k"))
         #expect(!md.contains("<script>"))
         #expect(md.contains("**docker-overlay / rand4k**: IOPS lower by"))
+        // The two detail tables each have a row per layer × workload (5).
         let tableRows = md.split(separator: "\n").filter { $0.hasPrefix("| ") && !$0.hasPrefix("| layer") }
-        #expect(tableRows.count == 5)
+        let costRows = WritePathCost.table(aggregation()).reduce(0) { $0 + $1.costs.count }
+        #expect(tableRows.count == 2 * 5 + costRows)
     }
 }

@@ -34,8 +34,10 @@ struct ChromiumTests {
         for marker in ["CONSOLE", "Uncaught", "Refused to"] {
             #expect(!dom.stderr.contains(marker), "console output: \(dom.stderr.split(separator: "\n").filter { $0.contains(marker) })")
         }
-        let svgs = dom.stdout.components(separatedBy: "<svg ").count - 1
+        // Charts and diagrams are images (role="img"); the small line keys beside layer names are not.
+        let svgs = dom.stdout.components(separatedBy: "role=\"img\"").count - 1
         #expect(svgs == 2 * 3 + 3)  // three charts per workload, one diagram per layer
+        #expect(dom.stdout.contains("What each write path costs"))
         let d = try Regex(#"<path[^>]*\sd="([^"]*)""#)
         let paths = dom.stdout.matches(of: d).map { String($0.output[1].substring ?? "") }
         #expect(paths.count > 40)
@@ -47,5 +49,14 @@ struct ChromiumTests {
         #expect(s.status == 0)
         let size = (try? FileManager.default.attributesOfItem(atPath: shot)[.size] as? Int) ?? 0
         #expect(size > 50_000, "screenshot is \(size) bytes; an empty page is much smaller")
+
+        // A phone's width: the page still renders (the tables scroll inside their boxes).
+        let phone = "/dev/shm/writepath-report-screenshot-phone.png"
+        try? FileManager.default.removeItem(atPath: phone)
+        let p = try runProcess(Self.chromium!, Self.flags("\(dir)/profile").map { $0.hasPrefix("--window-size") ? "--window-size=390,1600" : $0 }
+                               + ["--screenshot=\(phone)", "file://\(file)"])
+        #expect(p.status == 0)
+        let phoneSize = (try? FileManager.default.attributesOfItem(atPath: phone)[.size] as? Int) ?? 0
+        #expect(phoneSize > 20_000, "phone screenshot is \(phoneSize) bytes")
     }
 }
