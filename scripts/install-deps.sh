@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what writepath needs on a Debian machine: only what is missing.
-#   scripts/install-deps.sh [GROUP ...]     groups: build (default), containers, runtimes, guests, reports, check, all
+#   scripts/install-deps.sh [GROUP ...]     groups: build (default), containers, runtimes, guests, reports, bench, check, all
 #     build       liburing, libaio, libblkid, fio: to build and run the engine and compare it with fio;
 #                 ntfs-3g, exfatprogs: the signature tests make real NTFS and exFAT filesystems
 #     containers  docker.io, runc and crun: the docker-* and oci-runc layers (runtime=runc or crun)
@@ -8,6 +8,7 @@
 #     guests      QEMU, a Debian guest kernel and busybox: the qemu-* layers
 #                 (the xen-* layers also need Debian's Xen packages: scripts/fetch-xen.sh unpacks them, never installs)
 #     reports     chromium: the test that renders report.html in a real browser
+#     bench       valgrind, linux-perf, binutils: `make bench`'s instruction guard and scripts/engine-breakdown.sh
 #     check       debootstrap: scripts/fresh-machine-check.sh builds a fresh Debian 12 root with it
 # Swift itself must already be installed (this machine kind has it at /opt/swift).
 set -euo pipefail
@@ -21,10 +22,12 @@ for g in "${groups[@]}"; do
         runtimes) packages+=(runsc systemd-container podman crun) ;;
         guests) packages+=(qemu-system-x86 qemu-utils linux-image-amd64 busybox-static cpio kmod zstd) ;;
         reports) packages+=(chromium) ;;
+        bench) packages+=(valgrind linux-perf binutils) ;;
         check) packages+=(debootstrap) ;;
         all) packages+=(liburing-dev libaio-dev libblkid-dev fio util-linux ntfs-3g exfatprogs e2fsprogs pkg-config time docker.io runc crun tar
-                        runsc systemd-container podman qemu-system-x86 qemu-utils linux-image-amd64 busybox-static cpio kmod zstd chromium) ;;
-        *) echo "install-deps: unknown group '$g'; expected build, containers, runtimes, guests, reports, check or all" >&2; exit 2 ;;
+                        runsc systemd-container podman qemu-system-x86 qemu-utils linux-image-amd64 busybox-static cpio kmod zstd chromium
+                        valgrind linux-perf binutils) ;;
+        *) echo "install-deps: unknown group '$g'; expected build, containers, runtimes, guests, reports, bench, check or all" >&2; exit 2 ;;
     esac
 done
 missing=()
