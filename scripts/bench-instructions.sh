@@ -4,10 +4,13 @@
 # Benchmarks/Thresholds/instructions-per-io.tsv. Exits 1 when a case is above its limit.
 #
 # Each case runs twice, with N1 and N2 I/Os (4 KiB random writes at depth 32, the region once),
-# and its figure is (Ir(N2) - Ir(N1)) / (N2 - N1) over every thread of the process, so setup,
-# teardown and the result's output cancel. DirectionRecorder.closeInterval (once a second of wall
-# time, so many times more often per I/O under valgrind's slowdown) is left out of the count
-# (--toggle-collect), as it is not per-I/O work.
+# and its figure is (Ir(N2) - Ir(N1)) / (N2 - N1), so the engine's setup and teardown cancel.
+# Counted: the job loop, JobRunner.run and everything it calls (the engine, liburing, the
+# histogram), but not DirectionRecorder.closeInterval, which runs once a second of wall time and
+# so many times more often per I/O under valgrind's slowdown (more so on a loaded machine):
+# callgrind counts from entering run (--collect-atstart=no, --toggle-collect) and stops inside
+# closeInterval (a second toggle). The main thread's setup and result output are left out too:
+# their cost grows with how many distinct latencies the run saw, not with its I/Os.
 #
 #   null       --ioengine null: the job loop itself (offsets, clock reads, slots, histogram)
 #   io_uring   --ioengine io_uring on tmpfs (SHM_DIR): the loop plus liburing's submission and
@@ -45,6 +48,7 @@ instructions() {
     [[ $engine == null ]] && direct=0
     rm -f "$WORK"/cg.* "$TARGET"
     if ! valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.%p" \
+        --collect-atstart=no --toggle-collect='*JobRunnerC3runAA0D7OutcomeVyFAA*' \
         --toggle-collect='*DirectionRecorderV13closeInterval*' \
         "$WORK/writepath" run --name=instructions --ioengine="$engine" --rw=randwrite --bs=4k --iodepth=32 \
         --size=$((ios * 4))k --direct=$direct --filename="$TARGET" --quiet --overwrite --output-format=json \

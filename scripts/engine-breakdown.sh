@@ -13,10 +13,10 @@
 #   wait/IO            io_uring:io_uring_cqring_wait: the submitter slept for completions
 #   taskrun/IO         io_uring:io_uring_local_work_run + io_uring_task_work_run
 #   cs/IO              context switches (all threads); wake/IO sched:sched_waking
-#   instr/IO           user-space instructions of the whole process, valgrind --tool=callgrind
-#                      (the kernel's share is not in it), with N1c and N2c I/Os; fio runs its job
-#                      as a thread there (--thread), and writepath's once-a-second interval close
-#                      is left out (under valgrind a second holds far fewer I/Os)
+#   instr/IO           user-space instructions, valgrind --tool=callgrind (the kernel's share is
+#                      not in it), with N1c and N2c I/Os: for fio the whole process (its binary has
+#                      no symbols to pick its loop by; the job runs as a thread, --thread), for
+#                      writepath its job loop as scripts/bench-instructions.sh counts it
 # Counts come from `perf stat` on tracepoints and software events, which need no hardware
 # counters (root, or kernel.perf_event_paranoid <= -1).
 #
@@ -124,8 +124,10 @@ def callgrind_instructions(cmd):
         bare = os.path.join(WORK, "writepath.nodebug")
         if not os.path.exists(bare):
             subprocess.run(["objcopy", "--strip-debug", WP, bare], check=True)
-        # Once a second of wall time, so far more often per I/O under valgrind: not per-I/O work.
-        cmd = ["--toggle-collect=*DirectionRecorderV13closeInterval*", bare] + cmd[1:]
+        # The job loop (JobRunner.run and what it calls) without the once-a-second interval close,
+        # as scripts/bench-instructions.sh counts it.
+        cmd = ["--collect-atstart=no", "--toggle-collect=*JobRunnerC3runAA0D7OutcomeVyFAA*",
+               "--toggle-collect=*DirectionRecorderV13closeInterval*", bare] + cmd[1:]
     for f in glob.glob(os.path.join(WORK, "cg.*")):
         os.unlink(f)
     full = ["valgrind", "--tool=callgrind", "--trace-children=yes", "--callgrind-out-file=" + os.path.join(WORK, "cg.%p")] + cmd
