@@ -99,10 +99,10 @@ func runGuard(_ workload: Workload, ios: Int) throws {
 /// How far a guard's malloc count may stray from its threshold. A null run ends well inside a
 /// second: setup varies by a few allocations. An io_uring run spans seconds of wall time, and each
 /// second's interval close encodes its histogram as bucket lists (some thousand allocations, more
-/// on a loaded machine, where the run takes longer): a quarter of the run's I/Os, so that one
-/// allocation per I/O still crosses it.
+/// on a loaded machine, where the run takes longer): a quarter of the run's I/Os, and at least
+/// 4,096, so that one allocation per I/O still crosses it in the 65,536-I/O run.
 func allocationTolerance(_ engine: EngineKind, ios: Int) -> Int {
-    engine == .null ? 64 : ios / 4
+    engine == .null ? 64 : max(ios / 4, 4_096)
 }
 
 /// One allocation guard: the mallocs of one whole run (setup included) of `ios` I/Os. The small
