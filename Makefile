@@ -4,7 +4,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 SWIFT ?= swift
 RELEASE := .build/release/writepath
 
-.PHONY: deps build release demo test sanitize fuzz bench format clean
+.PHONY: deps build release demo test sanitize fuzz bench bench-vs-fio format clean
 
 deps:
 	@scripts/install-deps.sh
@@ -48,8 +48,17 @@ sanitize:
 fuzz:
 	scripts/fuzz.sh
 
-## writepath against fio, side by side (see scripts/bench-vs-fio.sh).
+## The guards that need no quiet machine (a few minutes; not part of `make test`): the job loop
+## allocates nothing per I/O (package-benchmark's malloc counters against Benchmarks/Thresholds/)
+## and its instructions per I/O (callgrind, null engine and io_uring) stay under
+## Benchmarks/Thresholds/instructions-per-io.tsv. Fails above either.
 bench: release
+	@scripts/install-deps.sh build bench
+	SWIFT=$(SWIFT) scripts/bench-allocations.sh
+	scripts/bench-instructions.sh
+
+## writepath against fio, side by side, timed (see scripts/bench-vs-fio.sh; a quiet machine).
+bench-vs-fio: release
 	scripts/bench-vs-fio.sh
 
 format:

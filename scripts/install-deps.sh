@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what writepath needs on a Debian machine: only what is missing.
-#   scripts/install-deps.sh [GROUP ...]     groups: build (default), containers, runtimes, guests, reports, fleet, check, all
+#   scripts/install-deps.sh [GROUP ...]     groups: build (default), containers, runtimes, guests, reports, fleet, bench, check, all
 #     build       liburing, libaio, libblkid, fio: to build and run the engine and compare it with fio;
 #                 ntfs-3g, exfatprogs: the signature tests make real NTFS and exFAT filesystems
 #     containers  docker.io, runc and crun: the docker-* and oci-runc layers (runtime=runc or crun)
@@ -9,6 +9,7 @@
 #                 (the xen-* layers also need Debian's Xen packages: scripts/fetch-xen.sh unpacks them, never installs)
 #     reports     chromium: the test that renders report.html in a real browser
 #     fleet       ansible-core, openssh-server, openssh-client, iproute2: `writepath fleet` and its test (sshd per network namespace)
+#     bench       valgrind, linux-perf, binutils: `make bench`'s instruction guard and scripts/engine-breakdown.sh
 #     check       debootstrap: scripts/fresh-machine-check.sh builds a fresh Debian 12 root with it;
 #                 shellcheck: checks scripts/ and the guest scripts under Sources/WritePathRunner/Resources
 # Swift itself must already be installed (this machine kind has it at /opt/swift).
@@ -24,11 +25,12 @@ for g in "${groups[@]}"; do
         guests) packages+=(qemu-system-x86 qemu-utils linux-image-amd64 busybox-static cpio kmod zstd) ;;
         reports) packages+=(chromium) ;;
         fleet) packages+=(ansible-core openssh-server openssh-client iproute2) ;;
+        bench) packages+=(valgrind linux-perf binutils) ;;
         check) packages+=(debootstrap shellcheck) ;;
         all) packages+=(liburing-dev libaio-dev libblkid-dev fio util-linux ntfs-3g exfatprogs e2fsprogs pkg-config time docker.io runc crun tar
                         runsc systemd-container podman qemu-system-x86 qemu-utils linux-image-amd64 busybox-static cpio kmod zstd chromium
                         ansible-core openssh-server openssh-client iproute2 shellcheck) ;;
-        *) echo "install-deps: unknown group '$g'; expected build, containers, runtimes, guests, reports, fleet, check or all" >&2; exit 2 ;;
+        *) echo "install-deps: unknown group '$g'; expected build, containers, runtimes, guests, reports, fleet, bench, check or all" >&2; exit 2 ;;
     esac
 done
 missing=()

@@ -102,6 +102,7 @@ uint32_t wp_ioring_setup_single_issuer(void) { return IORING_SETUP_SINGLE_ISSUER
 uint32_t wp_ioring_setup_defer_taskrun(void) { return IORING_SETUP_DEFER_TASKRUN; }
 uint32_t wp_ioring_setup_coop_taskrun(void) { return IORING_SETUP_COOP_TASKRUN; }
 uint32_t wp_ioring_setup_sqpoll(void) { return IORING_SETUP_SQPOLL; }
+uint32_t wp_ioring_setup_submit_all(void) { return IORING_SETUP_SUBMIT_ALL; }
 uint32_t wp_ioring_fsync_datasync(void) { return IORING_FSYNC_DATASYNC; }
 
 #if __has_include("git_commit.h")

@@ -21,6 +21,9 @@ struct DirectionRecorder {
 
     /// Closes the interval ending `endSeconds` after measuring started, `seconds` long. With
     /// `foldIntoPrevious`, the interval's I/Os extend the previous series point instead.
+    /// Never inlined: it runs once a second, off the per-I/O path, and scripts/bench-instructions.sh
+    /// leaves it out of the instructions it counts per I/O by this name.
+    @inline(never)
     mutating func closeInterval(endSeconds: Double, seconds: Double, foldIntoPrevious: Bool = false) {
         if foldIntoPrevious, let last = series.last {
             let previousSeconds = last.t_s - (series.count > 1 ? series[series.count - 2].t_s : 0)

@@ -125,6 +125,10 @@ public final class IOUringEngine: IOEngine {
     let sqPoll: Bool
     /// Completions still to see before the io-wq probe; 0 once it ran.
     var probeCountdown: Int
+    /// Completions to wait for once the queue is full (`IOEngine.completionBatch`): 1 until the
+    /// probe ran and where writes complete inline; `puntedCompletionBatch(depth:)` when they go
+    /// to io-wq.
+    public private(set) var completionBatch = 1
 
     /// What a failed io_uring_setup means for the comparison: the layer blocks io_uring, so the
     /// same engine cannot take the same kernel path there.
@@ -149,9 +153,14 @@ public final class IOUringEngine: IOEngine {
         if setup.io_uring.sqthread_poll {
             attempts.append((wp_ioring_setup_sqpoll(), "setup:sqpoll"))
         }
+        // SUBMIT_ALL (5.18, older than DEFER_TASKRUN): a transfer that fails at submission
+        // becomes its own failed completion instead of stopping the rest of the batch.
+        let submitAll = wp_ioring_setup_submit_all()
         attempts += [
-            (wp_ioring_setup_single_issuer() | wp_ioring_setup_defer_taskrun(), "setup:single_issuer,setup:defer_taskrun"),
-            (wp_ioring_setup_single_issuer() | wp_ioring_setup_coop_taskrun(), "setup:single_issuer,setup:coop_taskrun"),
+            (wp_ioring_setup_single_issuer() | wp_ioring_setup_defer_taskrun() | submitAll,
+             "setup:single_issuer,setup:defer_taskrun,setup:submit_all"),
+            (wp_ioring_setup_single_issuer() | wp_ioring_setup_coop_taskrun() | submitAll,
+             "setup:single_issuer,setup:coop_taskrun,setup:submit_all"),
             (wp_ioring_setup_coop_taskrun(), "setup:coop_taskrun"),
             (0, ""),
         ]
@@ -250,6 +259,15 @@ public final class IOUringEngine: IOEngine {
         colocatedCPU = nil
     }
 
+    /// Completions to wait for when writes go to io-wq: half the queue. Each io-wq completion
+    /// is task work the worker hands to this thread; with DEFER_TASKRUN the kernel wakes the
+    /// waiting thread only once `wait_nr` of them are queued, so waiting for one costs a wake-up
+    /// (two context switches, and an IPI across CPUs) per I/O, and for half the queue one per
+    /// `depth / 2` I/Os. The other half stays queued, so the worker (io-wq serialises a file's
+    /// writes in one) never runs dry while this thread sleeps. Inline completions (no worker)
+    /// keep 1: there a batch would only add latency.
+    static func puntedCompletionBatch(depth: Int) -> Int { max(1, depth / 2) }
+
     /// Looks for io-wq workers of this thread: they exist only if the kernel handed I/O to them.
     func probeIOWQ() {
         let workers = wp_iowq_workers_of_current_thread()
@@ -259,6 +277,7 @@ public final class IOUringEngine: IOEngine {
         }
         let punted = workers > 0
         probeFinding = punted ? "iowq:punted" : "iowq:inline"
+        if punted { completionBatch = Self.puntedCompletionBatch(depth: depth) }
         if colocation == .auto && !punted && colocatedCPU != nil { uncolocate() }
     }
 

@@ -152,7 +152,9 @@ final class JobRunner<Engine: IOEngine> {
         var rateIssued: UInt64 = 0
         let rateStart = start
         let batchSubmit = w.iodepth_batch_submit
-        let completeMin = w.iodepth_batch_complete_min
+        // An explicit iodepth_batch_complete_min holds; at its default (1) the engine chooses
+        // (io_uring waits for several once it has seen its writes go to io-wq).
+        let completeMinGiven = w.iodepth_batch_complete_min > 1 ? w.iodepth_batch_complete_min : 0
         var intervalStart = start
         let intervalNs: UInt64 = 1_000_000_000
 
@@ -257,6 +259,8 @@ final class JobRunner<Engine: IOEngine> {
             // waiting and fill the queue first; wait only when it is full (or issuing is held).
             let canIssueMore = count > 0 && freeCount > 0 && !stopIssuing && !flushPending && issued < issueLimit
                 && heldBlock == nil && waitTimeout == nil
+            // A held block (verify) waits for the one write to it: no batch then.
+            let completeMin = completeMinGiven > 0 ? completeMinGiven : heldBlock == nil ? engine.completionBatch : 1
             let waitFor = inflight == 0 || canIssueMore ? 0 : min(completeMin, inflight)
             if inflight == 0 && count == 0 {
                 // Nothing in flight and nothing issued: the rate limit holds us back.
@@ -331,6 +335,9 @@ final class JobRunner<Engine: IOEngine> {
         let end = monotonicNanoseconds()
         // Read at the end: an engine may learn about the target while it runs (io_uring's probe).
         out.features = engine.features
+        if completeMinGiven == 0 && engine.completionBatch > 1 {
+            out.features.append("iowq_complete_batch:\(engine.completionBatch)(auto)")
+        }
         out.depthCounts = Array(UnsafeBufferPointer(start: depthCounts, count: IODepthLevels.names.count))
         if !measuring {
             // The job ended inside the ramp: nothing was measured.

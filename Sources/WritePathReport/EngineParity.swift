@@ -47,9 +47,11 @@ public enum EngineParity {
             var layer = onlyMine.filter(isLayerEffect).map { f in
                 "\(f) (baseline \(onlyTheirs.first(where: isLayerEffect) ?? "found neither"))"
             }
-            // Automatic colocation follows the io-wq finding: where the layer's target changed
-            // it, a colocation difference is the layer's effect too.
-            func follows(_ f: String) -> Bool { !layer.isEmpty && f.hasPrefix("iowq_colocated:") && f.hasSuffix("(auto)") }
+            // Automatic colocation and completion batching follow the io-wq finding: where the
+            // layer's target changed it, their difference is the layer's effect too.
+            func follows(_ f: String) -> Bool {
+                !layer.isEmpty && (f.hasPrefix("iowq_colocated:") || f.hasPrefix("iowq_complete_batch:")) && f.hasSuffix("(auto)")
+            }
             for f in onlyMine where !isLayerEffect(f) {
                 if follows(f) { layer.append("\(f) (follows the io-wq finding)") } else { engine.append("\(f) (not in the baseline)") }
             }

@@ -49,6 +49,7 @@ uint32_t wp_ioring_setup_single_issuer(void);
 uint32_t wp_ioring_setup_defer_taskrun(void);
 uint32_t wp_ioring_setup_coop_taskrun(void);
 uint32_t wp_ioring_setup_sqpoll(void);
+uint32_t wp_ioring_setup_submit_all(void);
 uint32_t wp_ioring_fsync_datasync(void);
 
 /// The git commit writepath was built from (set by Package.swift), or "unknown".
