@@ -231,6 +231,22 @@ public struct RunResult: Codable, Sendable {
     /// they had all ended: lets a layer that shares this clock measure its start-up and teardown.
     public var started_unix_s: Double? = nil
     public var ended_unix_s: Double? = nil
+    /// Present when a user ran `writepath run --layer-label NAME` by hand inside an environment
+    /// writepath cannot create (OpenVZ, Porto, a cloud VM, a Kubernetes pod): `layer` is NAME.
+    public var hand_run: HandRun? = nil
+}
+
+/// A run made by hand in an environment writepath did not create, and what that environment is.
+public struct HandRun: Codable, Sendable, Equatable {
+    /// The `--layer-label` as given (`k8s-pod` or `k8s-pod:node=n1`).
+    public var label: String
+    /// The machine the engine saw from inside the environment (hostname, kernel, CPU, virtualization).
+    public var host: HostInfo
+
+    public init(label: String, host: HostInfo) {
+        self.label = label
+        self.host = host
+    }
 }
 
 extension RunResult {

@@ -127,6 +127,12 @@ public enum HTMLReport {
 
     // MARK: - Table
 
+    /// ` <sup>hand-run</sup>` after a layer measured by hand (`writepath run --layer-label`); the warnings say where.
+    static func handRunMarker(_ r: LayerWorkloadAggregate) -> String {
+        guard let hand = r.handRun else { return "" }
+        return " <sup class=\"hand-run\" title=\"\(html("run by hand on \(hand.host.hostname) (Linux \(hand.host.kernel)); see warnings"))\">hand-run</sup>"
+    }
+
     static func summaryTable(_ a: Aggregation, color: (String) -> String) -> String {
         let base = a.options.baselineLayer
         var out = "<section id=\"summary\"><h2>Summary</h2>\n<div class=\"scroll\"><table>\n<thead><tr><th class=\"l\">layer</th><th class=\"l\">workload</th>"
@@ -135,7 +141,7 @@ public enum HTMLReport {
         for r in a.rows {
             let s = r.merged.flatMap { $0.count > 0 ? $0.summary : nil }
             let iops = r.estimates[.iops]
-            out += "<tr><td class=\"l\"><span class=\"swatch\" style=\"background:\(color(r.layer))\"></span>\(html(r.layer))</td>"
+            out += "<tr><td class=\"l\"><span class=\"swatch\" style=\"background:\(color(r.layer))\"></span>\(html(r.layer))\(handRunMarker(r))</td>"
             out += "<td class=\"l\">\(html(r.workloadIdentity))</td><td>\(r.okRuns.count)/\(r.runs.count)</td>"
             out += "<td>\(iops.map { TextFormat.si($0.median) } ?? "–")</td>"
             out += "<td class=\"ci\">\(iops.flatMap { e in e.low.map { "\(TextFormat.si($0))–\(TextFormat.si(e.high!))" } } ?? "")</td>"

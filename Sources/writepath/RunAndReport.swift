@@ -13,6 +13,8 @@ struct ReportOptions {
     var output: String?
     var results: String?
     var quiet: Bool
+    /// `--layer-label`: the runs are tagged as that layer and as made by hand.
+    var layerLabel: LayerLabel? = nil
 
     /// Runs `jobs` on this host, then writes the results. Without `schedule` the jobs run one
     /// after another; with it (a job file's sections) they run as fio runs them: all at once,
@@ -26,13 +28,14 @@ struct ReportOptions {
         if let results { try ensureFolder(results) }
         Signals.install()
         var runs: [RunResult] = []
+        let host = HostInfo.probe()
         let showStatus = !quiet && Output.stderrIsTerminal
         var failure: Error?
         for phase in Self.phases(jobs.count, schedule) {
             if stopRequested.load(ordering: .relaxed) { break }
             let phaseJobs = phase.map { jobs[$0] }
             let status = StatusLine(totalSeconds: phaseJobs.map { $0.runtime + $0.ramp_time }.max() ?? 0)
-            var prepared = phaseJobs.map { WorkloadRun(workload: $0, safety: safety) }
+            var prepared = phaseJobs.map { WorkloadRun(workload: $0, safety: safety, layer: layerLabel?.layer ?? LayerInfo(name: "host")) }
             if showStatus {
                 Output.stderr("\(phaseJobs.map(\.name).joined(separator: ", ")): running\n")
                 prepared[0].onTick = { status.tick(elapsed: $0, progress: $1) }
@@ -43,6 +46,7 @@ struct ReportOptions {
                 switch outcome {
                 case var .success(run):
                     if let schedule, jobs.count > 1 { run.group = Self.groups(schedule)[phase[k]] }
+                    if let layerLabel { run.hand_run = HandRun(label: layerLabel.text, host: host) }
                     runs.append(run)
                     afterEach?(phaseJobs[k])
                 case let .failure(error): failure = failure ?? error
@@ -53,7 +57,7 @@ struct ReportOptions {
         let document = ResultDocument(
             writepath: Provenance(version: BuildInfo.version, git_commit: BuildInfo.gitCommit,
                                   arguments: Array(CommandLine.arguments.dropFirst())),
-            host: HostInfo.probe(), runs: runs)
+            host: host, runs: runs)
         if !runs.isEmpty {
             let text: String
             switch outputFormat {
