@@ -368,8 +368,9 @@ public struct Aggregation: Sendable {
                 warnings.append("\(r.label): imported from fio: percentiles are fio's own and the histogram is rebuilt from them (approximate)")
             }
             if let hand = r.handRun, r.layer != options.baselineLayer {
-                warnings.append("\(r.label): hand-run: measured by hand (writepath run --layer-label \(hand.label)) on \(hand.host.hostname) "
-                    + "(Linux \(hand.host.kernel), \(hand.host.virtualization?.phrase ?? "virtualization unknown")), not in a box writepath made: "
+                let machine = "Linux \(hand.host.kernel), \(hand.host.virtualization?.phrase ?? "virtualization unknown")"
+                warnings.append("\(r.label): hand-run: measured by hand (writepath run --layer-label \(hand.label)) "
+                    + "on \(hand.host.hostname) (\(machine)), not in a box writepath made: "
                     + "its ratio to \(options.baselineLayer) includes any difference between the two machines")
             }
             var seen = Set<String>()

@@ -130,7 +130,8 @@ public enum HTMLReport {
     /// ` <sup>hand-run</sup>` after a layer measured by hand (`writepath run --layer-label`); the warnings say where.
     static func handRunMarker(_ r: LayerWorkloadAggregate) -> String {
         guard let hand = r.handRun else { return "" }
-        return " <sup class=\"hand-run\" title=\"\(html("run by hand on \(hand.host.hostname) (Linux \(hand.host.kernel)); see warnings"))\">hand-run</sup>"
+        let title = html("run by hand on \(hand.host.hostname) (Linux \(hand.host.kernel)); see warnings")
+        return " <sup class=\"hand-run\" title=\"\(title)\">hand-run</sup>"
     }
 
     static func summaryTable(_ a: Aggregation, color: (String) -> String) -> String {

@@ -18,7 +18,8 @@ public enum MarkdownReport {
         for r in a.rows {
             let s = r.merged.flatMap { $0.count > 0 ? $0.summary : nil }
             let isBase = r.layer == base
-            var cols: [String] = [cell(r.layer) + (r.handRun == nil ? "" : " (hand-run)"), cell(r.workloadIdentity), "\(r.okRuns.count)/\(r.runs.count)"]
+            var cols: [String] = [cell(r.layer) + (r.handRun == nil ? "" : " (hand-run)"), cell(r.workloadIdentity),
+                                  "\(r.okRuns.count)/\(r.runs.count)"]
             cols.append(r.estimates[.iops].map { TextReport.withInterval($0, TextFormat.si) } ?? "-")
             cols.append(r.estimates[.bw].map { ByteSize.format($0.median) } ?? "-")
             for v: UInt64? in [s?.p50, s?.p99, s?.p99_9] { cols.append(v.map { TextReport.us(Double($0)) } ?? "-") }

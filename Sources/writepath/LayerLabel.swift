@@ -37,7 +37,8 @@ struct LayerLabel: Equatable {
                       !value.isEmpty, !value.contains(where: { "()=".contains($0) || $0.isWhitespace }),
                       !settings.contains(where: { $0.key == key })
                 else {
-                    throw bad("'\(item)' is not a setting; expected NAME:key=value,... with keys of a-z, 0-9 and _ given once, values non-empty")
+                    throw bad("'\(item)' is not a setting; expected NAME:key=value,... "
+                        + "with keys of a-z, 0-9 and _ given once, values non-empty")
                 }
                 settings.append((key, value))
             }

@@ -37,7 +37,8 @@ struct RunCommand: ParsableCommand {
     var engine: String?
     @Option(
         name: .customLong("layer-label"),
-        help: "Tag a run made by hand inside an environment writepath cannot create (OpenVZ, Porto, a cloud VM, a pod) as layer NAME[:key=value,...] for `writepath report`.")
+        help: ArgumentHelp("Tag a run made by hand inside an environment writepath cannot create (OpenVZ, Porto, a cloud VM, "
+            + "a pod) as layer NAME[:key=value,...] for `writepath report`."))
     var layerLabel: String?
     @Flag(name: .customLong("keep"), help: "Keep containers, volumes, bundles and mounts a matrix run made (for debugging).") var keep = false
     @Flag(name: .customLong("quiet"), help: "No status line on stderr.") var quiet = false
