@@ -414,16 +414,31 @@ public struct Aggregation: Sendable {
         var info: [String: HostInfo] = [:]
         // Hand-run results join the first matrix host's table: they are layers compared with its baseline.
         let mainHost = input.sources.first { !$0.isHandRun }
+        let matrixWorkloads = input.sources.filter { !$0.isHandRun }.flatMap { $0.document.runs.map(\.workload) }
+        var all: [RunResult] = []
         for s in input.sources {
             let h = s.isHandRun ? (mainHost ?? s).hostLabel : s.hostLabel
             if runs[h] == nil { order.append(h); info[h] = (s.isHandRun ? mainHost ?? s : s).document.host }
-            runs[h, default: []] += s.document.runs.filter { $0.sweep == nil }
+            var mine = s.document.runs.filter { $0.sweep == nil }
+            if s.isHandRun { for i in mine.indices { matchWorkload(&mine[i], matrixWorkloads) } }
+            runs[h, default: []] += mine
+            all += mine
         }
-        let all = input.runs.filter { $0.sweep == nil }
         guard order.count > 1 else { return group(all).map { (nil, nil, $0) } }
         // One layer has one label on every host: the labels are worked out over all hosts' runs.
         let labels = LayerIdentity.labels(all)
         return order.flatMap { h in group(runs[h]!, labels: labels).map { (h, info[h], $0) } }
+    }
+
+    /// A hand-run's workload takes the name of the matrix workload it equals in every option but its
+    /// name and where it writes (`filename`, `directory`), when no matrix workload has its name.
+    static func matchWorkload(_ run: inout RunResult, _ matrix: [Workload]) {
+        guard !matrix.contains(where: { $0.identity == run.workload.identity }) else { return }
+        func options(_ w: Workload) -> [String] {
+            w.commandLineArguments.filter { a in !["--name=", "--filename=", "--directory="].contains { a.hasPrefix($0) } }
+        }
+        let wanted = options(run.workload)
+        if let twin = matrix.first(where: { $0.engine == run.workload.engine && options($0) == wanted }) { run.workload.name = twin.name }
     }
 
     /// `12.3 us`.

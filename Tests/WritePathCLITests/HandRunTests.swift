@@ -16,7 +16,8 @@ struct HandRunTests {
             """.write(toFile: "\(dir)/m.yaml", atomically: true, encoding: .utf8)
         let matrix = try writepath(["run", "--matrix", "\(dir)/m.yaml", "--results", "\(dir)/res", "--quiet"])
         #expect(matrix.status == 0, "\(matrix.stderr)")
-        let hand = try writepath(["run", "--name=a", "--rw=randwrite", "--bs=4k", "--iodepth=2", "--size=4m", "--runtime=1", "--time_based",
+        // Named otherwise: matched to the matrix's workload `a` by its options.
+        let hand = try writepath(["run", "--name=pod-job", "--rw=randwrite", "--bs=4k", "--iodepth=2", "--size=4m", "--runtime=1", "--time_based",
                                   "--filename=\(dir)/hand.dat", "--layer-label", "k8s-pod", "--results", "\(dir)/hand", "--quiet"])
         #expect(hand.status == 0, "\(hand.stderr)")
         let runDirs = try FileManager.default.contentsOfDirectory(atPath: "\(dir)/res").map { "\(dir)/res/\($0)" }
