@@ -13,7 +13,12 @@ fi
 if ! docker info >/dev/null 2>&1; then
     log=/var/log/writepath-dockerd.log
     echo "start-dockerd: starting dockerd (log: $log)" >&2
-    nohup dockerd >"$log" 2>&1 &
+    # A dockerd started here is writepath's own: register gVisor's runsc (the gvisor layer's via: docker)
+    # on its command line; /etc/docker/daemon.json is never edited, and one that names runsc already wins.
+    args=()
+    runsc=$(command -v runsc || true)
+    if [ -n "$runsc" ] && ! grep -qs '"runsc"' /etc/docker/daemon.json; then args+=(--add-runtime "runsc=$runsc"); fi
+    nohup dockerd "${args[@]}" >"$log" 2>&1 &
 fi
 for _ in $(seq 1 60); do
     docker info >/dev/null 2>&1 && exit 0

@@ -151,6 +151,9 @@ public struct RunMeasurement: Codable, Sendable {
     /// they had all ended: lets a layer that shares this clock measure its start-up and teardown.
     public var started_unix_s: Double? = nil
     public var ended_unix_s: Double? = nil
+    /// Present when a user ran `writepath run --layer-label NAME` by hand inside an environment
+    /// writepath cannot create (OpenVZ, Porto, a cloud VM, a Kubernetes pod): `layer` is NAME.
+    public var hand_run: HandRun? = nil
 
     public init(
         error: String?, started_at: String, target: TargetInfo?, engine: EngineInfo, write: DirectionResult?,
@@ -181,5 +184,18 @@ public struct RunMeasurement: Codable, Sendable {
             cpu: CPUResult(user_s: 0, sys_s: 0, ctx_voluntary: 0, ctx_involuntary: 0, cpu_ns_per_io: 0,
                            process_user_s: 0, process_sys_s: 0, process_cpu_ns_per_io: 0),
             verify: nil, durability: nil, jobs: [], warnings: [])
+    }
+}
+
+/// A run made by hand in an environment writepath did not create, and what that environment is.
+public struct HandRun: Codable, Sendable, Equatable {
+    /// The `--layer-label` as given (`k8s-pod` or `k8s-pod:node=n1`).
+    public var label: String
+    /// The machine the engine saw from inside the environment (hostname, kernel, CPU, virtualization).
+    public var host: HostInfo
+
+    public init(label: String, host: HostInfo) {
+        self.label = label
+        self.host = host
     }
 }

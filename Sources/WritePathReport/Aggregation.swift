@@ -159,6 +159,10 @@ public struct LayerWorkloadAggregate: Sendable {
     /// What that host's results say about it (CPU, kernel, virtualization); nil with `host` nil.
     public var hostInfo: HostInfo? = nil
 
+    /// Set when the runs were made by hand (`writepath run --layer-label`) in an environment
+    /// writepath did not create: what that environment's machine is.
+    public var handRun: HandRun? { runs.lazy.compactMap(\.hand_run).first }
+
     public var notOKRuns: [RunResult] { runs.filter { $0.status != .ok } }
     /// The workload's name with its engine when not writepath's (`rand4k [fio]`): rows of the two
     /// engines never mix, and each compares with the baseline layer's row of its own engine.
@@ -299,6 +303,12 @@ public struct Aggregation: Sendable {
                 warnings.append("\(r.label): noisy: IOPS vary by CV \(formatDecimal(cv * 100, places: 1))% over \(r.okRuns.count) repetitions (threshold \(formatDecimal(options.cvThreshold * 100, places: 1))%)")
             }
             // fio imports: each run's own warning says how its histogram was made (listed below, once).
+            if let hand = r.handRun, r.layer != options.baselineLayer {
+                let machine = "Linux \(hand.host.kernel), \(hand.host.virtualization?.phrase ?? "virtualization unknown")"
+                warnings.append("\(r.label): hand-run: measured by hand (writepath run --layer-label \(hand.label)) "
+                    + "on \(hand.host.hostname) (\(machine)), not in a box writepath made: "
+                    + "its ratio to \(options.baselineLayer) includes any difference between the two machines")
+            }
             var seen = Set<String>()
             for run in r.runs { for w in run.warnings where seen.insert(w).inserted { warnings.append("\(r.label): \(w)") } }
         }
@@ -314,7 +324,9 @@ public struct Aggregation: Sendable {
         }
         warnings += EngineParity.warnings(rows, baselineLayer: options.baselineLayer)
         var hosts: [HostInfo] = []
-        for s in input.sources where !hosts.contains(s.document.host) { hosts.append(s.document.host) }
+        // A hand-run environment's machine is named in its rows' note, not counted as a host of the matrix.
+        let hostSources = input.sources.filter { !$0.isHandRun }.isEmpty ? input.sources : input.sources.filter { !$0.isHandRun }
+        for s in hostSources where !hosts.contains(s.document.host) { hosts.append(s.document.host) }
         // The baseline is itself a guest: what the layers cost is measured against a VM's kernel and disk.
         for h in hosts {
             guard let v = h.virtualization, v.kind == "vm" else { continue }
@@ -336,15 +348,33 @@ public struct Aggregation: Sendable {
         var order: [String] = []
         var runs: [String: [RunResult]] = [:]
         var info: [String: HostInfo] = [:]
+        // Hand-run results join the first matrix host's table: they are layers compared with its baseline.
+        let mainHost = input.sources.first { !$0.isHandRun }
+        let matrixWorkloads = input.sources.filter { !$0.isHandRun }.flatMap { $0.document.runs.map(\.workload) }
+        var all: [RunResult] = []
         for s in input.sources {
-            if runs[s.hostLabel] == nil { order.append(s.hostLabel); info[s.hostLabel] = s.document.host }
-            runs[s.hostLabel, default: []] += s.document.runs.filter { $0.sweep == nil }
+            let h = s.isHandRun ? (mainHost ?? s).hostLabel : s.hostLabel
+            if runs[h] == nil { order.append(h); info[h] = (s.isHandRun ? mainHost ?? s : s).document.host }
+            var mine = s.document.runs.filter { $0.sweep == nil }
+            if s.isHandRun { for i in mine.indices { matchWorkload(&mine[i], matrixWorkloads) } }
+            runs[h, default: []] += mine
+            all += mine
         }
-        let all = input.runs.filter { $0.sweep == nil }
         guard order.count > 1 else { return group(all).map { (nil, nil, $0) } }
         // One layer has one label on every host: the labels are worked out over all hosts' runs.
         let labels = LayerIdentity.labels(all)
         return order.flatMap { h in group(runs[h]!, labels: labels).map { (h, info[h], $0) } }
+    }
+
+    /// A hand-run's workload takes the name of the matrix workload it equals in every option but its
+    /// name and where it writes (`filename`, `directory`), when no matrix workload has its name.
+    static func matchWorkload(_ run: inout RunResult, _ matrix: [Workload]) {
+        guard !matrix.contains(where: { $0.identity == run.workload.identity }) else { return }
+        func options(_ w: Workload) -> [String] {
+            w.commandLineArguments.filter { a in !["--name=", "--filename=", "--directory="].contains { a.hasPrefix($0) } }
+        }
+        let wanted = options(run.workload)
+        if let twin = matrix.first(where: { $0.engine == run.workload.engine && options($0) == wanted }) { run.workload.name = twin.name }
     }
 
     /// `12.3 us`.

@@ -145,6 +145,13 @@ public enum HTMLReport {
 
     // MARK: - Table
 
+    /// ` <sup>hand-run</sup>` after a layer measured by hand (`writepath run --layer-label`); the warnings say where.
+    static func handRunMarker(_ r: LayerWorkloadAggregate) -> String {
+        guard let hand = r.handRun else { return "" }
+        let title = html("run by hand on \(hand.host.hostname) (Linux \(hand.host.kernel)); see warnings")
+        return " <sup class=\"hand-run\" title=\"\(title)\">hand-run</sup>"
+    }
+
     static func summaryTable(_ a: Aggregation, color: LayerStyles) -> String {
         let base = a.options.baselineLayer
         var out = "<section id=\"summary\"><h2>Summary</h2>\n<div class=\"scroll\"><table>\n"
@@ -156,7 +163,7 @@ public enum HTMLReport {
         for r in a.rows {
             let s = r.merged.flatMap { $0.count > 0 ? $0.summary : nil }
             let iops = r.estimates[.iops]
-            out += "<tr><th scope=\"row\" class=\"l\">\(color.key(r.layer)) \(html(r.layer))</th>"
+            out += "<tr><th scope=\"row\" class=\"l\">\(color.key(r.layer)) \(html(r.layer))\(handRunMarker(r))</th>"
             out += "<td class=\"l\">\(html(r.workloadIdentity))</td><td>\(r.okRuns.count)/\(r.runs.count)</td>"
             out += "<td>\(iops.map { formatSI($0.median) } ?? "–")</td>"
             out += "<td class=\"ci\">\(iops.flatMap { e in e.low.map { "\(formatSI($0))–\(formatSI(e.high!))" } } ?? "")</td>"

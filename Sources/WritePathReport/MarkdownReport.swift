@@ -46,7 +46,7 @@ public enum MarkdownReport {
         out += "<details><summary>All numbers (\(a.rows.count) layer × workload rows)</summary>\n\n"
         out += "| layer / workload | ok/runs | IOPS [95% CI] | BW/s | CPU ns/IO |\n|---|---:|---:|---:|---:|\n"
         for r in a.rows {
-            out += "| " + [cell(r.label), "\(r.okRuns.count)/\(r.runs.count)",
+            out += "| " + [cell(r.label) + (r.handRun == nil ? "" : " (hand-run)"), "\(r.okRuns.count)/\(r.runs.count)",
                            r.estimates[.iops].map { TextReport.withInterval($0, formatSI) } ?? "-",
                            r.estimates[.bw].map { ByteSize.format($0.median) } ?? "-",
                            r.estimates[.cpuPerIO].map { formatDecimal($0.median, places: 0) } ?? "-"].joined(separator: " | ") + " |\n"

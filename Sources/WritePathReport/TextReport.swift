@@ -14,7 +14,7 @@ public enum TextReport {
         for r in a.rows {
             let s = r.merged.flatMap { $0.count > 0 ? $0.summary : nil }
             lines.append([
-                r.label, "\(r.okRuns.count)/\(r.runs.count)",
+                r.label + (r.handRun == nil ? "" : " [hand-run]"), "\(r.okRuns.count)/\(r.runs.count)",
                 r.estimates[.iops].map { withInterval($0, formatSI) } ?? "-",
                 r.estimates[.bw].map { ByteSize.format($0.median) } ?? "-",
                 s.map { us(Double($0.p50)) } ?? "-", s.map { us(Double($0.p99)) } ?? "-", s.map { us(Double($0.p99_9)) } ?? "-",

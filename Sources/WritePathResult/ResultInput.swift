@@ -18,6 +18,9 @@ public struct ResultInput: Sendable {
 
         /// The host the report groups this document's runs under.
         public var hostLabel: String { host ?? document.host.hostname }
+
+        /// Whether every run in it was made by hand (`writepath run --layer-label`).
+        public var isHandRun: Bool { !document.runs.isEmpty && document.runs.allSatisfy { $0.hand_run != nil } }
     }
 
     public var sources: [Source]

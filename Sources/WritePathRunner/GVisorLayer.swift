@@ -14,13 +14,15 @@ import WritePathResult
 /// gVisor's io_uring takes no writes (this runsc: setup works, writes fail with EINVAL; others: no
 /// io_uring_setup): an io_uring run fails with that finding unless `engine_fallback` names libaio
 /// or psync. Runs through Docker's `--runtime=runsc` when the daemon has runsc registered, else as
-/// an OCI bundle run by `runsc` the way oci-runc runs runc (with `--network=none`).
+/// an OCI bundle run by `runsc` the way oci-runc runs runc (with `--network=none`); `via: docker` or
+/// `via: oci` insists on one (`via` in the result says which ran). writepath never edits
+/// /etc/docker/daemon.json: without runsc registered, `via: docker` is unavailable with the fix.
 public struct GVisorLayer: SingleLayer {
     public static let name = "gvisor"
     public static let summary =
         "the engine under gVisor (runsc: user-space kernel, writes through its gofer; no io_uring writes, O_DIRECT ignored)"
     public static let parameterNames = [
-        "cpus", "memory", "write_iops_limit", "write_bps_limit", "platform", "storage", EngineFallback.parameter,
+        "cpus", "memory", "write_iops_limit", "write_bps_limit", "platform", "storage", "via", EngineFallback.parameter,
     ]
 
     let limits: ContainerLimits
@@ -29,6 +31,8 @@ public struct GVisorLayer: SingleLayer {
     /// `overlay` (the target in the container root, an overlay writepath mounts) or `bind`.
     let storage: String
     let fallback: EngineFallback?
+    /// `auto` (default: docker when its daemon has runsc registered, else oci), `docker` or `oci`.
+    let via: String
 
     public init(parameters: [String: String]) throws {
         let p = try LayerParameters(layer: Self.name, values: parameters, accepted: Self.parameterNames)
@@ -42,6 +46,7 @@ public struct GVisorLayer: SingleLayer {
         platform = try p.choice("platform", ["ptrace", "kvm"]) ?? "ptrace"
         storage = try p.choice("storage", ["overlay", "bind"]) ?? "overlay"
         fallback = try EngineFallback.parse(p)
+        via = try p.choice("via", ["auto", "docker", "oci"]) ?? "auto"
     }
 
     /// runsc's global flags for a bundle run.
@@ -55,8 +60,15 @@ public struct GVisorLayer: SingleLayer {
 
     /// The docker daemon's runsc runtime and its arguments (`--platform=...`), when registered.
     static func dockerRunsc() -> [String]? {
-        guard case let .success(d) = Docker.daemon(), d.runtimes.contains("runsc"),
-            let r = try? Command.run("docker", ["info", "--format", "{{json .Runtimes.runsc}}"], timeout: 20), r.succeeded,
+        guard case let .success(d) = Docker.daemon(), d.runtimes.contains("runsc") else { return nil }
+        return dockerRunscArguments()
+    }
+
+    /// `dockerRunsc()` unless `via: oci` keeps this layer on the OCI bundle.
+    func viaDocker() -> [String]? { via == "oci" ? nil : Self.dockerRunsc() }
+
+    static func dockerRunscArguments() -> [String]? {
+        guard let r = try? Command.run("docker", ["info", "--format", "{{json .Runtimes.runsc}}"], timeout: 20), r.succeeded,
             let obj = try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
         else { return nil }
         return (obj["runtimeArgs"] as? [String]) ?? []
@@ -79,8 +91,14 @@ public struct GVisorLayer: SingleLayer {
             return .unavailable(reason: "platform kvm: /dev/kvm exists but cannot run guests here (\(accel.reason))",
                                 fix: "use platform: ptrace")
         }
-        if Self.dockerRunsc() != nil {
+        if viaDocker() != nil {
             return .available(detail: "\(version), through docker --runtime=runsc")
+        }
+        if via == "docker" {
+            if case let .failure(u) = Docker.daemon() { return .unavailable(reason: "via docker: \(u.reason)", fix: u.fix) }
+            return .unavailable(
+                reason: "via docker: dockerd has no runsc runtime registered (docker info lists none)",
+                fix: "`sudo runsc install` (adds runsc to /etc/docker/daemon.json) and restart dockerd, or use via: oci")
         }
         guard geteuid() == 0 else {
             return .unavailable(reason: "\(Self.name) mounts an overlay and runs runsc as root", fix: "run writepath as root (sudo)")
@@ -95,7 +113,7 @@ public struct GVisorLayer: SingleLayer {
         var d = limits.settings
         d["runtime"] = "runsc"
         d["runtime_version"] = OCIRuncLayer.runtimeVersion("runsc") ?? "unknown"
-        if let args = Self.dockerRunsc() {
+        if let args = viaDocker() {
             d["via"] = "docker --runtime=runsc"
             d["runtime_args"] = args.joined(separator: " ")
             d["platform"] = args.first(where: { $0.hasPrefix("--platform=") }).map { String($0.dropFirst(11)) } ?? "ptrace (runsc default)"
@@ -123,7 +141,7 @@ public struct GVisorLayer: SingleLayer {
     public func run(_ workload: Workload, rep: Int, context: LayerContext) throws -> RunResult {
         let w = fallback?.applied(to: workload) ?? workload
         var run: RunResult
-        if let args = Self.dockerRunsc() {
+        if let args = viaDocker() {
             var l = limits
             l.runtime = "runsc"
             let target = storage == "bind" ? "/wp/target.dat" : "/data/target.dat"

@@ -17,6 +17,8 @@ struct ReportOptions {
     /// `--status-interval`: seconds between status lines on stderr, printed also when stderr is
     /// not a terminal; nil: a live line on a terminal only.
     var statusInterval: Double? = nil
+    /// `--layer-label`: the runs are tagged as that layer and as made by hand.
+    var layerLabel: LayerLabel? = nil
 
     /// Runs `jobs` on this host, then writes the results. Without `schedule` the jobs run one
     /// after another; with it (a job file's sections) they run as fio runs them: all at once,
@@ -30,6 +32,7 @@ struct ReportOptions {
         if let results { try ensureFolder(results) }
         Signals.install()
         var runs: [RunResult] = []
+        let host = HostInfo.probe()
         let terminal = Output.stderrIsTerminal
         let showStatus = !quiet && (terminal || statusInterval != nil)
         var failure: Error?
@@ -51,8 +54,10 @@ struct ReportOptions {
             for (k, outcome) in outcomes.enumerated() {
                 switch outcome {
                 case let .success(measurement):
-                    var run = RunResult(layer: LayerInfo(name: "host"), workload: phaseJobs[k], rep: 1, measurement: measurement)
+                    var run = RunResult(
+                        layer: layerLabel?.layer ?? LayerInfo(name: "host"), workload: phaseJobs[k], rep: 1, measurement: measurement)
                     if let schedule, jobs.count > 1 { run.group = Self.groups(schedule)[phase[k]] }
+                    if let layerLabel { run.hand_run = HandRun(label: layerLabel.text, host: host) }
                     runs.append(run)
                     afterEach?(phaseJobs[k])
                 case let .failure(error): failure = failure ?? error
@@ -63,7 +68,7 @@ struct ReportOptions {
         let document = ResultDocument(
             writepath: Provenance(version: BuildInfo.version, git_commit: BuildInfo.gitCommit,
                                   arguments: Array(CommandLine.arguments.dropFirst())),
-            host: HostInfo.probe(), runs: runs)
+            host: host, runs: runs)
         if !runs.isEmpty {
             let text: String
             switch outputFormat {

@@ -35,6 +35,11 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("engine"),
             help: "With --matrix: run every workload with writepath, fio, or both (writepath,fio), instead of the matrix's engines.")
     var engine: String?
+    @Option(
+        name: .customLong("layer-label"),
+        help: ArgumentHelp("Tag a run made by hand inside an environment writepath cannot create (OpenVZ, Porto, a cloud VM, "
+            + "a pod) as layer NAME[:key=value,...] for `writepath report`."))
+    var layerLabel: String?
     @Flag(name: .customLong("keep"), help: "Keep containers, volumes, bundles and mounts a matrix run made (for debugging).") var keep = false
     @Flag(name: .customLong("quiet"), help: "No status line on stderr.") var quiet = false
     @Option(name: .customLong("status-interval"),
@@ -73,7 +78,11 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
+        let label = try layerLabel.map(LayerLabel.parse)
         if matrix != nil || resume != nil {
+            guard label == nil else {
+                throw WritePathError.invalidInput(field: "layer-label", message: "tags a run made by hand; a matrix names its own layers")
+            }
             guard jobFile == nil, workload.given.isEmpty else {
                 throw WritePathError.invalidInput(field: "matrix", message: "a matrix names its own workloads; give either --matrix/--resume or JOBFILE and workload options")
             }
@@ -86,7 +95,8 @@ struct RunCommand: ParsableCommand {
                                               message: "applies to --matrix runs; a single run uses writepath's engine (run fio itself)")
         }
         let jobs = try jobs()
-        try ReportOptions(outputFormat: outputFormat, output: output, results: results, quiet: quiet, statusInterval: statusInterval)
+        try ReportOptions(outputFormat: outputFormat, output: output, results: results, quiet: quiet,
+                          statusInterval: statusInterval, layerLabel: label)
             .runAndReport(jobs.map(\.workload), schedule: jobs.map(\.scheduling),
                           safety: SafetyOptions(allowDestroy: allowDestroy, overwrite: overwrite))
     }

@@ -60,7 +60,7 @@ struct GVisorLayerConfigTests {
     @Test(
         "is in the registry and rejects unknown parameters and bad values by name",
         arguments: [
-            ("runtime", "runc"), ("platform", "systrap-ish"), ("storage", "tmpfs"), ("engine_fallback", "io_uring"), ("cpus", "0"),
+            ("runtime", "runc"), ("platform", "systrap-ish"), ("storage", "tmpfs"), ("engine_fallback", "io_uring"), ("cpus", "0"), ("via", "kata"),
         ])
     func badParameters(key: String, value: String) {
         #expect(LayerRegistry.all.contains { $0.name == "gvisor" })
@@ -172,6 +172,27 @@ extension RuntimeLayerRuns {
                     Issue.record("unexpected \(error)")
                 }
             }
+        }
+    }
+
+    @Suite("gvisor layer: via docker or oci", Precondition.docker.trait, Precondition.gvisor.trait)
+    struct Via {
+        @Test("via: docker runs through dockerd's runsc when registered, else is unavailable with the fix; via: oci keeps the bundle")
+        func viaDockerOrOCI() throws {
+            let registered = GVisorLayer.dockerRunsc() != nil
+            let docker = try LayerRegistry.make(LayerSpec(name: "gvisor", parameters: ["via": "docker"]))
+            switch docker.availability() {
+            case let .available(detail):
+                #expect(registered && detail.contains("docker --runtime=runsc"), "\(detail)")
+                #expect(docker.describe()["via"] == "docker --runtime=runsc")
+            case let .unavailable(reason, fix):
+                #expect(!registered)
+                #expect(reason.contains("no runsc runtime registered") && fix.contains("runsc install") && fix.contains("restart dockerd"),
+                        "\(reason); \(fix)")
+            }
+            let oci = try LayerRegistry.make(LayerSpec(name: "gvisor", parameters: ["via": "oci"]))
+            #expect(oci.availability().isAvailable)
+            #expect(oci.describe()["via"] == "OCI bundle (runsc run)")
         }
     }
 }
