@@ -471,7 +471,8 @@ public enum HTMLReport {
             out += "<thead><tr><th scope=\"col\" class=\"l\">layer</th><th scope=\"col\" class=\"l\">settings</th></tr></thead>\n<tbody>\n"
             for layer in layers {
                 let s = a.rows.first { $0.layer == layer }!.settings
-                let text = s.sorted { $0.key < $1.key }.map { "\(html($0.key))=<code>\(html($0.value))</code>" }.joined(separator: " ")
+                // The write path is drawn above, not repeated as text.
+                let text = s.filter { $0.key != LayerWritePath.settingsKey }.sorted { $0.key < $1.key }.map { "\(html($0.key))=<code>\(html($0.value))</code>" }.joined(separator: " ")
                 out += "<tr><th scope=\"row\" class=\"l\">\(html(layer))</th><td class=\"l\">\(text.isEmpty ? "–" : text)</td></tr>\n"
             }
             out += "</tbody></table>\n"

@@ -3,6 +3,7 @@ import Foundation
 import WritePathEngine
 import WritePathResult
 import WritePathReport
+import WritePathRunner
 
 /// `writepath report`: aggregates results into report.html, report.csv, report-runs.csv and
 /// summary.md, and prints the aggregated table.
@@ -51,6 +52,8 @@ struct ReportCommand: ParsableCommand {
                 provenance: Provenance(version: BuildInfo.version, git_commit: BuildInfo.gitCommit, arguments: Array(CommandLine.arguments.dropFirst())))
             input.sources += [ResultInput.Source(path: importFio.joined(separator: ", "), document: doc)]
         }
+        // Results from before layers recorded their write path: the registry's layers describe it.
+        LayerRegistry.fillWritePaths(&input)
         guard !input.runs.isEmpty else {
             throw WritePathError.invalidInput(field: input.sources.first?.path ?? "RESULTS", message: "holds no runs; nothing to report")
         }
