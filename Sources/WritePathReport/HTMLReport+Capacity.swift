@@ -33,7 +33,8 @@ extension HTMLReport {
         out += "</div>\n"
         out +=
             "<div class=\"scroll\"><table>\n<caption>Per curve: the SLO point, the knee, why the sweep stopped, fairness</caption>\n<thead><tr><th scope=\"col\" class=\"l\">layer</th><th scope=\"col\" class=\"l\">swept</th><th scope=\"col\">steps</th><th scope=\"col\">max IOPS</th>"
-        out += "<th scope=\"col\">SLO IOPS</th><th scope=\"col\" class=\"l\">found by</th><th scope=\"col\">knee IOPS</th><th scope=\"col\">knee \(html(pl))</th><th scope=\"col\" class=\"l\">stopped</th>"
+        out +=
+            "<th scope=\"col\">SLO IOPS</th><th scope=\"col\" class=\"l\">found by</th><th scope=\"col\">knee IOPS</th><th scope=\"col\">knee \(html(pl))</th><th scope=\"col\" class=\"l\">stopped</th>"
         out += "<th scope=\"col\">least fair step: Jain</th><th scope=\"col\">min/max</th></tr></thead>\n<tbody>\n"
         for e in a.entries {
             let c = e.curve
@@ -145,7 +146,8 @@ extension HTMLReport {
             guard !p.isEmpty else { continue }
             let path = p.enumerated().map { "\($0.offset == 0 ? "M" : "L")\(f(px($0.element.iops))) \(f(py($0.element.latencyNs)))" }
                 .joined(separator: " ")
-            svg += "<path d=\"\(path)\" fill=\"none\" stroke=\"\(c)\" stroke-width=\"2\"\(color.dash(e.label)) stroke-linejoin=\"round\"/>\n"
+            svg +=
+                "<path d=\"\(path)\" fill=\"none\" stroke=\"\(c)\" stroke-width=\"2\"\(color.dash(e.label)) stroke-linejoin=\"round\"/>\n"
             for q in p {
                 let tip =
                     "\(e.label): \(e.curve.parameter)=\(q.value), \(formatSI(q.iops)) IOPS, \(pl) \(LatencyObjective.duration(q.latencyNs))"
