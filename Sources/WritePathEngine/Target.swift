@@ -183,7 +183,8 @@ public enum Target {
             throw WritePathError.invalidInput(
                 field: "size",
                 message:
-                    "offset+size needs \(ByteSize.format(end - fileSize)) more on \(mount?.mountPoint ?? path), which has \(ByteSize.format(free)) free; give a smaller --size or another --filename"
+                    "offset+size needs \(ByteSize.format(end - fileSize)) more on \(mount?.mountPoint ?? path), which has "
+                    + "\(ByteSize.format(free)) free; give a smaller --size or another --filename"
             )
         }
         if w.fallocate == "none" {

@@ -12,8 +12,8 @@ public enum VerifyMethod: String, Codable, Sendable, CaseIterable {
 
 /// The stamp on every verified block. The first 64 bytes hold a header (little-endian):
 /// magic `WPVERIF1`, offset (u64), write sequence (u64), job seed (u64), job (u32), length (u32),
-/// CRC-32C of the whole block with the CRC field zeroed (u32), 4 zero bytes, run id (u64, random per run) at byte 48. Every following 512-byte sector
-/// starts with the sequence mixed with the sector's index, so a block torn between two writes
+/// CRC-32C of the whole block with the CRC field zeroed (u32), 4 zero bytes, run id (u64, random per run) at byte 48.
+/// Every following 512-byte sector starts with the sequence mixed with the sector's index, so a block torn between two writes
 /// fails its CRC even when both writes used the same buffer.
 public enum BlockStamp {
     public static let headerBytes = 64

@@ -453,7 +453,9 @@ public struct Workload: Codable, Equatable, Sendable {
             throw WritePathError.invalidInput(
                 field: "iodepth",
                 message:
-                    "iodepth=\(iodepth) x bs=\(ByteSize.format(bs)) x numjobs=\(numjobs)\(rw == .randrw ? " x 2 (randrw)" : "") needs \(overflow ? "more than 8EiB" : ByteSize.format(bufferBytes)) of I/O buffers; at most \(ByteSize.format(memoryLimit)), half of this machine's memory"
+                    "iodepth=\(iodepth) x bs=\(ByteSize.format(bs)) x numjobs=\(numjobs)\(rw == .randrw ? " x 2 (randrw)" : "") "
+                    + "needs \(overflow ? "more than 8EiB" : ByteSize.format(bufferBytes)) of I/O buffers; at most "
+                    + "\(ByteSize.format(memoryLimit)), half of this machine's memory"
             )
         }
     }

@@ -77,7 +77,8 @@ public struct WorkloadRun {
         let memoryBacked = ["tmpfs", "ramfs", "devtmpfs"].contains(targets[0].info.filesystem ?? "")
         if memoryBacked {
             warnings.append(
-                "target is on \(targets[0].info.filesystem!): data stays in memory, so this measures the engine and the kernel, not a device"
+                "target is on \(targets[0].info.filesystem!): data stays in memory, so this measures the engine and the kernel, "
+                    + "not a device"
             )
         }
         var cacheBefore: [(UInt64, UInt64)?] = []
@@ -196,7 +197,8 @@ public struct WorkloadRun {
                 } else if after > before + max(total / 100, 8) && w.rw.writes {
                     directCheck.bypassed_page_cache = false
                     directCheck.note =
-                        "the page cache grew by \(after - before) pages during the run: O_DIRECT was accepted but the filesystem cached the writes"
+                        "the page cache grew by \(after - before) pages during the run: O_DIRECT was accepted but the filesystem "
+                        + "cached the writes"
                     warnings.append("O_DIRECT did not take effect on \(t0(targets)): \(directCheck.note)")
                 } else {
                     directCheck.bypassed_page_cache = true
@@ -254,7 +256,8 @@ public struct WorkloadRun {
                 }
             } else {
                 d.evidence =
-                    "no block device statistics under the target (\(targets[0].info.filesystem ?? "unknown filesystem")): nothing shows the flushes reach a device"
+                    "no block device statistics under the target (\(targets[0].info.filesystem ?? "unknown filesystem")): nothing "
+                    + "shows the flushes reach a device"
             }
             durability = d
         }
@@ -263,7 +266,8 @@ public struct WorkloadRun {
         if firstError == nil, let v = verifyTotal, v.verdict != "pass" {
             let f = v.findings.first.map { ", first at offset \($0.offset): \($0.kind) (\($0.detail))" } ?? ""
             firstError =
-                "verify failed: \(v.bad) of \(v.blocks) blocks bad (\(v.stale) stale, \(v.torn) torn, \(v.misplaced) misplaced, \(v.missing) missing)\(f)"
+                "verify failed: \(v.bad) of \(v.blocks) blocks bad (\(v.stale) stale, \(v.torn) torn, \(v.misplaced) misplaced, "
+                + "\(v.missing) missing)\(f)"
         }
         let interrupted = stopRequested.load(ordering: .relaxed)
         var info = targets[0].info

@@ -267,7 +267,8 @@ public struct Aggregation: Sendable {
         }
         if !rows.contains(where: { $0.layer == options.baselineLayer }) && !rows.isEmpty {
             warnings.append(
-                "baseline layer '\(options.baselineLayer)' is not in the results: no ratios to a baseline (choose one with --baseline-layer)"
+                "baseline layer '\(options.baselineLayer)' is not in the results: no ratios to a baseline (choose one with "
+                    + "--baseline-layer)"
             )
         }
         var fasterThanBaseline: [String: String] = [:]
@@ -293,7 +294,8 @@ public struct Aggregation: Sendable {
                 let clearlyLower = rows[i].p50Ratio.map { r in r.high.map { $0 < 1 } ?? (r.point < 0.9) } ?? (mine < 0.9 * theirs)
                 if mine < theirs && clearlyLower {
                     fasterThanBaseline[rows[i].label] =
-                        "p50 \(microseconds(mine)) is lower than \(options.baselineLayer)'s \(microseconds(theirs)): a cache is probably being measured, not the write path"
+                        "p50 \(microseconds(mine)) is lower than \(options.baselineLayer)'s \(microseconds(theirs)): a cache is "
+                        + "probably being measured, not the write path"
                 }
             }
         }
@@ -303,13 +305,15 @@ public struct Aggregation: Sendable {
             }
             if r.settings["accel"]?.lowercased() == "tcg" {
                 warnings.append(
-                    "\(r.label): the guest runs under TCG (software emulation, no KVM): its numbers measure the emulator, not the write path"
+                    "\(r.label): the guest runs under TCG (software emulation, no KVM): its numbers measure the emulator, not the "
+                        + "write path"
                 )
             }
             if let faster = fasterThanBaseline[r.label] { warnings.append("\(r.label): \(faster)") }
             if r.noisy, let cv = r.estimates[.iops]?.cv {
                 warnings.append(
-                    "\(r.label): noisy: IOPS vary by CV \(formatDecimal(cv * 100, places: 1))% over \(r.okRuns.count) repetitions (threshold \(formatDecimal(options.cvThreshold * 100, places: 1))%)"
+                    "\(r.label): noisy: IOPS vary by CV \(formatDecimal(cv * 100, places: 1))% over \(r.okRuns.count) repetitions "
+                        + "(threshold \(formatDecimal(options.cvThreshold * 100, places: 1))%)"
                 )
             }
             // fio imports: each run's own warning says how its histogram was made (listed below, once).
@@ -330,7 +334,8 @@ public struct Aggregation: Sendable {
             if run.status != .ok {
                 let rep = run.rep > 1 ? " rep \(run.rep)" : ""
                 warnings.append(
-                    "\(label) at \(tag.parameter)=\(tag.value) tenant \(tag.tenant)\(rep): \(run.status): \(run.error ?? "no error recorded")"
+                    "\(label) at \(tag.parameter)=\(tag.value) tenant \(tag.tenant)\(rep): \(run.status): "
+                        + "\(run.error ?? "no error recorded")"
                 )
             }
             for w in run.warnings where seenSweepWarnings.insert("\(label): \(w)").inserted { warnings.append("\(label): \(w)") }
@@ -349,7 +354,8 @@ public struct Aggregation: Sendable {
         }
         if Set(hosts.map(\.hostname)).count > 1 || Set(hosts.map(\.kernel)).count > 1 {
             warnings.append(
-                "results come from \(hosts.count) different hosts or kernels: \(hosts.map { "\($0.hostname) (Linux \($0.kernel))" }.joined(separator: ", "))"
+                "results come from \(hosts.count) different hosts or kernels: "
+                    + "\(hosts.map { "\($0.hostname) (Linux \($0.kernel))" }.joined(separator: ", "))"
             )
         }
         return Aggregation(
@@ -439,6 +445,7 @@ public enum StartupTimes {
         let v = values.sorted()
         let median = v.count % 2 == 1 ? v[v.count / 2] : (v[v.count / 2 - 1] + v[v.count / 2]) / 2
         return
-            "\(formatDecimal(median, places: 3)) s [\(formatDecimal(v[0], places: 3)), \(formatDecimal(v[v.count - 1], places: 3))] (n=\(v.count))"
+            "\(formatDecimal(median, places: 3)) s [\(formatDecimal(v[0], places: 3)), "
+            + "\(formatDecimal(v[v.count - 1], places: 3))] (n=\(v.count))"
     }
 }

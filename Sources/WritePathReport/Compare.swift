@@ -123,7 +123,8 @@ public struct Comparison: Sendable {
                 }
                 if options(bw) != options(cw) {
                     notes.append(
-                        "\(c.layer) / \(c.workload): the workload differs: baseline \(options(bw).joined(separator: " ")) vs current \(options(cw).joined(separator: " "))"
+                        "\(c.layer) / \(c.workload): the workload differs: baseline \(options(bw).joined(separator: " ")) vs "
+                            + "current \(options(cw).joined(separator: " "))"
                     )
                 }
             }

@@ -89,9 +89,11 @@ public enum CrossCheck {
         out += "same matrix, with 95% bootstrap intervals. <b>agree</b>: the intervals overlap; <b>disagree</b>: they do not (one "
         out += "engine sees a layer cost the other does not); <b>too noisy to tell</b>: a side has fewer than two ok repetitions.</p>\n"
         out +=
-            "<div class=\"scroll\"><table>\n<caption>Each layer against the baseline as each engine measured it</caption>\n<thead><tr><th scope=\"col\" class=\"l\">layer</th><th scope=\"col\" class=\"l\">workload</th>"
+            "<div class=\"scroll\"><table>\n<caption>Each layer against the baseline as each engine measured it</caption>\n<thead>"
+            + "<tr><th scope=\"col\" class=\"l\">layer</th><th scope=\"col\" class=\"l\">workload</th>"
         out +=
-            "<th scope=\"col\">writepath vs \(base)</th><th scope=\"col\">95% CI</th><th scope=\"col\">fio vs \(base)</th><th scope=\"col\">95% CI</th><th scope=\"col\">n wp/fio</th>"
+            "<th scope=\"col\">writepath vs \(base)</th><th scope=\"col\">95% CI</th><th scope=\"col\">fio vs \(base)</th>"
+            + "<th scope=\"col\">95% CI</th><th scope=\"col\">n wp/fio</th>"
         out += "<th scope=\"col\" class=\"l\">verdict</th></tr></thead>\n<tbody>\n"
         func cells(_ r: Ratio?) -> String {
             guard let r else { return "<td>–</td><td class=\"ci\"></td>" }

@@ -121,7 +121,8 @@ public enum MarkdownReport {
         for r in ordered {
             let verdict = r.verdict == .regressed ? "**regressed**" : r.verdict.rawValue
             out +=
-                "| \(cell(r.layer)) | \(cell(r.workload)) | \(r.metric) | \(r.baselineMedian.map { Comparison.format($0, metric: r.metric) } ?? "-") | "
+                "| \(cell(r.layer)) | \(cell(r.workload)) | \(r.metric) | "
+                + "\(r.baselineMedian.map { Comparison.format($0, metric: r.metric) } ?? "-") | "
             out +=
                 "\(r.currentMedian.map { Comparison.format($0, metric: r.metric) } ?? "-") | \(Comparison.formatChange(r)) | \(verdict) |\n"
         }

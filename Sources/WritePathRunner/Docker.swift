@@ -27,7 +27,8 @@ public enum Docker {
                     reason: "the docker client is not installed", fix: "scripts/install-deps.sh containers (apt-get install docker.io)"))
         }
         let format =
-            "{{.ServerVersion}}|{{.Driver}}|{{.CgroupVersion}}|{{.CgroupDriver}}|{{.DockerRootDir}}|{{range $k, $v := .Runtimes}}{{$k}},{{end}}"
+            "{{.ServerVersion}}|{{.Driver}}|{{.CgroupVersion}}|{{.CgroupDriver}}|{{.DockerRootDir}}|{{range $k, $v := "
+            + ".Runtimes}}{{$k}},{{end}}"
         guard let r = try? Command.run("docker", ["info", "--format", format], timeout: 20), r.succeeded else {
             return .failure(
                 LayerUnavailable(
@@ -146,7 +147,8 @@ struct DockerRun {
             throw WritePathError.system(
                 call: "\(client) run", path: name, errno: 22,
                 hint:
-                    "\(limits.runtime) is not a runtime of this docker daemon (it has \(d.runtimes.joined(separator: ", "))); register it in /etc/docker/daemon.json"
+                    "\(limits.runtime) is not a runtime of this docker daemon (it has \(d.runtimes.joined(separator: ", "))); "
+                    + "register it in /etc/docker/daemon.json"
             )
         }
         var args = ["run", "--name", name, "--label", "writepath=1", "--network", "none", "--log-driver", "none"]

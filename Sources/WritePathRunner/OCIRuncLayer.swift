@@ -102,7 +102,8 @@ public struct OCIRuncLayer: SingleLayer {
             // "cgroups in hybrid mode not supported, drop all controllers from cgroupv2".
             return .unavailable(
                 reason:
-                    "\(version) refuses hybrid cgroups: /sys/fs/cgroup/unified (cgroup v2) holds controllers (\(cgroups.unifiedControllers.joined(separator: " "))) beside the v1 hierarchies",
+                    "\(version) refuses hybrid cgroups: /sys/fs/cgroup/unified (cgroup v2) holds controllers "
+                    + "(\(cgroups.unifiedControllers.joined(separator: " "))) beside the v1 hierarchies",
                 fix: "use runtime=runc, or boot with cgroup v2 only (systemd.unified_cgroup_hierarchy=1)")
         }
         return .available(detail: "\(version), cgroup \(cgroups.version) (\(cgroups.mode)), overlay")
@@ -355,7 +356,8 @@ public struct OCIRuncLayer: SingleLayer {
                 throw WritePathError.invalidInput(
                     field: "\(layerName).\(writeIOPS != nil ? "write_iops_limit" : "write_bps_limit")",
                     message:
-                        "the scratch folder \(context.scratchDirectory) is on a filesystem without a block device (tmpfs?); nothing to throttle"
+                        "the scratch folder \(context.scratchDirectory) is on a filesystem without a block device (tmpfs?); "
+                        + "nothing to throttle"
                 )
             }
             device = (disk.major, disk.minor)
@@ -368,7 +370,8 @@ public struct OCIRuncLayer: SingleLayer {
             throw WritePathError.system(
                 call: "mount -t overlay", path: rootfs, errno: EIO,
                 hint:
-                    "\(mount.stderrTail()); the scratch folder must be on a filesystem overlay accepts as upper layer (ext4, xfs, tmpfs), not on overlay itself"
+                    "\(mount.stderrTail()); the scratch folder must be on a filesystem overlay accepts as upper layer (ext4, xfs, "
+                    + "tmpfs), not on overlay itself"
             )
         }
 

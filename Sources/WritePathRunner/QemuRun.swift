@@ -291,12 +291,15 @@ struct QemuRun {
             try "[inject-error]\nevent = \"write_aio\"\nerrno = \"5\"\n".write(toFile: config, atomically: true, encoding: .utf8)
             args += [
                 "-drive",
-                "if=none,id=d0,format=\(settings.format),cache=\(settings.cache),file.driver=blkdebug,file.config=\(Self.optionValue(config)),file.image.driver=file,file.image.filename=\(Self.optionValue(disk)),file.image.aio=\(settings.aio)\(settings.throttlingOptions)",
+                "if=none,id=d0,format=\(settings.format),cache=\(settings.cache),file.driver=blkdebug,"
+                    + "file.config=\(Self.optionValue(config)),file.image.driver=file,"
+                    + "file.image.filename=\(Self.optionValue(disk)),file.image.aio=\(settings.aio)\(settings.throttlingOptions)",
             ]
         } else {
             args += [
                 "-drive",
-                "file=\(Self.optionValue(disk)),format=\(settings.format),if=none,id=d0,cache=\(settings.cache),aio=\(settings.aio)\(settings.throttlingOptions)",
+                "file=\(Self.optionValue(disk)),format=\(settings.format),if=none,id=d0,cache=\(settings.cache),aio=\(settings.aio)"
+                    + "\(settings.throttlingOptions)",
             ]
         }
         args += model.deviceArguments(iothread: settings.iothread)

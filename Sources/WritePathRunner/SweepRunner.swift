@@ -278,8 +278,10 @@ public final class SweepRunner {
                     }
                     if let overlap = TenantOverlap.estimate(repRuns), overlap < Self.minimumOverlap {
                         let note =
-                            "the \(repRuns.count) tenants were measured together for only about \(Int((overlap * 100).rounded()))% of the runtime "
-                            + "(layers reach the workload at different times, e.g. guest boot): their fairness is approximate; raise runtime"
+                            "the \(repRuns.count) tenants were measured together for only about \(Int((overlap * 100).rounded()))% "
+                            + "of the runtime "
+                            + "(layers reach the workload at different times, e.g. guest boot): their fairness is approximate; "
+                            + "raise runtime"
                         for i in repRuns.indices { repRuns[i].warnings.append(note) }
                     }
                     results += repRuns

@@ -325,7 +325,8 @@ public struct XenRig: Sendable {
             throw WritePathError.system(
                 call: "ldd", path: binary, errno: ENOENT,
                 hint:
-                    "a library is missing: \(r.stdout.split(separator: "\n").filter { $0.contains("not found") }.joined(separator: ", ")) \(r.stderrTail())"
+                    "a library is missing: "
+                    + "\(r.stdout.split(separator: "\n").filter { $0.contains("not found") }.joined(separator: ", ")) \(r.stderrTail())"
             )
         }
         return EngineRootfs.librariesListed(byLdd: r.stdout)

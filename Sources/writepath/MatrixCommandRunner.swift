@@ -88,7 +88,8 @@ struct MatrixCommandRunner {
                 arguments: Array(CommandLine.arguments.dropFirst())))
         if !quiet {
             Output.stderr(
-                "matrix: \(runner.spec.layers.count) layers x \(runner.spec.workloads.count) workloads, repetitions \(runner.spec.repetitions), seed \(runner.spec.seed)\nresults: \(runner.directory)\n"
+                "matrix: \(runner.spec.layers.count) layers x \(runner.spec.workloads.count) workloads, repetitions "
+                    + "\(runner.spec.repetitions), seed \(runner.spec.seed)\nresults: \(runner.directory)\n"
             )
         }
         MatrixCommandRunner.lastDirectory = runner.directory
@@ -158,7 +159,8 @@ enum MatrixSummary {
             func col(_ s: String, _ w: Int) -> String { s.count >= w ? s : String(repeating: " ", count: w - s.count) + s }
             let name = key.count > 50 ? String(key.prefix(50)) : key + String(repeating: " ", count: 50 - key.count)
             out +=
-                "\(name) \(col("\(runs.count)", 5)) \(col(iops.map { formatSI($0) } ?? "-", 13)) \(col(bw.map { ByteSize.format($0) } ?? "-", 14)) \(col(p99.map { formatDecimal($0 / 1000, places: 1) } ?? "-", 17))"
+                "\(name) \(col("\(runs.count)", 5)) \(col(iops.map { formatSI($0) } ?? "-", 13)) "
+                + "\(col(bw.map { ByteSize.format($0) } ?? "-", 14)) \(col(p99.map { formatDecimal($0 / 1000, places: 1) } ?? "-", 17))"
             out += "  \(col(mde[key].map { "-" + formatDecimal($0 * 100, places: 0) + "%" } ?? "-", 11))  \(status)\n"
         }
         if let m = doc.matrix {

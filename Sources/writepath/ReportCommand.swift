@@ -102,7 +102,8 @@ struct ReportCommand: ParsableCommand {
         Output.stdout("report: \(directory)/report.html\n")
         if !quiet {
             Output.stdout(
-                "tables: \(directory)/report.csv, \(directory)/report-runs.csv, \(directory)/summary.md\(capacity == nil ? "" : ", \(directory)/capacity.csv")\n"
+                "tables: \(directory)/report.csv, \(directory)/report-runs.csv, "
+                    + "\(directory)/summary.md\(capacity == nil ? "" : ", \(directory)/capacity.csv")\n"
             )
             if !aggregation.rows.isEmpty {
                 let histograms = hgrm.isEmpty ? "" : ", \(directory)/hgrm/*.hgrm (\(hgrm.count) HdrHistogram distributions)"

@@ -28,8 +28,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("output-format"), help: "text, json or csv.") var outputFormat: String = "text"
     @Option(
         name: .customLong("output"),
-        help:
-            "Write the output to FILE instead of stdout (a regular file is replaced atomically; a device, FIFO or symlink is written in place)."
+        help: ArgumentHelp(
+            "Write the output to FILE instead of stdout (a regular file is replaced atomically; a device, FIFO or symlink is "
+                + "written in place).")
     )
     var output: String?
     @Option(name: .customLong("results"), help: "Also write the JSON result into DIR as <time>-<host>.json.") var results: String?

@@ -90,7 +90,10 @@ struct CapacityCLITests {
     }
 
     @Test(
-        "Ctrl-C keeps the finished steps and exits 130; --resume refuses other parameters and completes the sweep, also after a second Ctrl-C"
+        """
+        Ctrl-C keeps the finished steps and exits 130; --resume refuses other parameters and completes the sweep, \
+        also after a second Ctrl-C
+        """
     )
     func interruptAndResume() throws {
         let dir = scratch("sweep-int")

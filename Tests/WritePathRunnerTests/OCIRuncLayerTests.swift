@@ -186,7 +186,8 @@ struct OCIRuncLayerRunTests {
         let result = try layer.run(workload, rep: 3, context: context)
         let took = Date().timeIntervalSince(start)
         print(
-            "oci-runc short run: \(String(format: "%.2f", took)) s wall (workload 2 s), write iops \(String(format: "%.0f", result.write?.iops ?? 0))"
+            "oci-runc short run: \(String(format: "%.2f", took)) s wall (workload 2 s), write iops "
+                + "\(String(format: "%.0f", result.write?.iops ?? 0))"
         )
         #expect(result.status == .ok, "\(result.error ?? "")")
         #expect((result.write?.ios ?? 0) > 0)
@@ -225,7 +226,10 @@ struct OCIRuncLayerRunTests {
         watcher.stop()
         let iops = result.write?.iops ?? 0
         print(
-            "oci-runc write_iops_limit=500: measured \(String(format: "%.1f", iops)) IOPS over \(String(format: "%.2f", result.write?.runtime_s ?? 0)) s; run took \(String(format: "%.2f", took)) s; throttle file seen: \(watcher.seen.isEmpty ? "never" : watcher.seen.joined(separator: " | ")); device \(result.layer.settings["throttle_device"] ?? "?")"
+            "oci-runc write_iops_limit=500: measured \(String(format: "%.1f", iops)) IOPS over "
+                + "\(String(format: "%.2f", result.write?.runtime_s ?? 0)) s; run took \(String(format: "%.2f", took)) s; "
+                + "throttle file seen: \(watcher.seen.isEmpty ? "never" : watcher.seen.joined(separator: " | ")); device "
+                + "\(result.layer.settings["throttle_device"] ?? "?")"
         )
         #expect(result.status == .ok, "\(result.error ?? "")")
         #expect(result.layer.settings["write_iops_limit"] == "500")
@@ -252,7 +256,8 @@ struct OCIRuncLayerRunTests {
         [quota, memory, bps].forEach { $0.stop() }
         let bw = result.write?.bw_bytes_per_s ?? 0
         print(
-            "oci-runc cpus=0.5 memory=256m write_bps_limit=8m: \(String(format: "%.2f", bw / 1048576)) MiB/s; cgroup saw quota \(quota.seen), memory \(memory.seen), bps \(bps.seen)"
+            "oci-runc cpus=0.5 memory=256m write_bps_limit=8m: \(String(format: "%.2f", bw / 1048576)) MiB/s; cgroup saw quota "
+                + "\(quota.seen), memory \(memory.seen), bps \(bps.seen)"
         )
         #expect(result.status == .ok, "\(result.error ?? "")")
         #expect(result.layer.settings["cpu_cfs_quota_period_us"] == "50000/100000")
