@@ -4,7 +4,7 @@ export PATH := /opt/swift/usr/bin:$(PATH)
 SWIFT ?= swift
 RELEASE := .build/release/writepath
 
-.PHONY: deps build release demo test sanitize fuzz bench bench-vs-fio format clean
+.PHONY: deps build release demo test lint sanitize fuzz bench bench-vs-fio format clean
 
 deps:
 	@scripts/install-deps.sh
@@ -27,17 +27,22 @@ demo:
 	@mkdir -p results
 	$(RELEASE) demo --results results
 
-## Installs what is missing (engine, containers, guests), starts dockerd, runs the whole test suite
-## (scripts/run-tests.sh: prints how many tests were skipped and why; under CI=true a skip fails,
-## but for the allow-list in Tests/WritePathTestSupport/Precondition.swift).
+## Installs what is missing (engine, containers, guests), runs the lint step, starts dockerd, runs
+## the whole test suite (scripts/run-tests.sh: prints how many tests were skipped and why; under
+## CI=true a skip fails, but for the allow-list in Tests/WritePathTestSupport/Precondition.swift).
 test:
 	@scripts/install-deps.sh all
+	@SWIFT=$(SWIFT) scripts/lint.sh
 	@scripts/stamp-commit.sh
 	@scripts/start-dockerd.sh || echo "make test: docker is not available; its tests will say so and skip"
 	@scripts/fetch-xen.sh || echo "make test: Debian's Xen packages could not be fetched; the Xen tests will say so and skip"
 	$(SWIFT) build -c release --static-swift-stdlib --product writepath
 	$(SWIFT) build --build-tests
 	WRITEPATH_ENGINE=$(CURDIR)/$(RELEASE) SWIFT=$(SWIFT) scripts/run-tests.sh --skip-build --no-parallel
+
+## swift format lint --strict, no line over 140 characters, shellcheck on the scripts (scripts/lint.sh).
+lint:
+	@SWIFT=$(SWIFT) scripts/lint.sh
 
 ## The test suite under ThreadSanitizer and AddressSanitizer (.build-tsan, .build-asan); see
 ## scripts/sanitize.sh for SANITIZE_FILTER (by default the guest suites, QEMU and Xen, are skipped).

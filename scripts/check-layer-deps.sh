@@ -9,7 +9,7 @@
 #                                               .build/release/writepath, else .build/debug/writepath)
 # scripts/fresh-machine-check.sh runs it inside a fresh Debian 12 root after the install scripts.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 
 writepath=${1:-}
 if [[ -z "$writepath" ]]; then
@@ -69,7 +69,7 @@ check_commands oci-runc "scripts/install-deps.sh containers" runc crun
 
 # Guests: QEMU, and what the guest image is made of (kernel, modules, static busybox, cpio, zstd).
 check_commands qemu "scripts/install-deps.sh guests" qemu-system-x86_64 qemu-img cpio zstd strip modprobe
-kernel=$(ls /boot/vmlinuz-* 2>/dev/null | sort -V | tail -1)
+kernel=$(compgen -G '/boot/vmlinuz-*' | sort -V | tail -1)
 if [[ -z "$kernel" ]]; then
     lack "qemu: no Debian kernel in /boot (linux-image-amd64: scripts/install-deps.sh guests)"
 else
@@ -88,7 +88,7 @@ fi
 
 # Xen: the unpacked tree's binaries the rigs copy, with the tree's libraries first (as XenRig).
 check_commands xen "dpkg, apt" dpkg-deb apt-get
-tree=$(ls -d /var/tmp/writepath-xen/packages/*/root 2>/dev/null | sort -V | tail -1)
+tree=$(compgen -G '/var/tmp/writepath-xen/packages/*/root' | sort -V | tail -1)
 if [[ -z "$tree" ]]; then
     lack "xen: no unpacked Xen tree in /var/tmp/writepath-xen/packages (scripts/fetch-xen.sh)"
 else
@@ -102,7 +102,7 @@ else
 fi
 
 # Reports: the browser test.
-if browser=$(command -v chromium); then
+if command -v chromium >/dev/null; then
     check_ldd reports /usr/lib/chromium/chromium
 else
     lack "reports: chromium is missing (scripts/install-deps.sh reports)"

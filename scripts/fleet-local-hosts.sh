@@ -96,7 +96,7 @@ INV
         addr=${line#*ansible_host=}; addr=${addr%% *}
         ok=0
         for _ in $(seq 1 50); do
-            if ssh -i "$dir/id_ed25519" -o UserKnownHostsFile="$dir/known_hosts" -o StrictHostKeyChecking=no \
+            if ssh -n -i "$dir/id_ed25519" -o UserKnownHostsFile="$dir/known_hosts" -o StrictHostKeyChecking=no \
                 -o BatchMode=yes -o ConnectTimeout=2 "root@$addr" true 2>/dev/null; then ok=1; break; fi
             sleep 0.2
         done

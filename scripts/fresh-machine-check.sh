@@ -124,6 +124,7 @@ echo "fresh-machine-check: scripts/check-layer-deps.sh $engine (no dockerd runs 
 set +e
 report=$(inside /bin/bash -c "cd /work/writepath && WRITEPATH_NO_DOCKERD=1 scripts/check-layer-deps.sh $engine" 2>&1)
 set -e
+# shellcheck disable=SC2001  # indents every line of the report; ${report//...} cannot anchor at each line start
 echo "$report" | sed 's/^/  /'
 echo
 if ((${#failed[@]})); then

@@ -23,7 +23,7 @@ WORK=.build-fuzz
 
 echo "fuzz: building the targets (-sanitize=fuzzer,address) in $WORK"
 # ld.gold cannot link libFuzzer's instrumented objects here; lld can.
-(cd Fuzz && swift build -c release --scratch-path "../$WORK" \
+(cd Fuzz || exit 1; swift build -c release --scratch-path "../$WORK" \
     -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld 2>&1 | grep -E "error|warning: unre|Compiling|Build" | grep -v "^\[" || true)
 BIN="$WORK/release"
 
@@ -31,9 +31,9 @@ status=0
 summary=""
 for target in $TARGETS; do
     case "$target" in
-        jobfile) exe=FuzzJobFile; seeds="Fuzz/seeds/jobfile Tests/Corpus/bad-input/jobfiles" ;;
-        matrix)  exe=FuzzMatrix;  seeds="Fuzz/seeds/matrix Tests/Corpus/bad-input/matrix" ;;
-        result)  exe=FuzzResult;  seeds="Tests/Corpus/good Tests/Corpus/bad-input/results" ;;
+        jobfile) exe=FuzzJobFile; seeds=(Fuzz/seeds/jobfile Tests/Corpus/bad-input/jobfiles) ;;
+        matrix)  exe=FuzzMatrix;  seeds=(Fuzz/seeds/matrix Tests/Corpus/bad-input/matrix) ;;
+        result)  exe=FuzzResult;  seeds=(Tests/Corpus/good Tests/Corpus/bad-input/results) ;;
         *) echo "fuzz: unknown target '$target'; expected jobfile, matrix or result" >&2; exit 2 ;;
     esac
     [ -x "$BIN/$exe" ] || { echo "fuzz: $BIN/$exe was not built" >&2; exit 1; }
@@ -52,13 +52,13 @@ for target in $TARGETS; do
     "$BIN/$exe" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
         -print_final_stats=1 -dict="Fuzz/dicts/$target.dict" -artifact_prefix="$artifacts/" \
         "${extra[@]}" \
-        "$corpus" $seeds "$regressions" >"$log" 2>&1
+        "$corpus" "${seeds[@]}" "$regressions" >"$log" 2>&1
     rc=$?
     set -e
     runs=$(grep -o "stat::number_of_executed_units: *[0-9]*" "$log" | awk '{s+=$2} END {print s+0}')
     new=$(find "$artifacts" -type f -newer "$marker")
     found=$(printf "%s" "$new" | grep -c . || true)
-    line="$target: exit $rc, $runs inputs in ${SECONDS_EACH}s, corpus $(ls "$corpus" | wc -l) files, $found crashing inputs"
+    line="$target: exit $rc, $runs inputs in ${SECONDS_EACH}s, corpus $(find "$corpus" -mindepth 1 -maxdepth 1 | wc -l) files, $found crashing inputs"
     summary+="$line"$'\n'
     if [ "$rc" -ne 0 ] || [ "$found" -gt 0 ]; then
         status=1

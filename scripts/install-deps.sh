@@ -11,7 +11,7 @@
 #     fleet       ansible-core, openssh-server, openssh-client, iproute2: `writepath fleet` and its test (sshd per network namespace)
 #     bench       valgrind, linux-perf, binutils: `make bench`'s instruction guard and scripts/engine-breakdown.sh
 #     check       debootstrap: scripts/fresh-machine-check.sh builds a fresh Debian 12 root with it;
-#                 shellcheck: checks scripts/ and the guest scripts under Sources/WritePathRunner/Resources
+#                 and shellcheck: checks scripts/ and the guest scripts under Sources/WritePathRunner/Resources
 # Swift itself must already be installed (this machine kind has it at /opt/swift).
 set -euo pipefail
 

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CWritePathShims
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// CLOCK_MONOTONIC in nanoseconds (vDSO, no system call).
 @inline(__always)

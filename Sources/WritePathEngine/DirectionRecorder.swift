@@ -37,9 +37,11 @@ struct DirectionRecorder {
             intervalBuckets[intervalBuckets.count - 1] = merged.encoded.buckets
         } else {
             let d = max(seconds, 1e-9)
-            series.append(SeriesPoint(t_s: endSeconds, iops: Double(intervalIos) / d,
-                                      bw_bytes_per_s: Double(intervalBytes) / d,
-                                      p99_ns: interval.value(atPercentile: 99)))
+            series.append(
+                SeriesPoint(
+                    t_s: endSeconds, iops: Double(intervalIos) / d,
+                    bw_bytes_per_s: Double(intervalBytes) / d,
+                    p99_ns: interval.value(atPercentile: 99)))
             intervalBuckets.append(interval.encoded.buckets)
         }
         total.add(interval)
@@ -57,9 +59,10 @@ struct DirectionRecorder {
 
     func result(runtimeSeconds: Double) -> DirectionResult {
         let t = max(runtimeSeconds, 1e-9)
-        return DirectionResult(ios: ios, bytes: bytes, iops: Double(ios) / t, bw_bytes_per_s: Double(bytes) / t,
-                               runtime_s: runtimeSeconds, errors: errors, lat_ns: total.summary,
-                               histogram: total.encoded, series: series)
+        return DirectionResult(
+            ios: ios, bytes: bytes, iops: Double(ios) / t, bw_bytes_per_s: Double(bytes) / t,
+            runtime_s: runtimeSeconds, errors: errors, lat_ns: total.summary,
+            histogram: total.encoded, series: series)
     }
 }
 
@@ -95,6 +98,7 @@ func mergeDirections(_ parts: [(DirectionRecorder, Double)]) -> DirectionResult?
         p.p99_ns = h.value(atPercentile: 99)
         series.append(p)
     }
-    return DirectionResult(ios: ios, bytes: bytes, iops: iops, bw_bytes_per_s: bw, runtime_s: runtime,
-                           errors: errors, lat_ns: total.summary, histogram: total.encoded, series: series)
+    return DirectionResult(
+        ios: ios, bytes: bytes, iops: iops, bw_bytes_per_s: bw, runtime_s: runtime,
+        errors: errors, lat_ns: total.summary, histogram: total.encoded, series: series)
 }

@@ -26,9 +26,11 @@ public struct Durability: Codable, Sendable, Equatable {
     /// Why, in a sentence.
     public var evidence: String
 
-    public init(flushes_issued: UInt64, device: String? = nil, device_write_cache: String? = nil, device_flushes: UInt64? = nil,
-                host_device_flushes: UInt64? = nil, host_device: String? = nil, host_file_flushes: UInt64? = nil,
-                verdict: String, evidence: String) {
+    public init(
+        flushes_issued: UInt64, device: String? = nil, device_write_cache: String? = nil, device_flushes: UInt64? = nil,
+        host_device_flushes: UInt64? = nil, host_device: String? = nil, host_file_flushes: UInt64? = nil,
+        verdict: String, evidence: String
+    ) {
         self.flushes_issued = flushes_issued
         self.device = device
         self.device_write_cache = device_write_cache

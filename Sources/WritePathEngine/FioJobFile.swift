@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Reads fio INI job files: a `[global]` section whose options every job inherits, then one
 /// section per job. A line whose first non-blank character is `;` or `#` is a comment, and so is
@@ -40,8 +41,10 @@ public enum FioJobFile {
 
     /// Parses job-file text into one `Workload` per job section, in file order (the sections'
     /// scheduling is dropped: see `parseJobs`).
-    public static func parse(_ text: String, path: String, base: Workload = Workload(),
-                             environment: [String: String] = ProcessInfo.processInfo.environment) throws -> [Workload] {
+    public static func parse(
+        _ text: String, path: String, base: Workload = Workload(),
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> [Workload] {
         try parseJobs(text, path: path, base: base, environment: environment).map(\.workload)
     }
 
@@ -52,8 +55,10 @@ public enum FioJobFile {
     ///   - base: options given on the command line, applied before the file's (fio applies the
     ///     command line first, then the file).
     ///   - environment: the variables `${VAR}` expands from.
-    public static func parseJobs(_ text: String, path: String, base: Workload = Workload(),
-                                 environment: [String: String] = ProcessInfo.processInfo.environment) throws -> [Job] {
+    public static func parseJobs(
+        _ text: String, path: String, base: Workload = Workload(),
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> [Job] {
         var global = base
         var globalScheduling = Scheduling()
         var jobs: [Job] = []
@@ -72,7 +77,8 @@ public enum FioJobFile {
             line = try expand(line, environment: environment, at: at)
             if line.hasPrefix("[") {
                 guard line.hasSuffix("]"), line.count > 2 else {
-                    throw WritePathError.invalidInput(field: at, message: "\(quoted(line)) is not a section header; expected [global] or [jobname]")
+                    throw WritePathError.invalidInput(
+                        field: at, message: "\(quoted(line)) is not a section header; expected [global] or [jobname]")
                 }
                 if let job = current { jobs.append(job) }
                 let name = String(line.dropFirst().dropLast()).trimmingWhitespace()
@@ -86,7 +92,8 @@ public enum FioJobFile {
                 } else {
                     inGlobal = false
                     guard jobNames.insert(name).inserted else {
-                        throw WritePathError.invalidInput(field: at, message: "duplicate job section [\(clipped(name))]; give each job its own name")
+                        throw WritePathError.invalidInput(
+                            field: at, message: "duplicate job section [\(clipped(name))]; give each job its own name")
                     }
                     var job = global
                     do { try job.set("name", name) } catch { throw prefixed(error, at) }
@@ -103,7 +110,8 @@ public enum FioJobFile {
                 key = String(line[..<eq]).trimmingWhitespace()
                 value = String(line[line.index(after: eq)...]).trimmingWhitespace()
                 guard !key.isEmpty else {
-                    throw WritePathError.invalidInput(field: at, message: "\(quoted(line)) has no option name; expected key=value, e.g. bs=4k")
+                    throw WritePathError.invalidInput(
+                        field: at, message: "\(quoted(line)) has no option name; expected key=value, e.g. bs=4k")
                 }
             } else {
                 key = line
@@ -162,7 +170,8 @@ public enum FioJobFile {
             let name = String(rest[start.upperBound..<close])
             guard let value = environment[name] else {
                 throw WritePathError.invalidInput(
-                    field: at, message: "${\(clipped(name))} is not set in the environment; "
+                    field: at,
+                    message: "${\(clipped(name))} is not set in the environment; "
                         + "set it or write the value (fio would put nothing there)")
             }
             out += value

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CWritePathShims
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 extension HostInfo {
     /// Reads this machine's description from uname, /proc/cpuinfo and sysconf.
@@ -24,9 +25,10 @@ extension HostInfo {
         }
         let pages = UInt64(max(sysconf(Int32(_SC_PHYS_PAGES)), 0))
         let pageSize = UInt64(max(sysconf(Int32(_SC_PAGESIZE)), 0))
-        return HostInfo(hostname: field(u.nodename), kernel: field(u.release), kernel_version: field(u.version),
-                        cpu: cpu, cores: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), memory_bytes: pages * pageSize,
-                        virtualization: Virtualization.probe(kernelRelease: field(u.release)))
+        return HostInfo(
+            hostname: field(u.nodename), kernel: field(u.release), kernel_version: field(u.version),
+            cpu: cpu, cores: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), memory_bytes: pages * pageSize,
+            virtualization: Virtualization.probe(kernelRelease: field(u.release)))
     }
 }
 
@@ -46,15 +48,18 @@ extension Virtualization {
         func read(_ p: String) -> String? {
             Sys.readSmallFile(p)?.trimmingWhitespace().nilIfEmpty
         }
-        return classify(cpuidPresent: present == 1, signature: signature,
-                        dmiVendor: read("/sys/class/dmi/id/sys_vendor"), dmiProduct: read("/sys/class/dmi/id/product_name"),
-                        sysHypervisor: read("/sys/hypervisor/type"), commandLine: read("/proc/cmdline") ?? "",
-                        kernelRelease: kernelRelease)
+        return classify(
+            cpuidPresent: present == 1, signature: signature,
+            dmiVendor: read("/sys/class/dmi/id/sys_vendor"), dmiProduct: read("/sys/class/dmi/id/product_name"),
+            sysHypervisor: read("/sys/hypervisor/type"), commandLine: read("/proc/cmdline") ?? "",
+            kernelRelease: kernelRelease)
     }
 
     /// The finding from the evidence (separate from `probe` so that each machine kind can be tested).
-    static func classify(cpuidPresent: Bool, signature: String, dmiVendor: String?, dmiProduct: String?,
-                         sysHypervisor: String?, commandLine: String, kernelRelease: String) -> Virtualization {
+    static func classify(
+        cpuidPresent: Bool, signature: String, dmiVendor: String?, dmiProduct: String?,
+        sysHypervisor: String?, commandLine: String, kernelRelease: String
+    ) -> Virtualization {
         var evidence: [String] = []
         var hypervisor: String?
         if cpuidPresent {

@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CLiburing
 import CWritePathShims
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// io_uring's own workload options, as fio's engines/io_uring.c declares its own: stored in
 /// `Workload.io_uring`, declared in `options`, which `Workload.options` takes in. With another
@@ -28,21 +29,23 @@ public struct IOUringOptions: Equatable, Sendable {
         .flag("fixedbufs", \.io_uring.fixedbufs, engine: .io_uring, help: "Registered buffers (write_fixed)."),
         .flag("registerfiles", \.io_uring.registerfiles, engine: .io_uring, help: "Registered file."),
         .flag("sqthread_poll", \.io_uring.sqthread_poll, engine: .io_uring, help: "A kernel submission-queue polling thread."),
-        .integer("force_async", \.io_uring.force_async, 0...Int(Int32.max), engine: .io_uring,
-                 help: "IOSQE_ASYNC on every Nth I/O (hand it straight to an io-wq worker); 0: never."),
-        .stored("iowq_colocate", \.io_uring.iowq_colocate, .value(placeholder: "auto|1|0"), engine: .io_uring, example: "auto",
-                help: "Run the job thread and its io-wq workers on one CPU; auto: when writes go to io-wq and iodepth <= "
-                    + "\(IOUringEngine.colocationDepthLimit).",
-                parse: { text, field in
-                    switch text!.lowercased() {
-                    case "auto": return .auto
-                    case "1", "on", "yes", "true": return .on
-                    case "0", "off", "no", "false": return .off
-                    default:
-                        throw WritePathError.invalidInput(
-                            field: field, message: "\(quoted(text!.lowercased())) is not supported; expected auto, 1 or 0")
-                    }
-                }, format: { $0.optionValue }),
+        .integer(
+            "force_async", \.io_uring.force_async, 0...Int(Int32.max), engine: .io_uring,
+            help: "IOSQE_ASYNC on every Nth I/O (hand it straight to an io-wq worker); 0: never."),
+        .stored(
+            "iowq_colocate", \.io_uring.iowq_colocate, .value(placeholder: "auto|1|0"), engine: .io_uring, example: "auto",
+            help: "Run the job thread and its io-wq workers on one CPU; auto: when writes go to io-wq and iodepth <= "
+                + "\(IOUringEngine.colocationDepthLimit).",
+            parse: { text, field in
+                switch text!.lowercased() {
+                case "auto": return .auto
+                case "1", "on", "yes", "true": return .on
+                case "0", "off", "no", "false": return .off
+                default:
+                    throw WritePathError.invalidInput(
+                        field: field, message: "\(quoted(text!.lowercased())) is not supported; expected auto, 1 or 0")
+                }
+            }, format: { $0.optionValue }),
     ]
 
     /// Checks the options against each other.
@@ -157,10 +160,14 @@ public final class IOUringEngine: IOEngine {
         // becomes its own failed completion instead of stopping the rest of the batch.
         let submitAll = wp_ioring_setup_submit_all()
         attempts += [
-            (wp_ioring_setup_single_issuer() | wp_ioring_setup_defer_taskrun() | submitAll,
-             "setup:single_issuer,setup:defer_taskrun,setup:submit_all"),
-            (wp_ioring_setup_single_issuer() | wp_ioring_setup_coop_taskrun() | submitAll,
-             "setup:single_issuer,setup:coop_taskrun,setup:submit_all"),
+            (
+                wp_ioring_setup_single_issuer() | wp_ioring_setup_defer_taskrun() | submitAll,
+                "setup:single_issuer,setup:defer_taskrun,setup:submit_all"
+            ),
+            (
+                wp_ioring_setup_single_issuer() | wp_ioring_setup_coop_taskrun() | submitAll,
+                "setup:single_issuer,setup:coop_taskrun,setup:submit_all"
+            ),
             (wp_ioring_setup_coop_taskrun(), "setup:coop_taskrun"),
             (0, ""),
         ]
@@ -175,8 +182,9 @@ public final class IOUringEngine: IOEngine {
             lastError = -r
         }
         guard let chosen else {
-            throw WritePathError.system(call: "io_uring_queue_init_params", path: setup.path, errno: lastError,
-                                        hint: Self.setupHint(errno: lastError))
+            throw WritePathError.system(
+                call: "io_uring_queue_init_params", path: setup.path, errno: lastError,
+                hint: Self.setupHint(errno: lastError))
         }
         if !chosen.isEmpty { setupFeatures += chosen.split(separator: ",").map(String.init) }
         if setup.io_uring.sqthread_poll && !chosen.contains("sqpoll") { setupFeatures.append("sqpoll:unavailable") }
@@ -190,14 +198,22 @@ public final class IOUringEngine: IOEngine {
         if setup.io_uring.fixedbufs {
             var iovecs = setup.buffers.map { iovec(iov_base: $0, iov_len: setup.bufferLength) }
             let r = io_uring_register_buffers(&ring, &iovecs, UInt32(iovecs.count))
-            if r == 0 { useFixedBuffers = true; setupFeatures.append("fixed_buffers") } else { setupFeatures.append("fixed_buffers:unavailable(\(errnoName(-r)))") }
+            if r == 0 {
+                useFixedBuffers = true; setupFeatures.append("fixed_buffers")
+            } else {
+                setupFeatures.append("fixed_buffers:unavailable(\(errnoName(-r)))")
+            }
         }
         fixedBuffers = useFixedBuffers
         var useFixedFile = false
         if setup.io_uring.registerfiles {
             var fds: [Int32] = [setup.fd]
             let r = io_uring_register_files(&ring, &fds, 1)
-            if r == 0 { useFixedFile = true; setupFeatures.append("registered_file") } else { setupFeatures.append("registered_file:unavailable(\(errnoName(-r)))") }
+            if r == 0 {
+                useFixedFile = true; setupFeatures.append("registered_file")
+            } else {
+                setupFeatures.append("registered_file:unavailable(\(errnoName(-r)))")
+            }
         }
         fileIndex = useFixedFile ? 0 : setup.fd
         if io_uring_register_ring_fd(&ring) == 1 { setupFeatures.append("registered_ring_fd") }

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Set when the user asks to stop (SIGINT/SIGTERM): jobs stop issuing, drain and report.
 public let stopRequested = Atomic<Bool>(false)
@@ -71,8 +72,10 @@ final class JobRunner<Engine: IOEngine> {
     /// With `verify`, where the last completed write of each block is recorded.
     let verifyState: VerifyState?
 
-    init(workload: Workload, job: Int, target: PreparedTarget, fd: Int32, buffers: [UnsafeMutableRawPointer], progress: JobProgress,
-         verifyState: VerifyState? = nil) {
+    init(
+        workload: Workload, job: Int, target: PreparedTarget, fd: Int32, buffers: [UnsafeMutableRawPointer], progress: JobProgress,
+        verifyState: VerifyState? = nil
+    ) {
         self.workload = workload
         self.job = job
         self.target = target
@@ -86,8 +89,9 @@ final class JobRunner<Engine: IOEngine> {
         var out = JobOutcome()
         let w = workload
         let depth = w.iodepth
-        let setup = EngineSetup(fd: fd, path: target.info.path, depth: depth, buffers: buffers,
-                                bufferLength: Int(w.bs), io_uring: w.io_uring, job: job)
+        let setup = EngineSetup(
+            fd: fd, path: target.info.path, depth: depth, buffers: buffers,
+            bufferLength: Int(w.bs), io_uring: w.io_uring, job: job)
         let engine: Engine
         do {
             engine = try Engine(setup: setup)
@@ -105,8 +109,9 @@ final class JobRunner<Engine: IOEngine> {
         let bs = Int(w.bs)
         let bsU = UInt64(w.bs)
         let blocks = target.regionLength / bsU
-        var offsets = OffsetGenerator(blocks: blocks, random: w.rw.isRandom, distribution: w.random_distribution,
-                                      seed: w.seed &+ UInt64(job) &* 0x9E37_79B9)
+        var offsets = OffsetGenerator(
+            blocks: blocks, random: w.rw.isRandom, distribution: w.random_distribution,
+            seed: w.seed &+ UInt64(job) &* 0x9E37_79B9)
         var mixRNG = Xoshiro256(seed: w.seed ^ 0x0A11_0C8 ^ UInt64(job))
         let readBufferBase = w.rw.writes && w.rw.reads ? depth : 0
         let regionStart = target.regionOffset
@@ -229,12 +234,14 @@ final class JobRunner<Engine: IOEngine> {
                     if let verify, operation == .write {
                         writeSequence += 1
                         slotSequence[slot] = writeSequence
-                        BlockStamp.stamp(buffers[slot], length: bs, offset: offset, sequence: writeSequence,
-                                         seed: verify.seed, job: verify.job, run: verify.run)
+                        BlockStamp.stamp(
+                            buffers[slot], length: bs, offset: offset, sequence: writeSequence,
+                            seed: verify.seed, job: verify.job, run: verify.run)
                     }
-                    engine.prepare(slot: slot, operation: operation,
-                                   buffer: operation == .read ? readBufferBase + slot : slot,
-                                   offset: offset, length: bs)
+                    engine.prepare(
+                        slot: slot, operation: operation,
+                        buffer: operation == .read ? readBufferBase + slot : slot,
+                        offset: offset, length: bs)
                     prepared[count] = slot
                     count += 1
                     issued += 1
@@ -257,7 +264,8 @@ final class JobRunner<Engine: IOEngine> {
             // As fio: `iodepth_batch_submit` bounds how many go in one submission, not how deep
             // the queue gets. While slots are free and more I/O may be issued now, submit without
             // waiting and fill the queue first; wait only when it is full (or issuing is held).
-            let canIssueMore = count > 0 && freeCount > 0 && !stopIssuing && !flushPending && issued < issueLimit
+            let canIssueMore =
+                count > 0 && freeCount > 0 && !stopIssuing && !flushPending && issued < issueLimit
                 && heldBlock == nil && waitTimeout == nil
             // A held block (verify) waits for the one write to it: no batch then.
             let completeMin = completeMinGiven > 0 ? completeMinGiven : heldBlock == nil ? engine.completionBatch : 1
@@ -291,8 +299,9 @@ final class JobRunner<Engine: IOEngine> {
                     if result < 0 {
                         out.flushErrors += 1
                         if out.error == nil {
-                            out.error = .io(operation: operation == .fsync ? "fsync" : "fdatasync", path: target.info.path,
-                                            offset: 0, expected: 0, result: result, hint: hintFor(errno: Int32(-result)))
+                            out.error = .io(
+                                operation: operation == .fsync ? "fsync" : "fdatasync", path: target.info.path,
+                                offset: 0, expected: 0, result: result, hint: hintFor(errno: Int32(-result)))
                         }
                         stopIssuing = true
                     } else if measuring {
@@ -304,9 +313,10 @@ final class JobRunner<Engine: IOEngine> {
                 if _slowPath(result != bs) {
                     if operation == .write { out.write.errors += 1 } else { out.read.errors += 1 }
                     if out.error == nil {
-                        out.error = .io(operation: operation == .write ? "write" : "read", path: target.info.path,
-                                        offset: slotOffset[slot], expected: bs, result: result,
-                                        hint: result < 0 ? hintFor(errno: Int32(-result)) : "")
+                        out.error = .io(
+                            operation: operation == .write ? "write" : "read", path: target.info.path,
+                            offset: slotOffset[slot], expected: bs, result: result,
+                            hint: result < 0 ? hintFor(errno: Int32(-result)) : "")
                     }
                     stopIssuing = true
                     return

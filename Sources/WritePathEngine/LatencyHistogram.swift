@@ -11,7 +11,8 @@ public struct LatencyHistogram: Sendable {
     public private(set) var clampedCount: UInt64 = 0
 
     public init() {
-        histogram = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: Self.highestTrackableNanoseconds, numberOfSignificantValueDigits: .three)
+        histogram = Histogram<UInt64>(
+            lowestDiscernibleValue: 1, highestTrackableValue: Self.highestTrackableNanoseconds, numberOfSignificantValueDigits: .three)
     }
 
     /// Records one latency of `nanoseconds`.

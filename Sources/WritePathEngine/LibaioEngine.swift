@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CLibaio
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The libaio engine: io_submit of every prepared I/O in one call, io_getevents for at least the
 /// requested number of completions. Linux AIO has no portable asynchronous flush, so a flush
@@ -28,8 +29,9 @@ public final class LibaioEngine: IOEngine {
         depth = setup.depth
         let r = io_setup(Int32(setup.depth), &context)
         if r != 0 {
-            throw WritePathError.system(call: "io_setup", path: setup.path, errno: -r,
-                                        hint: -r == EAGAIN ? "raise fs.aio-max-nr or lower iodepth/numjobs" : "")
+            throw WritePathError.system(
+                call: "io_setup", path: setup.path, errno: -r,
+                hint: -r == EAGAIN ? "raise fs.aio-max-nr or lower iodepth/numjobs" : "")
         }
         iocbs = .allocate(capacity: setup.depth)
         iocbs.initialize(repeating: iocb(), count: setup.depth)
@@ -80,7 +82,8 @@ public final class LibaioEngine: IOEngine {
         var ts = timespec()
         if let t = timeoutNanoseconds { ts = timespec(tv_sec: Int(t / 1_000_000_000), tv_nsec: Int(t % 1_000_000_000)) }
         while true {
-            let r = timeoutNanoseconds == nil
+            let r =
+                timeoutNanoseconds == nil
                 ? io_getevents(context, wanted, depth, events, nil)
                 : io_getevents(context, wanted, depth, events, &ts)
             if r == -EINTR { eventCount = 0; return }

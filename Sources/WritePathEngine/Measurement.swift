@@ -119,7 +119,6 @@ public struct JobResult: Codable, Sendable {
     public var verify: VerifyResult?
 }
 
-
 /// One workload run once on this machine, as the engine measured it: everything of a `runs[]`
 /// entry except who ran it (layer, repetition), its status and its sweep tag, which
 /// WritePathResult's `RunResult` adds. Encoded into the same JSON object as those.
@@ -181,8 +180,9 @@ public struct RunMeasurement: Codable, Sendable {
         RunMeasurement(
             error: error, started_at: startedAt, target: nil, engine: EngineInfo(name: engine, features: []),
             write: nil, read: nil, flush: nil,
-            cpu: CPUResult(user_s: 0, sys_s: 0, ctx_voluntary: 0, ctx_involuntary: 0, cpu_ns_per_io: 0,
-                           process_user_s: 0, process_sys_s: 0, process_cpu_ns_per_io: 0),
+            cpu: CPUResult(
+                user_s: 0, sys_s: 0, ctx_voluntary: 0, ctx_involuntary: 0, cpu_ns_per_io: 0,
+                process_user_s: 0, process_sys_s: 0, process_cpu_ns_per_io: 0),
             verify: nil, durability: nil, jobs: [], warnings: [])
     }
 }

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Produces the block numbers a job writes, in units of `bs` from the region's start.

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The psync engine: pwrite/pread/fsync, one I/O in flight per job, done inside `submit`.

@@ -7,7 +7,8 @@ public enum ByteSize {
     public static func parse(_ text: String, field: String) throws -> UInt64 {
         let s = text.trimmingWhitespace().lowercased()
         guard !s.isEmpty else {
-            throw WritePathError.invalidInput(field: field, message: "empty size; expected a number of bytes with an optional k/m/g/t suffix, e.g. 4k")
+            throw WritePathError.invalidInput(
+                field: field, message: "empty size; expected a number of bytes with an optional k/m/g/t suffix, e.g. 4k")
         }
         var digits = Substring(s)
         var multiplier: UInt64 = 1
@@ -26,7 +27,9 @@ public enum ByteSize {
             }
         }
         guard let value = UInt64(digits) else {
-            throw WritePathError.invalidInput(field: field, message: "\(quoted(text)) is not a size; expected a whole number of bytes with an optional k/m/g/t suffix, e.g. 4k or 256m")
+            throw WritePathError.invalidInput(
+                field: field,
+                message: "\(quoted(text)) is not a size; expected a whole number of bytes with an optional k/m/g/t suffix, e.g. 4k or 256m")
         }
         let (product, overflow) = value.multipliedReportingOverflow(by: multiplier)
         guard !overflow, product <= UInt64(Int64.max) else {

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Wakes whoever waits for the user's stop request (SIGINT/SIGTERM) the moment it is made, so

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CWritePathShims
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Thin wrappers over the system calls writepath makes outside the I/O hot path. Each retries
 /// EINTR and turns a failure into `WritePathError.system` naming the call, the path and the errno.
@@ -99,7 +100,8 @@ enum Sys {
         var p: UnsafeMutableRawPointer?
         let r = posix_memalign(&p, max(alignment, 4096), max(bytes, 1))
         guard r == 0, let p else {
-            throw WritePathError.system(call: "posix_memalign", path: "", errno: r, hint: "not enough memory for the I/O buffers; lower iodepth or bs")
+            throw WritePathError.system(
+                call: "posix_memalign", path: "", errno: r, hint: "not enough memory for the I/O buffers; lower iodepth or bs")
         }
         return p
     }

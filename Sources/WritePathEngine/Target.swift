@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CLibblkid
 import CWritePathShims
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// What was found out about a target and recorded in `runs[].target`.
 public struct TargetInfo: Codable, Equatable, Sendable {
@@ -129,7 +130,8 @@ public enum Target {
             fd = try Sys.open(path, flags: O_RDWR | O_CLOEXEC)
             if !safety.overwrite && !hasCreatedMarker(fd) {
                 Sys.close(fd)
-                throw WritePathError.refused(field: "filename", message: "\(path) exists and was not created by writepath; pass --overwrite to write over it")
+                throw WritePathError.refused(
+                    field: "filename", message: "\(path) exists and was not created by writepath; pass --overwrite to write over it")
             }
         } else {
             guard w.size != nil else {
@@ -138,7 +140,8 @@ public enum Target {
             let folder = (path as NSString).deletingLastPathComponent
             var isFolder: ObjCBool = false
             if !folder.isEmpty && !(FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder) && isFolder.boolValue) {
-                throw WritePathError.invalidInput(field: "filename", message: "the folder \(folder) does not exist; create it or give another --filename or --directory")
+                throw WritePathError.invalidInput(
+                    field: "filename", message: "the folder \(folder) does not exist; create it or give another --filename or --directory")
             }
             fd = try Sys.open(path, flags: O_RDWR | O_CREAT | wp_o_excl() | O_CLOEXEC, mode: 0o644)
             created = true
@@ -161,7 +164,8 @@ public enum Target {
         let size = w.size ?? (fileSize > w.offset ? fileSize - w.offset : 0)
         let length = size - size % w.bs
         guard length >= w.bs else {
-            throw WritePathError.invalidInput(field: "size", message: "\(path) has no whole block of bs=\(ByteSize.format(w.bs)) after offset \(w.offset); give --size")
+            throw WritePathError.invalidInput(
+                field: "size", message: "\(path) has no whole block of bs=\(ByteSize.format(w.bs)) after offset \(w.offset); give --size")
         }
         let mount = MountTable.containing(path: Sys.realpath(path))
         let devNumber = "\(major(st.st_dev)):\(minor(st.st_dev))"
@@ -177,7 +181,11 @@ public enum Target {
         let end = w.offset + length
         if w.fallocate != "none", end > fileSize, let free = freeBytes(path), end - fileSize > free {
             throw WritePathError.invalidInput(
-                field: "size", message: "offset+size needs \(ByteSize.format(end - fileSize)) more on \(mount?.mountPoint ?? path), which has \(ByteSize.format(free)) free; give a smaller --size or another --filename")
+                field: "size",
+                message:
+                    "offset+size needs \(ByteSize.format(end - fileSize)) more on \(mount?.mountPoint ?? path), which has "
+                    + "\(ByteSize.format(free)) free; give a smaller --size or another --filename"
+            )
         }
         if w.fallocate == "none" {
             // Sparse: the size is set, the blocks are allocated by the writes themselves.
@@ -206,12 +214,15 @@ public enum Target {
         defer { Sys.close(fd) }
         if !safety.allowDestroy {
             if let m = MountTable.mountsUsing(deviceNumber: devNumber) {
-                throw WritePathError.refused(field: "filename", message: "\(path) (or a partition of it) is mounted on \(m); pass --allow-destroy only if its data may be lost")
+                throw WritePathError.refused(
+                    field: "filename",
+                    message: "\(path) (or a partition of it) is mounted on \(m); pass --allow-destroy only if its data may be lost")
             }
         }
         let signature = try Signatures.probe(fd: fd, path: path)
         if let signature, !safety.allowDestroy {
-            throw WritePathError.refused(field: "filename", message: "\(path) holds a \(signature) signature; pass --allow-destroy to overwrite it")
+            throw WritePathError.refused(
+                field: "filename", message: "\(path) holds a \(signature) signature; pass --allow-destroy to overwrite it")
         }
         var lbs: UInt32 = 512
         let r = wp_blk_logical_block_size(fd, &lbs)
@@ -225,7 +236,8 @@ public enum Target {
         }
         let size = w.size ?? (devSize - w.offset)
         guard w.offset + size <= devSize else {
-            throw WritePathError.invalidInput(field: "size", message: "offset+size (\(w.offset + size) bytes) is beyond the end of \(path) (\(devSize) bytes)")
+            throw WritePathError.invalidInput(
+                field: "size", message: "offset+size (\(w.offset + size) bytes) is beyond the end of \(path) (\(devSize) bytes)")
         }
         let length = size - size % w.bs
         let info = TargetInfo(
@@ -255,7 +267,9 @@ public enum Target {
         let a = UInt64(info.dio_offset_align)
         let why = "O_DIRECT on \(info.path) needs multiples of \(a) bytes (\(info.alignment_source))"
         if w.bs % a != 0 {
-            throw WritePathError.invalidInput(field: "bs", message: "\(w.bs) is not a multiple of \(a): \(why); use e.g. --bs \(ByteSize.format(max(a, 4096))) or --direct=0")
+            throw WritePathError.invalidInput(
+                field: "bs",
+                message: "\(w.bs) is not a multiple of \(a): \(why); use e.g. --bs \(ByteSize.format(max(a, 4096))) or --direct=0")
         }
         if w.offset % a != 0 {
             throw WritePathError.invalidInput(field: "offset", message: "\(w.offset) is not a multiple of \(a): \(why)")
@@ -275,7 +289,9 @@ public enum Target {
         let r = wp_statx_dio_alignment(fd, &mem, &off)
         if r == 0 {
             if off == 0 && direct {
-                throw WritePathError.invalidInput(field: "direct", message: "\(path)'s filesystem does not support O_DIRECT (statx reports no DIO alignment); use --direct=0")
+                throw WritePathError.invalidInput(
+                    field: "direct",
+                    message: "\(path)'s filesystem does not support O_DIRECT (statx reports no DIO alignment); use --direct=0")
             }
             return Alignment(mem: mem, offset: off, source: "statx")
         }
@@ -367,8 +383,9 @@ enum Signatures {
             if let table = value("PTTYPE") { return "\(table) partition table" }
             return "unnamed"
         default:
-            throw WritePathError.system(call: "blkid_do_safeprobe", path: path, errno: errno == 0 ? EIO : errno,
-                                        hint: "libblkid could not read the device's signatures")
+            throw WritePathError.system(
+                call: "blkid_do_safeprobe", path: path, errno: errno == 0 ? EIO : errno,
+                hint: "libblkid could not read the device's signatures")
         }
     }
 }
@@ -409,7 +426,8 @@ enum MountTable {
     }
 
     static func unescape(_ s: String) -> String {
-        s.replacingOccurrences(of: "\\040", with: " ").replacingOccurrences(of: "\\011", with: "\t").replacingOccurrences(of: "\\134", with: "\\")
+        s.replacingOccurrences(of: "\\040", with: " ").replacingOccurrences(of: "\\011", with: "\t").replacingOccurrences(
+            of: "\\134", with: "\\")
     }
 }
 
@@ -428,4 +446,3 @@ func directoryEntries(_ path: String) throws -> [String] {
     }
     return names
 }
-

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CWritePathShims
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// How written data is checked: fio's `verify`.
 public enum VerifyMethod: String, Codable, Sendable, CaseIterable {
@@ -11,8 +12,8 @@ public enum VerifyMethod: String, Codable, Sendable, CaseIterable {
 
 /// The stamp on every verified block. The first 64 bytes hold a header (little-endian):
 /// magic `WPVERIF1`, offset (u64), write sequence (u64), job seed (u64), job (u32), length (u32),
-/// CRC-32C of the whole block with the CRC field zeroed (u32), 4 zero bytes, run id (u64, random per run) at byte 48. Every following 512-byte sector
-/// starts with the sequence mixed with the sector's index, so a block torn between two writes
+/// CRC-32C of the whole block with the CRC field zeroed (u32), 4 zero bytes, run id (u64, random per run) at byte 48.
+/// Every following 512-byte sector starts with the sequence mixed with the sector's index, so a block torn between two writes
 /// fails its CRC even when both writes used the same buffer.
 public enum BlockStamp {
     public static let headerBytes = 64
@@ -21,8 +22,10 @@ public enum BlockStamp {
 
     /// Stamps `length` bytes at `block` for a write of sequence `sequence` at byte `offset`.
     @inline(__always)
-    public static func stamp(_ block: UnsafeMutableRawPointer, length: Int, offset: UInt64, sequence: UInt64, seed: UInt64, job: UInt32,
-                             run: UInt64) {
+    public static func stamp(
+        _ block: UnsafeMutableRawPointer, length: Int, offset: UInt64, sequence: UInt64, seed: UInt64, job: UInt32,
+        run: UInt64
+    ) {
         block.storeBytes(of: magic.littleEndian, toByteOffset: 0, as: UInt64.self)
         block.storeBytes(of: offset.littleEndian, toByteOffset: 8, as: UInt64.self)
         block.storeBytes(of: sequence.littleEndian, toByteOffset: 16, as: UInt64.self)
@@ -59,14 +62,17 @@ public enum BlockStamp {
 
     /// Classifies `length` bytes read from `offset`, where the job's last completed write had
     /// sequence `expected` (0: never written). `block` is modified (its CRC field zeroed).
-    public static func classify(_ block: UnsafeMutableRawPointer, length: Int, offset: UInt64, expected: UInt64, seed: UInt64, job: UInt32,
-                                run: UInt64) -> Verdict {
+    public static func classify(
+        _ block: UnsafeMutableRawPointer, length: Int, offset: UInt64, expected: UInt64, seed: UInt64, job: UInt32,
+        run: UInt64
+    ) -> Verdict {
         let m = UInt64(littleEndian: block.load(fromByteOffset: 0, as: UInt64.self))
         guard m == magic else { return expected == 0 ? .unwritten : .missing }
         let stored = UInt32(littleEndian: block.load(fromByteOffset: crcOffset, as: UInt32.self))
         block.storeBytes(of: UInt32(0), toByteOffset: crcOffset, as: UInt32.self)
         guard wp_crc32c(0, block, length) == stored,
-              UInt32(littleEndian: block.load(fromByteOffset: 36, as: UInt32.self)) == UInt32(truncatingIfNeeded: length) else {
+            UInt32(littleEndian: block.load(fromByteOffset: 36, as: UInt32.self)) == UInt32(truncatingIfNeeded: length)
+        else {
             return .torn
         }
         let o = UInt64(littleEndian: block.load(fromByteOffset: 8, as: UInt64.self))
@@ -137,7 +143,8 @@ public final class VerifyState: @unchecked Sendable {
         var header: [UInt64] = [Self.fileMagic, bs, regionOffset, UInt64(latest.count), seed, UInt64(job), run]
         do {
             try header.withUnsafeMutableBytes { try Sys.pwriteAll(fd, $0.baseAddress!, count: $0.count, offset: 0, path: tmp) }
-            try Sys.pwriteAll(fd, UnsafeRawPointer(latest.baseAddress!), count: latest.count * 8, offset: UInt64(header.count * 8), path: tmp)
+            try Sys.pwriteAll(
+                fd, UnsafeRawPointer(latest.baseAddress!), count: latest.count * 8, offset: UInt64(header.count * 8), path: tmp)
             try Sys.fsync(fd, path: tmp)
         } catch {
             Sys.close(fd)
@@ -156,7 +163,8 @@ public final class VerifyState: @unchecked Sendable {
     public static func load(from path: String, targetBytes: UInt64? = nil) throws -> VerifyState {
         let fd: Int32
         do { fd = try Sys.open(path, flags: O_RDONLY | O_CLOEXEC) } catch {
-            throw WritePathError.invalidInput(field: "state", message: "cannot open \(path); run with --verify=crc32c first, or give --state")
+            throw WritePathError.invalidInput(
+                field: "state", message: "cannot open \(path); run with --verify=crc32c first, or give --state")
         }
         defer { Sys.close(fd) }
         var header = [UInt64](repeating: 0, count: 7)
@@ -168,7 +176,8 @@ public final class VerifyState: @unchecked Sendable {
         let blocks = header[3]
         guard blocks <= (fileBytes - 56) / 8, fileBytes - 56 == blocks * 8 else {
             throw WritePathError.invalidInput(
-                field: "state", message: "\(path) claims \(blocks) blocks but its \(fileBytes) bytes hold \((fileBytes - 56) / 8); "
+                field: "state",
+                message: "\(path) claims \(blocks) blocks but its \(fileBytes) bytes hold \((fileBytes - 56) / 8); "
                     + "it is damaged or not a state file")
         }
         if let targetBytes {
@@ -176,11 +185,14 @@ public final class VerifyState: @unchecked Sendable {
             let (end, o2) = span.addingReportingOverflow(header[2])
             guard !o1, !o2, end <= targetBytes else {
                 throw WritePathError.invalidInput(
-                    field: "state", message: "\(path) describes \(blocks) blocks of \(header[1]) bytes from offset \(header[2]), "
+                    field: "state",
+                    message: "\(path) describes \(blocks) blocks of \(header[1]) bytes from offset \(header[2]), "
                         + "beyond the target's \(targetBytes) bytes; give the state file of this target")
             }
         }
-        let state = VerifyState(bs: header[1], regionOffset: header[2], blocks: Int(header[3]), seed: header[4], job: UInt32(truncatingIfNeeded: header[5]), run: header[6])
+        let state = VerifyState(
+            bs: header[1], regionOffset: header[2], blocks: Int(header[3]), seed: header[4], job: UInt32(truncatingIfNeeded: header[5]),
+            run: header[6])
         let n = try Sys.pread(fd, UnsafeMutableRawPointer(state.latest.baseAddress!), count: Int(header[3]) * 8, offset: 56, path: path)
         guard n == Int(header[3]) * 8 else {
             throw WritePathError.invalidInput(field: "state", message: "\(path) is truncated")
@@ -251,7 +263,9 @@ public enum Verifier {
                 if (i + 1) * bs > got {
                     verdict = expected == 0 ? .unwritten : .missing
                 } else {
-                    verdict = BlockStamp.classify(buffer + i * bs, length: bs, offset: blockOffset, expected: expected, seed: state.seed, job: state.job, run: state.run)
+                    verdict = BlockStamp.classify(
+                        buffer + i * bs, length: bs, offset: blockOffset, expected: expected, seed: state.seed, job: state.job,
+                        run: state.run)
                 }
                 result.blocks += 1
                 func note(_ kind: String, _ detail: String) {

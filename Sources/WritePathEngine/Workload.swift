@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The I/O pattern of a job: fio's `rw`.
@@ -59,7 +59,8 @@ public enum RandomDistribution: Equatable, Sendable, Codable, CustomStringConver
             }
             return .zipf(theta: theta)
         }
-        throw WritePathError.invalidInput(field: field, message: "\(quoted(text)) is not supported; expected uniform or zipf:THETA (e.g. zipf:1.2)")
+        throw WritePathError.invalidInput(
+            field: field, message: "\(quoted(text)) is not supported; expected uniform or zipf:THETA (e.g. zipf:1.2)")
     }
 }
 
@@ -153,8 +154,9 @@ public struct Workload: Codable, Equatable, Sendable {
 
     /// The options every engine takes.
     static let commonOptions: [WorkloadOption] = [
-        .stored("name", \.name, .value(placeholder: "NAME"), example: "job", help: "Job name; it names the default target file.",
-                parse: { text, _ in text! }, format: { $0 }),
+        .stored(
+            "name", \.name, .value(placeholder: "NAME"), example: "job", help: "Job name; it names the default target file.",
+            parse: { text, _ in text! }, format: { $0 }),
         .choice("ioengine", \.ioengine, help: "The I/O engine; null does no I/O, to measure the harness."),
         .choice("rw", aliases: ["readwrite"], \.rw, help: "The I/O pattern."),
         .integer("rwmixwrite", \.rwmixwrite, 0...100, placeholder: "PERCENT", help: "Percentage of writes in randrw."),
@@ -163,20 +165,25 @@ public struct Workload: Codable, Equatable, Sendable {
         },
         .bytes("bs", aliases: ["blocksize"], \.bs, example: "4k", default: "4k", help: "Block size in bytes; k/m/g suffixes."),
         .integer("iodepth", \.iodepth, 1...32768, help: "I/Os in flight per job."),
-        .integer("iodepth_batch_submit", aliases: ["iodepth_batch"], \.iodepth_batch_submit, 0...32768,
-                 default: "0, all free slots", help: "Prepared I/Os per submission."),
-        .stored("iodepth_batch_complete_min", \.iodepth_batch_complete_min, .value(placeholder: "N"),
-                help: "Completions to wait for per reap (0 counts as 1).",
-                parse: { max(1, try Workload.integer($0!, field: $1, range: 0...32768)) }, format: { "\($0)" }),
+        .integer(
+            "iodepth_batch_submit", aliases: ["iodepth_batch"], \.iodepth_batch_submit, 0...32768,
+            default: "0, all free slots", help: "Prepared I/Os per submission."),
+        .stored(
+            "iodepth_batch_complete_min", \.iodepth_batch_complete_min, .value(placeholder: "N"),
+            help: "Completions to wait for per reap (0 counts as 1).",
+            parse: { max(1, try Workload.integer($0!, field: $1, range: 0...32768)) }, format: { "\($0)" }),
         .integer("numjobs", \.numjobs, 1...1024, help: "Threads, each with its own ring or context, on one target region."),
-        .stored("size", \.size, .value(placeholder: "SIZE"), example: "256m", default: "the target's size",
-                help: "Bytes of the region per job; k/m/g suffixes. Needed for a new file.",
-                parse: { try ByteSize.parse($0!, field: $1) }, format: { $0.map { "\($0)" } }),
+        .stored(
+            "size", \.size, .value(placeholder: "SIZE"), example: "256m", default: "the target's size",
+            help: "Bytes of the region per job; k/m/g suffixes. Needed for a new file.",
+            parse: { try ByteSize.parse($0!, field: $1) }, format: { $0.map { "\($0)" } }),
         .bytes("offset", \.offset, example: "256m", help: "Start of the region in bytes."),
-        .stored("filename", \.filename, .value(placeholder: "PATH"), example: "/dev/shm/wp.dat", default: "./NAME.JOB.0 per job",
-                help: "Target file or block device.", parse: { try Workload.path($0!, field: $1) }, format: { $0 }),
-        .stored("directory", \.directory, .value(placeholder: "DIR"), example: "/dev/shm", help: "Folder for default file names.",
-                parse: { try Workload.path($0!, field: $1) }, format: { $0 }),
+        .stored(
+            "filename", \.filename, .value(placeholder: "PATH"), example: "/dev/shm/wp.dat", default: "./NAME.JOB.0 per job",
+            help: "Target file or block device.", parse: { try Workload.path($0!, field: $1) }, format: { $0 }),
+        .stored(
+            "directory", \.directory, .value(placeholder: "DIR"), example: "/dev/shm", help: "Folder for default file names.",
+            parse: { try Workload.path($0!, field: $1) }, format: { $0 }),
         .flag("direct", \.direct, help: "1: O_DIRECT; 0: buffered."),
         .derived("buffered", .flag, help: "1: buffered I/O (the same as direct=0).") { w, text, field in
             w.direct = !(try Workload.boolean(text, field: field))
@@ -189,44 +196,48 @@ public struct Workload: Codable, Equatable, Sendable {
         .integer("rate_iops", \.rate_iops, 0...100_000_000, default: "0, unlimited", help: "I/Os per second per job."),
         .integer("fsync", \.fsync, 0...Int(Int32.max), help: "fsync after every N writes; 0: never."),
         .integer("fdatasync", \.fdatasync, 0...Int(Int32.max), help: "fdatasync after every N writes; 0: never."),
-        .stored("random_distribution", \.random_distribution, .value(placeholder: "uniform|zipf:THETA"), example: "zipf:1.2",
-                help: "How random offsets are distributed.",
-                parse: { try RandomDistribution.parse($0!, field: $1) }, format: { $0.description }),
+        .stored(
+            "random_distribution", \.random_distribution, .value(placeholder: "uniform|zipf:THETA"), example: "zipf:1.2",
+            help: "How random offsets are distributed.",
+            parse: { try RandomDistribution.parse($0!, field: $1) }, format: { $0.description }),
         .choice("buffer_pattern", \.buffer_pattern, lowercased: true, help: "What write buffers hold."),
         .derived("zero_buffers", .flag, help: "1: write zeroes (the same as buffer_pattern=zero).") { w, text, field in
             w.buffer_pattern = try Workload.boolean(text, field: field) ? .zero : .random
         },
-        .stored("seed", aliases: ["randseed"], \.seed, .value(placeholder: "N"), help: "Seed of offsets and buffer contents.",
-                parse: { text, field in
-                    guard let s = UInt64(text!) else {
-                        throw WritePathError.invalidInput(
-                            field: field, message: "\(quoted(text!)) is not a whole number from 0 to \(UInt64.max)")
-                    }
-                    return s
-                }, format: { "\($0)" }),
+        .stored(
+            "seed", aliases: ["randseed"], \.seed, .value(placeholder: "N"), help: "Seed of offsets and buffer contents.",
+            parse: { text, field in
+                guard let s = UInt64(text!) else {
+                    throw WritePathError.invalidInput(
+                        field: field, message: "\(quoted(text!)) is not a whole number from 0 to \(UInt64.max)")
+                }
+                return s
+            }, format: { "\($0)" }),
         .flag("prefill", \.prefill, help: "Write the whole region once before measuring."),
-        .stored("verify", \.verify, .value(placeholder: "crc32c|0"), example: "crc32c",
-                help: "crc32c: stamp every block and read the target back after the run.",
-                parse: { text, field in
-                    switch text!.lowercased() {
-                    case "crc32c", "crc32c-intel": return .crc32c
-                    case "0", "none", "false", "off": return VerifyMethod.none
-                    default:
-                        throw WritePathError.invalidInput(
-                            field: field, message: "'\(text!.lowercased())' is not supported; expected crc32c or 0")
-                    }
-                }, format: { $0.rawValue }),
-        .stored("fallocate", \.fallocate, .value(placeholder: "native|none"), example: "native",
-                help: "native: allocate a new file first; none: sparse (the writes allocate).",
-                parse: { text, field in
-                    switch text!.lowercased() {
-                    case "native", "posix", "1": return "native"
-                    case "none", "0": return "none"
-                    default:
-                        throw WritePathError.invalidInput(
-                            field: field, message: "'\(text!.lowercased())' is not supported; expected native or none")
-                    }
-                }, format: { $0 }),
+        .stored(
+            "verify", \.verify, .value(placeholder: "crc32c|0"), example: "crc32c",
+            help: "crc32c: stamp every block and read the target back after the run.",
+            parse: { text, field in
+                switch text!.lowercased() {
+                case "crc32c", "crc32c-intel": return .crc32c
+                case "0", "none", "false", "off": return VerifyMethod.none
+                default:
+                    throw WritePathError.invalidInput(
+                        field: field, message: "'\(text!.lowercased())' is not supported; expected crc32c or 0")
+                }
+            }, format: { $0.rawValue }),
+        .stored(
+            "fallocate", \.fallocate, .value(placeholder: "native|none"), example: "native",
+            help: "native: allocate a new file first; none: sparse (the writes allocate).",
+            parse: { text, field in
+                switch text!.lowercased() {
+                case "native", "posix", "1": return "native"
+                case "none", "0": return "none"
+                default:
+                    throw WritePathError.invalidInput(
+                        field: field, message: "'\(text!.lowercased())' is not supported; expected native or none")
+                }
+            }, format: { $0 }),
         .seconds("startdelay", \.startdelay, help: "Seconds to wait before the job starts."),
         .flag("end_fsync", aliases: ["fsync_on_close"], \.end_fsync, help: "fsync the target once the job has ended (not timed)."),
         .flag("unlink", \.unlink, help: "Remove the target files writepath created, after the run."),
@@ -256,8 +267,9 @@ public struct Workload: Codable, Equatable, Sendable {
             _ = try Workload.boolean(text, field: field)
         },
         .scheduling("group_reporting", \.groupReporting, help: "Sum each group's jobs in the text output (job files)."),
-        .scheduling("stonewall", aliases: ["wait_for_previous"], \.stonewall,
-                    help: "Wait for the jobs before this one to end; starts a reporting group (job files)."),
+        .scheduling(
+            "stonewall", aliases: ["wait_for_previous"], \.stonewall,
+            help: "Wait for the jobs before this one to end; starts a reporting group (job files)."),
         .scheduling("new_group", \.newGroup, help: "Start a new reporting group (job files)."),
     ]
 
@@ -269,8 +281,9 @@ public struct Workload: Codable, Equatable, Sendable {
         .refused("filesize", "each job writes one file of size bytes; use size"),
         .refused("rate", "give the rate as rate_iops (I/Os per second per job)"),
         .refused("refill_buffers", "buffers are filled once, before the run, so that no filling is timed"),
-        .refused("buffer_compress_percentage",
-                 "buffers are random (or zero with buffer_pattern=zero); partly compressible data is not made"),
+        .refused(
+            "buffer_compress_percentage",
+            "buffers are random (or zero with buffer_pattern=zero); partly compressible data is not made"),
         .refused("cpus_allowed", "start writepath under taskset or a cpuset; iowq_colocate places io_uring's workers"),
     ]
 
@@ -323,7 +336,8 @@ public struct Workload: Codable, Equatable, Sendable {
             throw WritePathError.invalidInput(field: field, message: "\(quoted(text)) contains a NUL character; give a path without it")
         }
         guard text.utf8.count < Int(PATH_MAX) else {
-            throw WritePathError.invalidInput(field: field, message: "\(quoted(text)) is \(text.utf8.count) bytes long; a path has at most \(Int(PATH_MAX) - 1)")
+            throw WritePathError.invalidInput(
+                field: field, message: "\(quoted(text)) is \(text.utf8.count) bytes long; a path has at most \(Int(PATH_MAX) - 1)")
         }
         return text
     }
@@ -331,7 +345,8 @@ public struct Workload: Codable, Equatable, Sendable {
     /// Parses a whole number in `range`.
     static func integer(_ text: String, field: String, range: ClosedRange<Int>) throws -> Int {
         guard let v = Int(text.trimmingWhitespace()), range.contains(v) else {
-            throw WritePathError.invalidInput(field: field, message: "\(quoted(text)) is not a whole number from \(range.lowerBound) to \(range.upperBound)")
+            throw WritePathError.invalidInput(
+                field: field, message: "\(quoted(text)) is not a whole number from \(range.lowerBound) to \(range.upperBound)")
         }
         return v
     }
@@ -355,7 +370,9 @@ public struct Workload: Codable, Equatable, Sendable {
             if let v = Double(t.dropLast(suffix.count)), v >= 0, v.isFinite, v * scale <= 31_536_000 { return v * scale }
         }
         if let v = Double(t), v >= 0, v.isFinite, v <= 31_536_000 { return v }
-        throw WritePathError.invalidInput(field: field, message: "\(quoted(text)) is not a duration; expected seconds (10) or a number with us/ms/s/m/h, at most one year")
+        throw WritePathError.invalidInput(
+            field: field, message: "\(quoted(text)) is not a duration; expected seconds (10) or a number with us/ms/s/m/h, at most one year"
+        )
     }
 
     /// The flush interval in writes and whether it is fdatasync, or nil when no flushes.
@@ -377,13 +394,15 @@ public struct Workload: Codable, Equatable, Sendable {
         if let filename, filename.hasPrefix("/"), let directory {
             // fio would write <directory>/<the whole absolute path>, making folders on the way.
             throw WritePathError.invalidInput(
-                field: "filename", message: "\(quoted(filename)) is absolute and --directory \(quoted(directory)) is given; "
+                field: "filename",
+                message: "\(quoted(filename)) is absolute and --directory \(quoted(directory)) is given; "
                     + "give a filename relative to the directory, or drop --directory")
         }
         if bs == 0 { throw WritePathError.invalidInput(field: "bs", message: "must be at least 1 byte; e.g. 4k") }
         if bs > 1 << 30 { throw WritePathError.invalidInput(field: "bs", message: "\(ByteSize.format(bs)) is too large; at most 1GiB") }
         if let size, size < bs {
-            throw WritePathError.invalidInput(field: "size", message: "\(ByteSize.format(size)) is smaller than bs=\(ByteSize.format(bs)); give at least one block")
+            throw WritePathError.invalidInput(
+                field: "size", message: "\(ByteSize.format(size)) is smaller than bs=\(ByteSize.format(bs)); give at least one block")
         }
         if let size, size > UInt64(Int64.max) - offset {
             throw WritePathError.invalidInput(field: "size", message: "offset+size is beyond 8EiB, the largest file offset")
@@ -407,21 +426,25 @@ public struct Workload: Codable, Equatable, Sendable {
             throw WritePathError.invalidInput(field: "iodepth_batch_submit", message: "\(iodepth_batch_submit) exceeds iodepth=\(iodepth)")
         }
         if iodepth_batch_complete_min > iodepth {
-            throw WritePathError.invalidInput(field: "iodepth_batch_complete_min", message: "\(iodepth_batch_complete_min) exceeds iodepth=\(iodepth)")
+            throw WritePathError.invalidInput(
+                field: "iodepth_batch_complete_min", message: "\(iodepth_batch_complete_min) exceeds iodepth=\(iodepth)")
         }
         if verify != .none {
             if bs < 512 {
                 throw WritePathError.invalidInput(field: "verify", message: "needs bs of at least 512 bytes to hold the block stamp")
             }
             if numjobs > 1 && filename != nil {
-                throw WritePathError.invalidInput(field: "verify", message: "needs one job per target: with numjobs > 1 leave out filename so each job gets its own file")
+                throw WritePathError.invalidInput(
+                    field: "verify", message: "needs one job per target: with numjobs > 1 leave out filename so each job gets its own file")
             }
             if rw == .read || rw == .randread {
                 throw WritePathError.invalidInput(field: "verify", message: "checks what the job writes; use a write workload")
             }
         }
         if name.isEmpty || name.contains("/") || name.utf8.contains(0) || name.utf8.count > 200 {
-            throw WritePathError.invalidInput(field: "name", message: "\(quoted(name)) is not a job name; give 1 to 200 bytes without '/' or NUL (it names the target file)")
+            throw WritePathError.invalidInput(
+                field: "name",
+                message: "\(quoted(name)) is not a job name; give 1 to 200 bytes without '/' or NUL (it names the target file)")
         }
         let buffers = UInt64(iodepth) * (rw.writes && rw.reads ? 2 : 1) * UInt64(numjobs)
         let (bufferBytes, overflow) = buffers.multipliedReportingOverflow(by: bs)
@@ -429,7 +452,11 @@ public struct Workload: Codable, Equatable, Sendable {
         if overflow || bufferBytes > memoryLimit {
             throw WritePathError.invalidInput(
                 field: "iodepth",
-                message: "iodepth=\(iodepth) x bs=\(ByteSize.format(bs)) x numjobs=\(numjobs)\(rw == .randrw ? " x 2 (randrw)" : "") needs \(overflow ? "more than 8EiB" : ByteSize.format(bufferBytes)) of I/O buffers; at most \(ByteSize.format(memoryLimit)), half of this machine's memory")
+                message:
+                    "iodepth=\(iodepth) x bs=\(ByteSize.format(bs)) x numjobs=\(numjobs)\(rw == .randrw ? " x 2 (randrw)" : "") "
+                    + "needs \(overflow ? "more than 8EiB" : ByteSize.format(bufferBytes)) of I/O buffers; at most "
+                    + "\(ByteSize.format(memoryLimit)), half of this machine's memory"
+            )
         }
     }
 }

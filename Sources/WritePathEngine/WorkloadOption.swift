@@ -122,8 +122,9 @@ extension WorkloadOption {
         _ name: String, aliases: [String] = [], _ property: WritableKeyPath<Workload, Bool>, engine: EngineKind? = nil,
         help: String
     ) -> WorkloadOption {
-        stored(name, aliases: aliases, property, .flag, engine: engine, help: help,
-               parse: { try Workload.boolean($0, field: $1) }, format: { $0 ? "1" : "0" })
+        stored(
+            name, aliases: aliases, property, .flag, engine: engine, help: help,
+            parse: { try Workload.boolean($0, field: $1) }, format: { $0 ? "1" : "0" })
     }
 
     /// A whole number in `range` stored in `property`.
@@ -131,9 +132,10 @@ extension WorkloadOption {
         _ name: String, aliases: [String] = [], _ property: WritableKeyPath<Workload, Int>, _ range: ClosedRange<Int>,
         engine: EngineKind? = nil, placeholder: String = "N", default defaultDescription: String? = nil, help: String
     ) -> WorkloadOption {
-        stored(name, aliases: aliases, property, .value(placeholder: placeholder), engine: engine, example: "1",
-               default: defaultDescription, help: help,
-               parse: { try Workload.integer($0!, field: $1, range: range) }, format: { "\($0)" })
+        stored(
+            name, aliases: aliases, property, .value(placeholder: placeholder), engine: engine, example: "1",
+            default: defaultDescription, help: help,
+            parse: { try Workload.integer($0!, field: $1, range: range) }, format: { "\($0)" })
     }
 
     /// A byte count (k/m/g/t suffixes) stored in `property`.
@@ -141,16 +143,18 @@ extension WorkloadOption {
         _ name: String, aliases: [String] = [], _ property: WritableKeyPath<Workload, UInt64>, example: String,
         default defaultDescription: String? = nil, help: String
     ) -> WorkloadOption {
-        stored(name, aliases: aliases, property, .value(placeholder: "SIZE"), example: example, default: defaultDescription, help: help,
-               parse: { try ByteSize.parse($0!, field: $1) }, format: { "\($0)" })
+        stored(
+            name, aliases: aliases, property, .value(placeholder: "SIZE"), example: example, default: defaultDescription, help: help,
+            parse: { try ByteSize.parse($0!, field: $1) }, format: { "\($0)" })
     }
 
     /// A duration in seconds (suffixes us, ms, s, m, h, d) stored in `property`.
     public static func seconds(
         _ name: String, _ property: WritableKeyPath<Workload, Double>, example: String = "10", help: String
     ) -> WorkloadOption {
-        stored(name, property, .value(placeholder: "SECONDS"), example: example, help: help,
-               parse: { try Workload.seconds($0!, field: $1) }, format: { "\($0)" })
+        stored(
+            name, property, .value(placeholder: "SECONDS"), example: example, help: help,
+            parse: { try Workload.seconds($0!, field: $1) }, format: { "\($0)" })
     }
 
     /// One of `T`'s cases by its raw value, stored in `property`; `lowercased`: case does not matter.

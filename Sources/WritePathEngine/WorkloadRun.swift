@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import CWritePathShims
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Runs one workload on this machine: prepares the target, runs `numjobs` job threads, checks
 /// whether O_DIRECT bypassed the page cache, and assembles the `RunMeasurement` (WritePathResult
@@ -30,7 +31,8 @@ public struct WorkloadRun {
         // A synchronous engine has one I/O in flight whatever iodepth says; as fio, it runs at
         // depth 1 and says so (the result keeps the workload as given).
         var w = workload
-        let syncDepthNote: String? = w.ioengine == .psync && w.iodepth > 1
+        let syncDepthNote: String? =
+            w.ioengine == .psync && w.iodepth > 1
             ? "psync is synchronous: iodepth=\(w.iodepth) has no effect, it ran with one I/O in flight per job (as fio)" : nil
         if syncDepthNote != nil {
             w.iodepth = 1
@@ -74,7 +76,10 @@ public struct WorkloadRun {
         var warnings: [String] = syncDepthNote.map { [$0] } ?? []
         let memoryBacked = ["tmpfs", "ramfs", "devtmpfs"].contains(targets[0].info.filesystem ?? "")
         if memoryBacked {
-            warnings.append("target is on \(targets[0].info.filesystem!): data stays in memory, so this measures the engine and the kernel, not a device")
+            warnings.append(
+                "target is on \(targets[0].info.filesystem!): data stays in memory, so this measures the engine and the kernel, "
+                    + "not a device"
+            )
         }
         var cacheBefore: [(UInt64, UInt64)?] = []
         if w.direct && w.ioengine != .null {
@@ -100,8 +105,9 @@ public struct WorkloadRun {
             var set: [UnsafeMutableRawPointer] = []
             for s in 0..<bufferCount {
                 let b = try Sys.alignedAllocate(bytes: Int(w.bs), alignment: Int(targets[j].info.dio_mem_align))
-                BufferFill.fill(b, bytes: Int(w.bs), pattern: w.buffer_pattern,
-                                seed: BufferFill.seed(workloadSeed: w.seed, job: j, slot: s))
+                BufferFill.fill(
+                    b, bytes: Int(w.bs), pattern: w.buffer_pattern,
+                    seed: BufferFill.seed(workloadSeed: w.seed, job: j, slot: s))
                 set.append(b)
             }
             allBuffers.append(set)
@@ -111,8 +117,11 @@ public struct WorkloadRun {
         let flushesBefore = flushDisk.flatMap(DiskStats.flushes(disk:))
         let progress = (0..<w.numjobs).map { _ in JobProgress() }
         let verifyStates: [VerifyState?] = (0..<w.numjobs).map { j in
-            w.verify == .none ? nil : VerifyState(bs: w.bs, regionOffset: targets[j].regionOffset,
-                                                  blocks: Int(targets[j].regionLength / w.bs), seed: w.seed, job: UInt32(j))
+            w.verify == .none
+                ? nil
+                : VerifyState(
+                    bs: w.bs, regionOffset: targets[j].regionOffset,
+                    blocks: Int(targets[j].regionLength / w.bs), seed: w.seed, job: UInt32(j))
         }
         var threads: [JoinableThread<JobOutcome>] = []
         let processStart = CPUSample.process()
@@ -120,8 +129,9 @@ public struct WorkloadRun {
         let startedUnix = Date().timeIntervalSince1970
         let finished = DispatchSemaphore(value: 0)
         for j in 0..<w.numjobs {
-            let body = makeJobBody(workload: w, job: j, target: targets[j], fd: fds[j], buffers: allBuffers[j], progress: progress[j],
-                                   verifyState: verifyStates[j])
+            let body = makeJobBody(
+                workload: w, job: j, target: targets[j], fd: fds[j], buffers: allBuffers[j], progress: progress[j],
+                verifyState: verifyStates[j])
             let t = JoinableThread { () -> JobOutcome in
                 let outcome = body()
                 finished.signal()
@@ -164,7 +174,8 @@ public struct WorkloadRun {
         }
         let flushesAfter = flushDisk.flatMap(DiskStats.flushes(disk:))
         let processCPU = CPUSample.process() - processMeasureStart
-        let (verifyTotal, verifyPerJob, verifyFailure) = w.verify == .none || w.ioengine == .null
+        let (verifyTotal, verifyPerJob, verifyFailure) =
+            w.verify == .none || w.ioengine == .null
             ? (nil, [], nil) : verifyTargets(targets, states: verifyStates)
 
         // Did O_DIRECT bypass the page cache?
@@ -173,7 +184,8 @@ public struct WorkloadRun {
             var before: UInt64 = 0, after: UInt64 = 0, total: UInt64 = 0
             var ok = true
             for (i, t) in uniqueTargets(targets).enumerated() {
-                guard let b = cacheBefore[i], let a = Target.cachedPages(path: t.info.path, offset: t.regionOffset, length: t.regionLength) else { ok = false; break }
+                guard let b = cacheBefore[i], let a = Target.cachedPages(path: t.info.path, offset: t.regionOffset, length: t.regionLength)
+                else { ok = false; break }
                 before += b.0; after += a.0; total += a.1
             }
             if ok {
@@ -184,7 +196,9 @@ public struct WorkloadRun {
                     directCheck.note = "memory-backed filesystem: its data always lives in the page cache"
                 } else if after > before + max(total / 100, 8) && w.rw.writes {
                     directCheck.bypassed_page_cache = false
-                    directCheck.note = "the page cache grew by \(after - before) pages during the run: O_DIRECT was accepted but the filesystem cached the writes"
+                    directCheck.note =
+                        "the page cache grew by \(after - before) pages during the run: O_DIRECT was accepted but the filesystem "
+                        + "cached the writes"
                     warnings.append("O_DIRECT did not take effect on \(t0(targets)): \(directCheck.note)")
                 } else {
                     directCheck.bypassed_page_cache = true
@@ -203,13 +217,14 @@ public struct WorkloadRun {
         for (j, o) in outcomes.enumerated() {
             cpuSum = cpuSum + o.cpu
             let ios = (w.rw.writes ? o.write.ios : 0) + (w.rw.reads ? o.read.ios : 0)
-            jobs.append(JobResult(
-                job: j, path: targets[j].info.path,
-                write: w.rw.writes ? o.write.result(runtimeSeconds: o.measuredSeconds) : nil,
-                read: w.rw.reads ? o.read.result(runtimeSeconds: o.measuredSeconds) : nil,
-                flush: w.flushEvery == nil ? nil : flushResult(o.flush, errors: o.flushErrors),
-                cpu: cpuResult(o.cpu, process: nil, ios: ios), error: o.error?.description,
-                verify: j < verifyPerJob.count ? verifyPerJob[j] : nil))
+            jobs.append(
+                JobResult(
+                    job: j, path: targets[j].info.path,
+                    write: w.rw.writes ? o.write.result(runtimeSeconds: o.measuredSeconds) : nil,
+                    read: w.rw.reads ? o.read.result(runtimeSeconds: o.measuredSeconds) : nil,
+                    flush: w.flushEvery == nil ? nil : flushResult(o.flush, errors: o.flushErrors),
+                    cpu: cpuResult(o.cpu, process: nil, ios: ios), error: o.error?.description,
+                    verify: j < verifyPerJob.count ? verifyPerJob[j] : nil))
         }
         let write = w.rw.writes ? mergeDirections(outcomes.map { ($0.write, $0.measuredSeconds) }) : nil
         let read = w.rw.reads ? mergeDirections(outcomes.map { ($0.read, $0.measuredSeconds) }) : nil
@@ -223,19 +238,26 @@ public struct WorkloadRun {
         let totalIOs = (write?.ios ?? 0) + (read?.ios ?? 0)
         var durability: Durability? = nil
         if let flush {
-            var d = Durability(flushes_issued: flush.ios, device: flushDisk, device_write_cache: flushDisk.flatMap(DiskStats.writeCache(disk:)),
-                               verdict: "unknown", evidence: "")
+            var d = Durability(
+                flushes_issued: flush.ios, device: flushDisk, device_write_cache: flushDisk.flatMap(DiskStats.writeCache(disk:)),
+                verdict: "unknown", evidence: "")
             if memoryBacked {
-                (d.verdict, d.evidence) = ("not durable", "the target is in memory (\(targets[0].info.filesystem ?? "tmpfs")): a flush has nowhere to go")
+                (d.verdict, d.evidence) = (
+                    "not durable", "the target is in memory (\(targets[0].info.filesystem ?? "tmpfs")): a flush has nowhere to go"
+                )
             } else if let disk = flushDisk, let before = flushesBefore, let after = flushesAfter {
                 d.device_flushes = after &- before
                 if d.device_write_cache == "write through" {
-                    (d.verdict, d.evidence) = ("durable", "\(disk) reports a write-through cache: completed writes are stable without flushes")
+                    (d.verdict, d.evidence) = (
+                        "durable", "\(disk) reports a write-through cache: completed writes are stable without flushes"
+                    )
                 } else {
                     (d.verdict, d.evidence) = Durability.judge(issued: flush.ios, arrived: after &- before, at: "\(disk) (diskstats)")
                 }
             } else {
-                d.evidence = "no block device statistics under the target (\(targets[0].info.filesystem ?? "unknown filesystem")): nothing shows the flushes reach a device"
+                d.evidence =
+                    "no block device statistics under the target (\(targets[0].info.filesystem ?? "unknown filesystem")): nothing "
+                    + "shows the flushes reach a device"
             }
             durability = d
         }
@@ -243,7 +265,9 @@ public struct WorkloadRun {
         if firstError == nil, let verifyFailure { firstError = verifyFailure }
         if firstError == nil, let v = verifyTotal, v.verdict != "pass" {
             let f = v.findings.first.map { ", first at offset \($0.offset): \($0.kind) (\($0.detail))" } ?? ""
-            firstError = "verify failed: \(v.bad) of \(v.blocks) blocks bad (\(v.stale) stale, \(v.torn) torn, \(v.misplaced) misplaced, \(v.missing) missing)\(f)"
+            firstError =
+                "verify failed: \(v.bad) of \(v.blocks) blocks bad (\(v.stale) stale, \(v.torn) torn, \(v.misplaced) misplaced, "
+                + "\(v.missing) missing)\(f)"
         }
         let interrupted = stopRequested.load(ordering: .relaxed)
         var info = targets[0].info
@@ -271,9 +295,10 @@ public struct WorkloadRun {
             cpu: cpuResult(cpuSum, process: processCPU, ios: totalIOs), verify: verifyTotal, durability: durability,
             // With one job the job is the run: listing it again would double the file.
             jobs: w.numjobs > 1 ? jobs : [], warnings: warnings,
-            iodepth_level: IODepthLevels.percentages(outcomes.reduce(into: [UInt64](repeating: 0, count: IODepthLevels.names.count)) { sum, o in
-                for i in sum.indices { sum[i] += o.depthCounts[i] }
-            }))
+            iodepth_level: IODepthLevels.percentages(
+                outcomes.reduce(into: [UInt64](repeating: 0, count: IODepthLevels.names.count)) { sum, o in
+                    for i in sum.indices { sum[i] += o.depthCounts[i] }
+                }))
         result.started_unix_s = startedUnix
         result.ended_unix_s = endedUnix
         return result
@@ -301,16 +326,23 @@ public struct WorkloadRun {
         let pu = process.map { Double($0.userMicros) / 1e6 } ?? user
         let ps = process.map { Double($0.systemMicros) / 1e6 } ?? sys
         let n = Double(max(ios, 1))
-        return CPUResult(user_s: user, sys_s: sys, ctx_voluntary: c.voluntarySwitches, ctx_involuntary: c.involuntarySwitches,
-                         cpu_ns_per_io: ios == 0 ? 0 : (user + sys) * 1e9 / n,
-                         process_user_s: pu, process_sys_s: ps,
-                         process_cpu_ns_per_io: ios == 0 ? 0 : (pu + ps) * 1e9 / n)
+        return CPUResult(
+            user_s: user, sys_s: sys, ctx_voluntary: c.voluntarySwitches, ctx_involuntary: c.involuntarySwitches,
+            cpu_ns_per_io: ios == 0 ? 0 : (user + sys) * 1e9 / n,
+            process_user_s: pu, process_sys_s: ps,
+            process_cpu_ns_per_io: ios == 0 ? 0 : (pu + ps) * 1e9 / n)
     }
 
-    func makeJobBody(workload: Workload, job: Int, target: PreparedTarget, fd: Int32, buffers: [UnsafeMutableRawPointer], progress: JobProgress,
-                     verifyState: VerifyState?) -> () -> JobOutcome {
+    func makeJobBody(
+        workload: Workload, job: Int, target: PreparedTarget, fd: Int32, buffers: [UnsafeMutableRawPointer], progress: JobProgress,
+        verifyState: VerifyState?
+    ) -> () -> JobOutcome {
         func body<E: IOEngine>(_: E.Type) -> () -> JobOutcome {
-            { JobRunner<E>(workload: workload, job: job, target: target, fd: fd, buffers: buffers, progress: progress, verifyState: verifyState).run() }
+            {
+                JobRunner<E>(
+                    workload: workload, job: job, target: target, fd: fd, buffers: buffers, progress: progress, verifyState: verifyState
+                ).run()
+            }
         }
         switch workload.ioengine {
         case .io_uring: return body(IOUringEngine.self)

@@ -212,7 +212,8 @@ public struct Aggregation: Sendable {
     /// tenants are its repetitions.
     /// `labels`: layer labels worked out over a larger set of runs (all hosts'), else over `runs`.
     public static func group(_ runs: [RunResult], labels given: [String: String]? = nil)
-        -> [(layer: String, workload: String, runs: [RunResult])] {
+        -> [(layer: String, workload: String, runs: [RunResult])]
+    {
         var order: [String] = []
         var groups: [String: (String, String, [RunResult])] = [:]
         let labels = given ?? LayerIdentity.labels(runs)
@@ -247,11 +248,12 @@ public struct Aggregation: Sendable {
                 merged!.add(h)
             }
             let noisy = (estimates[.iops]?.cv ?? 0) > options.cvThreshold
-            rows.append(LayerWorkloadAggregate(
-                layer: g.layer, layerName: first.layer.name, workload: first.workload, direction: first.mainDirectionName,
-                runs: g.runs, okRuns: ok, estimates: estimates, merged: merged,
-                settings: first.layer.settings.filter { !perRunSettings.contains($0.key) }, iopsRatio: nil, p50Ratio: nil,
-                addedP50Nanoseconds: nil, noisy: noisy, host: host, hostInfo: info))
+            rows.append(
+                LayerWorkloadAggregate(
+                    layer: g.layer, layerName: first.layer.name, workload: first.workload, direction: first.mainDirectionName,
+                    runs: g.runs, okRuns: ok, estimates: estimates, merged: merged,
+                    settings: first.layer.settings.filter { !perRunSettings.contains($0.key) }, iopsRatio: nil, p50Ratio: nil,
+                    addedP50Nanoseconds: nil, noisy: noisy, host: host, hostInfo: info))
         }
         // Baseline first within each workload, workloads in first-seen order.
         var workloadOrder: [String] = [], hostOrder: [String] = []
@@ -264,20 +266,24 @@ public struct Aggregation: Sendable {
             return (a.layer == options.baselineLayer ? 0 : 1) < (b.layer == options.baselineLayer ? 0 : 1)
         }
         if !rows.contains(where: { $0.layer == options.baselineLayer }) && !rows.isEmpty {
-            warnings.append("baseline layer '\(options.baselineLayer)' is not in the results: no ratios to a baseline (choose one with --baseline-layer)")
+            warnings.append(
+                "baseline layer '\(options.baselineLayer)' is not in the results: no ratios to a baseline (choose one with "
+                    + "--baseline-layer)"
+            )
         }
         var fasterThanBaseline: [String: String] = [:]
         for i in rows.indices {
             guard rows[i].layer != options.baselineLayer,
-                  let base = rows.first(where: {
-                      $0.layer == options.baselineLayer && $0.workloadIdentity == rows[i].workloadIdentity && $0.host == rows[i].host
-                  })
+                let base = rows.first(where: {
+                    $0.layer == options.baselineLayer && $0.workloadIdentity == rows[i].workloadIdentity && $0.host == rows[i].host
+                })
             else { continue }
             rows[i].iopsRatio = Stats.ratioOfMedians(rows[i].estimates[.iops]?.values ?? [], base.estimates[.iops]?.values ?? [])
             rows[i].p50Ratio = Stats.ratioOfMedians(rows[i].estimates[.p50]?.values ?? [], base.estimates[.p50]?.values ?? [])
             let family = Double(max(1, rows.filter { $0.layer != options.baselineLayer }.count * RunMetric.allCases.count))
             if let mine = rows[i].estimates[.iops]?.values, let theirs = base.estimates[.iops]?.values,
-               let c = LogContrast([(mine, 1), (theirs, -1), (mine, -1), (theirs, 1)]) {
+                let c = LogContrast([(mine, 1), (theirs, -1), (mine, -1), (theirs, 1)])
+            {
                 rows[i].iopsMinimumDetectableDrop = 1 - exp(-c.minimumDetectable(alpha: options.alpha / family))
             }
             if let m = rows[i].merged, let b = base.merged, m.count > 0, b.count > 0 {
@@ -287,7 +293,9 @@ public struct Aggregation: Sendable {
                 // or, with one repetition, more than 10% lower.
                 let clearlyLower = rows[i].p50Ratio.map { r in r.high.map { $0 < 1 } ?? (r.point < 0.9) } ?? (mine < 0.9 * theirs)
                 if mine < theirs && clearlyLower {
-                    fasterThanBaseline[rows[i].label] = "p50 \(microseconds(mine)) is lower than \(options.baselineLayer)'s \(microseconds(theirs)): a cache is probably being measured, not the write path"
+                    fasterThanBaseline[rows[i].label] =
+                        "p50 \(microseconds(mine)) is lower than \(options.baselineLayer)'s \(microseconds(theirs)): a cache is "
+                        + "probably being measured, not the write path"
                 }
             }
         }
@@ -296,18 +304,25 @@ public struct Aggregation: Sendable {
                 warnings.append("\(r.label) rep \(run.rep): \(run.status): \(run.error ?? "no error recorded")")
             }
             if r.settings["accel"]?.lowercased() == "tcg" {
-                warnings.append("\(r.label): the guest runs under TCG (software emulation, no KVM): its numbers measure the emulator, not the write path")
+                warnings.append(
+                    "\(r.label): the guest runs under TCG (software emulation, no KVM): its numbers measure the emulator, not the "
+                        + "write path"
+                )
             }
             if let faster = fasterThanBaseline[r.label] { warnings.append("\(r.label): \(faster)") }
             if r.noisy, let cv = r.estimates[.iops]?.cv {
-                warnings.append("\(r.label): noisy: IOPS vary by CV \(formatDecimal(cv * 100, places: 1))% over \(r.okRuns.count) repetitions (threshold \(formatDecimal(options.cvThreshold * 100, places: 1))%)")
+                warnings.append(
+                    "\(r.label): noisy: IOPS vary by CV \(formatDecimal(cv * 100, places: 1))% over \(r.okRuns.count) repetitions "
+                        + "(threshold \(formatDecimal(options.cvThreshold * 100, places: 1))%)"
+                )
             }
             // fio imports: each run's own warning says how its histogram was made (listed below, once).
             if let hand = r.handRun, r.layer != options.baselineLayer {
                 let machine = "Linux \(hand.host.kernel), \(hand.host.virtualization?.phrase ?? "virtualization unknown")"
-                warnings.append("\(r.label): hand-run: measured by hand (writepath run --layer-label \(hand.label)) "
-                    + "on \(hand.host.hostname) (\(machine)), not in a box writepath made: "
-                    + "its ratio to \(options.baselineLayer) includes any difference between the two machines")
+                warnings.append(
+                    "\(r.label): hand-run: measured by hand (writepath run --layer-label \(hand.label)) "
+                        + "on \(hand.host.hostname) (\(machine)), not in a box writepath made: "
+                        + "its ratio to \(options.baselineLayer) includes any difference between the two machines")
             }
             var seen = Set<String>()
             for run in r.runs { for w in run.warnings where seen.insert(w).inserted { warnings.append("\(r.label): \(w)") } }
@@ -318,7 +333,10 @@ public struct Aggregation: Sendable {
             let label = "\(run.layerIdentity) / \(run.workload.name) sweep"
             if run.status != .ok {
                 let rep = run.rep > 1 ? " rep \(run.rep)" : ""
-                warnings.append("\(label) at \(tag.parameter)=\(tag.value) tenant \(tag.tenant)\(rep): \(run.status): \(run.error ?? "no error recorded")")
+                warnings.append(
+                    "\(label) at \(tag.parameter)=\(tag.value) tenant \(tag.tenant)\(rep): \(run.status): "
+                        + "\(run.error ?? "no error recorded")"
+                )
             }
             for w in run.warnings where seenSweepWarnings.insert("\(label): \(w)").inserted { warnings.append("\(label): \(w)") }
         }
@@ -330,21 +348,27 @@ public struct Aggregation: Sendable {
         // The baseline is itself a guest: what the layers cost is measured against a VM's kernel and disk.
         for h in hosts {
             guard let v = h.virtualization, v.kind == "vm" else { continue }
-            warnings.append("the \(options.baselineLayer) baseline on \(h.hostname) is \(v.phrase), not bare metal "
-                + "(\(v.evidence)): layer costs measured here are relative to that VM and include no bare-metal baseline")
+            warnings.append(
+                "the \(options.baselineLayer) baseline on \(h.hostname) is \(v.phrase), not bare metal "
+                    + "(\(v.evidence)): layer costs measured here are relative to that VM and include no bare-metal baseline")
         }
         if Set(hosts.map(\.hostname)).count > 1 || Set(hosts.map(\.kernel)).count > 1 {
-            warnings.append("results come from \(hosts.count) different hosts or kernels: \(hosts.map { "\($0.hostname) (Linux \($0.kernel))" }.joined(separator: ", "))")
+            warnings.append(
+                "results come from \(hosts.count) different hosts or kernels: "
+                    + "\(hosts.map { "\($0.hostname) (Linux \($0.kernel))" }.joined(separator: ", "))"
+            )
         }
-        return Aggregation(options: options, rows: rows, hosts: hosts, sourcePaths: input.sources.map(\.path),
-                           warnings: warnings, provenance: input.sources.first?.document.writepath,
-                           matrix: input.sources.lazy.compactMap(\.document.matrix).first)
+        return Aggregation(
+            options: options, rows: rows, hosts: hosts, sourcePaths: input.sources.map(\.path),
+            warnings: warnings, provenance: input.sources.first?.document.writepath,
+            matrix: input.sources.lazy.compactMap(\.document.matrix).first)
     }
 
     /// The non-sweep runs grouped by layer and workload, per host when they come from several
     /// hosts (`Source.hostLabel`, hosts in first-seen order), with what each host's first document says of it.
     static func hostGroups(_ input: ResultInput)
-        -> [(host: String?, info: HostInfo?, group: (layer: String, workload: String, runs: [RunResult]))] {
+        -> [(host: String?, info: HostInfo?, group: (layer: String, workload: String, runs: [RunResult]))]
+    {
         var order: [String] = []
         var runs: [String: [RunResult]] = [:]
         var info: [String: HostInfo] = [:]
@@ -400,12 +424,15 @@ public enum StartupTimes {
             for run in r.runs {
                 let s = run.layer.settings
                 guard let (kind, v) = s["startup_s"].map({ ("startup_s", $0) }) ?? s["boot_s"].map({ ("boot_s", $0) }),
-                      let value = Double(v) else { continue }
+                    let value = Double(v)
+                else { continue }
                 if let i = out.firstIndex(where: { $0.layer == r.layer }) {
                     out[i].startup.append(value)
                     if let t = s["teardown_s"].flatMap(Double.init) { out[i].teardown.append(t) }
                 } else {
-                    out.append(Row(layer: r.layer, kind: kind, startup: [value], teardown: s["teardown_s"].flatMap(Double.init).map { [$0] } ?? []))
+                    out.append(
+                        Row(layer: r.layer, kind: kind, startup: [value], teardown: s["teardown_s"].flatMap(Double.init).map { [$0] } ?? [])
+                    )
                 }
             }
         }
@@ -417,6 +444,8 @@ public enum StartupTimes {
         guard !values.isEmpty else { return "-" }
         let v = values.sorted()
         let median = v.count % 2 == 1 ? v[v.count / 2] : (v[v.count / 2 - 1] + v[v.count / 2]) / 2
-        return "\(formatDecimal(median, places: 3)) s [\(formatDecimal(v[0], places: 3)), \(formatDecimal(v[v.count - 1], places: 3))] (n=\(v.count))"
+        return
+            "\(formatDecimal(median, places: 3)) s [\(formatDecimal(v[0], places: 3)), "
+            + "\(formatDecimal(v[v.count - 1], places: 3))] (n=\(v.count))"
     }
 }

@@ -12,16 +12,20 @@ public enum CSVFormat {
 
     /// The header row's column names.
     public static var columns: [String] {
-        var c = ["layer", "workload", "rep", "status", "ioengine", "rw", "rwmixwrite", "bs", "iodepth", "numjobs",
-                 "size", "offset", "direct", "sync", "runtime", "time_based", "ramp_time", "rate_iops", "fsync",
-                 "fdatasync", "random_distribution", "buffer_pattern", "seed", "target", "filesystem"]
+        var c = [
+            "layer", "workload", "rep", "status", "ioengine", "rw", "rwmixwrite", "bs", "iodepth", "numjobs",
+            "size", "offset", "direct", "sync", "runtime", "time_based", "ramp_time", "rate_iops", "fsync",
+            "fdatasync", "random_distribution", "buffer_pattern", "seed", "target", "filesystem",
+        ]
         for d in ["write", "read"] {
             c += ["\(d)_ios", "\(d)_bytes", "\(d)_iops", "\(d)_bw_bytes_per_s", "\(d)_runtime_s", "\(d)_errors"]
             c += latencyFields.map { "\(d)_lat_\($0)_ns" }
         }
-        c += ["flush_ios", "flush_lat_p50_ns", "flush_lat_p99_ns", "cpu_user_s", "cpu_sys_s", "ctx_voluntary",
-              "ctx_involuntary", "cpu_ns_per_io", "process_cpu_ns_per_io", "direct_bypassed_page_cache",
-              "engine_features", "layer_settings", "error", "verify_verdict", "verify_bad_blocks"]
+        c += [
+            "flush_ios", "flush_lat_p50_ns", "flush_lat_p99_ns", "cpu_user_s", "cpu_sys_s", "ctx_voluntary",
+            "ctx_involuntary", "cpu_ns_per_io", "process_cpu_ns_per_io", "direct_bypassed_page_cache",
+            "engine_features", "layer_settings", "error", "verify_verdict", "verify_bad_blocks",
+        ]
         c += provenanceColumns
         return c
     }
@@ -50,12 +54,14 @@ public enum CSVFormat {
 
     static func row(_ r: RunResult) -> [String] {
         let w = r.workload
-        var v: [String] = [r.layer.name, w.name, "\(r.rep)", r.status.description, w.ioengine.rawValue, w.rw.rawValue, "\(w.rwmixwrite)",
-                           "\(w.bs)", "\(w.iodepth)", "\(w.numjobs)", w.size.map { "\($0)" } ?? "", "\(w.offset)",
-                           w.direct ? "1" : "0", w.sync ? "1" : "0", "\(w.runtime)", w.time_based ? "1" : "0",
-                           "\(w.ramp_time)", "\(w.rate_iops)", "\(w.fsync)", "\(w.fdatasync)",
-                           w.random_distribution.description, w.buffer_pattern.rawValue, "\(w.seed)",
-                           r.target?.path ?? "", r.target?.filesystem ?? ""]
+        var v: [String] = [
+            r.layer.name, w.name, "\(r.rep)", r.status.description, w.ioengine.rawValue, w.rw.rawValue, "\(w.rwmixwrite)",
+            "\(w.bs)", "\(w.iodepth)", "\(w.numjobs)", w.size.map { "\($0)" } ?? "", "\(w.offset)",
+            w.direct ? "1" : "0", w.sync ? "1" : "0", "\(w.runtime)", w.time_based ? "1" : "0",
+            "\(w.ramp_time)", "\(w.rate_iops)", "\(w.fsync)", "\(w.fdatasync)",
+            w.random_distribution.description, w.buffer_pattern.rawValue, "\(w.seed)",
+            r.target?.path ?? "", r.target?.filesystem ?? "",
+        ]
         for d in [r.write, r.read] {
             if let d {
                 v += ["\(d.ios)", "\(d.bytes)", num(d.iops), num(d.bw_bytes_per_s), num(d.runtime_s), "\(d.errors)"]
@@ -67,11 +73,15 @@ public enum CSVFormat {
         }
         v += [r.flush.map { "\($0.ios)" } ?? "", r.flush.map { "\($0.lat_ns.p50)" } ?? "", r.flush.map { "\($0.lat_ns.p99)" } ?? ""]
         let c = r.cpu
-        v += [num(c.user_s), num(c.sys_s), "\(c.ctx_voluntary)", "\(c.ctx_involuntary)", num(c.cpu_ns_per_io), num(c.process_cpu_ns_per_io)]
-        v += [r.target?.direct_io?.bypassed_page_cache.map { $0 ? "1" : "0" } ?? "",
-              r.engine.features.joined(separator: " "),
-              settingsJSON(r.layer.settings),
-              r.error ?? "", r.verify?.verdict ?? "", r.verify.map { "\($0.bad)" } ?? ""]
+        v += [
+            num(c.user_s), num(c.sys_s), "\(c.ctx_voluntary)", "\(c.ctx_involuntary)", num(c.cpu_ns_per_io), num(c.process_cpu_ns_per_io),
+        ]
+        v += [
+            r.target?.direct_io?.bypassed_page_cache.map { $0 ? "1" : "0" } ?? "",
+            r.engine.features.joined(separator: " "),
+            settingsJSON(r.layer.settings),
+            r.error ?? "", r.verify?.verdict ?? "", r.verify.map { "\($0.bad)" } ?? "",
+        ]
         return v
     }
 

@@ -42,8 +42,10 @@ public enum CSVReport {
         var c = ["layer", "layer_name", "workload", "direction", "rw", "bs", "iodepth", "numjobs", "runs", "ok_runs"]
         c += ["iops", "bw_bytes_per_s"].flatMap { ["\($0)_median", "\($0)_ci_low", "\($0)_ci_high", "\($0)_cv"] }
         c += ["p50_ns", "p99_ns", "p99_9_ns", "cpu_ns_per_io"].flatMap { ["\($0)_median", "\($0)_ci_low", "\($0)_ci_high"] }
-        c += ["merged_ios", "merged_lat_min_ns", "merged_lat_p50_ns", "merged_lat_p90_ns", "merged_lat_p99_ns",
-              "merged_lat_p99_9_ns", "merged_lat_p99_99_ns", "merged_lat_max_ns", "baseline_layer"]
+        c += [
+            "merged_ios", "merged_lat_min_ns", "merged_lat_p50_ns", "merged_lat_p90_ns", "merged_lat_p99_ns",
+            "merged_lat_p99_9_ns", "merged_lat_p99_99_ns", "merged_lat_max_ns", "baseline_layer",
+        ]
         c += ["iops_ratio", "p50_ratio"].flatMap { ["\($0)", "\($0)_ci_low", "\($0)_ci_high", "\($0)_ci_includes_1"] }
         c += ["added_p50_ns", "noisy", "statuses", "iops_mde"]
         c += ["host", "host_cpu", "host_kernel", "host_virtualization", "first_started_at", "writepath_commit"]
@@ -61,7 +63,8 @@ public enum CSVReport {
             let first = r.runs.map(\.started_at).filter { !$0.isEmpty }.min() ?? ""
             var v = row(r, baseline: aggregation.options.baselineLayer)
             if r.host == nil { v[v.count - 4] = hosts; v[v.count - 2] = kernels }
-            out += (v + [first, commit])
+            out +=
+                (v + [first, commit])
                 .map(CSVFormat.escape).joined(separator: ",") + "\n"
         }
         return out
@@ -81,8 +84,10 @@ public enum CSVReport {
     static func row(_ r: LayerWorkloadAggregate, baseline: String) -> [String] {
         func n(_ d: Double?) -> String { d.map { CSVFormat.num($0) } ?? "" }
         let w = r.workload
-        var v = [r.layer, r.layerName, r.workloadIdentity, r.direction, w.rw.rawValue, "\(w.bs)", "\(w.iodepth)", "\(w.numjobs)",
-                 "\(r.runs.count)", "\(r.okRuns.count)"]
+        var v = [
+            r.layer, r.layerName, r.workloadIdentity, r.direction, w.rw.rawValue, "\(w.bs)", "\(w.iodepth)", "\(w.numjobs)",
+            "\(r.runs.count)", "\(r.okRuns.count)",
+        ]
         for m in [RunMetric.iops, .bw] {
             let e = r.estimates[m]
             v += [n(e?.median), n(e?.low), n(e?.high), n(e?.cv)]
@@ -103,9 +108,11 @@ public enum CSVReport {
         }
         var counts: [String: Int] = [:]
         for run in r.runs { counts[run.status.description, default: 0] += 1 }
-        v += [n(r.addedP50Nanoseconds), r.noisy ? "1" : "0",
-              counts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "),
-              n(r.iopsMinimumDetectableDrop)]
+        v += [
+            n(r.addedP50Nanoseconds), r.noisy ? "1" : "0",
+            counts.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "),
+            n(r.iopsMinimumDetectableDrop),
+        ]
         let h = r.hostInfo
         v += [r.host ?? "", h?.cpu ?? "", h?.kernel ?? "", h?.virtualization?.phrase ?? (h == nil ? "" : "none found")]
         return v

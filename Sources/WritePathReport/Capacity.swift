@@ -85,7 +85,11 @@ public struct CapacityCurve: Sendable {
             var points: [SweepStep] = []
             var failed: [Int] = []
             for step in steps.keys.sorted() {
-                if let point = SweepStep(stepRuns: steps[step]!, percentile: percentile) { points.append(point) } else { failed.append(step) }
+                if let point = SweepStep(stepRuns: steps[step]!, percentile: percentile) {
+                    points.append(point)
+                } else {
+                    failed.append(step)
+                }
             }
             let first = group.min { $0.sweep!.step < $1.sweep!.step }!
             var curve = CapacityCurve(

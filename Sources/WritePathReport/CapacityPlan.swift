@@ -24,8 +24,11 @@ public struct CapacityAnalysis: Sendable {
         var entries: [Entry] = []
         for source in input.sources {
             for var curve in CapacityCurve.curves(from: source.document.runs, percentile: objective.percentile, source: source.path) {
-                if let info = source.document.sweep?.layers.first(where: { $0.layer == curve.layer || LayerIdentity.of($0.layer) == curve.layer }),
-                   !info.stop_reason.isEmpty {
+                if let info = source.document.sweep?.layers.first(where: {
+                    $0.layer == curve.layer || LayerIdentity.of($0.layer) == curve.layer
+                }),
+                    !info.stop_reason.isEmpty
+                {
                     curve.stopReason = info.stop_reason
                     curve.stopDetail = info.stop_detail
                 }

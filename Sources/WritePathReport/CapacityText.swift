@@ -13,7 +13,8 @@ public enum CapacityText {
         for e in a.entries {
             let c = e.curve
             out +=
-                "\n\(e.label): \(c.parameter) sweep of \(c.workload.name) (rw=\(c.workload.rw.rawValue) bs=\(ByteSize.format(c.workload.bs)))"
+                "\n\(e.label): \(c.parameter) sweep of \(c.workload.name) (rw=\(c.workload.rw.rawValue) "
+                + "bs=\(ByteSize.format(c.workload.bs)))"
             if let reason = c.stopReason { out += ", stopped: \(reason)" }
             out += "\n"
             let repeated = c.points.contains { $0.repetitions > 1 }
@@ -47,7 +48,8 @@ public enum CapacityText {
             out += "  knee: \(c.points.count < 2 ? "needs at least two ok steps" : kneeText(e.knee, percentile: pl))\n"
             if let f = c.worstFairness {
                 out +=
-                    "  fairness (least fair step): Jain \(formatDecimal(f.jain_index, places: 3)), min/max \(formatDecimal(f.min_max_ratio, places: 2))\n"
+                    "  fairness (least fair step): Jain \(formatDecimal(f.jain_index, places: 3)), min/max "
+                    + "\(formatDecimal(f.min_max_ratio, places: 2))\n"
             }
         }
         return out
@@ -75,7 +77,8 @@ public enum CapacityText {
         let pl = d.objective.percentileLabel
         var out = "demand: \(d.tenants) tenants x \(formatSI(d.iopsPerTenant)) IOPS of \(ByteSize.format(d.bs)) "
         out +=
-            "(\(ByteSize.format(UInt64(d.iopsPerTenant * Double(d.bs))))/s each, \(formatSI(d.iopsPerTenant * Double(d.tenants))) IOPS in all), "
+            "(\(ByteSize.format(UInt64(d.iopsPerTenant * Double(d.bs))))/s each, \(formatSI(d.iopsPerTenant * Double(d.tenants))) "
+            + "IOPS in all), "
         out += "objective \(d.objective), headroom \(trimmedNumber(d.headroom * 100, places: 1))%\n\n"
         var lines = [
             [
@@ -102,9 +105,11 @@ public enum CapacityText {
         out += table(lines, indent: "")
         if let best = plan.cheapest, let hosts = best.hosts {
             out +=
-                "\ncheapest: \(best.entry.label): \(hosts) host\(hosts == 1 ? "" : "s") for \(d.tenants) tenants, up to \(best.tenantsPerHost) per host; "
+                "\ncheapest: \(best.entry.label): \(hosts) host\(hosts == 1 ? "" : "s") for \(d.tenants) tenants, up to "
+                + "\(best.tenantsPerHost) per host; "
             out +=
-                "the busiest host carries \(best.tenantsOnBusiestHost) (\(formatSI(best.loadPerHostIOPS)) IOPS, \(ByteSize.format(UInt64(best.bandwidthPerHost)))/s), "
+                "the busiest host carries \(best.tenantsOnBusiestHost) (\(formatSI(best.loadPerHostIOPS)) IOPS, "
+                + "\(ByteSize.format(UInt64(best.bandwidthPerHost)))/s), "
             out += "leaving \(formatDecimal((best.margin ?? 0) * 100, places: 1))% of its SLO capacity\n"
         } else {
             out += "\nno layer carries a tenant within the objective\n"

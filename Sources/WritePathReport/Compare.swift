@@ -92,9 +92,11 @@ public struct Comparison: Sendable {
 
     /// Compares `current` against `baseline`; `threshold` is a fraction (0.05 = 5%). `relativeTo`
     /// names the reference layer of a relative comparison (nil: absolute).
-    public static func compare(baseline: ResultInput, current: ResultInput, threshold: Double,
-                               metrics: [RunMetric] = RunMetric.allCases, relativeTo: String? = nil,
-                               alpha: Double = defaultAlpha, correction: MultipleComparisons = .holm) -> Comparison {
+    public static func compare(
+        baseline: ResultInput, current: ResultInput, threshold: Double,
+        metrics: [RunMetric] = RunMetric.allCases, relativeTo: String? = nil,
+        alpha: Double = defaultAlpha, correction: MultipleComparisons = .holm
+    ) -> Comparison {
         var rows: [MetricComparison] = []
         var notes: [String] = []
         let baseGroups = Aggregation.group(baseline.runs)
@@ -120,7 +122,10 @@ public struct Comparison: Sendable {
                     w.commandLineArguments.filter { !$0.hasPrefix("--directory=") && !$0.hasPrefix("--filename=") }
                 }
                 if options(bw) != options(cw) {
-                    notes.append("\(c.layer) / \(c.workload): the workload differs: baseline \(options(bw).joined(separator: " ")) vs current \(options(cw).joined(separator: " "))")
+                    notes.append(
+                        "\(c.layer) / \(c.workload): the workload differs: baseline \(options(bw).joined(separator: " ")) vs "
+                            + "current \(options(cw).joined(separator: " "))"
+                    )
                 }
             }
             if let bs = bOK.first?.layer.settings, let cs = cOK.first?.layer.settings {
@@ -131,23 +136,27 @@ public struct Comparison: Sendable {
             if cOK.isEmpty || bOK.isEmpty {
                 let failedNow = !bOK.isEmpty && c.runs.contains { $0.status == .failed }
                 let statuses = Set((bOK.isEmpty ? b.runs : c.runs).map(\.status.description)).sorted().joined(separator: ", ")
-                rows.append(MetricComparison(
-                    layer: c.layer, workload: c.workload, metric: "runs", higherIsBetter: true,
-                    baseline: [Double(bOK.count)], current: [Double(cOK.count)], change: nil, changeLow: nil, changeHigh: nil,
-                    verdict: failedNow ? .regressed : .inconclusive,
-                    reason: bOK.isEmpty ? "no ok runs in BASELINE (\(statuses))" : "no ok runs in CURRENT (\(statuses)); BASELINE had \(bOK.count)"))
+                rows.append(
+                    MetricComparison(
+                        layer: c.layer, workload: c.workload, metric: "runs", higherIsBetter: true,
+                        baseline: [Double(bOK.count)], current: [Double(cOK.count)], change: nil, changeLow: nil, changeHigh: nil,
+                        verdict: failedNow ? .regressed : .inconclusive,
+                        reason: bOK.isEmpty
+                            ? "no ok runs in BASELINE (\(statuses))" : "no ok runs in CURRENT (\(statuses)); BASELINE had \(bOK.count)"))
                 continue
             }
             for m in metrics {
                 let bv = bOK.compactMap { m.value($0) }, cv = cOK.compactMap { m.value($0) }
                 guard !bv.isEmpty, !cv.isEmpty else { continue }
-                var row = MetricComparison(layer: c.layer, workload: c.workload, metric: m.rawValue, higherIsBetter: m.higherIsBetter,
-                                           baseline: bv, current: cv, change: nil, changeLow: nil, changeHigh: nil,
-                                           verdict: .inconclusive, reason: "")
+                var row = MetricComparison(
+                    layer: c.layer, workload: c.workload, metric: m.rawValue, higherIsBetter: m.higherIsBetter,
+                    baseline: bv, current: cv, change: nil, changeLow: nil, changeHigh: nil,
+                    verdict: .inconclusive, reason: "")
                 var groups: [(values: [Double], sign: Double)] = [(cv, 1), (bv, -1)]
                 if let r = relativeTo {
                     guard let rb = okValues(baseGroups, layer: r, workload: c.workload, m), !rb.isEmpty,
-                          let rc = okValues(curGroups, layer: r, workload: c.workload, m), !rc.isEmpty else {
+                        let rc = okValues(curGroups, layer: r, workload: c.workload, m), !rc.isEmpty
+                    else {
                         row.reason = "no ok \(r) runs of \(c.workload) on both sides to compare against"
                         rows.append(row)
                         continue
@@ -168,10 +177,12 @@ public struct Comparison: Sendable {
                     row.pBetter = m.higherIsBetter ? contrast.pValueAboveZero : contrast.pValueBelowZero
                 } else {
                     let fewest = groups.map(\.values.count).min() ?? 0
-                    row.reason = Stats.median(bv) == 0 ? "baseline is 0: no relative change"
+                    row.reason =
+                        Stats.median(bv) == 0
+                        ? "baseline is 0: no relative change"
                         : fewest < LogContrast.minimumRepetitions
-                        ? "n too small: \(fewest) ok repetitions, the interval needs \(LogContrast.minimumRepetitions) in every group"
-                        : "a value is zero or negative: no interval on log values"
+                            ? "n too small: \(fewest) ok repetitions, the interval needs \(LogContrast.minimumRepetitions) in every group"
+                            : "a value is zero or negative: no interval on log values"
                 }
                 rows.append(row)
             }
@@ -189,15 +200,17 @@ public struct Comparison: Sendable {
             (rows[i].verdict, rows[i].reason) = judge(rows[i], threshold: threshold, alpha: alpha)
         }
         notes.insert(contentsOf: hostNotes(baseline, current), at: 0)
-        return Comparison(threshold: threshold, rows: rows, notes: notes, baselinePaths: baseline.sources.map(\.path),
-                          currentPaths: current.sources.map(\.path), relativeTo: relativeTo, alpha: alpha, correction: correction,
-                          familySize: tested.count)
+        return Comparison(
+            threshold: threshold, rows: rows, notes: notes, baselinePaths: baseline.sources.map(\.path),
+            currentPaths: current.sources.map(\.path), relativeTo: relativeTo, alpha: alpha, correction: correction,
+            familySize: tested.count)
     }
 
     /// The verdict of a tested row (adjusted p-values set), as documented on the type.
     public static func judge(_ r: MetricComparison, threshold t: Double, alpha: Double) -> (Verdict, String) {
         guard let change = r.change, let low = r.changeLow, let high = r.changeHigh,
-              let pw = r.pWorseAdjusted, let pb = r.pBetterAdjusted else { return (.inconclusive, r.reason) }
+            let pw = r.pWorseAdjusted, let pb = r.pBetterAdjusted
+        else { return (.inconclusive, r.reason) }
         // g > 0 is better, whatever the metric.
         let g = r.higherIsBetter ? change : -change
         let gl = r.higherIsBetter ? low : -high, gh = r.higherIsBetter ? high : -low
@@ -229,7 +242,8 @@ public struct Comparison: Sendable {
         let bv = baseline.sources.map { "\($0.document.writepath.version) (\($0.document.writepath.git_commit.prefix(12)))" }
         let cv = current.sources.map { "\($0.document.writepath.version) (\($0.document.writepath.git_commit.prefix(12)))" }
         if Set(bv) != Set(cv) {
-            notes.append("writepath: baseline \(Set(bv).sorted().joined(separator: ", ")) vs current \(Set(cv).sorted().joined(separator: ", "))")
+            notes.append(
+                "writepath: baseline \(Set(bv).sorted().joined(separator: ", ")) vs current \(Set(cv).sorted().joined(separator: ", "))")
         }
         return notes
     }
@@ -261,17 +275,20 @@ public enum CompareTextFormat {
     public static func render(_ c: Comparison) -> String {
         var lines = [["layer / workload", "metric", "baseline", "current", "change [95% CI]", "verdict"]]
         for r in c.rows {
-            lines.append([r.label, r.metric, r.baselineMedian.map { Comparison.format($0, metric: r.metric) } ?? "-",
-                          r.currentMedian.map { Comparison.format($0, metric: r.metric) } ?? "-", Comparison.formatChange(r),
-                          r.verdict.rawValue + (r.verdict != .unchanged || r.metric == "runs" ? " (\(r.reason))" : "")])
+            lines.append([
+                r.label, r.metric, r.baselineMedian.map { Comparison.format($0, metric: r.metric) } ?? "-",
+                r.currentMedian.map { Comparison.format($0, metric: r.metric) } ?? "-", Comparison.formatChange(r),
+                r.verdict.rawValue + (r.verdict != .unchanged || r.metric == "runs" ? " (\(r.reason))" : ""),
+            ])
         }
         let widths = (0..<6).map { i in lines.map { $0[i].count }.max() ?? 0 }
         var out = ""
         for line in lines {
-            out += line.indices.map { i in
-                let pad = String(repeating: " ", count: widths[i] - line[i].count)
-                return i == 0 || i == 1 || i == 5 ? line[i] + (i == 5 ? "" : pad) : pad + line[i]
-            }.joined(separator: "  ") + "\n"
+            out +=
+                line.indices.map { i in
+                    let pad = String(repeating: " ", count: widths[i] - line[i].count)
+                    return i == 0 || i == 1 || i == 5 ? line[i] + (i == 5 ? "" : pad) : pad + line[i]
+                }.joined(separator: "  ") + "\n"
         }
         for n in c.notes { out += "note: \(n)\n" }
         out += summary(c) + "\n"

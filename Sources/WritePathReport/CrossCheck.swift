@@ -38,9 +38,11 @@ public enum CrossCheck {
         for w in a.rows where w.workload.engine == .writepath && w.layer != base {
             guard let f = a.rows.first(where: { $0.layer == w.layer && $0.workload.name == w.workload.name && $0.workload.engine == .fio })
             else { continue }
-            out.append(CrossCheckRow(layer: w.layer, workload: w.workload.name, writepath: w.iopsRatio, fio: f.iopsRatio,
-                                     writepathRuns: w.okRuns.count, fioRuns: f.okRuns.count,
-                                     verdict: verdict(w.iopsRatio, f.iopsRatio)))
+            out.append(
+                CrossCheckRow(
+                    layer: w.layer, workload: w.workload.name, writepath: w.iopsRatio, fio: f.iopsRatio,
+                    writepathRuns: w.okRuns.count, fioRuns: f.okRuns.count,
+                    verdict: verdict(w.iopsRatio, f.iopsRatio)))
         }
         return out
     }
@@ -60,16 +62,19 @@ public enum CrossCheck {
         let header = ["layer / workload", "writepath IOPS vs \(base) [95% CI]", "fio IOPS vs \(base) [95% CI]", "n wp/fio", "verdict"]
         var lines = [header]
         for r in rows {
-            lines.append(["\(r.layer) / \(r.workload)", r.writepath.map(TextReport.ratio) ?? "-", r.fio.map(TextReport.ratio) ?? "-",
-                          "\(r.writepathRuns)/\(r.fioRuns)", r.verdict.rawValue])
+            lines.append([
+                "\(r.layer) / \(r.workload)", r.writepath.map(TextReport.ratio) ?? "-", r.fio.map(TextReport.ratio) ?? "-",
+                "\(r.writepathRuns)/\(r.fioRuns)", r.verdict.rawValue,
+            ])
         }
         let widths = header.indices.map { i in lines.map { $0[i].count }.max() ?? 0 }
         var out = "\ncross-check: each layer's IOPS ratio to \(base) as writepath's engine and as fio measured it\n"
         for line in lines {
-            out += line.indices.map { i in
-                let pad = String(repeating: " ", count: widths[i] - line[i].count)
-                return i == 0 ? line[i] + pad : pad + line[i]
-            }.joined(separator: "  ") + "\n"
+            out +=
+                line.indices.map { i in
+                    let pad = String(repeating: " ", count: widths[i] - line[i].count)
+                    return i == 0 ? line[i] + pad : pad + line[i]
+                }.joined(separator: "  ") + "\n"
         }
         return out
     }
@@ -83,8 +88,12 @@ public enum CrossCheck {
         out += "<p class=\"meta\">Each layer's IOPS ratio to \(base) as writepath's engine measured it and as fio measured it in the "
         out += "same matrix, with 95% bootstrap intervals. <b>agree</b>: the intervals overlap; <b>disagree</b>: they do not (one "
         out += "engine sees a layer cost the other does not); <b>too noisy to tell</b>: a side has fewer than two ok repetitions.</p>\n"
-        out += "<div class=\"scroll\"><table>\n<caption>Each layer against the baseline as each engine measured it</caption>\n<thead><tr><th scope=\"col\" class=\"l\">layer</th><th scope=\"col\" class=\"l\">workload</th>"
-        out += "<th scope=\"col\">writepath vs \(base)</th><th scope=\"col\">95% CI</th><th scope=\"col\">fio vs \(base)</th><th scope=\"col\">95% CI</th><th scope=\"col\">n wp/fio</th>"
+        out +=
+            "<div class=\"scroll\"><table>\n<caption>Each layer against the baseline as each engine measured it</caption>\n<thead>"
+            + "<tr><th scope=\"col\" class=\"l\">layer</th><th scope=\"col\" class=\"l\">workload</th>"
+        out +=
+            "<th scope=\"col\">writepath vs \(base)</th><th scope=\"col\">95% CI</th><th scope=\"col\">fio vs \(base)</th>"
+            + "<th scope=\"col\">95% CI</th><th scope=\"col\">n wp/fio</th>"
         out += "<th scope=\"col\" class=\"l\">verdict</th></tr></thead>\n<tbody>\n"
         func cells(_ r: Ratio?) -> String {
             guard let r else { return "<td>–</td><td class=\"ci\"></td>" }

@@ -38,7 +38,7 @@ public enum EngineParity {
         var out: [Finding] = []
         for row in rows where row.layer != baselineLayer {
             guard let run = row.okRuns.first,
-                  let base = rows.first(where: { $0.layer == baselineLayer && $0.workloadIdentity == row.workloadIdentity })?.okRuns.first
+                let base = rows.first(where: { $0.layer == baselineLayer && $0.workloadIdentity == row.workloadIdentity })?.okRuns.first
             else { continue }
             var engine: [String] = []
             if run.engine.name != base.engine.name { engine.append("engine \(run.engine.name) (baseline \(base.engine.name))") }
@@ -56,7 +56,11 @@ public enum EngineParity {
                 if follows(f) { layer.append("\(f) (follows the io-wq finding)") } else { engine.append("\(f) (not in the baseline)") }
             }
             for f in onlyTheirs where !isLayerEffect(f) {
-                if follows(f) { layer.append("no \(f) (follows the io-wq finding)") } else { engine.append("no \(f) (the baseline has it)") }
+                if follows(f) {
+                    layer.append("no \(f) (follows the io-wq finding)")
+                } else {
+                    engine.append("no \(f) (the baseline has it)")
+                }
             }
             if !engine.isEmpty || !layer.isEmpty {
                 out.append(Finding(label: row.label, engineDifferences: engine, layerDifferences: layer))

@@ -14,8 +14,11 @@ extension HTMLReport {
         var out = "<section id=\"capacity\"><h2>Capacity</h2>\n"
         out += "<p class=\"meta\">Throughput against \(html(pl)) latency as the offered load steps up, one curve per layer; objective "
         out +=
-            "<b>\(html(a.objective.description))</b>. ○ SLO point: the highest sustained IOPS whose \(html(pl)) stays within the objective "
-        out += "(interpolated between the last step within it and the first beyond it). ◆ knee: where latency starts to climb faster than "
+            "<b>\(html(a.objective.description))</b>. ○ SLO point: the highest sustained IOPS whose \(html(pl)) stays within the "
+            + "objective "
+        out +=
+            "(interpolated between the last step within it and the first beyond it). ◆ knee: where latency starts to climb "
+            + "faster than "
         out += "throughput (the elasticity Δln latency / Δln IOPS crosses 1). Both axes are logarithmic.</p>\n"
         // One chart per workload shape: curves of different workloads do not share axes.
         var groups: [String] = []
@@ -32,8 +35,12 @@ extension HTMLReport {
         }
         out += "</div>\n"
         out +=
-            "<div class=\"scroll\"><table>\n<caption>Per curve: the SLO point, the knee, why the sweep stopped, fairness</caption>\n<thead><tr><th scope=\"col\" class=\"l\">layer</th><th scope=\"col\" class=\"l\">swept</th><th scope=\"col\">steps</th><th scope=\"col\">max IOPS</th>"
-        out += "<th scope=\"col\">SLO IOPS</th><th scope=\"col\" class=\"l\">found by</th><th scope=\"col\">knee IOPS</th><th scope=\"col\">knee \(html(pl))</th><th scope=\"col\" class=\"l\">stopped</th>"
+            "<div class=\"scroll\"><table>\n<caption>Per curve: the SLO point, the knee, why the sweep stopped, fairness</caption>"
+            + "\n<thead><tr><th scope=\"col\" class=\"l\">layer</th><th scope=\"col\" class=\"l\">swept</th><th scope=\"col\">"
+            + "steps</th><th scope=\"col\">max IOPS</th>"
+        out +=
+            "<th scope=\"col\">SLO IOPS</th><th scope=\"col\" class=\"l\">found by</th><th scope=\"col\">knee IOPS</th>"
+            + "<th scope=\"col\">knee \(html(pl))</th><th scope=\"col\" class=\"l\">stopped</th>"
         out += "<th scope=\"col\">least fair step: Jain</th><th scope=\"col\">min/max</th></tr></thead>\n<tbody>\n"
         for e in a.entries {
             let c = e.curve
@@ -42,17 +49,21 @@ extension HTMLReport {
             let reps = c.points.map(\.repetitions).max() ?? 1
             out += "<tr><th scope=\"row\" class=\"l\">\(color.key(e.label)) \(html(e.label))</th>"
             out +=
-                "<td class=\"l\">\(html(c.parameter)) \(html(c.points.map { "\($0.value)" }.joined(separator: ",")))</td><td>\(c.points.count)\(c.failedSteps.isEmpty ? "" : " (+\(c.failedSteps.count) failed)")\(reps > 1 ? " × \(reps) reps" : "")</td>"
+                "<td class=\"l\">\(html(c.parameter)) \(html(c.points.map { "\($0.value)" }.joined(separator: ",")))</td><td>"
+                + "\(c.points.count)\(c.failedSteps.isEmpty ? "" : " (+\(c.failedSteps.count) failed)")"
+                + "\(reps > 1 ? " × \(reps) reps" : "")</td>"
             out += "<td>\(maxIOPS.map { formatSI($0) } ?? "–")</td>"
             out +=
-                "<td title=\"\(html(e.slo.note))\">\(e.slo.method == .none ? "none" : (e.slo.method == .notReached ? "≥ " : "") + formatSI(e.slo.iops))</td>"
+                "<td title=\"\(html(e.slo.note))\">"
+                + "\(e.slo.method == .none ? "none" : (e.slo.method == .notReached ? "≥ " : "") + formatSI(e.slo.iops))</td>"
             out += "<td class=\"l\">\(html(e.slo.method.rawValue))</td>"
             out += "<td title=\"\(html(e.knee?.note ?? ""))\">\(e.knee.map { formatSI($0.iops) } ?? "–")</td>"
             out += "<td>\(e.knee.map { html(LatencyObjective.duration($0.latencyNs)) } ?? "–")</td>"
             out += "<td class=\"l\" title=\"\(html(c.stopDetail ?? ""))\">\(html(c.stopReason ?? "–"))</td>"
             let f = c.worstFairness
             out +=
-                "<td>\(f.map { formatDecimal($0.jain_index, places: 3) } ?? "–")</td><td>\(f.map { formatDecimal($0.min_max_ratio, places: 2) } ?? "–")</td></tr>\n"
+                "<td>\(f.map { formatDecimal($0.jain_index, places: 3) } ?? "–")</td><td>"
+                + "\(f.map { formatDecimal($0.min_max_ratio, places: 2) } ?? "–")</td></tr>\n"
         }
         out += "</tbody></table></div>\n"
         if let plan { out += planTable(plan, color: color) }
@@ -65,20 +76,28 @@ extension HTMLReport {
         var out =
             "<h3>Plan</h3>\n<p class=\"meta\">Demand: <b>\(d.tenants)</b> tenants × <b>\(html(formatSI(d.iopsPerTenant)))</b> IOPS of "
         out +=
-            "\(html(ByteSize.format(d.bs))), objective \(html(d.objective.description)), headroom \(html(trimmedNumber(d.headroom * 100, places: 1)))%: "
+            "\(html(ByteSize.format(d.bs))), objective \(html(d.objective.description)), headroom "
+            + "\(html(trimmedNumber(d.headroom * 100, places: 1)))%: "
         out += "a host carries ⌊SLO IOPS × (1 − headroom) / IOPS per tenant⌋ tenants; hosts = ⌈tenants / that⌉.</p>\n"
         out +=
-            "<div class=\"scroll\"><table>\n<caption>Hosts needed per layer for the demand</caption>\n<thead><tr><th scope=\"col\" class=\"l\">layer</th><th scope=\"col\">SLO IOPS</th><th scope=\"col\">usable</th><th scope=\"col\">tenants/host</th><th scope=\"col\">hosts</th>"
+            "<div class=\"scroll\"><table>\n<caption>Hosts needed per layer for the demand</caption>\n<thead><tr>"
+            + "<th scope=\"col\" class=\"l\">layer</th><th scope=\"col\">SLO IOPS</th><th scope=\"col\">usable</th>"
+            + "<th scope=\"col\">tenants/host</th><th scope=\"col\">hosts</th>"
         out +=
-            "<th scope=\"col\">busiest host</th><th scope=\"col\">margin</th><th scope=\"col\">\(html(d.objective.percentileLabel)) at load</th><th scope=\"col\" class=\"l\">note</th></tr></thead>\n<tbody>\n"
+            "<th scope=\"col\">busiest host</th><th scope=\"col\">margin</th><th scope=\"col\">"
+            + "\(html(d.objective.percentileLabel)) at load</th><th scope=\"col\" class=\"l\">note</th></tr></thead>\n<tbody>\n"
         for r in plan.rows {
             out +=
-                "<tr><th scope=\"row\" class=\"l\">\(color.key(r.entry.label)) \(html(r.entry.label))\(r.cheapest ? " <b>(cheapest)</b>" : "")</th>"
+                "<tr><th scope=\"row\" class=\"l\">\(color.key(r.entry.label)) "
+                + "\(html(r.entry.label))\(r.cheapest ? " <b>(cheapest)</b>" : "")</th>"
             out +=
-                "<td>\(r.entry.slo.method == .notReached ? "≥ " : "")\(html(formatSI(r.capacityIOPS)))</td><td>\(html(formatSI(r.usableIOPS)))</td>"
+                "<td>\(r.entry.slo.method == .notReached ? "≥ " : "")\(html(formatSI(r.capacityIOPS)))</td><td>"
+                + "\(html(formatSI(r.usableIOPS)))</td>"
             out += "<td>\(r.tenantsPerHost)</td><td>\(r.hosts.map(String.init) ?? "–")</td>"
-            out +=
-                "<td>\(r.hosts == nil ? "–" : "\(r.tenantsOnBusiestHost) × \(html(formatSI(d.iopsPerTenant))) = \(html(formatSI(r.loadPerHostIOPS)))")</td>"
+            let busiest =
+                r.hosts == nil
+                ? "–" : "\(r.tenantsOnBusiestHost) × \(html(formatSI(d.iopsPerTenant))) = \(html(formatSI(r.loadPerHostIOPS)))"
+            out += "<td>\(busiest)</td>"
             out += "<td>\(r.margin.map { formatDecimal($0 * 100, places: 1) + "%" } ?? "–")</td>"
             out += "<td>\(r.latencyAtLoadNs.map { html(LatencyObjective.duration($0)) } ?? "–")</td>"
             out += "<td class=\"l\">\(html(r.note))</td></tr>\n"
@@ -114,38 +133,46 @@ extension HTMLReport {
         func px(_ v: Double) -> Double { left + (width - left - right) * (log10(v) - log10(xLo)) / (log10(xHi) - log10(xLo)) }
         func py(_ v: Double) -> Double { top + (height - top - bottom) * (1 - (log10(v) - log10(yLo)) / (log10(yHi) - log10(yLo))) }
         var svg =
-            "<svg viewBox=\"0 0 \(f(width)) \(f(height))\" role=\"img\" aria-label=\"\(html("throughput against \(pl) latency: \(title)"))\">\n"
+            "<svg viewBox=\"0 0 \(f(width)) \(f(height))\" role=\"img\" aria-label=\""
+            + "\(html("throughput against \(pl) latency: \(title)"))\">\n"
         svg += latencyGrid(from: yLo, to: yHi, left: left, right: width - right, y: py)
         var d = log10(xLo)
         while d <= log10(xHi) + 1e-9 {
             let v = pow(10, d)
             svg += "<path class=\"grid\" d=\"M\(f(px(v))) \(f(top)) V\(f(height - bottom))\"/>"
             svg +=
-                "<text x=\"\(f(px(v)))\" y=\"\(f(height - bottom + 16))\" text-anchor=\"middle\" class=\"muted\">\(html(countLabel(v)))</text>\n"
+                "<text x=\"\(f(px(v)))\" y=\"\(f(height - bottom + 16))\" text-anchor=\"middle\" class=\"muted\">"
+                + "\(html(countLabel(v)))</text>\n"
             for m in [2.0, 5.0] where v * m < xHi {
                 svg += "<path class=\"grid\" d=\"M\(f(px(v * m))) \(f(top)) V\(f(height - bottom))\" stroke-dasharray=\"2 3\"/>"
                 svg +=
-                    "<text x=\"\(f(px(v * m)))\" y=\"\(f(height - bottom + 16))\" text-anchor=\"middle\" class=\"muted\">\(html(countLabel(v * m)))</text>\n"
+                    "<text x=\"\(f(px(v * m)))\" y=\"\(f(height - bottom + 16))\" text-anchor=\"middle\" class=\"muted\">"
+                    + "\(html(countLabel(v * m)))</text>\n"
             }
             d += 1
         }
         svg +=
-            "<text x=\"\(f((left + width - right) / 2))\" y=\"\(f(height - 6))\" text-anchor=\"middle\" class=\"muted\">IOPS (log scale)</text>\n"
+            "<text x=\"\(f((left + width - right) / 2))\" y=\"\(f(height - 6))\" text-anchor=\"middle\" class=\"muted\">"
+            + "IOPS (log scale)</text>\n"
         svg +=
-            "<text x=\"14\" y=\"\(f((top + height - bottom) / 2))\" text-anchor=\"middle\" class=\"muted\" transform=\"rotate(-90 14 \(f((top + height - bottom) / 2)))\">\(html(pl)) latency</text>\n"
+            "<text x=\"14\" y=\"\(f((top + height - bottom) / 2))\" text-anchor=\"middle\" class=\"muted\" transform=\"rotate(-90 "
+            + "14 \(f((top + height - bottom) / 2)))\">\(html(pl)) latency</text>\n"
         svg += "<path class=\"axis\" d=\"M\(f(left)) \(f(top)) V\(f(height - bottom)) H\(f(width - right))\"/>\n"
         let sy = py(objective.thresholdNs)
         svg +=
-            "<path d=\"M\(f(left)) \(f(sy)) H\(f(width - right))\" stroke=\"#cf222e\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\" fill=\"none\"/>"
+            "<path d=\"M\(f(left)) \(f(sy)) H\(f(width - right))\" stroke=\"#cf222e\" stroke-width=\"1.5\" stroke-dasharray=\"6 "
+            + "4\" fill=\"none\"/>"
         svg +=
-            "<text x=\"\(f(width - right - 4))\" y=\"\(f(sy - 5))\" text-anchor=\"end\" fill=\"#cf222e\" style=\"fill:#cf222e\">objective \(html(objective.description))</text>\n"
+            "<text x=\"\(f(width - right - 4))\" y=\"\(f(sy - 5))\" text-anchor=\"end\" fill=\"#cf222e\" style=\"fill:#cf222e\">"
+            + "objective \(html(objective.description))</text>\n"
         for e in entries {
             let c = color(e.label)
             let p = e.curve.points.filter { $0.iops > 0 && $0.latencyNs > 0 }
             guard !p.isEmpty else { continue }
             let path = p.enumerated().map { "\($0.offset == 0 ? "M" : "L")\(f(px($0.element.iops))) \(f(py($0.element.latencyNs)))" }
                 .joined(separator: " ")
-            svg += "<path d=\"\(path)\" fill=\"none\" stroke=\"\(c)\" stroke-width=\"2\"\(color.dash(e.label)) stroke-linejoin=\"round\"/>\n"
+            svg +=
+                "<path d=\"\(path)\" fill=\"none\" stroke=\"\(c)\" stroke-width=\"2\"\(color.dash(e.label)) stroke-linejoin=\"round\"/>\n"
             for q in p {
                 let tip =
                     "\(e.label): \(e.curve.parameter)=\(q.value), \(formatSI(q.iops)) IOPS, \(pl) \(LatencyObjective.duration(q.latencyNs))"
@@ -153,24 +180,29 @@ extension HTMLReport {
                     + (q.fairness.map { ", Jain \(formatDecimal($0.jain_index, places: 3))" } ?? "")
                 let fill = q.offeredRateMet == false ? "#ffffff" : c
                 svg +=
-                    "<circle cx=\"\(f(px(q.iops)))\" cy=\"\(f(py(q.latencyNs)))\" r=\"3.5\" fill=\"\(fill)\" stroke=\"\(c)\"><title>\(html(tip))</title></circle>"
+                    "<circle cx=\"\(f(px(q.iops)))\" cy=\"\(f(py(q.latencyNs)))\" r=\"3.5\" fill=\"\(fill)\" stroke=\"\(c)\">"
+                    + "<title>\(html(tip))</title></circle>"
                 svg +=
-                    "<text x=\"\(f(px(q.iops) + 5))\" y=\"\(f(py(q.latencyNs) - 5))\" class=\"muted\" style=\"font-size:9px\">\(q.value)</text>\n"
+                    "<text x=\"\(f(px(q.iops) + 5))\" y=\"\(f(py(q.latencyNs) - 5))\" class=\"muted\" style=\"font-size:9px\">"
+                    + "\(q.value)</text>\n"
             }
             if e.slo.iops > 0, e.slo.method != .none {
                 let tip = "\(e.label): SLO point \(formatSI(e.slo.iops)) IOPS (\(e.slo.method.rawValue)): \(e.slo.note)"
                 svg +=
-                    "<circle cx=\"\(f(px(e.slo.iops)))\" cy=\"\(f(py(max(e.slo.latencyNs, yLo))))\" r=\"8\" fill=\"none\" stroke=\"\(c)\" stroke-width=\"2\"><title>\(html(tip))</title></circle>\n"
+                    "<circle cx=\"\(f(px(e.slo.iops)))\" cy=\"\(f(py(max(e.slo.latencyNs, yLo))))\" r=\"8\" fill=\"none\" "
+                    + "stroke=\"\(c)\" stroke-width=\"2\"><title>\(html(tip))</title></circle>\n"
             }
             if let k = e.knee {
                 let (x, y) = (px(k.iops), py(k.latencyNs))
                 let tip = "\(e.label): knee \(formatSI(k.iops)) IOPS, \(pl) \(LatencyObjective.duration(k.latencyNs)): \(k.note)"
                 svg +=
-                    "<path d=\"M\(f(x)) \(f(y - 7)) L\(f(x + 7)) \(f(y)) L\(f(x)) \(f(y + 7)) L\(f(x - 7)) \(f(y)) Z\" fill=\"\(c)\" stroke=\"#1f2328\" stroke-width=\"1\"><title>\(html(tip))</title></path>\n"
+                    "<path d=\"M\(f(x)) \(f(y - 7)) L\(f(x + 7)) \(f(y)) L\(f(x)) \(f(y + 7)) L\(f(x - 7)) \(f(y)) Z\" "
+                    + "fill=\"\(c)\" stroke=\"#1f2328\" stroke-width=\"1\"><title>\(html(tip))</title></path>\n"
             }
         }
         svg += "</svg>\n"
         return
-            "<figure class=\"wide\"><figcaption>\(html(title)): IOPS against \(html(pl)) latency</figcaption>\n\(svg)\(legend(entries.map(\.label), color: color))</figure>\n"
+            "<figure class=\"wide\"><figcaption>\(html(title)): IOPS against \(html(pl)) latency</figcaption>"
+            + "\n\(svg)\(legend(entries.map(\.label), color: color))</figure>\n"
     }
 }

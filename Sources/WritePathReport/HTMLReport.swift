@@ -29,7 +29,9 @@ public enum HTMLReport {
         out += "<style>\n\(css)</style>\n</head>\n<body>\n<main>\n"
         out += "<h1>writepath report</h1>\n"
         var parts: [String] = []
-        if !a.rows.isEmpty { parts.append("\(a.rows.reduce(0) { $0 + $1.runs.count }) runs, \(layers.count) layers, \(workloads.count) workloads") }
+        if !a.rows.isEmpty {
+            parts.append("\(a.rows.reduce(0) { $0 + $1.runs.count }) runs, \(layers.count) layers, \(workloads.count) workloads")
+        }
         if let capacity {
             let steps = capacity.entries.reduce(0) { $0 + $1.curve.points.count }
             parts.append("\(capacity.entries.count) sweep curve\(capacity.entries.count == 1 ? "" : "s") (\(steps) steps)")
@@ -45,8 +47,11 @@ public enum HTMLReport {
         out += ".<br>From \(a.sourcePaths.map { "<code>\(html($0))</code>" }.joined(separator: ", ")).</p>\n"
         let hasRows = !a.rows.isEmpty
         let crossCheck = CrossCheck.renderHTML(a, escape: html)
-        out += "<nav>" + ((hasRows ? ["cost", "summary"] : []) + (crossCheck.isEmpty ? [] : ["crosscheck"]) + (capacity == nil ? [] : ["capacity"]) + (a.warnings.isEmpty ? [] : ["warnings"])
-                          + (hasRows ? ["workloads", "paths"] : []) + ["environment"])
+        out +=
+            "<nav>"
+            + ((hasRows ? ["cost", "summary"] : []) + (crossCheck.isEmpty ? [] : ["crosscheck"]) + (capacity == nil ? [] : ["capacity"])
+            + (a.warnings.isEmpty ? [] : ["warnings"])
+            + (hasRows ? ["workloads", "paths"] : []) + ["environment"])
             .map { "<a href=\"#\($0)\">\($0)</a>" }.joined(separator: " · ") + "</nav>\n"
         if hasRows { out += costSection(a, color: color) + summaryTable(a, color: color) }
         out += crossCheck
@@ -61,8 +66,12 @@ public enum HTMLReport {
             let rows = a.rows.filter { $0.workloadIdentity == name }
             let w = rows[0].workload
             out += "<section class=\"workload\"><h2>Workload <code>\(html(name))</code></h2>\n"
-            out += "<p class=\"meta\">rw=\(w.rw.rawValue) bs=\(ByteSize.format(w.bs)) iodepth=\(w.iodepth) numjobs=\(w.numjobs) ioengine=\(w.ioengine.rawValue) direct=\(w.direct ? 1 : 0)"
-            out += " runtime=\(formatDecimal(w.runtime, places: 1))s ramp=\(formatDecimal(w.ramp_time, places: 1))s\(w.fdatasync > 0 ? " fdatasync=\(w.fdatasync)" : "")\(w.fsync > 0 ? " fsync=\(w.fsync)" : "")</p>\n"
+            out +=
+                "<p class=\"meta\">rw=\(w.rw.rawValue) bs=\(ByteSize.format(w.bs)) iodepth=\(w.iodepth) numjobs=\(w.numjobs) "
+                + "ioengine=\(w.ioengine.rawValue) direct=\(w.direct ? 1 : 0)"
+            out +=
+                " runtime=\(formatDecimal(w.runtime, places: 1))s ramp=\(formatDecimal(w.ramp_time, places: 1))"
+                + "s\(w.fdatasync > 0 ? " fdatasync=\(w.fdatasync)" : "")\(w.fsync > 0 ? " fsync=\(w.fsync)" : "")</p>\n"
             out += "<div class=\"charts\">\n"
             out += throughputChart(rows, color: color)
             out += latencyChart(rows, color: color)
@@ -79,10 +88,16 @@ public enum HTMLReport {
         if hasRows { out += pathsSection(a, layers: layers, color: color) }
         out += environmentSection(a, layers: layers)
         out += "<footer><p>Medians over the ok repetitions of each layer × workload, with 95% t intervals on log values "
-        out += "(at least \(LogContrast.minimumRepetitions) repetitions; fewer: n too small, no interval). Latency percentiles (p50, p99, p99.9 and the curves) come from the "
-        out += "merged HDR histograms of all ok repetitions, never from averaged percentiles. Ratios are of geometric means (Welch t on log values); "
+        out +=
+            "(at least \(LogContrast.minimumRepetitions) repetitions; fewer: n too small, no interval). Latency percentiles (p50, "
+            + "p99, p99.9 and the curves) come from the "
+        out +=
+            "merged HDR histograms of all ok repetitions, never from averaged percentiles. Ratios are of geometric means (Welch t "
+            + "on log values); "
         out += "an interval that includes 1 shows no difference. Latency is submission to completion in microseconds.</p>"
-        out += "<p>writepath \(html(a.provenance?.version ?? "?")) (\(html(String((a.provenance?.git_commit ?? "").prefix(12)))))</p></footer>\n"
+        out +=
+            "<p>writepath \(html(a.provenance?.version ?? "?")) (\(html(String((a.provenance?.git_commit ?? "").prefix(12)))))</p>"
+            + "</footer>\n"
         out += "</main>\n</body>\n</html>\n"
         return out
     }
@@ -98,7 +113,8 @@ public enum HTMLReport {
         h3 { font-size: 15px; margin: 16px 0 6px; }
         .meta { color: var(--muted); margin: 4px 0 8px; }
         nav a { color: #0969da; text-decoration: none; }
-        code { font: 12px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; background: var(--soft); padding: 1px 4px; border-radius: 4px; }
+        code { font: 12px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; background: var(--soft);\
+         padding: 1px 4px; border-radius: 4px; }
         table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; margin: 8px 0; }
         th, td { border-bottom: 1px solid var(--line); padding: 4px 7px; text-align: right; vertical-align: top; }
         .scroll { overflow-x: auto; }
@@ -158,8 +174,11 @@ public enum HTMLReport {
         out += "<caption>Every layer × workload: medians over ok repetitions, merged-histogram latencies, "
         out += "ratios to \(html(base)) with 95% intervals</caption>\n"
         out += "<thead><tr>" + ["layer", "workload"].map { "<th scope=\"col\" class=\"l\">\($0)</th>" }.joined()
-        out += ["ok/runs", "IOPS", "95% CI", "BW/s", "p50 µs", "p99 µs", "p99.9 µs", "CPU ns/IO", "IOPS vs \(html(base)) [95% CI]",
-                "p50 vs \(html(base)) [95% CI]"].map { "<th scope=\"col\">\($0)</th>" }.joined() + "</tr></thead>\n<tbody>\n"
+        out +=
+            [
+                "ok/runs", "IOPS", "95% CI", "BW/s", "p50 µs", "p99 µs", "p99.9 µs", "CPU ns/IO", "IOPS vs \(html(base)) [95% CI]",
+                "p50 vs \(html(base)) [95% CI]",
+            ].map { "<th scope=\"col\">\($0)</th>" }.joined() + "</tr></thead>\n<tbody>\n"
         for r in a.rows {
             let s = r.merged.flatMap { $0.count > 0 ? $0.summary : nil }
             let iops = r.estimates[.iops]
@@ -182,7 +201,9 @@ public enum HTMLReport {
             }
             out += "</tr>\n"
         }
-        out += "</tbody></table></div>\n<p class=\"meta\">IOPS and BW: medians over ok repetitions; latencies: merged histograms. (≈): the 95% interval of the ratio includes 1.</p></section>\n"
+        out +=
+            "</tbody></table></div>\n<p class=\"meta\">IOPS and BW: medians over ok repetitions; latencies: merged histograms. "
+            + "(≈): the 95% interval of the ratio includes 1.</p></section>\n"
         return out
     }
 
@@ -207,7 +228,8 @@ public enum HTMLReport {
         let width = 540.0, left = 150.0, right = 70.0, top = 8.0, rowH = 26.0
         let height = top + rowH * Double(rows.count) + 30
         let onScale = plotted.filter { !WritePathCost.isReference($0) }
-        let maxValue = (onScale.isEmpty ? plotted : onScale).map { max($0.estimates[metric]!.high ?? 0, $0.estimates[metric]!.median) }.max()!
+        let maxValue = (onScale.isEmpty ? plotted : onScale).map { max($0.estimates[metric]!.high ?? 0, $0.estimates[metric]!.median) }
+            .max()!
         // Bandwidth ticks fall on round numbers of the binary unit the labels use (MiB/s, GiB/s).
         var unit = 1.0
         while useBandwidth && maxValue / (unit * 1024) >= 1 { unit *= 1024 }
@@ -223,35 +245,52 @@ public enum HTMLReport {
         }
         for (i, r) in rows.enumerated() {
             let y = top + rowH * Double(i)
-            svg += "<text x=\"\(f(left - 6))\" y=\"\(f(y + rowH / 2 + 4))\" text-anchor=\"end\">\(html(truncate(r.layer, 24)))<title>\(html(r.layer))</title></text>\n"
+            svg +=
+                "<text x=\"\(f(left - 6))\" y=\"\(f(y + rowH / 2 + 4))\" text-anchor=\"end\">\(html(truncate(r.layer, 24)))<title>"
+                + "\(html(r.layer))</title></text>\n"
             guard let e = r.estimates[metric] else {
                 svg += "<text x=\"\(f(left + 4))\" y=\"\(f(y + rowH / 2 + 4))\" class=\"muted\">no ok run</text>\n"
                 continue
             }
-            let tip = "\(r.layer): median \(label(e.median))" + (e.low.map { " [\(label($0)), \(label(e.high!))]" } ?? "") + ", \(e.values.count) reps"
+            let tip =
+                "\(r.layer): median \(label(e.median))" + (e.low.map { " [\(label($0)), \(label(e.high!))]" } ?? "")
+                + ", \(e.values.count) reps"
             if e.median > axisMax {
                 // Off scale: the bar runs to the axis end, a white zigzag marks the break, the value is written in.
                 let xe = x(axisMax) + 12, y0 = y + 5, y1 = y + rowH - 5
-                svg += "<path d=\"M\(f(left)) \(f(y0)) H\(f(xe)) V\(f(y1)) H\(f(left)) Z\" fill=\"\(color(r.layer))\" fill-opacity=\"0.85\"><title>\(html(tip))</title></path>\n"
+                svg +=
+                    "<path d=\"M\(f(left)) \(f(y0)) H\(f(xe)) V\(f(y1)) H\(f(left)) Z\" fill=\"\(color(r.layer))\" "
+                    + "fill-opacity=\"0.85\"><title>\(html(tip))</title></path>\n"
                 let zx = x(axisMax) - 10
-                svg += "<path d=\"M\(f(zx)) \(f(y0 - 2)) l4 \(f((y1 - y0) / 3 + 1)) l-4 \(f((y1 - y0) / 3)) l4 \(f((y1 - y0) / 3 + 1))\" stroke=\"#ffffff\" stroke-width=\"3\" fill=\"none\"/>\n"
-                svg += "<text x=\"\(f(zx - 6))\" y=\"\(f(y + rowH / 2 + 4))\" text-anchor=\"end\" fill=\"#ffffff\" style=\"fill:#ffffff\" font-weight=\"600\">"
+                svg +=
+                    "<path d=\"M\(f(zx)) \(f(y0 - 2)) l4 \(f((y1 - y0) / 3 + 1)) l-4 \(f((y1 - y0) / 3)) l4 "
+                    + "\(f((y1 - y0) / 3 + 1))\" stroke=\"#ffffff\" stroke-width=\"3\" fill=\"none\"/>\n"
+                svg +=
+                    "<text x=\"\(f(zx - 6))\" y=\"\(f(y + rowH / 2 + 4))\" text-anchor=\"end\" fill=\"#ffffff\" "
+                    + "style=\"fill:#ffffff\" font-weight=\"600\">"
                 svg += "\(html(label(e.median))) · off scale\(WritePathCost.isReference(r) ? " (reference)" : "")</text>\n"
                 continue
             }
-            svg += "<path d=\"M\(f(left)) \(f(y + 5)) H\(f(x(e.median))) V\(f(y + rowH - 5)) H\(f(left)) Z\" fill=\"\(color(r.layer))\" fill-opacity=\"0.85\"><title>\(html(tip))</title></path>\n"
+            svg +=
+                "<path d=\"M\(f(left)) \(f(y + 5)) H\(f(x(e.median))) V\(f(y + rowH - 5)) H\(f(left)) Z\" "
+                + "fill=\"\(color(r.layer))\" fill-opacity=\"0.85\"><title>\(html(tip))</title></path>\n"
             var end = x(e.median)
             if let lo = e.low, let hi = e.high {
                 let cy = y + rowH / 2
-                svg += "<path d=\"M\(f(x(lo))) \(f(cy)) H\(f(x(hi))) M\(f(x(lo))) \(f(cy - 6)) V\(f(cy + 6)) M\(f(x(hi))) \(f(cy - 6)) V\(f(cy + 6))\" stroke=\"#1f2328\" stroke-width=\"1.5\" fill=\"none\"/>\n"
+                svg +=
+                    "<path d=\"M\(f(x(lo))) \(f(cy)) H\(f(x(hi))) M\(f(x(lo))) \(f(cy - 6)) V\(f(cy + 6)) M\(f(x(hi))) "
+                    + "\(f(cy - 6)) V\(f(cy + 6))\" stroke=\"#1f2328\" stroke-width=\"1.5\" fill=\"none\"/>\n"
                 end = max(end, x(hi))
             }
             svg += "<text x=\"\(f(end + 5))\" y=\"\(f(y + rowH / 2 + 4))\">\(html(label(e.median)))</text>\n"
         }
         svg += "<path class=\"axis\" d=\"M\(f(left)) \(f(top)) V\(f(height - 24))\"/>\n</svg>\n"
         let off = plotted.filter { $0.estimates[metric]!.median > axisMax }.map(\.layer)
-        let note = off.isEmpty ? "" : "<div class=\"meta\">Off scale (broken bars): \(off.map(html).joined(separator: ", ")), "
-            + "references that are not write paths to a disk; the axis is set by the other layers.</div>\n"
+        let note =
+            off.isEmpty
+            ? ""
+            : "<div class=\"meta\">Off scale (broken bars): \(off.map(html).joined(separator: ", ")), "
+                + "references that are not write paths to a disk; the axis is set by the other layers.</div>\n"
         return "<figure><figcaption>\(title)</figcaption>\n\(svg)\(note)</figure>\n"
     }
 
@@ -293,30 +332,45 @@ public enum HTMLReport {
         for i in 0...Int(xMax) {
             let x = Double(i)
             svg += "<path class=\"grid\" d=\"M\(f(px(x))) \(f(top)) V\(f(height - bottom))\"/>"
-            svg += "<text x=\"\(f(px(x)))\" y=\"\(f(height - bottom + 16))\" text-anchor=\"middle\" class=\"muted\">\(percentileLabel(i))</text>\n"
+            svg +=
+                "<text x=\"\(f(px(x)))\" y=\"\(f(height - bottom + 16))\" text-anchor=\"middle\" class=\"muted\">"
+                + "\(percentileLabel(i))</text>\n"
         }
-        svg += "<text x=\"\(f((left + width - right) / 2))\" y=\"\(f(height - 6))\" text-anchor=\"middle\" class=\"muted\">percentile</text>\n"
+        svg +=
+            "<text x=\"\(f((left + width - right) / 2))\" y=\"\(f(height - 6))\" text-anchor=\"middle\" class=\"muted\">percentile</text>\n"
         svg += "<path class=\"axis\" d=\"M\(f(left)) \(f(top)) V\(f(height - bottom)) H\(f(width - right))\"/>\n"
         for (r, pts) in points {
-            let d = pts.enumerated().map { "\($0.offset == 0 ? "M" : "L")\(f(px($0.element.0))) \(f(py($0.element.1)))" }.joined(separator: " ")
+            let d = pts.enumerated().map { "\($0.offset == 0 ? "M" : "L")\(f(px($0.element.0))) \(f(py($0.element.1)))" }.joined(
+                separator: " ")
             let s = r.merged!.summary
-            let tip = "\(r.layer): p50 \(TextReport.us(Double(s.p50))) us, p99 \(TextReport.us(Double(s.p99))) us, p99.9 \(TextReport.us(Double(s.p99_9))) us, max \(TextReport.us(Double(s.max))) us, \(r.merged!.count) I/Os"
-            svg += "<path d=\"\(d)\" fill=\"none\" stroke=\"\(color(r.layer))\" stroke-width=\"2\"\(color.dash(r.layer)) stroke-linejoin=\"round\"><title>\(html(tip))</title></path>\n"
+            let tip =
+                "\(r.layer): p50 \(TextReport.us(Double(s.p50))) us, p99 \(TextReport.us(Double(s.p99))) us, p99.9 "
+                + "\(TextReport.us(Double(s.p99_9))) us, max \(TextReport.us(Double(s.max))) us, \(r.merged!.count) I/Os"
+            svg +=
+                "<path d=\"\(d)\" fill=\"none\" stroke=\"\(color(r.layer))\" stroke-width=\"2\"\(color.dash(r.layer)) "
+                + "stroke-linejoin=\"round\"><title>\(html(tip))</title></path>\n"
             // A marker at every whole number of nines (p0, p90, p99, ...) the curve reaches.
             for (x, v) in pts where abs(x - x.rounded()) < 1e-6 { svg += color.marker(r.layer, x: px(x), y: py(v)) + "\n" }
         }
-        svg += directLabels(points.map { ($0.0.layer, py($0.1.last!.1)) }, x: width - right + 6, top: top, bottom: height - bottom,
-                            color: color)
+        svg += directLabels(
+            points.map { ($0.0.layer, py($0.1.last!.1)) }, x: width - right + 6, top: top, bottom: height - bottom,
+            color: color)
         svg += "</svg>\n"
         return "<figure><figcaption>\(title)</figcaption>\n\(svg)\(legend(points.map { $0.0.layer }, color: color))</figure>\n"
     }
 
     /// IOPS of every second of every ok repetition, one line per repetition, coloured by layer.
-    static func seriesChart(_ rows: [LayerWorkloadAggregate], color: LayerStyles,
-                            title: String = "IOPS per second (each ok repetition)") -> String {
+    static func seriesChart(
+        _ rows: [LayerWorkloadAggregate], color: LayerStyles,
+        title: String = "IOPS per second (each ok repetition)"
+    ) -> String {
         var lines: [(String, Int, [SeriesPoint])] = []
         for r in rows { for run in r.okRuns { if let s = run.mainDirection?.series, !s.isEmpty { lines.append((r.layer, run.rep, s)) } } }
-        guard !lines.isEmpty else { return "<figure class=\"wide\"><figcaption>\(title)</figcaption><p class=\"note\">no per-second series in these results</p></figure>\n" }
+        guard !lines.isEmpty else {
+            return
+                "<figure class=\"wide\"><figcaption>\(title)</figcaption><p class=\"note\">"
+                + "no per-second series in these results</p></figure>\n"
+        }
         let tMax = max(lines.flatMap { $0.2.map(\.t_s) }.max()!, 1)
         let (yMax, yStep) = niceAxis(lines.flatMap { $0.2.map(\.iops) }.max()!)
         let (xMax, xStep) = niceAxis(tMax)
@@ -332,16 +386,23 @@ public enum HTMLReport {
         }
         var t = 0.0
         while t <= xMax + xStep / 2 {
-            svg += "<text x=\"\(f(px(t)))\" y=\"\(f(height - bottom + 16))\" text-anchor=\"middle\" class=\"muted\">\(formatDecimal(t, places: xStep < 1 ? 1 : 0))</text>\n"
+            svg +=
+                "<text x=\"\(f(px(t)))\" y=\"\(f(height - bottom + 16))\" text-anchor=\"middle\" class=\"muted\">"
+                + "\(formatDecimal(t, places: xStep < 1 ? 1 : 0))</text>\n"
             t += xStep
         }
-        svg += "<text x=\"\(f((left + width - right) / 2))\" y=\"\(f(height - 4))\" text-anchor=\"middle\" class=\"muted\">seconds since measuring started</text>\n"
+        svg +=
+            "<text x=\"\(f((left + width - right) / 2))\" y=\"\(f(height - 4))\" text-anchor=\"middle\" class=\"muted\">"
+            + "seconds since measuring started</text>\n"
         svg += "<path class=\"axis\" d=\"M\(f(left)) \(f(top)) V\(f(height - bottom)) H\(f(width - right))\"/>\n"
         for (layer, rep, s) in lines {
-            let d = s.enumerated().map { "\($0.offset == 0 ? "M" : "L")\(f(px($0.element.t_s))) \(f(py($0.element.iops)))" }.joined(separator: " ")
+            let d = s.enumerated().map { "\($0.offset == 0 ? "M" : "L")\(f(px($0.element.t_s))) \(f(py($0.element.iops)))" }.joined(
+                separator: " ")
             // A single point still shows, as a dot.
             let dot = s.count == 1 ? " stroke-linecap=\"round\" stroke-width=\"5\"" : " stroke-width=\"1.6\""
-            svg += "<path d=\"\(s.count == 1 ? d + " h0.01" : d)\" fill=\"none\" stroke=\"\(color(layer))\"\(dot)\(color.dash(layer)) stroke-opacity=\"0.85\"><title>\(html("\(layer) rep \(rep)"))</title></path>\n"
+            svg +=
+                "<path d=\"\(s.count == 1 ? d + " h0.01" : d)\" fill=\"none\" stroke=\"\(color(layer))\"\(dot)\(color.dash(layer)) "
+                + "stroke-opacity=\"0.85\"><title>\(html("\(layer) rep \(rep)"))</title></path>\n"
             if let lastPoint = s.last { svg += color.marker(layer, x: px(lastPoint.t_s), y: py(lastPoint.iops), r: 3) + "\n" }
         }
         // Each layer named at the right, at the median of its repetitions' last points.
@@ -368,12 +429,17 @@ public enum HTMLReport {
             let shift = last.1 - (bottom + 4)
             for i in placed.indices { placed[i].1 = max(top + 4, placed[i].1 - shift) }
         }
-        return placed.map { "<text x=\"\(f(x))\" y=\"\(f($0.1 + 4))\" fill=\"\(color($0.0))\" style=\"fill:\(color($0.0))\">\(html(truncate($0.0, 16)))</text>\n" }
-            .joined()
+        return placed.map {
+            "<text x=\"\(f(x))\" y=\"\(f($0.1 + 4))\" fill=\"\(color($0.0))\" style=\"fill:\(color($0.0))\">"
+                + "\(html(truncate($0.0, 16)))</text>\n"
+        }
+        .joined()
     }
 
     static func legend(_ layers: [String], color: LayerStyles) -> String {
-        "<div class=\"meta\">" + layers.map { "<span style=\"margin-right:14px;white-space:nowrap\">\(color.key($0)) \(html($0))</span>" }.joined() + "</div>\n"
+        "<div class=\"meta\">"
+            + layers.map { "<span style=\"margin-right:14px;white-space:nowrap\">\(color.key($0)) \(html($0))</span>" }.joined()
+            + "</div>\n"
     }
 
     // MARK: - Write paths
@@ -393,41 +459,60 @@ public enum HTMLReport {
     }
 
     static func pathsSection(_ a: Aggregation, layers: [String], color: LayerStyles) -> String {
-        var out = "<section id=\"paths\"><h2>Write paths</h2>\n<p class=\"meta\">What a write crosses in each layer. The note under each diagram is the measured p50 latency (merged histograms) added relative to <b>\(html(a.options.baselineLayer))</b>, per workload.</p>\n"
+        var out =
+            "<section id=\"paths\"><h2>Write paths</h2>\n<p class=\"meta\">"
+            + "What a write crosses in each layer. The note under each diagram is the measured p50 latency (merged "
+            + "histograms) added relative to <b>\(html(a.options.baselineLayer))</b>, per workload.</p>\n"
         for layer in layers {
             let rows = a.rows.filter { $0.layer == layer }
             let first = rows[0]
             let (boxes, group) = writePath(layerName: first.layerName, settings: first.settings)
             let boxW = 128.0, boxH = 46.0, gap = 30.0, top = 22.0
             let width = 12 + Double(boxes.count) * (boxW + gap)
-            var svg = "<svg viewBox=\"0 0 \(f(max(width, 900))) \(f(top + boxH + 14))\" role=\"img\" aria-label=\"\(html("write path of \(layer)"))\" style=\"max-width:\(Int(max(width, 900)))px\">\n"
+            var svg =
+                "<svg viewBox=\"0 0 \(f(max(width, 900))) \(f(top + boxH + 14))\" role=\"img\" "
+                + "aria-label=\"\(html("write path of \(layer)"))\" style=\"max-width:\(Int(max(width, 900)))px\">\n"
             if let group, let firstIn = boxes.firstIndex(where: \.group), let lastIn = boxes.lastIndex(where: \.group) {
                 let x0 = 6 + Double(firstIn) * (boxW + gap) - 6, x1 = 6 + Double(lastIn) * (boxW + gap) + boxW + 6
-                svg += "<path d=\"M\(f(x0)) \(f(top - 16)) H\(f(x1)) V\(f(top + boxH + 8)) H\(f(x0)) Z\" fill=\"none\" stroke=\"\(color(layer))\" stroke-dasharray=\"5 4\"/>\n"
+                svg +=
+                    "<path d=\"M\(f(x0)) \(f(top - 16)) H\(f(x1)) V\(f(top + boxH + 8)) H\(f(x0)) Z\" fill=\"none\" "
+                    + "stroke=\"\(color(layer))\" stroke-dasharray=\"5 4\"/>\n"
                 svg += "<text x=\"\(f(x0 + 6))\" y=\"\(f(top - 4))\" class=\"muted\">\(html(group))</text>\n"
             }
             for (i, b) in boxes.enumerated() {
                 let x = 6 + Double(i) * (boxW + gap)
-                svg += "<path d=\"M\(f(x)) \(f(top)) h\(f(boxW)) v\(f(boxH)) h\(f(-boxW)) Z\" fill=\"\(b.group ? "#f6f8fa" : "#ffffff")\" stroke=\"#57606a\"/>\n"
-                svg += "<text x=\"\(f(x + boxW / 2))\" y=\"\(f(top + 19))\" text-anchor=\"middle\" font-weight=\"600\">\(html(truncate(b.title, 20)))</text>\n"
-                svg += "<text x=\"\(f(x + boxW / 2))\" y=\"\(f(top + 35))\" text-anchor=\"middle\" class=\"muted\">\(html(truncate(b.detail, 22)))</text>\n"
+                svg +=
+                    "<path d=\"M\(f(x)) \(f(top)) h\(f(boxW)) v\(f(boxH)) h\(f(-boxW)) Z\" "
+                    + "fill=\"\(b.group ? "#f6f8fa" : "#ffffff")\" stroke=\"#57606a\"/>\n"
+                svg +=
+                    "<text x=\"\(f(x + boxW / 2))\" y=\"\(f(top + 19))\" text-anchor=\"middle\" font-weight=\"600\">"
+                    + "\(html(truncate(b.title, 20)))</text>\n"
+                svg +=
+                    "<text x=\"\(f(x + boxW / 2))\" y=\"\(f(top + 35))\" text-anchor=\"middle\" class=\"muted\">"
+                    + "\(html(truncate(b.detail, 22)))</text>\n"
                 if i < boxes.count - 1 {
                     let ax = x + boxW + 3, ay = top + boxH / 2
-                    svg += "<path d=\"M\(f(ax)) \(f(ay)) h\(f(gap - 10)) m-6 -4 l6 4 l-6 4\" stroke=\"#57606a\" stroke-width=\"1.5\" fill=\"none\"/>\n"
+                    svg +=
+                        "<path d=\"M\(f(ax)) \(f(ay)) h\(f(gap - 10)) m-6 -4 l6 4 l-6 4\" stroke=\"#57606a\" stroke-width=\"1.5\" "
+                        + "fill=\"none\"/>\n"
                 }
             }
             svg += "</svg>\n"
             var notes: [String] = []
             for r in rows {
                 if layer == a.options.baselineLayer {
-                    notes.append("\(html(r.workloadIdentity)): baseline" + (r.merged.map { ", p50 \(TextReport.us(Double($0.value(atPercentile: 50)))) µs" } ?? ""))
+                    notes.append(
+                        "\(html(r.workloadIdentity)): baseline"
+                            + (r.merged.map { ", p50 \(TextReport.us(Double($0.value(atPercentile: 50)))) µs" } ?? ""))
                 } else if let added = r.addedP50Nanoseconds {
                     notes.append("\(html(r.workloadIdentity)): <b>\(added >= 0 ? "+" : "−")\(TextReport.us(abs(added))) µs</b> p50")
                 } else {
                     notes.append("\(html(r.workloadIdentity)): no comparison (\(r.okRuns.isEmpty ? "no ok runs" : "no baseline"))")
                 }
             }
-            out += "<div class=\"path\"><h3>\(color.key(layer)) \(html(layer))</h3>\n\(svg)<div class=\"meta\">\(notes.joined(separator: " · "))</div></div>\n"
+            out +=
+                "<div class=\"path\"><h3>\(color.key(layer)) \(html(layer))</h3>\n\(svg)<div class=\"meta\">"
+                + "\(notes.joined(separator: " · "))</div></div>\n"
         }
         return out + "</section>\n"
     }
@@ -436,7 +521,9 @@ public enum HTMLReport {
 
     static func environmentSection(_ a: Aggregation, layers: [String]) -> String {
         var out = "<section id=\"environment\"><h2>Environment</h2>\n<table>\n<caption>Host, software and the run</caption>\n"
-        func row(_ k: String, _ v: String) { out += "<tr><th scope=\"row\" class=\"l\">\(html(k))</th><td class=\"l\">\(html(v))</td></tr>\n" }
+        func row(_ k: String, _ v: String) {
+            out += "<tr><th scope=\"row\" class=\"l\">\(html(k))</th><td class=\"l\">\(html(v))</td></tr>\n"
+        }
         for h in a.hosts {
             row("host", h.hostname)
             row("kernel", "Linux \(h.kernel) \(h.kernel_version)")
@@ -462,7 +549,11 @@ public enum HTMLReport {
             row("command", p.arguments.joined(separator: " "))
         }
         if let m = a.matrix {
-            row("matrix", "seed \(m.seed), repetitions \(m.repetitions), \(m.total_runs) runs, \(m.failed_runs) not ok\(m.complete ? "" : ", incomplete")")
+            row(
+                "matrix",
+                "seed \(m.seed), repetitions \(m.repetitions), \(m.total_runs) runs, \(m.failed_runs) not "
+                    + "ok\(m.complete ? "" : ", incomplete")"
+            )
         }
         out += "</table>\n"
         // A sweep-only report has no rows, so no layer settings table (its curves carry their own).
@@ -472,7 +563,9 @@ public enum HTMLReport {
             for layer in layers {
                 let s = a.rows.first { $0.layer == layer }!.settings
                 // The write path is drawn above, not repeated as text.
-                let text = s.filter { $0.key != LayerWritePath.settingsKey }.sorted { $0.key < $1.key }.map { "\(html($0.key))=<code>\(html($0.value))</code>" }.joined(separator: " ")
+                let text = s.filter { $0.key != LayerWritePath.settingsKey }.sorted { $0.key < $1.key }.map {
+                    "\(html($0.key))=<code>\(html($0.value))</code>"
+                }.joined(separator: " ")
                 out += "<tr><th scope=\"row\" class=\"l\">\(html(layer))</th><td class=\"l\">\(text.isEmpty ? "–" : text)</td></tr>\n"
             }
             out += "</tbody></table>\n"

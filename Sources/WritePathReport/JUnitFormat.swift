@@ -15,11 +15,15 @@ public enum JUnitFormat {
         out += "<testsuites name=\"writepath compare\" tests=\"\(c.rows.count)\" failures=\"\(failures)\" skipped=\"\(skipped)\">\n"
         for layer in layers {
             let rows = c.rows.filter { $0.layer == layer }
-            out += "  <testsuite name=\"\(xml(layer))\" tests=\"\(rows.count)\" failures=\"\(rows.filter { $0.verdict == .regressed }.count)\""
+            out +=
+                "  <testsuite name=\"\(xml(layer))\" tests=\"\(rows.count)\" failures=\"\(rows.filter { $0.verdict == .regressed }.count)\""
             out += " skipped=\"\(rows.filter { $0.verdict == .inconclusive }.count)\">\n"
             for r in rows {
                 out += "    <testcase classname=\"\(xml(layer))\" name=\"\(xml("\(r.workload) \(r.metric)"))\""
-                let detail = "baseline \(r.baselineMedian.map { Comparison.format($0, metric: r.metric) } ?? "-"), current \(r.currentMedian.map { Comparison.format($0, metric: r.metric) } ?? "-"), change \(Comparison.formatChange(r)): \(r.reason)"
+                let detail =
+                    "baseline \(r.baselineMedian.map { Comparison.format($0, metric: r.metric) } ?? "-"), current "
+                    + "\(r.currentMedian.map { Comparison.format($0, metric: r.metric) } ?? "-"), change "
+                    + "\(Comparison.formatChange(r)): \(r.reason)"
                 switch r.verdict {
                 case .regressed:
                     out += ">\n      <failure message=\"\(xml("regressed: " + detail))\" type=\"regression\"/>\n    </testcase>\n"

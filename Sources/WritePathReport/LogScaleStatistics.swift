@@ -91,7 +91,9 @@ public struct LogContrast: Sendable, Equatable {
         self.estimate = estimate
         standardError = variance.squareRoot()
         // With no spread at all the df is undefined; any finite value gives the same (zero-width) answer.
-        degreesOfFreedom = dfDenominator > 0 ? variance * variance / dfDenominator
+        degreesOfFreedom =
+            dfDenominator > 0
+            ? variance * variance / dfDenominator
             : Double(groups.reduce(0) { $0 + $1.values.count - 1 })
     }
 

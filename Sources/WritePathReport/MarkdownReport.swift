@@ -24,15 +24,22 @@ public enum MarkdownReport {
         for (workload, baseline, costs) in WritePathCost.table(a) where !costs.isEmpty {
             out += "**\(cell(workload))** against \(base)"
             if let b = baseline, let iops = b.estimates[.iops] {
-                out += " (\(formatSI(iops.median)) IOPS" + (b.merged.flatMap { $0.count > 0 ? $0 : nil }.map {
-                    ", p99 \(TextReport.us(Double($0.value(atPercentile: 99)))) us" } ?? "") + ")"
+                out +=
+                    " (\(formatSI(iops.median)) IOPS"
+                    + (b.merged.flatMap { $0.count > 0 ? $0 : nil }.map {
+                        ", p99 \(TextReport.us(Double($0.value(atPercentile: 99)))) us"
+                    } ?? "") + ")"
             } else if baseline == nil {
                 out += ": the baseline is not in these results"
             }
             out += "\n\n| layer | IOPS | IOPS vs \(base) | p99 vs \(base) | added p99 | verdict |\n|---|---:|---:|---:|---:|---|\n"
             for c in costs {
-                out += "| " + [cell(c.layer), c.iops.map(formatSI) ?? "-", WritePathCost.ratioText(c.iopsRatio),
-                               WritePathCost.ratioText(c.p99Ratio), WritePathCost.addedText(c.addedP99Nanoseconds), shortVerdict(c)]
+                out +=
+                    "| "
+                    + [
+                        cell(c.layer), c.iops.map(formatSI) ?? "-", WritePathCost.ratioText(c.iopsRatio),
+                        WritePathCost.ratioText(c.p99Ratio), WritePathCost.addedText(c.addedP99Nanoseconds), shortVerdict(c),
+                    ]
                     .joined(separator: " | ") + " |\n"
             }
             out += "\n"
@@ -46,10 +53,14 @@ public enum MarkdownReport {
         out += "<details><summary>All numbers (\(a.rows.count) layer × workload rows)</summary>\n\n"
         out += "| layer / workload | ok/runs | IOPS [95% CI] | BW/s | CPU ns/IO |\n|---|---:|---:|---:|---:|\n"
         for r in a.rows {
-            out += "| " + [cell(r.label) + (r.handRun == nil ? "" : " (hand-run)"), "\(r.okRuns.count)/\(r.runs.count)",
-                           r.estimates[.iops].map { TextReport.withInterval($0, formatSI) } ?? "-",
-                           r.estimates[.bw].map { ByteSize.format($0.median) } ?? "-",
-                           r.estimates[.cpuPerIO].map { formatDecimal($0.median, places: 0) } ?? "-"].joined(separator: " | ") + " |\n"
+            out +=
+                "| "
+                + [
+                    cell(r.label) + (r.handRun == nil ? "" : " (hand-run)"), "\(r.okRuns.count)/\(r.runs.count)",
+                    r.estimates[.iops].map { TextReport.withInterval($0, formatSI) } ?? "-",
+                    r.estimates[.bw].map { ByteSize.format($0.median) } ?? "-",
+                    r.estimates[.cpuPerIO].map { formatDecimal($0.median, places: 0) } ?? "-",
+                ].joined(separator: " | ") + " |\n"
         }
         out += "\n| layer / workload | p50 us | p99 us | p99.9 us | added p50 |\n|---|---:|---:|---:|---:|\n"
         for r in a.rows {
@@ -109,8 +120,11 @@ public enum MarkdownReport {
         out += "| layer | workload | metric | baseline | current | change [95% CI] | verdict |\n|---|---|---|---:|---:|---:|---|\n"
         for r in ordered {
             let verdict = r.verdict == .regressed ? "**regressed**" : r.verdict.rawValue
-            out += "| \(cell(r.layer)) | \(cell(r.workload)) | \(r.metric) | \(r.baselineMedian.map { Comparison.format($0, metric: r.metric) } ?? "-") | "
-            out += "\(r.currentMedian.map { Comparison.format($0, metric: r.metric) } ?? "-") | \(Comparison.formatChange(r)) | \(verdict) |\n"
+            out +=
+                "| \(cell(r.layer)) | \(cell(r.workload)) | \(r.metric) | "
+                + "\(r.baselineMedian.map { Comparison.format($0, metric: r.metric) } ?? "-") | "
+            out +=
+                "\(r.currentMedian.map { Comparison.format($0, metric: r.metric) } ?? "-") | \(Comparison.formatChange(r)) | \(verdict) |\n"
         }
         if !c.notes.isEmpty {
             out += "\n### Notes\n\n"

@@ -6,7 +6,9 @@ public enum TextFormat {
     public static func render(_ document: ResultDocument) -> String {
         var out = ""
         let h = document.host
-        out += "writepath \(document.writepath.version) (\(document.writepath.git_commit.prefix(12))) on \(h.hostname): Linux \(h.kernel), \(h.cores) cores, \(ByteSize.format(h.memory_bytes)) RAM"
+        out +=
+            "writepath \(document.writepath.version) (\(document.writepath.git_commit.prefix(12))) on \(h.hostname): Linux "
+            + "\(h.kernel), \(h.cores) cores, \(ByteSize.format(h.memory_bytes)) RAM"
         if let v = h.virtualization, v.kind == "vm" { out += ", on \(v.phrase)" }
         out += "\n"
         for run in document.runs { out += render(run) }
@@ -18,14 +20,21 @@ public enum TextFormat {
         var out = "\n"
         let layer = run.layer.name == "host" ? "" : " [\(run.layer.name)]"
         let target = run.target.map { "\(printable($0.path)) (\($0.filesystem ?? $0.kind))" } ?? "-"
-        out += "\(printable(w.name))\(printable(layer)): rw=\(w.rw.rawValue) bs=\(ByteSize.format(w.bs)) iodepth=\(w.iodepth) numjobs=\(w.numjobs) ioengine=\(w.ioengine.rawValue) direct=\(w.direct ? 1 : 0) rep=\(run.rep) -> \(target)\n"
+        out +=
+            "\(printable(w.name))\(printable(layer)): rw=\(w.rw.rawValue) bs=\(ByteSize.format(w.bs)) iodepth=\(w.iodepth) "
+            + "numjobs=\(w.numjobs) ioengine=\(w.ioengine.rawValue) direct=\(w.direct ? 1 : 0) rep=\(run.rep) -> \(target)\n"
         if let d = run.write { out += direction("write", d) }
         if let d = run.read { out += direction("read", d) }
         if let f = run.flush {
-            out += "  flush: ios=\(f.ios) errors=\(f.errors) lat (usec): p50=\(us(f.lat_ns.p50)) p99=\(us(f.lat_ns.p99)) max=\(us(f.lat_ns.max))\n"
+            out +=
+                "  flush: ios=\(f.ios) errors=\(f.errors) lat (usec): p50=\(us(f.lat_ns.p50)) p99=\(us(f.lat_ns.p99)) "
+                + "max=\(us(f.lat_ns.max))\n"
         }
         let c = run.cpu
-        out += "  cpu: usr=\(formatDecimal(c.user_s, places: 2))s sys=\(formatDecimal(c.sys_s, places: 2))s ctx=\(c.ctx_voluntary)/\(c.ctx_involuntary) cpu/io=\(formatDecimal(c.cpu_ns_per_io, places: 0))ns (process \(formatDecimal(c.process_cpu_ns_per_io, places: 0))ns)\n"
+        out +=
+            "  cpu: usr=\(formatDecimal(c.user_s, places: 2))s sys=\(formatDecimal(c.sys_s, places: 2))s "
+            + "ctx=\(c.ctx_voluntary)/\(c.ctx_involuntary) cpu/io=\(formatDecimal(c.cpu_ns_per_io, places: 0))ns (process "
+            + "\(formatDecimal(c.process_cpu_ns_per_io, places: 0))ns)\n"
         if let levels = run.iodepth_level {
             out += "  IO depths: " + IODepthText.line(levels) + "\n"
         }
@@ -39,11 +48,15 @@ public enum TextFormat {
     }
 
     static func direction(_ name: String, _ d: DirectionResult) -> String {
-        var out = "  \(name): IOPS=\(formatSI(d.iops)) BW=\(ByteSize.format(d.bw_bytes_per_s))/s ios=\(d.ios) bytes=\(ByteSize.format(d.bytes)) runtime=\(formatDecimal(d.runtime_s, places: 2))s"
+        var out =
+            "  \(name): IOPS=\(formatSI(d.iops)) BW=\(ByteSize.format(d.bw_bytes_per_s))/s ios=\(d.ios) "
+            + "bytes=\(ByteSize.format(d.bytes)) runtime=\(formatDecimal(d.runtime_s, places: 2))s"
         if d.errors > 0 { out += " errors=\(d.errors)" }
         out += "\n"
         let l = d.lat_ns
-        out += "    lat (usec): min=\(us(l.min)) mean=\(formatDecimal(l.mean / 1000, places: 2)) stddev=\(formatDecimal(l.stddev / 1000, places: 2)) max=\(us(l.max))\n"
+        out +=
+            "    lat (usec): min=\(us(l.min)) mean=\(formatDecimal(l.mean / 1000, places: 2)) "
+            + "stddev=\(formatDecimal(l.stddev / 1000, places: 2)) max=\(us(l.max))\n"
         out += "    lat (usec): p50=\(us(l.p50)) p90=\(us(l.p90)) p99=\(us(l.p99)) p99.9=\(us(l.p99_9)) p99.99=\(us(l.p99_99))\n"
         return out
     }
@@ -63,7 +76,9 @@ public enum IODepthText {
 /// One line for a verify verdict.
 public enum VerifyText {
     public static func line(_ v: VerifyResult) -> String {
-        var out = "\(v.verdict) (\(v.method)): \(v.blocks) blocks, \(v.good) good, \(v.unwritten) unwritten, \(v.stale) stale, \(v.torn) torn, \(v.misplaced) misplaced, \(v.missing) missing"
+        var out =
+            "\(v.verdict) (\(v.method)): \(v.blocks) blocks, \(v.good) good, \(v.unwritten) unwritten, \(v.stale) stale, \(v.torn) "
+            + "torn, \(v.misplaced) misplaced, \(v.missing) missing"
         if let f = v.findings.first { out += "; first: offset \(f.offset) \(f.kind): \(f.detail)" }
         return out
     }

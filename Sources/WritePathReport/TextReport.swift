@@ -8,8 +8,10 @@ public enum TextReport {
         // The baseline row says what the "host" is when it is itself a VM.
         let vm = a.hosts.lazy.compactMap(\.virtualization).first { $0.kind == "vm" }
         let baselineCell = vm.map { "baseline (\($0.product ?? $0.phrase))" } ?? "baseline"
-        let header = ["layer / workload", "ok/runs", "IOPS [95% CI]", "BW/s", "p50 us", "p99 us", "p99.9 us", "CPU ns/IO",
-                      "IOPS vs \(a.options.baselineLayer)", "MDE"]
+        let header = [
+            "layer / workload", "ok/runs", "IOPS [95% CI]", "BW/s", "p50 us", "p99 us", "p99.9 us", "CPU ns/IO",
+            "IOPS vs \(a.options.baselineLayer)", "MDE",
+        ]
         var lines = [header]
         for r in a.rows {
             let s = r.merged.flatMap { $0.count > 0 ? $0.summary : nil }

@@ -24,7 +24,8 @@ public enum FioImport {
     public static func runs(_ data: Data, source: String, layer: String, repetitions: inout [String: Int]) throws -> [RunResult] {
         let root = try parseObject(data, source: source)
         guard let jobs = root["jobs"] as? [[String: Any]], !jobs.isEmpty else {
-            throw WritePathError.invalidInput(field: source, message: "has no 'jobs' array; expected the output of fio --output-format=json (fio 3.x)")
+            throw WritePathError.invalidInput(
+                field: source, message: "has no 'jobs' array; expected the output of fio --output-format=json (fio 3.x)")
         }
         let version = root["fio version"] as? String ?? "fio"
         let globals = root["global options"] as? [String: Any] ?? [:]
@@ -40,7 +41,9 @@ public enum FioImport {
             var workload = Workload()
             var ignored: [String] = []
             var options: [(String, String)] = globals.compactMap { k, v in (v as? String).map { (k, $0) } }.sorted { $0.0 < $1.0 }
-            options += (job["job options"] as? [String: Any] ?? [:]).compactMap { k, v in (v as? String).map { (k, $0) } }.sorted { $0.0 < $1.0 }
+            options += (job["job options"] as? [String: Any] ?? [:]).compactMap { k, v in (v as? String).map { (k, $0) } }.sorted {
+                $0.0 < $1.0
+            }
             for (k, v) in options {
                 do { try workload.set(k, v) } catch { ignored.append("\(k)=\(v)") }
             }
@@ -49,16 +52,21 @@ public enum FioImport {
             let write = try direction(job["write"] as? [String: Any], source: source, job: name, settings: &settings)
             let read = try direction(job["read"] as? [String: Any], source: source, job: name, settings: &settings)
             // One warning per run, said once: the report adds none of its own for fio imports.
-            var warnings = [settings["histogram"] == binsHistogram
-                ? "imported from fio (\(version)): percentiles are fio's own; the histogram is fio's json+ latency bins"
-                : "imported from fio (\(version)): percentiles are fio's own; the histogram is rebuilt from them and is approximate "
-                    + "(fio --output-format=json+ gives its latency bins)"]
-            if !ignored.isEmpty { warnings.append("fio options writepath does not model, kept out of the workload: \(ignored.joined(separator: ", "))") }
+            var warnings = [
+                settings["histogram"] == binsHistogram
+                    ? "imported from fio (\(version)): percentiles are fio's own; the histogram is fio's json+ latency bins"
+                    : "imported from fio (\(version)): percentiles are fio's own; the histogram is rebuilt from them and is approximate "
+                        + "(fio --output-format=json+ gives its latency bins)"
+            ]
+            if !ignored.isEmpty {
+                warnings.append("fio options writepath does not model, kept out of the workload: \(ignored.joined(separator: ", "))")
+            }
             let info = LayerInfo(name: layer, settings: settings)
             let rep = (repetitions[workload.name] ?? 0) + 1
             repetitions[workload.name] = rep
             guard write != nil || read != nil else {
-                var r = RunResult.failed(layer: info, workload: workload, rep: rep, error: "fio job '\(name)' did no reads or writes", startedAt: startedAt)
+                var r = RunResult.failed(
+                    layer: info, workload: workload, rep: rep, error: "fio job '\(name)' did no reads or writes", startedAt: startedAt)
                 r.warnings = warnings
                 results.append(r)
                 continue
@@ -97,7 +105,8 @@ public enum FioImport {
         var runs: [RunResult] = []
         for path in paths {
             guard let data = FileManager.default.contents(atPath: path) else {
-                throw WritePathError.invalidInput(field: path, message: "cannot be read; give fio's JSON output (fio --output-format=json --output=FILE)")
+                throw WritePathError.invalidInput(
+                    field: path, message: "cannot be read; give fio's JSON output (fio --output-format=json --output=FILE)")
             }
             runs += try self.runs(data, source: path, layer: layer, repetitions: &reps)
         }
@@ -131,7 +140,8 @@ public enum FioImport {
     static func count(_ v: Any?, field: String, source: String) throws -> UInt64? {
         guard let v else { return nil }
         guard let d = number(v), d.isFinite, d >= 0, d < 9.2e18 else {
-            throw WritePathError.invalidInput(field: "\(source): \(field)", message: "\(quoted("\(v)")) is not a count; expected a whole number from 0, as fio writes it")
+            throw WritePathError.invalidInput(
+                field: "\(source): \(field)", message: "\(quoted("\(v)")) is not a count; expected a whole number from 0, as fio writes it")
         }
         return UInt64(d)
     }
@@ -140,7 +150,8 @@ public enum FioImport {
     static func measure(_ v: Any?, field: String, source: String) throws -> Double? {
         guard let v else { return nil }
         guard let d = number(v), d.isFinite, d >= 0 else {
-            throw WritePathError.invalidInput(field: "\(source): \(field)", message: "\(quoted("\(v)")) is not a finite number of at least 0")
+            throw WritePathError.invalidInput(
+                field: "\(source): \(field)", message: "\(quoted("\(v)")) is not a finite number of at least 0")
         }
         return d
     }
@@ -166,12 +177,14 @@ public enum FioImport {
             chosen = clat
             settings["latency"] = "clat_ns (completion; fio gives lat_ns percentiles only with lat_percentiles=1)"
         } else {
-            throw WritePathError.invalidInput(field: "\(source): jobs[\(job)]", message: "has neither lat_ns nor clat_ns; expected fio 3.x JSON")
+            throw WritePathError.invalidInput(
+                field: "\(source): jobs[\(job)]", message: "has neither lat_ns nor clat_ns; expected fio 3.x JSON")
         }
         var points: [(Double, UInt64)] = []
         for (k, v) in chosen["percentile"] as? [String: Any] ?? [:] {
             guard let p = Double(k), p >= 0, p <= 100 else {
-                throw WritePathError.invalidInput(field: "\(source): \(jobField).percentile", message: "\(quoted(k)) is not a percentile from 0 to 100")
+                throw WritePathError.invalidInput(
+                    field: "\(source): \(jobField).percentile", message: "\(quoted(k)) is not a percentile from 0 to 100")
             }
             if let ns = try FioImport.count(v, field: "\(jobField).percentile.\(k)", source: source) { points.append((p, ns)) }
         }
@@ -182,7 +195,8 @@ public enum FioImport {
         var histogram = LatencyHistogram()
         for (k, v) in chosen["bins"] as? [String: Any] ?? [:] {
             guard let ns = UInt64(k) else {
-                throw WritePathError.invalidInput(field: "\(source): \(jobField).bins", message: "\(quoted(k)) is not a latency in nanoseconds")
+                throw WritePathError.invalidInput(
+                    field: "\(source): \(jobField).bins", message: "\(quoted(k)) is not a latency in nanoseconds")
             }
             if let c = try FioImport.count(v, field: "\(jobField).bins.\(k)", source: source), c > 0 { histogram.record(ns, count: c) }
         }

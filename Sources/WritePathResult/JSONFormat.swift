@@ -49,20 +49,26 @@ public enum JSONFormat {
         struct Header: Decodable { var schema: String? }
         let header: Header
         do { header = try decoder.decode(Header.self, from: data) } catch {
-            throw WritePathError.invalidInput(field: source, message: "not valid JSON (\(describe(error))); expected a writepath.result/1 document")
+            throw WritePathError.invalidInput(
+                field: source, message: "not valid JSON (\(describe(error))); expected a writepath.result/1 document")
         }
         guard header.schema == ResultDocument.currentSchema else {
-            throw WritePathError.invalidInput(field: source, message: "schema is \(header.schema.map { "'\($0)'" } ?? "missing"); expected '\(ResultDocument.currentSchema)'")
+            throw WritePathError.invalidInput(
+                field: source,
+                message: "schema is \(header.schema.map { "'\($0)'" } ?? "missing"); expected '\(ResultDocument.currentSchema)'")
         }
-        do { return try decoder.decode(ResultDocument.self, from: data) } catch let DecodingError.dataCorrupted(ctx) where ctx.codingPath.isEmpty {
+        do { return try decoder.decode(ResultDocument.self, from: data) } catch let DecodingError.dataCorrupted(ctx)
+            where ctx.codingPath.isEmpty
+        {
             // Foundation says only "not valid JSON", also for valid JSON with a number that does
             // not fit its field; tell the two apart.
             let valid = (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) != nil
             throw WritePathError.invalidInput(
                 field: source,
-                message: "not a valid writepath.result/1 document: " + (valid
-                    ? "a number does not fit its field (negative, fractional or too large where a whole count is expected)"
-                    : "not valid JSON (\(clipped(ctx.debugDescription, limit: 160)))"))
+                message: "not a valid writepath.result/1 document: "
+                    + (valid
+                        ? "a number does not fit its field (negative, fractional or too large where a whole count is expected)"
+                        : "not valid JSON (\(clipped(ctx.debugDescription, limit: 160)))"))
         } catch {
             throw WritePathError.invalidInput(field: source, message: "not a valid writepath.result/1 document: \(describe(error))")
         }

@@ -187,8 +187,10 @@ public struct RunResult: Codable, Sendable {
 extension RunResult {
     /// A run that produced no measurement: `status` is `failed` (or `unavailable` for a layer that
     /// cannot run here) and `error` says why. It has no metrics, so it never counts as throughput.
-    public static func failed(layer: LayerInfo, workload: Workload, rep: Int, error: String, status: RunStatus = .failed,
-                              startedAt: String) -> RunResult {
+    public static func failed(
+        layer: LayerInfo, workload: Workload, rep: Int, error: String, status: RunStatus = .failed,
+        startedAt: String
+    ) -> RunResult {
         var run = RunResult(
             layer: layer, workload: workload, rep: rep,
             measurement: .none(engine: workload.ioengine.rawValue, error: error, startedAt: startedAt))
@@ -259,8 +261,10 @@ public struct MatrixInfo: Codable, Sendable {
     public var failed_runs: Int
     public var complete: Bool
 
-    public init(seed: UInt64, repetitions: String, rounds: [[String]], stop_reasons: [String: String], total_runs: Int,
-                failed_runs: Int, complete: Bool) {
+    public init(
+        seed: UInt64, repetitions: String, rounds: [[String]], stop_reasons: [String: String], total_runs: Int,
+        failed_runs: Int, complete: Bool
+    ) {
         self.seed = seed
         self.repetitions = repetitions
         self.rounds = rounds

@@ -56,7 +56,8 @@ public struct ResultInput: Sendable {
         let fm = FileManager.default
         var isDir: ObjCBool = false
         guard fm.fileExists(atPath: path, isDirectory: &isDir) else {
-            throw WritePathError.invalidInput(field: path, message: "no such file or folder; give a results folder or a writepath.result/1 JSON file")
+            throw WritePathError.invalidInput(
+                field: path, message: "no such file or folder; give a results folder or a writepath.result/1 JSON file")
         }
         guard isDir.boolValue else { return [path] }
         let base = path.hasSuffix("/") ? String(path.dropLast()) : path
@@ -73,7 +74,8 @@ public struct ResultInput: Sendable {
         if !json.isEmpty { return json }
         let nested = entries.map { "\(base)/\($0)/run.json" }.filter { fm.fileExists(atPath: $0) }
         if !nested.isEmpty { return nested }
-        throw WritePathError.invalidInput(field: path, message: "holds no results; expected run.json, *.json result files or run folders with run.json")
+        throw WritePathError.invalidInput(
+            field: path, message: "holds no results; expected run.json, *.json result files or run folders with run.json")
     }
 
     /// The run folders of a fleet folder (`writepath fleet`: `fleet.json` and one folder per host

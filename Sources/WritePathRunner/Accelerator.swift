@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import WritePathEngine
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Which CPU acceleration QEMU guests get, found out by booting a guest, not by the presence of
 /// /dev/kvm (a /dev/kvm that cannot boot a stock kernel exists on some machines).
@@ -36,7 +37,8 @@ public struct Accelerator: Sendable, Equatable {
     }
 
     static func cacheFile(qemu: String) -> String {
-        let bootID = (try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8))?
+        let bootID =
+            (try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines) ?? "unknown"
         let version = QemuRun.version(qemu) ?? "unknown"
         return "\(GuestImage.cacheRoot)/accel-\(bootID)-\(version.filter { $0.isLetter || $0.isNumber || $0 == "." })"
@@ -53,22 +55,29 @@ public struct Accelerator: Sendable, Equatable {
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let channel = "\(dir)/channel.txt"
-        let args = ["-accel", "kvm", "-machine", "q35", "-cpu", "host", "-smp", "1", "-m", "256M", "-nodefaults",
-                    "-display", "none", "-no-reboot", "-kernel", image.kernel, "-initrd", image.initramfs,
-                    "-append", "console=ttyS0 panic=-1 quiet wp.probe=1",
-                    "-serial", "file:\(dir)/console.log", "-serial", "file:\(channel)"]
+        let args = [
+            "-accel", "kvm", "-machine", "q35", "-cpu", "host", "-smp", "1", "-m", "256M", "-nodefaults",
+            "-display", "none", "-no-reboot", "-kernel", image.kernel, "-initrd", image.initramfs,
+            "-append", "console=ttyS0 panic=-1 quiet wp.probe=1",
+            "-serial", "file:\(dir)/console.log", "-serial", "file:\(channel)",
+        ]
         var booted = false
-        let r = try? Command.run(qemu, args, timeout: probeTimeout, onPoll: { _ in
-            booted = booted || ((try? String(contentsOfFile: channel, encoding: .utf8))?.contains("WRITEPATH-PROBE-OK") ?? false)
-            return !booted
-        })
+        let r = try? Command.run(
+            qemu, args, timeout: probeTimeout,
+            onPoll: { _ in
+                booted = booted || ((try? String(contentsOfFile: channel, encoding: .utf8))?.contains("WRITEPATH-PROBE-OK") ?? false)
+                return !booted
+            })
         if booted {
             return Accelerator(name: "kvm", reason: "KVM booted a test guest")
         }
         if let r, !r.timedOut {
             let why = r.stderr.split(separator: "\n").last.map(String.init) ?? "exit \(r.status)"
-            return Accelerator(name: "tcg", reason: "/dev/kvm exists but qemu -accel kvm failed (\(why)): guests run on an emulated CPU (TCG)")
+            return Accelerator(
+                name: "tcg", reason: "/dev/kvm exists but qemu -accel kvm failed (\(why)): guests run on an emulated CPU (TCG)")
         }
-        return Accelerator(name: "tcg", reason: "/dev/kvm exists but a KVM test guest did not boot within \(Int(probeTimeout)) s: guests run on an emulated CPU (TCG)")
+        return Accelerator(
+            name: "tcg",
+            reason: "/dev/kvm exists but a KVM test guest did not boot within \(Int(probeTimeout)) s: guests run on an emulated CPU (TCG)")
     }
 }

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Block devices as the layers need them: the disk under a path, for I/O throttles.
 public enum BlockDevice {

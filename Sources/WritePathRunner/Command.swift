@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import WritePathEngine
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// What a finished program left: its exit status and output. A non-zero exit is data, not an error.
 public struct CommandOutput: Sendable {
@@ -42,9 +43,11 @@ public enum Command {
     /// seconds)`, for callers that watch files the program writes, runs every `pollInterval` while
     /// it runs, on another thread while this one waits; returning false stops it the same way.
     @discardableResult
-    public static func run(_ program: String, _ arguments: [String], timeout: Double = 600, stdin: Data? = nil,
-                           stdoutFile: String? = nil, currentDirectory: String? = nil, onTimeout: (() -> Void)? = nil,
-                           onPoll: ((Double) -> Bool)? = nil) throws -> CommandOutput {
+    public static func run(
+        _ program: String, _ arguments: [String], timeout: Double = 600, stdin: Data? = nil,
+        stdoutFile: String? = nil, currentDirectory: String? = nil, onTimeout: (() -> Void)? = nil,
+        onPoll: ((Double) -> Bool)? = nil
+    ) throws -> CommandOutput {
         guard let path = program.hasPrefix("/") ? program : which(program) else {
             throw WritePathError.system(call: "exec", path: program, errno: ENOENT, hint: "\(program) is not installed")
         }
@@ -124,8 +127,9 @@ public enum Command {
         if stdoutFile == nil { collector.append(out: readToEnd(out.fileHandleForReading.fileDescriptor)) }
         collector.append(err: readToEnd(err.fileHandleForReading.fileDescriptor))
         try? outHandle?.close()
-        return CommandOutput(status: p.terminationStatus, stdout: collector.stdout, stderr: collector.stderr,
-                             timedOut: stopper.stopped(queue))
+        return CommandOutput(
+            status: p.terminationStatus, stdout: collector.stdout, stderr: collector.stderr,
+            timedOut: stopper.stopped(queue))
     }
 }
 

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import WritePathEngine
 import WritePathResult
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The Docker engine as the container layers use it: availability, the engine image, and one
 /// container run. Every container, volume and image it makes carries the label `writepath=1`.
@@ -21,18 +22,29 @@ public enum Docker {
     /// The daemon's description, or an `unavailable` with the reason and the fix.
     public static func daemon() -> Result<DaemonInfo, LayerUnavailable> {
         guard Command.which("docker") != nil else {
-            return .failure(LayerUnavailable(reason: "the docker client is not installed", fix: "scripts/install-deps.sh containers (apt-get install docker.io)"))
+            return .failure(
+                LayerUnavailable(
+                    reason: "the docker client is not installed", fix: "scripts/install-deps.sh containers (apt-get install docker.io)"))
         }
-        let format = "{{.ServerVersion}}|{{.Driver}}|{{.CgroupVersion}}|{{.CgroupDriver}}|{{.DockerRootDir}}|{{range $k, $v := .Runtimes}}{{$k}},{{end}}"
+        let format =
+            "{{.ServerVersion}}|{{.Driver}}|{{.CgroupVersion}}|{{.CgroupDriver}}|{{.DockerRootDir}}|{{range $k, $v := "
+            + ".Runtimes}}{{$k}},{{end}}"
         guard let r = try? Command.run("docker", ["info", "--format", format], timeout: 20), r.succeeded else {
-            return .failure(LayerUnavailable(reason: "the docker daemon is not running", fix: "start it with scripts/start-dockerd.sh (or systemctl start docker)"))
+            return .failure(
+                LayerUnavailable(
+                    reason: "the docker daemon is not running", fix: "start it with scripts/start-dockerd.sh (or systemctl start docker)"))
         }
-        let f = r.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+        let f = r.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "|", omittingEmptySubsequences: false).map(
+            String.init)
         guard f.count >= 6 else {
-            return .failure(LayerUnavailable(reason: "docker info gave an unexpected answer: \(r.stdout.prefix(80))", fix: "check the docker installation"))
+            return .failure(
+                LayerUnavailable(
+                    reason: "docker info gave an unexpected answer: \(r.stdout.prefix(80))", fix: "check the docker installation"))
         }
-        return .success(DaemonInfo(serverVersion: f[0], storageDriver: f[1], cgroupVersion: f[2], cgroupDriver: f[3],
-                                   rootDir: f[4], runtimes: f[5].split(separator: ",").map(String.init)))
+        return .success(
+            DaemonInfo(
+                serverVersion: f[0], storageDriver: f[1], cgroupVersion: f[2], cgroupDriver: f[3],
+                rootDir: f[4], runtimes: f[5].split(separator: ",").map(String.init)))
     }
 
     /// The image holding the engine binary, fio when installed (`/fio`, for `engine: fio`) and
@@ -90,7 +102,8 @@ public struct ContainerLimits: Sendable, Equatable {
         cpus = try p.number("cpus", range: 0.01...1024)
         memory = try p.bytes("memory")
         if let m = memory, m < 8 << 20 {
-            throw WritePathError.invalidInput(field: "\(p.layer).memory", message: "\(m) bytes is too little to run the engine; at least 8m")
+            throw WritePathError.invalidInput(
+                field: "\(p.layer).memory", message: "\(m) bytes is too little to run the engine; at least 8m")
         }
         write = try WriteLimits(p)
         runtime = try p.choice("runtime", ["runc", "crun"]) ?? "runc"
@@ -131,8 +144,12 @@ struct DockerRun {
         let image = try Docker.engineImage(binary: context.engineBinary, scratch: context.scratchDirectory, client: client)
         let name = "wp-\(context.runID)"
         if client == "docker", limits.runtime != "runc", case let .success(d) = Docker.daemon(), !d.runtimes.contains(limits.runtime) {
-            throw WritePathError.system(call: "\(client) run", path: name, errno: 22,
-                                        hint: "\(limits.runtime) is not a runtime of this docker daemon (it has \(d.runtimes.joined(separator: ", "))); register it in /etc/docker/daemon.json")
+            throw WritePathError.system(
+                call: "\(client) run", path: name, errno: 22,
+                hint:
+                    "\(limits.runtime) is not a runtime of this docker daemon (it has \(d.runtimes.joined(separator: ", "))); "
+                    + "register it in /etc/docker/daemon.json"
+            )
         }
         var args = ["run", "--name", name, "--label", "writepath=1", "--network", "none", "--log-driver", "none"]
         if limits.runtime != "runc" || client != "docker" { args += ["--runtime", limits.runtime] }
@@ -142,7 +159,8 @@ struct DockerRun {
         var layerSettings = settings.merging(limits.settings) { a, _ in a }
         if limits.throttled {
             guard let host = throttleDeviceHost, let dev = Docker.blockDevice(holding: host) else {
-                throw WritePathError.invalidInput(field: "\(layerName).write_iops_limit", message: "the target of \(layerName) has no block device to throttle")
+                throw WritePathError.invalidInput(
+                    field: "\(layerName).write_iops_limit", message: "the target of \(layerName) has no block device to throttle")
             }
             if let n = limits.writeIOPS { args += ["--device-write-iops", "\(dev.path):\(n)"] }
             if let b = limits.writeBPS { args += ["--device-write-bps", "\(dev.path):\(b)"] }
@@ -164,8 +182,9 @@ struct DockerRun {
         let inspectFormat = "{{.State.OOMKilled}} {{.State.ExitCode}}"
         let state = (try? Command.run(client, ["inspect", "--format", inspectFormat, name], timeout: 30))?.stdout ?? ""
         if state.hasPrefix("true") {
-            throw WritePathError.system(call: "\(client) run", path: name, errno: ENOMEM,
-                                        hint: "the container ran out of memory (OOM-killed); raise \(layerName).memory")
+            throw WritePathError.system(
+                call: "\(client) run", path: name, errno: ENOMEM,
+                hint: "the container ran out of memory (OOM-killed); raise \(layerName).memory")
         }
         return try EngineInBox.run(outcome, layer: layer, workload: workload, rep: rep)
     }
@@ -184,8 +203,10 @@ struct DockerRun {
     /// The daemon's settings for `runs[].layer`.
     static func daemonSettings() -> [String: String] {
         guard case let .success(d) = Docker.daemon() else { return [:] }
-        return ["docker_version": d.serverVersion, "storage_driver": d.storageDriver,
-                "cgroup_version": d.cgroupVersion, "cgroup_driver": d.cgroupDriver]
+        return [
+            "docker_version": d.serverVersion, "storage_driver": d.storageDriver,
+            "cgroup_version": d.cgroupVersion, "cgroup_driver": d.cgroupDriver,
+        ]
     }
 
     static func availability() -> Availability {

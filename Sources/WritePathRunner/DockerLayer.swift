@@ -61,9 +61,10 @@ public struct DockerStorage: Sendable {
         }
         let mountpoint = (try? Command.run("docker", ["volume", "inspect", "--format", "{{.Mountpoint}}", volume], timeout: 30))?
             .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        return Target(mountArguments: ["--mount", "type=volume,src=\(volume),dst=/wp"], throttleDeviceHost: mountpoint,
-                      settings: ["volume": volume],
-                      remove: { if !context.keep { _ = try? Command.run("docker", ["volume", "rm", "-f", volume], timeout: 60) } })
+        return Target(
+            mountArguments: ["--mount", "type=volume,src=\(volume),dst=/wp"], throttleDeviceHost: mountpoint,
+            settings: ["volume": volume],
+            remove: { if !context.keep { _ = try? Command.run("docker", ["volume", "rm", "-f", volume], timeout: 60) } })
     }
 
     /// `docker-bind`: the target on a host folder bind-mounted into the container (parameter
@@ -74,9 +75,10 @@ public struct DockerStorage: Sendable {
     ) { layer, _, context in
         let folder = layer.path.map { "\($0)/wp-\(context.runID)" } ?? "\(context.scratchDirectory)/bind-\(context.runID)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        return Target(mountArguments: ["--mount", "type=bind,src=\(folder),dst=/wp"], throttleDeviceHost: folder,
-                      settings: ["host_path": folder],
-                      remove: { if !context.keep { try? FileManager.default.removeItem(atPath: folder) } })
+        return Target(
+            mountArguments: ["--mount", "type=bind,src=\(folder),dst=/wp"], throttleDeviceHost: folder,
+            settings: ["host_path": folder],
+            remove: { if !context.keep { try? FileManager.default.removeItem(atPath: folder) } })
     }
 
     /// `docker-tmpfs`: the target on a tmpfs mount inside the container: no device in the path,
@@ -110,8 +112,9 @@ public struct DockerLayer: Layer {
         limits = try ContainerLimits(values)
         path = storage.extraParameters.contains("path") ? try values.existingFolder("path") : nil
         if limits.throttled && !storage.throttles {
-            throw WritePathError.invalidInput(field: "\(storage.layerName).write_iops_limit",
-                                              message: "tmpfs has no block device to throttle; use docker-volume or docker-bind")
+            throw WritePathError.invalidInput(
+                field: "\(storage.layerName).write_iops_limit",
+                message: "tmpfs has no block device to throttle; use docker-volume or docker-bind")
         }
     }
 
@@ -130,8 +133,10 @@ public struct DockerLayer: Layer {
     public func run(_ workload: Workload, rep: Int, context: LayerContext) throws -> RunResult {
         let target = try storage.provide(self, workload, context)
         defer { target.remove() }
-        return try DockerRun(layer: self, limits: limits, storageArguments: target.mountArguments, targetPath: target.path,
-                             throttleDeviceHost: target.throttleDeviceHost, settings: describe().merging(target.settings) { _, run in run })
-            .run(workload, rep: rep, context: context)
+        return try DockerRun(
+            layer: self, limits: limits, storageArguments: target.mountArguments, targetPath: target.path,
+            throttleDeviceHost: target.throttleDeviceHost, settings: describe().merging(target.settings) { _, run in run }
+        )
+        .run(workload, rep: rep, context: context)
     }
 }

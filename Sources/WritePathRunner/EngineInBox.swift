@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import WritePathEngine
 import WritePathResult
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The steps every boxed layer (container, sandbox, guest) shares, once: the engine's command
 /// line inside the box, the deadline, running a container's program, and turning what came back
@@ -62,15 +63,18 @@ enum EngineInBox {
     /// Runs `argv` (the box's program and its arguments) to its end or `deadline`, with its
     /// command line in `command.txt`, stdout in `engine-stdout.json` and stderr in
     /// `<stderrName>-stderr.log` of the log folder. `onTimeout` stops the box.
-    static func runProgram(_ argv: [String], call: String, name: String, settings: [String: String], deadline: Double,
-                           context: LayerContext, stderrName: String, onTimeout: (() -> Void)? = nil) throws -> Outcome {
+    static func runProgram(
+        _ argv: [String], call: String, name: String, settings: [String: String], deadline: Double,
+        context: LayerContext, stderrName: String, onTimeout: (() -> Void)? = nil
+    ) throws -> Outcome {
         try FileManager.default.createDirectory(atPath: context.logDirectory, withIntermediateDirectories: true)
         let stdoutFile = "\(context.logDirectory)/engine-stdout.json"
         try? "\(argv.joined(separator: " "))\n".write(toFile: "\(context.logDirectory)/command.txt", atomically: true, encoding: .utf8)
         let r = try Command.run(argv[0], Array(argv.dropFirst()), timeout: deadline, stdoutFile: stdoutFile, onTimeout: onTimeout)
         try? r.stderr.write(toFile: "\(context.logDirectory)/\(stderrName)-stderr.log", atomically: true, encoding: .utf8)
-        return Outcome(call: call, name: name, settings: settings, output: FileManager.default.contents(atPath: stdoutFile) ?? Data(),
-                       status: r.status, stderr: r.stderr, timedOut: r.timedOut, deadline: deadline)
+        return Outcome(
+            call: call, name: name, settings: settings, output: FileManager.default.contents(atPath: stdoutFile) ?? Data(),
+            status: r.status, stderr: r.stderr, timedOut: r.timedOut, deadline: deadline)
     }
 
     /// The run `outcome` holds for `layer`: an error when the box was stopped or the engine left
@@ -87,24 +91,28 @@ enum EngineInBox {
         }
         let info = LayerInfo(name: layer.name, settings: layer.recording(o.settings))
         if workload.engine == .fio {
-            return FioEngine.result(stdout: o.output, status: o.status, stderr: o.stderr, workload: workload, layer: info, rep: rep,
-                                    source: "fio (\(layer.name))")
+            return FioEngine.result(
+                stdout: o.output, status: o.status, stderr: o.stderr, workload: workload, layer: info, rep: rep,
+                source: "fio (\(layer.name))")
         }
         let document: ResultDocument
         do {
             document = try JSONFormat.parse(o.output, source: "\(layer.name) engine output")
         } catch {
-            throw WritePathError.system(call: o.call, path: o.name, errno: EIO,
-                                        hint: "exit \(o.status), no result: \(o.stderrTail)\(o.note)")
+            throw WritePathError.system(
+                call: o.call, path: o.name, errno: EIO,
+                hint: "exit \(o.status), no result: \(o.stderrTail)\(o.note)")
         }
         guard var run = document.runs.first else {
-            throw WritePathError.system(call: o.call, path: o.name, errno: EIO,
-                                        hint: "exit \(o.status), a result without runs: \(o.stderrTail)")
+            throw WritePathError.system(
+                call: o.call, path: o.name, errno: EIO,
+                hint: "exit \(o.status), a result without runs: \(o.stderrTail)")
         }
         // A non-zero exit with a result is a failed workload (the engine exits 1): data, not an error.
         if o.status != 0 && run.status == .ok {
-            throw WritePathError.system(call: o.call, path: o.name, errno: EIO,
-                                        hint: "exit \(o.status) although the result says ok: \(o.stderrTail)")
+            throw WritePathError.system(
+                call: o.call, path: o.name, errno: EIO,
+                hint: "exit \(o.status) although the result says ok: \(o.stderrTail)")
         }
         run.layer = info
         run.rep = rep

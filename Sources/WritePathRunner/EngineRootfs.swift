@@ -11,7 +11,8 @@ public enum EngineRootfs {
         if let e = ProcessInfo.processInfo.environment["WRITEPATH_ENGINE"], !e.isEmpty { return e }
         let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         if (me as NSString).lastPathComponent == "writepath" { return me }
-        for candidate in [".build/release/writepath", ".build/debug/writepath"] where FileManager.default.isExecutableFile(atPath: candidate) {
+        for candidate in [".build/release/writepath", ".build/debug/writepath"]
+        where FileManager.default.isExecutableFile(atPath: candidate) {
             return FileManager.default.currentDirectoryPath + "/" + candidate
         }
         return me
@@ -78,9 +79,10 @@ public enum EngineRootfs {
             try fm.createDirectory(atPath: parent, withIntermediateDirectories: true)
             try? fm.removeItem(atPath: destination)
             // Follow symbolic links: the rootfs holds the real file under the linked name.
-            let real = (try? fm.destinationOfSymbolicLink(atPath: source)).map {
-                $0.hasPrefix("/") ? $0 : ((source as NSString).deletingLastPathComponent as NSString).appendingPathComponent($0)
-            } ?? source
+            let real =
+                (try? fm.destinationOfSymbolicLink(atPath: source)).map {
+                    $0.hasPrefix("/") ? $0 : ((source as NSString).deletingLastPathComponent as NSString).appendingPathComponent($0)
+                } ?? source
             try fm.copyItem(atPath: real, toPath: destination)
             copied.append(destination)
         }

@@ -103,8 +103,10 @@ public enum FioEngine {
     /// The run fio's JSON in `data` describes, as a writepath run of `workload` in `layer`:
     /// `engine.name = "fio"`, fio's version in `engine.features` and the layer's `fio_version`.
     /// A fio that exited non-zero without JSON is a failed run naming its stderr.
-    public static func result(stdout data: Data, status: Int32, stderr: String, workload: Workload, layer: LayerInfo,
-                              rep: Int, source: String) -> RunResult {
+    public static func result(
+        stdout data: Data, status: Int32, stderr: String, workload: Workload, layer: LayerInfo,
+        rep: Int, source: String
+    ) -> RunResult {
         let startedAt = ISO8601DateFormatter().string(from: Date())
         var reps: [String: Int] = [:]
         let runs: [RunResult]
@@ -150,8 +152,9 @@ public enum FioEngine {
     /// Runs fio on this machine for `workload` in the files of `directory` (host layer).
     static func runOnHost(_ workload: Workload, directory: String, layer: LayerInfo, rep: Int, context: LayerContext) throws -> RunResult {
         guard let fio = binary() else {
-            throw WritePathError.system(call: "exec", path: "fio", errno: ENOENT,
-                                        hint: "fio is not installed; scripts/install-deps.sh build")
+            throw WritePathError.system(
+                call: "exec", path: "fio", errno: ENOENT,
+                hint: "fio is not installed; scripts/install-deps.sh build")
         }
         let args = arguments(workload, target: nil, directory: directory)
         try FileManager.default.createDirectory(atPath: context.logDirectory, withIntermediateDirectories: true)
@@ -162,13 +165,15 @@ public enum FioEngine {
         let r = try Command.run(fio, args, timeout: timeout, stdoutFile: stdoutFile)
         try? r.stderr.write(toFile: "\(context.logDirectory)/fio-stderr.log", atomically: true, encoding: .utf8)
         if r.timedOut {
-            throw WritePathError.system(call: "fio", path: directory, errno: ETIMEDOUT,
-                                        hint: stopRequested.load(ordering: .relaxed)
-                                            ? "interrupted" : "fio did not finish within \(Int(timeout)) s")
+            throw WritePathError.system(
+                call: "fio", path: directory, errno: ETIMEDOUT,
+                hint: stopRequested.load(ordering: .relaxed)
+                    ? "interrupted" : "fio did not finish within \(Int(timeout)) s")
         }
         var settings = layer.settings
         if let v = version(fio) { settings["fio_version"] = v }
-        return result(stdout: FileManager.default.contents(atPath: stdoutFile) ?? Data(), status: r.status, stderr: r.stderr,
-                      workload: workload, layer: LayerInfo(name: layer.name, settings: settings), rep: rep, source: "fio (\(layer.name))")
+        return result(
+            stdout: FileManager.default.contents(atPath: stdoutFile) ?? Data(), status: r.status, stderr: r.stderr,
+            workload: workload, layer: LayerInfo(name: layer.name, settings: settings), rep: rep, source: "fio (\(layer.name))")
     }
 }

@@ -88,8 +88,9 @@ public struct GVisorLayer: SingleLayer {
         // The QEMU layers' KVM probe (a guest boot, cached per machine boot): a /dev/kvm that cannot
         // run a guest hangs runsc's kvm platform too (seen here: `runsc --platform=kvm do true` never returns).
         if platform == "kvm", let accel = Accelerator.cached(), accel.name != "kvm" {
-            return .unavailable(reason: "platform kvm: /dev/kvm exists but cannot run guests here (\(accel.reason))",
-                                fix: "use platform: ptrace")
+            return .unavailable(
+                reason: "platform kvm: /dev/kvm exists but cannot run guests here (\(accel.reason))",
+                fix: "use platform: ptrace")
         }
         if viaDocker() != nil {
             return .available(detail: "\(version), through docker --runtime=runsc")

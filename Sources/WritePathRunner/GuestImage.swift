@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import WritePathEngine
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The small guest the QEMU and Xen layers boot: Debian's kernel and an initramfs with busybox,
 /// the disk drivers as modules in dependency order, the `writepath` binary and fio (when
@@ -42,12 +43,15 @@ public struct GuestImage: Sendable {
         let busybox = try findBusybox()
         let fio = withFio ? FioEngine.binary() : nil
         if withFio && fio == nil {
-            throw WritePathError.system(call: "exec", path: "fio", errno: ENOENT,
-                                        hint: "fio is not installed; scripts/install-deps.sh build")
+            throw WritePathError.system(
+                call: "exec", path: "fio", errno: ENOENT,
+                hint: "fio is not installed; scripts/install-deps.sh build")
         }
         let initScript = try GuestProtocol.Script.guestInit.text()
-        var hasher = [try EngineRootfs.contentKey(binary: engineBinary, fio: fio), try EngineRootfs.contentHash(of: kernel),
-                      try EngineRootfs.contentHash(of: busybox), version, initScript]
+        var hasher = [
+            try EngineRootfs.contentKey(binary: engineBinary, fio: fio), try EngineRootfs.contentHash(of: kernel),
+            try EngineRootfs.contentHash(of: busybox), version, initScript,
+        ]
         hasher += moduleFiles
         let hash = try stringHash(hasher.joined(separator: "\n"))
         let dir = "\(cacheRoot)/\(hash)"
@@ -91,7 +95,8 @@ public struct GuestImage: Sendable {
         chmod("\(root)/init", 0o755)
         // cpio (newc) of the tree, compressed with zstd: small, and fast to unpack on an emulated CPU.
         try Self.writeNewcArchive(of: root, to: "\(work)/initramfs.cpio")
-        let zstd = try Command.run("zstd", ["-q", "-19", "-T0", "--rm", "-o", "\(work)/initramfs.zst", "\(work)/initramfs.cpio"], timeout: 600)
+        let zstd = try Command.run(
+            "zstd", ["-q", "-19", "-T0", "--rm", "-o", "\(work)/initramfs.zst", "\(work)/initramfs.cpio"], timeout: 600)
         guard zstd.succeeded else {
             throw WritePathError.system(call: "zstd", path: "\(work)/initramfs.cpio", errno: EIO, hint: zstd.stderrTail())
         }
@@ -113,8 +118,9 @@ public struct GuestImage: Sendable {
             let version = String(k.dropFirst("vmlinuz-".count))
             if fm.fileExists(atPath: "/lib/modules/\(version)/modules.dep") { return ("/boot/\(k)", version) }
         }
-        throw WritePathError.system(call: "find guest kernel", path: "/boot", errno: ENOENT,
-                                    hint: "no /boot/vmlinuz-* with modules; scripts/install-deps.sh guests installs linux-image-amd64")
+        throw WritePathError.system(
+            call: "find guest kernel", path: "/boot", errno: ENOENT,
+            hint: "no /boot/vmlinuz-* with modules; scripts/install-deps.sh guests installs linux-image-amd64")
     }
 
     static func findBusybox() throws -> String {
@@ -122,8 +128,9 @@ public struct GuestImage: Sendable {
             // Only a static busybox runs in the initramfs without libraries.
             if let r = try? Command.run("ldd", [p], timeout: 20), !r.stdout.contains("=>") { return p }
         }
-        throw WritePathError.system(call: "find busybox", path: "/bin/busybox", errno: ENOENT,
-                                    hint: "a static busybox is needed; scripts/install-deps.sh guests installs busybox-static")
+        throw WritePathError.system(
+            call: "find busybox", path: "/bin/busybox", errno: ENOENT,
+            hint: "a static busybox is needed; scripts/install-deps.sh guests installs busybox-static")
     }
 
     /// The module files for `names` in kernel `version`, dependencies first, each once

@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import WritePathEngine
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The protocol between writepath and its guests (QEMU guests, Xen domUs, the nested Xen rig's
 /// dom0): the scripts the guests run, the engine's command line on the kernel command line, the
@@ -137,16 +138,19 @@ enum GuestEnvelope {
     static func open(_ text: String, host: String, consoleTail: String) throws -> Contents {
         let lines = text.replacingOccurrences(of: "\r", with: "").split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         let stderrLine = lines.first { $0.hasPrefix("WRITEPATH-STDERR ") }
-        let guestStderr = stderrLine.flatMap { Data(base64Encoded: String($0.dropFirst("WRITEPATH-STDERR ".count))) }
+        let guestStderr =
+            stderrLine.flatMap { Data(base64Encoded: String($0.dropFirst("WRITEPATH-STDERR ".count))) }
             .map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""
         guard let begin = lines.firstIndex(where: { $0.hasPrefix("WRITEPATH-RESULT-BEGIN") }) else {
             let how = host.isEmpty ? "" : " (\(host))"
-            throw WritePathError.system(call: "guest", path: "result channel", errno: EIO,
-                                        hint: "no result from the guest\(how); last console lines: \(consoleTail)")
+            throw WritePathError.system(
+                call: "guest", path: "result channel", errno: EIO,
+                hint: "no result from the guest\(how); last console lines: \(consoleTail)")
         }
         guard let end = lines[begin...].firstIndex(where: { $0 == "WRITEPATH-RESULT-END" }) else {
-            throw WritePathError.system(call: "guest", path: "result channel", errno: EIO,
-                                        hint: "the result envelope is truncated (no END line)")
+            throw WritePathError.system(
+                call: "guest", path: "result channel", errno: EIO,
+                hint: "the result envelope is truncated (no END line)")
         }
         var fields: [String: String] = [:]
         for part in lines[begin].split(separator: " ").dropFirst() {
@@ -154,8 +158,9 @@ enum GuestEnvelope {
             if kv.count == 2 { fields[String(kv[0])] = String(kv[1]) }
         }
         guard let length = fields["len"].flatMap(Int.init), let sum = fields["sha256"], let rc = fields["rc"].flatMap(Int32.init) else {
-            throw WritePathError.system(call: "guest", path: "result channel", errno: EIO,
-                                        hint: "the envelope header is garbled: \(lines[begin])")
+            throw WritePathError.system(
+                call: "guest", path: "result channel", errno: EIO,
+                hint: "the envelope header is garbled: \(lines[begin])")
         }
         let body = lines[(begin + 1)..<end].joined()
         guard let gz = Data(base64Encoded: body) else {
@@ -164,13 +169,15 @@ enum GuestEnvelope {
         let unzip = try Command.run("gzip", ["-dc"], timeout: 60, stdin: gz)
         let output = Data(unzip.stdout.utf8)
         guard unzip.succeeded, output.count == length else {
-            throw WritePathError.system(call: "guest", path: "result channel", errno: EIO,
-                                        hint: "the result is \(output.count) bytes, the envelope says \(length): truncated or garbled")
+            throw WritePathError.system(
+                call: "guest", path: "result channel", errno: EIO,
+                hint: "the result is \(output.count) bytes, the envelope says \(length): truncated or garbled")
         }
         let check = try Command.run("sha256sum", [], timeout: 30, stdin: output)
         guard check.stdout.hasPrefix(sum) else {
-            throw WritePathError.system(call: "guest", path: "result channel", errno: EIO,
-                                        hint: "the result's checksum does not match: garbled in transit")
+            throw WritePathError.system(
+                call: "guest", path: "result channel", errno: EIO,
+                hint: "the result's checksum does not match: garbled in transit")
         }
         return Contents(output: output, status: rc, stderr: guestStderr)
     }

@@ -40,12 +40,14 @@ public struct HostLayer: SingleLayer {
             // and only the files it made are removed afterwards.
             let paths = (0..<w.numjobs).map { Target.path(for: w, jobIndex: $0) }
             if let existing = paths.first(where: { FileManager.default.fileExists(atPath: $0) }) {
-                throw WritePathError.invalidInput(field: "\(Self.name).directory",
-                                                  message: "\(existing) exists; fio would write over it: give another directory or remove it")
+                throw WritePathError.invalidInput(
+                    field: "\(Self.name).directory",
+                    message: "\(existing) exists; fio would write over it: give another directory or remove it")
             }
             defer { if !context.keep { for p in paths { unlink(p) } } }
-            var result = try FioEngine.runOnHost(w, directory: dir, layer: LayerInfo(name: Self.name, settings: recordedSettings()),
-                                                 rep: rep, context: context)
+            var result = try FioEngine.runOnHost(
+                w, directory: dir, layer: LayerInfo(name: Self.name, settings: recordedSettings()),
+                rep: rep, context: context)
             result.workload = workload
             return result
         }

@@ -16,7 +16,8 @@ public struct LayerSpec: Codable, Equatable, Hashable, Sendable, CustomStringCon
 
     /// `docker-volume` or `docker-volume(write_iops_limit=500)`: unique per spec, used in file names.
     public var description: String {
-        parameters.isEmpty ? name : "\(name)(\(parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")))"
+        parameters.isEmpty
+            ? name : "\(name)(\(parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")))"
     }
 
     /// A file-name-safe form of `description`.
@@ -53,8 +54,10 @@ public struct LayerContext: Sendable {
     /// Seconds a run may take beyond the workload's own time before it is stopped.
     public var graceSeconds: Double
 
-    public init(engineBinary: String, logDirectory: String, scratchDirectory: String, keep: Bool = false,
-                runID: String, graceSeconds: Double = 120) {
+    public init(
+        engineBinary: String, logDirectory: String, scratchDirectory: String, keep: Bool = false,
+        runID: String, graceSeconds: Double = 120
+    ) {
         self.engineBinary = engineBinary
         self.logDirectory = logDirectory
         self.scratchDirectory = scratchDirectory
@@ -123,7 +126,8 @@ extension Layer {
         var result = try run(workload, rep: rep, context: context)
         let end = Date().timeIntervalSince1970
         if result.layer.settings["boot_s"] == nil, let started = result.started_unix_s, let ended = result.ended_unix_s,
-           started >= begin, ended <= end {
+            started >= begin, ended <= end
+        {
             result.layer.settings["startup_s"] = formatDecimal(started - begin, places: 3)
             result.layer.settings["teardown_s"] = formatDecimal(end - ended, places: 3)
         }
@@ -147,8 +151,9 @@ extension Layer {
     public func engineAvailability(_ workload: Workload) -> Availability {
         guard workload.engine == .fio else { return .available(detail: "writepath") }
         guard runsFio else {
-            return .unavailable(reason: "engine fio is not available in \(name) yet: its image carries only writepath's engine",
-                                fix: "run engine fio in host, docker-*, oci-runc or qemu-*")
+            return .unavailable(
+                reason: "engine fio is not available in \(name) yet: its image carries only writepath's engine",
+                fix: "run engine fio in host, docker-*, oci-runc or qemu-*")
         }
         return FioEngine.availability()
     }
@@ -188,7 +193,9 @@ public enum LayerRegistry {
     /// Makes the layer of `spec`; throws `invalidInput` for an unknown name or parameter.
     public static func make(_ spec: LayerSpec) throws -> any Layer {
         guard let kind = all.first(where: { $0.name == spec.name }) else {
-            throw WritePathError.invalidInput(field: "layer", message: "\(quoted(spec.name)) is not a layer; expected one of \(all.map { $0.name }.joined(separator: ", "))")
+            throw WritePathError.invalidInput(
+                field: "layer",
+                message: "\(quoted(spec.name)) is not a layer; expected one of \(all.map { $0.name }.joined(separator: ", "))")
         }
         return try kind(spec.parameters)
     }
@@ -219,7 +226,8 @@ public struct LayerParameters: Sendable {
     public func integer(_ key: String, range: ClosedRange<Int>) throws -> Int? {
         guard let v = values[key] else { return nil }
         guard let i = Int(v), range.contains(i) else {
-            throw WritePathError.invalidInput(field: "\(layer).\(key)", message: "\(quoted(v)) is not a whole number from \(range.lowerBound) to \(range.upperBound)")
+            throw WritePathError.invalidInput(
+                field: "\(layer).\(key)", message: "\(quoted(v)) is not a whole number from \(range.lowerBound) to \(range.upperBound)")
         }
         return i
     }
@@ -227,7 +235,8 @@ public struct LayerParameters: Sendable {
     public func number(_ key: String, range: ClosedRange<Double>) throws -> Double? {
         guard let v = values[key] else { return nil }
         guard let d = Double(v), range.contains(d) else {
-            throw WritePathError.invalidInput(field: "\(layer).\(key)", message: "\(quoted(v)) is not a number from \(range.lowerBound) to \(range.upperBound)")
+            throw WritePathError.invalidInput(
+                field: "\(layer).\(key)", message: "\(quoted(v)) is not a number from \(range.lowerBound) to \(range.upperBound)")
         }
         return d
     }
@@ -241,7 +250,8 @@ public struct LayerParameters: Sendable {
         }
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: v, isDirectory: &isDir), isDir.boolValue else {
-            throw WritePathError.invalidInput(field: "\(layer).\(key)", message: "\(quoted(v)) is not an existing folder; create it or leave \(key) out")
+            throw WritePathError.invalidInput(
+                field: "\(layer).\(key)", message: "\(quoted(v)) is not an existing folder; create it or leave \(key) out")
         }
         return v
     }
@@ -254,7 +264,8 @@ public struct LayerParameters: Sendable {
     public func choice(_ key: String, _ options: [String]) throws -> String? {
         guard let v = values[key] else { return nil }
         guard options.contains(v) else {
-            throw WritePathError.invalidInput(field: "\(layer).\(key)", message: "\(quoted(v)) is not supported; expected one of \(options.joined(separator: ", "))")
+            throw WritePathError.invalidInput(
+                field: "\(layer).\(key)", message: "\(quoted(v)) is not supported; expected one of \(options.joined(separator: ", "))")
         }
         return v
     }
@@ -264,7 +275,8 @@ public struct LayerParameters: Sendable {
         switch v {
         case "1", "true", "yes", "on": return true
         case "0", "false", "no", "off": return false
-        default: throw WritePathError.invalidInput(field: "\(layer).\(key)", message: "\(quoted(v)) is not a boolean; expected true or false")
+        default:
+            throw WritePathError.invalidInput(field: "\(layer).\(key)", message: "\(quoted(v)) is not a boolean; expected true or false")
         }
     }
 }
@@ -315,12 +327,14 @@ extension LayerSpec {
         for item in list.split(separator: ",") {
             let kv = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
             guard kv.count == 2, !kv[0].isEmpty, !kv[1].isEmpty else {
-                throw WritePathError.invalidInput(field: field, message: "'\(item)' in '\(text)' is not KEY=VALUE; expected e.g. docker-volume:write_iops_limit=500")
+                throw WritePathError.invalidInput(
+                    field: field, message: "'\(item)' in '\(text)' is not KEY=VALUE; expected e.g. docker-volume:write_iops_limit=500")
             }
             parameters[kv[0]] = kv[1]
         }
         guard !name.isEmpty else {
-            throw WritePathError.invalidInput(field: field, message: "'\(text)' names no layer; expected e.g. host or docker-volume:write_iops_limit=500")
+            throw WritePathError.invalidInput(
+                field: field, message: "'\(text)' names no layer; expected e.g. host or docker-volume:write_iops_limit=500")
         }
         let spec = LayerSpec(name: name, parameters: parameters)
         _ = try LayerRegistry.make(spec)

@@ -63,7 +63,7 @@ public enum LibraryCheck {
     static func hostPackage(holding name: String) -> String? {
         let pattern = name.hasPrefix("/") ? name : "*/\(name)"
         guard let r = try? Command.run("dpkg", ["-S", pattern], timeout: 30), r.succeeded,
-              let line = r.stdout.split(separator: "\n").first, let colon = line.firstIndex(of: ":")
+            let line = r.stdout.split(separator: "\n").first, let colon = line.firstIndex(of: ":")
         else { return nil }
         return String(line[..<colon]).split(separator: ",").first.map { String($0).trimmingCharacters(in: .whitespaces) }
     }

@@ -67,7 +67,8 @@ public struct LoadSweep: Sendable, Equatable, CustomStringConvertible {
                 throw WritePathError.invalidInput(
                     field: field,
                     message:
-                        "'\(s)' is not a \(parameter.rawValue) from \(parameter.range.lowerBound) to \(parameter.range.upperBound); \(forms)"
+                        "'\(s)' is not a \(parameter.rawValue) from \(parameter.range.lowerBound) to "
+                        + "\(parameter.range.upperBound); \(forms)"
                 )
             }
             return v * scale

@@ -46,7 +46,9 @@ public struct MatrixSpec: Equatable, Sendable {
     public var repetitions: Repetitions
     public var seed: UInt64
 
-    public static let keys = ["layers", "workloads", "repetitions", "min_repetitions", "max_repetitions", "cv_target", "seed", "description", "engines"]
+    public static let keys = [
+        "layers", "workloads", "repetitions", "min_repetitions", "max_repetitions", "cv_target", "seed", "description", "engines",
+    ]
 
     public init(layers: [LayerSpec], workloads: [Workload], repetitions: Repetitions, seed: UInt64) {
         self.layers = layers
@@ -80,7 +82,8 @@ public struct MatrixSpec: Equatable, Sendable {
                 layers.append(LayerSpec(name: name))
             } else if let m = entry as? [String: Any] {
                 guard let name = m["name"] as? String else {
-                    throw WritePathError.invalidInput(field: "\(field).name", message: "missing; give the layer's name, e.g. { name: docker-volume }")
+                    throw WritePathError.invalidInput(
+                        field: "\(field).name", message: "missing; give the layer's name, e.g. { name: docker-volume }")
                 }
                 var params: [String: String] = [:]
                 for (k, v) in m where k != "name" { params[k] = try scalar(v, field: "\(field).\(k)") }
@@ -94,7 +97,9 @@ public struct MatrixSpec: Equatable, Sendable {
             throw WritePathError.invalidInput(field: "layers", message: "a layer with the same parameters is listed twice")
         }
         guard let workloadList = map["workloads"] as? [Any], !workloadList.isEmpty else {
-            throw WritePathError.invalidInput(field: "workloads", message: "needs a list of at least one workload of fio options, e.g. [{ name: rand4k, rw: randwrite, bs: 4k, size: 256m }]")
+            throw WritePathError.invalidInput(
+                field: "workloads",
+                message: "needs a list of at least one workload of fio options, e.g. [{ name: rand4k, rw: randwrite, bs: 4k, size: 256m }]")
         }
         var workloads: [Workload] = []
         for (i, entry) in workloadList.enumerated() {
@@ -107,14 +112,16 @@ public struct MatrixSpec: Equatable, Sendable {
                 if k == "engine" {
                     let text = try scalar(v, field: "workloads[\(i)].engine")
                     guard let e = WorkloadEngine(rawValue: text) else {
-                        throw WritePathError.invalidInput(field: "workloads[\(i)].engine",
-                                                          message: "\(quoted(text)) is not an engine; expected writepath or fio")
+                        throw WritePathError.invalidInput(
+                            field: "workloads[\(i)].engine",
+                            message: "\(quoted(text)) is not an engine; expected writepath or fio")
                     }
                     w.engine = e
                     continue
                 }
                 if ["filename", "directory"].contains(k) {
-                    throw WritePathError.invalidInput(field: "workloads[\(i)].\(k)", message: "each layer places the target itself; leave \(k) out")
+                    throw WritePathError.invalidInput(
+                        field: "workloads[\(i)].\(k)", message: "each layer places the target itself; leave \(k) out")
                 }
                 let value = try scalar(v, field: "workloads[\(i)].\(clipped(k))")
                 do { try w.set(k, value) } catch let WritePathError.invalidInput(field, message) {
@@ -122,7 +129,8 @@ public struct MatrixSpec: Equatable, Sendable {
                 }
             }
             if w.size == nil {
-                throw WritePathError.invalidInput(field: "workloads[\(i)].size", message: "needed: each layer creates a new target file, e.g. size: 256m")
+                throw WritePathError.invalidInput(
+                    field: "workloads[\(i)].size", message: "needed: each layer creates a new target file, e.g. size: 256m")
             }
             do { try w.validate() } catch let WritePathError.invalidInput(field, message) {
                 throw WritePathError.invalidInput(field: "workloads[\(i)].\(field)", message: message)
@@ -137,8 +145,9 @@ public struct MatrixSpec: Equatable, Sendable {
             for (i, item) in items.enumerated() {
                 let text = try scalar(item, field: "engines[\(i)]")
                 guard let e = WorkloadEngine(rawValue: text) else {
-                    throw WritePathError.invalidInput(field: "engines[\(i)]",
-                                                      message: "\(quoted(text)) is not an engine; expected writepath or fio")
+                    throw WritePathError.invalidInput(
+                        field: "engines[\(i)]",
+                        message: "\(quoted(text)) is not an engine; expected writepath or fio")
                 }
                 if !engines.contains(e) { engines.append(e) }
             }
@@ -179,7 +188,11 @@ public struct MatrixSpec: Equatable, Sendable {
     /// Each workload once per engine in `engines`, the engines of one workload next to each other
     /// (so they run back to back in each layer of each round).
     public static func withEngines(_ workloads: [Workload], _ engines: [WorkloadEngine]) -> [Workload] {
-        workloads.flatMap { w in engines.map { e in var c = w; c.engine = e; return c } }
+        workloads.flatMap { w in
+            engines.map { e in
+                var c = w; c.engine = e; return c
+            }
+        }
     }
 
     /// The most YAML values (scalars, lists, mappings, counted after alias expansion) a matrix
@@ -195,7 +208,8 @@ public struct MatrixSpec: Equatable, Sendable {
         while let node = stack.popLast() {
             count += 1
             if count > maximumValues {
-                throw WritePathError.invalidInput(field: source, message: "expands to more than \(maximumValues) YAML values (aliases of aliases?); write the matrix out")
+                throw WritePathError.invalidInput(
+                    field: source, message: "expands to more than \(maximumValues) YAML values (aliases of aliases?); write the matrix out")
             }
             switch node {
             case let .mapping(m):
@@ -221,14 +235,16 @@ public struct MatrixSpec: Equatable, Sendable {
         case let i as Int: return String(i)
         case let d as Double: return d == d.rounded() && abs(d) < 1e15 ? String(Int(d)) : String(d)
         default:
-            throw WritePathError.invalidInput(field: field, message: "expected a single value (text, number or boolean), not a list or mapping")
+            throw WritePathError.invalidInput(
+                field: field, message: "expected a single value (text, number or boolean), not a list or mapping")
         }
     }
 
     static func integer(_ v: Any?, field: String, range: ClosedRange<Int>) throws -> Int? {
         guard let v else { return nil }
         guard let i = v as? Int, !(v is Bool), range.contains(i) else {
-            throw WritePathError.invalidInput(field: field, message: "expected a whole number from \(range.lowerBound) to \(range.upperBound)")
+            throw WritePathError.invalidInput(
+                field: field, message: "expected a whole number from \(range.lowerBound) to \(range.upperBound)")
         }
         return i
     }
@@ -251,13 +267,16 @@ public struct MatrixSpec: Equatable, Sendable {
         switch repetitions {
         case let .fixed(n): top.append(("repetitions", number("\(n)")))
         case let .auto(mn, mx, cv):
-            top += [("repetitions", "auto"), ("min_repetitions", number("\(mn)")), ("max_repetitions", number("\(mx)")),
-                    ("cv_target", number("\(cv)"))]
+            top += [
+                ("repetitions", "auto"), ("min_repetitions", number("\(mn)")), ("max_repetitions", number("\(mx)")),
+                ("cv_target", number("\(cv)")),
+            ]
         }
         let layerNodes: [Node] = layers.map { l in
             if l.parameters.isEmpty { return text(l.name) }
-            return Node([("name", text(l.name))] + l.parameters.sorted { $0.key < $1.key }.map { (text($0.key), text($0.value)) },
-                        .implicit, .flow)
+            return Node(
+                [("name", text(l.name))] + l.parameters.sorted { $0.key < $1.key }.map { (text($0.key), text($0.value)) },
+                .implicit, .flow)
         }
         let workloadNodes: [Node] = workloads.map { w in
             var pairs: [(Node, Node)] = [("name", text(w.name))]

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import WritePathEngine
 import WritePathResult
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Runs a matrix: every workload in every layer, round by round, the layer order of each round
 /// shuffled from the recorded seed so that drift on a noisy machine spreads over all layers.
@@ -122,8 +123,9 @@ public final class MatrixRunner {
                     if done.contains(k) { continue }
                     if stopRequested.load(ordering: .relaxed) { interrupted = true; break roundLoop }
                     sequence += 1
-                    let label = Self.fileLabel(String(format: "%04d", sequence) + "-\(layerSpec.slug)-\(workload.name)"
-                        + (workload.engine == .writepath ? "" : "-\(workload.engine.rawValue)") + "-rep\(round)")
+                    let label = Self.fileLabel(
+                        String(format: "%04d", sequence) + "-\(layerSpec.slug)-\(workload.name)"
+                            + (workload.engine == .writepath ? "" : "-\(workload.engine.rawValue)") + "-rep\(round)")
                     let elapsed = Double(monotonicNanoseconds() - started) / 1e9
                     let finished = results.count
                     var line = "[\(finished)/\(total)] \(Self.duration(elapsed)) elapsed"
@@ -138,13 +140,15 @@ public final class MatrixRunner {
                     var layerAvailability = availability[li]
                     if case .available = layerAvailability { layerAvailability = layers[li].engineAvailability(workload) }
                     if case let .unavailable(reason, fix) = layerAvailability {
-                        result = RunResult.failed(layer: info, workload: workload, rep: round,
-                                                  error: "layer unavailable: \(reason); \(fix)", status: .unavailable, startedAt: startedAt)
+                        result = RunResult.failed(
+                            layer: info, workload: workload, rep: round,
+                            error: "layer unavailable: \(reason); \(fix)", status: .unavailable, startedAt: startedAt)
                         stopReasons[pair] = "layer unavailable: \(reason)"
                     } else {
-                        let context = LayerContext(engineBinary: options.engineBinary, logDirectory: "\(directory)/logs/\(label)",
-                                                   scratchDirectory: scratch, keep: options.keep,
-                                                   runID: "\(getpid() % 100_000)-\(sequence)")
+                        let context = LayerContext(
+                            engineBinary: options.engineBinary, logDirectory: "\(directory)/logs/\(label)",
+                            scratchDirectory: scratch, keep: options.keep,
+                            runID: "\(getpid() % 100_000)-\(sequence)")
                         try? FileManager.default.createDirectory(atPath: context.logDirectory, withIntermediateDirectories: true)
                         do {
                             result = try layers[li].runTimed(workload, rep: round, context: context)
@@ -167,7 +171,9 @@ public final class MatrixRunner {
                 }
             }
             updateStopReasons(round: round)
-            if spec.layers.allSatisfy({ l in spec.workloads.allSatisfy { stopReasons["\(l.description) / \($0.identity)"] != nil } }) { break }
+            if spec.layers.allSatisfy({ l in spec.workloads.allSatisfy { stopReasons["\(l.description) / \($0.identity)"] != nil } }) {
+                break
+            }
         }
         let doc = document(complete: !interrupted)
         try writeAtomically(try JSONFormat.render(doc), to: "\(directory)/run.json")
@@ -180,7 +186,9 @@ public final class MatrixRunner {
             for w in spec.workloads {
                 let pair = "\(l.description) / \(w.identity)"
                 if stopReasons[pair] != nil { continue }
-                let runs = results.filter { ($0.layer.settings["spec"] ?? $0.layer.name) == l.description && $0.workload.identity == w.identity }
+                let runs = results.filter {
+                    ($0.layer.settings["spec"] ?? $0.layer.name) == l.description && $0.workload.identity == w.identity
+                }
                 let ok = runs.filter { $0.status == .ok }
                 let values = ok.compactMap { $0.write?.iops ?? $0.read?.iops }
                 let cv = Stats.coefficientOfVariation(values)
@@ -203,10 +211,12 @@ public final class MatrixRunner {
     }
 
     func document(complete: Bool) -> ResultDocument {
-        ResultDocument(writepath: provenance, host: host, runs: results,
-                       matrix: MatrixInfo(seed: spec.seed, repetitions: spec.repetitions.description, rounds: rounds,
-                                          stop_reasons: stopReasons, total_runs: results.count,
-                                          failed_runs: results.filter { $0.status != .ok }.count, complete: complete))
+        ResultDocument(
+            writepath: provenance, host: host, runs: results,
+            matrix: MatrixInfo(
+                seed: spec.seed, repetitions: spec.repetitions.description, rounds: rounds,
+                stop_reasons: stopReasons, total_runs: results.count,
+                failed_runs: results.filter { $0.status != .ok }.count, complete: complete))
     }
 
     /// Writes one run's file and the running `run.json`, both atomically.

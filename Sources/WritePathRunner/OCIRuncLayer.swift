@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import WritePathEngine
 import WritePathResult
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// `oci-runc`: the engine run by runc (or crun) straight from an OCI bundle that writepath
 /// generates: no daemon in the path. The container's root filesystem is an overlay that
@@ -60,10 +61,13 @@ public struct OCIRuncLayer: SingleLayer {
     var containerTarget: String { bindTarget ? "/wp/target.dat" : Self.targetPath }
 
     /// Runs the runtime program with its global flags and `arguments`.
-    func runtimeRun(_ arguments: [String], timeout: Double, stdoutFile: String? = nil,
-                    onTimeout: (() -> Void)? = nil) throws -> CommandOutput {
-        try Command.run(runtimeCommand[0], Array(runtimeCommand.dropFirst()) + arguments, timeout: timeout,
-                        stdoutFile: stdoutFile, onTimeout: onTimeout)
+    func runtimeRun(
+        _ arguments: [String], timeout: Double, stdoutFile: String? = nil,
+        onTimeout: (() -> Void)? = nil
+    ) throws -> CommandOutput {
+        try Command.run(
+            runtimeCommand[0], Array(runtimeCommand.dropFirst()) + arguments, timeout: timeout,
+            stdoutFile: stdoutFile, onTimeout: onTimeout)
     }
 
     var throttled: Bool { writeIOPS != nil || writeBPS != nil }
@@ -78,15 +82,18 @@ public struct OCIRuncLayer: SingleLayer {
             return .unavailable(reason: "\(runtime) is not installed", fix: "apt-get install \(runtime)")
         }
         guard geteuid() == 0 else {
-            return .unavailable(reason: "\(Self.name) mounts an overlay and creates cgroups, which needs root",
-                                fix: "run writepath as root (sudo)")
+            return .unavailable(
+                reason: "\(Self.name) mounts an overlay and creates cgroups, which needs root",
+                fix: "run writepath as root (sudo)")
         }
         guard Self.overlaySupported() else {
-            return .unavailable(reason: "the kernel does not list overlay in /proc/filesystems",
-                                fix: "modprobe overlay (or use a kernel with CONFIG_OVERLAY_FS)")
+            return .unavailable(
+                reason: "the kernel does not list overlay in /proc/filesystems",
+                fix: "modprobe overlay (or use a kernel with CONFIG_OVERLAY_FS)")
         }
         guard let version = Self.runtimeVersion(runtime) else {
-            return .unavailable(reason: "`\(runtime) --version` failed", fix: "reinstall \(runtime) (apt-get install --reinstall \(runtime))")
+            return .unavailable(
+                reason: "`\(runtime) --version` failed", fix: "reinstall \(runtime) (apt-get install --reinstall \(runtime))")
         }
         if let missing = LibraryCheck.engineUnavailability() { return missing }
         let cgroups = Self.cgroupMode()
@@ -94,7 +101,9 @@ public struct OCIRuncLayer: SingleLayer {
             // crun refuses a hybrid hierarchy whose cgroup v2 mount has controllers:
             // "cgroups in hybrid mode not supported, drop all controllers from cgroupv2".
             return .unavailable(
-                reason: "\(version) refuses hybrid cgroups: /sys/fs/cgroup/unified (cgroup v2) holds controllers (\(cgroups.unifiedControllers.joined(separator: " "))) beside the v1 hierarchies",
+                reason:
+                    "\(version) refuses hybrid cgroups: /sys/fs/cgroup/unified (cgroup v2) holds controllers "
+                    + "(\(cgroups.unifiedControllers.joined(separator: " "))) beside the v1 hierarchies",
                 fix: "use runtime=runc, or boot with cgroup v2 only (systemd.unified_cgroup_hierarchy=1)")
         }
         return .available(detail: "\(version), cgroup \(cgroups.version) (\(cgroups.mode)), overlay")
@@ -123,7 +132,8 @@ public struct OCIRuncLayer: SingleLayer {
     /// The first line of `<runtime> --version` (`runc version 1.1.5+ds1`), or nil.
     static func runtimeVersion(_ runtime: String) -> String? {
         guard let r = try? Command.run(runtime, ["--version"], timeout: 20), r.succeeded,
-              let first = r.stdout.split(separator: "\n").first else { return nil }
+            let first = r.stdout.split(separator: "\n").first
+        else { return nil }
         return String(first).trimmingCharacters(in: .whitespaces)
     }
 
@@ -151,17 +161,23 @@ public struct OCIRuncLayer: SingleLayer {
     }
 
     /// The OCI runtime spec 1.0.2 `config.json` for one run.
-    func config(arguments: [String], cgroupsPath: String, throttleDevice: (major: UInt64, minor: UInt64)?,
-                hostname: String = "writepath", bindSource: String? = nil) -> [String: Any] {
-        let caps = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
-                    "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
-                    "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"] // Docker's default set
+    func config(
+        arguments: [String], cgroupsPath: String, throttleDevice: (major: UInt64, minor: UInt64)?,
+        hostname: String = "writepath", bindSource: String? = nil
+    ) -> [String: Any] {
+        let caps = [
+            "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
+            "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
+            "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+        ]  // Docker's default set
         var resources: [String: Any] = ["devices": [["allow": false, "access": "rwm"]]]
         if let q = cpuQuota { resources["cpu"] = ["quota": q, "period": Self.cpuPeriod] }
         if let m = memory {
             var mem: [String: Any] = ["limit": m]
             // No swap beyond the limit, as docker --memory-swap=<memory>; v1 needs swap accounting.
-            if Self.cgroupMode().version == "v2" || FileManager.default.fileExists(atPath: "/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes") {
+            if Self.cgroupMode().version == "v2"
+                || FileManager.default.fileExists(atPath: "/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes")
+            {
                 mem["swap"] = m
             }
             resources["memory"] = mem
@@ -188,16 +204,24 @@ public struct OCIRuncLayer: SingleLayer {
             "hostname": hostname,
             "mounts": [
                 ["destination": "/proc", "type": "proc", "source": "proc"],
-                ["destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]],
-                ["destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]],
+                [
+                    "destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+                    "options": ["nosuid", "strictatime", "mode=755", "size=65536k"],
+                ],
+                [
+                    "destination": "/dev/shm", "type": "tmpfs", "source": "shm",
+                    "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
+                ],
                 ["destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]],
             ] + (bindSource.map { [["destination": "/wp", "type": "bind", "source": $0, "options": ["rbind", "rw"]]] } ?? []),
             "linux": [
                 "cgroupsPath": cgroupsPath,
                 "resources": resources,
                 "namespaces": ["pid", "ipc", "uts", "mount", "network"].map { ["type": $0] },
-                "maskedPaths": ["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-                                "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"],
+                "maskedPaths": [
+                    "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+                    "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi",
+                ],
                 "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
             ] as [String: Any],
         ]
@@ -223,7 +247,8 @@ public struct OCIRuncLayer: SingleLayer {
                     // Another run built it meanwhile (ENOTEMPTY/EEXIST): use theirs.
                     try? fm.removeItem(atPath: tmp)
                     guard fm.fileExists(atPath: "\(dir)/writepath") else {
-                        throw WritePathError.system(call: "rename", path: dir, errno: errno, hint: "could not put the engine rootfs in place")
+                        throw WritePathError.system(
+                            call: "rename", path: dir, errno: errno, hint: "could not put the engine rootfs in place")
                     }
                 }
             } catch {
@@ -231,7 +256,7 @@ public struct OCIRuncLayer: SingleLayer {
                 throw error
             }
         }
-        utime(dir, nil) // mark as recently used
+        utime(dir, nil)  // mark as recently used
         pruneRootfsCache(keeping: hash)
         return dir
     }
@@ -245,7 +270,8 @@ public struct OCIRuncLayer: SingleLayer {
         for e in entries where e != hash && !e.contains(".tmp-") {
             let path = "\(rootfsCache)/\(e)"
             guard let modified = (try? fm.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
-                  Date().timeIntervalSince(modified) > 3_600, !mounts.contains(path) else { continue }
+                Date().timeIntervalSince(modified) > 3_600, !mounts.contains(path)
+            else { continue }
             try? fm.removeItem(atPath: path)
         }
     }
@@ -281,21 +307,24 @@ public struct OCIRuncLayer: SingleLayer {
         let base = "\(context.scratchDirectory)/oci-\(context.runID)"
         let rootfs = "\(base)/bundle/rootfs"
         if base.contains(",") || base.contains(":") {
-            throw WritePathError.invalidInput(field: "scratch directory", message: "'\(base)' holds ',' or ':', which overlay mount options cannot carry")
+            throw WritePathError.invalidInput(
+                field: "scratch directory", message: "'\(base)' holds ',' or ':', which overlay mount options cannot carry")
         }
         try fm.createDirectory(atPath: context.logDirectory, withIntermediateDirectories: true)
         let lower = try Self.lowerRootfs(binary: context.engineBinary)
 
         let outcome = Result { try runContainer(workload, rep: rep, context: context, id: id, lower: lower, base: base) }
         if context.keep {
-            let note = "kept: container \(id) (\(runtimeCommand.joined(separator: " ")) delete -f \(id)), "
+            let note =
+                "kept: container \(id) (\(runtimeCommand.joined(separator: " ")) delete -f \(id)), "
                 + "overlay at \(rootfs) (umount \(rootfs)), folder \(base)\n"
             try? note.write(toFile: "\(context.logDirectory)/kept.txt", atomically: true, encoding: .utf8)
             return try outcome.get()
         }
         let problems = cleanup(id: id, rootfs: rootfs, base: base)
         if !problems.isEmpty {
-            try? (problems.joined(separator: "\n") + "\n").write(toFile: "\(context.logDirectory)/cleanup.log", atomically: true, encoding: .utf8)
+            try? (problems.joined(separator: "\n") + "\n").write(
+                toFile: "\(context.logDirectory)/cleanup.log", atomically: true, encoding: .utf8)
         }
         var run = try outcome.get()
         run.warnings += problems.map { "\(layerName) cleanup left something behind: \($0)" }
@@ -303,7 +332,9 @@ public struct OCIRuncLayer: SingleLayer {
     }
 
     /// Everything of `run` between the cache and the cleanup: bundle, mount, container, result.
-    private func runContainer(_ workload: Workload, rep: Int, context: LayerContext, id: String, lower: String, base: String) throws -> RunResult {
+    private func runContainer(_ workload: Workload, rep: Int, context: LayerContext, id: String, lower: String, base: String) throws
+        -> RunResult
+    {
         let fm = FileManager.default
         let bundle = "\(base)/bundle", rootfs = "\(bundle)/rootfs", upper = "\(base)/upper", work = "\(base)/work", bind = "\(base)/bind"
         // A leftover of an earlier run with this id (ids are unique, so only after a crash).
@@ -322,22 +353,32 @@ public struct OCIRuncLayer: SingleLayer {
         var device: (major: UInt64, minor: UInt64)? = nil
         if throttled {
             guard let disk = Self.wholeDisk(holding: upper) else {
-                throw WritePathError.invalidInput(field: "\(layerName).\(writeIOPS != nil ? "write_iops_limit" : "write_bps_limit")",
-                                                  message: "the scratch folder \(context.scratchDirectory) is on a filesystem without a block device (tmpfs?); nothing to throttle")
+                throw WritePathError.invalidInput(
+                    field: "\(layerName).\(writeIOPS != nil ? "write_iops_limit" : "write_bps_limit")",
+                    message:
+                        "the scratch folder \(context.scratchDirectory) is on a filesystem without a block device (tmpfs?); "
+                        + "nothing to throttle"
+                )
             }
             device = (disk.major, disk.minor)
             settings["throttle_device"] = "/dev/\(disk.name) (\(disk.major):\(disk.minor))"
         }
 
-        let mount = try Command.run("mount", ["-t", "overlay", "overlay", "-o", "lowerdir=\(lower),upperdir=\(upper),workdir=\(work)", rootfs], timeout: 60)
+        let mount = try Command.run(
+            "mount", ["-t", "overlay", "overlay", "-o", "lowerdir=\(lower),upperdir=\(upper),workdir=\(work)", rootfs], timeout: 60)
         guard mount.succeeded else {
-            throw WritePathError.system(call: "mount -t overlay", path: rootfs, errno: EIO,
-                                        hint: "\(mount.stderrTail()); the scratch folder must be on a filesystem overlay accepts as upper layer (ext4, xfs, tmpfs), not on overlay itself")
+            throw WritePathError.system(
+                call: "mount -t overlay", path: rootfs, errno: EIO,
+                hint:
+                    "\(mount.stderrTail()); the scratch folder must be on a filesystem overlay accepts as upper layer (ext4, xfs, "
+                    + "tmpfs), not on overlay itself"
+            )
         }
 
         let cgroupsPath = "/writepath/\(id)"
-        let spec = config(arguments: EngineInBox.command(workload, target: containerTarget), cgroupsPath: cgroupsPath,
-                          throttleDevice: device, bindSource: bindTarget ? bind : nil)
+        let spec = config(
+            arguments: EngineInBox.command(workload, target: containerTarget), cgroupsPath: cgroupsPath,
+            throttleDevice: device, bindSource: bindTarget ? bind : nil)
         var hostCacheWarning: String?
         let json = try JSONSerialization.data(withJSONObject: spec, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         try json.write(to: URL(fileURLWithPath: "\(bundle)/config.json"))
@@ -354,7 +395,8 @@ public struct OCIRuncLayer: SingleLayer {
             if let cached = Self.hostCachedBytes(hostTarget) {
                 outcome.settings["host_page_cache_after_bytes"] = "\(cached)"
                 if workload.direct, cached > 0 {
-                    hostCacheWarning = "\(layerName): O_DIRECT did not reach the host: after the run the host page cache holds "
+                    hostCacheWarning =
+                        "\(layerName): O_DIRECT did not reach the host: after the run the host page cache holds "
                         + "\(cached) bytes of the target "
                         + "(fincore \(hostTarget)); target.direct_io is the sandbox's own view"
                 }

@@ -85,7 +85,7 @@ public struct PodmanLayer: SingleLayer {
             return .unavailable(
                 reason:
                     "crun refuses hybrid cgroups: /sys/fs/cgroup/unified (cgroup v2) holds controllers "
-                        + "(\(cgroups.unifiedControllers.joined(separator: " "))) beside the v1 hierarchies",
+                    + "(\(cgroups.unifiedControllers.joined(separator: " "))) beside the v1 hierarchies",
                 fix: "use podman runtime: runc, or boot with cgroup v2 only (systemd.unified_cgroup_hierarchy=1)")
         }
         return .available(

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import WritePathEngine
 import WritePathResult
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Whether QEMU guests can run here, for callers outside the runner.
 public enum QemuRunAvailability {
@@ -48,22 +49,27 @@ public struct DiskModel: Sendable, Equatable {
 
     /// Every model, in the registry's order.
     public static let all = [
-        DiskModel(name: "virtio-blk", summary: "a paravirtual virtio block device", guestDevice: "/dev/vda",
-                  devices: ["-device", "virtio-blk-pci,drive=d0{iothread}"],
-                  pathDescription: "guest kernel -> virtio-blk (paravirtual) -> QEMU block layer -> host kernel -> device"),
-        DiskModel(name: "virtio-scsi", summary: "a SCSI disk on a paravirtual virtio-scsi controller", guestDevice: "/dev/sda",
-                  devices: ["-device", "virtio-scsi-pci,id=scsi0{iothread}", "-device", "scsi-hd,drive=d0,bus=scsi0.0"],
-                  pathDescription: "guest kernel -> SCSI -> virtio-scsi (paravirtual) -> QEMU block layer -> host kernel -> device"),
-        DiskModel(name: "nvme", summary: "an emulated NVMe controller", guestDevice: "/dev/nvme0n1",
-                  devices: ["-device", "nvme,drive=d0,serial=writepath0"],
-                  pathDescription: "guest kernel -> NVMe driver -> emulated NVMe controller -> QEMU block layer -> host kernel -> device"),
-        DiskModel(name: "ahci", summary: "a SATA disk on an emulated AHCI controller (fully emulated)", guestDevice: "/dev/sda",
-                  devices: ["-device", "ahci,id=ahci0", "-device", "ide-hd,drive=d0,bus=ahci0.0"],
-                  pathDescription: "guest kernel -> libata -> emulated AHCI (trapped MMIO) -> QEMU block layer -> host kernel -> device"),
-        DiskModel(name: "ide", summary: "an IDE disk on the emulated PIIX controller (fully emulated, port I/O)", guestDevice: "/dev/sda",
-                  machine: "pc", devices: ["-device", "ide-hd,drive=d0,bus=ide.0"],
-                  pathDescription:
-                    "guest kernel -> libata -> emulated PIIX IDE (trapped port I/O) -> QEMU block layer -> host kernel -> device"),
+        DiskModel(
+            name: "virtio-blk", summary: "a paravirtual virtio block device", guestDevice: "/dev/vda",
+            devices: ["-device", "virtio-blk-pci,drive=d0{iothread}"],
+            pathDescription: "guest kernel -> virtio-blk (paravirtual) -> QEMU block layer -> host kernel -> device"),
+        DiskModel(
+            name: "virtio-scsi", summary: "a SCSI disk on a paravirtual virtio-scsi controller", guestDevice: "/dev/sda",
+            devices: ["-device", "virtio-scsi-pci,id=scsi0{iothread}", "-device", "scsi-hd,drive=d0,bus=scsi0.0"],
+            pathDescription: "guest kernel -> SCSI -> virtio-scsi (paravirtual) -> QEMU block layer -> host kernel -> device"),
+        DiskModel(
+            name: "nvme", summary: "an emulated NVMe controller", guestDevice: "/dev/nvme0n1",
+            devices: ["-device", "nvme,drive=d0,serial=writepath0"],
+            pathDescription: "guest kernel -> NVMe driver -> emulated NVMe controller -> QEMU block layer -> host kernel -> device"),
+        DiskModel(
+            name: "ahci", summary: "a SATA disk on an emulated AHCI controller (fully emulated)", guestDevice: "/dev/sda",
+            devices: ["-device", "ahci,id=ahci0", "-device", "ide-hd,drive=d0,bus=ahci0.0"],
+            pathDescription: "guest kernel -> libata -> emulated AHCI (trapped MMIO) -> QEMU block layer -> host kernel -> device"),
+        DiskModel(
+            name: "ide", summary: "an IDE disk on the emulated PIIX controller (fully emulated, port I/O)", guestDevice: "/dev/sda",
+            machine: "pc", devices: ["-device", "ide-hd,drive=d0,bus=ide.0"],
+            pathDescription:
+                "guest kernel -> libata -> emulated PIIX IDE (trapped port I/O) -> QEMU block layer -> host kernel -> device"),
     ]
 }
 
@@ -88,8 +94,9 @@ public struct QemuLayer: Layer {
 
     /// The guest's kernel and virtual device, then QEMU (with its accelerator once known).
     public func writePath(_ settings: [String: String]) -> LayerWritePath {
-        .boxed("guest", [.init("guest kernel", "VFS · fs · block"), .init("virtual device", settings["device"] ?? model.name)],
-               then: [.init("hypervisor", "QEMU" + (settings["accel"].map { " (\($0))" } ?? ""))])
+        .boxed(
+            "guest", [.init("guest kernel", "VFS · fs · block"), .init("virtual device", settings["device"] ?? model.name)],
+            then: [.init("hypervisor", "QEMU" + (settings["accel"].map { " (\($0))" } ?? ""))])
     }
 
     public func run(_ workload: Workload, rep: Int, context: LayerContext) throws -> RunResult {
@@ -99,8 +106,10 @@ public struct QemuLayer: Layer {
 
 /// The settings every QEMU layer takes, parsed and checked against each other.
 public struct QemuSettings: Sendable, Equatable {
-    public static let parameterNames = ["aio", "cache", "format", "iothread", "vcpus", "memory", "disk_size", "accel", "preallocation", "boot_timeout",
-                                        "inject_write_errors", "write_iops_limit", "write_bps_limit"]
+    public static let parameterNames = [
+        "aio", "cache", "format", "iothread", "vcpus", "memory", "disk_size", "accel", "preallocation", "boot_timeout",
+        "inject_write_errors", "write_iops_limit", "write_bps_limit",
+    ]
     /// Host backend: `threads` (QEMU's default), `native` (Linux AIO) or `io_uring`.
     public var aio = "threads"
     /// `none` (O_DIRECT, QEMU's cache.direct=on), `writeback`, `directsync` or `unsafe`.
@@ -141,14 +150,18 @@ public struct QemuSettings: Sendable, Equatable {
         injectWriteErrors = try p.boolean("inject_write_errors") ?? false
         write = try WriteLimits(p)
         if aio == "native" && !(cache == "none" || cache == "directsync") {
-            throw WritePathError.invalidInput(field: "\(layer).aio", message: "native needs O_DIRECT on the host: use cache=none or cache=directsync, or aio=threads/io_uring")
+            throw WritePathError.invalidInput(
+                field: "\(layer).aio",
+                message: "native needs O_DIRECT on the host: use cache=none or cache=directsync, or aio=threads/io_uring")
         }
         if iothread && !model.supportsIOThread {
-            throw WritePathError.invalidInput(field: "\(layer).iothread",
-                                              message: "\(model.name) has no iothread in QEMU; only virtio-blk and virtio-scsi")
+            throw WritePathError.invalidInput(
+                field: "\(layer).iothread",
+                message: "\(model.name) has no iothread in QEMU; only virtio-blk and virtio-scsi")
         }
         if memory < 256 << 20 {
-            throw WritePathError.invalidInput(field: "\(layer).memory", message: "at least 256m: the guest holds the engine in its initramfs")
+            throw WritePathError.invalidInput(
+                field: "\(layer).memory", message: "at least 256m: the guest holds the engine in its initramfs")
         }
         if format == "qcow2", preallocation == "falloc" || preallocation == "full" {
             // Both are valid for qcow2 too; nothing to refuse.
@@ -156,8 +169,10 @@ public struct QemuSettings: Sendable, Equatable {
     }
 
     var settings: [String: String] {
-        var s = ["aio": aio, "cache": cache, "format": format, "iothread": iothread ? "on" : "off",
-                 "vcpus": "\(vcpus)", "memory_bytes": "\(memory)", "preallocation": preallocation ?? (format == "raw" ? "falloc" : "metadata")]
+        var s = [
+            "aio": aio, "cache": cache, "format": format, "iothread": iothread ? "on" : "off",
+            "vcpus": "\(vcpus)", "memory_bytes": "\(memory)", "preallocation": preallocation ?? (format == "raw" ? "falloc" : "metadata"),
+        ]
         if let diskSize { s["disk_size_bytes"] = "\(diskSize)" }
         if injectWriteErrors { s["inject_write_errors"] = "on (blkdebug: every write fails with EIO)" }
         if write.throttled { s["throttle"] = "qemu (-drive throttling.*)" }
@@ -190,7 +205,8 @@ struct QemuRun {
 
     static func version(_ qemu: String = qemu) -> String? {
         guard let r = try? Command.run(qemu, ["--version"], timeout: 20), r.succeeded,
-              let first = r.stdout.split(separator: "\n").first else { return nil }
+            let first = r.stdout.split(separator: "\n").first
+        else { return nil }
         // "QEMU emulator version 7.2.22 (Debian ...)" -> "7.2.22"
         let words = first.split(separator: " ")
         if let i = words.firstIndex(of: "version"), i + 1 < words.count { return String(words[i + 1]) }
@@ -199,7 +215,8 @@ struct QemuRun {
 
     static func availability() -> Availability {
         guard Command.which(qemu) != nil else {
-            return .unavailable(reason: "\(qemu) is not installed", fix: "scripts/install-deps.sh guests (apt-get install qemu-system-x86 qemu-utils)")
+            return .unavailable(
+                reason: "\(qemu) is not installed", fix: "scripts/install-deps.sh guests (apt-get install qemu-system-x86 qemu-utils)")
         }
         guard Command.which("qemu-img") != nil else {
             return .unavailable(reason: "qemu-img is not installed", fix: "apt-get install qemu-utils")
@@ -248,7 +265,8 @@ struct QemuRun {
         let roundedSize = (diskSize + (1 << 20) - 1) / (1 << 20) * (1 << 20)
         let disk = "\(dir)/disk.\(settings.format)"
         let prealloc = settings.preallocation ?? (settings.format == "raw" ? "falloc" : "metadata")
-        let created = try Command.run("qemu-img", ["create", "-q", "-f", settings.format, "-o", "preallocation=\(prealloc)", disk, "\(roundedSize)"], timeout: 600)
+        let created = try Command.run(
+            "qemu-img", ["create", "-q", "-f", settings.format, "-o", "preallocation=\(prealloc)", disk, "\(roundedSize)"], timeout: 600)
         guard created.succeeded else {
             throw WritePathError.system(call: "qemu-img create", path: disk, errno: EIO, hint: created.stderrTail())
         }
@@ -257,21 +275,32 @@ struct QemuRun {
         let encodedArgs = GuestProtocol.encodedArguments(EngineInBox.guestCommand(workload))
         let console = "\(context.logDirectory)/console.log"
         let channel = "\(context.logDirectory)/guest-channel.txt"
-        var args = ["-accel", accel.name == "kvm" ? "kvm" : "tcg,thread=multi",
-                    "-machine", model.machine, "-cpu", accel.name == "kvm" ? "host" : "max",
-                    "-smp", "\(settings.vcpus)", "-m", "\(settings.memory / (1 << 20))M",
-                    "-nodefaults", "-display", "none", "-no-reboot",
-                    "-kernel", image.kernel, "-initrd", image.initramfs,
-                    "-append", "console=ttyS0 panic=-1 quiet loglevel=4 wp.disk=\(model.guestDevice) wp.args=\(encodedArgs)",
-                    "-serial", "file:\(console)", "-serial", "file:\(channel)"]
+        var args = [
+            "-accel", accel.name == "kvm" ? "kvm" : "tcg,thread=multi",
+            "-machine", model.machine, "-cpu", accel.name == "kvm" ? "host" : "max",
+            "-smp", "\(settings.vcpus)", "-m", "\(settings.memory / (1 << 20))M",
+            "-nodefaults", "-display", "none", "-no-reboot",
+            "-kernel", image.kernel, "-initrd", image.initramfs,
+            "-append", "console=ttyS0 panic=-1 quiet loglevel=4 wp.disk=\(model.guestDevice) wp.args=\(encodedArgs)",
+            "-serial", "file:\(console)", "-serial", "file:\(channel)",
+        ]
         if settings.iothread { args += ["-object", "iothread,id=io0"] }
         if settings.injectWriteErrors {
             // blkdebug between the format and the file: every write fails with EIO (errno 5).
             let config = "\(dir)/blkdebug.conf"
             try "[inject-error]\nevent = \"write_aio\"\nerrno = \"5\"\n".write(toFile: config, atomically: true, encoding: .utf8)
-            args += ["-drive", "if=none,id=d0,format=\(settings.format),cache=\(settings.cache),file.driver=blkdebug,file.config=\(Self.optionValue(config)),file.image.driver=file,file.image.filename=\(Self.optionValue(disk)),file.image.aio=\(settings.aio)\(settings.throttlingOptions)"]
+            args += [
+                "-drive",
+                "if=none,id=d0,format=\(settings.format),cache=\(settings.cache),file.driver=blkdebug,"
+                    + "file.config=\(Self.optionValue(config)),file.image.driver=file,"
+                    + "file.image.filename=\(Self.optionValue(disk)),file.image.aio=\(settings.aio)\(settings.throttlingOptions)",
+            ]
         } else {
-            args += ["-drive", "file=\(Self.optionValue(disk)),format=\(settings.format),if=none,id=d0,cache=\(settings.cache),aio=\(settings.aio)\(settings.throttlingOptions)"]
+            args += [
+                "-drive",
+                "file=\(Self.optionValue(disk)),format=\(settings.format),if=none,id=d0,cache=\(settings.cache),aio=\(settings.aio)"
+                    + "\(settings.throttlingOptions)",
+            ]
         }
         args += model.deviceArguments(iothread: settings.iothread)
         // With flushes, the host disk under the image counts the flushes that reach it while
@@ -289,22 +318,25 @@ struct QemuRun {
             try "luring_co_submit\n".write(toFile: events, atomically: true, encoding: .utf8)
             args += ["-trace", "events=\(Self.optionValue(events)),file=\(Self.optionValue(traceFile))"]
         }
-        try? "\(Self.qemu) \(args.joined(separator: " "))\n".write(toFile: "\(context.logDirectory)/command.txt", atomically: true, encoding: .utf8)
+        try? "\(Self.qemu) \(args.joined(separator: " "))\n".write(
+            toFile: "\(context.logDirectory)/command.txt", atomically: true, encoding: .utf8)
 
         let bootDeadline = settings.bootTimeout ?? (accel.name == "kvm" ? Self.bootDeadlineTCG / 3 : Self.bootDeadlineTCG)
         let total = EngineInBox.deadline(workload, context, startup: bootDeadline)
         var progress = GuestProtocol.Progress()
         var stopped: String?
-        let r = try Command.run(Self.qemu, args, timeout: total, onPoll: { elapsed in
-            if progress.booted == nil, progress.error == nil, let text = try? String(contentsOfFile: channel, encoding: .utf8) {
-                progress.update(from: text, at: elapsed)
-            }
-            if progress.booted == nil && elapsed > bootDeadline {
-                stopped = "the guest did not reach the workload within \(Int(bootDeadline)) s"
-                return false
-            }
-            return true
-        })
+        let r = try Command.run(
+            Self.qemu, args, timeout: total,
+            onPoll: { elapsed in
+                if progress.booted == nil, progress.error == nil, let text = try? String(contentsOfFile: channel, encoding: .utf8) {
+                    progress.update(from: text, at: elapsed)
+                }
+                if progress.booted == nil && elapsed > bootDeadline {
+                    stopped = "the guest did not reach the workload within \(Int(bootDeadline)) s"
+                    return false
+                }
+                return true
+            })
         let consoleTail = GuestProtocol.consoleTail(console, lines: 4)
         try GuestProtocol.checkBoot(progress, stopped: stopped, call: "qemu guest", layer: layerName, consoleTail: consoleTail)
         let hostFlushesAfter = hostDisk.flatMap(DiskStats.flushes(disk:))
@@ -322,9 +354,10 @@ struct QemuRun {
         s["write_path"] = model.pathDescription
         if let booted = progress.booted { s["boot_s"] = formatDecimal(booted, places: 3) }
         if let guestUptime = progress.guestUptime { s["guest_uptime_at_workload_s"] = guestUptime }
-        var outcome = EngineInBox.Outcome(call: "qemu guest", name: layerName, settings: s, output: Data(), status: r.status,
-                                          stderr: r.stderr, timedOut: r.timedOut, deadline: total,
-                                          note: "; last console lines: \(consoleTail)")
+        var outcome = EngineInBox.Outcome(
+            call: "qemu guest", name: layerName, settings: s, output: Data(), status: r.status,
+            stderr: r.stderr, timedOut: r.timedOut, deadline: total,
+            note: "; last console lines: \(consoleTail)")
         if !r.timedOut {
             let channelText = (try? String(contentsOfFile: channel, encoding: .utf8)) ?? ""
             let guest = try GuestEnvelope.open(channelText, host: "qemu exit \(r.status) \(r.stderrTail())", consoleTail: consoleTail)
@@ -345,12 +378,14 @@ struct QemuRun {
             if traced, let trace = try? String(contentsOfFile: traceFile, encoding: .utf8) {
                 let n = UInt64(trace.split(separator: "\n").filter { $0.hasPrefix("luring_co_submit") && $0.hasSuffix(" type 8") }.count)
                 d.host_file_flushes = n
-                (d.verdict, d.evidence) = Durability.judge(issued: d.flushes_issued, arrived: n, at: "the host's image file (QEMU's io_uring trace)")
+                (d.verdict, d.evidence) = Durability.judge(
+                    issued: d.flushes_issued, arrived: n, at: "the host's image file (QEMU's io_uring trace)")
                 if d.verdict == "not durable" && settings.cache == "unsafe" { d.evidence += " by cache=unsafe" }
             } else if let before = hostFlushesBefore, let after = hostFlushesAfter, let hostDisk {
                 let n = after &- before
                 d.host_device_flushes = n
-                (d.verdict, d.evidence) = Durability.judge(issued: d.flushes_issued, arrived: n, at: "the host disk \(hostDisk) under the image (host diskstats)")
+                (d.verdict, d.evidence) = Durability.judge(
+                    issued: d.flushes_issued, arrived: n, at: "the host disk \(hostDisk) under the image (host diskstats)")
                 if d.verdict == "not durable" && settings.cache == "unsafe" { d.evidence += " by cache=unsafe" }
             } else {
                 (d.verdict, d.evidence) = ("unknown", "no block device statistics for the host disk under the image file")

@@ -22,7 +22,8 @@ public enum Suites {
           - { name: rand-4k-qd32, rw: randwrite, bs: 4k, iodepth: 32, size: 512m, runtime: 10, ramp_time: 2, time_based: true }
           - { name: rand-4k-qd1, rw: randwrite, bs: 4k, iodepth: 1, size: 512m, runtime: 10, ramp_time: 2, time_based: true }
           - { name: seq-128k-qd8, rw: write, bs: 128k, iodepth: 8, size: 1g, runtime: 10, ramp_time: 2, time_based: true }
-          - { name: rand-4k-fdatasync, rw: randwrite, bs: 4k, iodepth: 1, fdatasync: 1, size: 256m, runtime: 10, ramp_time: 2, time_based: true }
+          - { name: rand-4k-fdatasync, rw: randwrite, bs: 4k, iodepth: 1, fdatasync: 1, size: 256m, \
+        runtime: 10, ramp_time: 2, time_based: true }
         repetitions: auto
         min_repetitions: 3
         max_repetitions: 6
@@ -56,7 +57,8 @@ public enum Suites {
           - { name: rand-4k-qd1, rw: randwrite, bs: 4k, iodepth: 1, size: 1g, runtime: 20, ramp_time: 3, time_based: true }
           - { name: seq-128k-qd8, rw: write, bs: 128k, iodepth: 8, size: 2g, runtime: 20, ramp_time: 3, time_based: true }
           - { name: seq-1m-qd4, rw: write, bs: 1m, iodepth: 4, size: 2g, runtime: 20, ramp_time: 3, time_based: true }
-          - { name: rand-4k-fdatasync, rw: randwrite, bs: 4k, iodepth: 1, fdatasync: 1, size: 256m, runtime: 20, ramp_time: 3, time_based: true }
+          - { name: rand-4k-fdatasync, rw: randwrite, bs: 4k, iodepth: 1, fdatasync: 1, size: 256m, \
+        runtime: 20, ramp_time: 3, time_based: true }
           - { name: randrw-4k-70w, rw: randrw, rwmixwrite: 70, bs: 4k, iodepth: 16, size: 1g, runtime: 20, ramp_time: 3, time_based: true }
         repetitions: auto
         min_repetitions: 3

@@ -125,7 +125,8 @@ public final class SweepRunner {
     public static func interruptedSweep(in directory: String) throws -> ResultDocument {
         let path = "\(directory)/run.json"
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw WritePathError.invalidInput(field: "resume", message: "\(directory) has no run.json; give a run folder that writepath sweep made")
+            throw WritePathError.invalidInput(
+                field: "resume", message: "\(directory) has no run.json; give a run folder that writepath sweep made")
         }
         let doc: ResultDocument
         do { doc = try JSONFormat.parse(data, source: path) } catch let WritePathError.invalidInput(_, message) {
@@ -133,14 +134,19 @@ public final class SweepRunner {
         }
         guard let info = doc.sweep else {
             throw WritePathError.invalidInput(
-                field: "resume", message: "\(directory) is not a sweep run folder (run.json has no sweep object); a matrix resumes with writepath run --resume")
+                field: "resume",
+                message:
+                    "\(directory) is not a sweep run folder (run.json has no sweep object); a matrix resumes with writepath run --resume")
         }
         guard !info.complete else {
-            throw WritePathError.invalidInput(field: "resume", message: "the sweep in \(directory) is already complete; there is nothing to resume")
+            throw WritePathError.invalidInput(
+                field: "resume", message: "the sweep in \(directory) is already complete; there is nothing to resume")
         }
         guard info.planned_layers != nil, info.workload != nil, LoadSweep.Parameter(rawValue: info.parameter) != nil else {
             throw WritePathError.invalidInput(
-                field: "resume", message: "the sweep in \(directory) does not record its layers and workload (an older writepath wrote it); run the sweep again")
+                field: "resume",
+                message:
+                    "the sweep in \(directory) does not record its layers and workload (an older writepath wrote it); run the sweep again")
         }
         return doc
     }
@@ -272,8 +278,10 @@ public final class SweepRunner {
                     }
                     if let overlap = TenantOverlap.estimate(repRuns), overlap < Self.minimumOverlap {
                         let note =
-                            "the \(repRuns.count) tenants were measured together for only about \(Int((overlap * 100).rounded()))% of the runtime "
-                            + "(layers reach the workload at different times, e.g. guest boot): their fairness is approximate; raise runtime"
+                            "the \(repRuns.count) tenants were measured together for only about \(Int((overlap * 100).rounded()))% "
+                            + "of the runtime "
+                            + "(layers reach the workload at different times, e.g. guest boot): their fairness is approximate; "
+                            + "raise runtime"
                         for i in repRuns.indices { repRuns[i].warnings.append(note) }
                     }
                     results += repRuns
@@ -298,7 +306,9 @@ public final class SweepRunner {
                     layerInfos[li].stop_reason = "failed"
                     layerInfos[li].stop_detail =
                         at
-                        + (bad.map { " tenant \($0.sweep!.tenant)\(repeated ? " rep \($0.rep)" : ""): \($0.error ?? $0.status.description)" }
+                        + (bad.map {
+                            " tenant \($0.sweep!.tenant)\(repeated ? " rep \($0.rep)" : ""): \($0.error ?? $0.status.description)"
+                        }
                             ?? ": no measurement")
                     break
                 }
@@ -340,9 +350,11 @@ public final class SweepRunner {
     /// The step's entry in `sweep.layers[].points[]`: its point (see `SweepStep(stepRuns:percentile:)`), or
     /// zeros without an ok repetition, with the first status that was not ok.
     func summary(step: Int, value: Int, runs: [RunResult], point: SweepStep?) -> SweepStep {
-        var s = point ?? SweepStep(
-            step: step, value: value, offered: sweep.offered(value, numjobs: workload.numjobs, tenants: options.tenants),
-            iops: 0, latencyNs: 0)
+        var s =
+            point
+            ?? SweepStep(
+                step: step, value: value, offered: sweep.offered(value, numjobs: workload.numjobs, tenants: options.tenants),
+                iops: 0, latencyNs: 0)
         s.status = runs.first { $0.status != .ok }?.status ?? .ok
         if options.repetitions == 1 { s.repIOPS = [] }
         return s

@@ -32,7 +32,8 @@ public enum SweepStopRule {
                 return Decision(
                     reason: "slo_exceeded",
                     detail:
-                        "\(objective.percentileLabel) above \(trimmedNumber(factor, places: 2))x the objective (\(LatencyObjective.duration(limit))) for \(sloAfter) consecutive steps (\(values))"
+                        "\(objective.percentileLabel) above \(trimmedNumber(factor, places: 2))x the objective "
+                        + "(\(LatencyObjective.duration(limit))) for \(sloAfter) consecutive steps (\(values))"
                 )
             }
         }
@@ -43,7 +44,8 @@ public enum SweepStopRule {
             return Decision(
                 reason: "saturated",
                 detail:
-                    "the offered rate was not reached (below \(Int(SweepStep.rateMetFraction * 100))%) for \(saturationAfter) consecutive steps (\(values))"
+                    "the offered rate was not reached (below \(Int(SweepStep.rateMetFraction * 100))%) for \(saturationAfter) "
+                    + "consecutive steps (\(values))"
             )
         }
         guard n >= saturationAfter + 1 else { return nil }
@@ -61,7 +63,8 @@ public enum SweepStopRule {
             return Decision(
                 reason: "saturated",
                 detail:
-                    "throughput stopped growing: less than \(trimmedNumber(minGain * 100, places: 1))% of the added load became throughput for \(saturationAfter) consecutive steps (\(values.joined(separator: "; ")))"
+                    "throughput stopped growing: less than \(trimmedNumber(minGain * 100, places: 1))% of the added load became "
+                    + "throughput for \(saturationAfter) consecutive steps (\(values.joined(separator: "; ")))"
             )
         }
         return nil

@@ -59,7 +59,8 @@ public enum XenPackages {
     /// whose libraries neither the tree nor this machine holds.
     public static func missingLibraries(in tree: Tree) -> [MissingLibrary] {
         guard let libexec = try? XenRig.libexecDirectory(in: tree.root) else { return [] }
-        let binaries = XenRig.dom0Programs.map { "\(tree.root)/\(libexec)/bin/\($0)" }
+        let binaries =
+            XenRig.dom0Programs.map { "\(tree.root)/\(libexec)/bin/\($0)" }
             + ["\(tree.root)/usr/bin/xenstore", "\(tree.root)/\(XenRig.deviceModelPath)"]
         return binaries.filter { FileManager.default.fileExists(atPath: $0) }.flatMap {
             LibraryCheck.missing(binary: $0, libraryPath: libraryPath(tree.root), tree: tree.root)
@@ -116,7 +117,9 @@ public enum XenPackages {
             // Which package each unpacked file came from (LibraryCheck names a missing library's package).
             let list = try Command.run("dpkg-deb", ["-c", "\(work)/debs/\(deb)"], timeout: 60)
             let package = String(deb.prefix { $0 != "_" })
-            let paths = list.stdout.split(separator: "\n").compactMap { $0.split(separator: " ", omittingEmptySubsequences: true).dropFirst(5).first }
+            let paths = list.stdout.split(separator: "\n").compactMap {
+                $0.split(separator: " ", omittingEmptySubsequences: true).dropFirst(5).first
+            }
             try (paths.joined(separator: "\n") + "\n").write(toFile: "\(work)/files/\(package).list", atomically: true, encoding: .utf8)
         }
         try? fm.removeItem(atPath: dir)
@@ -322,7 +325,8 @@ public struct XenRig: Sendable {
             throw WritePathError.system(
                 call: "ldd", path: binary, errno: ENOENT,
                 hint:
-                    "a library is missing: \(r.stdout.split(separator: "\n").filter { $0.contains("not found") }.joined(separator: ", ")) \(r.stderrTail())"
+                    "a library is missing: "
+                    + "\(r.stdout.split(separator: "\n").filter { $0.contains("not found") }.joined(separator: ", ")) \(r.stderrTail())"
             )
         }
         return EngineRootfs.librariesListed(byLdd: r.stdout)

@@ -158,8 +158,9 @@ public struct XenLayer: Layer {
 
     /// The domU's kernel and blkfront, then Xen.
     public func writePath(_ settings: [String: String]) -> LayerWritePath {
-        .boxed("guest", [.init("guest kernel", "VFS · fs · block"), .init("virtual device", settings["device"] ?? "xen-blkfront")],
-               then: [.init("hypervisor", "Xen")])
+        .boxed(
+            "guest", [.init("guest kernel", "VFS · fs · block"), .init("virtual device", settings["device"] ?? "xen-blkfront")],
+            then: [.init("hypervisor", "Xen")])
     }
 
     public func run(_ workload: Workload, rep: Int, context: LayerContext) throws -> RunResult {
@@ -415,8 +416,9 @@ struct XenRun {
         let tail = GuestProtocol.consoleTail(console)
         try GuestProtocol.checkBoot(progress, stopped: stopReason, call: "nested xen", layer: layerName, consoleTail: tail)
         let timedOut = r.timedOut && progress.resultEnd == nil
-        var outcome = EngineInBox.Outcome(call: "nested xen", name: layerName, settings: [:], output: Data(), status: r.status,
-                                          stderr: r.stderr, timedOut: timedOut, deadline: total, note: "; last console lines: \(tail)")
+        var outcome = EngineInBox.Outcome(
+            call: "nested xen", name: layerName, settings: [:], output: Data(), status: r.status,
+            stderr: r.stderr, timedOut: timedOut, deadline: total, note: "; last console lines: \(tail)")
         if !timedOut {
             let channelText = (try? String(contentsOfFile: channel, encoding: .utf8)) ?? ""
             let guest = try GuestEnvelope.open(channelText, host: "qemu exit \(r.status) \(r.stderrTail())", consoleTail: tail)
@@ -579,8 +581,9 @@ struct XenRun {
             mode.pathDescription + (loopDevice != nil ? " (a loop device over a file)" : " (the hotplug script's loop device over a file)")
         if let v = progress.booted { s["boot_s"] = formatDecimal(v, places: 3) }
         if let v = progress.guestUptime { s["guest_uptime_at_workload_s"] = v }
-        let outcome = EngineInBox.Outcome(call: "xen domU", name: layerName, settings: s, output: guest.output, status: guest.status,
-                                          stderr: guest.stderr)
+        let outcome = EngineInBox.Outcome(
+            call: "xen domU", name: layerName, settings: s, output: guest.output, status: guest.status,
+            stderr: guest.stderr)
         return try EngineInBox.run(outcome, layer: layer, workload: workload, rep: rep)
     }
 }

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
 import WritePathEngine
-import WritePathResult
 import WritePathReport
+import WritePathResult
 import WritePathRunner
 
 /// `writepath compare BASELINE CURRENT`: a verdict per layer × workload × metric; exits 1 when
@@ -29,23 +29,29 @@ struct CompareCommand: ParsableCommand {
     @Argument(help: "The reference results (folder or JSON file).") var baseline: String
     @Argument(help: "The results to judge (folder or JSON file).") var current: String
     @Option(name: .customLong("threshold"), help: "Smallest change that matters, in percent.") var threshold = 5.0
-    @Option(name: .customLong("metric"), help: "Compare only these metrics (repeatable): iops, bw_bytes_per_s, p50_ns, p99_ns, p99_9_ns, cpu_ns_per_io.")
+    @Option(
+        name: .customLong("metric"),
+        help: "Compare only these metrics (repeatable): iops, bw_bytes_per_s, p50_ns, p99_ns, p99_9_ns, cpu_ns_per_io.")
     var metrics: [String] = []
-    @Option(name: .customLong("relative-to"),
-            help: "Compare each layer's ratio to LAYER (default: host when both sides have it), or none for absolute numbers.")
+    @Option(
+        name: .customLong("relative-to"),
+        help: "Compare each layer's ratio to LAYER (default: host when both sides have it), or none for absolute numbers.")
     var relativeTo: String?
     @Option(name: .customLong("alpha"), help: "Family-wise level over all metrics × rows.")
     var alpha = Comparison.defaultAlpha
     @Option(name: .customLong("correction"), help: "holm (default: no false call anywhere, alpha) or bh (Benjamini-Hochberg FDR).")
     var correction = "holm"
     @Option(name: .customLong("output-format"), help: "text or json (every verdict with its numbers).") var outputFormat = "text"
-    @Option(name: .customLong("match-layer"),
-            help: "CURRENT_LAYER=BASELINE_LAYER: judge CURRENT's layer as BASELINE's (an A/B of a setting, e.g. a cap); repeatable.")
+    @Option(
+        name: .customLong("match-layer"),
+        help: "CURRENT_LAYER=BASELINE_LAYER: judge CURRENT's layer as BASELINE's (an A/B of a setting, e.g. a cap); repeatable.")
     var matchLayers: [String] = []
-    @Flag(name: .customLong("first-run"),
-          help: "When BASELINE does not exist yet (or is an empty folder): write CURRENT there as the baseline and exit 0.")
+    @Flag(
+        name: .customLong("first-run"),
+        help: "When BASELINE does not exist yet (or is an empty folder): write CURRENT there as the baseline and exit 0.")
     var firstRun = false
-    @Option(name: .customLong("markdown"), help: "Also write the comparison as Markdown to FILE (e.g. $GITHUB_STEP_SUMMARY).") var markdown: String?
+    @Option(name: .customLong("markdown"), help: "Also write the comparison as Markdown to FILE (e.g. $GITHUB_STEP_SUMMARY).") var markdown:
+        String?
     @Option(name: .customLong("junit"), help: "Also write the comparison as JUnit XML to FILE.") var junit: String?
     @Flag(name: .customLong("quiet"), help: "Print only the summary line and regressions.") var quiet = false
 
@@ -65,9 +71,11 @@ struct CompareCommand: ParsableCommand {
         guard ["text", "json"].contains(outputFormat) else {
             throw ValidationError("invalid output format: '\(outputFormat)'; expected text or json")
         }
-        for m in matchLayers where m.split(separator: "=", maxSplits: 1).count != 2 || !m.contains(")=") && m.filter({ $0 == "=" }).count > 1 {
-            throw ValidationError("invalid --match-layer: '\(m)'; expected CURRENT_LAYER=BASELINE_LAYER, "
-                                  + "e.g. 'docker-volume(write_iops_limit=500)=docker-volume'")
+        for m in matchLayers
+        where m.split(separator: "=", maxSplits: 1).count != 2 || !m.contains(")=") && m.filter({ $0 == "=" }).count > 1 {
+            throw ValidationError(
+                "invalid --match-layer: '\(m)'; expected CURRENT_LAYER=BASELINE_LAYER, "
+                    + "e.g. 'docker-volume(write_iops_limit=500)=docker-volume'")
         }
         if let r = relativeTo, r.isEmpty { throw ValidationError("invalid --relative-to: empty; expected a layer such as host, or none") }
     }
@@ -98,8 +106,9 @@ struct CompareCommand: ParsableCommand {
         case "none"?: reference = nil
         case let r?:
             for (side, input) in [("BASELINE", base), ("CURRENT", cur)] where !input.runs.contains(where: { $0.layerIdentity == r }) {
-                throw WritePathError.invalidInput(field: "--relative-to",
-                                                  message: "'\(r)' is not a layer in \(side); choose a layer both sides ran, or none")
+                throw WritePathError.invalidInput(
+                    field: "--relative-to",
+                    message: "'\(r)' is not a layer in \(side); choose a layer both sides ran, or none")
             }
             reference = r
         case nil:
@@ -109,9 +118,10 @@ struct CompareCommand: ParsableCommand {
             reference = both && others ? "host" : nil
             if !both { extraNotes.append("absolute comparison: host is not on both sides, so there is no layer to compare relative to") }
         }
-        var comparison = Comparison.compare(baseline: base, current: cur, threshold: threshold / 100, metrics: chosen,
-                                            relativeTo: reference,
-                                            alpha: alpha, correction: MultipleComparisons(rawValue: correction)!)
+        var comparison = Comparison.compare(
+            baseline: base, current: cur, threshold: threshold / 100, metrics: chosen,
+            relativeTo: reference,
+            alpha: alpha, correction: MultipleComparisons(rawValue: correction)!)
         comparison.notes += extraNotes
         if comparison.rows.isEmpty {
             throw WritePathError.invalidInput(field: current, message: "shares no layer × workload with \(baseline); nothing to compare")
@@ -143,8 +153,9 @@ struct CompareCommand: ParsableCommand {
         var written: [String] = []
         if baseline.hasSuffix(".json") {
             guard files.count == 1 else {
-                throw WritePathError.invalidInput(field: baseline,
-                                                  message: "is a file name but CURRENT has \(files.count) result files; give a folder")
+                throw WritePathError.invalidInput(
+                    field: baseline,
+                    message: "is a file name but CURRENT has \(files.count) result files; give a folder")
             }
             try copy(files[0], to: baseline)
             written.append(baseline)
@@ -157,8 +168,9 @@ struct CompareCommand: ParsableCommand {
                 written.append("\(base)/\(name)")
             }
         }
-        Output.stdout("first run: no baseline at \(baseline); wrote CURRENT (\(files.joined(separator: ", "))) as the baseline: "
-                      + "\(written.joined(separator: ", ")). Nothing compared; exit 0. Commit it to compare later runs against it.\n")
+        Output.stdout(
+            "first run: no baseline at \(baseline); wrote CURRENT (\(files.joined(separator: ", "))) as the baseline: "
+                + "\(written.joined(separator: ", ")). Nothing compared; exit 0. Commit it to compare later runs against it.\n")
         return true
     }
 

@@ -23,7 +23,8 @@ struct GuestImageCommand: ParsableCommand {
         }
         let image = try GuestImage.prepare(engineBinary: binary, rebuild: rebuild)
         let accel = Accelerator.detect(image: image)
-        Output.stdout("""
+        Output.stdout(
+            """
             kernel:     \(image.kernel) (\(image.kernelVersion))
             initramfs:  \(image.initramfs) (\(ByteSize.format(image.initramfsBytes)))
             image hash: \(image.hash)

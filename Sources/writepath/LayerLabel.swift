@@ -35,11 +35,12 @@ struct LayerLabel: Equatable {
                 let kv = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
                 let key = String(kv[0]), value = kv.count == 2 ? String(kv[1]) : ""
                 guard !key.isEmpty, key.allSatisfy({ keyCharacters.contains($0) }), !["name", "spec"].contains(key),
-                      !value.isEmpty, !value.contains(where: { "()=".contains($0) || $0.isWhitespace }),
-                      !settings.contains(where: { $0.key == key })
+                    !value.isEmpty, !value.contains(where: { "()=".contains($0) || $0.isWhitespace }),
+                    !settings.contains(where: { $0.key == key })
                 else {
-                    throw bad("'\(item)' is not a setting; expected NAME:key=value,... "
-                        + "with keys of a-z, 0-9 and _ given once, values non-empty")
+                    throw bad(
+                        "'\(item)' is not a setting; expected NAME:key=value,... "
+                            + "with keys of a-z, 0-9 and _ given once, values non-empty")
                 }
                 settings.append((key, value))
             }

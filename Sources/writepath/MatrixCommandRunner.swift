@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
 import WritePathEngine
-import WritePathResult
 import WritePathReport
+import WritePathResult
 import WritePathRunner
 
 /// `writepath run --matrix FILE|SUITE` and `--resume DIR`.
@@ -25,8 +25,9 @@ struct MatrixCommandRunner {
         var out: [WorkloadEngine] = []
         for item in text.split(separator: ",") {
             guard let e = WorkloadEngine(rawValue: item.trimmingCharacters(in: .whitespaces)) else {
-                throw WritePathError.invalidInput(field: "engine",
-                                                  message: "'\(item)' is not an engine; expected writepath, fio or writepath,fio")
+                throw WritePathError.invalidInput(
+                    field: "engine",
+                    message: "'\(item)' is not an engine; expected writepath, fio or writepath,fio")
             }
             if !out.contains(e) { out.append(e) }
         }
@@ -80,10 +81,17 @@ struct MatrixCommandRunner {
         if !quiet {
             options.progress = { line in Output.stderr(terminal ? "\r\u{1B}[K" + line : line + "\n") }
         }
-        let runner = try MatrixRunner(spec: spec, options: options,
-                                      provenance: Provenance(version: BuildInfo.version, git_commit: BuildInfo.gitCommit,
-                                                             arguments: Array(CommandLine.arguments.dropFirst())))
-        if !quiet { Output.stderr("matrix: \(runner.spec.layers.count) layers x \(runner.spec.workloads.count) workloads, repetitions \(runner.spec.repetitions), seed \(runner.spec.seed)\nresults: \(runner.directory)\n") }
+        let runner = try MatrixRunner(
+            spec: spec, options: options,
+            provenance: Provenance(
+                version: BuildInfo.version, git_commit: BuildInfo.gitCommit,
+                arguments: Array(CommandLine.arguments.dropFirst())))
+        if !quiet {
+            Output.stderr(
+                "matrix: \(runner.spec.layers.count) layers x \(runner.spec.workloads.count) workloads, repetitions "
+                    + "\(runner.spec.repetitions), seed \(runner.spec.seed)\nresults: \(runner.directory)\n"
+            )
+        }
         MatrixCommandRunner.lastDirectory = runner.directory
         let doc = try runner.run()
         if !quiet && terminal { Output.stderr("\r\u{1B}[K") }
@@ -145,10 +153,14 @@ enum MatrixSummary {
             let iops = median(ok.compactMap { $0.write?.iops ?? $0.read?.iops })
             let bw = median(ok.compactMap { $0.write?.bw_bytes_per_s ?? $0.read?.bw_bytes_per_s })
             let p99 = median(ok.compactMap { r in (r.write?.lat_ns.p99 ?? r.read?.lat_ns.p99).map { Double($0) } })
-            let status = ok.count == runs.count ? "ok" : "\(runs.count - ok.count) not ok: \(runs.first { $0.status != .ok }?.error?.prefix(60) ?? "")"
+            let status =
+                ok.count == runs.count
+                ? "ok" : "\(runs.count - ok.count) not ok: \(runs.first { $0.status != .ok }?.error?.prefix(60) ?? "")"
             func col(_ s: String, _ w: Int) -> String { s.count >= w ? s : String(repeating: " ", count: w - s.count) + s }
             let name = key.count > 50 ? String(key.prefix(50)) : key + String(repeating: " ", count: 50 - key.count)
-            out += "\(name) \(col("\(runs.count)", 5)) \(col(iops.map { formatSI($0) } ?? "-", 13)) \(col(bw.map { ByteSize.format($0) } ?? "-", 14)) \(col(p99.map { formatDecimal($0 / 1000, places: 1) } ?? "-", 17))"
+            out +=
+                "\(name) \(col("\(runs.count)", 5)) \(col(iops.map { formatSI($0) } ?? "-", 13)) "
+                + "\(col(bw.map { ByteSize.format($0) } ?? "-", 14)) \(col(p99.map { formatDecimal($0 / 1000, places: 1) } ?? "-", 17))"
             out += "  \(col(mde[key].map { "-" + formatDecimal($0 * 100, places: 0) + "%" } ?? "-", 11))  \(status)\n"
         }
         if let m = doc.matrix {

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import WritePathEngine
 import WritePathRunner
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Output destinations: stdout, the files the user names (see `OutputFile`), and the status line on stderr.
 enum Output {
@@ -71,8 +72,9 @@ final class StatusLine: @unchecked Sendable {
         // Within half a tick of the interval: ticks come about once a second.
         if let interval, elapsed - lastLine >= interval - 0.5 {
             let span = max(elapsed - lastLine, 1e-3)
-            let line = Self.line(elapsed: elapsed, total: total, left: left, iops: Double(ios &- linesIOs) / span,
-                                 bw: Double(bytes &- linesBytes) / span, averageIOPS: elapsed > 0 ? Double(ios) / elapsed : nil)
+            let line = Self.line(
+                elapsed: elapsed, total: total, left: left, iops: Double(ios &- linesIOs) / span,
+                bw: Double(bytes &- linesBytes) / span, averageIOPS: elapsed > 0 ? Double(ios) / elapsed : nil)
             Output.stderr((terminal ? "\r\u{1B}[K" : "") + (label.isEmpty ? "" : "\(label): ") + line + "\n")
             lastLine = elapsed; linesIOs = ios; linesBytes = bytes
         }
@@ -91,8 +93,10 @@ final class StatusLine: @unchecked Sendable {
     }
 
     /// `[12s of 30s, 18s left, ETA 09:20:01 UTC] IOPS=110.2k BW=430.5MiB/s (avg IOPS=108.9k)`.
-    static func line(elapsed: Double, total: Double, left: Double?, iops: Double, bw: Double, averageIOPS: Double?,
-                     now: Date = Date()) -> String {
+    static func line(
+        elapsed: Double, total: Double, left: Double?, iops: Double, bw: Double, averageIOPS: Double?,
+        now: Date = Date()
+    ) -> String {
         var line = "[\(formatDecimal(elapsed, places: 0))s"
         if total > 0 { line += " of \(formatDecimal(total, places: 0))s" }
         if let left {

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
 import WritePathEngine
-import WritePathResult
 import WritePathReport
+import WritePathResult
 import WritePathRunner
 
 /// `writepath plan`: from sweep results and a demand, how many tenants one host of each layer

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
 import WritePathEngine
-import WritePathResult
 import WritePathReport
+import WritePathResult
 import WritePathRunner
 
 /// `writepath report`: aggregates results into report.html, report.csv, report-runs.csv and
@@ -26,9 +26,12 @@ struct ReportCommand: ParsableCommand {
     @Option(
         name: .customLong("cv-threshold"), help: "Flag a layer × workload as noisy above this IOPS coefficient of variation (0.1 = 10%).")
     var cvThreshold = 0.1
-    @Option(name: .customLong("import-fio"), help: "Also read fio JSON output (fio --output-format=json); repeatable.") var importFio: [String] = []
+    @Option(name: .customLong("import-fio"), help: "Also read fio JSON output (fio --output-format=json); repeatable.") var importFio:
+        [String] = []
     @Option(name: .customLong("as-layer"), help: "The layer name for --import-fio runs.") var asLayer = "fio"
-    @Option(name: .customLong("slo"), help: "Latency objective for sweep results' Capacity section, e.g. p99=2ms (default: the one the sweep recorded).")
+    @Option(
+        name: .customLong("slo"),
+        help: "Latency objective for sweep results' Capacity section, e.g. p99=2ms (default: the one the sweep recorded).")
     var slo: String?
     @Flag(name: .customLong("quiet"), help: "Print only where the report is.") var quiet = false
 
@@ -49,7 +52,8 @@ struct ReportCommand: ParsableCommand {
         if !importFio.isEmpty {
             let doc = try FioImport.document(
                 paths: importFio, layer: asLayer, host: HostInfo.probe(),
-                provenance: Provenance(version: BuildInfo.version, git_commit: BuildInfo.gitCommit, arguments: Array(CommandLine.arguments.dropFirst())))
+                provenance: Provenance(
+                    version: BuildInfo.version, git_commit: BuildInfo.gitCommit, arguments: Array(CommandLine.arguments.dropFirst())))
             input.sources += [ResultInput.Source(path: importFio.joined(separator: ", "), document: doc)]
         }
         // Results from before layers recorded their write path: the registry's layers describe it.
@@ -60,7 +64,8 @@ struct ReportCommand: ParsableCommand {
         // Sweep runs are curves: the Capacity section, at --slo or the objective the sweep recorded.
         var capacity: CapacityAnalysis?
         if input.runs.contains(where: { $0.sweep != nil }) {
-            let objective = try slo.map { try LatencyObjective.parse($0, field: "slo") } ?? CapacityAnalysis.recordedObjective(input)
+            let objective =
+                try slo.map { try LatencyObjective.parse($0, field: "slo") } ?? CapacityAnalysis.recordedObjective(input)
                 ?? LatencyObjective(percentile: 99, thresholdNs: 2e6)
             capacity = CapacityAnalysis.analyze(input, objective: objective)
         } else if let slo {
@@ -91,13 +96,18 @@ struct ReportCommand: ParsableCommand {
             if !aggregation.rows.isEmpty || capacity == nil { Output.stdout(TextReport.render(aggregation) + "\n") }
             if let capacity {
                 var text = "capacity (objective \(capacity.objective)):" + CapacityText.curves(capacity) + "\n"
-                if aggregation.rows.isEmpty { text += aggregation.warnings.map { "warning: \($0)\n" }.joined() + (aggregation.warnings.isEmpty ? "" : "\n") }
+                if aggregation.rows.isEmpty {
+                    text += aggregation.warnings.map { "warning: \($0)\n" }.joined() + (aggregation.warnings.isEmpty ? "" : "\n")
+                }
                 Output.stdout(text)
             }
         }
         Output.stdout("report: \(directory)/report.html\n")
         if !quiet {
-            Output.stdout("tables: \(directory)/report.csv, \(directory)/report-runs.csv, \(directory)/summary.md\(capacity == nil ? "" : ", \(directory)/capacity.csv")\n")
+            Output.stdout(
+                "tables: \(directory)/report.csv, \(directory)/report-runs.csv, "
+                    + "\(directory)/summary.md\(capacity == nil ? "" : ", \(directory)/capacity.csv")\n"
+            )
             if !aggregation.rows.isEmpty {
                 let histograms = hgrm.isEmpty ? "" : ", \(directory)/hgrm/*.hgrm (\(hgrm.count) HdrHistogram distributions)"
                 Output.stdout("exports: \(directory)/writepath.prom (Prometheus)\(histograms)\n")
@@ -127,7 +137,8 @@ struct ReportCommand: ParsableCommand {
             guard isDir.boolValue else { throw WritePathError.invalidInput(field: "output-dir", message: "'\(trimmed)' is not a folder") }
         } else {
             do { try fm.createDirectory(atPath: trimmed, withIntermediateDirectories: true) } catch {
-                throw WritePathError.invalidInput(field: "output-dir", message: "cannot create folder '\(trimmed)': \(error.localizedDescription)")
+                throw WritePathError.invalidInput(
+                    field: "output-dir", message: "cannot create folder '\(trimmed)': \(error.localizedDescription)")
             }
         }
         return trimmed

@@ -1,12 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ArgumentParser
 import Foundation
 import WritePathEngine
-import WritePathResult
 import WritePathReport
+import WritePathResult
 import WritePathRunner
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Where results go and how they look; shared by `run` and `demo`.
 struct ReportOptions {
@@ -25,8 +26,10 @@ struct ReportOptions {
     /// except that a job with `stonewall` waits until every job before it has ended. A job that
     /// fails before any I/O ends the sequence, but what the jobs measured is still written.
     /// Exits 1 (by throwing) when any run failed, 130 when interrupted.
-    func runAndReport(_ jobs: [Workload], schedule: [FioJobFile.Scheduling]? = nil, safety: SafetyOptions,
-                      afterEach: ((Workload) -> Void)? = nil) throws {
+    func runAndReport(
+        _ jobs: [Workload], schedule: [FioJobFile.Scheduling]? = nil, safety: SafetyOptions,
+        afterEach: ((Workload) -> Void)? = nil
+    ) throws {
         for w in jobs { try w.validate() }
         if let output { try OutputFile.check(output, field: "output") }
         if let results { try ensureFolder(results) }
@@ -66,8 +69,9 @@ struct ReportOptions {
             if failure != nil { break }
         }
         let document = ResultDocument(
-            writepath: Provenance(version: BuildInfo.version, git_commit: BuildInfo.gitCommit,
-                                  arguments: Array(CommandLine.arguments.dropFirst())),
+            writepath: Provenance(
+                version: BuildInfo.version, git_commit: BuildInfo.gitCommit,
+                arguments: Array(CommandLine.arguments.dropFirst())),
             host: host, runs: runs)
         if !runs.isEmpty {
             let text: String
@@ -75,7 +79,8 @@ struct ReportOptions {
             case "json": text = try JSONFormat.render(document)
             case "csv": text = CSVFormat.render(document)
             default:
-                text = TextFormat.render(document)
+                text =
+                    TextFormat.render(document)
                     + TextFormat.groupSums(document, reporting: Self.reportedGroups(jobs.count, schedule))
             }
             var late: [String] = []
@@ -181,8 +186,10 @@ struct DemoCommand: ParsableCommand {
         var failure: Error?
         var directory: String?
         do {
-            directory = try MatrixCommandRunner(matrix: suite, resume: nil, results: results, keep: false, quiet: quiet,
-                                                outputFormat: "none").runReturningDirectory()
+            directory = try MatrixCommandRunner(
+                matrix: suite, resume: nil, results: results, keep: false, quiet: quiet,
+                outputFormat: "none"
+            ).runReturningDirectory()
         } catch let e as ExitCode where e.rawValue == 1 {
             failure = e  // some runs failed: still report what was measured
         }

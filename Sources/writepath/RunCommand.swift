@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ArgumentParser
 import Foundation
 import WritePathEngine
 import WritePathReport
 import WritePathRunner
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// `writepath run`: runs workloads on this host and reports them.
 struct RunCommand: ParsableCommand {
@@ -27,25 +28,35 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("output-format"), help: "text, json or csv.") var outputFormat: String = "text"
     @Option(
         name: .customLong("output"),
-        help: "Write the output to FILE instead of stdout (a regular file is replaced atomically; a device, FIFO or symlink is written in place).")
+        help: ArgumentHelp(
+            "Write the output to FILE instead of stdout (a regular file is replaced atomically; a device, FIFO or symlink is "
+                + "written in place).")
+    )
     var output: String?
     @Option(name: .customLong("results"), help: "Also write the JSON result into DIR as <time>-<host>.json.") var results: String?
-    @Option(name: .customLong("matrix"), help: "Run a matrix: a YAML file, or a shipped suite (quick, standard, full, crosscheck).") var matrix: String?
+    @Option(name: .customLong("matrix"), help: "Run a matrix: a YAML file, or a shipped suite (quick, standard, full, crosscheck).")
+    var matrix: String?
     @Option(name: .customLong("resume"), help: "Finish the interrupted matrix in DIR without redoing finished runs.") var resume: String?
-    @Option(name: .customLong("engine"),
-            help: "With --matrix: run every workload with writepath, fio, or both (writepath,fio), instead of the matrix's engines.")
+    @Option(
+        name: .customLong("engine"),
+        help: "With --matrix: run every workload with writepath, fio, or both (writepath,fio), instead of the matrix's engines.")
     var engine: String?
     @Option(
         name: .customLong("layer-label"),
-        help: ArgumentHelp("Tag a run made by hand inside an environment writepath cannot create (OpenVZ, Porto, a cloud VM, "
-            + "a pod) as layer NAME[:key=value,...] for `writepath report`."))
+        help: ArgumentHelp(
+            "Tag a run made by hand inside an environment writepath cannot create (OpenVZ, Porto, a cloud VM, "
+                + "a pod) as layer NAME[:key=value,...] for `writepath report`."))
     var layerLabel: String?
-    @Flag(name: .customLong("keep"), help: "Keep containers, volumes, bundles and mounts a matrix run made (for debugging).") var keep = false
+    @Flag(name: .customLong("keep"), help: "Keep containers, volumes, bundles and mounts a matrix run made (for debugging).") var keep =
+        false
     @Flag(name: .customLong("quiet"), help: "No status line on stderr.") var quiet = false
-    @Option(name: .customLong("status-interval"),
-            help: "Print a status line (time left, ETA, IOPS) to stderr every SECONDS, also when stderr is not a terminal (fio's option).")
+    @Option(
+        name: .customLong("status-interval"),
+        help: "Print a status line (time left, ETA, IOPS) to stderr every SECONDS, also when stderr is not a terminal (fio's option).")
     var statusInterval: Double?
-    @Flag(name: .customLong("allow-destroy"), help: "Allow writing to a block device that is mounted or holds a filesystem or partition table.") var allowDestroy = false
+    @Flag(
+        name: .customLong("allow-destroy"),
+        help: "Allow writing to a block device that is mounted or holds a filesystem or partition table.") var allowDestroy = false
     @Flag(name: .customLong("overwrite"), help: "Allow writing over an existing file that writepath did not create.") var overwrite = false
 
     func validate() throws {
@@ -84,21 +95,29 @@ struct RunCommand: ParsableCommand {
                 throw WritePathError.invalidInput(field: "layer-label", message: "tags a run made by hand; a matrix names its own layers")
             }
             guard jobFile == nil, workload.given.isEmpty else {
-                throw WritePathError.invalidInput(field: "matrix", message: "a matrix names its own workloads; give either --matrix/--resume or JOBFILE and workload options")
+                throw WritePathError.invalidInput(
+                    field: "matrix",
+                    message: "a matrix names its own workloads; give either --matrix/--resume or JOBFILE and workload options")
             }
-            try MatrixCommandRunner(matrix: matrix, resume: resume, results: results ?? "results", keep: keep, quiet: quiet,
-                                    outputFormat: outputFormat, engines: try MatrixCommandRunner.engines(engine, resume: resume)).run()
+            try MatrixCommandRunner(
+                matrix: matrix, resume: resume, results: results ?? "results", keep: keep, quiet: quiet,
+                outputFormat: outputFormat, engines: try MatrixCommandRunner.engines(engine, resume: resume)
+            ).run()
             return
         }
         if engine != nil {
-            throw WritePathError.invalidInput(field: "engine",
-                                              message: "applies to --matrix runs; a single run uses writepath's engine (run fio itself)")
+            throw WritePathError.invalidInput(
+                field: "engine",
+                message: "applies to --matrix runs; a single run uses writepath's engine (run fio itself)")
         }
         let jobs = try jobs()
-        try ReportOptions(outputFormat: outputFormat, output: output, results: results, quiet: quiet,
-                          statusInterval: statusInterval, layerLabel: label)
-            .runAndReport(jobs.map(\.workload), schedule: jobs.map(\.scheduling),
-                          safety: SafetyOptions(allowDestroy: allowDestroy, overwrite: overwrite))
+        try ReportOptions(
+            outputFormat: outputFormat, output: output, results: results, quiet: quiet,
+            statusInterval: statusInterval, layerLabel: label
+        )
+        .runAndReport(
+            jobs.map(\.workload), schedule: jobs.map(\.scheduling),
+            safety: SafetyOptions(allowDestroy: allowDestroy, overwrite: overwrite))
     }
 }
 

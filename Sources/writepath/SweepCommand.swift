@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
 import WritePathEngine
-import WritePathResult
 import WritePathReport
+import WritePathResult
 import WritePathRunner
 
 /// `writepath sweep`: steps the offered load (queue depth or rate) in each layer and records a
@@ -67,8 +67,9 @@ struct SweepCommand: ParsableCommand {
     @Option(name: .customLong("output-format"), help: "text, json, csv (the curves) or none.") var outputFormat: String = "text"
     @Flag(name: .customLong("keep"), help: "Keep containers, volumes, bundles and mounts (for debugging).") var keep = false
     @Flag(name: .customLong("quiet"), help: "No progress lines on stderr.") var quiet = false
-    @Option(name: .customLong("status-interval"),
-            help: "Also repeat the current step's status line (with time left) on stderr every SECONDS while it runs.")
+    @Option(
+        name: .customLong("status-interval"),
+        help: "Also repeat the current step's status line (with time left) on stderr every SECONDS while it runs.")
     var statusInterval: Double?
 
     func validate() throws {
@@ -203,11 +204,14 @@ struct SweepCommand: ParsableCommand {
     func checkAgainst(_ recorded: SweepInfo, directory: String) throws {
         func conflict(_ field: String, _ ran: String) -> WritePathError {
             .invalidInput(
-                field: field, message: "the sweep in \(directory) ran with \(ran); leave out --\(field) with --resume or give the same value")
+                field: field,
+                message: "the sweep in \(directory) ran with \(ran); leave out --\(field) with --resume or give the same value")
         }
         if !layers.isEmpty {
             let given = try layers.map { try LayerSpec.parse($0, field: "layer").description }
-            if given != recorded.planned_layers { throw conflict("layer", recorded.planned_layers!.map { "--layer \($0)" }.joined(separator: " ")) }
+            if given != recorded.planned_layers {
+                throw conflict("layer", recorded.planned_layers!.map { "--layer \($0)" }.joined(separator: " "))
+            }
         }
         if let sweep {
             let given = try LoadSweep.parse(sweep, field: "sweep")
@@ -217,7 +221,9 @@ struct SweepCommand: ParsableCommand {
         }
         if let slo {
             let given = try LatencyObjective.parse(slo, field: "slo")
-            if given.percentile != recorded.slo_percentile || UInt64(given.thresholdNs) != recorded.slo_ns { throw conflict("slo", "--slo \(recorded.slo)") }
+            if given.percentile != recorded.slo_percentile || UInt64(given.thresholdNs) != recorded.slo_ns {
+                throw conflict("slo", "--slo \(recorded.slo)")
+            }
         }
         if let tenants, tenants != recorded.tenants { throw conflict("tenants", "--tenants \(recorded.tenants)") }
         if let repetitions, repetitions != recorded.repetitions { throw conflict("repetitions", "--repetitions \(recorded.repetitions)") }

@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ArgumentParser
 import Foundation
 import WritePathEngine
 import WritePathReport
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// `writepath verify`: reads a target written with `--verify=crc32c` back against its state file
 /// and classifies every block: good, stale, torn, misplaced or missing.

@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ArgumentParser
 import WritePathEngine
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The workload options of `run` and `sweep`, read from the option table (`Workload.options`)
 /// rather than declared here one by one. `extract` takes them out of the command line before the
@@ -111,8 +112,11 @@ struct WorkloadOptions: ParsableArguments {
             for o in own { out += entry(o, width: width) }
         }
         let refused = Workload.options.filter(\.isRefused).map(\.name)
-        out += "\n" + wrapped("Refused fio options (each says why and what to use instead): \(refused.joined(separator: ", ")).",
-                              width: width, indent: 2, first: 2) + "\n"
+        out +=
+            "\n"
+            + wrapped(
+                "Refused fio options (each says why and what to use instead): \(refused.joined(separator: ", ")).",
+                width: width, indent: 2, first: 2) + "\n"
         return out
     }
 

@@ -1,8 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ArgumentParser
 import WritePathEngine
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The `writepath` command.
 struct WritePath: ParsableCommand {
@@ -10,8 +11,11 @@ struct WritePath: ParsableCommand {
         commandName: "writepath",
         abstract: "Measure what each layer between an application and the disk costs its writes.",
         version: "\(BuildInfo.version) (\(BuildInfo.gitCommit))",
-        subcommands: [RunCommand.self, DemoCommand.self, LayersCommand.self, GuestImageCommand.self, ReportCommand.self, CompareCommand.self, VerifyCommand.self,
-                      SweepCommand.self, PlanCommand.self, FleetCommand.self])
+        subcommands: [
+            RunCommand.self, DemoCommand.self, LayersCommand.self, GuestImageCommand.self, ReportCommand.self, CompareCommand.self,
+            VerifyCommand.self,
+            SweepCommand.self, PlanCommand.self, FleetCommand.self,
+        ])
 }
 
 /// Entry point: parses, runs, and maps every error to one line and an exit code:

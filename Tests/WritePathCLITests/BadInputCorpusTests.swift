@@ -1,12 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Testing
 import WritePathEngine
-import WritePathResult
 import WritePathReport
+import WritePathResult
 import WritePathRunner
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The committed bad-input corpus (Tests/Corpus/bad-input) run through the built binary, and the
 /// fuzzers' regressions (Tests/Corpus/fuzz-regressions) run through the parsers.
@@ -163,15 +164,17 @@ func expectRejected(_ arguments: [String], expect: String, scratch: CaseScratch,
         #expect(!FileManager.default.fileExists(atPath: p), "\(label): created \(p) outside its scratch folder")
     }
     let rootAfter = Set((try? FileManager.default.contentsOfDirectory(atPath: packageRoot)) ?? [])
-    #expect(rootAfter.subtracting(rootBefore).filter { !$0.hasPrefix(".") }.isEmpty,
-            "\(label): created \(rootAfter.subtracting(rootBefore)) in the package folder")
+    #expect(
+        rootAfter.subtracting(rootBefore).filter { !$0.hasPrefix(".") }.isEmpty,
+        "\(label): created \(rootAfter.subtracting(rootBefore)) in the package folder")
 }
 
 @Suite("Bad-input corpus: exit 2, one line naming the problem, nothing created or changed", .serialized)
 struct BadInputCorpusTests {
     @Test("the corpus has at least 60 cases, each naming its expected error")
     func corpusSize() throws {
-        let all = Corpus.commandLineCases + Corpus.reportCommandLineCases + Corpus.jobFileCases + Corpus.matrixCases + Corpus.resultCases
+        let all =
+            Corpus.commandLineCases + Corpus.reportCommandLineCases + Corpus.jobFileCases + Corpus.matrixCases + Corpus.resultCases
             + Corpus.fioImportCases
         #expect(all.count >= 60, "only \(all.count) cases")
         for c in all { _ = try Corpus.expectation("\(Corpus.badInput)/\(c)") }
@@ -195,8 +198,9 @@ struct BadInputCorpusTests {
         let text = try String(contentsOfFile: path, encoding: .utf8)
         let arguments = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
             .filter { !$0.hasPrefix("# expect: ") }.dropLast(text.hasSuffix("\n") ? 1 : 0).map { scratch.substitute($0) }
-        try expectRejected(arguments, expect: scratch.substitute(try Corpus.expectation(path)), scratch: scratch,
-                           caseText: scratch.substitute(text), label: name)
+        try expectRejected(
+            arguments, expect: scratch.substitute(try Corpus.expectation(path)), scratch: scratch,
+            caseText: scratch.substitute(text), label: name)
     }
 
     @Test("fio job files", arguments: Corpus.jobFileCases)
@@ -205,8 +209,9 @@ struct BadInputCorpusTests {
         defer { scratch.remove() }
         let path = "\(Corpus.badInput)/\(name)"
         let file = try scratch.place(path)
-        try expectRejected(["run", file], expect: scratch.substitute(try Corpus.expectation(path)), scratch: scratch,
-                           caseText: String(decoding: scratch.substitute(try Data(contentsOf: URL(fileURLWithPath: path))), as: UTF8.self), label: name)
+        try expectRejected(
+            ["run", file], expect: scratch.substitute(try Corpus.expectation(path)), scratch: scratch,
+            caseText: String(decoding: scratch.substitute(try Data(contentsOf: URL(fileURLWithPath: path))), as: UTF8.self), label: name)
     }
 
     @Test("matrix files", arguments: Corpus.matrixCases)
@@ -215,9 +220,11 @@ struct BadInputCorpusTests {
         defer { scratch.remove() }
         let path = "\(Corpus.badInput)/\(name)"
         let file = try scratch.place(path)
-        try expectRejected(["run", "--matrix", file, "--results", "results", "--quiet"], expect: scratch.substitute(try Corpus.expectation(path)),
-                           scratch: scratch, caseText: String(decoding: scratch.substitute(try Data(contentsOf: URL(fileURLWithPath: path))), as: UTF8.self),
-                           label: name)
+        try expectRejected(
+            ["run", "--matrix", file, "--results", "results", "--quiet"], expect: scratch.substitute(try Corpus.expectation(path)),
+            scratch: scratch,
+            caseText: String(decoding: scratch.substitute(try Data(contentsOf: URL(fileURLWithPath: path))), as: UTF8.self),
+            label: name)
         #expect(!FileManager.default.fileExists(atPath: "\(scratch.path)/results"), "\(name): a rejected matrix made a results folder")
     }
 
@@ -240,7 +247,8 @@ struct BadInputCorpusTests {
             defer { scratch.remove() }
             _ = try scratch.place(path)
             try FileManager.default.copyItem(atPath: Corpus.goodResult, toPath: "\(scratch.path)/good.json")
-            try expectRejected(arguments, expect: expect, scratch: scratch, caseText: "", label: "\(name): \(arguments.joined(separator: " "))")
+            try expectRejected(
+                arguments, expect: expect, scratch: scratch, caseText: "", label: "\(name): \(arguments.joined(separator: " "))")
         }
     }
 }
@@ -255,15 +263,17 @@ extension BadInputCorpusTests {
         let file = try scratch.place(path)
         let host = HostInfo.probe()
         do {
-            _ = try FioImport.document(paths: ["\(scratch.path)/\(file)"], layer: "fio", host: host,
-                                       provenance: Provenance(version: "t", git_commit: "t", arguments: []))
+            _ = try FioImport.document(
+                paths: ["\(scratch.path)/\(file)"], layer: "fio", host: host,
+                provenance: Provenance(version: "t", git_commit: "t", arguments: []))
             Issue.record("\(name): imported as valid fio output")
         } catch let error as WritePathError {
             #expect(error.exitCode == 2, "\(name): \(error)")
             #expect(error.description.contains(expect), "\(name): expected '\(expect)' in: \(error.description.prefix(500))")
         }
-        try expectRejected(["report", "--import-fio", file, "--output-dir", "report"], expect: expect, scratch: scratch,
-                           caseText: "", label: name)
+        try expectRejected(
+            ["report", "--import-fio", file, "--output-dir", "report"], expect: expect, scratch: scratch,
+            caseText: "", label: name)
         #expect(!FileManager.default.fileExists(atPath: "\(scratch.path)/report/report.html"), "\(name): a report was written")
     }
 }

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Testing
 import WritePathTestSupport
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The built `writepath` binary next to the test bundle.
 let binary = BuiltBinaries.writepath
@@ -25,18 +26,20 @@ func scratch(_ name: String) -> String {
 
 @Suite("writepath command line", .serialized)
 struct CLITests {
-    @Test("bad input exits 2 with one line naming the field", arguments: [
-        (["run", "--bs=abc", "--size=1m"], "bs"),
-        (["run", "--rw=randomwrite", "--size=1m"], "rw"),
-        (["run", "--ioengine=spdk", "--size=1m"], "ioengine"),
-        (["run", "--iodepth=0", "--size=1m"], "iodepth"),
-        (["run", "--bogus=1"], "bogus"),
-        (["run", "--output-format=xml", "--size=1m"], "output-format"),
-        (["run", "--time_based", "--size=1m"], "time_based"),
-        (["run", "/nonexistent/job.fio"], "JOBFILE"),
-        (["run", "--size=1m", "--bs=1000", "--filename=/var/tmp/wp-cli-unaligned.dat"], "bs"),
-        (["frobnicate"], "frobnicate"),
-    ])
+    @Test(
+        "bad input exits 2 with one line naming the field",
+        arguments: [
+            (["run", "--bs=abc", "--size=1m"], "bs"),
+            (["run", "--rw=randomwrite", "--size=1m"], "rw"),
+            (["run", "--ioengine=spdk", "--size=1m"], "ioengine"),
+            (["run", "--iodepth=0", "--size=1m"], "iodepth"),
+            (["run", "--bogus=1"], "bogus"),
+            (["run", "--output-format=xml", "--size=1m"], "output-format"),
+            (["run", "--time_based", "--size=1m"], "time_based"),
+            (["run", "/nonexistent/job.fio"], "JOBFILE"),
+            (["run", "--size=1m", "--bs=1000", "--filename=/var/tmp/wp-cli-unaligned.dat"], "bs"),
+            (["frobnicate"], "frobnicate"),
+        ])
     func badInput(arguments: [String], field: String) throws {
         let r = try writepath(arguments)
         #expect(r.status == 2, "\(arguments): exit \(r.status), stderr: \(r.stderr)")
@@ -66,18 +69,18 @@ struct CLITests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = "\(dir)/two.fio"
         try """
-            [global]
-            directory=\(dir)
-            size=1m
-            bs=4k
-            [seq]
-            rw=write
-            iodepth=4
-            [rand]
-            rw=randwrite
-            ioengine=libaio
-            iodepth=8
-            """.write(toFile: path, atomically: true, encoding: .utf8)
+        [global]
+        directory=\(dir)
+        size=1m
+        bs=4k
+        [seq]
+        rw=write
+        iodepth=4
+        [rand]
+        rw=randwrite
+        ioengine=libaio
+        iodepth=8
+        """.write(toFile: path, atomically: true, encoding: .utf8)
         let r = try writepath(["run", path, "--output-format=json"])
         #expect(r.status == 0, "\(r.stderr)")
         let json = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
@@ -127,8 +130,10 @@ struct CLITests {
     func bareBooleans() throws {
         let dir = scratch("bare")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let r = try writepath(["run", "--rw=write", "--size=1m", "--runtime=1", "--time_based", "--direct", "1",
-                               "--filename=\(dir)/b.dat", "--output-format=json"])
+        let r = try writepath([
+            "run", "--rw=write", "--size=1m", "--runtime=1", "--time_based", "--direct", "1",
+            "--filename=\(dir)/b.dat", "--output-format=json",
+        ])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("\"time_based\" : true"))
     }
@@ -141,11 +146,11 @@ struct MatrixCLITests {
         let dir = scratch("matrix-int")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try """
-            layers: [host]
-            workloads: [{ name: a, rw: randwrite, bs: 4k, iodepth: 2, size: 4m, runtime: 1, time_based: true }]
-            repetitions: 4
-            seed: 3
-            """.write(toFile: "\(dir)/m.yaml", atomically: true, encoding: .utf8)
+        layers: [host]
+        workloads: [{ name: a, rw: randwrite, bs: 4k, iodepth: 2, size: 4m, runtime: 1, time_based: true }]
+        repetitions: 4
+        seed: 3
+        """.write(toFile: "\(dir)/m.yaml", atomically: true, encoding: .utf8)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
         p.arguments = ["run", "--matrix", "\(dir)/m.yaml", "--results", "\(dir)/results", "--quiet"]
@@ -156,7 +161,10 @@ struct MatrixCLITests {
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
             let folders = (try? FileManager.default.contentsOfDirectory(atPath: "\(dir)/results")) ?? []
-            if let f = folders.first, ((try? FileManager.default.contentsOfDirectory(atPath: "\(dir)/results/\(f)/runs")) ?? []).count >= 1 { break }
+            if let f = folders.first, ((try? FileManager.default.contentsOfDirectory(atPath: "\(dir)/results/\(f)/runs")) ?? []).count >= 1
+            {
+                break
+            }
             usleep(50_000)
         }
         usleep(300_000)

@@ -89,7 +89,12 @@ struct CapacityCLITests {
         #expect(page.contains("id=\"capacity\"") && !page.contains("id=\"summary\""))
     }
 
-    @Test("Ctrl-C keeps the finished steps and exits 130; --resume refuses other parameters and completes the sweep, also after a second Ctrl-C")
+    @Test(
+        """
+        Ctrl-C keeps the finished steps and exits 130; --resume refuses other parameters and completes the sweep, \
+        also after a second Ctrl-C
+        """
+    )
     func interruptAndResume() throws {
         let dir = scratch("sweep-int")
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -125,7 +130,9 @@ struct CapacityCLITests {
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/elsewhere"))
 
         // Resumed with the same values given again, and interrupted again.
-        let second = try startSweep(["sweep", "--resume", runDir, "--sweep", "iodepth=1,2,4", "--repetitions", "2", "--runtime", "0.5", "--quiet"])
+        let second = try startSweep([
+            "sweep", "--resume", runDir, "--sweep", "iodepth=1,2,4", "--repetitions", "2", "--runtime", "0.5", "--quiet",
+        ])
         interrupt(second, afterRunFiles: filesBefore.count + 1, in: runDir)
         #expect(second.terminationStatus == 130)
         let filesBetween = try runFiles(runDir)
@@ -158,9 +165,11 @@ struct CapacityCLITests {
         #expect(Set(filesAfter.keys.map { $0.prefix(4) }).count == filesAfter.count)
 
         let again = try writepath(["sweep", "--resume", runDir])
-        #expect(again.status == 2 && again.stderr.contains("invalid resume: ") && again.stderr.contains("already complete"), "\(again.stderr)")
+        #expect(
+            again.status == 2 && again.stderr.contains("invalid resume: ") && again.stderr.contains("already complete"), "\(again.stderr)")
         let none = try writepath(["sweep", "--resume", "\(dir)/targets"])
-        #expect(none.status == 2 && none.stderr.contains("invalid resume: ") && none.stderr.split(separator: "\n").count == 1, "\(none.stderr)")
+        #expect(
+            none.status == 2 && none.stderr.contains("invalid resume: ") && none.stderr.split(separator: "\n").count == 1, "\(none.stderr)")
     }
 }
 

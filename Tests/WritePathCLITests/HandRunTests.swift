@@ -10,15 +10,17 @@ struct HandRunTests {
         let dir = scratch("hand-run")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try """
-            layers: [host]
-            workloads: [{ name: a, rw: randwrite, bs: 4k, iodepth: 2, size: 4m, runtime: 1, time_based: true }]
-            repetitions: 2
-            """.write(toFile: "\(dir)/m.yaml", atomically: true, encoding: .utf8)
+        layers: [host]
+        workloads: [{ name: a, rw: randwrite, bs: 4k, iodepth: 2, size: 4m, runtime: 1, time_based: true }]
+        repetitions: 2
+        """.write(toFile: "\(dir)/m.yaml", atomically: true, encoding: .utf8)
         let matrix = try writepath(["run", "--matrix", "\(dir)/m.yaml", "--results", "\(dir)/res", "--quiet"])
         #expect(matrix.status == 0, "\(matrix.stderr)")
         // Named otherwise: matched to the matrix's workload `a` by its options.
-        let hand = try writepath(["run", "--name=pod-job", "--rw=randwrite", "--bs=4k", "--iodepth=2", "--size=4m", "--runtime=1", "--time_based",
-                                  "--filename=\(dir)/hand.dat", "--layer-label", "k8s-pod", "--results", "\(dir)/hand", "--quiet"])
+        let hand = try writepath([
+            "run", "--name=pod-job", "--rw=randwrite", "--bs=4k", "--iodepth=2", "--size=4m", "--runtime=1", "--time_based",
+            "--filename=\(dir)/hand.dat", "--layer-label", "k8s-pod", "--results", "\(dir)/hand", "--quiet",
+        ])
         #expect(hand.status == 0, "\(hand.stderr)")
         let runDirs = try FileManager.default.contentsOfDirectory(atPath: "\(dir)/res").map { "\(dir)/res/\($0)" }
         let files = try FileManager.default.contentsOfDirectory(atPath: "\(dir)/hand").map { "\(dir)/hand/\($0)" }
@@ -44,8 +46,9 @@ struct HandRunTests {
         #expect(html.contains("class=\"hand-run\""))
     }
 
-    @Test("a label that is a built-in layer or has other characters is refused in one line, exit 2",
-          arguments: ["docker-volume", "host", "K8s", "pod/1", "", "pod:node", "pod:Node=1", "pod:a=1,a=2"])
+    @Test(
+        "a label that is a built-in layer or has other characters is refused in one line, exit 2",
+        arguments: ["docker-volume", "host", "K8s", "pod/1", "", "pod:node", "pod:Node=1", "pod:a=1,a=2"])
     func badLabel(label: String) throws {
         let dir = scratch("hand-run-bad")
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Testing
 import WritePathTestSupport
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Issue 12, through the built binary: where the target lands, what job files mean, crafted state files.
 @Suite("Inputs as fio reads them, and crafted ones", .serialized)

@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Testing
 import WritePathEngine
 import WritePathResult
 import WritePathTestSupport
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Job files mean what they mean in fio: sections start together unless `stonewall` makes one
 /// wait; groups are summed with `group_reporting`; the command line takes every name a job file
@@ -96,9 +97,11 @@ struct JobSemanticsTests {
     func aliases() throws {
         let dir = scratch("alias")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let r = try writepath(["run", "--readwrite=write", "--blocksize=8k", "--iodepth=2", "--iodepth_batch=2",
-                               "--randseed=7", "--size=1m", "--thread", "--group_reporting", "--zero_buffers",
-                               "--filename=\(dir)/a.dat", "--output-format=json", "--quiet"])
+        let r = try writepath([
+            "run", "--readwrite=write", "--blocksize=8k", "--iodepth=2", "--iodepth_batch=2",
+            "--randseed=7", "--size=1m", "--thread", "--group_reporting", "--zero_buffers",
+            "--filename=\(dir)/a.dat", "--output-format=json", "--quiet",
+        ])
         #expect(r.status == 0, "\(r.stderr)")
         let doc = try JSONDecoder().decode(ResultDocument.self, from: Data(r.stdout.utf8))
         let w = try #require(doc.runs.first?.workload)
@@ -109,8 +112,10 @@ struct JobSemanticsTests {
     func syncDepth() throws {
         let dir = scratch("psyncdepth")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let r = try writepath(["run", "--ioengine=psync", "--iodepth=16", "--size=1m", "--filename=\(dir)/p.dat",
-                               "--output-format=json", "--quiet"])
+        let r = try writepath([
+            "run", "--ioengine=psync", "--iodepth=16", "--size=1m", "--filename=\(dir)/p.dat",
+            "--output-format=json", "--quiet",
+        ])
         #expect(r.status == 0, "\(r.stderr)")
         let doc = try JSONDecoder().decode(ResultDocument.self, from: Data(r.stdout.utf8))
         let run = try #require(doc.runs.first)
@@ -141,8 +146,10 @@ struct JobSemanticsTests {
     func unlinkAndEndFsync() throws {
         let dir = scratch("unlink")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let ours = try writepath(["run", "--size=1m", "--filename=\(dir)/made.dat", "--unlink", "--end_fsync",
-                                  "--output-format=json", "--quiet"])
+        let ours = try writepath([
+            "run", "--size=1m", "--filename=\(dir)/made.dat", "--unlink", "--end_fsync",
+            "--output-format=json", "--quiet",
+        ])
         #expect(ours.status == 0, "\(ours.stderr)")
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/made.dat"))
         let doc = try JSONDecoder().decode(ResultDocument.self, from: Data(ours.stdout.utf8))
@@ -155,10 +162,12 @@ struct JobSemanticsTests {
         #expect(FileManager.default.fileExists(atPath: user))
     }
 
-    @Test("fio options writepath does not take are refused with the reason", arguments: [
-        ("--rate=1m", "rate_iops"), ("--nrfiles=4", "numjobs"), ("--randrepeat=0", "seed"),
-        ("--norandommap=0", "norandommap=1"), ("--invalidate=0", "invalidate=1"),
-    ])
+    @Test(
+        "fio options writepath does not take are refused with the reason",
+        arguments: [
+            ("--rate=1m", "rate_iops"), ("--nrfiles=4", "numjobs"), ("--randrepeat=0", "seed"),
+            ("--norandommap=0", "norandommap=1"), ("--invalidate=0", "invalidate=1"),
+        ])
     func refused(option: String, reason: String) throws {
         let r = try writepath(["run", "--size=1m", "--filename=/dev/shm/wp-refused-\(getpid()).dat", option])
         #expect(r.status == 2)

@@ -1,10 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Testing
-@testable import WritePathEngine
 import WritePathTestSupport
+
+@testable import WritePathEngine
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Whether `tool` is on this machine's PATH (or in /sbin, /usr/sbin).
 func hasTool(_ tool: String) -> Bool {
@@ -18,8 +20,9 @@ let canMakeLoopDevices = geteuid() == 0 && hasTool("losetup") && FileManager.def
 /// kernel's and the tools' formats lay them out) are refused without --allow-destroy, and their
 /// bytes are unchanged afterwards. `wipefs --no-act` (libblkid, as `blkid -p` with bad checksums
 /// allowed) is the independent witness that each image holds what the test says.
-@Suite("Block-device signatures (libblkid, blkid -p)", .serialized,
-       Precondition.loopDevice.trait)
+@Suite(
+    "Block-device signatures (libblkid, blkid -p)", .serialized,
+    Precondition.loopDevice.trait)
 struct BlockSignatureTests {
     static let imageBytes = 80 << 20
 
@@ -73,18 +76,18 @@ struct BlockSignatureTests {
         try expectRefused("raid", expected: "linux_raid_member") { image in
             // mdp1_super_block at 4 KiB, as mdadm --create --metadata=1.2 writes it.
             var sb = [UInt8](repeating: 0, count: 256 + 2 * 2)
-            sb.replaceSubrange(0..<4, with: le32(0xA92B_4EFC))          // magic
-            sb.replaceSubrange(4..<8, with: le32(1))                    // major_version
+            sb.replaceSubrange(0..<4, with: le32(0xA92B_4EFC))  // magic
+            sb.replaceSubrange(4..<8, with: le32(1))  // major_version
             sb.replaceSubrange(16..<32, with: (0..<16).map { UInt8($0 + 1) })  // set_uuid
-            sb.replaceSubrange(32..<40, with: Array("wp:0\0\0\0\0".utf8))       // set_name
-            sb.replaceSubrange(72..<76, with: le32(1))                  // level: raid1
+            sb.replaceSubrange(32..<40, with: Array("wp:0\0\0\0\0".utf8))  // set_name
+            sb.replaceSubrange(72..<76, with: le32(1))  // level: raid1
             sb.replaceSubrange(80..<88, with: le64(UInt64(Self.imageBytes / 512 - 4096)))  // size
-            sb.replaceSubrange(92..<96, with: le32(2))                  // raid_disks
-            sb.replaceSubrange(128..<136, with: le64(2048))             // data_offset (sectors)
+            sb.replaceSubrange(92..<96, with: le32(2))  // raid_disks
+            sb.replaceSubrange(128..<136, with: le64(2048))  // data_offset (sectors)
             sb.replaceSubrange(136..<144, with: le64(UInt64(Self.imageBytes / 512 - 4096)))  // data_size
-            sb.replaceSubrange(144..<152, with: le64(8))                // super_offset: sector 8
+            sb.replaceSubrange(144..<152, with: le64(8))  // super_offset: sector 8
             sb.replaceSubrange(168..<184, with: (0..<16).map { UInt8(0xA0 + $0) })  // device_uuid
-            sb.replaceSubrange(220..<224, with: le32(2))                // max_dev
+            sb.replaceSubrange(220..<224, with: le32(2))  // max_dev
             // sb_csum as mdadm's calc_sb_1_csum: 32-bit words summed into 64 bits, then folded.
             var sum: UInt64 = 0
             for i in stride(from: 0, to: sb.count, by: 4) {

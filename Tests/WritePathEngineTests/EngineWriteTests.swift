@@ -1,11 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Testing
+import WritePathResult
+
 @testable import WritePathEngine
 @testable import WritePathReport
-import WritePathResult
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A scratch folder on the root filesystem (O_DIRECT on a real block device) removed afterwards.
 func scratchFolder(_ name: String, base: String = "/var/tmp") -> String {
@@ -27,15 +29,20 @@ func readBytes(_ path: String, offset: UInt64, count: Int) -> [UInt8] {
 /// The contents of write buffer `slot` of job `job`, rebuilt from the seed as the engine made it.
 func expectedBuffer(seed: UInt64, job: Int, slot: Int, bs: Int) -> [UInt8] {
     var buf = [UInt8](repeating: 0, count: bs)
-    buf.withUnsafeMutableBytes { BufferFill.fill($0.baseAddress!, bytes: bs, pattern: .random, seed: BufferFill.seed(workloadSeed: seed, job: job, slot: slot)) }
+    buf.withUnsafeMutableBytes {
+        BufferFill.fill($0.baseAddress!, bytes: bs, pattern: .random, seed: BufferFill.seed(workloadSeed: seed, job: job, slot: slot))
+    }
     return buf
 }
 
 @Suite("Engines really write", .serialized)
 struct EngineWriteTests {
-    @Test("each engine writes the pattern to every block and counts ios x bs bytes",
-          arguments: [(EngineKind.io_uring, "write", 8), (.io_uring, "randwrite", 16), (.libaio, "randwrite", 8),
-                      (.libaio, "write", 4), (.psync, "write", 1), (.psync, "randwrite", 1)])
+    @Test(
+        "each engine writes the pattern to every block and counts ios x bs bytes",
+        arguments: [
+            (EngineKind.io_uring, "write", 8), (.io_uring, "randwrite", 16), (.libaio, "randwrite", 8),
+            (.libaio, "write", 4), (.psync, "write", 1), (.psync, "randwrite", 1),
+        ])
     func writesPattern(engine: EngineKind, rw: String, depth: Int) throws {
         let dir = scratchFolder("\(engine.rawValue)-\(rw)")
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -109,8 +116,9 @@ struct EngineWriteTests {
         #expect(result.jobs[0].path != result.jobs[1].path)
     }
 
-    @Test("loops=3 writes the region three times in one run, as fio's loops",
-          arguments: [(EngineKind.io_uring, ReadWriteMode.write), (.io_uring, .randwrite), (.psync, .randwrite)])
+    @Test(
+        "loops=3 writes the region three times in one run, as fio's loops",
+        arguments: [(EngineKind.io_uring, ReadWriteMode.write), (.io_uring, .randwrite), (.psync, .randwrite)])
     func loops(engine: EngineKind, rw: ReadWriteMode) throws {
         let dir = scratchFolder("loops-\(engine.rawValue)-\(rw.rawValue)", base: "/dev/shm")
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -195,7 +203,8 @@ struct EngineWriteTests {
         w.size = 1 << 20
         w.directory = dir
         let run = try WorkloadRun(workload: w).execute(layer: LayerInfo(name: "host", settings: ["kind": "bare"]))
-        let doc = ResultDocument(writepath: Provenance(version: "t", git_commit: "c", arguments: ["run"]), host: HostInfo.probe(), runs: [run])
+        let doc = ResultDocument(
+            writepath: Provenance(version: "t", git_commit: "c", arguments: ["run"]), host: HostInfo.probe(), runs: [run])
         let text = try JSONFormat.render(doc)
         let back = try JSONFormat.parse(Data(text.utf8), source: "t.json")
         #expect(back.schema == "writepath.result/1")

@@ -1,9 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Testing
+
 @testable import WritePathEngine
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// An engine whose every I/O fails with EBADF: it must never show up as throughput.
 final class FailingEngine: IOEngine {
@@ -35,9 +37,10 @@ struct FailedIOTests {
         w.runtime = 1
         w.time_based = true
         let target = PreparedTarget(
-            info: TargetInfo(path: "/nonexistent", kind: "file", filesystem: nil, device: nil, device_number: nil,
-                             logical_block_size: nil, dio_offset_align: 512, dio_mem_align: 512,
-                             alignment_source: "test", size_bytes: 1 << 20, created: false, direct_io: nil),
+            info: TargetInfo(
+                path: "/nonexistent", kind: "file", filesystem: nil, device: nil, device_number: nil,
+                logical_block_size: nil, dio_offset_align: 512, dio_mem_align: 512,
+                alignment_source: "test", size_bytes: 1 << 20, created: false, direct_io: nil),
             regionOffset: 0, regionLength: 1 << 20)
         return JobRunner<FailingEngine>(workload: w, job: 0, target: target, fd: -1, buffers: [], progress: JobProgress()).run()
     }

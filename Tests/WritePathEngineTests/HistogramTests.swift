@@ -1,4 +1,5 @@
 import Testing
+
 @testable import WritePathEngine
 
 @Suite("Latency histogram")

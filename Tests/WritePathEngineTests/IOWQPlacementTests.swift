@@ -1,10 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import CWritePathShims
 import Foundation
 import Testing
-import CWritePathShims
+
 @testable import WritePathEngine
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The io_uring engine's io-wq probe and placement (`iowq_colocate`, `force_async`), on the real
 /// kernel: io_uring always hands an fsync, and every IOSQE_ASYNC request, to an io-wq worker,
@@ -47,23 +49,31 @@ struct IOWQPlacementTests {
 
     @Test("iowq_colocate=0 leaves placement to the scheduler but still reports the finding")
     func off() throws {
-        let r = try run { $0.fsync = 1; $0.io_uring.iowq_colocate = .off }
+        let r = try run {
+            $0.fsync = 1; $0.io_uring.iowq_colocate = .off
+        }
         #expect(r.engine.features.contains("iowq:punted"))
         #expect(colocated(r) == nil)
     }
 
     @Test("a deep queue is not colocated by auto, but is when asked")
     func deepQueue() throws {
-        let auto = try run { $0.fsync = 4; $0.iodepth = 32 }
+        let auto = try run {
+            $0.fsync = 4; $0.iodepth = 32
+        }
         #expect(auto.engine.features.contains("iowq:punted"))
         #expect(colocated(auto) == nil)
-        let asked = try run { $0.fsync = 4; $0.iodepth = 32; $0.io_uring.iowq_colocate = .on }
+        let asked = try run {
+            $0.fsync = 4; $0.iodepth = 32; $0.io_uring.iowq_colocate = .on
+        }
         #expect(colocated(asked)?.hasSuffix("(requested)") == true)
     }
 
     @Test("force_async hands writes to io-wq and says so")
     func forceAsync() throws {
-        let r = try run { $0.io_uring.force_async = 1; $0.io_uring.iowq_colocate = .off }
+        let r = try run {
+            $0.io_uring.force_async = 1; $0.io_uring.iowq_colocate = .off
+        }
         #expect(r.engine.features.contains("force_async:1"))
         #expect(r.engine.features.contains("iowq:punted"))
     }
@@ -79,7 +89,10 @@ struct IOWQPlacementTests {
 
     @Test("iodepth_level shows the queue filled to iodepth, also with iodepth_batch_submit")
     func depthLevels() throws {
-        let r = try run({ $0.rw = .randwrite; $0.size = 16 << 20; $0.iodepth = 32; $0.iodepth_batch_submit = 8 }, base: "/dev/shm")
+        let r = try run(
+            {
+                $0.rw = .randwrite; $0.size = 16 << 20; $0.iodepth = 32; $0.iodepth_batch_submit = 8
+            }, base: "/dev/shm")
         let levels = try #require(r.iodepth_level)
         #expect(abs(levels.values.reduce(0, +) - 100) < 0.001)
         // Batches of 8 go in until 32 are in flight: most submissions land at depth 16 or more,

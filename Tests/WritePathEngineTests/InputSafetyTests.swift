@@ -1,9 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Testing
+
 @testable import WritePathEngine
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Inputs as fio reads them, and inputs crafted to break writepath (issue 12).
 @Suite("Job-file syntax, target paths and state files as fio and a hostile user write them")

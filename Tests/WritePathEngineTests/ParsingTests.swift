@@ -1,4 +1,5 @@
 import Testing
+
 @testable import WritePathEngine
 
 @Suite("Sizes and options")
@@ -71,12 +72,14 @@ struct ParsingTests {
         }
     }
 
-    @Test("bad values are refused", arguments: [
-        ("rw", "randomwrite"), ("ioengine", "spdk"), ("iodepth", "0"), ("iodepth", "x"), ("direct", "maybe"),
-        ("rwmixwrite", "101"), ("runtime", "ten"), ("random_distribution", "pareto:0.5"), ("zipf", "1"),
-        ("buffer_pattern", "0xdead"), ("seed", "-1"), ("numjobs", "0"), ("force_async", "-1"), ("force_async", "often"),
-        ("iowq_colocate", "sometimes"), ("iowq_colocate", ""), ("loops", "0"), ("loops", "x"),
-    ])
+    @Test(
+        "bad values are refused",
+        arguments: [
+            ("rw", "randomwrite"), ("ioengine", "spdk"), ("iodepth", "0"), ("iodepth", "x"), ("direct", "maybe"),
+            ("rwmixwrite", "101"), ("runtime", "ten"), ("random_distribution", "pareto:0.5"), ("zipf", "1"),
+            ("buffer_pattern", "0xdead"), ("seed", "-1"), ("numjobs", "0"), ("force_async", "-1"), ("force_async", "often"),
+            ("iowq_colocate", "sometimes"), ("iowq_colocate", ""), ("loops", "0"), ("loops", "x"),
+        ])
     func badValues(key: String, value: String) {
         var w = Workload()
         #expect(throws: WritePathError.self) { try w.set(key, value) }
@@ -193,12 +196,14 @@ struct WorkloadArgumentTests {
     @Test("a workload turned into options and parsed back is the same workload")
     func roundTrip() throws {
         var w = Workload()
-        for (k, v) in [("name", "r"), ("rw", "randrw"), ("rwmixwrite", "70"), ("bs", "16k"), ("iodepth", "8"),
-                       ("numjobs", "2"), ("size", "64m"), ("offset", "4k"), ("filename", "/wp/t.dat"),
-                       ("direct", "0"), ("runtime", "2.5"), ("time_based", "1"), ("ramp_time", "1"),
-                       ("rate_iops", "100"), ("fdatasync", "4"), ("random_distribution", "zipf:1.1"),
-                       ("buffer_pattern", "zero"), ("seed", "9"), ("fixedbufs", "0"), ("force_async", "3"),
-                       ("iowq_colocate", "0"), ("ioengine", "libaio"), ("loops", "3")] {
+        for (k, v) in [
+            ("name", "r"), ("rw", "randrw"), ("rwmixwrite", "70"), ("bs", "16k"), ("iodepth", "8"),
+            ("numjobs", "2"), ("size", "64m"), ("offset", "4k"), ("filename", "/wp/t.dat"),
+            ("direct", "0"), ("runtime", "2.5"), ("time_based", "1"), ("ramp_time", "1"),
+            ("rate_iops", "100"), ("fdatasync", "4"), ("random_distribution", "zipf:1.1"),
+            ("buffer_pattern", "zero"), ("seed", "9"), ("fixedbufs", "0"), ("force_async", "3"),
+            ("iowq_colocate", "0"), ("ioengine", "libaio"), ("loops", "3"),
+        ] {
             try w.set(k, v)
         }
         var back = Workload()

@@ -1,10 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Testing
 import WritePathTestSupport
+
 @testable import WritePathEngine
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 @Suite("Target safety and alignment", .serialized)
 struct SafetyTests {

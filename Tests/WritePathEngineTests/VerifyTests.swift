@@ -1,15 +1,18 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Testing
 import WritePathTestSupport
+
 @testable import WritePathEngine
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 @Suite("Verified writes", .serialized)
 struct VerifyTests {
-    @Test("every engine's writes verify clean, including blocks rewritten over many passes",
-          arguments: [(EngineKind.io_uring, 16), (.libaio, 8), (.psync, 1)])
+    @Test(
+        "every engine's writes verify clean, including blocks rewritten over many passes",
+        arguments: [(EngineKind.io_uring, 16), (.libaio, 8), (.psync, 1)])
     func clean(engine: EngineKind, depth: Int) throws {
         let dir = scratchFolder("verify-\(engine.rawValue)")
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -31,8 +34,9 @@ struct VerifyTests {
         #expect(FileManager.default.fileExists(atPath: VerifyState.path(for: w.filename!)))
     }
 
-    @Test("a queue deeper than the region never has two writes to one block in flight",
-          arguments: [EngineKind.io_uring, .libaio])
+    @Test(
+        "a queue deeper than the region never has two writes to one block in flight",
+        arguments: [EngineKind.io_uring, .libaio])
     func noOverlap(engine: EngineKind) throws {
         // 4 blocks at iodepth 16: without serializing, each block has several writes in flight
         // at once, they land in any order, and verify reports stale blocks.
@@ -74,9 +78,9 @@ struct VerifyTests {
         func put(_ n: Int, _ bytes: [UInt8], at: Int = 0) {
             _ = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, bytes.count, off_t(n * 4096 + at)) }
         }
-        put(5, [1, 2, 3, 4, 5, 6, 7, 8], at: 1000)           // flip bytes mid-block: torn
-        put(20, block(10))                                      // a valid block at the wrong place
-        put(30, [UInt8](repeating: 0, count: 4096))             // wiped
+        put(5, [1, 2, 3, 4, 5, 6, 7, 8], at: 1000)  // flip bytes mid-block: torn
+        put(20, block(10))  // a valid block at the wrong place
+        put(30, [UInt8](repeating: 0, count: 4096))  // wiped
         fsync(fd)
         let state = try VerifyState.load(from: VerifyState.path(for: w.filename!))
         let v = try Verifier.verify(path: w.filename!, state: state)
@@ -109,7 +113,9 @@ struct VerifyTests {
         #expect(BlockStamp.classify(copy, length: bs, offset: 8192, expected: 5, seed: 9, job: 0, run: 77) == .torn)
         // A block of an earlier run.
         copy.copyMemory(from: new, byteCount: bs)
-        #expect(BlockStamp.classify(copy, length: bs, offset: 8192, expected: 5, seed: 9, job: 0, run: 78) == .misplaced(detail: "holds a block of an earlier run"))
+        #expect(
+            BlockStamp.classify(copy, length: bs, offset: 8192, expected: 5, seed: 9, job: 0, run: 78)
+                == .misplaced(detail: "holds a block of an earlier run"))
     }
 
     @Test("verify options that cannot work are refused")

@@ -1,8 +1,10 @@
 import Foundation
 import Testing
+import WritePathResult
+import WritePathRunner
+
 @testable import WritePathEngine
 @testable import WritePathReport
-import WritePathResult
 
 @Suite("aggregation over repetitions")
 struct AggregationTests {
@@ -31,7 +33,11 @@ struct AggregationTests {
         for i in 0..<2 {
             var h = LatencyHistogram()
             h.record(i == 0 ? 100_000 : 300_000, count: i == 0 ? 1000 : 3000)
-            if i == 0 { fast.write!.histogram = h.encoded; fast.write!.lat_ns = h.summary } else { slow.write!.histogram = h.encoded; slow.write!.lat_ns = h.summary }
+            if i == 0 {
+                fast.write!.histogram = h.encoded; fast.write!.lat_ns = h.summary
+            } else {
+                slow.write!.histogram = h.encoded; slow.write!.lat_ns = h.summary
+            }
         }
         let a = Aggregation.aggregate(Synthetic.input([fast, slow]))
         let row = try #require(a.rows.first)
@@ -51,7 +57,8 @@ struct AggregationTests {
 
     @Test("layers are told apart by their matrix spec, then by name")
     func layerIdentity() {
-        let runs = Synthetic.runs(layer: "docker-volume", reps: 2, iops: 1000, noise: 0.01, seed: 1)
+        let runs =
+            Synthetic.runs(layer: "docker-volume", reps: 2, iops: 1000, noise: 0.01, seed: 1)
             + Synthetic.runs(layer: "docker-volume", spec: "docker-volume(write_iops_limit=500)", reps: 2, iops: 500, noise: 0.01, seed: 2)
             + Synthetic.runs(layer: "host", reps: 2, iops: 1000, noise: 0.01, seed: 3)
         let a = Aggregation.aggregate(Synthetic.input(runs))
@@ -61,7 +68,8 @@ struct AggregationTests {
 
     @Test("ratios to the baseline layer carry an interval and say whether it includes 1")
     func ratios() throws {
-        let runs = Synthetic.runs(layer: "host", reps: 5, iops: 10_000, noise: 0.02, seed: 11)
+        let runs =
+            Synthetic.runs(layer: "host", reps: 5, iops: 10_000, noise: 0.02, seed: 11)
             + Synthetic.runs(layer: "slow", reps: 5, iops: 5_000, noise: 0.02, seed: 12)
             + Synthetic.runs(layer: "same", reps: 5, iops: 10_000, noise: 0.02, seed: 13)
         let a = Aggregation.aggregate(Synthetic.input(runs))
@@ -126,15 +134,21 @@ struct ReportFormatTests {
 
     func aggregation() -> Aggregation {
         var runs = Synthetic.runs(layer: "host", reps: 3, iops: 10_000, noise: 0.02, seed: 31)
-        runs += Synthetic.runs(layer: "docker-overlay", reps: 3, iops: 8_000, noise: 0.02, seed: 32, settings: ["storage_driver": "overlay2", "docker_version": "20.10"])
-        runs += Synthetic.runs(layer: "qemu-virtio-blk", reps: 3, iops: 6_000, noise: 0.02, seed: 33, settings: ["accel": "kvm", "qemu_version": "8.2.0"])
+        runs += Synthetic.runs(
+            layer: "docker-overlay", reps: 3, iops: 8_000, noise: 0.02, seed: 32,
+            settings: ["storage_driver": "overlay2", "docker_version": "20.10"])
+        runs += Synthetic.runs(
+            layer: "qemu-virtio-blk", reps: 3, iops: 6_000, noise: 0.02, seed: 33, settings: ["accel": "kvm", "qemu_version": "8.2.0"])
         runs += Synthetic.runs(layer: Self.hostile, reps: 2, iops: 7_000, noise: 0.02, seed: 34, settings: ["note": Self.hostile])
         runs += Synthetic.runs(layer: "host", workload: "seq|128k", reps: 2, iops: 1_000, noise: 0.02, seed: 35)
         for i in runs.indices where runs[i].layer.name == "docker-overlay" {
             runs[i].engine.features = ["setup:defer_taskrun", "iowq:punted"]
             runs[i].iodepth_level = ["1": 0, "2": 0, "4": 0, "8": 100, "16": 0, "32": 0, ">=64": 0]
         }
-        return Aggregation.aggregate(Synthetic.input(runs))
+        // As `writepath report` does: runs that recorded no write path get their layer's own.
+        var input = Synthetic.input(runs)
+        LayerRegistry.fillWritePaths(&input)
+        return Aggregation.aggregate(input)
     }
 
     @Test("report.html is self-contained, escapes every text and holds the charts and diagrams")

@@ -1,10 +1,10 @@
 import Foundation
 import Testing
+import WritePathResult
+import WritePathRunner
 
 @testable import WritePathEngine
 @testable import WritePathReport
-import WritePathResult
-import WritePathRunner
 
 /// An M/M/1 queue with service time `s` ns at utilisations `rhos`: IOPS = ρ/s, latency = s/(1-ρ).
 /// Its elasticity d ln(latency)/d ln(IOPS) = ρ/(1-ρ) is 1 at ρ = 0.5 (latency 2s): the knee.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WritePathTestSupport
+
 @testable import WritePathEngine
 @testable import WritePathReport
 
@@ -20,7 +21,9 @@ struct ChromiumTests {
         let dir = scratchFolder("chromium")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var runs = Synthetic.runs(layer: "host", reps: 3, iops: 60_000, noise: 0.03, seed: 1)
-        runs += Synthetic.runs(layer: "docker-volume", reps: 3, iops: 52_000, noise: 0.03, seed: 2, settings: ["docker_version": "20.10", "storage_driver": "overlay2"])
+        runs += Synthetic.runs(
+            layer: "docker-volume", reps: 3, iops: 52_000, noise: 0.03, seed: 2,
+            settings: ["docker_version": "20.10", "storage_driver": "overlay2"])
         runs += Synthetic.runs(layer: "qemu-virtio-blk", reps: 3, iops: 30_000, noise: 0.05, seed: 3, settings: ["accel": "tcg"])
         runs += Synthetic.runs(layer: "host", workload: "seq128k", reps: 2, iops: 20_000, noise: 0.03, seed: 4)
         runs += Synthetic.runs(layer: "docker-volume", workload: "seq128k", reps: 2, iops: 18_000, noise: 0.03, seed: 5)
@@ -29,7 +32,8 @@ struct ChromiumTests {
         let file = "\(dir)/report.html"
         try page.write(toFile: file, atomically: true, encoding: .utf8)
 
-        let dom = try runProcess(Self.chromium!, Self.flags("\(dir)/profile") + ["--dump-dom", "--enable-logging=stderr", "--v=0", "file://\(file)"])
+        let dom = try runProcess(
+            Self.chromium!, Self.flags("\(dir)/profile") + ["--dump-dom", "--enable-logging=stderr", "--v=0", "file://\(file)"])
         #expect(dom.status == 0, "\(dom.stderr)")
         for marker in ["CONSOLE", "Uncaught", "Refused to"] {
             #expect(!dom.stderr.contains(marker), "console output: \(dom.stderr.split(separator: "\n").filter { $0.contains(marker) })")
@@ -53,8 +57,10 @@ struct ChromiumTests {
         // A phone's width: the page still renders (the tables scroll inside their boxes).
         let phone = "/dev/shm/writepath-report-screenshot-phone.png"
         try? FileManager.default.removeItem(atPath: phone)
-        let p = try runProcess(Self.chromium!, Self.flags("\(dir)/profile").map { $0.hasPrefix("--window-size") ? "--window-size=390,1600" : $0 }
-                               + ["--screenshot=\(phone)", "file://\(file)"])
+        let p = try runProcess(
+            Self.chromium!,
+            Self.flags("\(dir)/profile").map { $0.hasPrefix("--window-size") ? "--window-size=390,1600" : $0 }
+                + ["--screenshot=\(phone)", "file://\(file)"])
         #expect(p.status == 0)
         let phoneSize = (try? FileManager.default.attributesOfItem(atPath: phone)[.size] as? Int) ?? 0
         #expect(phoneSize > 20_000, "phone screenshot is \(phoneSize) bytes")

@@ -1,37 +1,42 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 import Testing
+import WritePathResult
+
 @testable import WritePathEngine
 @testable import WritePathReport
-import WritePathResult
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
 
 @Suite("compare: verdicts and exit codes")
 struct CompareTests {
     /// A tested row with the given change, 95% interval and adjusted one-sided p-values.
     func row(change: Double, low: Double, high: Double, higherIsBetter: Bool, pWorse: Double, pBetter: Double) -> MetricComparison {
-        var r = MetricComparison(layer: "l", workload: "w", metric: "iops", higherIsBetter: higherIsBetter, baseline: [], current: [],
-                                 change: change, changeLow: low, changeHigh: high, verdict: .inconclusive, reason: "")
+        var r = MetricComparison(
+            layer: "l", workload: "w", metric: "iops", higherIsBetter: higherIsBetter, baseline: [], current: [],
+            change: change, changeLow: low, changeHigh: high, verdict: .inconclusive, reason: "")
         r.pWorseAdjusted = pWorse
         r.pBetterAdjusted = pBetter
         return r
     }
 
-    @Test("verdict semantics: regressed only when significantly worse after the correction and beyond the threshold", arguments: [
-        // change, low, high, higherIsBetter, adjusted p worse, adjusted p better, expected
-        (-0.20, -0.23, -0.17, true, 0.001, 1.0, Verdict.regressed),
-        (0.20, 0.17, 0.23, true, 1.0, 0.001, .improved),
-        (0.20, 0.17, 0.23, false, 0.001, 1.0, .regressed),  // latency up 20%
-        (-0.20, -0.23, -0.17, false, 1.0, 0.001, .improved),
-        (0.01, -0.03, 0.04, true, 0.4, 0.3, .unchanged),
-        (-0.06, -0.12, 0.01, true, 0.08, 0.9, .inconclusive),  // beyond the threshold but not significant
-        (-0.20, -0.23, -0.17, true, 0.06, 1.0, .inconclusive),  // significant alone, not after the correction
-        (-0.03, -0.04, -0.02, true, 0.001, 1.0, .unchanged),  // significant but within the threshold
-    ] as [(Double, Double, Double, Bool, Double, Double, Verdict)])
+    @Test(
+        "verdict semantics: regressed only when significantly worse after the correction and beyond the threshold",
+        arguments: [
+            // change, low, high, higherIsBetter, adjusted p worse, adjusted p better, expected
+            (-0.20, -0.23, -0.17, true, 0.001, 1.0, Verdict.regressed),
+            (0.20, 0.17, 0.23, true, 1.0, 0.001, .improved),
+            (0.20, 0.17, 0.23, false, 0.001, 1.0, .regressed),  // latency up 20%
+            (-0.20, -0.23, -0.17, false, 1.0, 0.001, .improved),
+            (0.01, -0.03, 0.04, true, 0.4, 0.3, .unchanged),
+            (-0.06, -0.12, 0.01, true, 0.08, 0.9, .inconclusive),  // beyond the threshold but not significant
+            (-0.20, -0.23, -0.17, true, 0.06, 1.0, .inconclusive),  // significant alone, not after the correction
+            (-0.03, -0.04, -0.02, true, 0.001, 1.0, .unchanged),  // significant but within the threshold
+        ] as [(Double, Double, Double, Bool, Double, Double, Verdict)])
     func judge(change: Double, low: Double, high: Double, higherIsBetter: Bool, pWorse: Double, pBetter: Double, expected: Verdict) {
         let r = row(change: change, low: low, high: high, higherIsBetter: higherIsBetter, pWorse: pWorse, pBetter: pBetter)
         #expect(Comparison.judge(r, threshold: 0.05, alpha: 0.05).0 == expected)
@@ -53,8 +58,9 @@ struct CompareTests {
     @Test("relative to host: a uniformly slower machine changes nothing; absolute sees it")
     func relativeCancelsMachine() throws {
         func side(_ scale: Double, seed: UInt64) -> ResultInput {
-            Synthetic.input(Synthetic.runs(layer: "host", reps: 5, iops: 50_000 * scale, noise: 0.02, seed: seed)
-                + Synthetic.runs(layer: "docker-volume", reps: 5, iops: 40_000 * scale, noise: 0.02, seed: seed + 1))
+            Synthetic.input(
+                Synthetic.runs(layer: "host", reps: 5, iops: 50_000 * scale, noise: 0.02, seed: seed)
+                    + Synthetic.runs(layer: "docker-volume", reps: 5, iops: 40_000 * scale, noise: 0.02, seed: seed + 1))
         }
         let base = side(1, seed: 10), cur = side(0.7, seed: 20)
         let relative = Comparison.compare(baseline: base, current: cur, threshold: 0.05, relativeTo: "host")
@@ -64,8 +70,9 @@ struct CompareTests {
         let absolute = Comparison.compare(baseline: base, current: cur, threshold: 0.05)
         #expect(absolute.rows.first { $0.layer == "host" && $0.metric == "iops" }?.verdict == .regressed)
         // And a layer that really got slower relative to host is caught.
-        let slower = Synthetic.input(Synthetic.runs(layer: "host", reps: 5, iops: 35_000, noise: 0.02, seed: 30)
-            + Synthetic.runs(layer: "docker-volume", reps: 5, iops: 28_000 * 0.8, noise: 0.02, seed: 31))
+        let slower = Synthetic.input(
+            Synthetic.runs(layer: "host", reps: 5, iops: 35_000, noise: 0.02, seed: 30)
+                + Synthetic.runs(layer: "docker-volume", reps: 5, iops: 28_000 * 0.8, noise: 0.02, seed: 31))
         let caught = Comparison.compare(baseline: base, current: slower, threshold: 0.05, relativeTo: "host")
         let iops = try #require(caught.rows.first { $0.metric == "iops" })
         #expect(iops.verdict == .regressed)
@@ -79,10 +86,14 @@ struct CompareTests {
         #expect(LayerIdentity.of("host") == "host")
         #expect(LayerIdentity.of("docker-bind(cpus=1,path=/a,b)") == "docker-bind(cpus=1)")
         #expect(LayerIdentity.of("docker-volume(write_iops_limit=500)") == "docker-volume(write_iops_limit=500)")
-        let base = Synthetic.input(Synthetic.runs(layer: "host", spec: "host(directory=/scratch/ci-1)", reps: 3, iops: 1000, noise: 0.01, seed: 1,
-                                                  settings: ["directory": "/scratch/ci-1"]))
-        let cur = Synthetic.input(Synthetic.runs(layer: "host", spec: "host(directory=/scratch/ci-2)", reps: 3, iops: 1000, noise: 0.01, seed: 2,
-                                                 settings: ["directory": "/scratch/ci-2"]))
+        let base = Synthetic.input(
+            Synthetic.runs(
+                layer: "host", spec: "host(directory=/scratch/ci-1)", reps: 3, iops: 1000, noise: 0.01, seed: 1,
+                settings: ["directory": "/scratch/ci-1"]))
+        let cur = Synthetic.input(
+            Synthetic.runs(
+                layer: "host", spec: "host(directory=/scratch/ci-2)", reps: 3, iops: 1000, noise: 0.01, seed: 2,
+                settings: ["directory": "/scratch/ci-2"]))
         let c = Comparison.compare(baseline: base, current: cur, threshold: 0.05)
         #expect(c.rows.first?.layer == "host")
         #expect(!c.notes.contains { $0.contains("only in") || $0.contains("settings differ") }, "\(c.notes)")
@@ -135,10 +146,13 @@ struct CompareTests {
 
     @Test("a layer that fails now but worked before is a regression; an unavailable one is not")
     func failedLayer() {
-        let base = Synthetic.input(Synthetic.runs(layer: "docker-volume", reps: 2, iops: 1000, noise: 0.01, seed: 1)
-            + Synthetic.runs(layer: "oci-runc", reps: 2, iops: 1000, noise: 0.01, seed: 2))
-        let cur = Synthetic.input([Synthetic.run(layer: "docker-volume", rep: 1, iops: 0, latencyNs: 0, seed: 1, status: .failed),
-                                   Synthetic.run(layer: "oci-runc", rep: 1, iops: 0, latencyNs: 0, seed: 1, status: .unavailable)])
+        let base = Synthetic.input(
+            Synthetic.runs(layer: "docker-volume", reps: 2, iops: 1000, noise: 0.01, seed: 1)
+                + Synthetic.runs(layer: "oci-runc", reps: 2, iops: 1000, noise: 0.01, seed: 2))
+        let cur = Synthetic.input([
+            Synthetic.run(layer: "docker-volume", rep: 1, iops: 0, latencyNs: 0, seed: 1, status: .failed),
+            Synthetic.run(layer: "oci-runc", rep: 1, iops: 0, latencyNs: 0, seed: 1, status: .unavailable),
+        ])
         let c = Comparison.compare(baseline: base, current: cur, threshold: 0.05)
         #expect(c.rows.first { $0.layer == "docker-volume" }?.verdict == .regressed)
         #expect(c.rows.first { $0.layer == "oci-runc" }?.verdict == .inconclusive)
@@ -150,8 +164,12 @@ struct CompareTests {
         var other = Synthetic.host
         other.kernel = "6.9.0-other"
         other.hostname = "elsewhere"
-        let base = Synthetic.input(Synthetic.runs(layer: "docker-volume", reps: 2, iops: 1000, noise: 0.01, seed: 1, settings: ["storage_driver": "overlay2", "volume": "wp-1"]))
-        var curRuns = Synthetic.runs(layer: "docker-volume", reps: 2, iops: 1000, noise: 0.01, seed: 2, settings: ["storage_driver": "btrfs", "volume": "wp-2"])
+        let base = Synthetic.input(
+            Synthetic.runs(
+                layer: "docker-volume", reps: 2, iops: 1000, noise: 0.01, seed: 1,
+                settings: ["storage_driver": "overlay2", "volume": "wp-1"]))
+        var curRuns = Synthetic.runs(
+            layer: "docker-volume", reps: 2, iops: 1000, noise: 0.01, seed: 2, settings: ["storage_driver": "btrfs", "volume": "wp-2"])
         for i in curRuns.indices { curRuns[i].workload.iodepth = 16 }
         curRuns += Synthetic.runs(layer: "host", reps: 1, iops: 1000, noise: 0.01, seed: 3)
         let c = Comparison.compare(baseline: base, current: Synthetic.input(curRuns, host: other), threshold: 0.05)
@@ -166,10 +184,12 @@ struct CompareTests {
 
     @Test("JUnit XML is well formed: a failure per regression, skipped for inconclusive")
     func junit() throws {
-        let base = Synthetic.input(Synthetic.runs(layer: "host", reps: 3, iops: 50_000, noise: 0.02, seed: 41)
-            + Synthetic.runs(layer: "a<b>&\"c\"", reps: 1, iops: 50_000, noise: 0.02, seed: 43))
-        let cur = Synthetic.input(Synthetic.runs(layer: "host", reps: 3, iops: 40_000, noise: 0.02, seed: 42)
-            + Synthetic.runs(layer: "a<b>&\"c\"", reps: 1, iops: 49_000, noise: 0.02, seed: 44))
+        let base = Synthetic.input(
+            Synthetic.runs(layer: "host", reps: 3, iops: 50_000, noise: 0.02, seed: 41)
+                + Synthetic.runs(layer: "a<b>&\"c\"", reps: 1, iops: 50_000, noise: 0.02, seed: 43))
+        let cur = Synthetic.input(
+            Synthetic.runs(layer: "host", reps: 3, iops: 40_000, noise: 0.02, seed: 42)
+                + Synthetic.runs(layer: "a<b>&\"c\"", reps: 1, iops: 49_000, noise: 0.02, seed: 44))
         let c = Comparison.compare(baseline: base, current: cur, threshold: 0.05)
         let xml = JUnitFormat.render(c)
         let doc = try XMLDocument(data: Data(xml.utf8))

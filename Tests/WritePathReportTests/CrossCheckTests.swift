@@ -1,8 +1,9 @@
 import Foundation
 import Testing
+import WritePathResult
+
 @testable import WritePathEngine
 @testable import WritePathReport
-import WritePathResult
 
 /// The cross-check table sets writepath's and fio's layer ratios side by side with a verdict.
 @Suite("Cross-check with fio in reports")
@@ -19,7 +20,8 @@ struct CrossCheckReportTests {
 
     @Test("agree, disagree and too noisy to tell, with both engines' rows kept apart in the normal table")
     func verdicts() throws {
-        let all = runs("host", .writepath, iops: 100_000, seed: 1) + runs("host", .fio, iops: 60_000, seed: 2)
+        let all =
+            runs("host", .writepath, iops: 100_000, seed: 1) + runs("host", .fio, iops: 60_000, seed: 2)
             // Same cost for both engines: agree.
             + runs("docker-volume", .writepath, iops: 80_000, seed: 3) + runs("docker-volume", .fio, iops: 48_000, seed: 4)
             // writepath sees 0.5x, fio 0.9x: disagree.
@@ -37,9 +39,10 @@ struct CrossCheckReportTests {
         #expect(rows.map(\.verdict) == [.agree, .disagree, .tooNoisy])
         let text = TextReport.render(a)
         #expect(text.contains("cross-check"))
-        let overlayLine = try #require(text.split(separator: "\n").first {
-            $0.hasPrefix("docker-overlay / rand4k ") && $0.hasSuffix("disagree")
-        })
+        let overlayLine = try #require(
+            text.split(separator: "\n").first {
+                $0.hasPrefix("docker-overlay / rand4k ") && $0.hasSuffix("disagree")
+            })
         #expect(overlayLine.components(separatedBy: "x [").count == 3, "both ratios with intervals: \(overlayLine)")
         let overlay = rows[1]
         #expect(abs((overlay.writepath?.point ?? 0) - 0.5) < 0.03 && abs((overlay.fio?.point ?? 0) - 0.9) < 0.03, "\(overlay)")

@@ -1,14 +1,17 @@
 import Foundation
 import Testing
+import WritePathResult
+
 @testable import WritePathEngine
 @testable import WritePathReport
-import WritePathResult
 
 /// The report tells a layer's cost from an engine that took another path in that layer.
 @Suite("Engine parity in reports")
 struct EngineParityReportTests {
-    static let hostFeatures = ["setup:single_issuer", "setup:defer_taskrun", "fixed_buffers", "registered_file",
-                               "registered_ring_fd", "iowq:punted", "iowq_colocated:cpu0(auto)"]
+    static let hostFeatures = [
+        "setup:single_issuer", "setup:defer_taskrun", "fixed_buffers", "registered_file",
+        "registered_ring_fd", "iowq:punted", "iowq_colocated:cpu0(auto)",
+    ]
 
     func runs(_ layer: String, engine: String = "io_uring", features: [String]) -> [RunResult] {
         Synthetic.runs(layer: layer, reps: 3, iops: 100_000, noise: 0.02, seed: 7).map {
@@ -24,7 +27,8 @@ struct EngineParityReportTests {
         inline.append("iowq:inline")
         let noFixed = Self.hostFeatures.map { $0 == "fixed_buffers" ? "fixed_buffers:unavailable(ENOMEM)" : $0 }
             .map { $0.hasPrefix("iowq_colocated:") ? "iowq_colocated:cpu1(auto)" : $0 }
-        let all = runs("host", features: Self.hostFeatures)
+        let all =
+            runs("host", features: Self.hostFeatures)
             + runs("docker-volume", features: Self.hostFeatures.map { $0.hasPrefix("iowq_colocated") ? "iowq_colocated:cpu1(auto)" : $0 })
             + runs("docker-overlay", features: inline)
             + runs("oci-runc", features: noFixed)
@@ -34,8 +38,11 @@ struct EngineParityReportTests {
         #expect(!f.contains { $0.label.hasPrefix("docker-volume") }, "\(f)")
         let overlay = try #require(f.first { $0.label.hasPrefix("docker-overlay") })
         // Automatic colocation follows punting: without punting there is none, the layer's effect too.
-        #expect(overlay.layerDifferences == ["iowq:inline (baseline iowq:punted)",
-                                             "no iowq_colocated:(auto) (follows the io-wq finding)"])
+        #expect(
+            overlay.layerDifferences == [
+                "iowq:inline (baseline iowq:punted)",
+                "no iowq_colocated:(auto) (follows the io-wq finding)",
+            ])
         #expect(overlay.engineDifferences.isEmpty)
         let runc = try #require(f.first { $0.label.hasPrefix("oci-runc") })
         #expect(runc.engineDifferences.contains("fixed_buffers:unavailable(ENOMEM) (not in the baseline)"))

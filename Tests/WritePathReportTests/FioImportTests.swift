@@ -1,9 +1,10 @@
 import Foundation
 import Testing
+import WritePathResult
 import WritePathTestSupport
+
 @testable import WritePathEngine
 @testable import WritePathReport
-import WritePathResult
 
 @Suite("importing fio JSON", .serialized)
 struct FioImportTests {
@@ -12,20 +13,26 @@ struct FioImportTests {
     /// Runs fio once and returns the path of its JSON output.
     func runFio(_ dir: String, name: String = "t") throws -> String {
         let out = "\(dir)/\(name).json"
-        let o = try runProcess(Self.fio!, ["--name=\(name)", "--rw=randwrite", "--bs=4k", "--size=8m", "--filename=\(dir)/x", "--direct=1",
-                                           "--ioengine=io_uring", "--output-format=json", "--output=\(out)"])
+        let o = try runProcess(
+            Self.fio!,
+            [
+                "--name=\(name)", "--rw=randwrite", "--bs=4k", "--size=8m", "--filename=\(dir)/x", "--direct=1",
+                "--ioengine=io_uring", "--output-format=json", "--output=\(out)",
+            ])
         #expect(o.status == 0, "\(o.stderr)")
         return out
     }
 
-    @Test("fio's JSON becomes runs with fio's percentiles and a histogram rebuilt from them",
-          Precondition.fio.trait)
+    @Test(
+        "fio's JSON becomes runs with fio's percentiles and a histogram rebuilt from them",
+        Precondition.fio.trait)
     func importReal() throws {
         let dir = scratchFolder("fio")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let first = try runFio(dir), second = try runFio(dir)
-        let doc = try FioImport.document(paths: [first, second], layer: "fio-host", host: Synthetic.host,
-                                         provenance: Provenance(version: "t", git_commit: "t", arguments: []))
+        let doc = try FioImport.document(
+            paths: [first, second], layer: "fio-host", host: Synthetic.host,
+            provenance: Provenance(version: "t", git_commit: "t", arguments: []))
         #expect(doc.runs.count == 2)
         #expect(doc.runs.map(\.rep) == [1, 2])
         let run = doc.runs[0]
@@ -49,8 +56,9 @@ struct FioImportTests {
         #expect(run.warnings.contains { $0.contains("percentiles are fio's own") })
     }
 
-    @Test("writepath report --import-fio --as-layer puts fio next to writepath results",
-          Precondition.fio.trait)
+    @Test(
+        "writepath report --import-fio --as-layer puts fio next to writepath results",
+        Precondition.fio.trait)
     func reportWithFio() throws {
         let dir = scratchFolder("fio-report")
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -1,8 +1,9 @@
 import Foundation
 import Testing
+import WritePathResult
+
 @testable import WritePathEngine
 @testable import WritePathReport
-import WritePathResult
 
 /// Lognormal values with median `median` and coefficient of variation `cv`.
 func lognormal(_ n: Int, median: Double, cv: Double, _ rng: inout Xoshiro256) -> [Double] {
@@ -96,8 +97,10 @@ struct CompareGateSimulationTests {
     /// for 10^5 runs would only slow the test).
     static let template = Synthetic.run(layer: "host", rep: 1, iops: 1000, latencyNs: 8e6, ios: 10, seed: 1)
 
-    static func side(reps: Int, cv: Double, machine: Double, slowed: String? = nil, cut: Double = 0,
-                     layers: [String] = layers, workloads: [String] = workloads, _ rng: inout Xoshiro256) -> ResultInput {
+    static func side(
+        reps: Int, cv: Double, machine: Double, slowed: String? = nil, cut: Double = 0,
+        layers: [String] = layers, workloads: [String] = workloads, _ rng: inout Xoshiro256
+    ) -> ResultInput {
         var runs: [RunResult] = []
         for (li, layer) in layers.enumerated() {
             for (wi, w) in workloads.enumerated() {
@@ -141,8 +144,9 @@ struct CompareGateSimulationTests {
         var caught = 0, wrong = 0
         for _ in 0..<1000 {
             let base = Self.side(reps: 40, cv: 0.2, machine: 1, layers: ["host", "docker-volume"], workloads: ["rand-4k-qd32"], &rng)
-            let cur = Self.side(reps: 40, cv: 0.2, machine: 0.9, slowed: "docker-volume", cut: 0.15,
-                                layers: ["host", "docker-volume"], workloads: ["rand-4k-qd32"], &rng)
+            let cur = Self.side(
+                reps: 40, cv: 0.2, machine: 0.9, slowed: "docker-volume", cut: 0.15,
+                layers: ["host", "docker-volume"], workloads: ["rand-4k-qd32"], &rng)
             let c = Comparison.compare(baseline: base, current: cur, threshold: 0.05, metrics: [.iops], relativeTo: "host")
             if c.regressions.contains(where: { $0.layer == "docker-volume" }) { caught += 1 }
             if c.regressions.contains(where: { $0.layer != "docker-volume" }) { wrong += 1 }

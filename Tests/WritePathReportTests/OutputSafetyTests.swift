@@ -1,16 +1,19 @@
 import Foundation
 import Testing
-@testable import WritePathEngine
 import WritePathReport
+
+@testable import WritePathEngine
 
 /// Reports that a hostile workload name or an odd baseline cannot break (issue 12).
 @Suite("Report output safety: CSV formulas, terminal control characters, a baseline of 0")
 struct OutputSafetyTests {
-    @Test("CSV cells a spreadsheet would run as a formula get a leading ' (OWASP); numbers stay numbers", arguments: [
-        ("=HYPERLINK(\"http://x\",\"y\")", "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\""),
-        ("+cmd", "'+cmd"), ("-2+3", "'-2+3"), ("@SUM(A1)", "'@SUM(A1)"), ("\tx", "'\tx"), ("\rx", "\"'\rx\""),
-        ("-12.5", "-12.5"), ("+3", "+3"), ("plain", "plain"), ("a=b", "a=b"),
-    ])
+    @Test(
+        "CSV cells a spreadsheet would run as a formula get a leading ' (OWASP); numbers stay numbers",
+        arguments: [
+            ("=HYPERLINK(\"http://x\",\"y\")", "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\""),
+            ("+cmd", "'+cmd"), ("-2+3", "'-2+3"), ("@SUM(A1)", "'@SUM(A1)"), ("\tx", "'\tx"), ("\rx", "\"'\rx\""),
+            ("-12.5", "-12.5"), ("+3", "+3"), ("plain", "plain"), ("a=b", "a=b"),
+        ])
     func csvFormulaInjection(cell: String, expected: String) {
         #expect(CSVFormat.escape(cell) == expected)
     }

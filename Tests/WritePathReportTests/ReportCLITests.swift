@@ -1,9 +1,10 @@
 import Foundation
 import Testing
+import WritePathResult
 import WritePathTestSupport
+
 @testable import WritePathEngine
 @testable import WritePathReport
-import WritePathResult
 
 @Suite("writepath report and compare on the command line", .serialized)
 struct ReportCLITests {
@@ -17,8 +18,9 @@ struct ReportCLITests {
         let dir = scratchFolder("first-run")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try FileManager.default.createDirectory(atPath: "\(dir)/cur", withIntermediateDirectories: true)
-        try write(Synthetic.runs(layer: "host", reps: 3, iops: 10_000, noise: 0.02, seed: 1)
-            + Synthetic.runs(layer: "docker-volume", reps: 3, iops: 8_000, noise: 0.02, seed: 2), to: "\(dir)/cur/run.json")
+        try write(
+            Synthetic.runs(layer: "host", reps: 3, iops: 10_000, noise: 0.02, seed: 1)
+                + Synthetic.runs(layer: "docker-volume", reps: 3, iops: 8_000, noise: 0.02, seed: 2), to: "\(dir)/cur/run.json")
         var o = try runProcess(writepathBinary, ["compare", "\(dir)/baseline", "\(dir)/cur"])
         #expect(o.status == 2, "without --first-run a missing baseline is bad input")
         o = try runProcess(writepathBinary, ["compare", "\(dir)/baseline", "\(dir)/cur", "--first-run"])
@@ -41,8 +43,9 @@ struct ReportCLITests {
     func reportFolder() throws {
         let dir = scratchFolder("report-folder")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try write(Synthetic.runs(layer: "host", reps: 3, iops: 10_000, noise: 0.02, seed: 1)
-            + Synthetic.runs(layer: "docker-volume", reps: 3, iops: 8_000, noise: 0.02, seed: 2), to: "\(dir)/run.json")
+        try write(
+            Synthetic.runs(layer: "host", reps: 3, iops: 10_000, noise: 0.02, seed: 1)
+                + Synthetic.runs(layer: "docker-volume", reps: 3, iops: 8_000, noise: 0.02, seed: 2), to: "\(dir)/run.json")
         let o = try runProcess(writepathBinary, ["report", dir])
         #expect(o.status == 0, "\(o.stderr)")
         #expect(o.stdout.contains("report: \(dir)/report.html"))
@@ -100,7 +103,8 @@ struct ReportCLITests {
         var o = try runProcess(writepathBinary, ["compare", "\(dir)/base.json", "\(dir)/same.json", "--metric", "iops"])
         #expect(o.status == 0, "\(o.stdout)\(o.stderr)")
         #expect(o.stdout.contains("0 regressed"))
-        o = try runProcess(writepathBinary, ["compare", "\(dir)/base.json", "\(dir)/cut.json", "--markdown", "\(dir)/c.md", "--junit", "\(dir)/c.xml"])
+        o = try runProcess(
+            writepathBinary, ["compare", "\(dir)/base.json", "\(dir)/cut.json", "--markdown", "\(dir)/c.md", "--junit", "\(dir)/c.xml"])
         #expect(o.status == 1, "\(o.stdout)\(o.stderr)")
         #expect(o.stdout.contains("regressed"))
         let md = try String(contentsOfFile: "\(dir)/c.md", encoding: .utf8)

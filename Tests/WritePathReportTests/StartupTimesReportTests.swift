@@ -1,8 +1,9 @@
 import Foundation
 import Testing
+import WritePathResult
+
 @testable import WritePathEngine
 @testable import WritePathReport
-import WritePathResult
 
 @Suite("Start-up times in reports")
 struct StartupTimesReportTests {
@@ -16,7 +17,8 @@ struct StartupTimesReportTests {
                 return r
             }
         }
-        let runs = tagged("host", "startup_s", ["0.010", "0.020", "0.030"])
+        let runs =
+            tagged("host", "startup_s", ["0.010", "0.020", "0.030"])
             + tagged("docker-volume", "startup_s", ["0.400", "0.600", "0.500"])
             + tagged("qemu-virtio-blk", "boot_s", ["30.0", "32.0", "31.0"])
         let a = Aggregation.aggregate(Synthetic.input(runs))

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import WritePathEngine
 @testable import WritePathReport
 
@@ -9,9 +10,11 @@ struct VMBaselineReportTests {
     @Test("the warning, the text table's baseline row and the HTML name the VM; bare metal adds nothing")
     func vmBaseline() {
         var host = Synthetic.host
-        host.virtualization = Virtualization(kind: "vm", hypervisor: "kvm", product: "Firecracker microVM",
-                                             evidence: "cpuid leaf 0x40000000 \"KVMKVMKVM\"")
-        let runs = Synthetic.runs(layer: "host", reps: 3, iops: 1e5, noise: 0.02, seed: 1)
+        host.virtualization = Virtualization(
+            kind: "vm", hypervisor: "kvm", product: "Firecracker microVM",
+            evidence: "cpuid leaf 0x40000000 \"KVMKVMKVM\"")
+        let runs =
+            Synthetic.runs(layer: "host", reps: 3, iops: 1e5, noise: 0.02, seed: 1)
             + Synthetic.runs(layer: "docker-volume", reps: 3, iops: 8e4, noise: 0.02, seed: 2)
         let a = Aggregation.aggregate(Synthetic.input(runs, host: host))
         #expect(a.warnings.contains { $0.contains("is a Firecracker microVM (kvm), not bare metal") })

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import WritePathEngine
 @testable import WritePathReport
 
@@ -8,8 +9,9 @@ import Testing
 struct WritePathDiagramTests {
     @Test("the diagram draws the layer's recorded write path, whatever the layer is called")
     func recorded() {
-        let path = LayerWritePath.boxed("guest", [.init("guest kernel", "VFS · fs · block"), .init("virtual device", "nvme")],
-                                        then: [.init("hypervisor", "QEMU (tcg)")])
+        let path = LayerWritePath.boxed(
+            "guest", [.init("guest kernel", "VFS · fs · block"), .init("virtual device", "nvme")],
+            then: [.init("hypervisor", "QEMU (tcg)")])
         let (boxes, group) = HTMLReport.writePath(layerName: "podman-like-name", settings: [LayerWritePath.settingsKey: path.encoded])
         #expect(group == "guest")
         #expect(boxes.map(\.title) == ["application", "guest kernel", "virtual device", "hypervisor", "host kernel", "device"])

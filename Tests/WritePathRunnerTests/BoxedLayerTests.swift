@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import WritePathEngine
 import WritePathTestSupport
+
 @testable import WritePathRunner
 
 /// What every boxed layer shares (`EngineInBox`), the layers that are values of one type, the

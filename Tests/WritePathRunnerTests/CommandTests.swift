@@ -1,10 +1,11 @@
 import Foundation
 import Testing
 import WritePathEngine
+
 @testable import WritePathRunner
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite("Command")
@@ -57,10 +58,12 @@ struct CommandTests {
     @Test("onPoll runs while the program runs, and false stops it")
     func pollStops() throws {
         var calls = 0
-        let r = try Command.run("sleep", ["60"], timeout: 60, onPoll: { elapsed in
-            calls += 1
-            return elapsed < 0.3
-        })
+        let r = try Command.run(
+            "sleep", ["60"], timeout: 60,
+            onPoll: { elapsed in
+                calls += 1
+                return elapsed < 0.3
+            })
         #expect(r.timedOut)
         #expect(calls >= 2)
     }
@@ -81,7 +84,8 @@ struct CommandTests {
         defer { try? fm.removeItem(atPath: root) }
         try "a".write(toFile: "\(root)/tree/sub dir/o'clock \"x\"", atomically: true, encoding: .utf8)
         try GuestImage.writeNewcArchive(of: "\(root)/tree", to: "\(root)/out.cpio")
-        let listing = try Command.run("cpio", ["-it", "--quiet"], timeout: 60, stdin: try Data(contentsOf: URL(fileURLWithPath: "\(root)/out.cpio")))
+        let listing = try Command.run(
+            "cpio", ["-it", "--quiet"], timeout: 60, stdin: try Data(contentsOf: URL(fileURLWithPath: "\(root)/out.cpio")))
         #expect(listing.succeeded)
         #expect(Set(listing.stdout.split(separator: "\n").map(String.init)) == [".", "sub dir", "sub dir/o'clock \"x\""])
     }

@@ -1,11 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Testing
 import WritePathEngine
 import WritePathTestSupport
+
 @testable import WritePathRunner
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The `writepath` binary built with the tests, placed in containers and guests.
 let engineBinary = BuiltBinaries.containerEngine
@@ -13,8 +15,9 @@ let engineBinary = BuiltBinaries.containerEngine
 func testContext(_ name: String) -> LayerContext {
     let base = "/var/tmp/writepath-layer-tests/\(name)-\(getpid())"
     try? FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
-    return LayerContext(engineBinary: engineBinary, logDirectory: "\(base)/logs", scratchDirectory: "\(base)/scratch",
-                        runID: "t\(getpid())\(name.prefix(6))", graceSeconds: 60)
+    return LayerContext(
+        engineBinary: engineBinary, logDirectory: "\(base)/logs", scratchDirectory: "\(base)/scratch",
+        runID: "t\(getpid())\(name.prefix(6))", graceSeconds: 60)
 }
 
 func shortWorkload(runtime: Double = 2, iodepth: Int = 4) -> Workload {
@@ -37,8 +40,9 @@ func leftovers() -> (containers: String, volumes: String) {
 
 @Suite("Docker layers", .serialized, Precondition.docker.trait)
 struct DockerLayerTests {
-    @Test("every docker layer runs a short workload, records its settings and leaves nothing behind",
-          arguments: ["docker-overlay", "docker-volume", "docker-bind", "docker-tmpfs"])
+    @Test(
+        "every docker layer runs a short workload, records its settings and leaves nothing behind",
+        arguments: ["docker-overlay", "docker-volume", "docker-bind", "docker-tmpfs"])
     func runs(layerName: String) throws {
         let layer = try LayerRegistry.make(LayerSpec(name: layerName))
         let context = testContext(layerName)
@@ -71,7 +75,9 @@ struct DockerLayerTests {
 
     @Test("limits that cannot apply are refused")
     func badLimits() {
-        #expect(throws: WritePathError.self) { try LayerRegistry.make(LayerSpec(name: "docker-tmpfs", parameters: ["write_iops_limit": "500"])) }
+        #expect(throws: WritePathError.self) {
+            try LayerRegistry.make(LayerSpec(name: "docker-tmpfs", parameters: ["write_iops_limit": "500"]))
+        }
         #expect(throws: WritePathError.self) { try LayerRegistry.make(LayerSpec(name: "docker-volume", parameters: ["cpus": "lots"])) }
         #expect(throws: WritePathError.self) { try LayerRegistry.make(LayerSpec(name: "docker-volume", parameters: ["colour": "blue"])) }
         #expect(throws: WritePathError.self) { try LayerRegistry.make(LayerSpec(name: "docker-bind", parameters: ["path": "relative"])) }

@@ -1,11 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Testing
 import WritePathEngine
 import WritePathTestSupport
+
 @testable import WritePathRunner
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The same engine must take the same kernel path in every layer: the engine facts a run records
 /// (`engine.features`: io_uring setup, fixed buffers and file, io-wq inline or punted, colocation)
@@ -36,7 +38,9 @@ struct EngineParityTests {
     func hostRun(_ prefix: [String] = [], file: String) throws -> [String] {
         defer { unlink(file) }
         let exe = prefix.first ?? BuiltBinaries.writepath
-        let args = prefix.isEmpty ? Self.arguments + ["--filename=\(file)"]
+        let args =
+            prefix.isEmpty
+            ? Self.arguments + ["--filename=\(file)"]
             : Array(prefix.dropFirst()) + [BuiltBinaries.writepath] + Self.arguments + ["--filename=\(file)"]
         let r = try runProcess(exe, args, timeout: 120)
         #expect(r.status == 0, "\(r.stderr)")
@@ -47,8 +51,9 @@ struct EngineParityTests {
     func pidNamespace() throws {
         let host = try hostRun(file: "/var/tmp/wp-parity-host-\(getpid()).dat")
         #expect(host.contains("iowq:punted"), "host features: \(host)")
-        let ns = try hostRun(["/usr/bin/unshare", "--pid", "--fork", "--mount-proc"],
-                             file: "/var/tmp/wp-parity-ns-\(getpid()).dat")
+        let ns = try hostRun(
+            ["/usr/bin/unshare", "--pid", "--fork", "--mount-proc"],
+            file: "/var/tmp/wp-parity-ns-\(getpid()).dat")
         #expect(Self.comparable(ns) == Self.comparable(host), "host: \(host)\nnamespace: \(ns)")
     }
 
@@ -66,7 +71,8 @@ struct EngineParityTests {
         #expect(host.status == .ok, "\(host.error ?? "")")
         #expect(box.status == .ok, "\(box.error ?? "")")
         #expect(host.engine.features.contains("iowq:punted"), "\(host.engine.features)")
-        #expect(Self.comparable(box.engine.features) == Self.comparable(host.engine.features),
-                "host: \(host.engine.features)\ndocker-volume: \(box.engine.features)")
+        #expect(
+            Self.comparable(box.engine.features) == Self.comparable(host.engine.features),
+            "host: \(host.engine.features)\ndocker-volume: \(box.engine.features)")
     }
 }

@@ -1,12 +1,14 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Testing
 import WritePathEngine
 import WritePathResult
 import WritePathTestSupport
+
 @testable import WritePathRunner
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 let fioAvailable: Bool = {
     if case let .unavailable(reason, fix) = FioEngine.availability() { print("engine fio tests skipped: \(reason); \(fix)") }
@@ -50,8 +52,9 @@ struct FioEngineTests {
         #expect(!FileManager.default.fileExists(atPath: "\(context.scratchDirectory)/short.0.0"), "the target is removed")
     }
 
-    @Test("docker-volume: fio in the engine image comes back through the container's stdout",
-          Precondition.docker.trait)
+    @Test(
+        "docker-volume: fio in the engine image comes back through the container's stdout",
+        Precondition.docker.trait)
     func dockerVolume() throws {
         let r = try LayerRegistry.make(LayerSpec(name: "docker-volume")).run(fioWorkload(), rep: 2, context: testContext("fio-volume"))
         try expectPlausibleFioRun(r, layer: "docker-volume", workload: fioWorkload())
@@ -75,8 +78,9 @@ struct FioEngineTests {
 
     @Test("fio output that is no result is a failed run of engine fio, never a number")
     func noResult() {
-        let r = FioEngine.result(stdout: Data("fio: failed parsing bs=x\n".utf8), status: 1, stderr: "fio: failed parsing bs=x",
-                                 workload: fioWorkload(), layer: LayerInfo(name: "host"), rep: 1, source: "test")
+        let r = FioEngine.result(
+            stdout: Data("fio: failed parsing bs=x\n".utf8), status: 1, stderr: "fio: failed parsing bs=x",
+            workload: fioWorkload(), layer: LayerInfo(name: "host"), rep: 1, source: "test")
         #expect(r.status == .failed)
         #expect(r.engine.name == "fio")
         #expect(r.write == nil)

@@ -60,7 +60,8 @@ struct GVisorLayerConfigTests {
     @Test(
         "is in the registry and rejects unknown parameters and bad values by name",
         arguments: [
-            ("runtime", "runc"), ("platform", "systrap-ish"), ("storage", "tmpfs"), ("engine_fallback", "io_uring"), ("cpus", "0"), ("via", "kata"),
+            ("runtime", "runc"), ("platform", "systrap-ish"), ("storage", "tmpfs"), ("engine_fallback", "io_uring"), ("cpus", "0"),
+            ("via", "kata"),
         ])
     func badParameters(key: String, value: String) {
         #expect(LayerRegistry.all.contains { $0.name == "gvisor" })
@@ -187,8 +188,9 @@ extension RuntimeLayerRuns {
                 #expect(docker.describe()["via"] == "docker --runtime=runsc")
             case let .unavailable(reason, fix):
                 #expect(!registered)
-                #expect(reason.contains("no runsc runtime registered") && fix.contains("runsc install") && fix.contains("restart dockerd"),
-                        "\(reason); \(fix)")
+                #expect(
+                    reason.contains("no runsc runtime registered") && fix.contains("runsc install") && fix.contains("restart dockerd"),
+                    "\(reason); \(fix)")
             }
             let oci = try LayerRegistry.make(LayerSpec(name: "gvisor", parameters: ["via": "oci"]))
             #expect(oci.availability().isAvailable)

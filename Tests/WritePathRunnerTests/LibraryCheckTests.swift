@@ -1,11 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Testing
 import WritePathEngine
 import WritePathTestSupport
+
 @testable import WritePathRunner
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A folder holding `needs-gone`, a program gcc linked against `libwpgone.so.1`, which is then
 /// removed: ldd reports it `not found`, as on a machine that lacks a package.
@@ -57,8 +59,9 @@ struct LibraryCheckTests {
     func layersCommand() throws {
         let (dir, program) = try programWithMissingLibrary("layers")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let r = try runProcess(BuiltBinaries.writepath, ["layers", "--output-format", "json"], environment: ["WRITEPATH_ENGINE": program],
-                               timeout: 300)
+        let r = try runProcess(
+            BuiltBinaries.writepath, ["layers", "--output-format", "json"], environment: ["WRITEPATH_ENGINE": program],
+            timeout: 300)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(!r.stderr.contains("Fatal error") && !r.stderr.contains("backtrace"), "\(r.stderr)")
         let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
@@ -74,8 +77,9 @@ struct LibraryCheckTests {
         #expect(host["available"] as? Bool == true, "the host layer copies nothing")
     }
 
-    @Test("a Xen package tree lacking a library: the rig's binaries name it and the package whose files hold it",
-          Precondition.xenNested.trait)
+    @Test(
+        "a Xen package tree lacking a library: the rig's binaries name it and the package whose files hold it",
+        Precondition.xenNested.trait)
     func xenTree() throws {
         let tree = try #require(XenPackages.cached(), "scripts/fetch-xen.sh unpacks the tree")
         let copy = "/var/tmp/writepath-libcheck-xen-\(getpid())"
@@ -88,7 +92,9 @@ struct LibraryCheckTests {
         #expect(XenPackages.missingLibraries(in: t).isEmpty, "the cached tree resolves: \(XenPackages.missingLibraries(in: t))")
 
         // libxenlight is in the tree only (libxenmisc4.17), never on the host.
-        for f in ["libxenlight.so.4.17", "libxenlight.so.4.17.0"] { try? FileManager.default.removeItem(atPath: "\(copy)/root/usr/lib/x86_64-linux-gnu/\(f)") }
+        for f in ["libxenlight.so.4.17", "libxenlight.so.4.17.0"] {
+            try? FileManager.default.removeItem(atPath: "\(copy)/root/usr/lib/x86_64-linux-gnu/\(f)")
+        }
         let without = XenPackages.missingLibraries(in: t)
         #expect(without.contains { $0.library == "libxenlight.so.4.17" && $0.binary.hasSuffix("/bin/xl") }, "\(without)")
         #expect(without.allSatisfy { $0.provider == "not in any installed package" }, "\(without)")

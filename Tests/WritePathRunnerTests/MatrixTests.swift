@@ -1,17 +1,20 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Testing
 import WritePathEngine
 import WritePathResult
+
 @testable import WritePathRunner
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 @Suite("Matrix files")
 struct MatrixSpecTests {
     @Test("the issue's example parses: names, parameters, fio options, repetitions")
     func example() throws {
-        let spec = try MatrixSpec.parse("""
+        let spec = try MatrixSpec.parse(
+            """
             layers:
               - host
               - docker-volume
@@ -21,8 +24,11 @@ struct MatrixSpecTests {
             repetitions: 3
             seed: 11
             """, source: "m.yaml")
-        #expect(spec.layers == [LayerSpec(name: "host"), LayerSpec(name: "docker-volume"),
-                                LayerSpec(name: "docker-volume", parameters: ["write_iops_limit": "500"])])
+        #expect(
+            spec.layers == [
+                LayerSpec(name: "host"), LayerSpec(name: "docker-volume"),
+                LayerSpec(name: "docker-volume", parameters: ["write_iops_limit": "500"]),
+            ])
         #expect(spec.workloads.count == 1)
         #expect(spec.workloads[0].bs == 4096)
         #expect(spec.workloads[0].iodepth == 32)
@@ -36,7 +42,8 @@ struct MatrixSpecTests {
 
     @Test("auto repetitions take their bounds")
     func auto() throws {
-        let spec = try MatrixSpec.parse("""
+        let spec = try MatrixSpec.parse(
+            """
             layers: [host]
             workloads: [{ name: w, size: 1m }]
             repetitions: auto
@@ -54,7 +61,8 @@ struct MatrixSpecTests {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let quotedFolder = folder.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-        let spec = try MatrixSpec.parse(#"""
+        let spec = try MatrixSpec.parse(
+            #"""
             layers: [{ name: host, directory: "\#(quotedFolder)" }]
             workloads: [{ name: "say \"hi\" \\ there: #1, {x}", size: 64k, buffer_pattern: "zero" },
                         { name: "tab\there\u001b[2J", size: 1m }]
@@ -77,24 +85,26 @@ struct MatrixSpecTests {
         #expect(spec.layers.contains(LayerSpec(name: "host")))
     }
 
-    @Test("bad matrices name the key", arguments: [
-        ("layers: [host]\nworkloads: [{ name: w, size: 1m }]\nrepetition: 3\n", "repetition"),
-        ("layers: [hots]\nworkloads: [{ name: w, size: 1m }]\n", "layer"),
-        ("layers: [{ name: docker-volume, colour: blue }]\nworkloads: [{ name: w, size: 1m }]\n", "docker-volume.colour"),
-        ("layers: [host]\nworkloads: [{ name: w }]\n", "workloads[0].size"),
-        ("layers: [host]\nworkloads: [{ name: w, size: 1m, bs: 4q }]\n", "workloads[0].bs"),
-        ("layers: [host]\nworkloads: [{ name: w, size: 1m, verify: md5 }]\n", "workloads[0].verify"),
-        ("layers: [host]\nworkloads: [{ name: w, size: 1m, filename: /etc/passwd }]\n", "workloads[0].filename"),
-        ("layers: [host]\nworkloads: [{ name: w, size: 1m }]\nrepetitions: many\n", "repetitions"),
-        ("layers: [host]\nworkloads: [{ name: w, size: 1m }]\nrepetitions: 0\n", "repetitions"),
-        ("layers: []\nworkloads: [{ name: w, size: 1m }]\n", "layers"),
-        ("layers: [host]\n", "workloads"),
-        ("layers: [host, host]\nworkloads: [{ name: w, size: 1m }]\n", "layers"),
-        ("layers: [host]\nworkloads: [{ name: w, size: [1, 2] }]\n", "workloads[0].size"),
-        ("- just\n- a list\n", "m.yaml"),
-        ("layers: [host\n", "m.yaml"),
-        ("", "m.yaml"),
-    ])
+    @Test(
+        "bad matrices name the key",
+        arguments: [
+            ("layers: [host]\nworkloads: [{ name: w, size: 1m }]\nrepetition: 3\n", "repetition"),
+            ("layers: [hots]\nworkloads: [{ name: w, size: 1m }]\n", "layer"),
+            ("layers: [{ name: docker-volume, colour: blue }]\nworkloads: [{ name: w, size: 1m }]\n", "docker-volume.colour"),
+            ("layers: [host]\nworkloads: [{ name: w }]\n", "workloads[0].size"),
+            ("layers: [host]\nworkloads: [{ name: w, size: 1m, bs: 4q }]\n", "workloads[0].bs"),
+            ("layers: [host]\nworkloads: [{ name: w, size: 1m, verify: md5 }]\n", "workloads[0].verify"),
+            ("layers: [host]\nworkloads: [{ name: w, size: 1m, filename: /etc/passwd }]\n", "workloads[0].filename"),
+            ("layers: [host]\nworkloads: [{ name: w, size: 1m }]\nrepetitions: many\n", "repetitions"),
+            ("layers: [host]\nworkloads: [{ name: w, size: 1m }]\nrepetitions: 0\n", "repetitions"),
+            ("layers: []\nworkloads: [{ name: w, size: 1m }]\n", "layers"),
+            ("layers: [host]\n", "workloads"),
+            ("layers: [host, host]\nworkloads: [{ name: w, size: 1m }]\n", "layers"),
+            ("layers: [host]\nworkloads: [{ name: w, size: [1, 2] }]\n", "workloads[0].size"),
+            ("- just\n- a list\n", "m.yaml"),
+            ("layers: [host\n", "m.yaml"),
+            ("", "m.yaml"),
+        ])
     func bad(text: String, field: String) {
         do {
             _ = try MatrixSpec.parse(text, source: "m.yaml")
@@ -114,7 +124,8 @@ struct MatrixRunTests {
     func runs() throws {
         let root = "/var/tmp/writepath-matrix-test-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: root) }
-        let spec = try MatrixSpec.parse("""
+        let spec = try MatrixSpec.parse(
+            """
             layers: [host, { name: host, directory: /dev/shm }]
             workloads:
               - { name: a, rw: randwrite, bs: 4k, iodepth: 4, size: 4m, runtime: 0.5, time_based: true }
@@ -158,7 +169,8 @@ struct MatrixRunTests {
             try? FileManager.default.removeItem(atPath: root)
             try? FileManager.default.removeItem(atPath: folder)
         }
-        var spec = try MatrixSpec.parse("""
+        var spec = try MatrixSpec.parse(
+            """
             layers: [host]
             workloads: [{ name: a, rw: write, bs: 4k, size: 64k }]
             """, source: "t.yaml")
@@ -180,7 +192,8 @@ struct MatrixRunTests {
     func autoStops() throws {
         let root = "/var/tmp/writepath-matrix-auto-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: root) }
-        let spec = try MatrixSpec.parse("""
+        let spec = try MatrixSpec.parse(
+            """
             layers: [host]
             workloads: [{ name: paced, rw: randwrite, bs: 4k, size: 4m, rate_iops: 200, runtime: 1, time_based: true }]
             repetitions: auto

@@ -1,11 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Testing
 import WritePathEngine
 import WritePathTestSupport
+
 @testable import WritePathRunner
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The `writepath` binary for the container: WRITEPATH_ENGINE, else the one built with the tests.
 private let ociEngine = BuiltBinaries.environmentEngine ?? BuiltBinaries.nextToTests ?? EngineRootfs.defaultEngineBinary()
@@ -14,8 +16,9 @@ private func ociContext(_ name: String) -> LayerContext {
     let base = "/var/tmp/writepath-oci-tests/\(name)-\(getpid())"
     try? FileManager.default.removeItem(atPath: base)
     try? FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
-    return LayerContext(engineBinary: ociEngine, logDirectory: "\(base)/logs", scratchDirectory: "\(base)/scratch",
-                        runID: "oci\(getpid())\(name)", graceSeconds: 60)
+    return LayerContext(
+        engineBinary: ociEngine, logDirectory: "\(base)/logs", scratchDirectory: "\(base)/scratch",
+        runID: "oci\(getpid())\(name)", graceSeconds: 60)
 }
 
 private func ociWorkload(runtime: Double, iodepth: Int, size: UInt64 = 16 << 20) -> Workload {
@@ -67,10 +70,12 @@ struct OCIRuncLayerConfigTests {
         }
     }
 
-    @Test("bad values name oci-runc.<parameter>", arguments: [
-        ("cpus", "lots"), ("memory", "huge"), ("memory", "1m"), ("write_iops_limit", "0"),
-        ("write_bps_limit", "fast"), ("runtime", "kata"),
-    ])
+    @Test(
+        "bad values name oci-runc.<parameter>",
+        arguments: [
+            ("cpus", "lots"), ("memory", "huge"), ("memory", "1m"), ("write_iops_limit", "0"),
+            ("write_bps_limit", "fast"), ("runtime", "kata"),
+        ])
     func badValues(key: String, value: String) {
         do {
             _ = try OCIRuncLayer(parameters: [key: value])
@@ -180,7 +185,10 @@ struct OCIRuncLayerRunTests {
         let start = Date()
         let result = try layer.run(workload, rep: 3, context: context)
         let took = Date().timeIntervalSince(start)
-        print("oci-runc short run: \(String(format: "%.2f", took)) s wall (workload 2 s), write iops \(String(format: "%.0f", result.write?.iops ?? 0))")
+        print(
+            "oci-runc short run: \(String(format: "%.2f", took)) s wall (workload 2 s), write iops "
+                + "\(String(format: "%.0f", result.write?.iops ?? 0))"
+        )
         #expect(result.status == .ok, "\(result.error ?? "")")
         #expect((result.write?.ios ?? 0) > 0)
         #expect(result.layer.name == "oci-runc")
@@ -217,7 +225,12 @@ struct OCIRuncLayerRunTests {
         let took = Date().timeIntervalSince(start)
         watcher.stop()
         let iops = result.write?.iops ?? 0
-        print("oci-runc write_iops_limit=500: measured \(String(format: "%.1f", iops)) IOPS over \(String(format: "%.2f", result.write?.runtime_s ?? 0)) s; run took \(String(format: "%.2f", took)) s; throttle file seen: \(watcher.seen.isEmpty ? "never" : watcher.seen.joined(separator: " | ")); device \(result.layer.settings["throttle_device"] ?? "?")")
+        print(
+            "oci-runc write_iops_limit=500: measured \(String(format: "%.1f", iops)) IOPS over "
+                + "\(String(format: "%.2f", result.write?.runtime_s ?? 0)) s; run took \(String(format: "%.2f", took)) s; "
+                + "throttle file seen: \(watcher.seen.isEmpty ? "never" : watcher.seen.joined(separator: " | ")); device "
+                + "\(result.layer.settings["throttle_device"] ?? "?")"
+        )
         #expect(result.status == .ok, "\(result.error ?? "")")
         #expect(result.layer.settings["write_iops_limit"] == "500")
         #expect(abs(iops - 500) <= 50, "measured \(iops) IOPS; throttle file: \(watcher.seen)")
@@ -226,7 +239,8 @@ struct OCIRuncLayerRunTests {
 
     @Test("cpus, memory and write_bps_limit reach the container's cgroup; bandwidth is held to the limit")
     func limitsReachCgroup() throws {
-        let layer = try LayerRegistry.make(LayerSpec(name: "oci-runc", parameters: ["cpus": "0.5", "memory": "256m", "write_bps_limit": "8m"]))
+        let layer = try LayerRegistry.make(
+            LayerSpec(name: "oci-runc", parameters: ["cpus": "0.5", "memory": "256m", "write_bps_limit": "8m"]))
         let context = ociContext("limits")
         defer { removeTestFolder(context) }
         var workload = ociWorkload(runtime: 3, iodepth: 4, size: 64 << 20)
@@ -241,7 +255,10 @@ struct OCIRuncLayerRunTests {
         let result = try layer.run(workload, rep: 1, context: context)
         [quota, memory, bps].forEach { $0.stop() }
         let bw = result.write?.bw_bytes_per_s ?? 0
-        print("oci-runc cpus=0.5 memory=256m write_bps_limit=8m: \(String(format: "%.2f", bw / 1048576)) MiB/s; cgroup saw quota \(quota.seen), memory \(memory.seen), bps \(bps.seen)")
+        print(
+            "oci-runc cpus=0.5 memory=256m write_bps_limit=8m: \(String(format: "%.2f", bw / 1048576)) MiB/s; cgroup saw quota "
+                + "\(quota.seen), memory \(memory.seen), bps \(bps.seen)"
+        )
         #expect(result.status == .ok, "\(result.error ?? "")")
         #expect(result.layer.settings["cpu_cfs_quota_period_us"] == "50000/100000")
         #expect(result.layer.settings["memory_bytes"] == "\(256 << 20)")
@@ -263,7 +280,7 @@ struct OCIRuncLayerRunTests {
         var workload = Workload()
         workload.rw = .write
         workload.size = 64 << 20
-        workload.rate_iops = 100 // 16384 writes: minutes, far past the 2 s deadline
+        workload.rate_iops = 100  // 16384 writes: minutes, far past the 2 s deadline
         let start = Date()
         do {
             _ = try layer.run(workload, rep: 1, context: context)

@@ -10,7 +10,9 @@ struct PreconditionTests {
             #expect(try Precondition.decide(p, met: true, ci: true))
             #expect(try !Precondition.decide(p, met: false, ci: false))
             if Precondition.allowedInCI[p] == nil {
-                #expect(throws: PreconditionMissing.self, "\(p) missing passed a CI run") { try Precondition.decide(p, met: false, ci: true) }
+                #expect(throws: PreconditionMissing.self, "\(p) missing passed a CI run") {
+                    try Precondition.decide(p, met: false, ci: true)
+                }
             } else {
                 #expect(try !Precondition.decide(p, met: false, ci: true))
             }

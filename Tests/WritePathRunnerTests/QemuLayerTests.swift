@@ -1,12 +1,14 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Testing
 import WritePathEngine
 import WritePathResult
 import WritePathTestSupport
+
 @testable import WritePathRunner
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The engine for guests: a release build with the Swift runtime linked in statically keeps the
 /// initramfs small (make test builds it and sets WRITEPATH_ENGINE); else the debug build.
@@ -14,7 +16,8 @@ let guestEngineBinary: String = {
     if let e = BuiltBinaries.environmentEngine { return e }
     let release = BuiltBinaries.packageBuild("release")
     if FileManager.default.isExecutableFile(atPath: release),
-       let libs = try? EngineRootfs.sharedLibraries(of: release), !libs.contains(where: { $0.contains("libswiftCore") }) {
+        let libs = try? EngineRootfs.sharedLibraries(of: release), !libs.contains(where: { $0.contains("libswiftCore") })
+    {
         return release
     }
     return engineBinary
@@ -45,8 +48,9 @@ struct QemuLayerTests {
         #expect((result.write?.ios ?? 0) > 0)
     }
 
-    @Test("every disk model boots a guest that runs the workload and hands back a checked result",
-          arguments: ["qemu-virtio-blk", "qemu-virtio-scsi", "qemu-nvme", "qemu-ahci", "qemu-ide"])
+    @Test(
+        "every disk model boots a guest that runs the workload and hands back a checked result",
+        arguments: ["qemu-virtio-blk", "qemu-virtio-scsi", "qemu-nvme", "qemu-ahci", "qemu-ide"])
     func diskModels(layerName: String) throws {
         let layer = try LayerRegistry.make(LayerSpec(name: layerName))
         let context = guestContext(layerName)
@@ -68,8 +72,9 @@ struct QemuLayerTests {
         #expect(qemuProcesses(using: context.scratchDirectory).isEmpty)
     }
 
-    @Test("engine fio runs in a guest: fio from the guest image on the test disk, its JSON back over the serial channel",
-          Precondition.fio.trait)
+    @Test(
+        "engine fio runs in a guest: fio from the guest image on the test disk, its JSON back over the serial channel",
+        Precondition.fio.trait)
     func fioInGuest() throws {
         // A loaded machine boots a TCG guest slowly: the boot has its own deadline, apart from fio's.
         let layer = try LayerRegistry.make(LayerSpec(name: "qemu-virtio-blk", parameters: ["boot_timeout": "600"]))
@@ -87,8 +92,12 @@ struct QemuLayerTests {
 
     @Test("host backends, cache modes, qcow2 and an iothread are applied and recorded")
     func settings() throws {
-        let layer = try LayerRegistry.make(LayerSpec(name: "qemu-virtio-blk", parameters: [
-            "aio": "io_uring", "cache": "writeback", "format": "qcow2", "iothread": "on", "vcpus": "1", "memory": "512m"]))
+        let layer = try LayerRegistry.make(
+            LayerSpec(
+                name: "qemu-virtio-blk",
+                parameters: [
+                    "aio": "io_uring", "cache": "writeback", "format": "qcow2", "iothread": "on", "vcpus": "1", "memory": "512m",
+                ]))
         let context = guestContext("settings")
         let result = try layer.run(shortWorkload(runtime: 1, iodepth: 4), rep: 1, context: context)
         #expect(result.status == .ok, "\(result.error ?? "")")
@@ -135,11 +144,13 @@ struct QemuLayerTests {
 
     @Test("settings that QEMU would refuse are invalid input")
     func badSettings() {
-        for (layer, params) in [("qemu-virtio-blk", ["aio": "native", "cache": "writeback"]),
-                                ("qemu-virtio-blk", ["write_iops_limit": "0"]), ("qemu-nvme", ["write_bps_limit": "0"]),
-                                ("qemu-ahci", ["write_iops_limit": "many"]),
-                                ("qemu-nvme", ["iothread": "on"]), ("qemu-ide", ["cache": "fast"]),
-                                ("qemu-ahci", ["memory": "16m"]), ("qemu-virtio-scsi", ["vcpus": "0"])] {
+        for (layer, params) in [
+            ("qemu-virtio-blk", ["aio": "native", "cache": "writeback"]),
+            ("qemu-virtio-blk", ["write_iops_limit": "0"]), ("qemu-nvme", ["write_bps_limit": "0"]),
+            ("qemu-ahci", ["write_iops_limit": "many"]),
+            ("qemu-nvme", ["iothread": "on"]), ("qemu-ide", ["cache": "fast"]),
+            ("qemu-ahci", ["memory": "16m"]), ("qemu-virtio-scsi", ["vcpus": "0"]),
+        ] {
             #expect(throws: WritePathError.self) { try LayerRegistry.make(LayerSpec(name: layer, parameters: params)) }
         }
     }

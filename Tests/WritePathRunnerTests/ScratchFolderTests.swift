@@ -1,8 +1,8 @@
 import Foundation
 import Testing
 import WritePathEngine
-import WritePathResult
 import WritePathReport
+import WritePathResult
 
 @testable import WritePathRunner
 

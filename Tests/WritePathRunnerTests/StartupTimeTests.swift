@@ -2,13 +2,15 @@ import Foundation
 import Testing
 import WritePathEngine
 import WritePathTestSupport
+
 @testable import WritePathRunner
 
 /// How long a box takes to start and to go away is measured for every container layer.
 @Suite("Start-up and teardown times", .serialized)
 struct StartupTimeTests {
-    @Test("a docker-volume run records startup_s and teardown_s, within the run's wall time",
-          Precondition.docker.trait)
+    @Test(
+        "a docker-volume run records startup_s and teardown_s, within the run's wall time",
+        Precondition.docker.trait)
     func docker() throws {
         var w = shortWorkload(runtime: 1, iodepth: 1)
         w.size = 1 << 20

@@ -1,8 +1,8 @@
 import Foundation
 import Testing
 import WritePathEngine
-import WritePathResult
 import WritePathReport
+import WritePathResult
 import WritePathTestSupport
 
 @testable import WritePathRunner
@@ -67,7 +67,9 @@ func checkSweep(
         #expect(p.step == i + 1 && p.value == sweep.values[i] && p.status == .ok)
         let stepRuns = runs.filter { $0.sweep?.step == i + 1 }
         #expect(stepRuns.count == tenants * repetitions)
-        #expect(Set(stepRuns.map { "\($0.sweep!.tenant)/\($0.rep)" }) == Set((1...tenants).flatMap { t in (1...repetitions).map { "\(t)/\($0)" } }))
+        #expect(
+            Set(stepRuns.map { "\($0.sweep!.tenant)/\($0.rep)" })
+                == Set((1...tenants).flatMap { t in (1...repetitions).map { "\(t)/\($0)" } }))
         for r in stepRuns {
             #expect(r.status == .ok, "\(r.error ?? "")")
             #expect(r.workload.iodepth == (sweep.parameter == .iodepth ? p.value : r.workload.iodepth))
@@ -218,7 +220,9 @@ struct SweepRepetitionTests {
         let info = try #require(doc.sweep)
         #expect(info.planned_layers == ["host"] && info.workload == sweepWorkload(runtime: 0.3))
         let files = try FileManager.default.contentsOfDirectory(atPath: "\(dir)/runs").sorted()
-        #expect(files.count == 6 && files[0].hasSuffix("-host-iodepth1-rep1.json") && files[5].hasSuffix("-host-iodepth4-rep3.json"), "\(files)")
+        #expect(
+            files.count == 6 && files[0].hasSuffix("-host-iodepth1-rep1.json") && files[5].hasSuffix("-host-iodepth4-rep3.json"), "\(files)"
+        )
         for p in try #require(info.layers.first).points {
             let stepRuns = doc.runs.filter { $0.sweep!.step == p.step }
             // Repetitions run back to back: rep 1, 2, 3 of a step, each with both tenants at once.

@@ -243,7 +243,8 @@ struct XenSettingsTests {
         #expect(p.xenstore.isEmpty, "a line still being written is not read")
         p.update(
             from:
-                "WRITEPATH-DOM0-UP 4.2 4.17.7\nWRITEPATH-DOMU-CREATED 9.1\nWRITEPATH-XENSTORE queues=2 ring_page_order=1\nWRITEPATH-BOOTED 3.5\r\n",
+                "WRITEPATH-DOM0-UP 4.2 4.17.7\nWRITEPATH-DOMU-CREATED 9.1\nWRITEPATH-XENSTORE queues=2 "
+                + "ring_page_order=1\nWRITEPATH-BOOTED 3.5\r\n",
             at: 20)
         #expect(p.dom0Up == 10 && p.xenVersion == "4.17.7" && p.domUCreated == 10 && p.booted == 20 && p.guestUptime == "3.5")
         #expect(p.xenstore == ["queues": "2", "ring_page_order": "1"])

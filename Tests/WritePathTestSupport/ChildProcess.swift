@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A finished child process: its exit status (137 when killed at its timeout) and its output.
 public struct ProcessOutcome: Sendable {
@@ -40,7 +41,8 @@ public func runProcess(
     let o = readToEnd(out.fileHandleForReading.fileDescriptor)
     group.wait()
     p.waitUntilExit()
-    return ProcessOutcome(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    return ProcessOutcome(
+        status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
 }
 
 /// Everything up to end of file from `fd`, retrying reads a signal interrupts (EINTR), where

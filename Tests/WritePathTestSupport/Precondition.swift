@@ -1,9 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Testing
+
 @testable import WritePathRunner
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// What a test needs from the machine, in one place: each condition, the reason a test is
 /// skipped without it, and the trait that skips it (`@Test(..., Precondition.root.trait)`).
