@@ -41,7 +41,7 @@ struct HandRunTests {
         #expect(report.stdout.contains("k8s-pod / a: hand-run: measured by hand"))
         #expect(!report.stdout.contains("different hosts"))
         let markdown = try String(contentsOfFile: "\(dir)/out/summary.md", encoding: .utf8)
-        #expect(markdown.contains("| k8s-pod (hand-run) | a |"))
+        #expect(markdown.contains("| k8s-pod / a (hand-run) |"), "\(markdown)")
         let html = try String(contentsOfFile: "\(dir)/out/report.html", encoding: .utf8)
         #expect(html.contains("class=\"hand-run\""))
     }

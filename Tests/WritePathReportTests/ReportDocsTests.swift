@@ -55,7 +55,7 @@ struct ReportDocsTests {
 
     @Test("every subcommand a README or docs example runs is one writepath has")
     func subcommands() {
-        let known: Set<String> = ["run", "sweep", "plan", "report", "compare", "layers", "verify", "guest-image", "demo"]
+        let known: Set<String> = ["run", "sweep", "plan", "report", "compare", "layers", "verify", "guest-image", "fleet", "demo"]
         let main = Self.read("Sources/writepath/WritePath.swift")
         for sub in known where sub != "demo" {
             #expect(main.localizedCaseInsensitiveContains(sub.replacingOccurrences(of: "-", with: "")), "WritePath.swift lacks \(sub)")
