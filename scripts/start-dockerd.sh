@@ -13,12 +13,10 @@ fi
 if ! docker info >/dev/null 2>&1; then
     log=/var/log/writepath-dockerd.log
     echo "start-dockerd: starting dockerd (log: $log)" >&2
-    # A dockerd started here is writepath's own: register gVisor's runsc (the gvisor layer's via: docker)
-    # on its command line; /etc/docker/daemon.json is never edited, and one that names runsc already wins.
-    args=()
-    runsc=$(command -v runsc || true)
-    if [ -n "$runsc" ] && ! grep -qs '"runsc"' /etc/docker/daemon.json; then args+=(--add-runtime "runsc=$runsc"); fi
-    nohup dockerd "${args[@]}" >"$log" 2>&1 &
+    # runsc is not registered here: `docker run --runtime=runsc` failed on this machine kind while
+    # runsc set up the container's network ("creating interfaces from net namespace"), so the gvisor
+    # layer runs its OCI bundle (with runsc --network=none) unless the user's own daemon has runsc.
+    nohup dockerd >"$log" 2>&1 &
 fi
 for _ in $(seq 1 60); do
     docker info >/dev/null 2>&1 && exit 0
