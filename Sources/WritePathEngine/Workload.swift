@@ -241,28 +241,16 @@ public struct Workload: Codable, Equatable, Sendable {
         .seconds("startdelay", \.startdelay, help: "Seconds to wait before the job starts."),
         .flag("end_fsync", aliases: ["fsync_on_close"], \.end_fsync, help: "fsync the target once the job has ended (not timed)."),
         .flag("unlink", \.unlink, help: "Remove the target files writepath created, after the run."),
-        .derived("randrepeat", .flag, help: "Accepted as fio's 1: the random sequence repeats for a seed.") { _, text, field in
-            // Offsets and buffers come from `seed`: the same sequence every run, as randrepeat=1.
-            guard try Workload.boolean(text, field: field) else {
-                throw WritePathError.invalidInput(
-                    field: field,
-                    message: "0 is not supported: writepath repeats its random sequence for a seed; give another seed=N instead")
-            }
-        },
-        .derived("norandommap", .flag, help: "Accepted as fio's 1: offsets are drawn without a map.") { _, text, field in
-            guard try Workload.boolean(text, field: field) else {
-                throw WritePathError.invalidInput(
-                    field: field,
-                    message: "0 is not supported: writepath draws random offsets without a map of written blocks, as norandommap=1")
-            }
-        },
-        .derived("invalidate", .flag, help: "Accepted as fio's 1: cached pages are dropped before measuring.") { _, text, field in
-            guard try Workload.boolean(text, field: field) else {
-                throw WritePathError.invalidInput(
-                    field: field,
-                    message: "0 is not supported: writepath always drops the target's cached pages before measuring, as invalidate=1")
-            }
-        },
+        // Offsets and buffers come from `seed`: the same sequence every run, as randrepeat=1.
+        .alwaysOn(
+            "randrepeat", help: "Accepted as fio's 1: the random sequence repeats for a seed.",
+            why: "writepath repeats its random sequence for a seed; give another seed=N instead"),
+        .alwaysOn(
+            "norandommap", help: "Accepted as fio's 1: offsets are drawn without a map.",
+            why: "writepath draws random offsets without a map of written blocks, as norandommap=1"),
+        .alwaysOn(
+            "invalidate", help: "Accepted as fio's 1: cached pages are dropped before measuring.",
+            why: "writepath always drops the target's cached pages before measuring, as invalidate=1"),
         .derived("thread", .flag, help: "Accepted as fio's: writepath's jobs are always threads.") { _, text, field in
             _ = try Workload.boolean(text, field: field)
         },

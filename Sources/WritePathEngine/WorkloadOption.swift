@@ -188,6 +188,16 @@ extension WorkloadOption {
             text: nil, differs: { _, _ in false }, encode: nil, decode: nil, scheduling: nil)
     }
 
+    /// A fio flag writepath always behaves as if it were 1: `name=1` is accepted and changes
+    /// nothing, `name=0` is refused with `why` (what writepath does instead).
+    public static func alwaysOn(_ name: String, help: String, why: String) -> WorkloadOption {
+        derived(name, .flag, help: help) { _, text, field in
+            guard try Workload.boolean(text, field: field) else {
+                throw WritePathError.invalidInput(field: field, message: "0 is not supported: \(why)")
+            }
+        }
+    }
+
     /// A job-file scheduling switch (`stonewall`): sets `FioJobFile.Scheduling` in a job file and
     /// is accepted on a command line, where one job has nothing to wait for.
     public static func scheduling(
