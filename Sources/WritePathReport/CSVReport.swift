@@ -61,8 +61,7 @@ public enum CSVReport {
         for r in aggregation.rows {
             // ISO 8601 UTC strings sort as times.
             let first = r.runs.map(\.started_at).filter { !$0.isEmpty }.min() ?? ""
-            var v = row(r, baseline: aggregation.options.baselineLayer)
-            if r.host == nil { v[v.count - 4] = hosts; v[v.count - 2] = kernels }
+            let v = row(r, baseline: aggregation.options.baselineLayer, hosts: hosts, kernels: kernels)
             out +=
                 (v + [first, commit])
                 .map(CSVFormat.escape).joined(separator: ",") + "\n"
@@ -81,7 +80,9 @@ public enum CSVReport {
         return out
     }
 
-    static func row(_ r: LayerWorkloadAggregate, baseline: String) -> [String] {
+    /// `hosts` and `kernels`: what the host columns say for a row of results of one host (no
+    /// `r.host`): the results' host names and kernels.
+    static func row(_ r: LayerWorkloadAggregate, baseline: String, hosts: String = "", kernels: String = "") -> [String] {
         func n(_ d: Double?) -> String { d.map { CSVFormat.num($0) } ?? "" }
         let w = r.workload
         var v = [
@@ -114,7 +115,7 @@ public enum CSVReport {
             n(r.iopsMinimumDetectableDrop),
         ]
         let h = r.hostInfo
-        v += [r.host ?? "", h?.cpu ?? "", h?.kernel ?? "", h?.virtualization?.phrase ?? (h == nil ? "" : "none found")]
+        v += [r.host ?? hosts, h?.cpu ?? "", h?.kernel ?? kernels, h?.virtualization?.phrase ?? (h == nil ? "" : "none found")]
         return v
     }
 }
