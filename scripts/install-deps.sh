@@ -16,22 +16,35 @@
 set -euo pipefail
 
 groups=("${@:-build}")
+# One line per group: a package a group needs is named once, here. `all` is every group but bench.
+group_packages() {
+    case "$1" in
+        build) echo liburing-dev libaio-dev libblkid-dev fio util-linux pkg-config time ntfs-3g exfatprogs e2fsprogs ;;
+        containers) echo docker.io runc crun tar ;;
+        runtimes) echo runsc systemd-container podman crun ;;
+        guests) echo qemu-system-x86 qemu-utils linux-image-amd64 busybox-static cpio kmod zstd ;;
+        reports) echo chromium ;;
+        fleet) echo ansible-core openssh-server openssh-client iproute2 ;;
+        bench) echo valgrind linux-perf binutils ;;
+        check) echo debootstrap shellcheck ;;
+        *) return 1 ;;
+    esac
+}
+all_groups=(build containers runtimes guests reports fleet check)
 packages=()
 for g in "${groups[@]}"; do
-    case "$g" in
-        build) packages+=(liburing-dev libaio-dev libblkid-dev fio util-linux pkg-config time ntfs-3g exfatprogs e2fsprogs) ;;
-        containers) packages+=(docker.io runc crun tar) ;;
-        runtimes) packages+=(runsc systemd-container podman crun) ;;
-        guests) packages+=(qemu-system-x86 qemu-utils linux-image-amd64 busybox-static cpio kmod zstd) ;;
-        reports) packages+=(chromium) ;;
-        fleet) packages+=(ansible-core openssh-server openssh-client iproute2) ;;
-        bench) packages+=(valgrind linux-perf binutils) ;;
-        check) packages+=(debootstrap shellcheck) ;;
-        all) packages+=(liburing-dev libaio-dev libblkid-dev fio util-linux ntfs-3g exfatprogs e2fsprogs pkg-config time docker.io runc crun tar
-                        runsc systemd-container podman qemu-system-x86 qemu-utils linux-image-amd64 busybox-static cpio kmod zstd chromium
-                        ansible-core openssh-server openssh-client iproute2 shellcheck) ;;
-        *) echo "install-deps: unknown group '$g'; expected build, containers, runtimes, guests, reports, fleet, bench, check or all" >&2; exit 2 ;;
-    esac
+    if [[ $g == all ]]; then
+        for a in "${all_groups[@]}"; do
+            read -r -a more <<<"$(group_packages "$a")"
+            packages+=("${more[@]}")
+        done
+    elif list=$(group_packages "$g"); then
+        read -r -a more <<<"$list"
+        packages+=("${more[@]}")
+    else
+        echo "install-deps: unknown group '$g'; expected build, containers, runtimes, guests, reports, fleet, bench, check or all" >&2
+        exit 2
+    fi
 done
 missing=()
 for p in "${packages[@]}"; do
