@@ -24,6 +24,7 @@
 #   CASES="a b c l p"  a: randwrite 4k QD32 tmpfs, io_uring, fio with batch 8/8 (as bench-vs-fio)
 #                      b: randwrite 4k QD1 tmpfs, io_uring
 #                      c: write 128k QD8 on DISK_DIR, io_uring, the file written once before
+#                      d: randwrite 4k QD8 tmpfs, io_uring (the depth crosscheck's rand-4k-qd8 uses)
 #                      l: randwrite 4k QD32 tmpfs, libaio; p: randwrite 4k QD1 tmpfs, psync
 #   CALLGRIND=1        0 skips the instruction counts (valgrind is slow)
 #   WRITEPATH=...      the writepath binary (default .build/release/writepath)
@@ -40,7 +41,7 @@ WRITEPATH=${WRITEPATH:-$ROOT/.build/release/writepath}
 OUT=${OUT:-}
 
 die() { echo "engine-breakdown: $*" >&2; exit 1; }
-for c in $CASES; do [[ $c =~ ^[abclp]$ ]] || die "CASES holds '$c'; expected some of: a b c l p"; done
+for c in $CASES; do [[ $c =~ ^[abcdlp]$ ]] || die "CASES holds '$c'; expected some of: a b c d l p"; done
 [[ $CALLGRIND == 0 || $CALLGRIND == 1 ]] || die "CALLGRIND must be 0 or 1 (got '$CALLGRIND')"
 [[ -x $WRITEPATH ]] || die "$WRITEPATH is missing; build it (swift build -c release --product writepath) or set WRITEPATH"
 command -v fio >/dev/null || die "fio not found in PATH (Debian package fio)"
@@ -77,6 +78,8 @@ CASES = {
           ["--fixedbufs", "--registerfiles"], (32 * M, 128 * M), (8 * M, 24 * M)),
     "c": ("(c) write 128k QD8 %s, io_uring" % DISK, "io_uring", "write", 128 * K, 8, DISK,
           ["--fixedbufs", "--registerfiles"], (128 * M, 512 * M), (64 * M, 192 * M)),
+    "d": ("(d) randwrite 4k QD8 tmpfs, io_uring", "io_uring", "randwrite", 4 * K, 8, SHM,
+          ["--fixedbufs", "--registerfiles"], (64 * M, 256 * M), (16 * M, 48 * M)),
     "l": ("randwrite 4k QD32 tmpfs, libaio", "libaio", "randwrite", 4 * K, 32, SHM, [],
           (64 * M, 256 * M), (16 * M, 48 * M)),
     "p": ("randwrite 4k QD1 tmpfs, psync", "psync", "randwrite", 4 * K, 1, SHM, [],

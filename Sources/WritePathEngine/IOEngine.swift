@@ -48,7 +48,7 @@ public protocol IOEngine: AnyObject {
     /// (io_uring's io-wq probe) without it counting in any latency.
     func reap(_ body: (Int, Int) -> Void) -> Int
     /// Completions the job loop waits for once the queue is full, when the workload leaves the
-    /// choice to the engine (`iodepth_batch_complete_min` at its default, 1). 1 unless the engine
+    /// choice to the engine (`iodepth_batch_complete_min` not given). 1 unless the engine
     /// has measured that waiting for more saves work per I/O (io_uring, writes punted to io-wq).
     var completionBatch: Int { get }
     /// Releases the engine's kernel resources (does not close the target).

@@ -157,9 +157,9 @@ final class JobRunner<Engine: IOEngine> {
         var rateIssued: UInt64 = 0
         let rateStart = start
         let batchSubmit = w.iodepth_batch_submit
-        // An explicit iodepth_batch_complete_min holds; at its default (1) the engine chooses
+        // An iodepth_batch_complete_min given holds, 1 included; not given, the engine chooses
         // (io_uring waits for several once it has seen its writes go to io-wq).
-        let completeMinGiven = w.iodepth_batch_complete_min > 1 ? w.iodepth_batch_complete_min : 0
+        let completeMinGiven = w.iodepth_batch_complete_min ?? 0
         var intervalStart = start
         let intervalNs: UInt64 = 1_000_000_000
 

@@ -89,8 +89,9 @@ public struct Workload: Codable, Equatable, Sendable {
     public var iodepth: Int = 1
     /// Prepared I/Os that trigger a submission; 0 means "whatever is free" (submit all at once).
     public var iodepth_batch_submit: Int = 0
-    /// Completions to wait for before reaping; at least 1.
-    public var iodepth_batch_complete_min: Int = 1
+    /// Completions to wait for before reaping, as given (0 and 1 both wait for one); nil when not
+    /// given: the engine chooses (`IOEngine.completionBatch`).
+    public var iodepth_batch_complete_min: Int?
     /// Threads, each with its own ring or context; all use the same target region.
     public var numjobs: Int = 1
     /// Bytes of the target region each job covers; nil means the target's size.
@@ -170,8 +171,9 @@ public struct Workload: Codable, Equatable, Sendable {
             default: "0, all free slots", help: "Prepared I/Os per submission."),
         .stored(
             "iodepth_batch_complete_min", \.iodepth_batch_complete_min, .value(placeholder: "N"),
-            help: "Completions to wait for per reap (0 counts as 1).",
-            parse: { max(1, try Workload.integer($0!, field: $1, range: 0...32768)) }, format: { "\($0)" }),
+            default: "the engine's choice",
+            help: "Completions to wait for per reap (0 counts as 1); not given: the engine chooses.",
+            parse: { max(1, try Workload.integer($0!, field: $1, range: 0...32768)) }, format: { $0.map { "\($0)" } }),
         .integer("numjobs", \.numjobs, 1...1024, help: "Threads, each with its own ring or context, on one target region."),
         .stored(
             "size", \.size, .value(placeholder: "SIZE"), example: "256m", default: "the target's size",
@@ -413,7 +415,7 @@ public struct Workload: Codable, Equatable, Sendable {
         if iodepth_batch_submit > iodepth {
             throw WritePathError.invalidInput(field: "iodepth_batch_submit", message: "\(iodepth_batch_submit) exceeds iodepth=\(iodepth)")
         }
-        if iodepth_batch_complete_min > iodepth {
+        if let iodepth_batch_complete_min, iodepth_batch_complete_min > iodepth {
             throw WritePathError.invalidInput(
                 field: "iodepth_batch_complete_min", message: "\(iodepth_batch_complete_min) exceeds iodepth=\(iodepth)")
         }

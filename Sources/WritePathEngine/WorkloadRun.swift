@@ -37,7 +37,7 @@ public struct WorkloadRun {
         if syncDepthNote != nil {
             w.iodepth = 1
             w.iodepth_batch_submit = 0
-            w.iodepth_batch_complete_min = 1
+            w.iodepth_batch_complete_min = nil
         }
         // fio's startdelay: wait before anything of the job happens (a signal ends the wait).
         if w.startdelay > 0 {

@@ -47,10 +47,10 @@ public enum EngineParity {
             var layer = onlyMine.filter(isLayerEffect).map { f in
                 "\(f) (baseline \(onlyTheirs.first(where: isLayerEffect) ?? "found neither"))"
             }
-            // Automatic colocation and completion batching follow the io-wq finding: where the
+            // Automatic colocation, completion batching and polling follow the io-wq finding: where the
             // layer's target changed it, their difference is the layer's effect too.
             func follows(_ f: String) -> Bool {
-                !layer.isEmpty && (f.hasPrefix("iowq_colocated:") || f.hasPrefix("iowq_complete_batch:")) && f.hasSuffix("(auto)")
+                !layer.isEmpty && ["iowq_colocated:", "iowq_complete_batch:", "iowq_poll:"].contains(where: f.hasPrefix) && f.hasSuffix("(auto)")
             }
             for f in onlyMine where !isLayerEffect(f) {
                 if follows(f) { layer.append("\(f) (follows the io-wq finding)") } else { engine.append("\(f) (not in the baseline)") }

@@ -63,7 +63,7 @@ public enum FioEngine {
         add("bs", "\(w.bs)")
         add("iodepth", "\(w.iodepth)")
         if w.iodepth_batch_submit > 0 { add("iodepth_batch_submit", "\(w.iodepth_batch_submit)") }
-        add("iodepth_batch_complete_min", "\(w.iodepth_batch_complete_min)")
+        if let min = w.iodepth_batch_complete_min { add("iodepth_batch_complete_min", "\(min)") }
         add("numjobs", "\(w.numjobs)")
         if let size = w.size { add("size", "\(size)") }
         if w.offset > 0 { add("offset", "\(w.offset)") }

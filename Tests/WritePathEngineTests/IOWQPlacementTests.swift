@@ -69,6 +69,41 @@ struct IOWQPlacementTests {
         #expect(colocated(asked)?.hasSuffix("(requested)") == true)
     }
 
+    @Test("punted writes: the engine batches completions unless iodepth_batch_complete_min is given, 1 included")
+    func completionBatchGiven() throws {
+        let batch = { (r: RunMeasurement) in r.engine.features.first { $0.hasPrefix("iowq_complete_batch:") } }
+        let chosen = try run {
+            $0.io_uring.force_async = 1; $0.iodepth = 16
+        }
+        #expect(chosen.engine.features.contains("iowq:punted"))
+        #expect(batch(chosen) == "iowq_complete_batch:8(auto)", "features: \(chosen.engine.features)")
+        for given in ["1", "0"] {
+            var parsed = Workload()
+            try parsed.set("iodepth_batch_complete_min", given)
+            #expect(parsed.iodepth_batch_complete_min == 1)
+            let one = try run {
+                $0.io_uring.force_async = 1; $0.iodepth = 16
+                try $0.set("iodepth_batch_complete_min", given)
+            }
+            #expect(batch(one) == nil, "iodepth_batch_complete_min=\(given): \(one.engine.features)")
+        }
+    }
+
+    @Test("punted writes: colocated up to iodepth 4, polled from 5 to 16 (on 2+ CPUs), batched waits deeper")
+    func placementByDepth() throws {
+        var cpus = [Int32](repeating: 0, count: 1024)
+        let twoCPUs = wp_thread_allowed_cpus(&cpus, 1024) > 1
+        let polled = { (r: RunMeasurement) in r.engine.features.contains { $0.hasPrefix("iowq_poll:") } }
+        for (depth, colocate, poll) in [(4, true, false), (8, false, twoCPUs), (16, false, twoCPUs), (32, false, false)] {
+            let r = try run {
+                $0.io_uring.force_async = 1; $0.iodepth = depth
+            }
+            #expect(r.engine.features.contains("iowq:punted"))
+            #expect((colocated(r) != nil) == colocate, "iodepth \(depth): \(r.engine.features)")
+            #expect(polled(r) == poll, "iodepth \(depth): \(r.engine.features)")
+        }
+    }
+
     @Test("force_async hands writes to io-wq and says so")
     func forceAsync() throws {
         let r = try run {
