@@ -153,7 +153,7 @@ extension Layer {
         guard runsFio else {
             return .unavailable(
                 reason: "engine fio is not available in \(name) yet: its image carries only writepath's engine",
-                fix: "run engine fio in host, docker-*, oci-runc or qemu-*")
+                fix: "run engine fio in host, docker-*, oci-runc, qemu-* or xen-*")
         }
         return FioEngine.availability()
     }

@@ -167,9 +167,12 @@ public struct XenRig: Sendable {
     /// `deviceModel`: also carry what an HVM domU needs in dom0 (a separate, larger rig): the
     /// Xen-enabled QEMU with its libraries, hvmloader, SeaBIOS, and the host QEMU's option ROMs
     /// and keymaps (qemu-system-data, installed with the QEMU layers' dependencies).
-    public static func prepare(engineBinary: String, deviceModel: Bool = false, rebuild: Bool = false) throws -> XenRig {
+    /// `withFio`: the domU's image carries fio too (`engine: fio`; a rig of its own).
+    public static func prepare(
+        engineBinary: String, deviceModel: Bool = false, withFio: Bool = false, rebuild: Bool = false
+    ) throws -> XenRig {
         let packages = try XenPackages.ensure()
-        let guest = try GuestImage.prepare(engineBinary: engineBinary)
+        let guest = try GuestImage.prepare(engineBinary: engineBinary, withFio: withFio)
         let (kernel, version) = try GuestImage.findKernel()
         let busybox = try GuestImage.findBusybox()
         let modules = try GuestImage.modulesInOrder(dom0Modules, version: version)

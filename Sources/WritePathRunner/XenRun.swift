@@ -58,8 +58,13 @@ public struct XenSettings: Sendable, Equatable {
     public var backend = "phy"
     /// The domU's vCPUs.
     public var vcpus = 1
-    /// The domU's memory in bytes.
+    /// The domU's memory in bytes; not given: 256 MiB, or `fioMemory` for `engine: fio`.
     public var memory: UInt64 = 256 << 20
+    /// Whether `memory` was given.
+    var memoryGiven = false
+    /// The domU's memory for `engine: fio` unless given: its initramfs carries fio and its
+    /// libraries (about 80 MB), unpacked in the domU's memory.
+    static let fioMemory: UInt64 = 768 << 20
     /// dom0's memory in bytes (nested rig only: `dom0_mem=` on Xen's command line).
     public var dom0Memory: UInt64 = 1024 << 20
     /// `xen_blkfront.max_queues`; nil: the kernel's default (the domU's vCPUs).
@@ -85,7 +90,7 @@ public struct XenSettings: Sendable, Equatable {
         }
         backend = try p.choice("backend", ["phy", "loop"]) ?? backend
         vcpus = try p.integer("vcpus", range: 1...8) ?? vcpus
-        memory = try p.bytes("memory") ?? memory
+        if let given = try p.bytes("memory") { memory = given; memoryGiven = true }
         dom0Memory = try p.bytes("dom0_memory") ?? dom0Memory
         maxQueues = try p.integer("max_queues", range: 1...64)
         maxIndirectSegments = try p.integer("max_indirect_segments", range: 0...256)
@@ -164,8 +169,13 @@ public struct XenLayer: Layer {
     }
 
     public func run(_ workload: Workload, rep: Int, context: LayerContext) throws -> RunResult {
-        try XenRun(layerName: name, mode: mode, settings: settings).run(workload, rep: rep, context: context)
+        var s = settings
+        if workload.engine == .fio && !s.memoryGiven { s.memory = max(s.memory, XenSettings.fioMemory) }
+        return try XenRun(layerName: name, mode: mode, settings: s).run(workload, rep: rep, context: context)
     }
+
+    /// fio goes into the domU's image as the engine does.
+    public var runsFio: Bool { true }
 }
 
 /// The box of the Xen layers: one Xen domU that runs one workload, on a Xen host (dom0 with `xl`) or in the nested rig
@@ -346,7 +356,7 @@ struct XenRun {
 
     func runNested(_ workload: Workload, rep: Int, context: LayerContext) throws -> RunResult {
         let fm = FileManager.default
-        let rig = try XenRig.prepare(engineBinary: context.engineBinary, deviceModel: mode == .hvm)
+        let rig = try XenRig.prepare(engineBinary: context.engineBinary, deviceModel: mode == .hvm, withFio: workload.engine == .fio)
         let dir = "\(context.scratchDirectory)/xen-\(context.runID)"
         try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try fm.createDirectory(atPath: context.logDirectory, withIntermediateDirectories: true)
@@ -464,7 +474,7 @@ struct XenRun {
     /// console, read from the pty xenconsoled made for it.
     func runOnHost(_ workload: Workload, rep: Int, context: LayerContext, xenVersion: String) throws -> RunResult {
         let fm = FileManager.default
-        let image = try GuestImage.prepare(engineBinary: context.engineBinary)
+        let image = try GuestImage.prepare(engineBinary: context.engineBinary, withFio: workload.engine == .fio)
         let dir = "\(context.scratchDirectory)/xen-\(context.runID)"
         try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try fm.createDirectory(atPath: context.logDirectory, withIntermediateDirectories: true)

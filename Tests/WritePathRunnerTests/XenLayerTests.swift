@@ -65,6 +65,20 @@ struct XenLayerTests {
         expectNothingLeft(context)
     }
 
+    @Test("engine fio in a PV domU: fio and its libraries ride in the domU's image, its JSON comes back as a run")
+    func fioInPVGuest() throws {
+        let layer = try LayerRegistry.make(LayerSpec(name: "xen-pv", parameters: ["boot_timeout": slowBootTimeout]))
+        #expect(layer.runsFio)
+        let context = guestContext("xen-fio")
+        let w = fioWorkload(runtime: 2)
+        let result = try layer.run(w, rep: 1, context: context)
+        try expectPlausibleFioRun(result, layer: "xen-pv", workload: w)
+        #expect(result.layer.settings["engine"] == "fio")
+        #expect(result.layer.settings["memory_bytes"] == "\(XenSettings.fioMemory)", "fio's image needs the larger domU")
+        #expect(result.warnings.contains(XenRun.warningNested))
+        expectNothingLeft(context)
+    }
+
     @Test("blkfront and backend settings reach the domU and dom0 and are recorded with what they negotiated")
     func settingsApplied() throws {
         let layer = try LayerRegistry.make(
