@@ -18,14 +18,16 @@ release: deps
 	$(SWIFT) build -c release --static-swift-stdlib --product writepath
 
 ## The main job: the shipped quick suite on every layer available here (host and containers;
-## it says which are not and why), then the report: prints the table and where report.html is.
+## it says which are not and why), then the report: prints the table and where report.html is,
+## and the screenshots of the run folder's report (desktop, phone) and of summary.md as a job
+## summary (scripts/screenshots.sh: report.png, report-phone.png, summary.png), also when runs failed.
 demo:
-	@scripts/install-deps.sh build containers
+	@scripts/install-deps.sh build containers reports
 	@scripts/stamp-commit.sh
 	@scripts/start-dockerd.sh || echo "make demo: docker is not available; its layers will be reported unavailable"
 	$(SWIFT) build -c release --static-swift-stdlib --product writepath
 	@mkdir -p results
-	$(RELEASE) demo --results results
+	@status=0; $(RELEASE) demo --results results || status=$$?; scripts/screenshots.sh --newest results; exit $$status
 
 ## Installs what is missing (engine, containers, guests), runs the lint step, starts dockerd, runs
 ## the whole test suite (scripts/run-tests.sh: prints how many tests were skipped and why; under

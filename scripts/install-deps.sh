@@ -7,7 +7,9 @@
 #     runtimes    runsc (gVisor), systemd-container (systemd-nspawn), podman with crun: the gvisor, nspawn, podman layers
 #     guests      QEMU, a Debian guest kernel and busybox: the qemu-* layers
 #                 (the xen-* layers also need Debian's Xen packages: scripts/fetch-xen.sh unpacks them, never installs)
-#     reports     chromium: the test that renders report.html in a real browser
+#     reports     chromium, cmark-gfm: report.html in a real browser, the screenshots (scripts/screenshots.sh);
+#                 python3-pandas, python3-prometheus-client: the tests that read results-long.csv with the
+#                 docs' pandas snippet and parse writepath.prom with Prometheus' own parser (Debian's python3)
 #     fleet       ansible-core, openssh-server, openssh-client, iproute2: `writepath fleet` and its test (sshd per network namespace)
 #     bench       valgrind, linux-perf, binutils: `make bench`'s instruction guard and scripts/engine-breakdown.sh
 #     check       debootstrap: scripts/fresh-machine-check.sh builds a fresh Debian 12 root with it;
@@ -23,7 +25,7 @@ group_packages() {
         containers) echo docker.io runc crun tar ;;
         runtimes) echo runsc systemd-container podman crun ;;
         guests) echo qemu-system-x86 qemu-utils linux-image-amd64 busybox-static cpio kmod zstd ;;
-        reports) echo chromium ;;
+        reports) echo chromium cmark-gfm python3-pandas python3-prometheus-client ;;
         fleet) echo ansible-core openssh-server openssh-client iproute2 ;;
         bench) echo valgrind linux-perf binutils ;;
         check) echo debootstrap shellcheck ;;

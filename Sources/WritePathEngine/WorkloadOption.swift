@@ -64,6 +64,15 @@ public struct WorkloadOption: @unchecked Sendable {
         return t.hasSuffix(".0") ? String(t.dropLast(2)) : t
     }
 
+    /// Whether the option keeps a value of its own in the workload (not an alias with its own
+    /// meaning, an fio option accepted for what writepath always does, a scheduling switch or a
+    /// refused option): the options a result's workload records.
+    public var isStored: Bool { text != nil }
+
+    /// The option's value in `workload` as text `parse` takes back (`4096` for `bs`, `1` for a
+    /// set flag), nil when unset (a nil optional) or when the option stores nothing of its own.
+    public func value(in workload: Workload) -> String? { text?(workload) }
+
     /// `--name=value` for `workload`'s value when it differs from `defaults`, else nil.
     func argument(_ workload: Workload, defaults: Workload) -> String? {
         guard let text, differs(workload, defaults), let t = text(workload) else { return nil }

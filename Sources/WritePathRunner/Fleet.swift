@@ -87,8 +87,10 @@ public struct FleetRunner {
         public var stopGraceSeconds = 120.0
         /// Extra environment for ansible-playbook (e.g. `ANSIBLE_HOME`).
         public var environment: [String: String] = [:]
-        /// Progress lines (host outcomes); nil for none.
+        /// Progress lines (each host as its matrix ends, with the time left; host outcomes); nil for none.
         public var progress: (@Sendable (String) -> Void)?
+        /// Seconds between status lines (`FleetProgress.statusLine`) while the hosts run; nil for none.
+        public var statusInterval: Double?
 
         public init(inventory: String, binary: String, playbookDirectory: String) {
             self.inventory = inventory
@@ -229,8 +231,22 @@ public struct FleetRunner {
         let playbook = try launch(common + ["--forks", "\(options.forks)", "\(options.playbookDirectory)/fleet.yml"], events: events)
         var stopped = false
         var deadline: UInt64 = .max
+        var tracker = FleetProgress(hosts: pending, forks: options.forks)
+        let began = monotonicNanoseconds()
+        var polled: UInt64 = 0, reported: UInt64 = began
         while playbook.isRunning {
             usleep(50_000)
+            // Once a second: the hosts whose matrix ended, from the callback's events.
+            let now = monotonicNanoseconds()
+            if now - polled >= 1_000_000_000 {
+                polled = now
+                let text = (try? String(contentsOfFile: events, encoding: .utf8)) ?? ""
+                for line in tracker.update(events: text, now: Double(now - began) / 1e9) { options.progress?(line) }
+            }
+            if let interval = options.statusInterval, Double(now - reported) >= interval * 1e9 {
+                reported = now
+                options.progress?(tracker.statusLine(Double(now - began) / 1e9))
+            }
             if !stopped && stopRequested.load(ordering: .relaxed) {
                 stopped = true
                 options.progress?("fleet: stopping the matrix on every host; fetching what they measured")

@@ -22,7 +22,8 @@ public final class MatrixRunner {
         public var engineBinary = EngineRootfs.defaultEngineBinary()
         /// Host folder for targets and bundles (removed afterwards).
         public var scratchRoot = "/var/tmp/writepath-scratch"
-        /// Receives the progress line, about once per run.
+        /// Receives the progress line once per run, as it starts: `run K of N, ... elapsed, ~... left | LAYER /
+        /// WORKLOAD rep R` (`progressLine`).
         public var progress: ((String) -> Void)?
         public init() {}
     }
@@ -103,9 +104,9 @@ public final class MatrixRunner {
         let scratch = scratchFolder.path
         defer { if !options.keep { scratchFolder.remove() } }
         var done = Set(results.map(key))
-        let total = spec.layers.count * spec.workloads.count * spec.repetitions.maximum
         let started = monotonicNanoseconds()
-        var ranThisSession = 0
+        // Time left: the runs still to come, each at the mean wall time of its layer kind so far.
+        var timing = RemainingTime()
         var interrupted = false
         var rng = Xoshiro256(seed: spec.seed)
         rounds = []
@@ -126,13 +127,14 @@ public final class MatrixRunner {
                     let label = Self.fileLabel(
                         String(format: "%04d", sequence) + "-\(layerSpec.slug)-\(workload.name)"
                             + (workload.engine == .writepath ? "" : "-\(workload.engine.rawValue)") + "-rep\(round)")
-                    let elapsed = Double(monotonicNanoseconds() - started) / 1e9
-                    let finished = results.count
-                    var line = "[\(finished)/\(total)] \(Self.duration(elapsed)) elapsed"
-                    if ranThisSession > 0 {
-                        line += ", ~\(Self.duration(elapsed / Double(ranThisSession) * Double(max(total - finished, 0)))) left at most"
-                    }
-                    options.progress?(line + " | \(layerSpec.description) / \(workload.identity) rep \(round)")
+                    let left = runsLeft(done: done)
+                    options.progress?(
+                        progressLine(
+                            run: results.count + 1, of: results.count + left.count,
+                            elapsed: Double(monotonicNanoseconds() - started) / 1e9,
+                            left: timing.estimate(left, fallback: plannedSeconds),
+                            current: "\(layerSpec.description) / \(workload.identity) rep \(round)"))
+                    let runStarted = monotonicNanoseconds()
                     var result: RunResult
                     let startedAt = ISO8601DateFormatter().string(from: Date())
                     var info = LayerInfo(name: layerSpec.name, settings: layers[li].recordedSettings())
@@ -165,7 +167,7 @@ public final class MatrixRunner {
                     if workload.engine == .fio { result.engine.name = "fio" }
                     results.append(result)
                     done.insert(k)
-                    ranThisSession += 1
+                    timing.record(kind: layerSpec.name, wallSeconds: Double(monotonicNanoseconds() - runStarted) / 1e9)
                     try save(runFile: "\(directory)/runs/\(label).json", result)
                     if interrupted { break roundLoop }
                 }
@@ -178,6 +180,36 @@ public final class MatrixRunner {
         let doc = document(complete: !interrupted)
         try writeAtomically(try JSONFormat.render(doc), to: "\(directory)/run.json")
         return doc
+    }
+
+    /// The layer kind (`host`, `docker-volume`, `qemu-nvme`, ...) of every run still to come, the
+    /// next one included: each layer × workload × repetition up to the maximum that has not run,
+    /// of the pairs that have not stopped. With `auto` repetitions some of them may never run.
+    func runsLeft(done: Set<Key>) -> [String] {
+        var kinds: [String] = []
+        for l in spec.layers {
+            for w in spec.workloads where stopReasons["\(l.description) / \(w.identity)"] == nil {
+                for rep in 1...spec.repetitions.maximum where !done.contains(Key(layer: l.description, workload: w.identity, rep: rep)) {
+                    kinds.append(l.name)
+                }
+            }
+        }
+        return kinds
+    }
+
+    /// Seconds a run is guessed to take before any has finished: the workloads' mean runtime and
+    /// ramp time, plus a second to start.
+    var plannedSeconds: Double {
+        spec.workloads.reduce(0) { $0 + $1.runtime + $1.ramp_time + 1 } / Double(max(spec.workloads.count, 1))
+    }
+
+    /// The progress line of the run about to start: `run 3 of 24, 1m05s elapsed, ~4m10s left | docker-volume
+    /// / rand-4k rep 1`. `of` counts the runs so far and those left; with `auto` repetitions it and
+    /// the time left are upper bounds ("at most"), as a pair may stop early. Seconds.
+    func progressLine(run: Int, of total: Int, elapsed: Double, left: Double, current: String) -> String {
+        let bound: String
+        if case .auto = spec.repetitions { bound = " at most" } else { bound = "" }
+        return "run \(run) of \(total)\(bound), \(Self.duration(elapsed)) elapsed, ~\(Self.duration(left)) left\(bound) | \(current)"
     }
 
     /// After a round: decides which pairs have had enough repetitions.

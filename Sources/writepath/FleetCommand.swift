@@ -41,6 +41,10 @@ struct FleetCommand: ParsableCommand {
     @Option(name: .customLong("playbook-dir"), help: "The folder of fleet.yml (default: deploy/ansible here or beside this binary).")
     var playbookDirectory: String?
     @Flag(name: .customLong("quiet"), help: "Print only the hosts' outcomes and where the report is.") var quiet = false
+    @Option(
+        name: .customLong("status-interval"),
+        help: "Also print how many hosts are done and the time left to stderr every SECONDS (fio's option name).")
+    var statusInterval: Double?
 
     func validate() throws {
         guard inventory != nil else { throw ValidationError("invalid inventory: missing; give --inventory FILE (an Ansible inventory)") }
@@ -48,6 +52,7 @@ struct FleetCommand: ParsableCommand {
             throw ValidationError("invalid matrix: missing; give --matrix quick|standard|full|crosscheck|FILE, or --resume DIR")
         }
         guard forks >= 1 else { throw ValidationError("invalid forks: '\(forks)'; expected 1 or more") }
+        try validateStatusInterval(statusInterval)
     }
 
     func run() throws {
@@ -58,6 +63,7 @@ struct FleetCommand: ParsableCommand {
         options.resultsRoot = results
         options.resumeDirectory = resume
         options.progress = { Output.stderr($0 + "\n") }
+        options.statusInterval = statusInterval
         var runner = try FleetRunner(matrix: given, options: options)
         // Ctrl-C (and SIGTERM) only ask: the runner stops every host and fetches what they measured.
         // A parent may have started us with them blocked (posix_spawn passes the mask on): unblock them.

@@ -15,6 +15,10 @@ struct MatrixCommandRunner {
     var outputFormat: String
     /// `--engine`: every workload with these engines instead of the matrix's own; nil keeps them.
     var engines: [WorkloadEngine]? = nil
+    /// `--status-interval`: seconds between repeats of the running run's progress line; with it
+    /// every progress line is a full line on stderr, terminal or not. Nil: one line per run (on a
+    /// terminal, rewritten in place).
+    var statusInterval: Double? = nil
 
     /// Parses `--engine writepath|fio|writepath,fio`; exit 2 naming the field for anything else.
     static func engines(_ text: String?, resume: String?) throws -> [WorkloadEngine]? {
@@ -77,9 +81,15 @@ struct MatrixCommandRunner {
         options.resultsRoot = results
         options.resumeDirectory = resume
         options.keep = keep
-        let terminal = Output.stderrIsTerminal
+        let terminal = Output.stderrIsTerminal && statusInterval == nil
+        let status = quiet ? nil : statusInterval.map { StatusRepeater(interval: $0, noun: "run") }
+        StatusRepeater.current = status
+        defer { status?.stop() }
         if !quiet {
-            options.progress = { line in Output.stderr(terminal ? "\r\u{1B}[K" + line : line + "\n") }
+            options.progress = { line in
+                Output.stderr(terminal ? "\r\u{1B}[K" + line : line + "\n")
+                status?.started(line)
+            }
         }
         let runner = try MatrixRunner(
             spec: spec, options: options,

@@ -6,7 +6,8 @@ import WritePathResult
 import WritePathRunner
 
 /// `writepath report`: aggregates results into report.html, report.csv, report-runs.csv and
-/// summary.md, and prints the aggregated table.
+/// summary.md, writes the exports (results-long.csv, results.jsonl, writepath.prom, hgrm/), and
+/// prints the aggregated table.
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
@@ -79,6 +80,9 @@ struct ReportCommand: ParsableCommand {
             ("report-runs.csv", CSVReport.renderRuns(input)),
             ("summary.md", MarkdownReport.render(aggregation)),
         ]
+        // The long format for notebooks and dashboards: one row per run × direction.
+        let long = LongTable.of(input)
+        files += [("results-long.csv", LongCSVFormat.render(long)), ("results.jsonl", JSONLinesFormat.render(long))]
         if let capacity { files.append(("capacity.csv", CapacityCSV.curves(capacity))) }
         if aggregation.rows.contains(where: { $0.host != nil }) { files.append(("report-hosts.csv", HostSpread.renderCSV(aggregation))) }
         // Exports for dashboards and plotters: Prometheus' text format, HdrHistogram's .hgrm per row.
@@ -108,6 +112,7 @@ struct ReportCommand: ParsableCommand {
                 "tables: \(directory)/report.csv, \(directory)/report-runs.csv, "
                     + "\(directory)/summary.md\(capacity == nil ? "" : ", \(directory)/capacity.csv")\n"
             )
+            Output.stdout("long format: \(directory)/results-long.csv, \(directory)/results.jsonl (one row per run × direction)\n")
             if !aggregation.rows.isEmpty {
                 let histograms = hgrm.isEmpty ? "" : ", \(directory)/hgrm/*.hgrm (\(hgrm.count) HdrHistogram distributions)"
                 Output.stdout("exports: \(directory)/writepath.prom (Prometheus)\(histograms)\n")

@@ -52,7 +52,9 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .customLong("quiet"), help: "No status line on stderr.") var quiet = false
     @Option(
         name: .customLong("status-interval"),
-        help: "Print a status line (time left, ETA, IOPS) to stderr every SECONDS, also when stderr is not a terminal (fio's option).")
+        help: ArgumentHelp(
+            "Print a status line (time left, ETA, IOPS) to stderr every SECONDS, also when stderr is not a terminal (fio's option); "
+                + "with --matrix, the running run's line (run K of N, time left) every SECONDS."))
     var statusInterval: Double?
     @Flag(
         name: .customLong("allow-destroy"),
@@ -101,7 +103,8 @@ struct RunCommand: ParsableCommand {
             }
             try MatrixCommandRunner(
                 matrix: matrix, resume: resume, results: results ?? "results", keep: keep, quiet: quiet,
-                outputFormat: outputFormat, engines: try MatrixCommandRunner.engines(engine, resume: resume)
+                outputFormat: outputFormat, engines: try MatrixCommandRunner.engines(engine, resume: resume),
+                statusInterval: statusInterval
             ).run()
             return
         }

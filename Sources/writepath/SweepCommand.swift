@@ -154,8 +154,8 @@ struct SweepCommand: ParsableCommand {
                     + (resume != nil ? "resuming: " : "results: ") + "\(runner.directory)\n")
         }
         let doc: ResultDocument
-        do { doc = try runner.run() } catch { SweepStatus.current?.stop(); throw error }
-        SweepStatus.current?.stop()
+        do { doc = try runner.run() } catch { StatusRepeater.current?.stop(); throw error }
+        StatusRepeater.current?.stop()
         let analysis = CapacityAnalysis.analyze(
             ResultInput(sources: [.init(path: "\(runner.directory)/run.json", document: doc)]), objective: runner.objective)
         switch outputFormat {
@@ -184,8 +184,8 @@ struct SweepCommand: ParsableCommand {
         options.keep = keep
         options.scratchRoot = scratch
         if !quiet {
-            let status = statusInterval.map { SweepStatus(interval: $0) }
-            SweepStatus.current = status
+            let status = statusInterval.map { StatusRepeater(interval: $0, noun: "step") }
+            StatusRepeater.current = status
             options.progress = { line in
                 Output.stderr(line + "\n")
                 status?.started(line)
@@ -240,50 +240,5 @@ struct SweepCommand: ParsableCommand {
                 throw conflict(key, recorded.workload!.commandLineArguments.first { $0.hasPrefix("--\(key)=") } ?? "the default --\(key)")
             }
         }
-    }
-}
-
-/// `sweep --status-interval N`: while a step runs, its progress line is repeated every N seconds
-/// with how long the step has run, so a CI log shows the sweep is alive during long steps
-/// (guests that boot, long runtimes).
-final class SweepStatus: @unchecked Sendable {
-    /// The sweep's status of this process, stopped when the sweep ends.
-    nonisolated(unsafe) static var current: SweepStatus?
-    let interval: Double
-    let lock = NSLock()
-    var stopped = false
-    var line = ""
-    var since = Date()
-    var thread: Thread?
-
-    init(interval: Double) { self.interval = interval }
-
-    /// A new step began with progress line `line`; starts the repeating thread on first use.
-    func started(_ line: String) {
-        lock.lock()
-        self.line = line
-        since = Date()
-        let start = thread == nil
-        lock.unlock()
-        guard start else { return }
-        let t = Thread { [self] in
-            while true {
-                Thread.sleep(forTimeInterval: interval)
-                lock.lock()
-                let (l, s, done) = (self.line, self.since, self.stopped)
-                lock.unlock()
-                if done { return }
-                Output.stderr("\(l) | step running \(MatrixRunner.duration(Date().timeIntervalSince(s)))\n")
-            }
-        }
-        thread = t
-        t.start()
-    }
-
-    /// No more lines: the sweep ended.
-    func stop() {
-        lock.lock()
-        stopped = true
-        lock.unlock()
     }
 }

@@ -92,8 +92,16 @@ struct FleetTests {
 
     func threeHosts(_ r: Rig) throws {
         let (inventory, rig, env, engine) = (r.inventory, r.rig, r.environment, Self.staticEngine)
-        let out = try runProcess(BuiltBinaries.writepath, try r.arguments(matrix: Self.tinyMatrix), environment: env, timeout: 600)
+        let out = try runProcess(
+            BuiltBinaries.writepath, try r.arguments(matrix: Self.tinyMatrix) + ["--status-interval", "1"], environment: env, timeout: 600)
         #expect(out.status == 1, "one host is unreachable: exit 1; stderr: \(out.stderr)")
+        // Progress while the hosts run: each host as it ends (k of n, time left), and the status line every second.
+        let ended = out.stderr.split(separator: "\n").filter { $0.contains(" hosts done), ") }
+        #expect(ended.count == 4, "\(out.stderr)")
+        #expect(
+            ended.filter { $0.contains(" ran its matrix in ") }.count == 3 && ended.contains { $0.contains("fleet-gone is unreachable") })
+        #expect(ended.last?.contains("(4 of 4 hosts done)") == true)
+        #expect(out.stderr.contains(" running their matrix, "), "\(out.stderr)")
         let dir = try r.fleetFolder()
         let record = try r.record()
         #expect(record.hosts.map(\.host).sorted() == ["fleet-a", "fleet-b", "fleet-c", "fleet-gone"])

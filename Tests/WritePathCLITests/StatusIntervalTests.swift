@@ -56,4 +56,36 @@ struct StatusIntervalCLITests {
         #expect(steps.allSatisfy { $0.contains(" left at most") }, "\(steps)")
         #expect(o.stderr.contains("| step running "))
     }
+
+    @Test("run --matrix --status-interval 1: 'run K of N' with the time left for every run, repeats of the running one, all on stderr")
+    func matrixLines() throws {
+        let dir = scratch("status-matrix")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let matrix = """
+            layers: [{ name: host, directory: \(dir) }]
+            workloads:
+              - { name: a, rw: randwrite, bs: 4k, size: 4m, runtime: 2, time_based: true }
+              - { name: b, rw: write, bs: 64k, size: 4m, runtime: 2, time_based: true }
+            repetitions: 2
+            seed: 3
+            """
+        try matrix.write(toFile: "\(dir)/m.yaml", atomically: true, encoding: .utf8)
+        let o = try writepath([
+            "run", "--matrix", "\(dir)/m.yaml", "--results", "\(dir)/results", "--status-interval", "1", "--output-format", "json",
+        ])
+        #expect(o.status == 0, "\(o.stderr)")
+        let lines = o.stderr.split(separator: "\n").map(String.init)
+        let runs = lines.filter { $0.hasPrefix("run ") && !$0.contains("| run running ") }
+        #expect(runs.map { String($0.prefix(9)) } == ["run 1 of ", "run 2 of ", "run 3 of ", "run 4 of "], "\(o.stderr)")
+        #expect(runs.allSatisfy { $0.contains(" of 4, ") && $0.contains(" elapsed, ~") && $0.contains(" left | host(directory=") })
+        #expect(runs.last?.contains(" rep 2") == true)
+        // A 2 s run is repeated at least once a second while it runs, without a terminal.
+        #expect(lines.contains { $0.hasPrefix("run ") && $0.contains("| run running ") }, "\(o.stderr)")
+        #expect(!o.stderr.contains("\u{1B}"))
+        // stdout is the result document alone.
+        #expect(!o.stdout.contains("run 1 of"))
+        let json = try JSONSerialization.jsonObject(with: Data(o.stdout.utf8)) as? [String: Any]
+        #expect(json?["schema"] as? String == "writepath.result/1")
+        #expect((json?["runs"] as? [Any])?.count == 4)
+    }
 }

@@ -39,6 +39,11 @@ public enum Precondition: String, CaseIterable, Sendable {
     case fio
     /// Chromium is installed (report.html rendered in a real browser).
     case chromium
+    /// cmark-gfm is installed (summary.md rendered as GitHub renders a job summary).
+    case cmarkGFM
+    /// Debian's python3 (/usr/bin/python3) imports pandas and prometheus_client: the docs' pandas
+    /// snippet and Prometheus' own text-format parser.
+    case pythonReports
     /// shellcheck is installed (the guests' scripts are checked with it).
     case shellcheck
     /// mkfs.minix (util-linux), mkfs.ntfs (ntfs-3g), mkfs.exfat (exfatprogs), mkfs.ext4 (e2fsprogs):
@@ -84,6 +89,10 @@ public enum Precondition: String, CaseIterable, Sendable {
         case .xenHVMAsked: "the nested HVM end-to-end test boots for 1.5 to 8 minutes; set WRITEPATH_XEN_HVM_TEST=1 to run it"
         case .fio: "fio is not installed (scripts/install-deps.sh build)"
         case .chromium: "chromium is not installed (scripts/install-deps.sh reports)"
+        case .cmarkGFM: "cmark-gfm is not installed (scripts/install-deps.sh reports)"
+        case .pythonReports:
+            "/usr/bin/python3 cannot import pandas and prometheus_client (python3-pandas, python3-prometheus-client: "
+                + "scripts/install-deps.sh reports)"
         case .shellcheck: "shellcheck is not installed (scripts/install-deps.sh check)"
         case .mkfsMinix: "mkfs.minix is not installed (util-linux; scripts/install-deps.sh build)"
         case .mkfsNtfs: "mkfs.ntfs is not installed (ntfs-3g; scripts/install-deps.sh build)"
@@ -148,6 +157,8 @@ public enum Precondition: String, CaseIterable, Sendable {
         case .xenHVMAsked: ProcessInfo.processInfo.environment["WRITEPATH_XEN_HVM_TEST"] == "1"
         case .fio: Command.which("fio") != nil
         case .chromium: ["chromium", "chromium-browser", "google-chrome"].contains { Command.which($0) != nil }
+        case .cmarkGFM: Command.which("cmark-gfm") != nil
+        case .pythonReports: pythonReportsMet
         case .shellcheck: Command.which("shellcheck") != nil
         case .mkfsMinix: Command.which("mkfs.minix") != nil
         case .mkfsNtfs: Command.which("mkfs.ntfs") != nil
@@ -165,6 +176,11 @@ public enum Precondition: String, CaseIterable, Sendable {
     private static func layerAvailable(_ spec: LayerSpec) -> Bool {
         (try? LayerRegistry.make(spec))?.availability().isAvailable ?? false
     }
+    private static let pythonReportsMet: Bool =
+        (try? runProcess(debianPython, ["-c", "import pandas, prometheus_client"], timeout: 60))?.status == 0
+    /// Debian's python3, where python3-pandas and python3-prometheus-client install (a python3
+    /// earlier on PATH, such as pyenv's, does not see them).
+    public static let debianPython = "/usr/bin/python3"
     private static let loopDeviceMet: Bool =
         geteuid() == 0 && Command.which("losetup") != nil && FileManager.default.fileExists(atPath: "/dev/loop-control")
     private static let crunOnHybridMet: Bool = {

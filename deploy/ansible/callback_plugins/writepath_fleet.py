@@ -1,6 +1,7 @@
-# Records, per host, why it failed or could not be reached: one JSON object a line in the file
-# named by WRITEPATH_FLEET_EVENTS. `writepath fleet` enables it (ANSIBLE_CALLBACKS_ENABLED) and
-# reads it to say in fleet.json why a host has no results; the screen output is unchanged.
+# Records, per host, why it failed or could not be reached, and when its matrix started and ended:
+# one JSON object a line in the file named by WRITEPATH_FLEET_EVENTS. `writepath fleet` enables it
+# (ANSIBLE_CALLBACKS_ENABLED), reads it while the playbook runs to say which hosts are done and the
+# time left, and afterwards to say in fleet.json why a host has no results; the screen output is unchanged.
 from __future__ import annotations
 
 import json
@@ -14,10 +15,16 @@ DOCUMENTATION = """
     type: aggregate
     short_description: records failed and unreachable hosts for writepath fleet
     description:
-      - Appends one JSON line per failed task, unreachable host and host summary to the file named by WRITEPATH_FLEET_EVENTS.
+      - Appends one JSON line per failed task, unreachable host, start and end of a host's matrix and host summary
+        to the file named by WRITEPATH_FLEET_EVENTS.
     requirements:
       - WRITEPATH_FLEET_EVENTS set to a writable path
 """
+
+
+# The role's task that runs the matrix (roles/writepath/tasks/main.yml), by its own name (get_name()
+# puts the role's in front): its start and end time the host.
+MATRIX_TASK = "run the matrix"
 
 
 class CallbackModule(CallbackBase):
@@ -46,6 +53,14 @@ class CallbackModule(CallbackBase):
             msg = stderr.splitlines()[-1]
         self._append({"event": event, "host": result._host.get_name(), "task": result._task.get_name(),
                       "rc": r.get("rc"), "msg": msg})
+
+    def v2_runner_on_start(self, host, task):
+        if task.name == MATRIX_TASK:
+            self._append({"event": "matrix_started", "host": host.get_name()})
+
+    def v2_runner_on_ok(self, result):
+        if result._task.name == MATRIX_TASK:
+            self._append({"event": "matrix_ended", "host": result._host.get_name(), "rc": result._result.get("rc")})
 
     def v2_runner_on_failed(self, result, ignore_errors=False):
         if not ignore_errors:
