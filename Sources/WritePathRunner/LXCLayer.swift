@@ -166,14 +166,28 @@ public struct LXCLayer: SingleLayer {
     }
 
     /// The cgroup folders LXC made for container `name` that are still there (it removes them when
-    /// the container ends): `lxc.payload.<name>` and `lxc.monitor.<name>` in every hierarchy.
+    /// the container ends): `lxc.payload.<name>` and `lxc.monitor.<name>` in every hierarchy, below
+    /// this process's own cgroup there (/proc/self/cgroup), where LXC makes them.
     static func leftoverCgroups(name: String) -> [String] {
         let fm = FileManager.default
-        var roots = ["/sys/fs/cgroup"]
-        for c in (try? fm.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? [] { roots.append("/sys/fs/cgroup/\(c)") }
+        let own = (try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8)) ?? ""
+        var parents: Set<String> = []
+        for line in own.split(separator: "\n") {
+            let f = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
+            guard f.count == 3 else { continue }
+            let path = f[2] == "/" ? "" : f[2]
+            if f[1].isEmpty {
+                parents.insert(
+                    (fm.fileExists(atPath: "/sys/fs/cgroup/cgroup.controllers") ? "/sys/fs/cgroup" : "/sys/fs/cgroup/unified") + path)
+            } else {
+                for c in f[1].split(separator: ",") {
+                    parents.insert("/sys/fs/cgroup/\(c.hasPrefix("name=") ? String(c.dropFirst(5)) : String(c))\(path)")
+                }
+            }
+        }
         var left: [String] = []
-        for r in roots {
-            for d in ["lxc.payload.\(name)", "lxc.monitor.\(name)"] where fm.fileExists(atPath: "\(r)/\(d)") { left.append("\(r)/\(d)") }
+        for p in parents.sorted() {
+            for d in ["lxc.payload.\(name)", "lxc.monitor.\(name)"] where fm.fileExists(atPath: "\(p)/\(d)") { left.append("\(p)/\(d)") }
         }
         return left
     }
@@ -194,7 +208,8 @@ public struct LXCLayer: SingleLayer {
             try? fm.removeItem(atPath: base)
             try fm.createDirectory(atPath: base, withIntermediateDirectories: true)
             var settings = describe()
-            settings["rootfs"] = "directory \(rootfs) (\(try Self.makeRootfs(from: lower, at: rootfs)))"
+            let made = try Self.makeRootfs(from: lower, at: rootfs)
+            settings["rootfs"] = "directory \(rootfs) (\(made))"
             if storage == "bind" { try fm.createDirectory(atPath: bind, withIntermediateDirectories: true) }
             settings["target"] = storage == "bind" ? "\(containerTarget) (bind mount of \(bind))" : "\(containerTarget) (directory rootfs)"
             var device: (major: UInt64, minor: UInt64)? = nil

@@ -299,8 +299,8 @@ extension RuntimeLayerRuns {
             let s = result.layer.settings
             print(
                 "podman rootless libaio: write iops \(String(format: "%.0f", result.write?.iops ?? 0)), "
-                    + "startup_s \(s["startup_s"] ?? "?"), driver \(s["storage_driver"] ?? "?"), mount program \(s["storage_mount_program"] ?? "?")"
-            )
+                    + "startup_s \(s["startup_s"] ?? "?"), driver \(s["storage_driver"] ?? "?"), "
+                    + "mount program \(s["storage_mount_program"] ?? "?")")
             #expect(result.status == .ok, "\(result.error ?? "")")
             #expect(result.engine.name == "libaio")
             #expect(s["rootless"] == "true")
