@@ -166,8 +166,8 @@ public struct LXCLayer: SingleLayer {
     }
 
     /// The cgroup folders LXC made for container `name` that are still there (it removes them when
-    /// the container ends): `lxc.payload.<name>` and `lxc.monitor.<name>` in every hierarchy, below
-    /// this process's own cgroup there (/proc/self/cgroup), where LXC makes them.
+    /// the container ends): `lxc.payload.<name>` and `lxc.monitor.<name>` in every hierarchy, at its
+    /// root or below this process's own cgroup there (/proc/self/cgroup).
     static func leftoverCgroups(name: String) -> [String] {
         let fm = FileManager.default
         let own = (try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8)) ?? ""
@@ -175,13 +175,15 @@ public struct LXCLayer: SingleLayer {
         for line in own.split(separator: "\n") {
             let f = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
             guard f.count == 3 else { continue }
-            let path = f[2] == "/" ? "" : f[2]
-            if f[1].isEmpty {
-                parents.insert(
-                    (fm.fileExists(atPath: "/sys/fs/cgroup/cgroup.controllers") ? "/sys/fs/cgroup" : "/sys/fs/cgroup/unified") + path)
-            } else {
-                for c in f[1].split(separator: ",") {
-                    parents.insert("/sys/fs/cgroup/\(c.hasPrefix("name=") ? String(c.dropFirst(5)) : String(c))\(path)")
+            // The hierarchy's root (LXC run by root escapes to it) and this process's cgroup there.
+            for path in ["", f[2] == "/" ? "" : f[2]] {
+                if f[1].isEmpty {
+                    let v2 = fm.fileExists(atPath: "/sys/fs/cgroup/cgroup.controllers")
+                    parents.insert((v2 ? "/sys/fs/cgroup" : "/sys/fs/cgroup/unified") + path)
+                } else {
+                    for c in f[1].split(separator: ",") {
+                        parents.insert("/sys/fs/cgroup/\(c.hasPrefix("name=") ? String(c.dropFirst(5)) : String(c))\(path)")
+                    }
                 }
             }
         }
