@@ -115,6 +115,22 @@ public struct ContainerLimits: Sendable, Equatable {
 
     var throttled: Bool { write.throttled }
 
+    /// The whole disk a layer's write limits throttle: the one holding `path` (the target's folder),
+    /// with `settings["throttle_device"]` set; nil without write limits. Throws `invalidInput`
+    /// naming `layer`'s limit when `path` has no block device (tmpfs) under the scratch folder `scratch`.
+    func throttleDevice(holding path: String, layer: String, scratch: String, settings: inout [String: String]) throws
+        -> (major: UInt64, minor: UInt64)?
+    {
+        guard throttled else { return nil }
+        guard let disk = BlockDevice.wholeDisk(holding: path) else {
+            throw WritePathError.invalidInput(
+                field: "\(layer).\(writeIOPS != nil ? "write_iops_limit" : "write_bps_limit")",
+                message: "the scratch folder \(scratch) has no block device (tmpfs?); nothing to throttle")
+        }
+        settings["throttle_device"] = "/dev/\(disk.name) (\(disk.major):\(disk.minor))"
+        return (disk.major, disk.minor)
+    }
+
     /// The settings for `runs[].layer`.
     var settings: [String: String] {
         var s = ["runtime": runtime]

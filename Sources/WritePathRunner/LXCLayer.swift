@@ -214,16 +214,8 @@ public struct LXCLayer: SingleLayer {
             settings["rootfs"] = "directory \(rootfs) (\(made))"
             if storage == "bind" { try fm.createDirectory(atPath: bind, withIntermediateDirectories: true) }
             settings["target"] = storage == "bind" ? "\(containerTarget) (bind mount of \(bind))" : "\(containerTarget) (directory rootfs)"
-            var device: (major: UInt64, minor: UInt64)? = nil
-            if limits.throttled {
-                guard let disk = BlockDevice.wholeDisk(holding: storage == "bind" ? bind : rootfs) else {
-                    throw WritePathError.invalidInput(
-                        field: "\(Self.name).\(limits.writeIOPS != nil ? "write_iops_limit" : "write_bps_limit")",
-                        message: "the scratch folder \(context.scratchDirectory) has no block device (tmpfs?); nothing to throttle")
-                }
-                device = (disk.major, disk.minor)
-                settings["throttle_device"] = "/dev/\(disk.name) (\(disk.major):\(disk.minor))"
-            }
+            let device = try limits.throttleDevice(
+                holding: storage == "bind" ? bind : rootfs, layer: Self.name, scratch: context.scratchDirectory, settings: &settings)
             let keys = cgroupKeys(
                 v2: OCIRuncLayer.cgroupMode().version == "v2", device: device,
                 memswAccounting: fm.fileExists(atPath: "/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes"))

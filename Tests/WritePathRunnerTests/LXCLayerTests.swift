@@ -9,38 +9,6 @@ import WritePathTestSupport
     import Glibc
 #endif
 
-/// The `writepath` binary for the containers: WRITEPATH_ENGINE, else the one built with the tests.
-private let lxcEngine = BuiltBinaries.environmentEngine ?? BuiltBinaries.nextToTests ?? EngineRootfs.defaultEngineBinary()
-
-private func lxcContext(_ name: String) -> LayerContext {
-    let base = "/var/tmp/writepath-lxc-tests/\(name)-\(getpid())"
-    try? FileManager.default.removeItem(atPath: base)
-    try? FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
-    return LayerContext(
-        engineBinary: lxcEngine, logDirectory: "\(base)/logs", scratchDirectory: "\(base)/scratch",
-        runID: "lx\(getpid())\(name)", graceSeconds: 60)
-}
-
-private func removeLXCTestFolder(_ context: LayerContext) {
-    let base = (context.logDirectory as NSString).deletingLastPathComponent
-    try? FileManager.default.removeItem(atPath: base)
-    rmdir((base as NSString).deletingLastPathComponent)
-}
-
-private func lxcWorkload(runtime: Double = 2, size: UInt64 = 16 << 20, rampTime: Double = 0) -> Workload {
-    var w = Workload()
-    w.ramp_time = rampTime
-    w.name = "lxc"
-    w.rw = .randwrite
-    w.bs = 4096
-    w.iodepth = 4
-    w.size = size
-    w.runtime = runtime
-    w.time_based = true
-    w.direct = true
-    return w
-}
-
 /// Nothing of the run is left: no folder under the scratch folder, no cgroup, no LXC lock folder.
 private func expectLXCRunLeftNothing(_ context: LayerContext) {
     let id = "wp-\(context.runID)"
@@ -119,9 +87,9 @@ extension RuntimeLayerRuns {
         @Test("a short io_uring randwrite runs under lxc-execute on the directory rootfs, records the layer, leaves nothing behind")
         func shortRun() throws {
             let layer = try LayerRegistry.make(LayerSpec(name: "lxc"))
-            let context = lxcContext("rootfs")
-            defer { removeLXCTestFolder(context) }
-            let result = try layer.runTimed(lxcWorkload(), rep: 2, context: context)
+            let context = runtimeContext("lxcroot")
+            defer { removeRuntimeTestFolder(context) }
+            let result = try layer.runTimed(runtimeLayerWorkload(), rep: 2, context: context)
             let s = result.layer.settings
             print(
                 "lxc rootfs: write iops \(String(format: "%.0f", result.write?.iops ?? 0)), startup_s \(s["startup_s"] ?? "?"), "
@@ -143,9 +111,9 @@ extension RuntimeLayerRuns {
         func limits() throws {
             let layer = try LayerRegistry.make(
                 LayerSpec(name: "lxc", parameters: ["storage": "bind", "cpus": "1", "memory": "256m", "write_iops_limit": "300"]))
-            let context = lxcContext("limits")
-            defer { removeLXCTestFolder(context) }
-            let result = try layer.run(lxcWorkload(runtime: 3, size: 64 << 20, rampTime: 1), rep: 1, context: context)
+            let context = runtimeContext("lxclim")
+            defer { removeRuntimeTestFolder(context) }
+            let result = try layer.run(runtimeLayerWorkload(runtime: 3, size: 64 << 20, rampTime: 1), rep: 1, context: context)
             let iops = result.write?.iops ?? 0
             let s = result.layer.settings
             print("lxc write_iops_limit=300: measured \(String(format: "%.1f", iops)) IOPS, keys \(s["lxc_cgroup_keys"] ?? "?")")

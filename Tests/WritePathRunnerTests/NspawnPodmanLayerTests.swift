@@ -10,9 +10,9 @@ import WritePathTestSupport
 #endif
 
 /// The `writepath` binary for the containers: WRITEPATH_ENGINE, else the one built with the tests.
-private let runtimeEngine = BuiltBinaries.environmentEngine ?? BuiltBinaries.nextToTests ?? EngineRootfs.defaultEngineBinary()
+let runtimeEngine = BuiltBinaries.environmentEngine ?? BuiltBinaries.nextToTests ?? EngineRootfs.defaultEngineBinary()
 
-private func runtimeContext(_ name: String) -> LayerContext {
+func runtimeContext(_ name: String) -> LayerContext {
     let base = "/var/tmp/writepath-runtime-tests/\(name)-\(getpid())"
     try? FileManager.default.removeItem(atPath: base)
     try? FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
@@ -21,13 +21,13 @@ private func runtimeContext(_ name: String) -> LayerContext {
         runID: "rt\(getpid())\(name)", graceSeconds: 60)
 }
 
-private func removeRuntimeTestFolder(_ context: LayerContext) {
+func removeRuntimeTestFolder(_ context: LayerContext) {
     let base = (context.logDirectory as NSString).deletingLastPathComponent
     try? FileManager.default.removeItem(atPath: base)
     rmdir((base as NSString).deletingLastPathComponent)
 }
 
-private func runtimeLayerWorkload(runtime: Double = 2, size: UInt64 = 16 << 20, rampTime: Double = 0) -> Workload {
+func runtimeLayerWorkload(runtime: Double = 2, size: UInt64 = 16 << 20, rampTime: Double = 0) -> Workload {
     var w = Workload()
     w.ramp_time = rampTime
     w.name = "short"
