@@ -169,6 +169,13 @@ public struct LXCLayer: SingleLayer {
     /// the container ends): `lxc.payload.<name>` and `lxc.monitor.<name>` in every hierarchy, at its
     /// root or below this process's own cgroup there (/proc/self/cgroup).
     static func leftoverCgroups(name: String) -> [String] {
+        cgroupFolders(["lxc.payload.\(name)", "lxc.monitor.\(name)"])
+    }
+
+    /// The cgroup folders named one of `names` that exist, at each hierarchy's root or below this
+    /// process's own cgroup there (`lxc.pivot`, the folder LXC's monitor moves into to remove a
+    /// container's cgroups, is made once per hierarchy and left by LXC).
+    static func cgroupFolders(_ names: [String]) -> [String] {
         let fm = FileManager.default
         let own = (try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8)) ?? ""
         var parents: Set<String> = []
@@ -189,7 +196,7 @@ public struct LXCLayer: SingleLayer {
         }
         var left: [String] = []
         for p in parents.sorted() {
-            for d in ["lxc.payload.\(name)", "lxc.monitor.\(name)"] where fm.fileExists(atPath: "\(p)/\(d)") { left.append("\(p)/\(d)") }
+            for d in names where fm.fileExists(atPath: "\(p)/\(d)") { left.append("\(p)/\(d)") }
         }
         return left
     }
@@ -206,6 +213,7 @@ public struct LXCLayer: SingleLayer {
         try fm.createDirectory(atPath: context.logDirectory, withIntermediateDirectories: true)
         let lower = try OCIRuncLayer.lowerRootfs(binary: context.engineBinary)
         let lockDirExisted = fm.fileExists(atPath: "/run/lxc")
+        let pivotsBefore = Set(Self.cgroupFolders(["lxc.pivot"]))
         let outcome = Result { () throws -> RunResult in
             try? fm.removeItem(atPath: base)
             try fm.createDirectory(atPath: base, withIntermediateDirectories: true)
@@ -250,6 +258,8 @@ public struct LXCLayer: SingleLayer {
         for c in Self.leftoverCgroups(name: id) where rmdir(c) != 0 {
             problems.append("rmdir \(c): \(String(cString: strerror(errno)))")
         }
+        // LXC's pivot cgroups when this run made them (rmdir: only while empty, so never one in use).
+        for p in Self.cgroupFolders(["lxc.pivot"]) where !pivotsBefore.contains(p) { rmdir(p) }
         if (try? fm.removeItem(atPath: base)) == nil, fm.fileExists(atPath: base) { problems.append("could not remove \(base)") }
         // LXC's lock folder for this lxcpath (/run/lxc/lock/<lxcpath>), and /run/lxc when it made it for us.
         let lockDir = "/run/lxc/lock" + base

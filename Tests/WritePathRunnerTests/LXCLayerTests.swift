@@ -89,6 +89,7 @@ extension RuntimeLayerRuns {
             let layer = try LayerRegistry.make(LayerSpec(name: "lxc"))
             let context = runtimeContext("lxcroot")
             defer { removeRuntimeTestFolder(context) }
+            let pivots = LXCLayer.cgroupFolders(["lxc.pivot"])
             let result = try layer.runTimed(runtimeLayerWorkload(), rep: 2, context: context)
             let s = result.layer.settings
             print(
@@ -105,6 +106,7 @@ extension RuntimeLayerRuns {
             #expect(s["startup_s"].flatMap(Double.init) != nil)
             #expect(s[LayerWritePath.settingsKey]?.contains("directory rootfs") == true)
             expectLXCRunLeftNothing(context)
+            #expect(LXCLayer.cgroupFolders(["lxc.pivot"]) == pivots, "LXC's pivot cgroups made by the run are left")
         }
 
         @Test("storage=bind with cpus, memory and write_iops_limit through LXC's cgroup keys holds IOPS to 300 ± 10%")
