@@ -202,9 +202,15 @@ struct PodmanClient: Sendable, Equatable {
         let comm = ((try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) ?? "").trimmingCharacters(
             in: .whitespacesAndNewlines)
         var st = stat()
-        guard comm == "podman" || comm == "catatonit", stat("/proc/\(pid)", &st) == 0, st.st_uid == a.uid else { return }
+        guard comm.hasPrefix("podman") || comm == "catatonit", stat("/proc/\(pid)", &st) == 0, st.st_uid == a.uid else { return }
         kill(pid, SIGTERM)
         unlink(file)
+        // Until it has ended (gone, or a zombie for its parent to reap): at most 2 s.
+        for _ in 0..<40 {
+            let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+            guard let close = stat.lastIndex(of: ")"), stat[stat.index(after: close)...].dropFirst().first != "Z" else { return }
+            usleep(50_000)
+        }
     }
 
     /// What `podman info` says with these flags: the version, the store's driver and whether a

@@ -188,7 +188,9 @@ public struct PodmanLayer: SingleLayer {
             d["storage_driver"] = client.driver == "fuse-overlayfs" ? "overlay (asked: fuse-overlayfs mount program)" : "overlay (asked)"
             d["seccomp_io_uring"] = seccompIOUring(profile: Self.defaultSeccompProfile)
             d["cgroup_version"] = OCIRuncLayer.cgroupMode().version
-            if d["cgroup_version"] == "v1" { d["cgroups"] = "disabled (rootless on cgroup v1)" }
+            // No cgroup a user may write on v1: runc goes on without one (podman's --cgroups=disabled
+            // needs crun, which refuses hybrid hierarchies).
+            if d["cgroup_version"] == "v1" { d["cgroups"] = "none (rootless on cgroup v1: the runtime cannot make one)" }
             if let user = client.user { d["rootless_user"] = user }
         } else if client.driver == "fuse-overlayfs" {
             if case let .success(i) = client.info(nil) { d.merge(infoSettings(i)) { _, new in new } }
@@ -221,7 +223,7 @@ public struct PodmanLayer: SingleLayer {
             default: "overlayfs upper"
             }
         guard settings["rootless"] == "true" else { return DockerRun.writePath(settings, mount: mount) }
-        let namespaces = settings["cgroups"]?.hasPrefix("disabled") == true ? "user namespace · no cgroup" : "user namespace · cgroup"
+        let namespaces = settings["cgroups"]?.hasPrefix("none") == true ? "user namespace · no cgroup" : "user namespace · cgroup"
         return .boxed("rootless container", [.init(namespaces, settings["runtime"] ?? "runc"), .init("mount", mount)])
     }
 
@@ -234,11 +236,6 @@ public struct PodmanLayer: SingleLayer {
         var extra = Self.ulimits().flatMap { ["--ulimit", $0] }
         if seccomp == "unconfined" { extra += ["--security-opt", "seccomp=unconfined"] }
         var settings = describe()
-        if client.rootless, OCIRuncLayer.cgroupMode().version == "v1" {
-            // No cgroup a user may write on v1: say so rather than let the runtime ignore its errors.
-            extra.append("--cgroups=disabled")
-            settings["cgroups"] = "disabled (rootless on cgroup v1)"
-        }
         if !made.isEmpty { settings["rootless_made"] = made.joined(separator: "; ") }
         var storageArguments: [String] = []
         var throttleHost: String? = nil

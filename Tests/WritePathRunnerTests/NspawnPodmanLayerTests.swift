@@ -268,17 +268,22 @@ extension RuntimeLayerRuns {
     struct PodmanRootlessRunTests {
         private func containers(_ layer: PodmanLayer, named name: String) throws -> [String] {
             let c = layer.client.command(layer.client.account())
+            // Asking podman as the user starts its pause process again: stopped as the layer does.
+            defer { layer.client.stopPauseProcess(layer.client.account()) }
             let r = try Command.run(
                 c[0], Array(c.dropFirst()) + ["ps", "-a", "--filter", "name=\(name)", "--format", "{{.Names}}"], timeout: 60)
             return r.stdout.split(separator: "\n").map(String.init)
         }
 
-        /// No podman process of the rootless user is left (its pause process included).
+        /// No podman process of the rootless user is left running (its pause process included;
+        /// a zombie waits for its parent to reap it and runs nothing).
         private func expectNoPodmanProcessLeft(_ layer: PodmanLayer) {
             guard let a = layer.client.account() else { return }
-            let r = try? Command.run("pgrep", ["-u", "\(a.uid)", "-l"], timeout: 20)
-            let left = (r?.stdout ?? "").split(separator: "\n").filter {
-                $0.contains("podman") || $0.contains("conmon") || $0.contains("catatonit")
+            let r = try? Command.run("ps", ["-u", "\(a.uid)", "-o", "pid=,stat=,comm="], timeout: 20)
+            let left = (r?.stdout ?? "").split(separator: "\n").filter { line in
+                let f = line.split(separator: " ", omittingEmptySubsequences: true)
+                return f.count >= 3 && !f[1].hasPrefix("Z")
+                    && (f[2].contains("podman") || f[2].contains("conmon") || f[2].contains("catatonit"))
             }
             #expect(left.isEmpty, "\(left)")
         }
