@@ -100,7 +100,8 @@ public struct PodmanLayer: SingleLayer {
             }
             if let u = runtimeUnavailability() { return .unavailable(reason: u.reason, fix: u.fix) }
             let who =
-                client.user.map { Self.isMadeByWritepath($0) ? "user \($0) (made by writepath on first use)" : "user \($0)" } ?? "this user"
+                client.user.map { Self.isMadeByWritepath($0) ? "user \($0) (writepath's own, made on first use)" : "user \($0)" }
+                ?? "this user"
             return .available(detail: "\(v), rootless as \(who), \(limits.runtime), \(client.driver), cgroup \(cgroups.version)")
         }
         guard geteuid() == 0 else {
