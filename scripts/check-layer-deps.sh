@@ -66,6 +66,8 @@ fi
 # Containers: docker-* and oci-runc (runc, crun); the image is the engine and its libraries.
 check_commands docker "scripts/install-deps.sh containers" docker dockerd containerd tar sha256sum
 check_commands oci-runc "scripts/install-deps.sh containers" runc crun
+# gvisor, nspawn, podman (rootful and rootless), lxc.
+check_commands runtimes "scripts/install-deps.sh runtimes" runsc systemd-nspawn podman newuidmap newgidmap fuse-overlayfs lxc-execute
 
 # Guests: QEMU, and what the guest image is made of (kernel, modules, static busybox, cpio, zstd).
 check_commands qemu "scripts/install-deps.sh guests" qemu-system-x86_64 qemu-img cpio zstd strip modprobe
@@ -114,14 +116,14 @@ if [[ -n "$writepath" ]]; then
     echo "check-layer-deps: $writepath layers"
     layers=$("$writepath" layers 2>&1)
     status=$?
-    grep -E '^[a-z0-9-]+ +(available|unavailable)' <<<"$layers" | sed 's/^/  /'
+    grep -E '^[a-z0-9(),=._-]+ +(available|unavailable)' <<<"$layers" | sed 's/^/  /'
     ((status == 0)) || lack "writepath layers exited $status: $(tail -3 <<<"$layers")"
     while read -r line; do
         [[ -z "$line" ]] && continue
         name=${line%% *}
         if [[ "${WRITEPATH_NO_DOCKERD:-}" == 1 && "$name" == docker-* && "$line" == *"not running"* ]]; then continue; fi
         lack "layer $name is unavailable: ${line#*unavailable  }"
-    done < <(grep -E '^[a-z0-9-]+ +unavailable' <<<"$layers")
+    done < <(grep -E '^[a-z0-9(),=._-]+ +unavailable' <<<"$layers")
 fi
 
 if ((${#lacks[@]})); then

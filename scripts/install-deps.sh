@@ -4,7 +4,8 @@
 #     build       liburing, libaio, libblkid, fio: to build and run the engine and compare it with fio;
 #                 ntfs-3g, exfatprogs: the signature tests make real NTFS and exFAT filesystems
 #     containers  docker.io, runc and crun: the docker-* and oci-runc layers (runtime=runc or crun)
-#     runtimes    runsc (gVisor), systemd-container (systemd-nspawn), podman with crun: the gvisor, nspawn, podman layers
+#     runtimes    runsc (gVisor), systemd-container (systemd-nspawn), podman with crun, lxc: the gvisor, nspawn, podman, lxc layers;
+#                 uidmap (newuidmap) and fuse-overlayfs: podman rootless: true
 #     guests      QEMU, a Debian guest kernel and busybox: the qemu-* layers
 #                 (the xen-* layers also need Debian's Xen packages: scripts/fetch-xen.sh unpacks them, never installs)
 #     reports     chromium, cmark-gfm: report.html in a real browser, the screenshots (scripts/screenshots.sh);
@@ -23,7 +24,7 @@ group_packages() {
     case "$1" in
         build) echo liburing-dev libaio-dev libblkid-dev fio util-linux pkg-config time ntfs-3g exfatprogs e2fsprogs ;;
         containers) echo docker.io runc crun tar ;;
-        runtimes) echo runsc systemd-container podman crun ;;
+        runtimes) echo runsc systemd-container podman crun lxc uidmap fuse-overlayfs ;;
         guests) echo qemu-system-x86 qemu-utils linux-image-amd64 busybox-static cpio kmod zstd ;;
         reports) echo chromium cmark-gfm python3-pandas python3-prometheus-client ;;
         fleet) echo ansible-core openssh-server openssh-client iproute2 ;;

@@ -13,10 +13,20 @@ fi
 if ! docker info >/dev/null 2>&1; then
     log=/var/log/writepath-dockerd.log
     echo "start-dockerd: starting dockerd (log: $log)" >&2
-    # runsc is not registered here: `docker run --runtime=runsc` failed on this machine kind while
-    # runsc set up the container's network ("creating interfaces from net namespace"), so the gvisor
-    # layer runs its OCI bundle (with runsc --network=none) unless the user's own daemon has runsc.
-    nohup dockerd >"$log" 2>&1 &
+    # A dockerd started here is writepath's own: it registers gVisor's runsc (the gvisor layer's
+    # via: docker) with runsc's --network=none, from a config file of writepath's own. Without that
+    # flag runsc failed here setting up the container's network ("creating interfaces from net
+    # namespace"); the engine needs no network. /etc/docker/daemon.json is never edited: when it
+    # exists it stays in charge (runsc is then registered only if it names it).
+    args=()
+    runsc=$(command -v runsc || true)
+    if [[ -n "$runsc" && ! -e /etc/docker/daemon.json ]]; then
+        conf=/var/lib/writepath/dockerd.json
+        mkdir -p /var/lib/writepath
+        printf '{"runtimes": {"runsc": {"path": "%s", "runtimeArgs": ["--network=none"]}}}\n' "$runsc" >"$conf"
+        args+=(--config-file "$conf")
+    fi
+    nohup dockerd "${args[@]}" >"$log" 2>&1 &
 fi
 for _ in $(seq 1 60); do
     docker info >/dev/null 2>&1 && exit 0

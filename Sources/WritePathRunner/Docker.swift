@@ -50,13 +50,16 @@ public enum Docker {
     /// The image holding the engine binary, fio when installed (`/fio`, for `engine: fio`) and
     /// their libraries, imported from a rootfs tarball (no registry, no base image) and tagged by
     /// both binaries' content hashes, so it is built only when one of them changes. Returns the tag.
-    public static func engineImage(binary: String, scratch: String, client: String = "docker") throws -> String {
+    /// `client` is the client's command: its program and global flags (`podman --root ...`, or
+    /// `runuser -u USER -- ... podman` for rootless podman); the tarball is readable by every user.
+    public static func engineImage(binary: String, scratch: String, client: [String] = ["docker"]) throws -> String {
         // Tenants start containers at once: one of them builds the image, the others wait for it.
         SharedPreparation.lock.lock()
         defer { SharedPreparation.lock.unlock() }
         let fio = FioEngine.binary()
         let tag = "writepath-engine:\(try EngineRootfs.contentKey(binary: binary, fio: fio))"
-        if let r = try? Command.run(client, ["image", "inspect", "--format", "{{.Id}}", tag], timeout: 30), r.succeeded {
+        let program = client[0], flags = Array(client.dropFirst())
+        if let r = try? Command.run(program, flags + ["image", "inspect", "--format", "{{.Id}}", tag], timeout: 30), r.succeeded {
             return tag
         }
         let dir = "\(scratch)/image-rootfs-\(getpid())"
@@ -65,9 +68,10 @@ public enum Docker {
         try EngineRootfs.build(binary: binary, fio: fio, into: dir)
         let tar = try Command.run("tar", ["-C", dir, "-cf", dir + ".tar", "."], timeout: 120)
         guard tar.succeeded else { throw WritePathError.system(call: "tar", path: dir, errno: EIO, hint: tar.stderrTail()) }
-        let imp = try Command.run(client, ["import", "--change", "LABEL writepath=1", dir + ".tar", tag], timeout: 300)
+        chmod(dir + ".tar", 0o644)
+        let imp = try Command.run(program, flags + ["import", "--change", "LABEL writepath=1", dir + ".tar", tag], timeout: 300)
         guard imp.succeeded else {
-            throw WritePathError.system(call: "\(client) import", path: dir + ".tar", errno: EIO, hint: imp.stderrTail())
+            throw WritePathError.system(call: "\(client.last ?? program) import", path: dir + ".tar", errno: EIO, hint: imp.stderrTail())
         }
         return tag
     }
@@ -111,6 +115,22 @@ public struct ContainerLimits: Sendable, Equatable {
 
     var throttled: Bool { write.throttled }
 
+    /// The whole disk a layer's write limits throttle: the one holding `path` (the target's folder),
+    /// with `settings["throttle_device"]` set; nil without write limits. Throws `invalidInput`
+    /// naming `layer`'s limit when `path` has no block device (tmpfs) under the scratch folder `scratch`.
+    func throttleDevice(holding path: String, layer: String, scratch: String, settings: inout [String: String]) throws
+        -> (major: UInt64, minor: UInt64)?
+    {
+        guard throttled else { return nil }
+        guard let disk = BlockDevice.wholeDisk(holding: path) else {
+            throw WritePathError.invalidInput(
+                field: "\(layer).\(writeIOPS != nil ? "write_iops_limit" : "write_bps_limit")",
+                message: "the scratch folder \(scratch) has no block device (tmpfs?); nothing to throttle")
+        }
+        settings["throttle_device"] = "/dev/\(disk.name) (\(disk.major):\(disk.minor))"
+        return (disk.major, disk.minor)
+    }
+
     /// The settings for `runs[].layer`.
     var settings: [String: String] {
         var s = ["runtime": runtime]
@@ -128,6 +148,9 @@ struct DockerRun {
     var layer: any Layer
     /// The container engine's client: `docker`, or `podman` (same command line).
     var client = "docker"
+    /// The client's command when it is more than its name: program and global flags (podman's
+    /// `--root ...`, rootless podman's `runuser -u USER -- env ... podman ...`).
+    var clientCommand: [String]? = nil
     /// More `run` arguments before the image (podman's `--ulimit`, `--security-opt`).
     var extraArguments: [String] = []
     var limits: ContainerLimits
@@ -141,7 +164,9 @@ struct DockerRun {
 
     func run(_ workload: Workload, rep: Int, context: LayerContext) throws -> RunResult {
         let layerName = layer.name
-        let image = try Docker.engineImage(binary: context.engineBinary, scratch: context.scratchDirectory, client: client)
+        let command = clientCommand ?? [client]
+        let program = command[0], flags = Array(command.dropFirst())
+        let image = try Docker.engineImage(binary: context.engineBinary, scratch: context.scratchDirectory, client: command)
         let name = "wp-\(context.runID)"
         if client == "docker", limits.runtime != "runc", case let .success(d) = Docker.daemon(), !d.runtimes.contains(limits.runtime) {
             throw WritePathError.system(
@@ -172,15 +197,15 @@ struct DockerRun {
         layerSettings["target"] = targetPath
 
         defer {
-            if !context.keep { _ = try? Command.run(client, ["rm", "-f", "-v", name], timeout: 60) }
+            if !context.keep { _ = try? Command.run(program, flags + ["rm", "-f", "-v", name], timeout: 60) }
         }
         let client = self.client
         let outcome = try EngineInBox.runProgram(
-            [client] + args, call: "\(client) run", name: name, settings: layerSettings,
+            command + args, call: "\(client) run", name: name, settings: layerSettings,
             deadline: EngineInBox.deadline(workload, context), context: context, stderrName: client,
-            onTimeout: { _ = try? Command.run(client, ["kill", name], timeout: 30) })
+            onTimeout: { _ = try? Command.run(program, flags + ["kill", name], timeout: 30) })
         let inspectFormat = "{{.State.OOMKilled}} {{.State.ExitCode}}"
-        let state = (try? Command.run(client, ["inspect", "--format", inspectFormat, name], timeout: 30))?.stdout ?? ""
+        let state = (try? Command.run(program, flags + ["inspect", "--format", inspectFormat, name], timeout: 30))?.stdout ?? ""
         if state.hasPrefix("true") {
             throw WritePathError.system(
                 call: "\(client) run", path: name, errno: ENOMEM,

@@ -106,13 +106,18 @@ public protocol SingleLayer: Layer {
     static var parameterNames: [String] { get }
     /// Validates `parameters`; throws `invalidInput` naming a parameter it cannot accept.
     init(parameters: [String: String]) throws
+    /// The parameter sets `writepath layers` lists a row for (podman rootful and rootless); `[[:]]` by default.
+    static var listedVariants: [[String: String]] { get }
 }
 
 extension SingleLayer {
     public var name: String { Self.name }
+    public static var listedVariants: [[String: String]] { [[:]] }
     /// The registry's entry for this type.
     public static var kind: LayerKind {
-        LayerKind(name: name, summary: summary, parameterNames: parameterNames) { try Self(parameters: $0) }
+        var k = LayerKind(name: name, summary: summary, parameterNames: parameterNames) { try Self(parameters: $0) }
+        k.listedVariants = listedVariants
+        return k
     }
 }
 
@@ -167,6 +172,9 @@ public struct LayerKind: Sendable {
     public var summary: String
     /// The parameters it accepts.
     public var parameterNames: [String]
+    /// The parameter sets `writepath layers` lists a row for: the defaults, and modes worth a row
+    /// of their own (podman `rootless: true`).
+    public var listedVariants: [[String: String]] = [[:]]
     let make: @Sendable ([String: String]) throws -> any Layer
 
     public init(name: String, summary: String, parameterNames: [String], make: @escaping @Sendable ([String: String]) throws -> any Layer) {
@@ -187,7 +195,7 @@ public struct LayerKind: Sendable {
 public enum LayerRegistry {
     nonisolated(unsafe) public static var all: [LayerKind] =
         [HostLayer.kind] + DockerStorage.all.map(\.kind)
-        + [OCIRuncLayer.kind, GVisorLayer.kind, NspawnLayer.kind, PodmanLayer.kind]
+        + [OCIRuncLayer.kind, GVisorLayer.kind, NspawnLayer.kind, PodmanLayer.kind, LXCLayer.kind]
         + DiskModel.all.map(\.kind) + XenGuestMode.allCases.map(\.kind)
 
     /// Makes the layer of `spec`; throws `invalidInput` for an unknown name or parameter.

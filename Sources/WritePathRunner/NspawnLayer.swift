@@ -163,16 +163,8 @@ public struct NspawnLayer: SingleLayer {
             }
             var settings = describe()
             settings["target"] = storage == "bind" ? "\(containerTarget) (bind mount of \(bind))" : "\(containerTarget) (overlay upper)"
-            var device: (major: UInt64, minor: UInt64)? = nil
-            if limits.throttled {
-                guard let disk = BlockDevice.wholeDisk(holding: storage == "bind" ? bind : upper) else {
-                    throw WritePathError.invalidInput(
-                        field: "\(Self.name).\(limits.writeIOPS != nil ? "write_iops_limit" : "write_bps_limit")",
-                        message: "the scratch folder \(context.scratchDirectory) has no block device (tmpfs?); nothing to throttle")
-                }
-                device = (disk.major, disk.minor)
-                settings["throttle_device"] = "/dev/\(disk.name) (\(disk.major):\(disk.minor))"
-            }
+            let device = try limits.throttleDevice(
+                holding: storage == "bind" ? bind : upper, layer: Self.name, scratch: context.scratchDirectory, settings: &settings)
             let mount = try Command.run(
                 "mount", ["-t", "overlay", "overlay", "-o", "lowerdir=\(lower),upperdir=\(upper),workdir=\(work)", root], timeout: 60)
             guard mount.succeeded else {

@@ -30,13 +30,16 @@ struct LayersCommand: ParsableCommand {
     func run() throws {
         var entries: [Entry] = []
         for kind in LayerRegistry.all {
-            let layer = try kind([:])
-            var e = Entry(name: kind.name, summary: kind.summary, available: false, parameters: kind.parameterNames)
-            switch layer.availability() {
-            case let .available(detail): e.available = true; e.detail = detail
-            case let .unavailable(reason, fix): e.reason = reason; e.fix = fix
+            for variant in kind.listedVariants {
+                let layer = try kind(variant)
+                let name = LayerSpec(name: kind.name, parameters: variant).description
+                var e = Entry(name: name, summary: kind.summary, available: false, parameters: kind.parameterNames)
+                switch layer.availability() {
+                case let .available(detail): e.available = true; e.detail = detail
+                case let .unavailable(reason, fix): e.reason = reason; e.fix = fix
+                }
+                entries.append(e)
             }
-            entries.append(e)
         }
         if outputFormat == "json" {
             let encoder = JSONEncoder()

@@ -56,7 +56,7 @@ struct BoxedLayerTests {
 
     @Test("containers and guests take the write limits under the same names with the same checks")
     func writeLimitsOnce() throws {
-        for name in ["docker-volume", "oci-runc", "qemu-virtio-blk"] {
+        for name in ["docker-volume", "oci-runc", "lxc", "qemu-virtio-blk"] {
             let layer = try LayerRegistry.make(LayerSpec(name: name, parameters: ["write_iops_limit": "500", "write_bps_limit": "20m"]))
             #expect(layer.describe()["write_iops_limit"] == "500" && layer.describe()["write_bps_limit"] == "\(20 << 20)", "\(name)")
             for (key, value) in [("write_iops_limit", "0"), ("write_bps_limit", "0"), ("write_iops_limit", "many")] {

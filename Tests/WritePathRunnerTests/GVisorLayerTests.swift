@@ -93,9 +93,9 @@ struct GVisorLayerConfigTests {
 extension RuntimeLayerRuns {
     @Suite("gvisor layer: runs", .serialized, Precondition.gvisor.trait)
     struct GVisorLayerRunTests {
-        @Test("an io_uring run fails with the finding that gVisor blocks io_uring, and leaves nothing behind")
+        @Test("an io_uring run (OCI bundle) fails with the finding that gVisor blocks io_uring, and leaves nothing behind")
         func ioUringFinding() throws {
-            let layer = try LayerRegistry.make(LayerSpec(name: "gvisor"))
+            let layer = try LayerRegistry.make(LayerSpec(name: "gvisor", parameters: ["via": "oci"]))
             let context = gvisorContext("uring")
             defer { removeGVisorTestFolder(context) }
             do {
@@ -112,9 +112,9 @@ extension RuntimeLayerRuns {
             try expectGVisorRunLeftNothing(context)
         }
 
-        @Test("engine_fallback=libaio runs libaio on the overlay root, records platform and fallback, measures the host page cache")
+        @Test("engine_fallback=libaio (OCI bundle) runs libaio on the overlay root, records platform and fallback, host page cache")
         func libaioFallback() throws {
-            let layer = try LayerRegistry.make(LayerSpec(name: "gvisor", parameters: ["engine_fallback": "libaio"]))
+            let layer = try LayerRegistry.make(LayerSpec(name: "gvisor", parameters: ["engine_fallback": "libaio", "via": "oci"]))
             let context = gvisorContext("libaio")
             defer { removeGVisorTestFolder(context) }
             let start = Date()
@@ -143,7 +143,8 @@ extension RuntimeLayerRuns {
 
         @Test("storage=bind with engine_fallback=psync writes the bind mount and leaves nothing behind")
         func psyncBind() throws {
-            let layer = try LayerRegistry.make(LayerSpec(name: "gvisor", parameters: ["engine_fallback": "psync", "storage": "bind"]))
+            let layer = try LayerRegistry.make(
+                LayerSpec(name: "gvisor", parameters: ["engine_fallback": "psync", "storage": "bind", "via": "oci"]))
             let context = gvisorContext("bind")
             defer { removeGVisorTestFolder(context) }
             var w = gvisorWorkload()
@@ -195,6 +196,28 @@ extension RuntimeLayerRuns {
             let oci = try LayerRegistry.make(LayerSpec(name: "gvisor", parameters: ["via": "oci"]))
             #expect(oci.availability().isAvailable)
             #expect(oci.describe()["via"] == "OCI bundle (runsc run)")
+        }
+
+        @Test(
+            "through docker --runtime=runsc: libaio on a bind mount, the runtime's flags recorded, no container left",
+            Precondition.gvisorDocker.trait)
+        func runThroughDocker() throws {
+            let layer = try LayerRegistry.make(
+                LayerSpec(name: "gvisor", parameters: ["via": "docker", "engine_fallback": "libaio", "storage": "bind"]))
+            let context = gvisorContext("docker")
+            defer { removeGVisorTestFolder(context) }
+            let result = try layer.runTimed(gvisorWorkload(), rep: 1, context: context)
+            let s = result.layer.settings
+            print(
+                "gvisor via docker: \(result.status) \(result.error ?? ""), write iops \(String(format: "%.0f", result.write?.iops ?? 0)), "
+                    + "startup_s \(s["startup_s"] ?? "?"), runtime_args \(s["runtime_args"] ?? "?")")
+            #expect(result.status == .ok, "\(result.error ?? "")")
+            #expect(result.engine.name == "libaio")
+            #expect(s["via"] == "docker --runtime=runsc")
+            #expect(s["runtime"] == "runsc")
+            #expect(s["target"]?.hasPrefix("/wp/target.dat") == true)
+            let left = try Command.run("docker", ["ps", "-a", "-q", "--filter", "name=wp-\(context.runID)"], timeout: 60)
+            #expect(left.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "\(left.stdout)")
         }
     }
 }

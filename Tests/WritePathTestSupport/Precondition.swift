@@ -53,6 +53,10 @@ public enum Precondition: String, CaseIterable, Sendable {
     case utsNamespace
     /// Root and the gvisor, nspawn and podman layers available (scripts/install-deps.sh runtimes).
     case gvisor, nspawn, podman
+    /// Root and the lxc layer available, and podman `rootless: true` (scripts/install-deps.sh runtimes).
+    case lxc, podmanRootless
+    /// The docker daemon has gVisor's runsc registered (gvisor `via: docker`; scripts/start-dockerd.sh registers it).
+    case gvisorDocker
     /// Root, Ansible (ansible-playbook), sshd, ssh, ssh-keygen, ip and unshare: fleet hosts made of
     /// network namespaces, each with its own sshd, reached by Ansible over real SSH.
     case fleet
@@ -102,6 +106,13 @@ public enum Precondition: String, CaseIterable, Sendable {
         case .gvisor: "the gvisor layer is unavailable here: it needs root and runsc (scripts/install-deps.sh runtimes)"
         case .nspawn: "the nspawn layer is unavailable here: it needs root and systemd-nspawn (scripts/install-deps.sh runtimes)"
         case .podman: "the podman layer is unavailable here: it needs root and podman (scripts/install-deps.sh runtimes)"
+        case .lxc: "the lxc layer is unavailable here: it needs root and lxc (scripts/install-deps.sh runtimes)"
+        case .gvisorDocker:
+            "dockerd has no runsc runtime registered: a dockerd started by scripts/start-dockerd.sh registers it "
+                + "(or `runsc install` and a dockerd restart)"
+        case .podmanRootless:
+            "podman rootless: true is unavailable here: it needs root (to run it as writepath's user), podman, uidmap and "
+                + "fuse-overlayfs (scripts/install-deps.sh runtimes)"
         case .fleet: "needs root, ansible-playbook, sshd, ssh, ssh-keygen, ip and unshare (scripts/install-deps.sh fleet)"
         }
     }
@@ -168,6 +179,10 @@ public enum Precondition: String, CaseIterable, Sendable {
         case .gvisor: geteuid() == 0 && layerAvailable(LayerSpec(name: "gvisor"))
         case .nspawn: geteuid() == 0 && layerAvailable(LayerSpec(name: "nspawn"))
         case .podman: geteuid() == 0 && layerAvailable(LayerSpec(name: "podman", parameters: ["runtime": "runc"]))
+        case .lxc: geteuid() == 0 && layerAvailable(LayerSpec(name: "lxc"))
+        case .gvisorDocker: geteuid() == 0 && GVisorLayer.dockerRunsc() != nil
+        case .podmanRootless:
+            geteuid() == 0 && layerAvailable(LayerSpec(name: "podman", parameters: ["runtime": "runc", "rootless": "true"]))
         case .fleet:
             geteuid() == 0 && ["ansible-playbook", "sshd", "ssh", "ssh-keygen", "ip", "unshare"].allSatisfy { Command.which($0) != nil }
         }
