@@ -23,9 +23,14 @@ public enum CapacityCSV {
     public static func plan(_ plan: CapacityPlan) -> String {
         let d = plan.demand
         var out = planColumns.joined(separator: ",") + "\n"
-        for r in plan.rows {
+        for r in plan.rows { out += planValues(r, d).map(CSVFormat.escape).joined(separator: ",") + "\n" }
+        return out
+    }
+
+    /// One plan row's cells, in `planColumns` order.
+    static func planValues(_ r: PlanRow, _ d: CapacityDemand) -> [String] {
             let c = r.entry.curve
-            let v: [String] = [
+            return [
                 c.layer, r.entry.label, c.layerName, "\(c.tenants)", c.parameter, c.workload.rw.rawValue, "\(c.workload.bs)",
                 d.objective.text, num(d.objective.percentile), num(d.objective.thresholdNs),
                 num(r.capacityIOPS), r.entry.slo.method.rawValue, num(r.entry.slo.latencyNs), num(d.headroom), num(r.usableIOPS),
@@ -35,9 +40,6 @@ public enum CapacityCSV {
                 r.entry.knee.map { num($0.iops) } ?? "", r.entry.knee.map { num($0.latencyNs) } ?? "", c.stopReason ?? "",
                 r.cheapest ? "1" : "0", r.note, c.source,
             ]
-            out += v.map(CSVFormat.escape).joined(separator: ",") + "\n"
-        }
-        return out
     }
 
     /// `capacity.csv` of a report: one row per curve point.

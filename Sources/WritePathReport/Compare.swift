@@ -80,6 +80,11 @@ public struct Comparison: Sendable {
     public var correction: MultipleComparisons = .holm
     /// How many one-sided tests of each direction the correction covered.
     public var familySize = 0
+    /// The host judged against the rest of its fleet (`compare --canary`); nil for BASELINE against CURRENT.
+    public var canary: String? = nil
+
+    /// What the two sides are called in tables: `baseline` and `current`, or `fleet` and the canary.
+    public var sideNames: (baseline: String, current: String) { canary.map { ("fleet", $0) } ?? ("baseline", "current") }
 
     public static let defaultAlpha = 0.05
 
@@ -273,7 +278,7 @@ public struct Comparison: Sendable {
 /// A comparison on a terminal: one line per layer × workload × metric, then notes and a total.
 public enum CompareTextFormat {
     public static func render(_ c: Comparison) -> String {
-        var lines = [["layer / workload", "metric", "baseline", "current", "change [95% CI]", "verdict"]]
+        var lines = [["layer / workload", "metric", c.sideNames.baseline, c.sideNames.current, "change [95% CI]", "verdict"]]
         for r in c.rows {
             lines.append([
                 r.label, r.metric, r.baselineMedian.map { Comparison.format($0, metric: r.metric) } ?? "-",
@@ -302,6 +307,6 @@ public enum CompareTextFormat {
         return counts.joined(separator: ", ") + " (threshold \(formatDecimal(c.threshold * 100, places: 1))%"
             + ", alpha \(formatDecimal(c.alpha, places: 3))"
             + " family-wise, \(c.correction.displayName) over \(c.familySize) tests, "
-            + (c.relativeTo.map { "relative to \($0)" } ?? "absolute") + ")"
+            + (c.relativeTo.map { "relative to \($0)" } ?? "absolute") + (c.canary.map { ", canary \($0) against the fleet" } ?? "") + ")"
     }
 }
