@@ -13,7 +13,6 @@
 
 import PackageDescription
 
-
 let package = Package(
     name: "writepath",
     products: [

@@ -31,7 +31,7 @@ extension Comparison {
         _ canary: String, in input: ResultInput, threshold: Double, metrics: [RunMetric] = RunMetric.allCases,
         relativeTo: String? = "host", alpha: Double = defaultAlpha, correction: MultipleComparisons = .holm
     ) -> Comparison {
-        let groups = hostGroups(input)
+        let groups = Aggregation.hostGroups(input)
         var hostOrder: [String] = []
         for g in groups { if let h = g.host, !hostOrder.contains(h) { hostOrder.append(h) } }
         let others = hostOrder.filter { $0 != canary }
@@ -212,7 +212,8 @@ extension Comparison {
         for (name, f) in fields {
             let c = Set(mine.map(f)), o = Set(theirs.map(f))
             if !c.isSubset(of: o) {
-                notes.append("\(name) differs: \(canary) \(c.sorted().joined(separator: ", ")), the fleet \(o.sorted().joined(separator: ", "))")
+                notes.append(
+                    "\(name) differs: \(canary) \(c.sorted().joined(separator: ", ")), the fleet \(o.sorted().joined(separator: ", "))")
             }
         }
         return notes

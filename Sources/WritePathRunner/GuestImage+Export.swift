@@ -60,7 +60,8 @@ extension GuestImage {
                 field: field, message: "'\(folder)' has no readable \(exportedDescription); make it with writepath guest-image --export")
         }
         for name in ["vmlinuz", "initramfs.zst"] where !fm.fileExists(atPath: "\(folder)/\(name)") {
-            throw WritePathError.invalidInput(field: field, message: "'\(folder)' has no \(name); make it with writepath guest-image --export")
+            throw WritePathError.invalidInput(
+                field: field, message: "'\(folder)' has no \(name); make it with writepath guest-image --export")
         }
         let size = ((try? fm.attributesOfItem(atPath: "\(folder)/initramfs.zst")[.size]) as? NSNumber)?.uint64Value ?? 0
         let image = GuestImage(

@@ -50,7 +50,8 @@ public enum KubernetesManifests {
         }
         for c in options.storageClasses where !isName(c) {
             throw WritePathError.invalidInput(
-                field: "storage-class", message: "\(quoted(c)) is not a Kubernetes name ([a-z0-9.-], at most 63, starting and ending alphanumeric)")
+                field: "storage-class",
+                message: "\(quoted(c)) is not a Kubernetes name ([a-z0-9.-], at most 63, starting and ending alphanumeric)")
         }
         guard isName(options.namespace) else {
             throw WritePathError.invalidInput(field: "namespace", message: "\(quoted(options.namespace)) is not a Kubernetes name")
@@ -61,7 +62,9 @@ public enum KubernetesManifests {
         func metadata(_ name: String, _ labels: [String: String]) -> Object {
             ["name": name, "namespace": options.namespace, "labels": labels]
         }
-        let namespace: Object = ["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": options.namespace, "labels": labels] as Object]
+        let namespace: Object = [
+            "apiVersion": "v1", "kind": "Namespace", "metadata": ["name": options.namespace, "labels": labels] as Object,
+        ]
         files.append(("namespace.yaml", try yaml(namespace)))
         let config: Object = [
             "apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata("writepath-task", labels), "data": ["swarm-task.sh": script],

@@ -83,7 +83,8 @@ public struct SwarmRunner {
         let r = try Command.run("docker", ["info", "--format", "{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}"], timeout: 30)
         guard r.succeeded else {
             throw WritePathError.system(
-                call: "docker info", path: "", errno: EIO, hint: "the docker daemon does not answer (scripts/start-dockerd.sh): \(r.stderrTail())")
+                call: "docker info", path: "", errno: EIO,
+                hint: "the docker daemon does not answer (scripts/start-dockerd.sh): \(r.stderrTail())")
         }
         let words = r.stdout.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
         return (words.first ?? "", words.count > 1 && words[1] == "true")
@@ -101,7 +102,8 @@ public struct SwarmRunner {
     public mutating func run() throws -> FleetRecord {
         guard Command.which("docker") != nil else {
             throw WritePathError.system(
-                call: "exec", path: "docker", errno: ENOENT, hint: "the docker client is not installed (scripts/install-deps.sh containers)")
+                call: "exec", path: "docker", errno: ENOENT, hint: "the docker client is not installed (scripts/install-deps.sh containers)"
+            )
         }
         var (state, manager) = try Self.swarmState()
         var initialised = false
@@ -126,7 +128,8 @@ public struct SwarmRunner {
         }
         guard state == "active", manager else {
             throw WritePathError.invalidInput(
-                field: "swarm", message: "this node is \(state.isEmpty ? "in an unknown swarm state" : state) and not a manager; "
+                field: "swarm",
+                message: "this node is \(state.isEmpty ? "in an unknown swarm state" : state) and not a manager; "
                     + "run writepath on a manager node of the swarm")
         }
         let nodes = try Self.nodes()
@@ -285,7 +288,11 @@ public struct SwarmRunner {
             } catch {
                 let status: RunStatus = stopRequested.load(ordering: .relaxed) ? .interrupted : .failed
                 out.append(
-                    (node, RunResult.failed(layer: nodeInfo, workload: workload, rep: rep, error: "\(error)", status: status, startedAt: started)))
+                    (
+                        node,
+                        RunResult.failed(
+                            layer: nodeInfo, workload: workload, rep: rep, error: "\(error)", status: status, startedAt: started)
+                    ))
             }
         }
         return out
@@ -369,7 +376,9 @@ public struct SwarmRunner {
         let tar = try Command.run("tar", ["-C", dir, "-cf", dir + ".tar", "."], timeout: 120)
         guard tar.succeeded else { throw WritePathError.system(call: "tar", path: dir, errno: EIO, hint: tar.stderrTail()) }
         let imp = try Command.run("docker", ["import", "--change", "LABEL writepath=1", dir + ".tar", tag], timeout: 300)
-        guard imp.succeeded else { throw WritePathError.system(call: "docker import", path: dir + ".tar", errno: EIO, hint: imp.stderrTail()) }
+        guard imp.succeeded else {
+            throw WritePathError.system(call: "docker import", path: dir + ".tar", errno: EIO, hint: imp.stderrTail())
+        }
         return tag
     }
 

@@ -171,7 +171,9 @@ struct CompareCommand: ParsableCommand {
                 field: dir, message: "is not a fleet folder (no fleet.json beside host folders); --canary takes a writepath fleet folder")
         }
         let base = dir.count > 1 && dir.hasSuffix("/") ? String(dir.dropLast()) : dir
-        let record = FileManager.default.contents(atPath: "\(base)/fleet.json").flatMap { try? JSONDecoder().decode(FleetRecord.self, from: $0) }
+        let record = FileManager.default.contents(atPath: "\(base)/fleet.json").flatMap {
+            try? JSONDecoder().decode(FleetRecord.self, from: $0)
+        }
         let withResults = Set(files.map(\.host))
         let known = record.map { $0.hosts.map(\.host) } ?? withResults.sorted()
         guard known.contains(host) || withResults.contains(host) else {
@@ -179,7 +181,9 @@ struct CompareCommand: ParsableCommand {
                 field: "--canary", message: "'\(host)' is not a host of \(dir); its hosts: \(known.joined(separator: ", "))")
         }
         guard withResults.contains(host) else {
-            let why = record?.hosts.first { $0.host == host }.map { "fleet.json: \($0.status.rawValue)\($0.reason.map { ", \($0)" } ?? "")" }
+            let why = record?.hosts.first { $0.host == host }.map {
+                "fleet.json: \($0.status.rawValue)\($0.reason.map { ", \($0)" } ?? "")"
+            }
             throw WritePathError.invalidInput(
                 field: "--canary", message: "'\(host)' has no results in \(dir)\(why.map { " (\($0))" } ?? "")")
         }
@@ -196,7 +200,8 @@ struct CompareCommand: ParsableCommand {
         switch relativeTo.map({ LayerIdentity.of($0) }) {
         case "none"?: reference = nil
         case let r?:
-            for h in [host] + others where !input.sources.contains(where: { $0.hostLabel == h && $0.document.runs.contains { $0.layerIdentity == r } }) {
+            for h in [host] + others
+            where !input.sources.contains(where: { $0.hostLabel == h && $0.document.runs.contains { $0.layerIdentity == r } }) {
                 throw WritePathError.invalidInput(
                     field: "--relative-to", message: "'\(r)' is not a layer on \(h); choose a layer every host ran, or none")
             }

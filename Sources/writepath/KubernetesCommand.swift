@@ -30,8 +30,9 @@ struct KubernetesManifestsCommand: ParsableCommand {
             """)
 
     @Option(name: .customLong("matrix"), help: "A suite (quick, standard, full, crosscheck) or a matrix YAML file.") var matrix: String
-    @Option(name: .customLong("storage-class"), help: "A StorageClass: one Job and one PVC of it (repeatable).") var storageClasses: [String] =
-        []
+    @Option(name: .customLong("storage-class"), help: "A StorageClass: one Job and one PVC of it (repeatable).") var storageClasses:
+        [String] =
+            []
     @Flag(name: .customLong("daemonset"), help: "A DaemonSet: one pod per node, the target on a hostPath folder.") var daemonSet = false
     @Option(name: .customLong("image"), help: "The image with /writepath and /bin/busybox (default: writepath-swarm:<content hash>).")
     var image: String?

@@ -78,7 +78,8 @@ struct PlanCommand: ParsableCommand {
                 var known: [String] = []
                 for h in hosts where !known.contains(h) { known.append(h) }
                 throw WritePathError.invalidInput(
-                    field: "host-kind", message: "'\(parts[0])' is not a host of the results; their hosts: \(known.joined(separator: ", "))")
+                    field: "host-kind", message: "'\(parts[0])' is not a host of the results; their hosts: \(known.joined(separator: ", "))"
+                )
             }
             labels[parts[0]] = parts[1].trimmingCharacters(in: .whitespaces)
         }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WritePathResult
+import WritePathTestSupport
 
 @testable import WritePathEngine
 @testable import WritePathReport
@@ -100,10 +101,13 @@ struct CanaryCompareTests {
     /// host's run folder.
     static func writeFleet(_ dir: String, _ sources: [ResultInput.Source], unreachable: String? = nil) throws {
         var hosts = sources.map { s in
-            "{\"host\": \"\(s.hostLabel)\", \"status\": \"ok\", \"run_directory\": \"\(s.hostLabel)/run\", \"exit_status\": 0, \"attempts\": 1}"
+            "{\"host\": \"\(s.hostLabel)\", \"status\": \"ok\", \"run_directory\": \"\(s.hostLabel)/run\", "
+                + "\"exit_status\": 0, \"attempts\": 1}"
         }
         if let u = unreachable {
-            hosts.append("{\"host\": \"\(u)\", \"status\": \"unreachable\", \"reason\": \"ssh: connect to host port 22: No route\", \"attempts\": 1}")
+            hosts.append(
+                "{\"host\": \"\(u)\", \"status\": \"unreachable\", \"reason\": \"ssh: connect to host port 22: No route\", \"attempts\": 1}"
+            )
         }
         let record = """
             {"schema": "writepath.fleet/1", "fleet_id": "test-fleet", "inventory": "hosts.ini", "forks": 5,
@@ -138,22 +142,28 @@ struct CanaryCompareTests {
     @Test(
         "compare --canary: one line and exit 2 for an unknown host, a host without results, a folder that is no fleet",
         arguments: [
-            (["compare", "--canary", "nosuch", "FLEET"], "--canary: 'nosuch' is not a host of FLEET; its hosts: gen1-a, gen1-b, gen2-a, gone"),
-            (["compare", "--canary", "gone", "FLEET"], "--canary: 'gone' has no results in FLEET (fleet.json: unreachable, ssh: connect"),
-            (["compare", "--canary", "gen1-a", "FLEET/gen1-a"], "is not a fleet folder (no fleet.json beside host folders)"),
-            (["compare", "--canary", "gen1-a", "FLEET/nothing-here"], "no such folder"),
-            (["compare", "--canary", "gen1-a", "FLEET", "FLEET"], "--canary takes one fleet folder, not BASELINE and CURRENT"),
-            (["compare", "FLEET"], "missing CURRENT: give BASELINE and CURRENT, or --canary HOST FLEET_DIR"),
-            (["compare", "--canary", "gen1-a", "--first-run", "FLEET"], "--first-run does not go with --canary"),
-            (["compare", "--canary", "gen1-a", "FLEET", "--relative-to", "oci-runc"], "--relative-to: 'oci-runc' is not a layer on gen1-a"),
+            (
+                ["compare", "--canary", "nosuch", "@FLEET@"],
+                "--canary: 'nosuch' is not a host of @FLEET@; its hosts: gen1-a, gen1-b, gen2-a, gone"
+            ),
+            (["compare", "--canary", "gone", "@FLEET@"], "--canary: 'gone' has no results in @FLEET@ (fleet.json: unreachable, ssh: connect"),
+            (["compare", "--canary", "gen1-a", "@FLEET@/gen1-a"], "is not a fleet folder (no fleet.json beside host folders)"),
+            (["compare", "--canary", "gen1-a", "@FLEET@/nothing-here"], "no such folder"),
+            (["compare", "--canary", "gen1-a", "@FLEET@", "@FLEET@"], "--canary takes one fleet folder, not BASELINE and CURRENT"),
+            (["compare", "@FLEET@"], "missing CURRENT: give BASELINE and CURRENT, or --canary HOST FLEET_DIR"),
+            (["compare", "--canary", "gen1-a", "--first-run", "@FLEET@"], "--first-run does not go with --canary"),
+            (
+                ["compare", "--canary", "gen1-a", "@FLEET@", "--relative-to", "oci-runc"],
+                "--relative-to: 'oci-runc' is not a layer on gen1-a"
+            ),
         ])
     func badInput(arguments: [String], message: String) throws {
         let dir = scratchFolder("canary-bad")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try Self.writeFleet(dir, Self.fleet, unreachable: "gone")
-        let o = try runProcess(writepathBinary, arguments.map { $0.replacingOccurrences(of: "FLEET", with: dir) })
+        let o = try runProcess(writepathBinary, arguments.map { $0.replacingOccurrences(of: "@FLEET@", with: dir) })
         #expect(o.status == 2, "\(o.stdout) \(o.stderr)")
-        #expect(o.stderr.contains(message.replacingOccurrences(of: "FLEET", with: dir)), "\(o.stderr)")
+        #expect(o.stderr.contains(message.replacingOccurrences(of: "@FLEET@", with: dir)), "\(o.stderr)")
         #expect(o.stderr.split(separator: "\n").count == 1, "\(o.stderr)")
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WritePathEngine
+import WritePathResult
 import WritePathTestSupport
 import Yams
 
@@ -44,7 +45,8 @@ struct FleetGuestImageTests {
         let copy = try #require(block.first { $0["name"] as? String == "copy the guest image" })
         #expect(copy["when"] as? String == "writepath_guest_image | length > 0")
         let args = try #require(copy["ansible.builtin.copy"] as? [String: Any])
-        #expect(args["src"] as? String == "{{ writepath_guest_image }}/" && args["dest"] as? String == "{{ writepath_scratch }}/guest-image/")
+        #expect(
+            args["src"] as? String == "{{ writepath_guest_image }}/" && args["dest"] as? String == "{{ writepath_scratch }}/guest-image/")
         let run = try #require(block.first { $0["name"] as? String == "run the matrix" })
         let env = try #require(run["environment"] as? [String: Any])
         #expect((env["WRITEPATH_GUEST_IMAGE"] as? String)?.contains("writepath_scratch ~ '/guest-image'") == true)
@@ -62,15 +64,20 @@ struct FleetGuestImageTests {
         try Data("kernel".utf8).write(to: URL(fileURLWithPath: "\(dir)/src/vmlinuz-6.1"))
         try Data("initramfs".utf8).write(to: URL(fileURLWithPath: "\(dir)/src/initramfs.zst"))
         let image = GuestImage(
-            kernel: "\(dir)/src/vmlinuz-6.1", initramfs: "\(dir)/src/initramfs.zst", kernelVersion: "6.1.0-test", hash: "abc", initramfsBytes: 9)
+            kernel: "\(dir)/src/vmlinuz-6.1", initramfs: "\(dir)/src/initramfs.zst", kernelVersion: "6.1.0-test", hash: "abc",
+            initramfsBytes: 9)
         try image.export(to: "\(dir)/out", withFio: false)
         let back = try GuestImage.exported(at: "\(dir)/out")
         #expect(back.image.kernel == "\(dir)/out/vmlinuz" && back.image.hash == "abc" && back.image.kernelVersion == "6.1.0-test")
         #expect(back.image.initramfsBytes == 9 && !back.withFio)
-        #expect { try GuestImage.exported(at: "\(dir)/src") } throws: { "\($0)".contains("WRITEPATH_GUEST_IMAGE") && "\($0)".contains("\(dir)/src") }
+        #expect { try GuestImage.exported(at: "\(dir)/src") } throws: {
+            "\($0)".contains("WRITEPATH_GUEST_IMAGE") && "\($0)".contains("\(dir)/src")
+        }
     }
 
-    @Test("the role, run by ansible-playbook on this machine, copies the guest image folder to the host's scratch folder", Precondition.fleet.trait)
+    @Test(
+        "the role, run by ansible-playbook on this machine, copies the guest image folder to the host's scratch folder",
+        Precondition.fleet.trait)
     func roleCopiesImage() throws {
         let dir = "/var/tmp/writepath-fleet-guest-test-\(getpid())"
         try FileManager.default.createDirectory(atPath: "\(dir)/fleet", withIntermediateDirectories: true)
@@ -87,8 +94,12 @@ struct FleetGuestImageTests {
         try "localhost ansible_connection=local ansible_python_interpreter=/usr/bin/python3\n".write(
             toFile: "\(dir)/hosts.ini", atomically: true, encoding: .utf8)
         let r = try Command.run(
-            "/usr/bin/env", ["ANSIBLE_HOME=\(dir)/.ansible", "ANSIBLE_NOCOLOR=1", "ansible-playbook", "-i", "\(dir)/hosts.ini", "-e", "@\(dir)/vars.json",
-            "\(Self.roleDirectory)/fleet.yml"], timeout: 300)
+            "/usr/bin/env",
+            [
+                "ANSIBLE_HOME=\(dir)/.ansible", "ANSIBLE_NOCOLOR=1", "ansible-playbook", "-i", "\(dir)/hosts.ini", "-e",
+                "@\(dir)/vars.json",
+                "\(Self.roleDirectory)/fleet.yml",
+            ], timeout: 300)
         #expect(r.succeeded, "\(r.stdout.suffix(2000)) \(r.stderrTail())")
         for f in ["vmlinuz", "initramfs.zst", "guest-image.json"] {
             #expect(FileManager.default.fileExists(atPath: "\(dir)/scratch/guest-image/\(f)"), "\(f)")

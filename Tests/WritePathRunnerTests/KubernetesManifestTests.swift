@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WritePathEngine
+import WritePathResult
 import WritePathTestSupport
 import Yams
 
@@ -100,7 +101,9 @@ struct KubernetesManifestTests {
         } throws: { "\($0)".contains("storage-class") && "\($0)".contains("Fast_SSD") }
     }
 
-    @Test("a run's envelope, as the task script prints it with busybox, opens to the engine's result; a cut log does not", Precondition.swarm.trait)
+    @Test(
+        "a run's envelope, as the task script prints it with busybox, opens to the engine's result; a cut log does not",
+        Precondition.swarm.trait)
     func envelopeRoundTrip() throws {
         let busybox = try GuestImage.findBusybox()
         let script = try #require(GuestProtocol.Script.swarmTask.path)
@@ -108,8 +111,11 @@ struct KubernetesManifestTests {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let r = try Command.run(
-            busybox, ["sh", script, engineBinary, "run", "--output-format=json", "--quiet", "--layer-label", "k8s-node", "--name=t",
-            "--rw=randwrite", "--bs=4k", "--size=8m", "--runtime=1", "--time_based", "--filename=\(dir)/t.dat"], timeout: 120)
+            busybox,
+            [
+                "sh", script, engineBinary, "run", "--output-format=json", "--quiet", "--layer-label", "k8s-node", "--name=t",
+                "--rw=randwrite", "--bs=4k", "--size=8m", "--runtime=1", "--time_based", "--filename=\(dir)/t.dat",
+            ], timeout: 120)
         #expect(r.succeeded, "\(r.stderrTail())")
         let json = try KubernetesManifests.openLog(r.stdout, source: "pod.log")
         let doc = try JSONFormat.parse(json, source: "pod.log")

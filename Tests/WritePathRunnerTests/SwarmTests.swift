@@ -19,13 +19,17 @@ struct SwarmTests {
         #expect(SwarmRunner.whyNot(LayerSpec(name: "docker-volume")) == nil)
         #expect(SwarmRunner.whyNot(LayerSpec(name: "docker-tmpfs", parameters: ["cpus": "1"])) == nil)
         #expect(SwarmRunner.whyNot(LayerSpec(name: "host"))?.contains("only docker-overlay, docker-volume, docker-tmpfs") == true)
-        #expect(SwarmRunner.whyNot(LayerSpec(name: "docker-volume", parameters: ["write_iops_limit": "500"]))?.hasPrefix("write_iops_limit") == true)
+        #expect(
+            SwarmRunner.whyNot(LayerSpec(name: "docker-volume", parameters: ["write_iops_limit": "500"]))?.hasPrefix("write_iops_limit")
+                == true)
         #expect(throws: WritePathError.self) {
-            try SwarmRunner(matrix: ("layers: [host]\nworkloads: [{ name: w, rw: write }]\n", "m.yaml"), options: .init(binary: engineBinary))
+            try SwarmRunner(
+                matrix: ("layers: [host]\nworkloads: [{ name: w, rw: write }]\n", "m.yaml"), options: .init(binary: engineBinary))
         }
     }
 
-    @Test("a matrix on a one-node swarm: a global service per run, each task's result from its log, a fleet folder", Precondition.swarm.trait)
+    @Test(
+        "a matrix on a one-node swarm: a global service per run, each task's result from its log, a fleet folder", Precondition.swarm.trait)
     func oneNodeSwarm() throws {
         let before = try SwarmRunner.swarmState()
         let results = "/var/tmp/writepath-swarm-test-\(getpid())"
@@ -43,15 +47,19 @@ struct SwarmTests {
         let record = try runner.run()
         // The swarm is as it was: left when the test made it.
         #expect(try SwarmRunner.swarmState().state == before.state)
-        let services = try Command.run("docker", ["ps", "-aq", "--filter", "label=writepath=1", "--filter", "label=com.docker.swarm.service.name"], timeout: 30)
+        let services = try Command.run(
+            "docker", ["ps", "-aq", "--filter", "label=writepath=1", "--filter", "label=com.docker.swarm.service.name"], timeout: 30)
         #expect(services.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "containers of swarm services left")
         #expect(record.hosts.count == 1)
         let node = try #require(record.hosts.first)
         #expect(node.status == .ok, "\(node.reason ?? "")")
         let dir = try #require(node.run_directory)
-        let doc = try JSONFormat.parse(try #require(FileManager.default.contents(atPath: "\(runner.directory)/\(dir)/run.json")), source: dir)
+        let doc = try JSONFormat.parse(
+            try #require(FileManager.default.contents(atPath: "\(runner.directory)/\(dir)/run.json")), source: dir)
         let ok = doc.runs.filter { $0.status == .ok }
-        #expect(Set(ok.map(\.layer.name)) == ["docker-tmpfs", "docker-volume"] && ok.count == 4, "\(doc.runs.map { "\($0.layer.name) \($0.status) \($0.error ?? "")" })")
+        #expect(
+            Set(ok.map(\.layer.name)) == ["docker-tmpfs", "docker-volume"] && ok.count == 4,
+            "\(doc.runs.map { "\($0.layer.name) \($0.status) \($0.error ?? "")" })")
         for r in ok {
             #expect(r.layer.settings["mode"] == "swarm" && r.layer.settings["node"] == node.host)
             #expect((r.write?.iops ?? 0) > 0)
