@@ -229,6 +229,9 @@ public struct SwarmRunner {
         var args = [
             "service", "create", "--detach", "--name", name, "--mode", "global", "--restart-condition", "none",
             "--no-resolve-image", "--label", "writepath=1", "--container-label", "writepath=1", "--hostname", "{{.Node.Hostname}}",
+            // The docker layers use no network; a service cannot take `none`, and a daemon may run without its
+            // bridge: the host's network namespace (the write path does not cross it).
+            "--network", "host",
         ]
         if let c = layerSpec.parameters["cpus"] { args += ["--limit-cpu", c] }
         if let m = layerSpec.parameters["memory"] {
@@ -333,6 +336,9 @@ public struct SwarmRunner {
         }
         try? text.write(toFile: "\(directory)/.logs/\(service)/\(task.node).log", atomically: true, encoding: .utf8)
         let how = "task \(task.id.prefix(12)) on \(task.node): \(task.state)\(task.error.isEmpty ? "" : ", \(task.error)")"
+        if !text.contains("WRITEPATH-RESULT-BEGIN"), !task.state.hasPrefix("Complete") {
+            throw WritePathError.system(call: "docker service", path: service, errno: EIO, hint: "no result: \(how)")
+        }
         let contents = try GuestEnvelope.open(text, host: how, consoleTail: text.split(separator: "\n").suffix(3).joined(separator: " | "))
         let outcome = EngineInBox.Outcome(
             call: "docker service", name: "\(service) on \(task.node)", settings: settings, output: contents.output,

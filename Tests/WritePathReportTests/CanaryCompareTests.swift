@@ -146,7 +146,10 @@ struct CanaryCompareTests {
                 ["compare", "--canary", "nosuch", "@FLEET@"],
                 "--canary: 'nosuch' is not a host of @FLEET@; its hosts: gen1-a, gen1-b, gen2-a, gone"
             ),
-            (["compare", "--canary", "gone", "@FLEET@"], "--canary: 'gone' has no results in @FLEET@ (fleet.json: unreachable, ssh: connect"),
+            (
+                ["compare", "--canary", "gone", "@FLEET@"],
+                "--canary: 'gone' has no results in @FLEET@ (fleet.json: unreachable, ssh: connect"
+            ),
             (["compare", "--canary", "gen1-a", "@FLEET@/gen1-a"], "is not a fleet folder (no fleet.json beside host folders)"),
             (["compare", "--canary", "gen1-a", "@FLEET@/nothing-here"], "no such folder"),
             (["compare", "--canary", "gen1-a", "@FLEET@", "@FLEET@"], "--canary takes one fleet folder, not BASELINE and CURRENT"),
