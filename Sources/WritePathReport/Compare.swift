@@ -195,20 +195,26 @@ public struct Comparison: Sendable {
         for b in baseGroups where !curGroups.contains(where: { $0.layer == b.layer && $0.workload == b.workload }) {
             notes.append("\(b.layer) / \(b.workload) is only in BASELINE: not compared")
         }
-        // One family of tests per direction, over every metric row.
+        let tested = adjustFamily(&rows, correction)
+        for i in tested { (rows[i].verdict, rows[i].reason) = judge(rows[i], threshold: threshold, alpha: alpha) }
+        notes.insert(contentsOf: hostNotes(baseline, current), at: 0)
+        return Comparison(
+            threshold: threshold, rows: rows, notes: notes, baselinePaths: baseline.sources.map(\.path),
+            currentPaths: current.sources.map(\.path), relativeTo: relativeTo, alpha: alpha, correction: correction,
+            familySize: tested.count)
+    }
+
+    /// One family of tests per direction over every tested row (`pWorse` set): sets the adjusted
+    /// p-values and returns the tested rows' indices.
+    static func adjustFamily(_ rows: inout [MetricComparison], _ correction: MultipleComparisons) -> [Int] {
         let tested = rows.indices.filter { rows[$0].pWorse != nil }
         let worse = correction.adjust(tested.map { rows[$0].pWorse! })
         let better = correction.adjust(tested.map { rows[$0].pBetter! })
         for (k, i) in tested.enumerated() {
             rows[i].pWorseAdjusted = worse[k]
             rows[i].pBetterAdjusted = better[k]
-            (rows[i].verdict, rows[i].reason) = judge(rows[i], threshold: threshold, alpha: alpha)
         }
-        notes.insert(contentsOf: hostNotes(baseline, current), at: 0)
-        return Comparison(
-            threshold: threshold, rows: rows, notes: notes, baselinePaths: baseline.sources.map(\.path),
-            currentPaths: current.sources.map(\.path), relativeTo: relativeTo, alpha: alpha, correction: correction,
-            familySize: tested.count)
+        return tested
     }
 
     /// The verdict of a tested row (adjusted p-values set), as documented on the type.

@@ -143,12 +143,8 @@ extension Comparison {
                 }
             }
         }
-        let tested = rows.indices.filter { rows[$0].pWorse != nil }
-        let worse = correction.adjust(tested.map { rows[$0].pWorse! })
-        let better = correction.adjust(tested.map { rows[$0].pBetter! })
-        for (n, i) in tested.enumerated() {
-            rows[i].pWorseAdjusted = worse[n]
-            rows[i].pBetterAdjusted = better[n]
+        let tested = adjustFamily(&rows, correction)
+        for i in tested {
             let spread = rows[i].reason
             var (verdict, reason) = judge(rows[i], threshold: threshold, alpha: alpha)
             if verdict == .regressed || verdict == .improved {

@@ -55,8 +55,6 @@ public enum Precondition: String, CaseIterable, Sendable {
     case swarm
     /// kubectl is installed (`kubectl kustomize` reads the manifests offline).
     case kubectl
-    /// kubectl reaches an API server (its validation downloads the OpenAPI schema from one).
-    case kubectlServer
 
     /// Preconditions whose absence does not fail a CI run, each with the reason it may be missing
     /// there. Everything else a CI machine must have: `make test` installs it.
@@ -66,7 +64,6 @@ public enum Precondition: String, CaseIterable, Sendable {
             "a nested HVM domU boots in 1.5 to 8 minutes here (firmware in a device model inside the emulated dom0), "
             + "beyond a CI run's budget; it is asked for with WRITEPATH_XEN_HVM_TEST=1",
         .kubectl: "kubectl is not a Debian 12 package (it comes from Kubernetes' own apt repository)",
-        .kubectlServer: "no Kubernetes cluster runs on a machine of this kind",
     ]
 
     /// Whether this run is a CI run (`CI=true`), in which a skip fails unless allow-listed.
@@ -104,7 +101,6 @@ public enum Precondition: String, CaseIterable, Sendable {
         case .fleet: "needs root, ansible-playbook, sshd, ssh, ssh-keygen, ip and unshare (scripts/install-deps.sh fleet)"
         case .swarm: "needs a docker daemon (scripts/start-dockerd.sh) and a static busybox (scripts/install-deps.sh guests)"
         case .kubectl: "kubectl is not installed (not in Debian 12; Kubernetes' apt repository has it)"
-        case .kubectlServer: "kubectl's validation downloads the OpenAPI schema from an API server; no cluster answers here"
         }
     }
 
@@ -172,16 +168,12 @@ public enum Precondition: String, CaseIterable, Sendable {
             geteuid() == 0 && ["ansible-playbook", "sshd", "ssh", "ssh-keygen", "ip", "unshare"].allSatisfy { Command.which($0) != nil }
         case .swarm: dockerAvailability.isAvailable && (try? GuestImage.findBusybox()) != nil
         case .kubectl: Command.which("kubectl") != nil
-        case .kubectlServer: kubectlServerMet
         }
     }
 
     private static func layerAvailable(_ spec: LayerSpec) -> Bool {
         (try? LayerRegistry.make(spec))?.availability().isAvailable ?? false
     }
-    private static let kubectlServerMet: Bool =
-        Command.which("kubectl") != nil
-        && ((try? Command.run("kubectl", ["get", "--raw", "/openapi/v2", "--request-timeout=5s"], timeout: 20))?.succeeded ?? false)
     private static let loopDeviceMet: Bool =
         geteuid() == 0 && Command.which("losetup") != nil && FileManager.default.fileExists(atPath: "/dev/loop-control")
     private static let crunOnHybridMet: Bool = {
