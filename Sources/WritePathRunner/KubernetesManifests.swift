@@ -166,8 +166,8 @@ public enum KubernetesManifests {
         do {
             return try GuestEnvelope.open(text, host: source, consoleTail: text.split(separator: "\n").suffix(3).joined(separator: " | "))
                 .output
-        } catch let e as WritePathError {
-            throw WritePathError.invalidInput(field: source, message: "\(e)")
+        } catch let WritePathError.system(_, _, _, hint) {
+            throw WritePathError.invalidInput(field: source, message: "holds no whole result envelope: \(hint)")
         }
     }
 }
