@@ -5,15 +5,15 @@ import WritePathRunner
 
 /// `writepath k8s`: manifests that run a matrix's workloads in Kubernetes pods, and the results
 /// from their logs. No cluster is needed to make them, and writepath applies nothing.
-struct KubernetesCommand: ParsableCommand {
+struct K8sCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "k8s",
         abstract: "Kubernetes manifests for a matrix's workloads (a Job per StorageClass or a DaemonSet), and results from pod logs.",
-        subcommands: [KubernetesManifestsCommand.self, KubernetesResultsCommand.self])
+        subcommands: [K8sManifestsCommand.self, K8sResultsCommand.self])
 }
 
 /// `writepath k8s manifests`: see `KubernetesManifests`.
-struct KubernetesManifestsCommand: ParsableCommand {
+struct K8sManifestsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "manifests",
         abstract: "Write Kubernetes manifests that run a matrix's workloads: a Job per StorageClass (a PVC each) or a DaemonSet.",
@@ -73,7 +73,7 @@ struct KubernetesManifestsCommand: ParsableCommand {
 }
 
 /// `writepath k8s results LOG...`: the engine's results from pod logs (their envelopes).
-struct KubernetesResultsCommand: ParsableCommand {
+struct K8sResultsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "results",
         abstract: "Read the results from pod logs (kubectl logs POD -c CONTAINER) into result files.",
