@@ -13,7 +13,6 @@
 
 import PackageDescription
 
-
 let package = Package(
     name: "writepath",
     products: [
@@ -86,6 +85,7 @@ let package = Package(
             dependencies: ["WritePathEngine", "WritePathResult", .product(name: "Yams", package: "Yams")],
             resources: [
                 .copy("Resources/guest-init.sh"), .copy("Resources/xen-dom0-init.sh"), .copy("Resources/xen-block-hotplug.sh"),
+                .copy("Resources/swarm-task.sh"),
             ]
         ),
         /// One output format per file (text, CSV, Markdown, HTML, JUnit, Prometheus, .hgrm),
@@ -112,7 +112,11 @@ let package = Package(
         .target(name: "WritePathTestSupport", dependencies: ["WritePathRunner"], path: "Tests/WritePathTestSupport"),
         .testTarget(
             name: "WritePathEngineTests", dependencies: ["WritePathEngine", "WritePathResult", "WritePathReport", "WritePathTestSupport"]),
-        .testTarget(name: "WritePathRunnerTests", dependencies: ["WritePathResult", "WritePathRunner", "writepath", "WritePathTestSupport"]),
+        .testTarget(
+            name: "WritePathRunnerTests",
+            dependencies: [
+                "WritePathResult", "WritePathRunner", "writepath", "WritePathTestSupport", .product(name: "Yams", package: "Yams"),
+            ]),
         .testTarget(
             name: "WritePathCLITests",
             dependencies: [

@@ -23,21 +23,23 @@ public enum CapacityCSV {
     public static func plan(_ plan: CapacityPlan) -> String {
         let d = plan.demand
         var out = planColumns.joined(separator: ",") + "\n"
-        for r in plan.rows {
-            let c = r.entry.curve
-            let v: [String] = [
-                c.layer, r.entry.label, c.layerName, "\(c.tenants)", c.parameter, c.workload.rw.rawValue, "\(c.workload.bs)",
-                d.objective.text, num(d.objective.percentile), num(d.objective.thresholdNs),
-                num(r.capacityIOPS), r.entry.slo.method.rawValue, num(r.entry.slo.latencyNs), num(d.headroom), num(r.usableIOPS),
-                "\(d.tenants)", num(d.iopsPerTenant), "\(r.tenantsPerHost)", r.hosts.map(String.init) ?? "",
-                r.hosts == nil ? "" : "\(r.tenantsOnBusiestHost)", r.hosts == nil ? "" : num(r.loadPerHostIOPS),
-                r.hosts == nil ? "" : num(r.bandwidthPerHost), r.margin.map(num) ?? "", r.latencyAtLoadNs.map(num) ?? "",
-                r.entry.knee.map { num($0.iops) } ?? "", r.entry.knee.map { num($0.latencyNs) } ?? "", c.stopReason ?? "",
-                r.cheapest ? "1" : "0", r.note, c.source,
-            ]
-            out += v.map(CSVFormat.escape).joined(separator: ",") + "\n"
-        }
+        for r in plan.rows { out += planValues(r, d).map(CSVFormat.escape).joined(separator: ",") + "\n" }
         return out
+    }
+
+    /// One plan row's cells, in `planColumns` order.
+    static func planValues(_ r: PlanRow, _ d: CapacityDemand) -> [String] {
+        let c = r.entry.curve
+        return [
+            c.layer, r.entry.label, c.layerName, "\(c.tenants)", c.parameter, c.workload.rw.rawValue, "\(c.workload.bs)",
+            d.objective.text, num(d.objective.percentile), num(d.objective.thresholdNs),
+            num(r.capacityIOPS), r.entry.slo.method.rawValue, num(r.entry.slo.latencyNs), num(d.headroom), num(r.usableIOPS),
+            "\(d.tenants)", num(d.iopsPerTenant), "\(r.tenantsPerHost)", r.hosts.map(String.init) ?? "",
+            r.hosts == nil ? "" : "\(r.tenantsOnBusiestHost)", r.hosts == nil ? "" : num(r.loadPerHostIOPS),
+            r.hosts == nil ? "" : num(r.bandwidthPerHost), r.margin.map(num) ?? "", r.latencyAtLoadNs.map(num) ?? "",
+            r.entry.knee.map { num($0.iops) } ?? "", r.entry.knee.map { num($0.latencyNs) } ?? "", c.stopReason ?? "",
+            r.cheapest ? "1" : "0", r.note, c.source,
+        ]
     }
 
     /// `capacity.csv` of a report: one row per curve point.

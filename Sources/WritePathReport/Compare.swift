@@ -80,6 +80,11 @@ public struct Comparison: Sendable {
     public var correction: MultipleComparisons = .holm
     /// How many one-sided tests of each direction the correction covered.
     public var familySize = 0
+    /// The host judged against the rest of its fleet (`compare --canary`); nil for BASELINE against CURRENT.
+    public var canary: String? = nil
+
+    /// What the two sides are called in tables: `baseline` and `current`, or `fleet` and the canary.
+    public var sideNames: (baseline: String, current: String) { canary.map { ("fleet", $0) } ?? ("baseline", "current") }
 
     public static let defaultAlpha = 0.05
 
@@ -190,20 +195,26 @@ public struct Comparison: Sendable {
         for b in baseGroups where !curGroups.contains(where: { $0.layer == b.layer && $0.workload == b.workload }) {
             notes.append("\(b.layer) / \(b.workload) is only in BASELINE: not compared")
         }
-        // One family of tests per direction, over every metric row.
+        let tested = adjustFamily(&rows, correction)
+        for i in tested { (rows[i].verdict, rows[i].reason) = judge(rows[i], threshold: threshold, alpha: alpha) }
+        notes.insert(contentsOf: hostNotes(baseline, current), at: 0)
+        return Comparison(
+            threshold: threshold, rows: rows, notes: notes, baselinePaths: baseline.sources.map(\.path),
+            currentPaths: current.sources.map(\.path), relativeTo: relativeTo, alpha: alpha, correction: correction,
+            familySize: tested.count)
+    }
+
+    /// One family of tests per direction over every tested row (`pWorse` set): sets the adjusted
+    /// p-values and returns the tested rows' indices.
+    static func adjustFamily(_ rows: inout [MetricComparison], _ correction: MultipleComparisons) -> [Int] {
         let tested = rows.indices.filter { rows[$0].pWorse != nil }
         let worse = correction.adjust(tested.map { rows[$0].pWorse! })
         let better = correction.adjust(tested.map { rows[$0].pBetter! })
         for (k, i) in tested.enumerated() {
             rows[i].pWorseAdjusted = worse[k]
             rows[i].pBetterAdjusted = better[k]
-            (rows[i].verdict, rows[i].reason) = judge(rows[i], threshold: threshold, alpha: alpha)
         }
-        notes.insert(contentsOf: hostNotes(baseline, current), at: 0)
-        return Comparison(
-            threshold: threshold, rows: rows, notes: notes, baselinePaths: baseline.sources.map(\.path),
-            currentPaths: current.sources.map(\.path), relativeTo: relativeTo, alpha: alpha, correction: correction,
-            familySize: tested.count)
+        return tested
     }
 
     /// The verdict of a tested row (adjusted p-values set), as documented on the type.
@@ -273,7 +284,7 @@ public struct Comparison: Sendable {
 /// A comparison on a terminal: one line per layer × workload × metric, then notes and a total.
 public enum CompareTextFormat {
     public static func render(_ c: Comparison) -> String {
-        var lines = [["layer / workload", "metric", "baseline", "current", "change [95% CI]", "verdict"]]
+        var lines = [["layer / workload", "metric", c.sideNames.baseline, c.sideNames.current, "change [95% CI]", "verdict"]]
         for r in c.rows {
             lines.append([
                 r.label, r.metric, r.baselineMedian.map { Comparison.format($0, metric: r.metric) } ?? "-",
@@ -302,6 +313,6 @@ public enum CompareTextFormat {
         return counts.joined(separator: ", ") + " (threshold \(formatDecimal(c.threshold * 100, places: 1))%"
             + ", alpha \(formatDecimal(c.alpha, places: 3))"
             + " family-wise, \(c.correction.displayName) over \(c.familySize) tests, "
-            + (c.relativeTo.map { "relative to \($0)" } ?? "absolute") + ")"
+            + (c.relativeTo.map { "relative to \($0)" } ?? "absolute") + (c.canary.map { ", canary \($0) against the fleet" } ?? "") + ")"
     }
 }

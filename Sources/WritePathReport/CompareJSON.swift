@@ -3,7 +3,8 @@ import WritePathResult
 
 /// A comparison as JSON (`writepath compare --output-format json`): schema `writepath.compare/1`,
 /// every verdict with its numbers. Changes are fractions (0.05 is +5%), values in the metric's
-/// units (IOPS, bytes/s, ns), p-values one-sided.
+/// units (IOPS, bytes/s, ns), p-values one-sided. With `canary` (the host judged against its fleet),
+/// a row's `baseline` holds one value per other host of the fleet, its `current` the canary's repetitions.
 public enum CompareJSONFormat {
     public static let schema = "writepath.compare/1"
 
@@ -28,7 +29,7 @@ public enum CompareJSONFormat {
             "family_size": c.familySize, "relative_to": c.relativeTo.map { $0 as Any } ?? NSNull(),
             "confidence": Stats.confidence, "minimum_repetitions": LogContrast.minimumRepetitions,
             "baseline_paths": c.baselinePaths, "current_paths": c.currentPaths, "notes": c.notes,
-            "counts": counts, "exit_code": Int(c.exitCode), "rows": rows,
+            "counts": counts, "exit_code": Int(c.exitCode), "rows": rows, "canary": c.canary.map { $0 as Any } ?? NSNull(),
         ]
         let data = try JSONSerialization.data(withJSONObject: doc, options: [.prettyPrinted, .sortedKeys])
         return String(decoding: data, as: UTF8.self) + "\n"

@@ -21,7 +21,8 @@ public enum JUnitFormat {
             for r in rows {
                 out += "    <testcase classname=\"\(xml(layer))\" name=\"\(xml("\(r.workload) \(r.metric)"))\""
                 let detail =
-                    "baseline \(r.baselineMedian.map { Comparison.format($0, metric: r.metric) } ?? "-"), current "
+                    "\(c.sideNames.baseline) \(r.baselineMedian.map { Comparison.format($0, metric: r.metric) } ?? "-"), "
+                    + "\(c.sideNames.current) "
                     + "\(r.currentMedian.map { Comparison.format($0, metric: r.metric) } ?? "-"), change "
                     + "\(Comparison.formatChange(r)): \(r.reason)"
                 switch r.verdict {

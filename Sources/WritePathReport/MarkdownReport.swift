@@ -117,7 +117,8 @@ public enum MarkdownReport {
         var out = "## writepath compare: \(c.regressions.isEmpty ? "no regression" : "\(c.regressions.count) regressed")\n\n"
         out += CompareTextFormat.summary(c) + "\n\n"
         let ordered = c.rows.filter { $0.verdict == .regressed } + c.rows.filter { $0.verdict != .regressed }
-        out += "| layer | workload | metric | baseline | current | change [95% CI] | verdict |\n|---|---|---|---:|---:|---:|---|\n"
+        out += "| layer | workload | metric | \(cell(c.sideNames.baseline)) | \(cell(c.sideNames.current)) | change [95% CI] | verdict |\n"
+        out += "|---|---|---|---:|---:|---:|---|\n"
         for r in ordered {
             let verdict = r.verdict == .regressed ? "**regressed**" : r.verdict.rawValue
             out +=

@@ -38,6 +38,9 @@ public struct FleetHost: Codable, Equatable, Sendable {
     public var exit_status: Int?
     /// How many fleet runs (the first and each `--resume`) have tried this host.
     public var attempts: Int
+    /// The host's kind as the inventory labels it (`writepath_host_kind`), for `plan` per host
+    /// kind; nil when the inventory does not say.
+    public var kind: String? = nil
 
     /// Whether the host's matrix ran to its end and its results are in the fleet folder.
     public var isDone: Bool { status == .ok || status == .runsFailed }
@@ -211,12 +214,8 @@ public struct FleetRunner {
         let attemptTag = (record.hosts.map(\.attempts).max() ?? 0) + 1
         try fm.createDirectory(atPath: "\(directory)/.ansible", withIntermediateDirectories: true)
         let events = "\(absolute)/.ansible/events-\(attemptTag).jsonl"
-        let vars: [String: Any] = [
-            "writepath_binary": Self.absolute(options.binary),
-            "writepath_matrix": "\(absolute)/matrix.yaml",
-            "writepath_fleet_dir": absolute,
-            "writepath_start_dockerd": spec.layers.contains { $0.name.hasPrefix("docker") },
-        ]
+        let vars = Self.variables(
+            spec: spec, binary: Self.absolute(options.binary), fleetDirectory: absolute, guestImage: try guestImage())
         let varsFile = "\(absolute)/.ansible/vars.json"
         try Self.write(try JSONSerialization.data(withJSONObject: vars, options: [.sortedKeys]), to: varsFile)
         for i in record.hosts.indices where pending.contains(record.hosts[i].host) {
@@ -281,6 +280,44 @@ public struct FleetRunner {
         return record
     }
 
+    /// The playbook's variables (`-e @vars.json`, see the role's defaults): the binary, the matrix,
+    /// the fleet folder, whether to start dockerd (the matrix has `docker-*` layers) and the guest
+    /// image folder to copy to each host ("" for none).
+    public static func variables(spec: MatrixSpec, binary: String, fleetDirectory: String, guestImage: String?) -> [String: Any] {
+        [
+            "writepath_binary": binary,
+            "writepath_matrix": "\(fleetDirectory)/matrix.yaml",
+            "writepath_fleet_dir": fleetDirectory,
+            "writepath_start_dockerd": spec.layers.contains { $0.name.hasPrefix("docker") },
+            "writepath_guest_image": guestImage ?? "",
+        ]
+    }
+
+    /// Whether the matrix has guest layers (`qemu-*`, `xen-*`), which boot the guest image.
+    public static func hasGuestLayers(_ spec: MatrixSpec) -> Bool {
+        spec.layers.contains { $0.name.hasPrefix("qemu-") || $0.name.hasPrefix("xen-") }
+    }
+
+    /// For a matrix with guest layers: the guest image for the fleet's binary, made here (or found
+    /// in the cache) and exported into `<fleet folder>/.guest-image/`, its absolute path; the role
+    /// copies it to every host. nil without guest layers, or when it cannot be made here (the
+    /// progress line says why; each host then builds its own, as before).
+    func guestImage() throws -> String? {
+        guard Self.hasGuestLayers(spec) else { return nil }
+        let folder = "\(Self.absolute(directory))/.guest-image"
+        let withFio = spec.workloads.contains { $0.engine == .fio }
+        if let found = try? GuestImage.exported(at: folder), !withFio || found.withFio { return folder }
+        do {
+            let image = try GuestImage.prepare(engineBinary: options.binary, withFio: withFio)
+            try image.export(to: folder, withFio: withFio)
+            options.progress?("fleet: guest image \(image.hash.prefix(12)) (\(ByteSize.format(image.initramfsBytes))) goes to every host")
+            return folder
+        } catch {
+            options.progress?("fleet: no guest image made here (\(error)); each host builds its own")
+            return nil
+        }
+    }
+
     /// The host's outcome from what the playbook left: the host record and run folder it fetched,
     /// else the reason the callback recorded.
     func outcome(_ before: FleetHost, reasons: [String: (event: String, reason: String)], stopped: Bool) -> FleetHost {
@@ -294,6 +331,7 @@ public struct FleetRunner {
             let runID = object["run_id"] as? String, let status = object["exit_status"] as? Int
         {
             h.exit_status = status
+            h.kind = (object["kind"] as? String).flatMap { $0.isEmpty ? nil : $0 }
             if fm.fileExists(atPath: "\(directory)/\(h.host)/\(runID)/run.json") {
                 h.run_directory = "\(h.host)/\(runID)"
                 switch status {

@@ -34,7 +34,9 @@ public struct GuestImage: Sendable {
     /// Builds the image for `engineBinary` unless an identical one is cached; `rebuild` forces it.
     /// `withFio`: fio and its libraries too (about 80 MB more here), for `engine: fio`; without
     /// it the image carries the engine alone and boots as fast as before.
+    /// With `WRITEPATH_GUEST_IMAGE` set (a fleet host), the image exported there (GuestImage+Export.swift).
     public static func prepare(engineBinary: String, withFio: Bool = false, rebuild: Bool = false) throws -> GuestImage {
+        if !rebuild, let given = try exportedFromEnvironment(withFio: withFio) { return given }
         // Tenants boot guests at once: one of them builds the image, the others wait for it.
         SharedPreparation.lock.lock()
         defer { SharedPreparation.lock.unlock() }

@@ -25,6 +25,8 @@ enum GuestProtocol {
         case dom0Init = "xen-dom0-init.sh"
         /// The block hotplug script libxl runs in that dom0.
         case blockHotplug = "xen-block-hotplug.sh"
+        /// The command of a Docker Swarm task: the engine's result on stdout in the envelope (Swarm.swift).
+        case swarmTask = "swarm-task.sh"
 
         /// The resource folder SwiftPM copies beside the binary (`<package>_<target>.resources`).
         static let bundleName = "writepath_WritePathRunner.resources"

@@ -26,6 +26,11 @@ struct FleetCommand: ParsableCommand {
             (swift build -c release --static-swift-stdlib --product writepath). \
             See docs/fleet.md.
 
+            --swarm runs the matrix's container layers (docker-overlay, docker-volume, docker-tmpfs) on the \
+            Docker swarm this node manages instead: each run a global service with one task on every node, \
+            each task's result read from its log (in the guest protocol's envelope), one fleet folder with a \
+            folder per node. --swarm-init makes a one-node swarm here when there is none, and leaves it at the end.
+
             Exit codes: 0 every host done with every run ok, 1 a host failed, was unreachable or had failed \
             runs, 2 invalid input, 130 interrupted.
             """)
@@ -45,8 +50,20 @@ struct FleetCommand: ParsableCommand {
         name: .customLong("status-interval"),
         help: "Also print how many hosts are done and the time left to stderr every SECONDS (fio's option name).")
     var statusInterval: Double?
+    @Flag(name: .customLong("swarm"), help: "Run the container layers as global services on this node's Docker swarm (no inventory).")
+    var swarm = false
+    @Flag(name: .customLong("swarm-init"), help: "With --swarm: make a one-node swarm here when there is none, and leave it afterwards.")
+    var swarmInit = false
 
     func validate() throws {
+        if swarm {
+            for (given, name) in [(inventory != nil, "--inventory"), (limit != nil, "--limit"), (resume != nil, "--resume")] where given {
+                throw ValidationError("invalid \(name): not with --swarm (the swarm's nodes are the hosts; a swarm run is not resumed)")
+            }
+            guard matrix != nil else { throw ValidationError("invalid matrix: missing; give --matrix quick|standard|full|crosscheck|FILE") }
+            return
+        }
+        if swarmInit { throw ValidationError("invalid --swarm-init: only with --swarm") }
         guard inventory != nil else { throw ValidationError("invalid inventory: missing; give --inventory FILE (an Ansible inventory)") }
         guard matrix != nil || resume != nil else {
             throw ValidationError("invalid matrix: missing; give --matrix quick|standard|full|crosscheck|FILE, or --resume DIR")
@@ -57,6 +74,7 @@ struct FleetCommand: ParsableCommand {
 
     func run() throws {
         let given = try matrix.map { try MatrixCommandRunner.matrixText($0) }
+        if swarm, let given { return try runSwarm(given) }
         var options = FleetRunner.Options(inventory: inventory!, binary: try staticBinary(), playbookDirectory: try playbooks())
         options.limit = limit
         options.forks = forks
@@ -65,15 +83,8 @@ struct FleetCommand: ParsableCommand {
         options.progress = { Output.stderr($0 + "\n") }
         options.statusInterval = statusInterval
         var runner = try FleetRunner(matrix: given, options: options)
-        // Ctrl-C (and SIGTERM) only ask: the runner stops every host and fetches what they measured.
-        // A parent may have started us with them blocked (posix_spawn passes the mask on): unblock them.
-        var set = sigset_t()
-        sigemptyset(&set)
-        for s in [SIGINT, SIGTERM] {
-            sigaddset(&set, s)
-            signal(s) { _ in stopRequested.store(true, ordering: .relaxed) }
-        }
-        pthread_sigmask(SIG_UNBLOCK, &set, nil)
+        // The runner then stops every host and fetches what they measured.
+        Self.catchStops()
         if !quiet {
             Output.stderr(
                 "fleet: \(runner.directory); matrix: \(runner.spec.layers.count) layers x \(runner.spec.workloads.count) workloads\n")
@@ -91,6 +102,36 @@ struct FleetCommand: ParsableCommand {
             throw ExitCode(130)
         }
         if record.hosts.contains(where: { $0.status != .ok }) { throw ExitCode(1) }
+    }
+
+    /// `--swarm`: the matrix's container layers as global services on the swarm, then the report.
+    func runSwarm(_ given: (text: String, source: String)) throws {
+        var options = SwarmRunner.Options(binary: try binary ?? EngineRootfs.defaultEngineBinary())
+        options.resultsRoot = results
+        options.initSwarm = swarmInit
+        options.progress = { Output.stderr($0 + "\n") }
+        var runner = try SwarmRunner(matrix: given, options: options)
+        Self.catchStops()
+        let record = try runner.run()
+        for h in record.hosts { Output.stderr("  \(h.host): \(h.status.rawValue)\(h.reason.map { ": \($0)" } ?? "")\n") }
+        if record.hosts.contains(where: { $0.run_directory != nil }) {
+            try ReportCommand.parse([runner.directory] + (quiet ? ["--quiet"] : [])).run()
+        }
+        Output.stdout("fleet: \(runner.directory)/fleet.json\n")
+        if stopRequested.load(ordering: .relaxed) { throw ExitCode(130) }
+        if record.hosts.contains(where: { $0.status != .ok }) { throw ExitCode(1) }
+    }
+
+    /// Ctrl-C (and SIGTERM) only ask: the runner stops and keeps what was measured. A parent may
+    /// have started us with them blocked (posix_spawn passes the mask on): unblock them.
+    static func catchStops() {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for s in [SIGINT, SIGTERM] {
+            sigaddset(&set, s)
+            signal(s) { _ in stopRequested.store(true, ordering: .relaxed) }
+        }
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 
     /// `--binary`, else this executable when it does not link the Swift runtime dynamically, else

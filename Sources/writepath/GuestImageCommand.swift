@@ -12,6 +12,11 @@ struct GuestImageCommand: ParsableCommand {
 
     @Flag(name: .customLong("rebuild"), help: "Build it even when an identical one is cached.") var rebuild = false
     @Option(name: .customLong("engine"), help: "The writepath binary to put in the guest (default: this one).") var engine: String?
+    @Flag(name: .customLong("with-fio"), help: "Put fio in the image too (for engine: fio workloads).") var withFio = false
+    @Option(
+        name: .customLong("export"),
+        help: "Also copy the image (vmlinuz, initramfs.zst, guest-image.json) to DIR, for WRITEPATH_GUEST_IMAGE=DIR on another machine.")
+    var export: String?
 
     func run() throws {
         let binary = engine ?? EngineRootfs.defaultEngineBinary()
@@ -21,7 +26,8 @@ struct GuestImageCommand: ParsableCommand {
         if case let .unavailable(reason, fix) = QemuRunAvailability.check() {
             throw WritePathError.system(call: "guest-image", path: binary, errno: 2, hint: "\(reason); \(fix)")
         }
-        let image = try GuestImage.prepare(engineBinary: binary, rebuild: rebuild)
+        let image = try GuestImage.prepare(engineBinary: binary, withFio: withFio, rebuild: rebuild)
+        if let export { try image.export(to: export, withFio: withFio) }
         let accel = Accelerator.detect(image: image)
         Output.stdout(
             """
@@ -30,6 +36,6 @@ struct GuestImageCommand: ParsableCommand {
             image hash: \(image.hash)
             accel:      \(accel.name): \(accel.reason)
 
-            """)
+            """ + (export.map { "exported:   \($0) (WRITEPATH_GUEST_IMAGE=\($0) writepath run ... boots it)\n" } ?? ""))
     }
 }

@@ -14,7 +14,7 @@ struct WritePath: ParsableCommand {
         subcommands: [
             RunCommand.self, DemoCommand.self, LayersCommand.self, GuestImageCommand.self, ReportCommand.self, CompareCommand.self,
             VerifyCommand.self,
-            SweepCommand.self, PlanCommand.self, FleetCommand.self,
+            SweepCommand.self, PlanCommand.self, FleetCommand.self, K8sCommand.self,
         ])
 }
 

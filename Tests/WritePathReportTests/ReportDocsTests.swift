@@ -55,7 +55,7 @@ struct ReportDocsTests {
 
     @Test("every subcommand a README or docs example runs is one writepath has")
     func subcommands() {
-        let known: Set<String> = ["run", "sweep", "plan", "report", "compare", "layers", "verify", "guest-image", "fleet", "demo"]
+        let known: Set<String> = ["run", "sweep", "plan", "report", "compare", "layers", "verify", "guest-image", "fleet", "k8s", "demo"]
         let main = Self.read("Sources/writepath/WritePath.swift")
         for sub in known where sub != "demo" {
             #expect(main.localizedCaseInsensitiveContains(sub.replacingOccurrences(of: "-", with: "")), "WritePath.swift lacks \(sub)")
@@ -65,7 +65,7 @@ struct ReportDocsTests {
             var inCode = false
             for line in Self.read(page).split(separator: "\n", omittingEmptySubsequences: false) {
                 if line.hasPrefix("```") { inCode.toggle(); continue }
-                guard inCode, let m = line.firstMatch(of: /^\$? *writepath ([a-z-]+)/) else { continue }
+                guard inCode, let m = line.firstMatch(of: /^\$? *writepath ([a-z0-9-]+)/) else { continue }
                 examples += 1
                 #expect(known.contains(String(m.output.1)), "\(page): an example runs writepath \(m.output.1)")
             }

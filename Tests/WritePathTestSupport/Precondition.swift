@@ -60,6 +60,10 @@ public enum Precondition: String, CaseIterable, Sendable {
     /// Root, Ansible (ansible-playbook), sshd, ssh, ssh-keygen, ip and unshare: fleet hosts made of
     /// network namespaces, each with its own sshd, reached by Ansible over real SSH.
     case fleet
+    /// A docker daemon answers and a static busybox is installed (the Docker Swarm task image).
+    case swarm
+    /// kubectl is installed (`kubectl kustomize` reads the manifests offline).
+    case kubectl
 
     /// Preconditions whose absence does not fail a CI run, each with the reason it may be missing
     /// there. Everything else a CI machine must have: `make test` installs it.
@@ -68,6 +72,7 @@ public enum Precondition: String, CaseIterable, Sendable {
         .xenHVMAsked:
             "a nested HVM domU boots in 1.5 to 8 minutes here (firmware in a device model inside the emulated dom0), "
             + "beyond a CI run's budget; it is asked for with WRITEPATH_XEN_HVM_TEST=1",
+        .kubectl: "kubectl is not a Debian 12 package (it comes from Kubernetes' own apt repository)",
     ]
 
     /// Whether this run is a CI run (`CI=true`), in which a skip fails unless allow-listed.
@@ -114,6 +119,8 @@ public enum Precondition: String, CaseIterable, Sendable {
             "podman rootless: true is unavailable here: it needs root (to run it as writepath's user), podman, uidmap and "
                 + "fuse-overlayfs (scripts/install-deps.sh runtimes)"
         case .fleet: "needs root, ansible-playbook, sshd, ssh, ssh-keygen, ip and unshare (scripts/install-deps.sh fleet)"
+        case .swarm: "needs a docker daemon (scripts/start-dockerd.sh) and a static busybox (scripts/install-deps.sh guests)"
+        case .kubectl: "kubectl is not installed (not in Debian 12; Kubernetes' apt repository has it)"
         }
     }
 
@@ -185,6 +192,8 @@ public enum Precondition: String, CaseIterable, Sendable {
             geteuid() == 0 && layerAvailable(LayerSpec(name: "podman", parameters: ["runtime": "runc", "rootless": "true"]))
         case .fleet:
             geteuid() == 0 && ["ansible-playbook", "sshd", "ssh", "ssh-keygen", "ip", "unshare"].allSatisfy { Command.which($0) != nil }
+        case .swarm: dockerAvailability.isAvailable && (try? GuestImage.findBusybox()) != nil
+        case .kubectl: Command.which("kubectl") != nil
         }
     }
 
