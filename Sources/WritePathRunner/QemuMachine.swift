@@ -144,7 +144,9 @@ extension Durability {
     /// evidence for the host): by `fileFlushes`, an exact count of the flushes that reached the
     /// host file and where it was counted, when there is one; else by the flushes the host disk
     /// `hostDisk` under `what` completed meanwhile (diskstats `before` and `after`).
-    mutating func judgeOnHost(fileFlushes: (count: UInt64, place: String)?, hostDisk: String?, before: UInt64?, after: UInt64?, under what: String) {
+    mutating func judgeOnHost(
+        fileFlushes: (count: UInt64, place: String)?, hostDisk: String?, before: UInt64?, after: UInt64?, under what: String
+    ) {
         host_device = hostDisk
         if let before, let after { host_device_flushes = after &- before }
         if let fileFlushes {

@@ -255,7 +255,8 @@ struct QemuRun {
         try Self.createImage(disk, format: settings.format, preallocation: prealloc, bytes: roundedSize)
 
         var args = machine.arguments(
-            guestCommand: EngineInBox.guestCommand(workload), context: context, machineType: model.machine, vcpus: settings.vcpus, memory: settings.memory,
+            guestCommand: EngineInBox.guestCommand(workload), context: context, machineType: model.machine, vcpus: settings.vcpus,
+            memory: settings.memory,
             target: "wp.disk=\(model.guestDevice)")
         if settings.iothread { args += ["-object", "iothread,id=io0"] }
         if settings.injectWriteErrors {
@@ -306,9 +307,11 @@ struct QemuRun {
         if flushes, var d = run.durability {
             // The guest's own view (its virtual disk) is not evidence for the host: judge by the
             // flushes that reached the image file.
-            let traceCount = traced ? (try? String(contentsOfFile: traceFile, encoding: .utf8)).map { trace in
-                UInt64(trace.split(separator: "\n").filter { $0.hasPrefix("luring_co_submit") && $0.hasSuffix(" type 8") }.count)
-            } : nil
+            let traceCount =
+                traced
+                ? (try? String(contentsOfFile: traceFile, encoding: .utf8)).map { trace in
+                    UInt64(trace.split(separator: "\n").filter { $0.hasPrefix("luring_co_submit") && $0.hasSuffix(" type 8") }.count)
+                } : nil
             d.judgeOnHost(
                 fileFlushes: traceCount.map { (count: $0, place: "the host's image file (QEMU's io_uring trace)") }, hostDisk: hostDisk,
                 before: hostFlushesBefore, after: hostFlushesAfter, under: "the image")

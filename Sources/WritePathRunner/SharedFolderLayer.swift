@@ -202,7 +202,8 @@ public struct SharedFolderLayer: Layer {
         case .virtiofs:
             guard let binary = Virtiofsd.binary() else {
                 throw WritePathError.system(
-                    call: "exec", path: "virtiofsd", errno: ENOENT, hint: "scripts/install-deps.sh guests (apt-get install qemu-system-common)")
+                    call: "exec", path: "virtiofsd", errno: ENOENT,
+                    hint: "scripts/install-deps.sh guests (apt-get install qemu-system-common)")
             }
             // A Unix socket's path has at most 107 bytes: a deep scratch folder gets one in /tmp.
             let inDir = "\(dir)/virtiofsd.sock"
@@ -264,7 +265,8 @@ public struct SharedFolderLayer: Layer {
                     exact = (n, "the host file (QEMU's 9p server, its v9fs_fsync trace)")
                 }
             }
-            d.judgeOnHost(fileFlushes: exact, hostDisk: hostDisk, before: hostFlushesBefore, after: hostFlushesAfter, under: "the shared folder")
+            d.judgeOnHost(
+                fileFlushes: exact, hostDisk: hostDisk, before: hostFlushesBefore, after: hostFlushesAfter, under: "the shared folder")
             run.durability = d
             run.layer.settings["durability"] = d.verdict
         }

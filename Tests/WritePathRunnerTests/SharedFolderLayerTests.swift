@@ -55,16 +55,19 @@ struct SharedFolderLayerTests {
     @Test("the host's page-cache check: grown is O_DIRECT dropped, flat is kept, buffered I/O is not judged")
     func hostCheck() {
         var w = shortWorkload()
-        let dropped = SharedFolderLayer.hostCheck(file: "/f", before: 0, after: 8 << 20, fileBytes: 16 << 20, workload: w, server: "virtiofsd")
+        let dropped = SharedFolderLayer.hostCheck(
+            file: "/f", before: 0, after: 8 << 20, fileBytes: 16 << 20, workload: w, server: "virtiofsd")
         #expect(dropped.bypassed_page_cache == false && dropped.cached_pages_after == 2048 && dropped.file_pages == 4096)
         #expect(dropped.note.contains("virtiofsd wrote it through the host page cache"))
         let kept = SharedFolderLayer.hostCheck(file: "/f", before: 0, after: 4096, fileBytes: 16 << 20, workload: w, server: "virtiofsd")
         #expect(kept.bypassed_page_cache == true)
-        #expect(SharedFolderLayer.hostCheck(file: "/f", before: nil, after: 0, fileBytes: 1 << 20, workload: w, server: "x")
-            .bypassed_page_cache == nil)
+        #expect(
+            SharedFolderLayer.hostCheck(file: "/f", before: nil, after: 0, fileBytes: 1 << 20, workload: w, server: "x")
+                .bypassed_page_cache == nil)
         w.direct = false
-        #expect(SharedFolderLayer.hostCheck(file: "/f", before: 0, after: 8 << 20, fileBytes: 16 << 20, workload: w, server: "x")
-            .bypassed_page_cache == nil)
+        #expect(
+            SharedFolderLayer.hostCheck(file: "/f", before: 0, after: 8 << 20, fileBytes: 16 << 20, workload: w, server: "x")
+                .bypassed_page_cache == nil)
     }
 }
 
@@ -88,7 +91,8 @@ extension QemuLayerTests {
         return try #require(result.target?.direct_io?.host)
     }
 
-    @Test("qemu-virtiofs: the guest writes a file on virtiofs; without allow_direct_io the host page cache shows O_DIRECT dropped",
+    @Test(
+        "qemu-virtiofs: the guest writes a file on virtiofs; without allow_direct_io the host page cache shows O_DIRECT dropped",
         Precondition.virtiofsd.trait)
     func sharedFolderVirtiofs() throws {
         let layer = try LayerRegistry.make(LayerSpec(name: "qemu-virtiofs"))
@@ -102,7 +106,8 @@ extension QemuLayerTests {
         #expect(result.warnings.contains { $0.contains("O_DIRECT did not reach the host file") })
     }
 
-    @Test("qemu-virtiofs with allow_direct_io: the guest's O_DIRECT reaches the host file (its page cache stays flat)",
+    @Test(
+        "qemu-virtiofs with allow_direct_io: the guest's O_DIRECT reaches the host file (its page cache stays flat)",
         Precondition.virtiofsd.trait)
     func sharedFolderVirtiofsDirect() throws {
         let layer = try LayerRegistry.make(LayerSpec(name: "qemu-virtiofs", parameters: ["allow_direct_io": "on", "cache": "none"]))
