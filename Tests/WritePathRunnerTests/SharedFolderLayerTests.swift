@@ -73,9 +73,12 @@ struct SharedFolderLayerTests {
 
 /// Shared-folder guests, in the serialized QEMU suite: guests are not booted side by side.
 extension QemuLayerTests {
-    /// Checks an ok shared-folder run of `layerName` in `context`: I/O done, a file target, the
-    /// host's page-cache check recorded, nothing left behind.
-    func expectSharedFolderRun(_ result: RunResult, _ layerName: String, _ context: LayerContext) throws -> HostPageCacheCheck {
+    /// Runs a short randwrite QD8 in a guest of `spec` and checks the run: I/O done, a file
+    /// target, the host's page-cache check recorded, nothing left behind.
+    func sharedFolderRun(_ spec: LayerSpec, _ contextName: String) throws -> (RunResult, HostPageCacheCheck) {
+        let context = guestContext(contextName)
+        let result = try LayerRegistry.make(spec).run(shortWorkload(runtime: 2, iodepth: 8), rep: 1, context: context)
+        let layerName = spec.name
         #expect(result.status == .ok, "\(result.error ?? "")")
         #expect(result.layer.name == layerName)
         #expect((result.write?.ios ?? 0) > 0)
@@ -88,17 +91,14 @@ extension QemuLayerTests {
         #expect(!FileManager.default.fileExists(atPath: "\(context.scratchDirectory)/qemu-\(context.runID)"))
         #expect(qemuProcesses(using: context.scratchDirectory).isEmpty)
         #expect(virtiofsdProcesses(using: context.scratchDirectory).isEmpty)
-        return try #require(result.target?.direct_io?.host)
+        return (result, try #require(result.target?.direct_io?.host))
     }
 
     @Test(
         "qemu-virtiofs: the guest writes a file on virtiofs; without allow_direct_io the host page cache shows O_DIRECT dropped",
         Precondition.virtiofsd.trait)
     func sharedFolderVirtiofs() throws {
-        let layer = try LayerRegistry.make(LayerSpec(name: "qemu-virtiofs"))
-        let context = guestContext("virtiofs")
-        let result = try layer.run(shortWorkload(runtime: 2, iodepth: 8), rep: 1, context: context)
-        let host = try expectSharedFolderRun(result, "qemu-virtiofs", context)
+        let (result, host) = try sharedFolderRun(LayerSpec(name: "qemu-virtiofs"), "virtiofs")
         let s = result.layer.settings
         #expect(s["cache"] == "auto" && s["allow_direct_io"] == "off" && s["virtiofsd_version"]?.first?.isNumber == true)
         print("virtiofs no_allow_direct_io: guest \(result.target?.direct_io?.note ?? "-"); host \(host.note)")
@@ -110,10 +110,8 @@ extension QemuLayerTests {
         "qemu-virtiofs with allow_direct_io: the guest's O_DIRECT reaches the host file (its page cache stays flat)",
         Precondition.virtiofsd.trait)
     func sharedFolderVirtiofsDirect() throws {
-        let layer = try LayerRegistry.make(LayerSpec(name: "qemu-virtiofs", parameters: ["allow_direct_io": "on", "cache": "none"]))
-        let context = guestContext("virtiofs-dio")
-        let result = try layer.run(shortWorkload(runtime: 2, iodepth: 8), rep: 1, context: context)
-        let host = try expectSharedFolderRun(result, "qemu-virtiofs", context)
+        let (result, host) = try sharedFolderRun(
+            LayerSpec(name: "qemu-virtiofs", parameters: ["allow_direct_io": "on", "cache": "none"]), "virtiofs-dio")
         #expect(result.layer.settings["allow_direct_io"] == "on" && result.layer.settings["cache"] == "none")
         print("virtiofs allow_direct_io: host \(host.note)")
         #expect(host.bypassed_page_cache == true, "\(host.note)")
@@ -121,10 +119,7 @@ extension QemuLayerTests {
 
     @Test("qemu-9p: the guest writes a file on 9p; the host's page cache over it is recorded")
     func sharedFolder9p() throws {
-        let layer = try LayerRegistry.make(LayerSpec(name: "qemu-9p"))
-        let context = guestContext("9p")
-        let result = try layer.run(shortWorkload(runtime: 2, iodepth: 8), rep: 1, context: context)
-        let host = try expectSharedFolderRun(result, "qemu-9p", context)
+        let (result, host) = try sharedFolderRun(LayerSpec(name: "qemu-9p"), "9p")
         let s = result.layer.settings
         #expect(s["security_model"] == "mapped-xattr" && s["cache"] == "none")
         print("9p: guest \(result.target?.direct_io?.note ?? "-"); host \(host.note)")
