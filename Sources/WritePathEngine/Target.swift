@@ -46,6 +46,43 @@ public struct DirectIOCheck: Codable, Equatable, Sendable {
     /// nil: could not be told (memory-backed filesystem, or the check failed).
     public var bypassed_page_cache: Bool?
     public var note: String
+    /// Guest layers whose target is a file on a shared folder (virtiofs, 9p): the same check on
+    /// the host's page cache over the host file behind it; nil elsewhere.
+    public var host: HostPageCacheCheck?
+
+    /// A check of `requested` O_DIRECT with nothing counted yet.
+    public init(requested: Bool, note: String) {
+        self.requested = requested
+        self.note = note
+    }
+}
+
+/// The host's page cache over the host file behind a guest's shared-folder target, counted
+/// (`fincore`) before the guest booted and after it powered off: whether what served the folder
+/// (virtiofsd, QEMU's 9p server) kept the guest's O_DIRECT toward the host file.
+public struct HostPageCacheCheck: Codable, Equatable, Sendable {
+    /// The host file.
+    public var file: String
+    /// Resident host page-cache pages of the file before and after, and its pages (4 KiB).
+    public var cached_pages_before: UInt64?
+    public var cached_pages_after: UInt64?
+    public var file_pages: UInt64
+    /// true: the host page cache did not grow; false: it grew (the guest's O_DIRECT did not reach
+    /// the host file); nil: not told (buffered I/O, or fincore failed).
+    public var bypassed_page_cache: Bool?
+    public var note: String
+
+    public init(
+        file: String, cached_pages_before: UInt64?, cached_pages_after: UInt64?, file_pages: UInt64, bypassed_page_cache: Bool?,
+        note: String
+    ) {
+        self.file = file
+        self.cached_pages_before = cached_pages_before
+        self.cached_pages_after = cached_pages_after
+        self.file_pages = file_pages
+        self.bypassed_page_cache = bypassed_page_cache
+        self.note = note
+    }
 }
 
 /// Options that guard the user's data.

@@ -74,17 +74,7 @@ public enum Command {
         err.fileHandleForReading.readabilityHandler = { h in collector.append(err: h.availableData) }
         let exited = DispatchSemaphore(value: 0)
         p.terminationHandler = { _ in exited.signal() }
-        // The child inherits the signal mask of the thread that starts it, and worker threads
-        // (Dispatch's, the test runner's) block most signals: it would then ignore the SIGTERM
-        // below. It starts with none blocked; this thread's mask is restored at once.
-        var none = sigset_t(), previous = sigset_t()
-        sigemptyset(&none)
-        pthread_sigmask(SIG_SETMASK, &none, &previous)
-        do { try p.run() } catch {
-            pthread_sigmask(SIG_SETMASK, &previous, nil)
-            throw WritePathError.system(call: "exec", path: path, errno: EIO, hint: "\(error)")
-        }
-        pthread_sigmask(SIG_SETMASK, &previous, nil)
+        try launch(p, path: path)
         let stopper = Stopper(pid: p.processIdentifier, onTimeout: onTimeout)
         let start = monotonicNanoseconds()
         let queue = DispatchQueue(label: "writepath.command.\(p.processIdentifier)")
@@ -130,6 +120,22 @@ public enum Command {
         return CommandOutput(
             status: p.terminationStatus, stdout: collector.stdout, stderr: collector.stderr,
             timedOut: stopper.stopped(queue))
+    }
+}
+
+extension Command {
+    /// Starts `p` (the program at `path`) with no signal blocked. The child inherits the signal
+    /// mask of the thread that starts it, and worker threads (Dispatch's, the test runner's) block
+    /// most signals: it would then ignore the SIGTERM that stops it. This thread's mask is
+    /// restored at once. Throws `system` naming `path` when it cannot start.
+    static func launch(_ p: Process, path: String) throws {
+        var none = sigset_t(), previous = sigset_t()
+        sigemptyset(&none)
+        pthread_sigmask(SIG_SETMASK, &none, &previous)
+        defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
+        do { try p.run() } catch {
+            throw WritePathError.system(call: "exec", path: path, errno: EIO, hint: "\(error)")
+        }
     }
 }
 

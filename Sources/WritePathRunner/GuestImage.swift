@@ -6,7 +6,7 @@ import WritePathEngine
 #endif
 
 /// The small guest the QEMU and Xen layers boot: Debian's kernel and an initramfs with busybox,
-/// the disk drivers as modules in dependency order, the `writepath` binary and fio (when
+/// the disk drivers and shared-folder file systems as modules in dependency order, the `writepath` binary and fio (when
 /// installed, for `engine: fio`) with their shared libraries, and an init (`guest-init.sh`) that
 /// runs one workload on the test disk and hands the result back in the guest protocol's framed,
 /// checksummed envelope (`GuestProtocol`).
@@ -27,9 +27,13 @@ public struct GuestImage: Sendable {
 
     public static let cacheRoot = "/var/tmp/writepath-guest"
 
-    /// Modules loaded in this order: virtio, SCSI, ATA, NVMe and Xen block drivers with their
+    /// Modules loaded in this order: virtio, SCSI, ATA, NVMe and Xen block drivers, then the
+    /// shared-folder file systems (virtiofs with fuse, 9p with 9pnet_virtio and netfs), with their
     /// dependencies (`modprobe --show-depends` gives the order on the build machine).
-    public static let moduleNames = ["virtio_pci", "virtio_blk", "virtio_scsi", "sd_mod", "ata_piix", "ahci", "nvme", "xen-blkfront"]
+    public static let moduleNames =
+        ["virtio_pci", "virtio_blk", "virtio_scsi", "sd_mod", "ata_piix", "ahci", "nvme", "xen-blkfront"] + sharedFolderModules
+    /// The shared-folder modules: a kernel without them still boots the disk layers.
+    static let sharedFolderModules = ["virtiofs", "9p", "9pnet_virtio"]
 
     /// Builds the image for `engineBinary` unless an identical one is cached; `rebuild` forces it.
     /// `withFio`: fio and its libraries too (about 80 MB more here), for `engine: fio`; without
@@ -41,7 +45,7 @@ public struct GuestImage: Sendable {
         SharedPreparation.lock.lock()
         defer { SharedPreparation.lock.unlock() }
         let (kernel, version) = try findKernel()
-        let moduleFiles = try modulesInOrder(moduleNames, version: version, optional: ["xen-blkfront"])
+        let moduleFiles = try modulesInOrder(moduleNames, version: version, optional: ["xen-blkfront"] + sharedFolderModules)
         let busybox = try findBusybox()
         let fio = withFio ? FioEngine.binary() : nil
         if withFio && fio == nil {

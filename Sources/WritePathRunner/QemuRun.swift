@@ -141,12 +141,9 @@ public struct QemuSettings: Sendable, Equatable {
         cache = try p.choice("cache", ["none", "writeback", "directsync", "unsafe", "writethrough"]) ?? cache
         format = try p.choice("format", ["raw", "qcow2"]) ?? format
         iothread = try p.boolean("iothread") ?? false
-        vcpus = try p.integer("vcpus", range: 1...64) ?? vcpus
-        memory = try p.bytes("memory") ?? memory
+        (vcpus, memory, accel, bootTimeout) = try QemuMachineSettings.parse(p)
         diskSize = try p.bytes("disk_size")
-        accel = try p.choice("accel", ["auto", "kvm", "tcg"]) ?? accel
         preallocation = try p.choice("preallocation", ["off", "metadata", "falloc", "full"])
-        bootTimeout = try p.number("boot_timeout", range: 0.1...3600)
         injectWriteErrors = try p.boolean("inject_write_errors") ?? false
         write = try WriteLimits(p)
         if aio == "native" && !(cache == "none" || cache == "directsync") {
@@ -158,10 +155,6 @@ public struct QemuSettings: Sendable, Equatable {
             throw WritePathError.invalidInput(
                 field: "\(layer).iothread",
                 message: "\(model.name) has no iothread in QEMU; only virtio-blk and virtio-scsi")
-        }
-        if memory < 256 << 20 {
-            throw WritePathError.invalidInput(
-                field: "\(layer).memory", message: "at least 256m: the guest holds the engine in its initramfs")
         }
         if format == "qcow2", preallocation == "falloc" || preallocation == "full" {
             // Both are valid for qcow2 too; nothing to refuse.
@@ -247,13 +240,7 @@ struct QemuRun {
 
     func run(_ workload: Workload, rep: Int, context: LayerContext) throws -> RunResult {
         let fm = FileManager.default
-        let image = try GuestImage.prepare(engineBinary: context.engineBinary, withFio: workload.engine == .fio)
-        let accel: Accelerator
-        switch settings.accel {
-        case "kvm": accel = Accelerator(name: "kvm", reason: "asked for with accel=kvm")
-        case "tcg": accel = Accelerator(name: "tcg", reason: "asked for with accel=tcg")
-        default: accel = Accelerator.detect(image: image)
-        }
+        let machine = try Self.machine(for: workload, context: context, accel: settings.accel)
         let dir = "\(context.scratchDirectory)/qemu-\(context.runID)"
         try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try fm.createDirectory(atPath: context.logDirectory, withIntermediateDirectories: true)
@@ -265,25 +252,12 @@ struct QemuRun {
         let roundedSize = (diskSize + (1 << 20) - 1) / (1 << 20) * (1 << 20)
         let disk = "\(dir)/disk.\(settings.format)"
         let prealloc = settings.preallocation ?? (settings.format == "raw" ? "falloc" : "metadata")
-        let created = try Command.run(
-            "qemu-img", ["create", "-q", "-f", settings.format, "-o", "preallocation=\(prealloc)", disk, "\(roundedSize)"], timeout: 600)
-        guard created.succeeded else {
-            throw WritePathError.system(call: "qemu-img create", path: disk, errno: EIO, hint: created.stderrTail())
-        }
+        try Self.createImage(disk, format: settings.format, preallocation: prealloc, bytes: roundedSize)
 
-        let layerName = layer.name
-        let encodedArgs = GuestProtocol.encodedArguments(EngineInBox.guestCommand(workload))
-        let console = "\(context.logDirectory)/console.log"
-        let channel = "\(context.logDirectory)/guest-channel.txt"
-        var args = [
-            "-accel", accel.name == "kvm" ? "kvm" : "tcg,thread=multi",
-            "-machine", model.machine, "-cpu", accel.name == "kvm" ? "host" : "max",
-            "-smp", "\(settings.vcpus)", "-m", "\(settings.memory / (1 << 20))M",
-            "-nodefaults", "-display", "none", "-no-reboot",
-            "-kernel", image.kernel, "-initrd", image.initramfs,
-            "-append", "console=ttyS0 panic=-1 quiet loglevel=4 wp.disk=\(model.guestDevice) wp.args=\(encodedArgs)",
-            "-serial", "file:\(console)", "-serial", "file:\(channel)",
-        ]
+        var args = machine.arguments(
+            guestCommand: EngineInBox.guestCommand(workload), context: context, machineType: model.machine, vcpus: settings.vcpus,
+            memory: settings.memory,
+            target: "wp.disk=\(model.guestDevice)")
         if settings.iothread { args += ["-object", "iothread,id=io0"] }
         if settings.injectWriteErrors {
             // blkdebug between the format and the file: every write fails with EIO (errno 5).
@@ -318,78 +292,30 @@ struct QemuRun {
             try "luring_co_submit\n".write(toFile: events, atomically: true, encoding: .utf8)
             args += ["-trace", "events=\(Self.optionValue(events)),file=\(Self.optionValue(traceFile))"]
         }
-        try? "\(Self.qemu) \(args.joined(separator: " "))\n".write(
-            toFile: "\(context.logDirectory)/command.txt", atomically: true, encoding: .utf8)
-
-        let bootDeadline = settings.bootTimeout ?? (accel.name == "kvm" ? Self.bootDeadlineTCG / 3 : Self.bootDeadlineTCG)
-        let total = EngineInBox.deadline(workload, context, startup: bootDeadline)
-        var progress = GuestProtocol.Progress()
-        var stopped: String?
-        let r = try Command.run(
-            Self.qemu, args, timeout: total,
-            onPoll: { elapsed in
-                if progress.booted == nil, progress.error == nil, let text = try? String(contentsOfFile: channel, encoding: .utf8) {
-                    progress.update(from: text, at: elapsed)
-                }
-                if progress.booted == nil && elapsed > bootDeadline {
-                    stopped = "the guest did not reach the workload within \(Int(bootDeadline)) s"
-                    return false
-                }
-                return true
-            })
-        let consoleTail = GuestProtocol.consoleTail(console, lines: 4)
-        try GuestProtocol.checkBoot(progress, stopped: stopped, call: "qemu guest", layer: layerName, consoleTail: consoleTail)
-        let hostFlushesAfter = hostDisk.flatMap(DiskStats.flushes(disk:))
         var s = settings.settings
         s["device"] = model.name
         s["machine"] = model.machine
-        s["accel"] = accel.name
-        s["accel_reason"] = accel.reason
-        s["qemu_version"] = Self.version() ?? "unknown"
-        s["guest_kernel"] = image.kernelVersion
-        s["guest_image"] = image.hash
-        s["initramfs_bytes"] = "\(image.initramfsBytes)"
         s["disk_size_bytes"] = "\(roundedSize)"
         s["host_disk"] = disk
         s["write_path"] = model.pathDescription
-        if let booted = progress.booted { s["boot_s"] = formatDecimal(booted, places: 3) }
-        if let guestUptime = progress.guestUptime { s["guest_uptime_at_workload_s"] = guestUptime }
-        var outcome = EngineInBox.Outcome(
-            call: "qemu guest", name: layerName, settings: s, output: Data(), status: r.status,
-            stderr: r.stderr, timedOut: r.timedOut, deadline: total,
-            note: "; last console lines: \(consoleTail)")
-        if !r.timedOut {
-            let channelText = (try? String(contentsOfFile: channel, encoding: .utf8)) ?? ""
-            let guest = try GuestEnvelope.open(channelText, host: "qemu exit \(r.status) \(r.stderrTail())", consoleTail: consoleTail)
-            (outcome.output, outcome.status, outcome.stderr, outcome.note) = (guest.output, guest.status, guest.stderr, "")
-        }
-        var run = try EngineInBox.run(outcome, layer: layer, workload: workload, rep: rep)
-        if accel.name == "tcg" {
-            run.warnings.append("measured on an emulated CPU (TCG): CPU emulation dominates, so device models differ less than under KVM")
-        }
+        var run = try machine.boot(
+            args, layer: layer, settings: s, bootTimeout: settings.bootTimeout, workload: workload, rep: rep, context: context)
+        let hostFlushesAfter = hostDisk.flatMap(DiskStats.flushes(disk:))
         if settings.cache == "unsafe" {
             run.warnings.append("cache=unsafe: QEMU drops the guest's flushes; nothing here is durable")
         }
         if flushes, var d = run.durability {
             // The guest's own view (its virtual disk) is not evidence for the host: judge by the
             // flushes that reached the image file.
-            d.host_device = hostDisk
-            if let before = hostFlushesBefore, let after = hostFlushesAfter { d.host_device_flushes = after &- before }
-            if traced, let trace = try? String(contentsOfFile: traceFile, encoding: .utf8) {
-                let n = UInt64(trace.split(separator: "\n").filter { $0.hasPrefix("luring_co_submit") && $0.hasSuffix(" type 8") }.count)
-                d.host_file_flushes = n
-                (d.verdict, d.evidence) = Durability.judge(
-                    issued: d.flushes_issued, arrived: n, at: "the host's image file (QEMU's io_uring trace)")
-                if d.verdict == "not durable" && settings.cache == "unsafe" { d.evidence += " by cache=unsafe" }
-            } else if let before = hostFlushesBefore, let after = hostFlushesAfter, let hostDisk {
-                let n = after &- before
-                d.host_device_flushes = n
-                (d.verdict, d.evidence) = Durability.judge(
-                    issued: d.flushes_issued, arrived: n, at: "the host disk \(hostDisk) under the image (host diskstats)")
-                if d.verdict == "not durable" && settings.cache == "unsafe" { d.evidence += " by cache=unsafe" }
-            } else {
-                (d.verdict, d.evidence) = ("unknown", "no block device statistics for the host disk under the image file")
-            }
+            let traceCount =
+                traced
+                ? (try? String(contentsOfFile: traceFile, encoding: .utf8)).map { trace in
+                    UInt64(trace.split(separator: "\n").filter { $0.hasPrefix("luring_co_submit") && $0.hasSuffix(" type 8") }.count)
+                } : nil
+            d.judgeOnHost(
+                fileFlushes: traceCount.map { (count: $0, place: "the host's image file (QEMU's io_uring trace)") }, hostDisk: hostDisk,
+                before: hostFlushesBefore, after: hostFlushesAfter, under: "the image")
+            if d.verdict == "not durable" && settings.cache == "unsafe" { d.evidence += " by cache=unsafe" }
             run.durability = d
             run.layer.settings["durability"] = d.verdict
         }

@@ -29,6 +29,8 @@ public enum Precondition: String, CaseIterable, Sendable {
     case ociRunc
     /// QEMU and the guest image's inputs (the qemu-* layers).
     case qemu
+    /// The qemu-virtiofs layer is available: QEMU, root and virtiofsd (qemu-system-common).
+    case virtiofsd
     /// QEMU runs guests under KVM here (/dev/kvm opens and QEMU's cached probe chose KVM).
     case kvm
     /// The nested Xen rig's inputs: QEMU and Debian's Xen packages, cached or fetchable.
@@ -93,6 +95,8 @@ public enum Precondition: String, CaseIterable, Sendable {
         case .docker: "the docker layers are unavailable here (`writepath layers` says why; scripts/start-dockerd.sh)"
         case .ociRunc: "the oci-runc layer is unavailable here: it needs root, runc and overlay (`writepath layers` says why)"
         case .qemu: "the QEMU layers are unavailable here (`writepath layers` says why; scripts/install-deps.sh guests)"
+        case .virtiofsd:
+            "the qemu-virtiofs layer is unavailable here: it needs root and virtiofsd (qemu-system-common; scripts/install-deps.sh guests)"
         case .kvm: "KVM is not usable: /dev/kvm is missing, or QEMU's probe ran no guest under it (`writepath layers` says which)"
         case .xenNested: "the nested Xen rig is unavailable here (`writepath layers` says why; scripts/fetch-xen.sh)"
         case .xenHVMAsked: "the nested HVM end-to-end test boots for 1.5 to 8 minutes; set WRITEPATH_XEN_HVM_TEST=1 to run it"
@@ -171,6 +175,7 @@ public enum Precondition: String, CaseIterable, Sendable {
         case .ociRunc: geteuid() == 0 && ociRuncAvailability.isAvailable
         case .qemu: qemuAvailability.isAvailable
         case .kvm: kvmMet
+        case .virtiofsd: geteuid() == 0 && layerAvailable(LayerSpec(name: "qemu-virtiofs"))
         case .xenNested: xenNestedAvailability.isAvailable
         case .xenHVMAsked: ProcessInfo.processInfo.environment["WRITEPATH_XEN_HVM_TEST"] == "1"
         case .fio: Command.which("fio") != nil

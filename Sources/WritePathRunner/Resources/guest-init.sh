@@ -1,8 +1,10 @@
 #!/bin/busybox sh
 # shellcheck shell=dash
 # writepath's guest init, for QEMU guests and Xen domUs (GuestImage.swift builds the initramfs).
-# Kernel command line: wp.disk=/dev/vda (the test disk), wp.args=<base64 of the engine's command
-# line, one argument per line: /writepath run ... or /fio ...; the init adds --filename=<disk>),
+# Kernel command line: wp.disk=/dev/vda (the test disk) or wp.fs=virtiofs|9p wp.tag=TAG
+# wp.fsopts=OPTIONS wp.file=NAME (a file on a shared folder, mounted on /mnt/wp), wp.args=<base64
+# of the engine's command line, one argument per line: /writepath run ... or /fio ...; the init
+# adds --filename=<disk or file>),
 # wp.probe=1 (only report that the guest booted), wp.channel=/dev/hvc0 (where the result goes;
 # default /dev/ttyS1, the second serial port), and module parameters as module.key=value
 # (xen_blkfront.max_queues=2), as modprobe would apply them. What goes to the channel is the
@@ -27,9 +29,21 @@ while read -r m; do
     insmod "/lib/modules/$m" $(tr ' ' '\n' < /proc/cmdline | sed -n "s/^$n\.//p") 2>/dev/null
 done < /modules.order
 DISK=$(arg wp.disk)
+FS=$(arg wp.fs)
+if [ -n "$FS" ]; then
+    # A shared folder (wp.fs=virtiofs or 9p, wp.tag=<mount tag>, wp.fsopts=<mount options>):
+    # the target is the file wp.file the host made in it.
+    mkdir -p /mnt/wp
+    OPTS=$(arg wp.fsopts)
+    if ! mount -t "$FS" ${OPTS:+-o "$OPTS"} "$(arg wp.tag)" /mnt/wp 2> /tmp/mount.txt; then
+        echo "WRITEPATH-ERROR mount -t $FS $(arg wp.tag) ${OPTS:+-o $OPTS} failed: $(tr '\n' ' ' < /tmp/mount.txt); modules: $(cut -d' ' -f1 /proc/modules | tr '\n' ' '); kernel: $(dmesg | tail -n 3 | tr '\n' ' ')" > "$R"
+        poweroff -f
+    fi
+    DISK=/mnt/wp/$(arg wp.file)
+fi
 i=0
-while [ ! -b "$DISK" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done
-if [ ! -b "$DISK" ]; then
+while [ ! -b "$DISK" ] && [ ! -f "$DISK" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done
+if [ ! -b "$DISK" ] && [ ! -f "$DISK" ]; then
     # shellcheck disable=SC2012 # /sys/block holds kernel device names only
     echo "WRITEPATH-ERROR no test disk $DISK after 60 s; block devices: $(ls /sys/block | tr '\n' ' '); modules: $(cut -d' ' -f1 /proc/modules | tr '\n' ' '); kernel: $(dmesg | tail -n 3 | tr '\n' ' ')" > "$R"
     poweroff -f
@@ -51,4 +65,6 @@ echo "WRITEPATH-RESULT-BEGIN rc=$rc len=$len sha256=$sum" > "$R"
 gzip -c /tmp/result.json | base64 > "$R"
 echo "WRITEPATH-RESULT-END" > "$R"
 sync
+# A shared folder is unmounted: what the guest still caches goes to the host before power-off.
+[ -n "$FS" ] && umount /mnt/wp
 poweroff -f
