@@ -10,7 +10,7 @@ import Foundation
 public struct TargetInfo: Codable, Equatable, Sendable {
     /// The path as given.
     public var path: String
-    /// `file` or `block_device`.
+    /// `file`, `block_device` or `nvme_char_device` (io_uring_cmd's target).
     public var kind: String
     /// Filesystem type of the mount holding a file (`ext4`, `tmpfs`, `overlay`); for a block
     /// device, the filesystem signature found on it (normally null).
@@ -68,6 +68,8 @@ public struct PreparedTarget: Sendable {
     /// Bytes of the region, a whole number of blocks.
     public var regionLength: UInt64
     public var isBlockDevice: Bool { info.kind == "block_device" }
+    /// An NVMe generic char device: written with NVMe commands, never through the page cache.
+    public var isNVMeCharDevice: Bool { info.kind == TargetInfo.nvmeCharDeviceKind }
 }
 
 /// The extended attribute that marks a file writepath created, so that a later run may reuse it.
@@ -93,6 +95,9 @@ public enum Target {
         let path = Target.path(for: workload, jobIndex: jobIndex)
         try checkNameLengths(path, field: workload.filename == nil ? "directory" : "filename")
         let existing = try Sys.statIfExists(path)
+        if workload.ioengine == .io_uring_cmd {
+            return try prepareNVMeCharDevice(workload, path: path, existing: existing, safety: safety)
+        }
         if let st = existing, (st.st_mode & S_IFMT) == S_IFBLK {
             return try prepareBlockDevice(workload, path: path, st: st, safety: safety)
         }
@@ -103,7 +108,11 @@ public enum Target {
                 message: "\(path) is a dangling symlink (to \(dest), which does not exist); give an existing file or a new name")
         }
         if let st = existing, (st.st_mode & S_IFMT) != S_IFREG {
-            throw WritePathError.invalidInput(field: "filename", message: "\(path) is neither a regular file nor a block device")
+            let generic = (st.st_mode & S_IFMT) == S_IFCHR && NVMeCharDevices.isGenericName((path as NSString).lastPathComponent)
+            throw WritePathError.invalidInput(
+                field: "filename",
+                message: "\(path) is neither a regular file nor a block device"
+                    + (generic ? " (an NVMe generic char device: write it with --ioengine=io_uring_cmd)" : ""))
         }
         return try prepareFile(workload, path: path, exists: existing != nil, safety: safety)
     }

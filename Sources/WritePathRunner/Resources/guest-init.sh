@@ -1,7 +1,8 @@
 #!/bin/busybox sh
 # shellcheck shell=dash
 # writepath's guest init, for QEMU guests and Xen domUs (GuestImage.swift builds the initramfs).
-# Kernel command line: wp.disk=/dev/vda (the test disk), wp.args=<base64 of the engine's command
+# Kernel command line: wp.disk=/dev/vda (the test disk: a block device, or an NVMe generic char
+# device /dev/ng0n1 for NVMe passthrough), wp.args=<base64 of the engine's command
 # line, one argument per line: /writepath run ... or /fio ...; the init adds --filename=<disk>),
 # wp.probe=1 (only report that the guest booted), wp.channel=/dev/hvc0 (where the result goes;
 # default /dev/ttyS1, the second serial port), and module parameters as module.key=value
@@ -28,10 +29,10 @@ while read -r m; do
 done < /modules.order
 DISK=$(arg wp.disk)
 i=0
-while [ ! -b "$DISK" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done
-if [ ! -b "$DISK" ]; then
-    # shellcheck disable=SC2012 # /sys/block holds kernel device names only
-    echo "WRITEPATH-ERROR no test disk $DISK after 60 s; block devices: $(ls /sys/block | tr '\n' ' '); modules: $(cut -d' ' -f1 /proc/modules | tr '\n' ' '); kernel: $(dmesg | tail -n 3 | tr '\n' ' ')" > "$R"
+while [ ! -b "$DISK" ] && [ ! -c "$DISK" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done
+if [ ! -b "$DISK" ] && [ ! -c "$DISK" ]; then
+    # shellcheck disable=SC2012 # /sys/block and /sys/class/nvme-generic hold kernel device names only
+    echo "WRITEPATH-ERROR no test disk $DISK after 60 s; block devices: $(ls /sys/block | tr '\n' ' '); NVMe generic devices: $(ls /sys/class/nvme-generic 2>/dev/null | tr '\n' ' '); modules: $(cut -d' ' -f1 /proc/modules | tr '\n' ' '); kernel: $(dmesg | tail -n 3 | tr '\n' ' ')" > "$R"
     poweroff -f
 fi
 echo "WRITEPATH-BOOTED $(cut -d' ' -f1 /proc/uptime)" > "$R"
