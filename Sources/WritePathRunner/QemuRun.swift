@@ -271,23 +271,35 @@ struct QemuRun {
     /// engine (keeping fixedbufs and registerfiles), checked here before a guest boots. Only an
     /// io_uring workload has a passthrough twin; an io_uring option io_uring_cmd lacks is refused.
     func guestWorkload(_ workload: Workload) throws -> Workload {
-        guard settings.passthrough, workload.ioengine != .io_uring_cmd else { return workload }
         let field = "\(layer.name).passthrough"
-        guard workload.ioengine == .io_uring else {
-            throw WritePathError.invalidInput(
-                field: field,
-                message: "the guest writes \(model.passthroughDevice ?? "") with io_uring_cmd in place of io_uring; this workload "
-                    + "has ioengine=\(workload.ioengine.rawValue)")
+        guard settings.passthrough else {
+            if workload.ioengine == .io_uring_cmd {
+                throw WritePathError.invalidInput(
+                    field: model.passthroughDevice == nil ? "ioengine" : field,
+                    message: model.passthroughDevice == nil
+                        ? "io_uring_cmd writes an NVMe generic char device, which only qemu-nvme with passthrough: true gives the guest"
+                        : "ioengine=io_uring_cmd writes the guest's NVMe generic char device: give passthrough: true")
+            }
+            return workload
         }
         var w = workload
-        w.ioengine = .io_uring_cmd
-        w.io_uring = IOUringOptions()
-        w.io_uring.fixedbufs = workload.io_uring.fixedbufs
-        w.io_uring.registerfiles = workload.io_uring.registerfiles
-        if w.io_uring != workload.io_uring {
-            throw WritePathError.invalidInput(
-                field: field, message: "io_uring_cmd takes fixedbufs and registerfiles only; leave sqthread_poll, force_async and "
-                    + "iowq_colocate at their defaults")
+        if workload.ioengine != .io_uring_cmd {
+            guard workload.ioengine == .io_uring else {
+                throw WritePathError.invalidInput(
+                    field: field,
+                    message: "the guest writes \(model.passthroughDevice ?? "") with io_uring_cmd in place of io_uring; this workload "
+                        + "has ioengine=\(workload.ioengine.rawValue)")
+            }
+            w.ioengine = .io_uring_cmd
+            w.io_uring = IOUringOptions()
+            w.io_uring.fixedbufs = workload.io_uring.fixedbufs
+            w.io_uring.registerfiles = workload.io_uring.registerfiles
+            if w.io_uring != workload.io_uring {
+                throw WritePathError.invalidInput(
+                    field: field,
+                    message: "io_uring_cmd takes fixedbufs and registerfiles only; leave sqthread_poll, force_async and "
+                        + "iowq_colocate at their defaults")
+            }
         }
         do { try w.validate() } catch let WritePathError.invalidInput(f, message) {
             throw WritePathError.invalidInput(field: field, message: "\(f): \(message)")

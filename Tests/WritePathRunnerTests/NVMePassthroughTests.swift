@@ -72,6 +72,11 @@ struct NVMePassthroughRefusalTests {
         sqpoll.io_uring.sqthread_poll = true
         #expect(invalidField { _ = try layer.run(sqpoll, rep: 1, context: guestContext("nvme-refused")) } == "qemu-nvme.passthrough")
         let plain = try LayerRegistry.make(LayerSpec(name: "qemu-nvme"))
+        var command = shortWorkload()
+        command.ioengine = .io_uring_cmd
+        #expect(invalidField { _ = try plain.run(command, rep: 1, context: guestContext("nvme-refused")) } == "qemu-nvme.passthrough")
+        let virtio = try LayerRegistry.make(LayerSpec(name: "qemu-virtio-blk"))
+        #expect(invalidField { _ = try virtio.run(command, rep: 1, context: guestContext("nvme-refused")) } == "ioengine")
         #expect(plain.describe()["passthrough"] == nil)
         #expect(layer.describe()["passthrough"]?.hasPrefix("on") == true)
         #expect(layer.writePath(layer.describe()).encoded.contains("no block layer"))
