@@ -221,15 +221,7 @@ extension Target {
         if let size = w.size, size % lba != 0 {
             throw WritePathError.invalidInput(field: "size", message: "\(size) is not a multiple of \(lba): \(why)")
         }
-        guard w.offset < devSize else {
-            throw WritePathError.invalidInput(field: "offset", message: "\(w.offset) is beyond the end of \(path) (\(devSize) bytes)")
-        }
-        let size = w.size ?? (devSize - w.offset)
-        guard w.offset + size <= devSize else {
-            throw WritePathError.invalidInput(
-                field: "size", message: "offset+size (\(w.offset + size) bytes) is beyond the end of \(path) (\(devSize) bytes)")
-        }
-        let length = size - size % w.bs
+        let length = try deviceRegion(w, path: path, deviceSize: devSize)
         guard length >= w.bs else {
             throw WritePathError.invalidInput(
                 field: "size", message: "\(path) has no whole block of bs=\(ByteSize.format(w.bs)) in the region")

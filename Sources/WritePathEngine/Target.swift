@@ -240,15 +240,7 @@ public enum Target {
         let r2 = wp_blk_size_bytes(fd, &devSize)
         if r2 != 0 { throw WritePathError.system(call: "ioctl(BLKGETSIZE64)", path: path, errno: -r2, hint: "") }
         let align = try dioAlignment(fd: fd, path: path, fallback: lbs, direct: w.direct)
-        guard w.offset < devSize else {
-            throw WritePathError.invalidInput(field: "offset", message: "\(w.offset) is beyond the end of \(path) (\(devSize) bytes)")
-        }
-        let size = w.size ?? (devSize - w.offset)
-        guard w.offset + size <= devSize else {
-            throw WritePathError.invalidInput(
-                field: "size", message: "offset+size (\(w.offset + size) bytes) is beyond the end of \(path) (\(devSize) bytes)")
-        }
-        let length = size - size % w.bs
+        let length = try deviceRegion(w, path: path, deviceSize: devSize)
         let info = TargetInfo(
             path: path, kind: "block_device", filesystem: signature, device: path, device_number: devNumber,
             logical_block_size: lbs, dio_offset_align: align.offset == 0 ? lbs : align.offset,
@@ -259,6 +251,20 @@ public enum Target {
             try prefill(fd: fd, path: path, offset: w.offset, length: length, seed: w.seed)
         }
         return PreparedTarget(info: info, regionOffset: w.offset, regionLength: length)
+    }
+
+    /// Bytes of the region `w` covers on a device of `deviceSize` bytes (`size`, else to the end,
+    /// cut to whole blocks of `bs`); `invalidInput` naming `offset` or `size` when it does not fit.
+    static func deviceRegion(_ w: Workload, path: String, deviceSize devSize: UInt64) throws -> UInt64 {
+        guard w.offset < devSize else {
+            throw WritePathError.invalidInput(field: "offset", message: "\(w.offset) is beyond the end of \(path) (\(devSize) bytes)")
+        }
+        let size = w.size ?? (devSize - w.offset)
+        guard w.offset + size <= devSize else {
+            throw WritePathError.invalidInput(
+                field: "size", message: "offset+size (\(w.offset + size) bytes) is beyond the end of \(path) (\(devSize) bytes)")
+        }
+        return size - size % w.bs
     }
 
     /// Bytes an unprivileged writer may still allocate on the filesystem holding `path`
