@@ -155,7 +155,8 @@ public struct Workload: Codable, Equatable, Sendable {
     /// Every workload option, in the order help lists them: the common ones, then each engine's
     /// own (declared in the engine's file). Adding an option is one entry here (or in its
     /// engine's list) plus the property it sets.
-    public static let options: [WorkloadOption] = commonOptions + IOUringOptions.options + IOUringCmdOptions.options
+    public static let options: [WorkloadOption] =
+        commonOptions + IOUringOptions.options + IOUringCmdOptions.options
         + refusedFioOptions
 
     /// The options every engine takes.
