@@ -5,12 +5,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <linux/nvme_ioctl.h>
 #include <linux/stat.h>
 #include <linux/time_types.h>
 #include <liburing/io_uring.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 #include <stdlib.h>
@@ -104,6 +106,63 @@ uint32_t wp_ioring_setup_coop_taskrun(void) { return IORING_SETUP_COOP_TASKRUN; 
 uint32_t wp_ioring_setup_sqpoll(void) { return IORING_SETUP_SQPOLL; }
 uint32_t wp_ioring_setup_submit_all(void) { return IORING_SETUP_SUBMIT_ALL; }
 uint32_t wp_ioring_fsync_datasync(void) { return IORING_FSYNC_DATASYNC; }
+uint32_t wp_ioring_setup_sqe128(void) { return IORING_SETUP_SQE128; }
+uint32_t wp_ioring_setup_cqe32(void) { return IORING_SETUP_CQE32; }
+
+/* The NVMe command sits in the second half of a 128-byte entry (sqe->cmd: 80 bytes). */
+_Static_assert(sizeof(struct io_uring_sqe) == 64, "io_uring_sqe is 64 bytes");
+_Static_assert(sizeof(struct nvme_uring_cmd) <= 80, "nvme_uring_cmd fits in an SQE128 entry's command area");
+
+int wp_nvme_namespace_id(int fd) {
+    int r = ioctl(fd, NVME_IOCTL_ID);
+    return r < 0 ? -errno : r;
+}
+
+int wp_nvme_identify_namespace(int fd, uint32_t nsid, void *data) {
+    struct nvme_admin_cmd cmd;
+    memset(&cmd, 0, sizeof cmd);
+    cmd.opcode = 0x06; /* Identify */
+    cmd.nsid = nsid;
+    cmd.addr = (uint64_t)(uintptr_t)data;
+    cmd.data_len = 4096;
+    cmd.cdw10 = 0; /* CNS 0: Identify Namespace */
+    cmd.cdw11 = 0; /* CSI 0: NVM command set */
+    int r = ioctl(fd, NVME_IOCTL_ADMIN_CMD, &cmd);
+    return r < 0 ? -errno : r;
+}
+
+void wp_prep_nvme_io(
+    void *entry, int file, int fixed_file, uint8_t opcode, uint32_t nsid, uint64_t slba, uint32_t blocks, void *buffer,
+    uint32_t length, void *iov, int buffer_index) {
+    struct io_uring_sqe *sqe = entry;
+    memset(sqe, 0, 128);
+    sqe->opcode = IORING_OP_URING_CMD;
+    sqe->fd = file;
+    if (fixed_file) sqe->flags = IOSQE_FIXED_FILE;
+    sqe->cmd_op = iov ? NVME_URING_CMD_IO_VEC : NVME_URING_CMD_IO;
+    if (buffer_index >= 0) {
+        sqe->uring_cmd_flags = IORING_URING_CMD_FIXED;
+        sqe->buf_index = (uint16_t)buffer_index;
+    }
+    struct nvme_uring_cmd *cmd = (struct nvme_uring_cmd *)sqe->cmd;
+    cmd->opcode = opcode;
+    cmd->nsid = nsid;
+    if (blocks > 0) {
+        cmd->cdw10 = (uint32_t)(slba & 0xffffffffu); /* starting LBA, low and high dwords */
+        cmd->cdw11 = (uint32_t)(slba >> 32);
+        cmd->cdw12 = blocks - 1;                     /* number of logical blocks, 0-based */
+        if (iov) {
+            struct iovec *v = iov;
+            v->iov_base = buffer;
+            v->iov_len = length;
+            cmd->addr = (uint64_t)(uintptr_t)v;
+            cmd->data_len = 1; /* the vectored command's data_len counts iovecs */
+        } else {
+            cmd->addr = (uint64_t)(uintptr_t)buffer;
+            cmd->data_len = length;
+        }
+    }
+}
 
 #if __has_include("git_commit.h")
 #include "git_commit.h"

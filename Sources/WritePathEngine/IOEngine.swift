@@ -19,6 +19,8 @@ public struct EngineSetup {
     public var bufferLength: Int
     /// io_uring's own options (registered buffers and file, SQPOLL, force_async, io-wq placement).
     public var io_uring = IOUringOptions()
+    /// io_uring_cmd's own options (`cmd_type`, `nonvectored`).
+    public var io_uring_cmd = IOUringCmdOptions()
     /// The job's index (0-based): picks the CPU a colocated job is pinned to.
     public var job: Int = 0
 }
@@ -51,10 +53,15 @@ public protocol IOEngine: AnyObject {
     /// choice to the engine (`iodepth_batch_complete_min` not given). 1 unless the engine
     /// has measured that waiting for more saves work per I/O (io_uring, writes punted to io-wq).
     var completionBatch: Int { get }
+    /// What the device said about the failed completion of slot `slot`, when the engine knows more
+    /// than the errno it handed to `reap` (io_uring_cmd: the NVMe status); nil otherwise. Called
+    /// from `reap`'s body for a failed completion, before the slot is prepared again.
+    func failureDetail(slot: Int) -> String?
     /// Releases the engine's kernel resources (does not close the target).
     func close()
 }
 
 extension IOEngine {
     public var completionBatch: Int { 1 }
+    public func failureDetail(slot: Int) -> String? { nil }
 }

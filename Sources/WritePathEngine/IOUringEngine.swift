@@ -26,8 +26,11 @@ public struct IOUringOptions: Equatable, Sendable {
     public init() {}
 
     static let options: [WorkloadOption] = [
-        .flag("fixedbufs", \.io_uring.fixedbufs, engine: .io_uring, help: "Registered buffers (write_fixed)."),
-        .flag("registerfiles", \.io_uring.registerfiles, engine: .io_uring, help: "Registered file."),
+        .flag(
+            "fixedbufs", \.io_uring.fixedbufs, engine: .io_uring,
+            help: "Registered buffers (write_fixed; io_uring_cmd: IORING_URING_CMD_FIXED)."
+        ).shared(with: [.io_uring_cmd]),
+        .flag("registerfiles", \.io_uring.registerfiles, engine: .io_uring, help: "Registered file.").shared(with: [.io_uring_cmd]),
         .flag("sqthread_poll", \.io_uring.sqthread_poll, engine: .io_uring, help: "A kernel submission-queue polling thread."),
         .integer(
             "force_async", \.io_uring.force_async, 0...Int(Int32.max), engine: .io_uring,
@@ -173,36 +176,8 @@ public final class IOUringEngine: IOEngine {
         if setup.io_uring.sqthread_poll {
             attempts.append((wp_ioring_setup_sqpoll(), "setup:sqpoll"))
         }
-        // SUBMIT_ALL (5.18, older than DEFER_TASKRUN): a transfer that fails at submission
-        // becomes its own failed completion instead of stopping the rest of the batch.
-        let submitAll = wp_ioring_setup_submit_all()
-        attempts += [
-            (
-                wp_ioring_setup_single_issuer() | wp_ioring_setup_defer_taskrun() | submitAll,
-                "setup:single_issuer,setup:defer_taskrun,setup:submit_all"
-            ),
-            (
-                wp_ioring_setup_single_issuer() | wp_ioring_setup_coop_taskrun() | submitAll,
-                "setup:single_issuer,setup:coop_taskrun,setup:submit_all"
-            ),
-            (wp_ioring_setup_coop_taskrun(), "setup:coop_taskrun"),
-            (0, ""),
-        ]
-        var lastError: Int32 = 0
-        var chosen: String?
-        for (flags, name) in attempts {
-            var params = io_uring_params()
-            params.flags = flags
-            if flags & wp_ioring_setup_sqpoll() != 0 { params.sq_thread_idle = 1000 }
-            let r = io_uring_queue_init_params(entries, &ring, &params)
-            if r == 0 { chosen = name; break }
-            lastError = -r
-        }
-        guard let chosen else {
-            throw WritePathError.system(
-                call: "io_uring_queue_init_params", path: setup.path, errno: lastError,
-                hint: Self.setupHint(errno: lastError))
-        }
+        attempts += Self.setupAttempts()
+        let chosen = try Self.queueInit(&ring, entries: entries, attempts: attempts, path: setup.path, hint: Self.setupHint(errno:))
         if !chosen.isEmpty { setupFeatures += chosen.split(separator: ",").map(String.init) }
         if setup.io_uring.sqthread_poll && !chosen.contains("sqpoll") { setupFeatures.append("sqpoll:unavailable") }
 
@@ -211,29 +186,10 @@ public final class IOUringEngine: IOEngine {
         cqeCapacity = max(entries * 2, 16)
         cqes = .allocate(capacity: Int(cqeCapacity))
 
-        var useFixedBuffers = false
-        if setup.io_uring.fixedbufs {
-            var iovecs = setup.buffers.map { iovec(iov_base: $0, iov_len: setup.bufferLength) }
-            let r = io_uring_register_buffers(&ring, &iovecs, UInt32(iovecs.count))
-            if r == 0 {
-                useFixedBuffers = true; setupFeatures.append("fixed_buffers")
-            } else {
-                setupFeatures.append("fixed_buffers:unavailable(\(errnoName(-r)))")
-            }
-        }
-        fixedBuffers = useFixedBuffers
-        var useFixedFile = false
-        if setup.io_uring.registerfiles {
-            var fds: [Int32] = [setup.fd]
-            let r = io_uring_register_files(&ring, &fds, 1)
-            if r == 0 {
-                useFixedFile = true; setupFeatures.append("registered_file")
-            } else {
-                setupFeatures.append("registered_file:unavailable(\(errnoName(-r)))")
-            }
-        }
+        let registered = Self.register(&ring, setup, buffers: setup.io_uring.fixedbufs, features: &setupFeatures)
+        fixedBuffers = registered.buffers
+        let useFixedFile = registered.file
         fileIndex = useFixedFile ? 0 : setup.fd
-        if io_uring_register_ring_fd(&ring) == 1 { setupFeatures.append("registered_ring_fd") }
         sqeFlags = useFixedFile ? UInt8(1 << IOSQE_FIXED_FILE_BIT) : 0
         forceAsyncEvery = setup.io_uring.force_async
         if forceAsyncEvery > 0 { setupFeatures.append("force_async:\(forceAsyncEvery)") }
@@ -321,15 +277,7 @@ public final class IOUringEngine: IOEngine {
     }
 
     @inline(__always)
-    func nextSQE() -> UnsafeMutablePointer<io_uring_sqe> {
-        if let sqe = io_uring_get_sqe(&ring) { return sqe }
-        // The ring holds at least `depth` entries and the job never has more than `depth`
-        // prepared, so this only happens when SQPOLL has not yet consumed earlier entries.
-        while true {
-            _ = io_uring_submit(&ring)
-            if let sqe = io_uring_get_sqe(&ring) { return sqe }
-        }
-    }
+    func nextSQE() -> UnsafeMutablePointer<io_uring_sqe> { Self.nextSQE(&ring) }
 
     @inline(__always)
     public func prepare(slot: Int, operation: IOOperation, buffer: Int, offset: UInt64, length: Int) {
@@ -369,34 +317,21 @@ public final class IOUringEngine: IOEngine {
 
     @inline(__always)
     public func submit(waitFor minimum: Int, timeoutNanoseconds: UInt64?) throws {
-        var r: Int32
         if pollBeforeWait && minimum > 0 && timeoutNanoseconds == nil {
             // Submit without sleeping, then run the completions io-wq has queued as task work
             // until one is there: each sleep would make the worker wake this thread (an IPI,
-            // a context switch) instead of writing.
-            r = io_uring_submit(&ring)
-            if r >= 0 || r == -EAGAIN || r == -EBUSY {
+            // a context switch) instead of writing. A failed submission goes on to the wait,
+            // which reports it.
+            if io_uring_submit(&ring) >= 0 {
                 var polls = 0
                 while io_uring_cq_ready(&ring) == 0 && polls < Self.pollsBeforeWait {
                     _ = io_uring_get_events(&ring)
                     polls += 1
                 }
                 if io_uring_cq_ready(&ring) > 0 { return }
-                r = io_uring_submit_and_wait(&ring, UInt32(minimum))
             }
-        } else if let t = timeoutNanoseconds {
-            var ts = __kernel_timespec(tv_sec: Int64(t / 1_000_000_000), tv_nsec: Int64(t % 1_000_000_000))
-            var cqe: UnsafeMutablePointer<io_uring_cqe>?
-            r = io_uring_submit_and_wait_timeout(&ring, &cqe, UInt32(minimum), &ts, nil)
-            if r == -ETIME { r = 0 }
-        } else {
-            r = io_uring_submit_and_wait(&ring, UInt32(minimum))
         }
-        // EINTR: a signal (the stop request); EAGAIN/EBUSY: the completion queue must be reaped
-        // first. The job loop reaps and calls again, so none of these is a failure.
-        if r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY && r != -ETIME {
-            throw WritePathError.system(call: "io_uring_submit_and_wait", path: "", errno: -r, hint: hintFor(errno: -r))
-        }
+        try Self.submit(&ring, waitFor: minimum, timeoutNanoseconds: timeoutNanoseconds)
     }
 
     @inline(__always)
@@ -422,5 +357,110 @@ public final class IOUringEngine: IOEngine {
         io_uring_queue_exit(&ring)
         buffers.deallocate()
         cqes.deallocate()
+    }
+}
+
+// MARK: - Ring setup, registration and submission, shared with io_uring_cmd (IOUringCmdEngine)
+
+extension IOUringEngine {
+    /// The setup flags to try, newest task-run mode first, each with the features it records;
+    /// `base` (io_uring_cmd's SQE128 | CQE32) is added to each and `baseFeatures` to its names.
+    static func setupAttempts(base: UInt32 = 0, baseFeatures: String = "") -> [(UInt32, String)] {
+        // SUBMIT_ALL (5.18, older than DEFER_TASKRUN): a transfer that fails at submission
+        // becomes its own failed completion instead of stopping the rest of the batch.
+        let submitAll = wp_ioring_setup_submit_all()
+        let attempts: [(UInt32, String)] = [
+            (
+                wp_ioring_setup_single_issuer() | wp_ioring_setup_defer_taskrun() | submitAll,
+                "setup:single_issuer,setup:defer_taskrun,setup:submit_all"
+            ),
+            (
+                wp_ioring_setup_single_issuer() | wp_ioring_setup_coop_taskrun() | submitAll,
+                "setup:single_issuer,setup:coop_taskrun,setup:submit_all"
+            ),
+            (wp_ioring_setup_coop_taskrun(), "setup:coop_taskrun"),
+            (0, ""),
+        ]
+        return attempts.map { flags, name in
+            (flags | base, [baseFeatures, name].filter { !$0.isEmpty }.joined(separator: ","))
+        }
+    }
+
+    /// Sets `ring` up with `entries` entries and the first of `attempts` the kernel accepts;
+    /// returns that attempt's feature names. None accepted: a `system` error with `hint(errno)`.
+    static func queueInit(
+        _ ring: inout io_uring, entries: UInt32, attempts: [(UInt32, String)], path: String, hint: (Int32) -> String
+    ) throws -> String {
+        var lastError: Int32 = 0
+        for (flags, name) in attempts {
+            var params = io_uring_params()
+            params.flags = flags
+            if flags & wp_ioring_setup_sqpoll() != 0 { params.sq_thread_idle = 1000 }
+            let r = io_uring_queue_init_params(entries, &ring, &params)
+            if r == 0 { return name }
+            lastError = -r
+        }
+        throw WritePathError.system(call: "io_uring_queue_init_params", path: path, errno: lastError, hint: hint(lastError))
+    }
+
+    /// Registers the job's buffers (when `buffers`) and file (when `registerfiles`) with `ring`,
+    /// and its ring fd; records each outcome in `features`; returns what took.
+    static func register(
+        _ ring: inout io_uring, _ setup: EngineSetup, buffers: Bool, features: inout [String]
+    ) -> (buffers: Bool, file: Bool) {
+        var useFixedBuffers = false
+        if buffers {
+            var iovecs = setup.buffers.map { iovec(iov_base: $0, iov_len: setup.bufferLength) }
+            let r = io_uring_register_buffers(&ring, &iovecs, UInt32(iovecs.count))
+            if r == 0 {
+                useFixedBuffers = true; features.append("fixed_buffers")
+            } else {
+                features.append("fixed_buffers:unavailable(\(errnoName(-r)))")
+            }
+        }
+        var useFixedFile = false
+        if setup.io_uring.registerfiles {
+            var fds: [Int32] = [setup.fd]
+            let r = io_uring_register_files(&ring, &fds, 1)
+            if r == 0 {
+                useFixedFile = true; features.append("registered_file")
+            } else {
+                features.append("registered_file:unavailable(\(errnoName(-r)))")
+            }
+        }
+        if io_uring_register_ring_fd(&ring) == 1 { features.append("registered_ring_fd") }
+        return (useFixedBuffers, useFixedFile)
+    }
+
+    /// A free submission entry of `ring`.
+    @inline(__always)
+    static func nextSQE(_ ring: inout io_uring) -> UnsafeMutablePointer<io_uring_sqe> {
+        if let sqe = io_uring_get_sqe(&ring) { return sqe }
+        // The ring holds at least `depth` entries and the job never has more than `depth`
+        // prepared, so this only happens when SQPOLL has not yet consumed earlier entries.
+        while true {
+            _ = io_uring_submit(&ring)
+            if let sqe = io_uring_get_sqe(&ring) { return sqe }
+        }
+    }
+
+    /// Submits everything prepared on `ring`, then waits for `minimum` completions or
+    /// `timeoutNanoseconds` (`IOEngine.submit`).
+    @inline(__always)
+    static func submit(_ ring: inout io_uring, waitFor minimum: Int, timeoutNanoseconds: UInt64?) throws {
+        var r: Int32
+        if let t = timeoutNanoseconds {
+            var ts = __kernel_timespec(tv_sec: Int64(t / 1_000_000_000), tv_nsec: Int64(t % 1_000_000_000))
+            var cqe: UnsafeMutablePointer<io_uring_cqe>?
+            r = io_uring_submit_and_wait_timeout(&ring, &cqe, UInt32(minimum), &ts, nil)
+            if r == -ETIME { r = 0 }
+        } else {
+            r = io_uring_submit_and_wait(&ring, UInt32(minimum))
+        }
+        // EINTR: a signal (the stop request); EAGAIN/EBUSY: the completion queue must be reaped
+        // first. The job loop reaps and calls again, so none of these is a failure.
+        if r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY && r != -ETIME {
+            throw WritePathError.system(call: "io_uring_submit_and_wait", path: "", errno: -r, hint: hintFor(errno: -r))
+        }
     }
 }

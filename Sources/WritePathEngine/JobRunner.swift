@@ -91,7 +91,7 @@ final class JobRunner<Engine: IOEngine> {
         let depth = w.iodepth
         let setup = EngineSetup(
             fd: fd, path: target.info.path, depth: depth, buffers: buffers,
-            bufferLength: Int(w.bs), io_uring: w.io_uring, job: job)
+            bufferLength: Int(w.bs), io_uring: w.io_uring, io_uring_cmd: w.io_uring_cmd, job: job)
         let engine: Engine
         do {
             engine = try Engine(setup: setup)
@@ -301,7 +301,8 @@ final class JobRunner<Engine: IOEngine> {
                         if out.error == nil {
                             out.error = .io(
                                 operation: operation == .fsync ? "fsync" : "fdatasync", path: target.info.path,
-                                offset: 0, expected: 0, result: result, hint: hintFor(errno: Int32(-result)))
+                                offset: 0, expected: 0, result: result,
+                                hint: engine.failureDetail(slot: slot) ?? hintFor(errno: Int32(-result)))
                         }
                         stopIssuing = true
                     } else if measuring {
@@ -316,7 +317,7 @@ final class JobRunner<Engine: IOEngine> {
                         out.error = .io(
                             operation: operation == .write ? "write" : "read", path: target.info.path,
                             offset: slotOffset[slot], expected: bs, result: result,
-                            hint: result < 0 ? hintFor(errno: Int32(-result)) : "")
+                            hint: engine.failureDetail(slot: slot) ?? (result < 0 ? hintFor(errno: Int32(-result)) : ""))
                     }
                     stopIssuing = true
                     return

@@ -10,7 +10,7 @@ import Foundation
 public struct TargetInfo: Codable, Equatable, Sendable {
     /// The path as given.
     public var path: String
-    /// `file` or `block_device`.
+    /// `file`, `block_device` or `nvme_char_device` (io_uring_cmd's target).
     public var kind: String
     /// Filesystem type of the mount holding a file (`ext4`, `tmpfs`, `overlay`); for a block
     /// device, the filesystem signature found on it (normally null).
@@ -105,6 +105,8 @@ public struct PreparedTarget: Sendable {
     /// Bytes of the region, a whole number of blocks.
     public var regionLength: UInt64
     public var isBlockDevice: Bool { info.kind == "block_device" }
+    /// An NVMe generic char device: written with NVMe commands, never through the page cache.
+    public var isNVMeCharDevice: Bool { info.kind == TargetInfo.nvmeCharDeviceKind }
 }
 
 /// The extended attribute that marks a file writepath created, so that a later run may reuse it.
@@ -130,6 +132,9 @@ public enum Target {
         let path = Target.path(for: workload, jobIndex: jobIndex)
         try checkNameLengths(path, field: workload.filename == nil ? "directory" : "filename")
         let existing = try Sys.statIfExists(path)
+        if workload.ioengine == .io_uring_cmd {
+            return try prepareNVMeCharDevice(workload, path: path, existing: existing, safety: safety)
+        }
         if let st = existing, (st.st_mode & S_IFMT) == S_IFBLK {
             return try prepareBlockDevice(workload, path: path, st: st, safety: safety)
         }
@@ -140,7 +145,11 @@ public enum Target {
                 message: "\(path) is a dangling symlink (to \(dest), which does not exist); give an existing file or a new name")
         }
         if let st = existing, (st.st_mode & S_IFMT) != S_IFREG {
-            throw WritePathError.invalidInput(field: "filename", message: "\(path) is neither a regular file nor a block device")
+            let generic = (st.st_mode & S_IFMT) == S_IFCHR && NVMeCharDevices.isGenericName((path as NSString).lastPathComponent)
+            throw WritePathError.invalidInput(
+                field: "filename",
+                message: "\(path) is neither a regular file nor a block device"
+                    + (generic ? " (an NVMe generic char device: write it with --ioengine=io_uring_cmd)" : ""))
         }
         return try prepareFile(workload, path: path, exists: existing != nil, safety: safety)
     }
@@ -268,15 +277,7 @@ public enum Target {
         let r2 = wp_blk_size_bytes(fd, &devSize)
         if r2 != 0 { throw WritePathError.system(call: "ioctl(BLKGETSIZE64)", path: path, errno: -r2, hint: "") }
         let align = try dioAlignment(fd: fd, path: path, fallback: lbs, direct: w.direct)
-        guard w.offset < devSize else {
-            throw WritePathError.invalidInput(field: "offset", message: "\(w.offset) is beyond the end of \(path) (\(devSize) bytes)")
-        }
-        let size = w.size ?? (devSize - w.offset)
-        guard w.offset + size <= devSize else {
-            throw WritePathError.invalidInput(
-                field: "size", message: "offset+size (\(w.offset + size) bytes) is beyond the end of \(path) (\(devSize) bytes)")
-        }
-        let length = size - size % w.bs
+        let length = try deviceRegion(w, path: path, deviceSize: devSize)
         let info = TargetInfo(
             path: path, kind: "block_device", filesystem: signature, device: path, device_number: devNumber,
             logical_block_size: lbs, dio_offset_align: align.offset == 0 ? lbs : align.offset,
@@ -287,6 +288,20 @@ public enum Target {
             try prefill(fd: fd, path: path, offset: w.offset, length: length, seed: w.seed)
         }
         return PreparedTarget(info: info, regionOffset: w.offset, regionLength: length)
+    }
+
+    /// Bytes of the region `w` covers on a device of `deviceSize` bytes (`size`, else to the end,
+    /// cut to whole blocks of `bs`); `invalidInput` naming `offset` or `size` when it does not fit.
+    static func deviceRegion(_ w: Workload, path: String, deviceSize devSize: UInt64) throws -> UInt64 {
+        guard w.offset < devSize else {
+            throw WritePathError.invalidInput(field: "offset", message: "\(w.offset) is beyond the end of \(path) (\(devSize) bytes)")
+        }
+        let size = w.size ?? (devSize - w.offset)
+        guard w.offset + size <= devSize else {
+            throw WritePathError.invalidInput(
+                field: "size", message: "offset+size (\(w.offset + size) bytes) is beyond the end of \(path) (\(devSize) bytes)")
+        }
+        return size - size % w.bs
     }
 
     /// Bytes an unprivileged writer may still allocate on the filesystem holding `path`

@@ -17,6 +17,9 @@ public enum ReadWriteMode: String, Codable, Sendable, CaseIterable {
 /// The I/O engine: fio's `ioengine`.
 public enum EngineKind: String, Codable, Sendable, CaseIterable {
     case io_uring, libaio, psync, null
+    /// NVMe commands through io_uring's IORING_OP_URING_CMD on an NVMe generic char device
+    /// (`/dev/ngXnY`): the block layer is skipped (IOUringCmdEngine.swift).
+    case io_uring_cmd
 }
 
 /// Which program runs a workload in a matrix layer: writepath's own engine (default) or Debian's
@@ -127,6 +130,8 @@ public struct Workload: Codable, Equatable, Sendable {
     public var seed: UInt64 = 0x5EED_0F_F10
     /// io_uring's own options (`IOUringOptions`, declared in IOUringEngine.swift).
     public var io_uring = IOUringOptions()
+    /// io_uring_cmd's own options (`IOUringCmdOptions`, declared in IOUringCmdEngine.swift).
+    public var io_uring_cmd = IOUringCmdOptions()
     /// Write the whole region once before the measured phase (after fallocate).
     public var prefill: Bool = false
     /// Stamp every written block and read the target back after the run (fio's `verify`).
@@ -151,7 +156,9 @@ public struct Workload: Codable, Equatable, Sendable {
     /// Every workload option, in the order help lists them: the common ones, then each engine's
     /// own (declared in the engine's file). Adding an option is one entry here (or in its
     /// engine's list) plus the property it sets.
-    public static let options: [WorkloadOption] = commonOptions + IOUringOptions.options + refusedFioOptions
+    public static let options: [WorkloadOption] =
+        commonOptions + IOUringOptions.options + IOUringCmdOptions.options
+        + refusedFioOptions
 
     /// The options every engine takes.
     static let commonOptions: [WorkloadOption] = [
@@ -408,10 +415,12 @@ public struct Workload: Codable, Equatable, Sendable {
         }
         // An engine's own options keep their defaults with another engine: never silently ignored.
         let defaults = Workload()
-        for option in Self.options where option.engine != nil && option.engine != ioengine && option.differs(self, defaults) {
-            throw WritePathError.invalidInput(field: option.name, message: "only applies to ioengine=\(option.engine!.rawValue)")
+        for option in Self.options where !option.engines.isEmpty && !option.engines.contains(ioengine) && option.differs(self, defaults) {
+            let engines = option.engines.map { "ioengine=\($0.rawValue)" }.joined(separator: " or ")
+            throw WritePathError.invalidInput(field: option.name, message: "only applies to \(engines)")
         }
         if ioengine == .io_uring { try io_uring.validate() }
+        if ioengine == .io_uring_cmd { try io_uring_cmd.validate(self) }
         if iodepth_batch_submit > iodepth {
             throw WritePathError.invalidInput(field: "iodepth_batch_submit", message: "\(iodepth_batch_submit) exceeds iodepth=\(iodepth)")
         }

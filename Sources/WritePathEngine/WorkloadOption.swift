@@ -33,6 +33,9 @@ public struct WorkloadOption: @unchecked Sendable {
     /// The engine the option belongs to; nil when every engine takes it. With another `ioengine`
     /// the option must keep its default (fio, too, knows an engine's options only with that engine).
     public let engine: EngineKind?
+    /// Further engines that take the option as `engine` does (io_uring_cmd takes io_uring's
+    /// `fixedbufs` and `registerfiles`, as in fio, where both engines share one option table).
+    public var sharedWith: [EngineKind] = []
     /// A value the option takes, for "needs a value, e.g. bs=4k".
     public let example: String
     /// The default as help shows it, when the property's initial value does not say it well
@@ -53,6 +56,17 @@ public struct WorkloadOption: @unchecked Sendable {
 
     /// Every name the option answers to: `name`, then the aliases.
     public var names: [String] { [name] + aliases }
+
+    /// The engines that take the option: `engine` and those it is shared with; empty for an option
+    /// every engine takes.
+    public var engines: [EngineKind] { engine.map { [$0] + sharedWith } ?? [] }
+
+    /// The option, also taken by `engines` (as `engine` takes it).
+    public func shared(with engines: [EngineKind]) -> WorkloadOption {
+        var o = self
+        o.sharedWith = engines
+        return o
+    }
 
     /// Whether the option is one writepath refuses.
     public var isRefused: Bool { if case .refused = kind { true } else { false } }

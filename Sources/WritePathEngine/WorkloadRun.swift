@@ -81,8 +81,10 @@ public struct WorkloadRun {
                     + "not a device"
             )
         }
+        // NVMe passthrough (io_uring_cmd) never goes through the page cache: nothing to count.
+        let passthrough = targets[0].isNVMeCharDevice
         var cacheBefore: [(UInt64, UInt64)?] = []
-        if w.direct && w.ioengine != .null {
+        if w.direct && w.ioengine != .null && !passthrough {
             for t in uniqueTargets(targets) {
                 if !memoryBacked { Target.dropCache(path: t.info.path, offset: t.regionOffset, length: t.regionLength) }
                 cacheBefore.append(Target.cachedPages(path: t.info.path, offset: t.regionOffset, length: t.regionLength))
@@ -91,7 +93,8 @@ public struct WorkloadRun {
 
         // Open, allocate buffers, start jobs.
         var flags = O_RDWR | O_CLOEXEC
-        if w.direct { flags |= wp_o_direct() }
+        // A char device takes no O_DIRECT (open fails with EINVAL); its commands bypass the cache.
+        if w.direct && !passthrough { flags |= wp_o_direct() }
         if w.sync { flags |= wp_o_dsync() }
         let bufferCount = w.iodepth * (w.rw.writes && w.rw.reads ? 2 : 1)
         var fds: [Int32] = []
@@ -180,7 +183,12 @@ public struct WorkloadRun {
 
         // Did O_DIRECT bypass the page cache?
         var directCheck = DirectIOCheck(requested: w.direct, note: "")
-        if w.direct && w.ioengine != .null {
+        if passthrough {
+            directCheck.bypassed_page_cache = true
+            directCheck.note =
+                "NVMe passthrough (io_uring_cmd): the commands go to the device's queue, never through the page cache or "
+                + "the block layer's I/O path"
+        } else if w.direct && w.ioengine != .null {
             var before: UInt64 = 0, after: UInt64 = 0, total: UInt64 = 0
             var ok = true
             for (i, t) in uniqueTargets(targets).enumerated() {
@@ -349,6 +357,7 @@ public struct WorkloadRun {
         case .libaio: return body(LibaioEngine.self)
         case .psync: return body(PsyncEngine.self)
         case .null: return body(NullEngine.self)
+        case .io_uring_cmd: return body(IOUringCmdEngine.self)
         }
     }
 

@@ -67,7 +67,8 @@ public enum FioEngine {
         add("numjobs", "\(w.numjobs)")
         if let size = w.size { add("size", "\(size)") }
         if w.offset > 0 { add("offset", "\(w.offset)") }
-        add("direct", w.direct ? "1" : "0")
+        // An NVMe char device opens without O_DIRECT (EINVAL with it); its commands skip the cache.
+        add("direct", w.direct && w.ioengine != .io_uring_cmd ? "1" : "0")
         add("sync", w.sync ? "1" : "0")
         if w.runtime > 0 { add("runtime", duration(w.runtime)) }
         if w.time_based { a.append("--time_based") }
@@ -91,6 +92,12 @@ public enum FioEngine {
             add("registerfiles", w.io_uring.registerfiles ? "1" : "0")
             add("sqthread_poll", w.io_uring.sqthread_poll ? "1" : "0")
             if w.io_uring.force_async > 0 { add("force_async", "\(w.io_uring.force_async)") }
+        }
+        if w.ioengine == .io_uring_cmd {
+            add("cmd_type", w.io_uring_cmd.cmd_type)
+            add("fixedbufs", w.io_uring.fixedbufs ? "1" : "0")
+            add("registerfiles", w.io_uring.registerfiles ? "1" : "0")
+            add("nonvectored", w.io_uring_cmd.nonvectored ? "1" : "0")
         }
         return a
     }

@@ -27,6 +27,11 @@ public struct DiskModel: Sendable, Equatable {
     var devices: [String]
     /// The path a write crosses in the guest, for `runs[].layer.write_path`.
     var pathDescription: String
+    /// The test disk's NVMe generic char device in the guest, for `passthrough: true` (the guest
+    /// writes it with io_uring_cmd); nil for a model without NVMe passthrough.
+    var passthroughDevice: String? = nil
+    /// The path a write crosses with `passthrough: true`.
+    var passthroughPathDescription: String? = nil
 
     /// The layer's name.
     public var layerName: String { "qemu-\(name)" }
@@ -36,13 +41,16 @@ public struct DiskModel: Sendable, Equatable {
         devices.map { $0.replacingOccurrences(of: "{iothread}", with: iothread ? ",iothread=io0" : "") }
     }
 
+    /// The layer's parameters: every QEMU layer's, and `passthrough` for a model that has it.
+    var parameterNames: [String] { QemuSettings.parameterNames + (passthroughDevice == nil ? [] : ["passthrough"]) }
+
     /// Whether QEMU can give this model an iothread.
     var supportsIOThread: Bool { devices.contains { $0.contains("{iothread}") } }
 
     /// The registry's entry.
     var kind: LayerKind {
         let model = self
-        return LayerKind(name: layerName, summary: "QEMU guest, test disk on \(summary)", parameterNames: QemuSettings.parameterNames) {
+        return LayerKind(name: layerName, summary: "QEMU guest, test disk on \(summary)", parameterNames: parameterNames) {
             try QemuLayer(model: model, parameters: $0)
         }
     }
@@ -60,7 +68,11 @@ public struct DiskModel: Sendable, Equatable {
         DiskModel(
             name: "nvme", summary: "an emulated NVMe controller", guestDevice: "/dev/nvme0n1",
             devices: ["-device", "nvme,drive=d0,serial=writepath0"],
-            pathDescription: "guest kernel -> NVMe driver -> emulated NVMe controller -> QEMU block layer -> host kernel -> device"),
+            pathDescription: "guest kernel -> NVMe driver -> emulated NVMe controller -> QEMU block layer -> host kernel -> device",
+            passthroughDevice: "/dev/ng0n1",
+            passthroughPathDescription:
+                "guest io_uring_cmd -> NVMe driver (passthrough: no file system, no block layer I/O path) -> emulated NVMe "
+                + "controller -> QEMU block layer -> host kernel -> device"),
         DiskModel(
             name: "ahci", summary: "a SATA disk on an emulated AHCI controller (fully emulated)", guestDevice: "/dev/sda",
             devices: ["-device", "ahci,id=ahci0", "-device", "ide-hd,drive=d0,bus=ahci0.0"],
@@ -94,8 +106,9 @@ public struct QemuLayer: Layer {
 
     /// The guest's kernel and virtual device, then QEMU (with its accelerator once known).
     public func writePath(_ settings: [String: String]) -> LayerWritePath {
-        .boxed(
-            "guest", [.init("guest kernel", "VFS · fs · block"), .init("virtual device", settings["device"] ?? model.name)],
+        let kernel = settings["passthrough"]?.hasPrefix("on") == true ? "io_uring_cmd · NVMe driver, no block layer" : "VFS · fs · block"
+        return .boxed(
+            "guest", [.init("guest kernel", kernel), .init("virtual device", settings["device"] ?? model.name)],
             then: [.init("hypervisor", "QEMU" + (settings["accel"].map { " (\($0))" } ?? ""))])
     }
 
@@ -134,6 +147,9 @@ public struct QemuSettings: Sendable, Equatable {
     /// QEMU's I/O throttling of the guest's disk (`-drive throttling.iops-write` and
     /// `throttling.bps-write`).
     public var write: WriteLimits
+    /// NVMe passthrough (qemu-nvme): the guest writes the namespace's generic char device
+    /// (`/dev/ng0n1`) with the io_uring_cmd engine instead of the block device with io_uring.
+    public var passthrough = false
 
     public init(layer: String, model: DiskModel, parameters: [String: String]) throws {
         let p = LayerParameters(layer: layer, values: parameters)
@@ -146,6 +162,11 @@ public struct QemuSettings: Sendable, Equatable {
         preallocation = try p.choice("preallocation", ["off", "metadata", "falloc", "full"])
         injectWriteErrors = try p.boolean("inject_write_errors") ?? false
         write = try WriteLimits(p)
+        passthrough = try p.boolean("passthrough") ?? false
+        if passthrough && model.passthroughDevice == nil {
+            throw WritePathError.invalidInput(
+                field: "\(layer).passthrough", message: "\(model.name) has no NVMe passthrough; only qemu-nvme")
+        }
         if aio == "native" && !(cache == "none" || cache == "directsync") {
             throw WritePathError.invalidInput(
                 field: "\(layer).aio",
@@ -169,6 +190,7 @@ public struct QemuSettings: Sendable, Equatable {
         if let diskSize { s["disk_size_bytes"] = "\(diskSize)" }
         if injectWriteErrors { s["inject_write_errors"] = "on (blkdebug: every write fails with EIO)" }
         if write.throttled { s["throttle"] = "qemu (-drive throttling.*)" }
+        if passthrough { s["passthrough"] = "on (the guest writes the NVMe generic char device with io_uring_cmd)" }
         return s.merging(write.settings) { a, _ in a }
     }
 
@@ -238,7 +260,49 @@ struct QemuRun {
         return .available(detail: "QEMU \(version() ?? "?"), accel \(accel)")
     }
 
+    /// The workload the guest runs: `workload`, or with `passthrough` the same with the io_uring_cmd
+    /// engine (keeping fixedbufs and registerfiles), checked here before a guest boots. Only an
+    /// io_uring workload has a passthrough twin; an io_uring option io_uring_cmd lacks is refused.
+    func guestWorkload(_ workload: Workload) throws -> Workload {
+        let field = "\(layer.name).passthrough"
+        guard settings.passthrough else {
+            if workload.ioengine == .io_uring_cmd {
+                throw WritePathError.invalidInput(
+                    field: model.passthroughDevice == nil ? "ioengine" : field,
+                    message: model.passthroughDevice == nil
+                        ? "io_uring_cmd writes an NVMe generic char device, which only qemu-nvme with passthrough: true gives the guest"
+                        : "ioengine=io_uring_cmd writes the guest's NVMe generic char device: give passthrough: true")
+            }
+            return workload
+        }
+        var w = workload
+        if workload.ioengine != .io_uring_cmd {
+            guard workload.ioengine == .io_uring else {
+                throw WritePathError.invalidInput(
+                    field: field,
+                    message: "the guest writes \(model.passthroughDevice ?? "") with io_uring_cmd in place of io_uring; this workload "
+                        + "has ioengine=\(workload.ioengine.rawValue)")
+            }
+            w.ioengine = .io_uring_cmd
+            w.io_uring = IOUringOptions()
+            w.io_uring.fixedbufs = workload.io_uring.fixedbufs
+            w.io_uring.registerfiles = workload.io_uring.registerfiles
+            if w.io_uring != workload.io_uring {
+                throw WritePathError.invalidInput(
+                    field: field,
+                    message: "io_uring_cmd takes fixedbufs and registerfiles only; leave sqthread_poll, force_async and "
+                        + "iowq_colocate at their defaults")
+            }
+        }
+        do { try w.validate() } catch let WritePathError.invalidInput(f, message) {
+            throw WritePathError.invalidInput(field: field, message: "\(f): \(message)")
+        }
+        return w
+    }
+
     func run(_ workload: Workload, rep: Int, context: LayerContext) throws -> RunResult {
+        let original = workload
+        let workload = try guestWorkload(original)
         let fm = FileManager.default
         let machine = try Self.machine(for: workload, context: context, accel: settings.accel)
         let dir = "\(context.scratchDirectory)/qemu-\(context.runID)"
@@ -254,10 +318,11 @@ struct QemuRun {
         let prealloc = settings.preallocation ?? (settings.format == "raw" ? "falloc" : "metadata")
         try Self.createImage(disk, format: settings.format, preallocation: prealloc, bytes: roundedSize)
 
+        let guestDevice = settings.passthrough ? model.passthroughDevice ?? model.guestDevice : model.guestDevice
         var args = machine.arguments(
             guestCommand: EngineInBox.guestCommand(workload), context: context, machineType: model.machine, vcpus: settings.vcpus,
             memory: settings.memory,
-            target: "wp.disk=\(model.guestDevice)")
+            target: "wp.disk=\(guestDevice)")
         if settings.iothread { args += ["-object", "iothread,id=io0"] }
         if settings.injectWriteErrors {
             // blkdebug between the format and the file: every write fails with EIO (errno 5).
@@ -297,7 +362,12 @@ struct QemuRun {
         s["machine"] = model.machine
         s["disk_size_bytes"] = "\(roundedSize)"
         s["host_disk"] = disk
-        s["write_path"] = model.pathDescription
+        s["write_path"] = settings.passthrough ? model.passthroughPathDescription ?? model.pathDescription : model.pathDescription
+        if settings.passthrough {
+            s["engine_path"] =
+                "\(workload.engine == .fio ? "fio's " : "")io_uring_cmd (NVMe commands via IORING_OP_URING_CMD) on \(guestDevice); "
+                + "the workload asked for ioengine=\(original.ioengine.rawValue)"
+        }
         var run = try machine.boot(
             args, layer: layer, settings: s, bootTimeout: settings.bootTimeout, workload: workload, rep: rep, context: context)
         let hostFlushesAfter = hostDisk.flatMap(DiskStats.flushes(disk:))

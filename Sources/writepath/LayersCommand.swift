@@ -41,16 +41,27 @@ struct LayersCommand: ParsableCommand {
                 entries.append(e)
             }
         }
+        // Engines that need a device this machine may lack (io_uring_cmd: an NVMe char device).
+        var engines = [
+            Entry(
+                name: EngineKind.io_uring_cmd.rawValue, summary: "an engine, not a layer: NVMe passthrough (--ioengine=io_uring_cmd)",
+                available: true, parameters: [])
+        ]
+        if let u = NVMeCharDevices.unavailability() {
+            (engines[0].available, engines[0].reason, engines[0].fix) = (false, u.reason, u.fix)
+        } else {
+            engines[0].detail = NVMeCharDevices.all().joined(separator: ", ")
+        }
         if outputFormat == "json" {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            Output.stdout(String(decoding: try encoder.encode(["layers": entries]), as: UTF8.self) + "\n")
+            Output.stdout(String(decoding: try encoder.encode(["layers": entries, "engines": engines]), as: UTF8.self) + "\n")
             return
         }
         let width = entries.map(\.name.count).max() ?? 10
         var out = ""
-        for e in entries {
-            let pad = String(repeating: " ", count: width - e.name.count)
+        for e in entries + engines {
+            let pad = String(repeating: " ", count: max(0, width - e.name.count))
             if e.available {
                 out += "\(e.name)\(pad)  available    \(e.detail ?? "")\n"
             } else {

@@ -106,7 +106,7 @@ struct WorkloadOptions: ParsableArguments {
         let common = Workload.options.filter { $0.engine == nil && !$0.isRefused }
         for o in common { out += entry(o, width: width) }
         for engine in EngineKind.allCases {
-            let own = Workload.options.filter { $0.engine == engine }
+            let own = Workload.options.filter { $0.engines.contains(engine) }
             guard !own.isEmpty else { continue }
             out += "\n\(engine.rawValue.uppercased()) ENGINE (ONLY WITH --ioengine=\(engine.rawValue)):\n"
             for o in own { out += entry(o, width: width) }

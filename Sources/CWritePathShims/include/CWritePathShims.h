@@ -52,6 +52,29 @@ uint32_t wp_ioring_setup_sqpoll(void);
 uint32_t wp_ioring_setup_submit_all(void);
 uint32_t wp_ioring_fsync_datasync(void);
 
+/// IORING_SETUP_SQE128 and IORING_SETUP_CQE32 (Linux 5.19): 128-byte submission entries, which
+/// carry an NVMe command, and 32-byte completions, which carry its result (io_uring_cmd).
+uint32_t wp_ioring_setup_sqe128(void);
+uint32_t wp_ioring_setup_cqe32(void);
+
+/// The ioctl NVME_IOCTL_ID on an NVMe device (block or generic char): the namespace id it
+/// addresses, or -errno (ENOTTY: not an NVMe device).
+int wp_nvme_namespace_id(int fd);
+/// The NVMe admin command Identify Namespace (opcode 0x06, CNS 0, NVM command set) through the
+/// ioctl NVME_IOCTL_ADMIN_CMD into `data` (4096 bytes): 0, the NVMe status (positive) when the
+/// controller refused the command, or -errno.
+int wp_nvme_identify_namespace(int fd, uint32_t nsid, void *data);
+/// Fills the 128-byte submission entry `sqe` (a ring set up with SQE128) with an NVMe I/O command
+/// for IORING_OP_URING_CMD: `opcode` (0x01 write, 0x02 read, 0x00 flush) on namespace `nsid`,
+/// starting at logical block `slba`, `blocks` logical blocks long (0 for a flush), from `buffer`
+/// of `length` bytes. `file` is the fd, or the registered file's index when `fixed_file`.
+/// `iov` non-NULL: the vectored command (NVME_URING_CMD_IO_VEC) with this one-entry iovec, else
+/// NVME_URING_CMD_IO. `buffer_index` >= 0: the registered buffer (IORING_URING_CMD_FIXED).
+/// user_data is left for the caller.
+void wp_prep_nvme_io(
+    void *sqe, int file, int fixed_file, uint8_t opcode, uint32_t nsid, uint64_t slba, uint32_t blocks, void *buffer,
+    uint32_t length, void *iov, int buffer_index);
+
 /// The git commit writepath was built from (set by Package.swift), or "unknown".
 const char *wp_git_commit(void);
 

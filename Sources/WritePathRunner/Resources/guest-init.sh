@@ -1,10 +1,11 @@
 #!/bin/busybox sh
 # shellcheck shell=dash
 # writepath's guest init, for QEMU guests and Xen domUs (GuestImage.swift builds the initramfs).
-# Kernel command line: wp.disk=/dev/vda (the test disk) or wp.fs=virtiofs|9p wp.tag=TAG
-# wp.fsopts=OPTIONS wp.file=NAME (a file on a shared folder, mounted on /mnt/wp), wp.args=<base64
-# of the engine's command line, one argument per line: /writepath run ... or /fio ...; the init
-# adds --filename=<disk or file>),
+# Kernel command line: wp.disk=/dev/vda (the test disk: a block device, or an NVMe generic char
+# device /dev/ng0n1 for NVMe passthrough) or wp.fs=virtiofs|9p wp.tag=TAG wp.fsopts=OPTIONS
+# wp.file=NAME (a file on a shared folder, mounted on /mnt/wp), wp.args=<base64 of the engine's
+# command line, one argument per line: /writepath run ... or /fio ...; the init adds
+# --filename=<disk or file>),
 # wp.probe=1 (only report that the guest booted), wp.channel=/dev/hvc0 (where the result goes;
 # default /dev/ttyS1, the second serial port), and module parameters as module.key=value
 # (xen_blkfront.max_queues=2), as modprobe would apply them. What goes to the channel is the
@@ -42,10 +43,10 @@ if [ -n "$FS" ]; then
     DISK=/mnt/wp/$(arg wp.file)
 fi
 i=0
-while [ ! -b "$DISK" ] && [ ! -f "$DISK" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done
-if [ ! -b "$DISK" ] && [ ! -f "$DISK" ]; then
-    # shellcheck disable=SC2012 # /sys/block holds kernel device names only
-    echo "WRITEPATH-ERROR no test disk $DISK after 60 s; block devices: $(ls /sys/block | tr '\n' ' '); modules: $(cut -d' ' -f1 /proc/modules | tr '\n' ' '); kernel: $(dmesg | tail -n 3 | tr '\n' ' ')" > "$R"
+while [ ! -b "$DISK" ] && [ ! -c "$DISK" ] && [ ! -f "$DISK" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done
+if [ ! -b "$DISK" ] && [ ! -c "$DISK" ] && [ ! -f "$DISK" ]; then
+    # shellcheck disable=SC2012 # /sys/block and /sys/class/nvme-generic hold kernel device names only
+    echo "WRITEPATH-ERROR no test disk $DISK after 60 s; block devices: $(ls /sys/block | tr '\n' ' '); NVMe generic devices: $(ls /sys/class/nvme-generic 2>/dev/null | tr '\n' ' '); modules: $(cut -d' ' -f1 /proc/modules | tr '\n' ' '); kernel: $(dmesg | tail -n 3 | tr '\n' ' ')" > "$R"
     poweroff -f
 fi
 echo "WRITEPATH-BOOTED $(cut -d' ' -f1 /proc/uptime)" > "$R"
