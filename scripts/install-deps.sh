@@ -5,7 +5,8 @@
 #                 ntfs-3g, exfatprogs: the signature tests make real NTFS and exFAT filesystems
 #     containers  docker.io, runc and crun: the docker-* and oci-runc layers (runtime=runc or crun)
 #     runtimes    runsc (gVisor), systemd-container (systemd-nspawn), podman with crun: the gvisor, nspawn, podman layers
-#     guests      QEMU, a Debian guest kernel and busybox: the qemu-* layers
+#     guests      QEMU, a Debian guest kernel and busybox: the qemu-* layers; qemu-storage-daemon (qemu-system-common),
+#                 nbdkit, tgt and QEMU's iSCSI driver (qemu-block-extra): qemu-nbd, qemu-vhost-user-blk, qemu-iscsi
 #                 (the xen-* layers also need Debian's Xen packages: scripts/fetch-xen.sh unpacks them, never installs)
 #     reports     chromium: the test that renders report.html in a real browser
 #     fleet       ansible-core, openssh-server, openssh-client, iproute2: `writepath fleet` and its test (sshd per network namespace)
@@ -22,7 +23,7 @@ group_packages() {
         build) echo liburing-dev libaio-dev libblkid-dev fio util-linux pkg-config time ntfs-3g exfatprogs e2fsprogs ;;
         containers) echo docker.io runc crun tar ;;
         runtimes) echo runsc systemd-container podman crun ;;
-        guests) echo qemu-system-x86 qemu-utils linux-image-amd64 busybox-static cpio kmod zstd ;;
+        guests) echo qemu-system-x86 qemu-system-common qemu-utils qemu-block-extra nbdkit tgt linux-image-amd64 busybox-static cpio kmod zstd ;;
         reports) echo chromium ;;
         fleet) echo ansible-core openssh-server openssh-client iproute2 ;;
         bench) echo valgrind linux-perf binutils ;;

@@ -38,7 +38,7 @@ struct BoxedLayerTests {
     @Test("a QEMU disk model is one value: its layer, summary, parameters and checks come from it")
     func diskModelsAreValues() throws {
         let qemu = LayerRegistry.all.filter { $0.name.hasPrefix("qemu-") }
-        #expect(qemu.map(\.name) == DiskModel.all.map(\.layerName))
+        #expect(qemu.map(\.name) == DiskModel.all.map(\.layerName) + DriveBackend.served.map(\.layerName))
         for model in DiskModel.all {
             let layer = try LayerRegistry.make(LayerSpec(name: model.layerName))
             #expect(layer.describe()["device"] == model.name && layer.describe()["machine"] == model.machine)
