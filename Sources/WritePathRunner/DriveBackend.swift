@@ -59,7 +59,8 @@ public struct DriveBackend: Sendable, Equatable {
             guard Command.which("qemu-nbd") != nil else {
                 return .unavailable(reason: "qemu-nbd is not installed", fix: "scripts/install-deps.sh guests (qemu-utils)")
             }
-            let nbdkit = Command.which("nbdkit") != nil ? "nbdkit \(NBDServer.nbdkitVersion() ?? "?")" : "no nbdkit (server: nbdkit needs it)"
+            let nbdkit =
+                Command.which("nbdkit") != nil ? "nbdkit \(NBDServer.nbdkitVersion() ?? "?")" : "no nbdkit (server: nbdkit needs it)"
             return .available(detail: "qemu-nbd, \(nbdkit)")
         case .vhostUserBlk:
             guard Command.which("qemu-storage-daemon") != nil else {
@@ -91,12 +92,15 @@ struct ServedDrive: Sendable, Equatable {
             server = try p.choice("server", ["qemu-nbd", "nbdkit"]) ?? server
             transport = try p.choice("transport", ["unix", "tcp"]) ?? transport
         }
-        if q.injectWriteErrors { throw refuse("inject_write_errors", "blkdebug sits under QEMU's own file driver: qemu-<model> layers only") }
+        if q.injectWriteErrors {
+            throw refuse("inject_write_errors", "blkdebug sits under QEMU's own file driver: qemu-<model> layers only")
+        }
         switch (backend.kind, server) {
         case (.nbd, "nbdkit"):
             if q.format != "raw" { throw refuse("format", "nbdkit's file plugin serves raw images; use server: qemu-nbd for qcow2") }
             if q.aio != "threads" {
-                throw refuse("aio", "nbdkit serves from its own thread pool (aio threads); native and io_uring are qemu-nbd's (server: qemu-nbd)")
+                throw refuse(
+                    "aio", "nbdkit serves from its own thread pool (aio threads); native and io_uring are qemu-nbd's (server: qemu-nbd)")
             }
             if q.cache == "writethrough" || q.cache == "directsync" {
                 throw refuse("cache", "nbdkit's file plugin has cache none or default (writeback), and unsafe (fua filter); not \(q.cache)")
@@ -105,6 +109,10 @@ struct ServedDrive: Sendable, Equatable {
             if q.format != "raw" { throw refuse("format", "tgt serves raw images only") }
             if q.aio == "io_uring" { throw refuse("aio", "tgt's backing stores are rdwr (aio threads) and aio (aio native), not io_uring") }
             if q.cache == "unsafe" { throw refuse("cache", "tgt always honours the guest's SYNCHRONIZE CACHE: no unsafe mode") }
+            if q.aio == "native" && q.cache == "directsync" {
+                throw refuse(
+                    "cache", "tgt's aio backing store (aio native) takes no bsoflags: use cache none, or aio threads for directsync")
+            }
         case (.vhostUserBlk, _):
             if q.write.throttled {
                 throw refuse(
@@ -146,7 +154,9 @@ struct ServedDrive: Sendable, Equatable {
         case .iscsi:
             s["server"] = "tgtd"
             s["transport"] = "iscsi tcp 127.0.0.1"
-            s["server_cache"] = ISCSITarget.bsoflags(q.cache) ?? "none (page cache)"
+            s["server_cache"] =
+                q.aio == "native"
+                ? "direct (the aio backing store opens O_DIRECT)" : ISCSITarget.bsoflags(q.cache, aio: q.aio) ?? "none (page cache)"
             s["server_aio"] = ISCSITarget.backingStore(q.aio)
         }
         if backend.kind != .file {

@@ -74,7 +74,9 @@ enum NBDServer {
         let process = try ServerProcess(server, argv, log: "\(log)/\(server).log")
         drive.server = process
         drive.settings["server_pid"] = "\(process.pid)"
-        try drive.stoppingOnError { try process.waitUntilReady(address) { transport == "unix" ? ListeningSocket.unix(socket) : ListeningSocket.tcp(port) } }
+        try drive.stoppingOnError {
+            try process.waitUntilReady(address) { transport == "unix" ? ListeningSocket.unix(socket) : ListeningSocket.tcp(port) }
+        }
         let where_ =
             transport == "unix"
             ? "file.server.type=unix,file.server.path=\(QemuRun.optionValue(socket))"
@@ -144,9 +146,11 @@ enum ISCSITarget {
     /// tgt's backing store for an `aio` setting: rdwr (pread/pwrite on tgt's threads) or aio (Linux AIO).
     static func backingStore(_ aio: String) -> String { aio == "native" ? "aio" : "rdwr" }
 
-    /// tgt's `--bsoflags` for a cache mode (nil: none, the page cache).
-    static func bsoflags(_ cache: String) -> String? {
-        switch cache {
+    /// tgt's `--bsoflags` for a cache mode (nil: none, the page cache). The aio backing store
+    /// takes none: it opens the file with O_DIRECT itself (seen in tgtd's fdinfo: flags 0140002).
+    static func bsoflags(_ cache: String, aio: String) -> String? {
+        if aio == "native" { return nil }
+        return switch cache {
         case "none": "direct"
         case "directsync": "sync:direct"
         case "writethrough": "sync"
@@ -208,7 +212,9 @@ enum ISCSITarget {
             process = try ServerProcess("tgtd", ["-f", "-C", "\(c)", "--iscsi", "portal=127.0.0.1:\(port)"], log: log)
             do {
                 let (portal, socket) = (port, "\(ISCSITarget.runDirectory)/socket.\(c)")
-                try process.waitUntilReady("127.0.0.1:\(portal)", timeout: 20) { ListeningSocket.tcp(portal) && ListeningSocket.unix(socket) }
+                try process.waitUntilReady("127.0.0.1:\(portal)", timeout: 20) {
+                    ListeningSocket.tcp(portal) && ListeningSocket.unix(socket)
+                }
             } catch {
                 stop()
                 throw error
@@ -238,7 +244,8 @@ enum ISCSITarget {
     static func start(disk: String, settings q: QemuSettings, log: String, runID: String) throws -> AttachedDrive {
         guard !disk.contains(",") else {
             throw WritePathError.system(
-                call: "tgtadm", path: disk, errno: EINVAL, hint: "tgt cannot serve a path with a comma; choose a --scratch folder without one")
+                call: "tgtadm", path: disk, errno: EINVAL,
+                hint: "tgt cannot serve a path with a comma; choose a --scratch folder without one")
         }
         let drive = AttachedDrive()
         let t = try Instance(log: "\(log)/tgtd.log")
@@ -255,7 +262,7 @@ enum ISCSITarget {
             try t.admin(lld + ["--mode", "target", "--op", "new", "--tid", "1", "--targetname", iqn])
             var lun = lld + ["--mode", "logicalunit", "--op", "new", "--tid", "1", "--lun", "1", "--backing-store", disk]
             lun += ["--bstype", backingStore(q.aio)]
-            if let flags = bsoflags(q.cache) { lun += ["--bsoflags", flags] }
+            if let flags = bsoflags(q.cache, aio: q.aio) { lun += ["--bsoflags", flags] }
             try t.admin(lun)
             try t.admin(lld + ["--mode", "target", "--op", "bind", "--tid", "1", "--initiator-address", "127.0.0.1"])
         }
@@ -265,7 +272,7 @@ enum ISCSITarget {
         drive.settings["server_pid"] = "\(t.process.pid)"
         drive.settings["iscsi_target"] = "\(iqn) lun 1"
         drive.settings["server_backing_store"] = backingStore(q.aio)
-        drive.settings["server_bsoflags"] = bsoflags(q.cache) ?? "none"
+        drive.settings["server_bsoflags"] = bsoflags(q.cache, aio: q.aio) ?? "none"
         drive.driveArguments = clientDrive(
             "file.driver=iscsi,file.transport=tcp,file.portal=127.0.0.1:\(t.port),file.target=\(iqn),file.lun=1,"
                 + "file.initiator-name=\(initiatorName)", q)

@@ -316,7 +316,8 @@ struct QemuRun {
         }
 
         // A served backend: its server starts now, serving the image, and is stopped in every case.
-        let drive = try layer.served?.attach(disk: disk, dir: dir, settings: settings, logDirectory: context.logDirectory, runID: context.runID)
+        let drive =
+            try layer.served?.attach(disk: disk, dir: dir, settings: settings, logDirectory: context.logDirectory, runID: context.runID)
             ?? AttachedDrive()
         defer { drive.stop() }
         let layerName = layer.name

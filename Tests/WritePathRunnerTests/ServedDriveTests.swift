@@ -181,7 +181,9 @@ struct DriveBackendTests {
 
     @Test("each served backend is a layer with its own write path: transport and server after QEMU")
     func writePaths() throws {
-        #expect(LayerRegistry.all.map(\.name).filter { $0.hasPrefix("qemu-") } == DiskModel.all.map(\.layerName) + DriveBackend.served.map(\.layerName))
+        #expect(
+            LayerRegistry.all.map(\.name).filter { $0.hasPrefix("qemu-") } == DiskModel.all.map(\.layerName)
+                + DriveBackend.served.map(\.layerName))
         for (spec, server, transport) in [
             (LayerSpec(name: "qemu-nbd"), "qemu-nbd", "NBD · unix socket"),
             (LayerSpec(name: "qemu-nbd", parameters: ["server": "nbdkit", "transport": "tcp"]), "nbdkit", "NBD · tcp 127.0.0.1"),
@@ -206,9 +208,10 @@ struct DriveBackendTests {
     func formatsSuite() throws {
         let spec = try MatrixSpec.parse(try #require(Suites.named("formats")), source: "formats")
         let qemu = spec.layers.filter { $0.name == "qemu-virtio-blk" }
-        #expect(Set(qemu.map { "\($0.parameters["format"] ?? "")/\($0.parameters["preallocation"] ?? "")" }).isSuperset(of: [
-            "raw/off", "raw/falloc", "raw/full", "qcow2/off", "qcow2/metadata", "qcow2/falloc", "qcow2/full",
-        ]))
+        #expect(
+            Set(qemu.map { "\($0.parameters["format"] ?? "")/\($0.parameters["preallocation"] ?? "")" }).isSuperset(of: [
+                "raw/off", "raw/falloc", "raw/full", "qcow2/off", "qcow2/metadata", "qcow2/falloc", "qcow2/full",
+            ]))
         for l in spec.layers { _ = try LayerRegistry.make(l) }
     }
 
