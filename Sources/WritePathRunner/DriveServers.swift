@@ -206,8 +206,9 @@ enum ISCSITarget {
 
         init(log: String) throws {
             port = try ListeningSocket.freeTCPPort()
-            var c = Int.random(in: 20000...60000)
-            while FileManager.default.fileExists(atPath: "\(ISCSITarget.runDirectory)/socket.\(c)") { c = Int.random(in: 20000...60000) }
+            // tgtd takes control ports up to 32767 ("-C argument value '34538' out of range").
+            var c = Int.random(in: 10000...30000)
+            while FileManager.default.fileExists(atPath: "\(ISCSITarget.runDirectory)/socket.\(c)") { c = Int.random(in: 10000...30000) }
             control = c
             process = try ServerProcess("tgtd", ["-f", "-C", "\(c)", "--iscsi", "portal=127.0.0.1:\(port)"], log: log)
             do {
