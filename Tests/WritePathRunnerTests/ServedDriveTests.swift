@@ -34,58 +34,51 @@ func expectServedRun(_ result: RunResult, layer: String, server: String, context
     #expect(!FileManager.default.fileExists(atPath: "\(context.scratchDirectory)/qemu-\(context.runID)"))
 }
 
+/// Runs a short workload on served layer `name` with `parameters` (a generous boot deadline: the
+/// machine is shared), checks it with `expectServedRun`, and returns what it recorded and its log folder.
+func runServed(_ name: String, _ parameters: [String: String] = [:], server: String, context label: String) throws
+    -> (settings: [String: String], logs: String)
+{
+    let layer = try LayerRegistry.make(LayerSpec(name: name, parameters: parameters.merging(["boot_timeout": "300"]) { a, _ in a }))
+    let context = guestContext(label)
+    let result = try layer.run(shortWorkload(runtime: 2, iodepth: 8), rep: 1, context: context)
+    try expectServedRun(result, layer: name, server: server, context: context)
+    return (result.layer.settings, context.logDirectory)
+}
+
 @Suite("QEMU served drives (NBD, vhost-user-blk, iSCSI)", .serialized, Precondition.qemu.trait)
 struct ServedDriveTests {
     @Test("qemu-nbd over loopback TCP serves a qcow2 image with its own cache and aio, and is stopped")
     func qemuNbdTCP() throws {
-        let layer = try LayerRegistry.make(
-            LayerSpec(
-                name: "qemu-nbd",
-                parameters: ["transport": "tcp", "format": "qcow2", "l2_cache_size": "2m", "aio": "io_uring", "boot_timeout": "300"]))
-        let context = guestContext("nbd-tcp")
-        let result = try layer.run(shortWorkload(runtime: 2, iodepth: 8), rep: 1, context: context)
-        try expectServedRun(result, layer: "qemu-nbd", server: "qemu-nbd", context: context)
-        let s = result.layer.settings
+        let (s, logs) = try runServed(
+            "qemu-nbd", ["transport": "tcp", "format": "qcow2", "l2_cache_size": "2m", "aio": "io_uring"], server: "qemu-nbd",
+            context: "nbd-tcp")
         #expect(s["server_cache"] == "none" && s["server_aio"] == "io_uring" && s["transport"] == "tcp 127.0.0.1")
         #expect(s["server_address"]?.hasPrefix("127.0.0.1:") == true)
         #expect(s["server_command"]?.contains("l2-cache-size=\(2 << 20)") == true)
-        let command = try String(contentsOfFile: "\(context.logDirectory)/command.txt", encoding: .utf8)
+        let command = try String(contentsOfFile: "\(logs)/command.txt", encoding: .utf8)
         #expect(command.contains("file.driver=nbd,file.server.type=inet"))
     }
 
     @Test("nbdkit on a Unix socket serves the raw image, its cache mode recorded, and is stopped")
     func nbdkitUnix() throws {
-        let layer = try LayerRegistry.make(
-            LayerSpec(name: "qemu-nbd", parameters: ["server": "nbdkit", "cache": "writeback", "boot_timeout": "300"]))
-        let context = guestContext("nbdkit")
-        let result = try layer.run(shortWorkload(runtime: 2, iodepth: 8), rep: 1, context: context)
-        try expectServedRun(result, layer: "qemu-nbd", server: "nbdkit", context: context)
-        let s = result.layer.settings
+        let (s, _) = try runServed("qemu-nbd", ["server": "nbdkit", "cache": "writeback"], server: "nbdkit", context: "nbdkit")
         #expect(s["server_cache"]?.hasPrefix("default") == true && s["transport"] == "unix socket")
         #expect(s["server_version"]?.hasPrefix("nbdkit 1.") == true)
-        #expect(serverProcesses("nbdkit", using: context.scratchDirectory).isEmpty)
     }
 
     @Test("qemu-storage-daemon serves the image as vhost-user-blk to a guest with shared memory, and is stopped")
     func vhostUserBlk() throws {
-        let layer = try LayerRegistry.make(LayerSpec(name: "qemu-vhost-user-blk", parameters: ["boot_timeout": "300"]))
-        let context = guestContext("vhost-user-blk")
-        let result = try layer.run(shortWorkload(runtime: 2, iodepth: 8), rep: 1, context: context)
-        try expectServedRun(result, layer: "qemu-vhost-user-blk", server: "qemu-storage-daemon", context: context)
-        let s = result.layer.settings
+        let (s, logs) = try runServed("qemu-vhost-user-blk", server: "qemu-storage-daemon", context: "vhost-user-blk")
         #expect(s["device"] == "vhost-user-blk" && s["server_cache"] == "none")
         #expect(s["guest_memory"]?.contains("share=on") == true)
-        let command = try String(contentsOfFile: "\(context.logDirectory)/command.txt", encoding: .utf8)
+        let command = try String(contentsOfFile: "\(logs)/command.txt", encoding: .utf8)
         #expect(command.contains("memory-backend-memfd") && command.contains("vhost-user-blk-pci"))
     }
 
     @Test("tgtd on loopback serves the image over iSCSI; its target, LUN and control socket are removed", Precondition.iscsiTarget.trait)
     func iscsi() throws {
-        let layer = try LayerRegistry.make(LayerSpec(name: "qemu-iscsi", parameters: ["boot_timeout": "300"]))
-        let context = guestContext("iscsi")
-        let result = try layer.run(shortWorkload(runtime: 2, iodepth: 8), rep: 1, context: context)
-        try expectServedRun(result, layer: "qemu-iscsi", server: "tgtd", context: context)
-        let s = result.layer.settings
+        let (s, _) = try runServed("qemu-iscsi", server: "tgtd", context: "iscsi")
         #expect(s["server_bsoflags"] == "direct" && s["server_backing_store"] == "rdwr")
         let control = try #require(s["server_command"]?.split(separator: " ").drop { $0 != "-C" }.dropFirst().first)
         #expect(!FileManager.default.fileExists(atPath: "\(ISCSITarget.runDirectory)/socket.\(control)"))
