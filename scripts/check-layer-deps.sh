@@ -72,7 +72,8 @@ check_commands qemu "scripts/install-deps.sh guests" qemu-system-x86_64 qemu-img
 check_commands qemu-nbd "scripts/install-deps.sh guests" qemu-nbd nbdkit
 check_commands qemu-vhost-user-blk "scripts/install-deps.sh guests" qemu-storage-daemon
 check_commands qemu-iscsi "scripts/install-deps.sh guests" tgtd tgtadm
-[[ -e /usr/lib/x86_64-linux-gnu/qemu/block-iscsi.so ]] || lack "qemu-iscsi: QEMU's iSCSI driver block-iscsi.so is missing (qemu-block-extra: scripts/install-deps.sh guests)"
+[[ -e /usr/lib/x86_64-linux-gnu/qemu/block-iscsi.so ]] ||
+    lack "qemu-iscsi: QEMU's iSCSI driver block-iscsi.so is missing (qemu-block-extra: scripts/install-deps.sh guests)"
 kernel=$(compgen -G '/boot/vmlinuz-*' | sort -V | tail -1)
 if [[ -z "$kernel" ]]; then
     lack "qemu: no Debian kernel in /boot (linux-image-amd64: scripts/install-deps.sh guests)"

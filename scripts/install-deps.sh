@@ -23,7 +23,9 @@ group_packages() {
         build) echo liburing-dev libaio-dev libblkid-dev fio util-linux pkg-config time ntfs-3g exfatprogs e2fsprogs ;;
         containers) echo docker.io runc crun tar ;;
         runtimes) echo runsc systemd-container podman crun ;;
-        guests) echo qemu-system-x86 qemu-system-common qemu-utils qemu-block-extra nbdkit tgt linux-image-amd64 busybox-static cpio kmod zstd ;;
+        guests)
+            echo qemu-system-x86 qemu-system-common qemu-utils qemu-block-extra nbdkit tgt linux-image-amd64 busybox-static cpio kmod zstd
+            ;;
         reports) echo chromium ;;
         fleet) echo ansible-core openssh-server openssh-client iproute2 ;;
         bench) echo valgrind linux-perf binutils ;;
