@@ -71,6 +71,11 @@ check_commands runtimes "scripts/install-deps.sh runtimes" runsc systemd-nspawn 
 
 # Guests: QEMU, and what the guest image is made of (kernel, modules, static busybox, cpio, zstd).
 check_commands qemu "scripts/install-deps.sh guests" qemu-system-x86_64 qemu-img cpio zstd strip modprobe
+check_commands qemu-nbd "scripts/install-deps.sh guests" qemu-nbd nbdkit
+check_commands qemu-vhost-user-blk "scripts/install-deps.sh guests" qemu-storage-daemon
+check_commands qemu-iscsi "scripts/install-deps.sh guests" tgtd tgtadm
+[[ -e /usr/lib/x86_64-linux-gnu/qemu/block-iscsi.so ]] ||
+    lack "qemu-iscsi: QEMU's iSCSI driver block-iscsi.so is missing (qemu-block-extra: scripts/install-deps.sh guests)"
 kernel=$(compgen -G '/boot/vmlinuz-*' | sort -V | tail -1)
 if [[ -z "$kernel" ]]; then
     lack "qemu: no Debian kernel in /boot (linux-image-amd64: scripts/install-deps.sh guests)"

@@ -6,8 +6,9 @@
 #     containers  docker.io, runc and crun: the docker-* and oci-runc layers (runtime=runc or crun)
 #     runtimes    runsc (gVisor), systemd-container (systemd-nspawn), podman with crun, lxc: the gvisor, nspawn, podman, lxc layers;
 #                 uidmap (newuidmap) and fuse-overlayfs: podman rootless: true
-#     guests      QEMU, a Debian guest kernel and busybox: the qemu-* layers (qemu-system-common has virtiofsd,
-#                 util-linux fincore: qemu-virtiofs and qemu-9p)
+#     guests      QEMU, a Debian guest kernel and busybox: the qemu-* layers; qemu-system-common (virtiofsd,
+#                 qemu-storage-daemon), util-linux (fincore), nbdkit, tgt and QEMU's iSCSI driver (qemu-block-extra):
+#                 qemu-virtiofs, qemu-9p, qemu-nbd, qemu-vhost-user-blk, qemu-iscsi
 #                 (the xen-* layers also need Debian's Xen packages: scripts/fetch-xen.sh unpacks them, never installs)
 #     reports     chromium, cmark-gfm: report.html in a real browser, the screenshots (scripts/screenshots.sh);
 #                 python3-pandas, python3-prometheus-client: the tests that read results-long.csv with the
@@ -26,7 +27,10 @@ group_packages() {
         build) echo liburing-dev libaio-dev libblkid-dev fio util-linux pkg-config time ntfs-3g exfatprogs e2fsprogs ;;
         containers) echo docker.io runc crun tar ;;
         runtimes) echo runsc systemd-container podman crun lxc uidmap fuse-overlayfs ;;
-        guests) echo qemu-system-x86 qemu-system-common qemu-utils linux-image-amd64 busybox-static cpio kmod zstd util-linux ;;
+        guests)
+            echo qemu-system-x86 qemu-system-common qemu-utils qemu-block-extra nbdkit tgt linux-image-amd64 busybox-static cpio kmod \
+                zstd util-linux
+            ;;
         reports) echo chromium cmark-gfm python3-pandas python3-prometheus-client ;;
         fleet) echo ansible-core openssh-server openssh-client iproute2 ;;
         bench) echo valgrind linux-perf binutils ;;

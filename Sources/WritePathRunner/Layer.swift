@@ -196,7 +196,8 @@ public enum LayerRegistry {
     nonisolated(unsafe) public static var all: [LayerKind] =
         [HostLayer.kind] + DockerStorage.all.map(\.kind)
         + [OCIRuncLayer.kind, GVisorLayer.kind, NspawnLayer.kind, PodmanLayer.kind, LXCLayer.kind]
-        + DiskModel.all.map(\.kind) + SharedFolder.allCases.map(\.kind) + XenGuestMode.allCases.map(\.kind)
+        + DiskModel.all.map(\.kind) + DriveBackend.served.map(\.layerKind) + SharedFolder.allCases.map(\.kind)
+        + XenGuestMode.allCases.map(\.kind)
 
     /// Makes the layer of `spec`; throws `invalidInput` for an unknown name or parameter.
     public static func make(_ spec: LayerSpec) throws -> any Layer {

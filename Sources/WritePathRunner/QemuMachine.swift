@@ -129,10 +129,11 @@ extension QemuRun {
     }
 
     /// Makes the host file `path` of `bytes` with qemu-img (`format` raw or qcow2, `preallocation`
-    /// off | metadata | falloc | full).
-    static func createImage(_ path: String, format: String, preallocation: String, bytes: UInt64) throws {
+    /// off | metadata | falloc | full; `options`: more `-o` options, each starting with a comma).
+    static func createImage(_ path: String, format: String, preallocation: String, bytes: UInt64, options: String = "") throws {
         let created = try Command.run(
-            "qemu-img", ["create", "-q", "-f", format, "-o", "preallocation=\(preallocation)", path, "\(bytes)"], timeout: 600)
+            "qemu-img", ["create", "-q", "-f", format, "-o", "preallocation=\(preallocation)\(options)", path, "\(bytes)"],
+            timeout: 600)
         guard created.succeeded else {
             throw WritePathError.system(call: "qemu-img create", path: path, errno: EIO, hint: created.stderrTail())
         }

@@ -51,7 +51,7 @@ public struct DiskModel: Sendable, Equatable {
     var kind: LayerKind {
         let model = self
         return LayerKind(name: layerName, summary: "QEMU guest, test disk on \(summary)", parameterNames: parameterNames) {
-            try QemuLayer(model: model, parameters: $0)
+            try QemuLayer(model: model, backend: .file, parameters: $0)
         }
     }
 
@@ -85,31 +85,51 @@ public struct DiskModel: Sendable, Equatable {
     ]
 }
 
-/// A `qemu-*` layer: the engine in a QEMU guest whose test disk is of `model`.
+/// A `qemu-*` layer: the engine in a QEMU guest whose test disk is of `model`, held by `backend`
+/// (the image file QEMU opens, or a server process writepath starts for the run).
 public struct QemuLayer: Layer {
     let model: DiskModel
+    let backend: DriveBackend
     let settings: QemuSettings
+    /// The server's settings of a served backend; nil for `file`.
+    let served: ServedDrive?
 
-    public var name: String { model.layerName }
+    public var name: String { backend.kind == .file ? model.layerName : backend.layerName }
     public var runsFio: Bool { true }
 
-    init(model: DiskModel, parameters: [String: String]) throws {
+    init(model: DiskModel, backend: DriveBackend, parameters: [String: String]) throws {
         self.model = model
-        settings = try QemuSettings(layer: model.layerName, model: model, parameters: parameters)
+        self.backend = backend
+        let name = backend.kind == .file ? model.layerName : backend.layerName
+        settings = try QemuSettings(layer: name, model: model, parameters: parameters)
+        served = backend.kind == .file ? nil : try ServedDrive(backend: backend, layer: name, settings: settings, parameters: parameters)
     }
 
-    public func availability() -> Availability { QemuRun.availability() }
+    /// The guest's device: the model's, or vhost-user-blk's own.
+    var deviceName: String { backend.kind == .vhostUserBlk ? "vhost-user-blk" : model.name }
+
+    public func availability() -> Availability {
+        let qemu = QemuRun.availability()
+        guard case let .available(detail) = qemu, let served else { return qemu }
+        switch served.availability() {
+        case let .available(server): return .available(detail: "\(detail); server \(server)")
+        case let unavailable: return unavailable
+        }
+    }
 
     public func describe() -> [String: String] {
-        settings.settings.merging(["device": model.name, "machine": model.machine]) { a, _ in a }
+        settings.settings.merging(["device": deviceName, "machine": model.machine]) { a, _ in a }
+            .merging(served?.planned(settings) ?? [:]) { a, _ in a }
     }
 
-    /// The guest's kernel and virtual device, then QEMU (with its accelerator once known).
+    /// The guest's kernel and virtual device, then QEMU (with its accelerator once known), and a
+    /// served backend's transport and server.
     public func writePath(_ settings: [String: String]) -> LayerWritePath {
         let kernel = settings["passthrough"]?.hasPrefix("on") == true ? "io_uring_cmd · NVMe driver, no block layer" : "VFS · fs · block"
         return .boxed(
-            "guest", [.init("guest kernel", kernel), .init("virtual device", settings["device"] ?? model.name)],
-            then: [.init("hypervisor", "QEMU" + (settings["accel"].map { " (\($0))" } ?? ""))])
+            "guest", [.init("guest kernel", kernel), .init("virtual device", settings["device"] ?? deviceName)],
+            then: [.init("hypervisor", "QEMU" + (settings["accel"].map { " (\($0))" } ?? ""))]
+                + (served?.writePathSteps(settings) ?? []))
     }
 
     public func run(_ workload: Workload, rep: Int, context: LayerContext) throws -> RunResult {
@@ -121,7 +141,7 @@ public struct QemuLayer: Layer {
 public struct QemuSettings: Sendable, Equatable {
     public static let parameterNames = [
         "aio", "cache", "format", "iothread", "vcpus", "memory", "disk_size", "accel", "preallocation", "boot_timeout",
-        "inject_write_errors", "write_iops_limit", "write_bps_limit",
+        "inject_write_errors", "write_iops_limit", "write_bps_limit", "cluster_size", "l2_cache_size",
     ]
     /// Host backend: `threads` (QEMU's default), `native` (Linux AIO) or `io_uring`.
     public var aio = "threads"
@@ -137,8 +157,14 @@ public struct QemuSettings: Sendable, Equatable {
     public var diskSize: UInt64?
     /// `auto` (KVM when it really works, else TCG), `kvm` or `tcg`.
     public var accel = "auto"
-    /// qemu-img preallocation: `off`, `metadata`, `falloc` or `full`; nil: falloc for raw, metadata for qcow2.
+    /// qemu-img preallocation: `off`, `metadata` (qcow2 only), `falloc` or `full`; nil: falloc for
+    /// raw, metadata for qcow2.
     public var preallocation: String?
+    /// qcow2's cluster size in bytes (qemu-img's `cluster_size`, a power of two from 512 to 2 MiB);
+    /// nil: qemu-img's default, 64 KiB. qcow2 only.
+    public var clusterSize: UInt64?
+    /// qcow2's L2 table cache in bytes (the drive's `l2-cache-size`); nil: QEMU's default. qcow2 only.
+    public var l2CacheSize: UInt64?
     /// Seconds from QEMU's start until the guest must have reached the workload; nil: 90 under
     /// TCG, 30 under KVM. A guest that takes longer is killed and the run recorded as failed.
     public var bootTimeout: Double?
@@ -177,8 +203,25 @@ public struct QemuSettings: Sendable, Equatable {
                 field: "\(layer).iothread",
                 message: "\(model.name) has no iothread in QEMU; only virtio-blk and virtio-scsi")
         }
-        if format == "qcow2", preallocation == "falloc" || preallocation == "full" {
-            // Both are valid for qcow2 too; nothing to refuse.
+        if memory < 256 << 20 {
+            throw WritePathError.invalidInput(
+                field: "\(layer).memory", message: "at least 256m: the guest holds the engine in its initramfs")
+        }
+        clusterSize = try p.bytes("cluster_size")
+        l2CacheSize = try p.bytes("l2_cache_size")
+        for (key, value) in [("cluster_size", clusterSize), ("l2_cache_size", l2CacheSize)] where value != nil && format != "qcow2" {
+            throw WritePathError.invalidInput(field: "\(layer).\(key)", message: "qcow2 only; this drive is raw (add format: qcow2)")
+        }
+        if let c = clusterSize, c < 512 || c > 2 << 20 || c & (c - 1) != 0 {
+            throw WritePathError.invalidInput(
+                field: "\(layer).cluster_size", message: "\(c) is not a power of two from 512 to 2m (qemu-img's qcow2 cluster_size)")
+        }
+        if let l2 = l2CacheSize, l2 < 8192 {
+            throw WritePathError.invalidInput(field: "\(layer).l2_cache_size", message: "at least 8k (two 4 KiB L2 tables)")
+        }
+        if format == "raw" && preallocation == "metadata" {
+            throw WritePathError.invalidInput(
+                field: "\(layer).preallocation", message: "metadata is qcow2's; a raw image takes off, falloc or full")
         }
     }
 
@@ -188,6 +231,10 @@ public struct QemuSettings: Sendable, Equatable {
             "vcpus": "\(vcpus)", "memory_bytes": "\(memory)", "preallocation": preallocation ?? (format == "raw" ? "falloc" : "metadata"),
         ]
         if let diskSize { s["disk_size_bytes"] = "\(diskSize)" }
+        if format == "qcow2" {
+            s["cluster_size_bytes"] = "\(clusterSize ?? 65536)"
+            s["l2_cache_size_bytes"] = l2CacheSize.map { "\($0)" } ?? "qemu default"
+        }
         if injectWriteErrors { s["inject_write_errors"] = "on (blkdebug: every write fails with EIO)" }
         if write.throttled { s["throttle"] = "qemu (-drive throttling.*)" }
         if passthrough { s["passthrough"] = "on (the guest writes the NVMe generic char device with io_uring_cmd)" }
@@ -316,15 +363,24 @@ struct QemuRun {
         let roundedSize = (diskSize + (1 << 20) - 1) / (1 << 20) * (1 << 20)
         let disk = "\(dir)/disk.\(settings.format)"
         let prealloc = settings.preallocation ?? (settings.format == "raw" ? "falloc" : "metadata")
-        try Self.createImage(disk, format: settings.format, preallocation: prealloc, bytes: roundedSize)
+        try Self.createImage(
+            disk, format: settings.format, preallocation: prealloc, bytes: roundedSize,
+            options: settings.clusterSize.map { ",cluster_size=\($0)" } ?? "")
 
+        // A served backend: its server starts now, serving the image, and is stopped in every case.
+        let drive =
+            try layer.served?.attach(disk: disk, dir: dir, settings: settings, logDirectory: context.logDirectory, runID: context.runID)
+            ?? AttachedDrive()
+        defer { drive.stop() }
         let guestDevice = settings.passthrough ? model.passthroughDevice ?? model.guestDevice : model.guestDevice
         var args = machine.arguments(
-            guestCommand: EngineInBox.guestCommand(workload), context: context, machineType: model.machine, vcpus: settings.vcpus,
-            memory: settings.memory,
-            target: "wp.disk=\(guestDevice)")
-        if settings.iothread { args += ["-object", "iothread,id=io0"] }
-        if settings.injectWriteErrors {
+            guestCommand: EngineInBox.guestCommand(workload), context: context, machineType: model.machine + drive.machineOptions,
+            vcpus: settings.vcpus, memory: settings.memory, target: "wp.disk=\(guestDevice)")
+        if settings.iothread && layer.backend.kind != .vhostUserBlk { args += ["-object", "iothread,id=io0"] }
+        args += drive.objects
+        if layer.served != nil {
+            args += drive.driveArguments
+        } else if settings.injectWriteErrors {
             // blkdebug between the format and the file: every write fails with EIO (errno 5).
             let config = "\(dir)/blkdebug.conf"
             try "[inject-error]\nevent = \"write_aio\"\nerrno = \"5\"\n".write(toFile: config, atomically: true, encoding: .utf8)
@@ -338,17 +394,17 @@ struct QemuRun {
             args += [
                 "-drive",
                 "file=\(Self.optionValue(disk)),format=\(settings.format),if=none,id=d0,cache=\(settings.cache),aio=\(settings.aio)"
-                    + "\(settings.throttlingOptions)",
+                    + "\(settings.throttlingOptions)" + (settings.l2CacheSize.map { ",l2-cache-size=\($0)" } ?? ""),
             ]
         }
-        args += model.deviceArguments(iothread: settings.iothread)
+        args += drive.deviceArguments.isEmpty ? model.deviceArguments(iothread: settings.iothread) : drive.deviceArguments
         // With flushes, the host disk under the image counts the flushes that reach it while
         // the guest runs: the evidence of whether the guest's flushes are durable.
         let flushes = workload.flushEvery != nil
         let hostDisk = flushes ? BlockDevice.wholeDisk(holding: disk)?.name : nil
         let hostFlushesBefore = hostDisk.flatMap(DiskStats.flushes(disk:))
         let traceFile = "\(context.logDirectory)/qemu-block-trace.log"
-        let traced = flushes && settings.aio == "io_uring" && !settings.injectWriteErrors
+        let traced = flushes && settings.aio == "io_uring" && !settings.injectWriteErrors && layer.served == nil
         if traced {
             // With aio=io_uring, QEMU traces every request its file driver submits to the host
             // (luring_co_submit): the flushes among them (type 8, QEMU_AIO_FLUSH) are exactly the
@@ -357,12 +413,13 @@ struct QemuRun {
             try "luring_co_submit\n".write(toFile: events, atomically: true, encoding: .utf8)
             args += ["-trace", "events=\(Self.optionValue(events)),file=\(Self.optionValue(traceFile))"]
         }
-        var s = settings.settings
-        s["device"] = model.name
-        s["machine"] = model.machine
+        var s = layer.describe()
+        s.merge(drive.settings) { _, server in server }
         s["disk_size_bytes"] = "\(roundedSize)"
         s["host_disk"] = disk
-        s["write_path"] = settings.passthrough ? model.passthroughPathDescription ?? model.pathDescription : model.pathDescription
+        s["write_path"] =
+            layer.served?.pathDescription(s)
+            ?? (settings.passthrough ? model.passthroughPathDescription ?? model.pathDescription : model.pathDescription)
         if settings.passthrough {
             s["engine_path"] =
                 "\(workload.engine == .fio ? "fio's " : "")io_uring_cmd (NVMe commands via IORING_OP_URING_CMD) on \(guestDevice); "
@@ -372,7 +429,8 @@ struct QemuRun {
             args, layer: layer, settings: s, bootTimeout: settings.bootTimeout, workload: workload, rep: rep, context: context)
         let hostFlushesAfter = hostDisk.flatMap(DiskStats.flushes(disk:))
         if settings.cache == "unsafe" {
-            run.warnings.append("cache=unsafe: QEMU drops the guest's flushes; nothing here is durable")
+            let who = layer.served.map { "\($0.planned(settings)["server"] ?? "the server")" } ?? "QEMU"
+            run.warnings.append("cache=unsafe: \(who) drops the guest's flushes; nothing here is durable")
         }
         if flushes, var d = run.durability {
             // The guest's own view (its virtual disk) is not evidence for the host: judge by the

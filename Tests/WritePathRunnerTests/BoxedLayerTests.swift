@@ -39,7 +39,7 @@ struct BoxedLayerTests {
     func diskModelsAreValues() throws {
         let sharedFolders = SharedFolder.allCases.map(\.layerName)
         let qemu = LayerRegistry.all.filter { $0.name.hasPrefix("qemu-") && !sharedFolders.contains($0.name) }
-        #expect(qemu.map(\.name) == DiskModel.all.map(\.layerName))
+        #expect(qemu.map(\.name) == DiskModel.all.map(\.layerName) + DriveBackend.served.map(\.layerName))
         for model in DiskModel.all {
             let layer = try LayerRegistry.make(LayerSpec(name: model.layerName))
             #expect(layer.describe()["device"] == model.name && layer.describe()["machine"] == model.machine)

@@ -31,6 +31,8 @@ public enum Precondition: String, CaseIterable, Sendable {
     case qemu
     /// The qemu-virtiofs layer is available: QEMU, root and virtiofsd (qemu-system-common).
     case virtiofsd
+    /// The qemu-iscsi layer can run: tgtd starts here and QEMU has its iSCSI driver (qemu-block-extra).
+    case iscsiTarget
     /// QEMU runs guests under KVM here (/dev/kvm opens and QEMU's cached probe chose KVM).
     case kvm
     /// The nested Xen rig's inputs: QEMU and Debian's Xen packages, cached or fetchable.
@@ -97,6 +99,7 @@ public enum Precondition: String, CaseIterable, Sendable {
         case .qemu: "the QEMU layers are unavailable here (`writepath layers` says why; scripts/install-deps.sh guests)"
         case .virtiofsd:
             "the qemu-virtiofs layer is unavailable here: it needs root and virtiofsd (qemu-system-common; scripts/install-deps.sh guests)"
+        case .iscsiTarget: "the qemu-iscsi layer is unavailable here: tgtd or QEMU's iSCSI driver (scripts/install-deps.sh guests)"
         case .kvm: "KVM is not usable: /dev/kvm is missing, or QEMU's probe ran no guest under it (`writepath layers` says which)"
         case .xenNested: "the nested Xen rig is unavailable here (`writepath layers` says why; scripts/fetch-xen.sh)"
         case .xenHVMAsked: "the nested HVM end-to-end test boots for 1.5 to 8 minutes; set WRITEPATH_XEN_HVM_TEST=1 to run it"
@@ -135,6 +138,7 @@ public enum Precondition: String, CaseIterable, Sendable {
         case .docker: Self.unavailable(Self.dockerAvailability, "the docker layers")
         case .ociRunc: geteuid() != 0 ? "the oci-runc layer needs root" : Self.unavailable(Self.ociRuncAvailability, "the oci-runc layer")
         case .qemu: Self.unavailable(Self.qemuAvailability, "the QEMU layers")
+        case .iscsiTarget: Self.unavailable(Self.iscsiAvailability, "the qemu-iscsi layer")
         case .xenNested: Self.unavailable(Self.xenNestedAvailability, "the nested Xen rig")
         default: reason
         }
@@ -174,6 +178,7 @@ public enum Precondition: String, CaseIterable, Sendable {
         case .docker: dockerAvailability.isAvailable
         case .ociRunc: geteuid() == 0 && ociRuncAvailability.isAvailable
         case .qemu: qemuAvailability.isAvailable
+        case .iscsiTarget: iscsiAvailability.isAvailable
         case .kvm: kvmMet
         case .virtiofsd: geteuid() == 0 && layerAvailable(LayerSpec(name: "qemu-virtiofs"))
         case .xenNested: xenNestedAvailability.isAvailable
@@ -202,6 +207,9 @@ public enum Precondition: String, CaseIterable, Sendable {
         }
     }
 
+    private static func layerAvailability(_ spec: LayerSpec) -> Availability {
+        (try? LayerRegistry.make(spec))?.availability() ?? .unavailable(reason: "no layer \(spec.name)", fix: "")
+    }
     private static func layerAvailable(_ spec: LayerSpec) -> Bool {
         (try? LayerRegistry.make(spec))?.availability().isAvailable ?? false
     }
@@ -221,6 +229,7 @@ public enum Precondition: String, CaseIterable, Sendable {
     private static let ociRuncAvailability =
         (try? OCIRuncLayer(parameters: [:]))?.availability() ?? .unavailable(reason: "the layer did not initialise", fix: "")
     private static let qemuAvailability = QemuRun.availability()
+    private static let iscsiAvailability = layerAvailability(LayerSpec(name: "qemu-iscsi"))
     private static let xenNestedAvailability = XenRun.availability("nested")
     /// /dev/kvm opens and QEMU's probe (a guest boot, cached per boot of the machine) ran a guest
     /// under it: here /dev/kvm exists, but QEMU's KVM asserts in kvm_buf_set_msrs.
