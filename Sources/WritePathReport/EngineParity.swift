@@ -49,9 +49,8 @@ public enum EngineParity {
             }
             // Automatic colocation, completion batching and polling follow the io-wq finding: where the
             // layer's target changed it, their difference is the layer's effect too.
-            func follows(_ f: String) -> Bool {
-                !layer.isEmpty && ["iowq_colocated:", "iowq_complete_batch:", "iowq_poll:"].contains(where: f.hasPrefix) && f.hasSuffix("(auto)")
-            }
+            let automatic = ["iowq_colocated:", "iowq_complete_batch:", "iowq_poll:"]
+            func follows(_ f: String) -> Bool { !layer.isEmpty && automatic.contains(where: f.hasPrefix) && f.hasSuffix("(auto)") }
             for f in onlyMine where !isLayerEffect(f) {
                 if follows(f) { layer.append("\(f) (follows the io-wq finding)") } else { engine.append("\(f) (not in the baseline)") }
             }

@@ -1,4 +1,4 @@
-/// The matrices that ship with writepath: `writepath run --matrix quick|standard|full|crosscheck|formats`.
+/// The matrices that ship with writepath: `writepath run --matrix NAME`, NAME one of `names`.
 public enum Suites {
     /// Host and every container layer, two workloads, short runs repeated in interleaved rounds: at
     /// least 5 repetitions of each (what the intervals and the `compare` gate need), about 5 minutes here.
@@ -99,6 +99,29 @@ public enum Suites {
         repetitions: 3
         """
 
+    /// The guest storage paths: a paravirtual disk, shared folders, served disks and NVMe with and
+    /// without passthrough, one workload, host as the baseline. About 10 minutes under TCG here.
+    public static let guestPaths = """
+        description: guest storage paths (disk, shared folders, served disks, NVMe passthrough), random 4k writes, two rounds
+        layers:
+          - host
+          - qemu-virtio-blk
+          - qemu-virtiofs
+          - { name: qemu-virtiofs, allow_direct_io: on }
+          - qemu-9p
+          - qemu-nbd
+          - qemu-vhost-user-blk
+          - qemu-iscsi
+          - qemu-nvme
+          - { name: qemu-nvme, passthrough: true }
+        workloads:
+          - { name: rand-4k-qd8, rw: randwrite, bs: 4k, iodepth: 8, size: 64m, runtime: 3, time_based: true }
+        repetitions: 2
+        """
+
+    /// Every shipped suite's name, for `named` and the messages that list them.
+    public static let names = ["quick", "standard", "full", "crosscheck", "formats", "guest-paths"]
+
     /// The suite named `name`, or nil.
     public static func named(_ name: String) -> String? {
         switch name {
@@ -107,6 +130,7 @@ public enum Suites {
         case "full": return full
         case "crosscheck": return crosscheck
         case "formats": return formats
+        case "guest-paths": return guestPaths
         default: return nil
         }
     }

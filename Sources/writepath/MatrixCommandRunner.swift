@@ -48,7 +48,7 @@ struct MatrixCommandRunner {
         guard let data = readInputFile(matrix) else {
             throw WritePathError.invalidInput(
                 field: "matrix",
-                message: "cannot read '\(matrix)'; give a YAML file (- for stdin) or one of quick, standard, full, crosscheck, formats")
+                message: "cannot read '\(matrix)'; give a YAML file (- for stdin) or one of \(Suites.names.joined(separator: ", "))")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw WritePathError.invalidInput(field: "matrix", message: "\(quoted(matrix)) is not UTF-8 text")

@@ -35,7 +35,8 @@ struct RunCommand: ParsableCommand {
     var output: String?
     @Option(name: .customLong("results"), help: "Also write the JSON result into DIR as <time>-<host>.json.") var results: String?
     @Option(
-        name: .customLong("matrix"), help: "Run a matrix: a YAML file, or a shipped suite (quick, standard, full, crosscheck, formats).")
+        name: .customLong("matrix"),
+        help: "Run a matrix: a YAML file, or a shipped suite (quick, standard, full, crosscheck, formats, guest-paths).")
     var matrix: String?
     @Option(name: .customLong("resume"), help: "Finish the interrupted matrix in DIR without redoing finished runs.") var resume: String?
     @Option(

@@ -208,3 +208,21 @@ struct MatrixRunTests {
         #expect(doc.matrix?.stop_reasons["host / paced"]?.contains("below") == true)
     }
 }
+
+@Suite("Shipped suites")
+struct ShippedSuiteTests {
+    @Test("every shipped suite parses and names only layers and parameters the registry accepts")
+    func everySuiteBuilds() throws {
+        for name in Suites.names {
+            let text = try #require(Suites.named(name), "\(name) is listed but not shipped")
+            let spec = try MatrixSpec.parse(text, source: name)
+            #expect(!spec.layers.isEmpty && !spec.workloads.isEmpty, "\(name)")
+            for layer in spec.layers { _ = try LayerRegistry.make(layer) }
+        }
+        #expect(Suites.named("no-such-suite") == nil)
+        let guestPaths = try MatrixSpec.parse(try #require(Suites.named("guest-paths")), source: "guest-paths")
+        #expect(
+            Set(guestPaths.layers.map(\.name))
+                == ["host", "qemu-virtio-blk", "qemu-virtiofs", "qemu-9p", "qemu-nbd", "qemu-vhost-user-blk", "qemu-iscsi", "qemu-nvme"])
+    }
+}
