@@ -176,7 +176,7 @@ struct DriveBackendTests {
     func writePaths() throws {
         #expect(
             LayerRegistry.all.map(\.name).filter { $0.hasPrefix("qemu-") } == DiskModel.all.map(\.layerName)
-                + DriveBackend.served.map(\.layerName))
+                + DriveBackend.served.map(\.layerName) + SharedFolder.allCases.map(\.layerName))
         for (spec, server, transport) in [
             (LayerSpec(name: "qemu-nbd"), "qemu-nbd", "NBD · unix socket"),
             (LayerSpec(name: "qemu-nbd", parameters: ["server": "nbdkit", "transport": "tcp"]), "nbdkit", "NBD · tcp 127.0.0.1"),
