@@ -31,11 +31,17 @@ func shortWorkload(runtime: Double = 2, iodepth: Int = 4) -> Workload {
     return w
 }
 
-/// Containers and volumes labelled writepath=1 that exist now.
+/// Containers and volumes labelled writepath=1 that exist now, leaving out the swarm mode's
+/// service tasks and volumes: SwarmTests may run at the same time and checks its own.
 func leftovers() -> (containers: String, volumes: String) {
-    let c = (try? Command.run("docker", ["ps", "-a", "-q", "--filter", "label=writepath=1"], timeout: 30))?.stdout ?? ""
+    let c =
+        (try? Command.run(
+            "docker", ["ps", "-a", "--filter", "label=writepath=1", "--format", "{{.ID}} {{.Label \"com.docker.swarm.service.name\"}}"],
+            timeout: 30))?.stdout ?? ""
     let v = (try? Command.run("docker", ["volume", "ls", "-q", "--filter", "label=writepath=1"], timeout: 30))?.stdout ?? ""
-    return (c.trimmingCharacters(in: .whitespacesAndNewlines), v.trimmingCharacters(in: .whitespacesAndNewlines))
+    let containers = c.split(separator: "\n").map { $0.split(separator: " ") }.filter { $0.count == 1 }.map { String($0[0]) }
+    let volumes = v.split(separator: "\n").map(String.init).filter { !$0.hasPrefix("wp-swarm-") }
+    return (containers.joined(separator: " "), volumes.joined(separator: " "))
 }
 
 @Suite("Docker layers", .serialized, Precondition.docker.trait)
